@@ -1,0 +1,75 @@
+import { ValueError } from '../core/errors.js';
+import type { DType, Shape } from '../core/shape.js';
+import { sizeOf } from '../core/shape.js';
+import type { HostArray, Kernel } from '../ops/kernel.js';
+import { newHostArray } from '../ops/kernel.js';
+import type { Backend, DeviceDescription, DeviceTensor } from './backend.js';
+import { checkAllocation, checkLaunch, checkWrite } from './validate.js';
+
+class CpuTensor implements DeviceTensor {
+  freed = false;
+  constructor(
+    readonly backend: CpuBackend,
+    readonly shape: Shape,
+    readonly dtype: DType,
+    readonly size: number,
+    readonly data: HostArray,
+  ) {}
+}
+
+/** The reference backend: every kernel's plain TypeScript version over Float32Array. Always available. */
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const;
+
+  describe(): DeviceDescription {
+    return {
+      backend: 'cpu',
+      vendor: '',
+      architecture: typeof process !== 'undefined' ? process.arch : '',
+      device: 'cpu',
+      description: 'webgrad CPU reference backend (TypeScript, Float32Array)',
+      api: '',
+      featureLevel: 'cpu',
+      software: true,
+      features: [],
+      limits: {},
+    };
+  }
+
+  allocate(shape: Shape, dtype: DType = 'f32'): DeviceTensor {
+    checkAllocation(shape, dtype);
+    const size = sizeOf(shape);
+    return new CpuTensor(this, [...shape], dtype, size, newHostArray(dtype, size));
+  }
+
+  free(t: DeviceTensor): void {
+    this.own(t).freed = true;
+  }
+
+  write(t: DeviceTensor, data: ArrayLike<number>): void {
+    checkWrite(t, data);
+    this.own(t).data.set(data);
+  }
+
+  async read(t: DeviceTensor): Promise<Float32Array | Int32Array> {
+    const d = this.own(t).data;
+    return d instanceof Int32Array ? d.slice() : Float32Array.from(d);
+  }
+
+  run<A>(kernel: Kernel<A>, inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], attrs: A): void {
+    checkLaunch(this, kernel, inputs, outputs, attrs);
+    const ins = inputs.map((t) => this.own(t).data);
+    const outs = outputs.map((t) => this.own(t).data);
+    kernel.cpu(ins, outs, inputs, attrs);
+  }
+
+  async sync(): Promise<void> {}
+
+  dispose(): void {}
+
+  private own(t: DeviceTensor): CpuTensor {
+    if (!(t instanceof CpuTensor) || t.backend !== this) throw new ValueError('cpu backend: tensor belongs to another backend');
+    if (t.freed) throw new ValueError(`cpu backend: tensor [${t.shape.join(', ')}] was used after free()`);
+    return t;
+  }
+}

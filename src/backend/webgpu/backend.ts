@@ -1,0 +1,225 @@
+import { GpuError, ShapeError, ValueError } from '../../core/errors.js';
+import type { DType, Shape } from '../../core/shape.js';
+import { fmt, sizeOf } from '../../core/shape.js';
+import type { GpuContext, Kernel } from '../../ops/kernel.js';
+import type { Backend, DeviceDescription, DeviceTensor } from '../backend.js';
+import { checkAllocation, checkLaunch, checkWrite } from '../validate.js';
+import { BufferPool, UniformRing } from './buffers.js';
+import { debug } from './debug.js';
+import type { AcquireOptions, GpuDevice } from './device.js';
+import { acquireDevice } from './device.js';
+import { PipelineCache } from './pipelines.js';
+
+class GpuTensor implements DeviceTensor {
+  freed = false;
+  constructor(
+    readonly backend: WebGPUBackend,
+    readonly shape: Shape,
+    readonly dtype: DType,
+    readonly size: number,
+    readonly buffer: GPUBuffer,
+  ) {}
+}
+
+const UNIFORM_RING_BYTES = 1 << 16;
+
+/**
+ * WebGPU backend. `run` records a dispatch into an open compute pass; the
+ * work is submitted when something needs it (read, write, sync) or when the
+ * uniform ring is full, so a sequence of kernels costs one submit.
+ */
+export class WebGPUBackend implements Backend {
+  readonly kind = 'webgpu' as const;
+  readonly device: GPUDevice;
+  readonly ctx: GpuContext;
+  private pipelines: PipelineCache;
+  private storage: BufferPool;
+  private staging: BufferPool;
+  private uniforms: UniformRing;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private errors: string[] = [];
+  private lost: string | null = null;
+  private disposed = false;
+  private recent: string[] = [];
+
+  static async create(options: AcquireOptions = {}): Promise<WebGPUBackend> {
+    return new WebGPUBackend(await acquireDevice(options));
+  }
+
+  constructor(private gpu: GpuDevice) {
+    const device = (this.device = gpu.device);
+    const l = device.limits;
+    this.ctx = {
+      maxInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      software: gpu.description.software,
+    };
+    this.pipelines = new PipelineCache(device);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.storage = new BufferPool(device, usage, 'webgrad tensor');
+    this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'webgrad readback');
+    this.uniforms = new UniformRing(device, UNIFORM_RING_BYTES, Math.max(16, l.minUniformBufferOffsetAlignment));
+    device.onuncapturederror = (ev) => {
+      this.errors.push(`${ev.error.message.trim()}\n  (recent kernels: ${this.recent.join(', ')})`);
+    };
+    void device.lost.then((info) => {
+      if (!this.disposed) this.lost = `WebGPU device lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  describe(): DeviceDescription {
+    return this.gpu.description;
+  }
+
+  allocate(shape: Shape, dtype: DType = 'f32'): DeviceTensor {
+    this.alive();
+    checkAllocation(shape, dtype);
+    const size = sizeOf(shape);
+    const bytes = size * 4;
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      throw new ShapeError(`allocate: ${fmt({ shape, dtype })} needs ${bytes} bytes, over this device's ${max}-byte storage binding limit`);
+    }
+    return new GpuTensor(this, [...shape], dtype, size, this.storage.acquire(bytes));
+  }
+
+  free(t: DeviceTensor): void {
+    const g = this.own(t);
+    g.freed = true;
+    this.storage.release(g.buffer);
+  }
+
+  write(t: DeviceTensor, data: ArrayLike<number>): void {
+    const g = this.own(t);
+    checkWrite(t, data);
+    // Launches recorded earlier must see the old contents: submit them first.
+    this.flush();
+    const typed = g.dtype === 'i32' ? Int32Array.from(data) : data instanceof Float32Array ? data : Float32Array.from(data);
+    this.device.queue.writeBuffer(g.buffer, 0, typed.buffer, typed.byteOffset, typed.byteLength);
+  }
+
+  async read(t: DeviceTensor): Promise<Float32Array | Int32Array> {
+    const g = this.own(t);
+    const bytes = g.size * 4;
+    this.endPass();
+    const staging = this.staging.acquire(bytes);
+    this.encoderNow().copyBufferToBuffer(g.buffer, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      const copy = staging.getMappedRange().slice(0);
+      staging.unmap();
+      await this.throwErrors();
+      return g.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
+    } catch (e) {
+      if (e instanceof GpuError) throw e;
+      await this.throwErrors();
+      throw new GpuError(`read of ${fmt(g)} failed: ${(e as Error).message}`);
+    } finally {
+      this.staging.release(staging);
+    }
+  }
+
+  run<A>(kernel: Kernel<A>, inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], attrs: A): void {
+    this.alive();
+    checkLaunch(this, kernel, inputs, outputs, attrs);
+    const launch = kernel.gpu(inputs, attrs, this.ctx);
+    const hasUniform = launch.params.length > 0;
+    const layout = this.pipelines.layout(inputs.length, outputs.length, hasUniform);
+    const key = PipelineCache.key(kernel as Kernel<unknown>, launch, `${inputs.length}/${outputs.length}/${hasUniform}`);
+    const pipeline = this.pipelines.get(kernel as Kernel<unknown>, launch, layout, key);
+    if (hasUniform && !this.uniforms.fits(256)) this.flush();
+    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((t, i) => ({ binding: i, resource: { buffer: this.own(t).buffer, size: t.size * 4 } }));
+    if (hasUniform) {
+      const { offset, size } = this.uniforms.push(launch.params);
+      entries.push({ binding: entries.length, resource: { buffer: this.uniforms.buffer, offset, size } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout, entries, label: kernel.name });
+    const pass = this.passNow();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y, z] = launch.workgroups;
+    pass.dispatchWorkgroups(x, y, z);
+    this.recent.push(kernel.name);
+    if (this.recent.length > 8) this.recent.shift();
+    debug(() => `dispatch ${kernel.name} ${launch.entry} [${x},${y},${z}] in=${inputs.map(fmt).join(' ')} out=${outputs.map(fmt).join(' ')}`);
+  }
+
+  /** Compiles the pipeline a launch will need ahead of time (async pipeline creation, errors name the kernel). */
+  async prepare<A>(kernel: Kernel<A>, inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], attrs: A): Promise<void> {
+    checkLaunch(this, kernel, inputs, outputs, attrs);
+    const launch = kernel.gpu(inputs, attrs, this.ctx);
+    const hasUniform = launch.params.length > 0;
+    const layout = this.pipelines.layout(inputs.length, outputs.length, hasUniform);
+    const key = PipelineCache.key(kernel as Kernel<unknown>, launch, `${inputs.length}/${outputs.length}/${hasUniform}`);
+    await this.pipelines.getAsync(kernel as Kernel<unknown>, launch, layout, key);
+  }
+
+  async sync(): Promise<void> {
+    this.alive();
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwErrors();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pass = null;
+    this.encoder = null;
+    this.storage.destroy();
+    this.staging.destroy();
+    this.uniforms.destroy();
+    this.device.destroy();
+  }
+
+  /** Buffers held in the pool (in use or free): for tests of buffer reuse. */
+  get bufferCount(): number {
+    return this.storage.count;
+  }
+
+  private async throwErrors(): Promise<void> {
+    await this.pipelines.flushChecks();
+    if (this.errors.length) {
+      const all = this.errors;
+      this.errors = [];
+      throw new GpuError(`WebGPU reported ${all.length} error(s):\n${all.join('\n')}`);
+    }
+    if (this.lost) throw new GpuError(this.lost);
+  }
+
+  private flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.uniforms.upload();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+  }
+
+  private encoderNow(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder({ label: 'webgrad' }));
+  }
+
+  private passNow(): GPUComputePassEncoder {
+    return (this.pass ??= this.encoderNow().beginComputePass());
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new ValueError('webgpu backend: used after dispose()');
+    if (this.lost) throw new GpuError(this.lost);
+  }
+
+  private own(t: DeviceTensor): GpuTensor {
+    this.alive();
+    if (!(t instanceof GpuTensor) || t.backend !== this) throw new ValueError('webgpu backend: tensor belongs to another backend');
+    if (t.freed) throw new ValueError(`webgpu backend: tensor ${fmt(t)} was used after free()`);
+    return t;
+  }
+}

@@ -1,0 +1,98 @@
+import { GpuError } from '../../core/errors.js';
+import type { GpuLaunch, Kernel } from '../../ops/kernel.js';
+import { debug } from './debug.js';
+
+/**
+ * Compiled pipelines, cached by (shader, entry point, override constants,
+ * binding layout). Layouts are explicit, built from the kernel's binding
+ * convention, so every entry point of a shader family shares one.
+ */
+export class PipelineCache {
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private pendingChecks: Promise<void>[] = [];
+
+  constructor(private device: GPUDevice) {}
+
+  layout(inputs: number, outputs: number, uniform: boolean): GPUBindGroupLayout {
+    const key = `${inputs}/${outputs}/${uniform}`;
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (let i = 0; i < inputs + outputs; i++) {
+        entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: i < inputs ? 'read-only-storage' : 'storage' } });
+      }
+      if (uniform) entries.push({ binding: inputs + outputs, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      layout = this.device.createBindGroupLayout({ entries, label: `webgrad ${key}` });
+      this.layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  /** Synchronous path used by `run`: compile errors are collected and thrown at the next sync. */
+  get(kernel: Kernel<unknown>, launch: GpuLaunch, layout: GPUBindGroupLayout, key: string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = this.device.createComputePipeline(this.descriptor(kernel, launch, layout));
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Asynchronous path (`prepare`): compiles off the main thread where the platform can, throws naming the kernel. */
+  async getAsync(kernel: Kernel<unknown>, launch: GpuLaunch, layout: GPUBindGroupLayout, key: string): Promise<GPUComputePipeline> {
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const module = this.module(kernel);
+    await this.checkModule(kernel, module);
+    try {
+      p = await this.device.createComputePipelineAsync(this.descriptor(kernel, launch, layout));
+    } catch (e) {
+      throw new GpuError(`kernel ${kernel.name} (${kernel.shader.name}.wgsl, entry ${launch.entry}): pipeline creation failed: ${(e as Error).message}`);
+    }
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** Throws the first WGSL compile error seen since the last call. */
+  async flushChecks(): Promise<void> {
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    await Promise.all(checks);
+  }
+
+  static key(kernel: Kernel<unknown>, launch: GpuLaunch, layoutKey: string): string {
+    const c = launch.constants ? Object.entries(launch.constants).sort().map(([k, v]) => `${k}=${v}`).join(',') : '';
+    return `${kernel.shader.name}|${launch.entry}|${c}|${layoutKey}`;
+  }
+
+  private descriptor(kernel: Kernel<unknown>, launch: GpuLaunch, layout: GPUBindGroupLayout): GPUComputePipelineDescriptor {
+    debug(() => `pipeline ${kernel.name}: ${kernel.shader.name}.wgsl:${launch.entry} constants=${JSON.stringify(launch.constants ?? {})}`);
+    return {
+      label: `${kernel.name} (${kernel.shader.name}.wgsl:${launch.entry})`,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module: this.module(kernel), entryPoint: launch.entry, constants: launch.constants as Record<string, number> },
+    };
+  }
+
+  private module(kernel: Kernel<unknown>): GPUShaderModule {
+    let m = this.modules.get(kernel.shader.name);
+    if (!m) {
+      debug(() => `--- ${kernel.shader.name}.wgsl ---\n${kernel.shader.code}`);
+      m = this.device.createShaderModule({ code: kernel.shader.code, label: `${kernel.shader.name}.wgsl` });
+      this.modules.set(kernel.shader.name, m);
+      this.pendingChecks.push(this.checkModule(kernel, m));
+    }
+    return m;
+  }
+
+  private async checkModule(kernel: Kernel<unknown>, m: GPUShaderModule): Promise<void> {
+    const info = await m.getCompilationInfo();
+    const errors = info.messages.filter((x) => x.type === 'error');
+    if (errors.length) {
+      const lines = errors.map((x) => `  ${kernel.shader.name}.wgsl:${x.lineNum}:${x.linePos}: ${x.message}`).join('\n');
+      throw new GpuError(`WGSL compile error in shaders/${kernel.shader.name}.wgsl (kernel ${kernel.name}):\n${lines}`);
+    }
+  }
+}

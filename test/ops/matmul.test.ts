@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backend/backend.js';
+import type { MatmulAttrs } from '../../src/ops/matmul.js';
+import { matmul } from '../../src/ops/matmul.js';
+import { backends } from '../helpers/backends.js';
+import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn } from '../helpers/check.js';
+import type { HostTensor, Tolerance } from '../helpers/check.js';
+
+const U = 2 ** -24; // float32 unit roundoff
+
+/**
+ * Any float32 dot product of length K, summed in any order, with or without
+ * FMA, is within γ_K·Σ|a_k||b_k| of the exact value, γ_K = K·u/(1−K·u)
+ * (Higham, Accuracy and Stability, eq. 3.4), plus u·|c| for rounding c itself.
+ * The bound is per element, so an indexing error (an O(1) difference) still fails.
+ */
+function matmulTolerance(a: HostTensor, b: HostTensor, attrs: MatmulAttrs, K: number): Tolerance {
+  const abs = (t: HostTensor) => ({ ...t, data: t.data.map(Math.abs) as Float32Array });
+  const [bound] = reference(matmul, [abs(a), abs(b)], attrs);
+  const gamma = (K * U) / (1 - K * U);
+  return { atol: bound.map((v) => gamma * v + 1e-30), rtol: 2 * U, why: 'γ_K·(|A||B|) dot-product error bound' };
+}
+
+// [M, K, N]: 1s, primes, non-multiples of every tile (8, 16, 64), exact tiles, and the large case.
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 17, 1],
+  [3, 1, 5],
+  [7, 13, 17],
+  [64, 64, 64],
+  [65, 33, 129],
+  [31, 97, 2],
+  [512, 784, 256],
+];
+
+const FORMS: MatmulAttrs[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }];
+
+function operands(seed: number, [M, K, N]: [number, number, number], { transA, transB }: MatmulAttrs) {
+  const r = rng(seed);
+  return [randn(r, transA ? [K, M] : [M, K]), randn(r, transB ? [N, K] : [K, N])];
+}
+
+describe.each(backends)('matmul on %s', (name, make) => {
+  let be: Backend;
+  beforeAll(async () => (be = await make()));
+  afterAll(() => be?.dispose());
+  const variants: (MatmulAttrs['variant'] | undefined)[] = name === 'webgpu' ? ['register', 'tiled'] : [undefined];
+
+  for (const variant of variants) {
+    for (const form of FORMS) {
+      const tag = `${form.transA ? 'Aᵀ' : 'A'}·${form.transB ? 'Bᵀ' : 'B'}${variant ? ` (${variant})` : ''}`;
+      it.each(SHAPES)(`${tag} M=%i K=%i N=%i`, async (M, K, N) => {
+        const attrs = { ...form, variant };
+        const [a, b] = operands(M * 1000 + K + N, [M, K, N], form);
+        const [got] = await runOn(be, matmul, [a, b], attrs);
+        const [want] = reference(matmul, [a, b], attrs);
+        expectClose(got, want, matmulTolerance(a, b, attrs, K), `${tag} ${M}x${K}x${N}`);
+      });
+    }
+  }
+
+  it('refuses mismatched inner dimensions, naming both shapes', () => {
+    const a = be.allocate([3, 4]);
+    const b = be.allocate([5, 2]);
+    const c = be.allocate([3, 2]);
+    expect(() => be.run(matmul, [a, b], [c], {})).toThrow(/inner dimensions differ: A f32\[3, 4\] has 4 columns, B f32\[5, 2\] has 5 rows/);
+    expect(() => be.run(matmul, [a, be.allocate([4, 2])], [be.allocate([2, 2])], {})).toThrow(/output 0 must be f32\[3, 2\]/);
+  });
+});
+
+describe('matmul gradients (CPU reference vs finite differences)', () => {
+  // L = Σ C∘G for a fixed G: dL/dA = G·Bᵀ and dL/dB = Aᵀ·G, the transposed forms backward uses.
+  it.each([[1, 1, 1], [3, 5, 2], [7, 13, 4]])('dA = dC·Bᵀ, dB = Aᵀ·dC for M=%i K=%i N=%i', (M, K, N) => {
+    const r = rng(7);
+    const a = randn(r, [M, K]);
+    const b = randn(r, [K, N]);
+    const g = randn(r, [M, N]);
+    const loss = (A: Float64Array, B: Float64Array) => {
+      const [c] = reference(matmul, [{ info: a.info, data: A as never }, { info: b.info, data: B as never }], {});
+      return c.reduce((s, v, i) => s + v * g.data[i], 0);
+    };
+    const A = Float64Array.from(a.data);
+    const B = Float64Array.from(b.data);
+    const [dA] = reference(matmul, [g, b], { transB: true });
+    const [dB] = reference(matmul, [a, g], { transA: true });
+    expectClose(dA, numericGradient((x) => loss(x, B), A), FD_TOL, 'dA');
+    expectClose(dB, numericGradient((x) => loss(A, x), B), FD_TOL, 'dB');
+  });
+});
