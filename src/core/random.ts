@@ -78,7 +78,7 @@ export class Random {
     return this.shuffle(p);
   }
 
-  fill(a: Float32Array | Float64Array, lo = -1, hi = 1): typeof a {
+  fill<T extends Float32Array | Float64Array>(a: T, lo = -1, hi = 1): T {
     for (let i = 0; i < a.length; i++) a[i] = this.uniform(lo, hi);
     return a;
   }
