@@ -11,7 +11,9 @@ export class PipelineCache {
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<string, GPUBindGroupLayout>();
-  private pendingChecks: Promise<void>[] = [];
+  private pendingChecks: Promise<GpuError | null>[] = [];
+  /** Per shader: settles to its compile error, or null. */
+  private compiled = new Map<string, Promise<GpuError | null>>();
 
   constructor(private device: GPUDevice) {}
 
@@ -42,10 +44,11 @@ export class PipelineCache {
 
   /** Asynchronous path (`prepare`): compiles off the main thread where the platform can, throws naming the kernel. */
   async getAsync(kernel: Kernel<unknown>, launch: GpuLaunch, layout: GPUBindGroupLayout, key: string): Promise<GPUComputePipeline> {
+    this.module(kernel);
+    const compileError = await this.compiled.get(kernel.shader.name);
+    if (compileError) throw compileError;
     let p = this.pipelines.get(key);
     if (p) return p;
-    const module = this.module(kernel);
-    await this.checkModule(kernel, module);
     try {
       p = await this.device.createComputePipelineAsync(this.descriptor(kernel, launch, layout));
     } catch (e) {
@@ -59,7 +62,8 @@ export class PipelineCache {
   async flushChecks(): Promise<void> {
     const checks = this.pendingChecks;
     this.pendingChecks = [];
-    await Promise.all(checks);
+    const found = (await Promise.all(checks)).find((e) => e !== null);
+    if (found) throw found;
   }
 
   static key(kernel: Kernel<unknown>, launch: GpuLaunch, layoutKey: string): string {
@@ -82,7 +86,10 @@ export class PipelineCache {
       debug(() => `--- ${kernel.shader.name}.wgsl ---\n${kernel.shader.code}`);
       m = this.device.createShaderModule({ code: kernel.shader.code, label: `${kernel.shader.name}.wgsl` });
       this.modules.set(kernel.shader.name, m);
-      this.pendingChecks.push(this.checkModule(kernel, m));
+      // Settles to the error rather than rejecting: nobody awaits it until the next sync.
+      const check = this.checkModule(kernel, m).then(() => null, (e: GpuError) => e);
+      this.compiled.set(kernel.shader.name, check);
+      this.pendingChecks.push(check);
     }
     return m;
   }

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Backend } from '../../src/backend/backend.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { WebGPUBackend } from '../../src/backend/webgpu/backend.js';
+import { acquireDevice } from '../../src/backend/webgpu/device.js';
+import { AdapterError, GpuError } from '../../src/core/errors.js';
+import { f32 } from '../../src/core/shape.js';
+import { defineKernel } from '../../src/ops/kernel.js';
+import { scale } from '../../src/ops/elementwise.js';
+import { backends } from '../helpers/backends.js';
+
+describe.each(backends)('%s backend', (name, make) => {
+  let be: Backend;
+  beforeAll(async () => (be = await make()));
+  afterAll(() => be?.dispose());
+
+  it('round-trips f32 and i32 data', async () => {
+    const x = be.allocate([2, 3]);
+    be.write(x, [1.5, -2, 3, 0, 1e-30, 3e38]);
+    expect(Array.from(await be.read(x))).toEqual(Array.from(Float32Array.from([1.5, -2, 3, 0, 1e-30, 3e38])));
+    const l = be.allocate([4], 'i32');
+    be.write(l, [0, 9, -1, 2147483647]);
+    const back = await be.read(l);
+    expect(back).toBeInstanceOf(Int32Array);
+    expect(Array.from(back)).toEqual([0, 9, -1, 2147483647]);
+  });
+
+  it('orders writes after the launches queued before them', async () => {
+    const x = be.allocate([3]);
+    const y = be.allocate([3]);
+    be.write(x, [1, 2, 3]);
+    be.run(scale, [x], [y], { alpha: 2 });
+    be.write(x, [10, 20, 30]); // must not leak into the launch above
+    expect(Array.from(await be.read(y))).toEqual([2, 4, 6]);
+    be.run(scale, [x], [y], { alpha: 2 });
+    expect(Array.from(await be.read(y))).toEqual([20, 40, 60]);
+  });
+
+  it('refuses misuse with messages that name the problem', () => {
+    const x = be.allocate([3]);
+    expect(() => be.write(x, [1, 2])).toThrow(/holds 3 values, got 2/);
+    const l = be.allocate([2], 'i32');
+    expect(() => be.write(l, [1, 0.5])).toThrow(/non-integer 0.5 at index 1/);
+    expect(() => be.run(scale, [x], [x], { alpha: 1 })).toThrow(/both an input and an output/);
+    const other = new CpuBackend().allocate([3]);
+    if (name !== 'cpu') expect(() => be.run(scale, [other], [x], { alpha: 1 })).toThrow(/cpu tensor was passed to the webgpu backend/);
+    be.free(x);
+    expect(() => be.write(x, [1, 2, 3])).toThrow(/used after free/);
+    expect(() => be.allocate([2, -1])).toThrow(/bad dimension/);
+  });
+
+  it('describes its device', () => {
+    const d = be.describe();
+    expect(d.backend).toBe(name);
+    if (name === 'webgpu') {
+      expect(d.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(64);
+      expect(d.device + d.description + d.vendor).not.toBe('');
+    }
+  });
+});
+
+describe('webgpu backend internals', () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    if (!backends.some(([n]) => n === 'webgpu')) return;
+    be = await WebGPUBackend.create();
+  });
+  afterAll(() => be?.dispose());
+  const gpuIt = backends.some(([n]) => n === 'webgpu') ? it : it.skip;
+
+  gpuIt('reuses freed buffers of the same size instead of allocating', () => {
+    const first = be.allocate([1000]);
+    be.free(first);
+    const before = be.bufferCount;
+    for (let i = 0; i < 50; i++) be.free(be.allocate([1000]));
+    expect(be.bufferCount).toBe(before);
+  });
+
+  const broken = defineKernel<Record<string, never>>({
+    name: 'brokenKernel',
+    shader: { name: 'broken_test', code: '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }' },
+    outputs: () => [f32([1])],
+    cpu: () => {},
+    gpu: () => ({ entry: 'main', params: [], workgroups: [1, 1, 1] }),
+  });
+
+  gpuIt('turns a WGSL compile error into an exception naming the kernel and the file', async () => {
+    const out = be.allocate([1]);
+    be.run(broken, [], [out], {});
+    await expect(be.sync()).rejects.toThrow(/WGSL compile error in shaders\/broken_test\.wgsl \(kernel brokenKernel\)/);
+    await expect(be.prepare(broken, [], [out], {})).rejects.toThrow(GpuError);
+  });
+
+  gpuIt('turns a binding mismatch into an exception naming the kernel', async () => {
+    // The WGSL reads a uniform the launch does not provide: a validation error, not console noise.
+    const mismatched = defineKernel<Record<string, never>>({
+      name: 'mismatchedKernel',
+      shader: {
+        name: 'mismatched_test',
+        code: '@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@group(0) @binding(1) var<uniform> u: vec4f;\n@compute @workgroup_size(1) fn main() { o[0] = u.x; }',
+      },
+      outputs: () => [f32([1])],
+      cpu: () => {},
+      gpu: () => ({ entry: 'main', params: [], workgroups: [1, 1, 1] }),
+    });
+    const out = be.allocate([1]);
+    be.run(mismatched, [], [out], {});
+    await expect(be.sync()).rejects.toThrow(/mismatchedKernel/);
+  });
+});
+
+describe('adapter acquisition', () => {
+  it('says what it tried and how to get an adapter when there is none', async () => {
+    vi.stubGlobal('navigator', { gpu: { requestAdapter: async () => null } });
+    try {
+      const err = await acquireDevice().catch((e) => e);
+      expect(err).toBeInstanceOf(AdapterError);
+      expect(err.message).toMatch(/No WebGPU adapter found\. Tried: navigator\.gpu \(core\): none; navigator\.gpu \(compatibility\): none/);
+      expect(err.message).toMatch(/apt-get install -y libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
