@@ -24,6 +24,26 @@ export interface DeviceDescription {
   readonly limits: Readonly<Record<string, number>>;
 }
 
+/** One kernel launch with its tensors bound. */
+export interface Launch<A = any> {
+  readonly kernel: Kernel<A>;
+  readonly inputs: readonly DeviceTensor[];
+  readonly outputs: readonly DeviceTensor[];
+  readonly attrs: A;
+}
+
+/**
+ * A fixed sequence of launches compiled once (pipelines, bind groups and
+ * uniforms built ahead) and run many times: one training step.
+ */
+export interface Program {
+  /** Queues every launch, in order. */
+  run(): void;
+  /** Changes launch i's attributes (e.g. Adam's step); its shapes and variant must stay the same. */
+  update(i: number, attrs: unknown): void;
+  dispose(): void;
+}
+
 /**
  * The small interface every backend implements. Work is queued by `run` and
  * may execute later; `read` and `sync` wait for it.
@@ -36,6 +56,8 @@ export interface Backend {
   write(t: DeviceTensor, data: ArrayLike<number>): void;
   read(t: DeviceTensor): Promise<Float32Array | Int32Array>;
   run<A>(kernel: Kernel<A>, inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], attrs: A): void;
+  /** Compiles a sequence of launches to run many times. Async so the GPU can compile pipelines off the main thread. */
+  compile(launches: readonly Launch[]): Promise<Program>;
   /** Waits until all queued work has finished; throws any error it raised. */
   sync(): Promise<void>;
   /** Frees every buffer and the device. The backend is unusable afterwards. */

@@ -3,7 +3,7 @@ import type { DType, Shape } from '../core/shape.js';
 import { sizeOf } from '../core/shape.js';
 import type { HostArray, Kernel } from '../ops/kernel.js';
 import { newHostArray } from '../ops/kernel.js';
-import type { Backend, DeviceDescription, DeviceTensor } from './backend.js';
+import type { Backend, DeviceDescription, DeviceTensor, Launch, Program } from './backend.js';
 import { checkAllocation, checkLaunch, checkWrite } from './validate.js';
 
 class CpuTensor implements DeviceTensor {
@@ -61,6 +61,21 @@ export class CpuBackend implements Backend {
     const ins = inputs.map((t) => this.own(t).data);
     const outs = outputs.map((t) => this.own(t).data);
     kernel.cpu(ins, outs, inputs, attrs);
+  }
+
+  async compile(launches: readonly Launch[]): Promise<Program> {
+    const list = launches.map((l) => ({ ...l }));
+    for (const l of list) checkLaunch(this, l.kernel, l.inputs, l.outputs, l.attrs);
+    return {
+      run: () => {
+        for (const l of list) this.run(l.kernel, l.inputs, l.outputs, l.attrs);
+      },
+      update: (i, attrs) => {
+        checkLaunch(this, list[i].kernel, list[i].inputs, list[i].outputs, attrs);
+        list[i] = { ...list[i], attrs };
+      },
+      dispose: () => {},
+    };
   }
 
   async sync(): Promise<void> {}

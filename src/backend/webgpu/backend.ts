@@ -1,14 +1,15 @@
 import { GpuError, ShapeError, ValueError } from '../../core/errors.js';
 import type { DType, Shape } from '../../core/shape.js';
 import { fmt, sizeOf } from '../../core/shape.js';
-import type { GpuContext, Kernel } from '../../ops/kernel.js';
-import type { Backend, DeviceDescription, DeviceTensor } from '../backend.js';
+import type { GpuContext, GpuLaunch, Kernel } from '../../ops/kernel.js';
+import type { Backend, DeviceDescription, DeviceTensor, Launch, Program } from '../backend.js';
 import { checkAllocation, checkLaunch, checkWrite } from '../validate.js';
 import { BufferPool, UniformRing } from './buffers.js';
 import { debug } from './debug.js';
 import type { AcquireOptions, GpuDevice } from './device.js';
 import { acquireDevice } from './device.js';
 import { PipelineCache } from './pipelines.js';
+import { GpuProgram } from './program.js';
 
 class GpuTensor implements DeviceTensor {
   freed = false;
@@ -125,36 +126,65 @@ export class WebGPUBackend implements Backend {
   run<A>(kernel: Kernel<A>, inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], attrs: A): void {
     this.alive();
     checkLaunch(this, kernel, inputs, outputs, attrs);
-    const launch = kernel.gpu(inputs, attrs, this.ctx);
-    const hasUniform = launch.params.length > 0;
-    const layout = this.pipelines.layout(inputs.length, outputs.length, hasUniform);
-    const key = PipelineCache.key(kernel as Kernel<unknown>, launch, `${inputs.length}/${outputs.length}/${hasUniform}`);
-    const pipeline = this.pipelines.get(kernel as Kernel<unknown>, launch, layout, key);
+    const launch: Launch<A> = { kernel, inputs, outputs, attrs };
+    const g = kernel.gpu(inputs, attrs, this.ctx);
+    const pipeline = this.pipelineFor(launch, g, false) as GPUComputePipeline;
+    const hasUniform = g.params.length > 0;
     if (hasUniform && !this.uniforms.fits(256)) this.flush();
-    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((t, i) => ({ binding: i, resource: { buffer: this.own(t).buffer, size: t.size * 4 } }));
+    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((t, i) => ({ binding: i, resource: this.binding(t) }));
     if (hasUniform) {
-      const { offset, size } = this.uniforms.push(launch.params);
+      const { offset, size } = this.uniforms.push(g.params);
       entries.push({ binding: entries.length, resource: { buffer: this.uniforms.buffer, offset, size } });
     }
-    const bindGroup = this.device.createBindGroup({ layout, entries, label: kernel.name });
-    const pass = this.passNow();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    const [x, y, z] = launch.workgroups;
-    pass.dispatchWorkgroups(x, y, z);
-    this.recent.push(kernel.name);
-    if (this.recent.length > 8) this.recent.shift();
-    debug(() => `dispatch ${kernel.name} ${launch.entry} [${x},${y},${z}] in=${inputs.map(fmt).join(' ')} out=${outputs.map(fmt).join(' ')}`);
+    const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(launch, g), entries, label: kernel.name });
+    this.record(kernel.name, pipeline, bindGroup, g.workgroups);
+    debug(() => `  in=${inputs.map(fmt).join(' ')} out=${outputs.map(fmt).join(' ')}`);
   }
 
   /** Compiles the pipeline a launch will need ahead of time (async pipeline creation, errors name the kernel). */
   async prepare<A>(kernel: Kernel<A>, inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], attrs: A): Promise<void> {
     checkLaunch(this, kernel, inputs, outputs, attrs);
-    const launch = kernel.gpu(inputs, attrs, this.ctx);
-    const hasUniform = launch.params.length > 0;
-    const layout = this.pipelines.layout(inputs.length, outputs.length, hasUniform);
-    const key = PipelineCache.key(kernel as Kernel<unknown>, launch, `${inputs.length}/${outputs.length}/${hasUniform}`);
-    await this.pipelines.getAsync(kernel as Kernel<unknown>, launch, layout, key);
+    const launch: Launch<A> = { kernel, inputs, outputs, attrs };
+    await this.pipelineFor(launch, kernel.gpu(inputs, attrs, this.ctx), true);
+  }
+
+  async compile(launches: readonly Launch[]): Promise<Program> {
+    this.alive();
+    return GpuProgram.create(this, launches);
+  }
+
+  /** @internal The pipeline for a launch: created synchronously for run(), asynchronously for prepare/compile. */
+  pipelineFor(launch: Launch, g: GpuLaunch, async: boolean): GPUComputePipeline | Promise<GPUComputePipeline> {
+    const kernel = launch.kernel as Kernel<unknown>;
+    const layout = this.layoutFor(launch, g);
+    const key = PipelineCache.key(kernel, g, `${launch.inputs.length}/${launch.outputs.length}/${g.params.length > 0}`);
+    return async ? this.pipelines.getAsync(kernel, g, layout, key) : this.pipelines.get(kernel, g, layout, key);
+  }
+
+  /** @internal */
+  layoutFor(launch: Launch, g: GpuLaunch): GPUBindGroupLayout {
+    return this.pipelines.layout(launch.inputs.length, launch.outputs.length, g.params.length > 0);
+  }
+
+  /** @internal The whole of a tensor's buffer, as a bind group resource. */
+  binding(t: DeviceTensor): GPUBufferBinding {
+    return { buffer: this.own(t).buffer, size: t.size * 4 };
+  }
+
+  /** @internal Records one dispatch into the open compute pass. */
+  record(name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, [x, y, z]: readonly [number, number, number]): void {
+    const pass = this.passNow();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.recent.push(name);
+    if (this.recent.length > 8) this.recent.shift();
+    debug(() => `dispatch ${name} [${x},${y},${z}]`);
+  }
+
+  /** @internal Submits whatever has been recorded. */
+  flushPending(): void {
+    this.flush();
   }
 
   async sync(): Promise<void> {

@@ -1,3 +1,21 @@
+import type { Param } from '../../ops/kernel.js';
+
+/** Writes a uniform block (4-byte scalars in WGSL struct order) at `offset`; returns its binding size. */
+export function packParams(view: DataView, offset: number, params: readonly Param[]): number {
+  params.forEach(([type, v], i) => {
+    const at = offset + 4 * i;
+    if (type === 'f32') view.setFloat32(at, v, true);
+    else if (type === 'i32') view.setInt32(at, v, true);
+    else view.setUint32(at, v, true);
+  });
+  return uniformSize(params);
+}
+
+/** Uniform bindings are sized in 16-byte steps. */
+export function uniformSize(params: readonly Param[]): number {
+  return Math.max(16, Math.ceil((4 * params.length) / 16) * 16);
+}
+
 /**
  * GPU buffers pooled by exact byte size. Training allocates the same sizes
  * every step, so exact-size reuse wastes nothing; buffers go back to the pool
@@ -73,15 +91,9 @@ export class UniformRing {
   }
 
   /** Appends a block; returns its offset. */
-  push(params: readonly (readonly ['u32' | 'i32' | 'f32', number])[]): { offset: number; size: number } {
+  push(params: readonly Param[]): { offset: number; size: number } {
     const offset = this.used;
-    params.forEach(([type, v], i) => {
-      const at = offset + 4 * i;
-      if (type === 'f32') this.view.setFloat32(at, v, true);
-      else if (type === 'i32') this.view.setInt32(at, v, true);
-      else this.view.setUint32(at, v, true);
-    });
-    const size = Math.max(16, Math.ceil((4 * params.length) / 16) * 16);
+    const size = packParams(this.view, offset, params);
     this.used = offset + Math.ceil(size / this.align) * this.align;
     return { offset, size };
   }

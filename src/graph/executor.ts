@@ -1,0 +1,84 @@
+import type { Backend, DeviceTensor, Launch, Program } from '../backend/backend.js';
+import { ValueError } from '../core/errors.js';
+import { sizeOf } from '../core/shape.js';
+import type { Graph, Value } from './graph.js';
+
+/** A graph compiled for one backend: a program plus the temporaries it owns. */
+export interface CompiledGraph {
+  readonly program: Program;
+  /** The device tensor behind every value, persistent and temporary. */
+  tensor(v: Value): DeviceTensor;
+  /** How many temporary buffers the plan needed, against how many values: for tests of reuse. */
+  readonly stats: { temps: number; buffers: number; bytes: number };
+  dispose(): void;
+}
+
+/**
+ * Plans buffers by liveness and compiles the graph into one program.
+ * Persistent values (inputs, params, state) come from `bound`; every temp
+ * gets a buffer from an arena where values whose lifetimes do not overlap
+ * share a buffer of the same size and dtype. `keep` temps (results the caller
+ * reads) are never shared.
+ */
+export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap<Value, DeviceTensor>, keep: readonly Value[] = []): Promise<CompiledGraph> {
+  const lastUse = new Map<Value, number>();
+  graph.nodes.forEach((n, i) => n.inputs.forEach((v) => lastUse.set(v, i)));
+  const kept = new Set(keep);
+
+  const tensors = new Map<Value, DeviceTensor>(bound);
+  const owned: DeviceTensor[] = [];
+  const free = new Map<string, DeviceTensor[]>();
+  const keyOf = (v: Value) => `${v.dtype}:${sizeOf(v.shape)}`;
+  let temps = 0;
+
+  const launches: Launch[] = graph.nodes.map((node, i) => {
+    for (const v of node.inputs) {
+      if (!tensors.has(v)) throw new ValueError(`compile: ${node.kernel.name} reads ${v.role} '${v.name}' which has no buffer (unbound input or used before it is written)`);
+    }
+    const outputs = node.outputs.map((v) => {
+      if (v.role !== 'temp') {
+        const t = tensors.get(v);
+        if (!t) throw new ValueError(`compile: ${v.role} '${v.name}' is not bound to a tensor`);
+        return t;
+      }
+      temps++;
+      const pool = free.get(keyOf(v));
+      let t = kept.has(v) ? undefined : pool?.pop();
+      if (!t) {
+        t = be.allocate([sizeOf(v.shape)], v.dtype);
+        owned.push(t);
+      }
+      tensors.set(v, t);
+      return reshaped(t, v);
+    });
+    // Inputs whose last reader is this node go back to the arena now: later nodes may reuse them.
+    for (const v of new Set([...node.inputs, ...node.outputs])) {
+      if (v.role === 'temp' && !kept.has(v) && (lastUse.get(v) ?? -1) <= i) {
+        const key = keyOf(v);
+        free.set(key, [...(free.get(key) ?? []), tensors.get(v)!]);
+      }
+    }
+    return { kernel: node.kernel, inputs: node.inputs.map((v) => reshaped(tensors.get(v)!, v)), outputs, attrs: node.attrs };
+  });
+
+  const program = await be.compile(launches);
+  return {
+    program,
+    tensor(v) {
+      const t = tensors.get(v);
+      if (!t) throw new ValueError(`compiled graph: no tensor for '${v.name}'`);
+      return reshaped(t, v);
+    },
+    stats: { temps, buffers: owned.length, bytes: owned.reduce((s, t) => s + t.size * 4, 0) },
+    dispose() {
+      program.dispose();
+      for (const t of owned) be.free(t);
+    },
+  };
+}
+
+/** Arena buffers are flat; each use sees the value's own shape. */
+function reshaped(t: DeviceTensor, v: Value): DeviceTensor {
+  if (t.shape.length === v.shape.length && t.shape.every((d, i) => d === v.shape[i])) return t;
+  return Object.create(t, { shape: { value: v.shape } }) as DeviceTensor;
+}
