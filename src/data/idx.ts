@@ -1,0 +1,95 @@
+// Reading IDX files (MNIST, Fashion-MNIST) from disk, plain or gzipped. Node-only.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { ValueError } from '../core/errors.js';
+import type { Dataset } from './dataset.js';
+import type { IdxArray } from './idx-format.js';
+import { idxToDataset, isGzip, parseIdx } from './idx-format.js';
+
+/** Where Debian's `dataset-fashion-mnist` package installs the four .gz files. */
+export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** Fashion-MNIST's label names, by class index. */
+export const FASHION_MNIST_CLASS_NAMES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
+/** Reads one IDX file; gzip is detected by its magic bytes, not by the name. */
+export function readIdx(path: string): IdxArray {
+  if (!existsSync(path)) throw new ValueError(`readIdx: no such file ${path} (expected an IDX file, plain or .gz, such as train-images-idx3-ubyte.gz)`);
+  if (statSync(path).isDirectory()) throw new ValueError(`readIdx: ${path} is a directory, expected an IDX file`);
+  let bytes: Uint8Array = readFileSync(path);
+  if (isGzip(bytes)) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new ValueError(`readIdx: ${path} starts like gzip but does not decompress: ${(e as Error).message}`);
+    }
+  }
+  return parseIdx(bytes, path);
+}
+
+const FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+};
+
+/** The file for `base` in `dir`: plain or .gz, and the "train-images.idx3-ubyte" spelling of some mirrors. */
+function findFile(dir: string, names: string[], base: string): string {
+  const dotted = base.replace(/-(idx\d-ubyte)$/, '.$1');
+  for (const candidate of [base, `${base}.gz`, dotted, `${dotted}.gz`]) {
+    if (names.includes(candidate)) return join(dir, candidate);
+  }
+  const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ') || 'nothing';
+  throw new ValueError(`loadIdxDir: no ${base} (or ${base}.gz) in ${dir}; found: ${shown}`);
+}
+
+export interface IdxDirOptions {
+  /** Attached to both sets, e.g. FASHION_MNIST_CLASS_NAMES. */
+  classNames?: string[];
+}
+
+/**
+ * Loads an MNIST-layout directory (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz):
+ * x in [0, 1] as [n, rows*cols], Int32Array labels, 10 classes.
+ */
+export function loadIdxDir(dir: string, options: IdxDirOptions = {}): { train: Dataset; test: Dataset } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ValueError(`loadIdxDir: no directory ${dir} (expected one holding ${Object.values(FILES).join(', ')}, each optionally .gz)`);
+  }
+  if (options.classNames && options.classNames.length !== 10) {
+    throw new ValueError(`loadIdxDir: ${options.classNames.length} class names given for 10 classes`);
+  }
+  const names = readdirSync(dir).sort();
+  const path = (base: string) => findFile(dir, names, base);
+  const paths = {
+    trainImages: path(FILES.trainImages),
+    trainLabels: path(FILES.trainLabels),
+    testImages: path(FILES.testImages),
+    testLabels: path(FILES.testLabels),
+  };
+  const load = (images: string, labels: string): Dataset => {
+    const ds = idxToDataset(readIdx(images), readIdx(labels), `${images} + ${labels}`);
+    if (options.classNames) ds.classNames = options.classNames.slice();
+    return ds;
+  };
+  const train = load(paths.trainImages, paths.trainLabels);
+  const test = load(paths.testImages, paths.testLabels);
+  if (train.xShape[1] !== test.xShape[1]) {
+    throw new ValueError(`loadIdxDir: train images have ${train.xShape[1]} pixels but test images ${test.xShape[1]} (${dir})`);
+  }
+  return { train, test };
+}
