@@ -1,0 +1,184 @@
+// Optimizer updates, in place: one invocation per parameter element reads the
+// gradient (binding 0), the parameter (1) and its state (2..), and rewrites the
+// parameter and the state. Learning rates, betas and the step-dependent factors
+// (Adam's bias corrections) come precomputed in float64 on the host; 1 - beta
+// comes separately because 1.0 - f32(0.999) loses ~10 bits of 1 - 0.999.
+// Dispatch is 1-D, folded into 2-D past 65535 workgroups: see gridIndex.
+
+const WG = 256u;
+
+@group(0) @binding(0) var<storage, read> grad: array<f32>;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read_write> state1: array<f32>;
+@group(0) @binding(3) var<storage, read_write> state2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state3: array<f32>;
+
+fn gridIndex(gid: vec3u, groups: vec3u) -> u32 {
+  return gid.x + gid.y * groups.x * WG;
+}
+
+// ---- SGD: p <- p - lr (g + wd p) ----
+
+struct SgdParams {
+  n: u32,
+  lr: f32,
+  wd: f32,
+}
+
+@group(0) @binding(2) var<uniform> sgd_p: SgdParams;
+
+@compute @workgroup_size(WG)
+fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= sgd_p.n) { return; }
+  let p = param[i];
+  param[i] = p - sgd_p.lr * (grad[i] + sgd_p.wd * p);
+}
+
+// ---- Momentum, PyTorch's form: v <- mu v + g; p <- p - lr v (Nesterov: p - lr (g + mu v)) ----
+
+override NESTEROV: bool = false;
+
+struct MomentumParams {
+  n: u32,
+  lr: f32,
+  mu: f32,
+  wd: f32,
+}
+
+@group(0) @binding(3) var<uniform> mom_p: MomentumParams;
+
+@compute @workgroup_size(WG)
+fn momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= mom_p.n) { return; }
+  let p = param[i];
+  let g = grad[i] + mom_p.wd * p;
+  let v = mom_p.mu * state1[i] + g;
+  state1[i] = v;
+  var d = v;
+  if (NESTEROV) { d = g + mom_p.mu * v; }
+  param[i] = p - mom_p.lr * d;
+}
+
+// ---- RMSprop: s <- rho s + (1 - rho) g^2; p <- p - lr g / (sqrt(s) + eps) ----
+// EPS_IN_SQRT selects Keras' and tf.js' denominator sqrt(s + eps). Centered
+// replaces s by the variance s - mg^2, clamped at 0 because rounding can take
+// it just below 0 when the gradient barely changes, and sqrt would give NaN.
+
+override EPS_IN_SQRT: bool = false;
+
+struct RmspropParams {
+  n: u32,
+  lr: f32,
+  rho: f32,
+  one_minus_rho: f32,
+  eps: f32,
+  wd: f32,
+  mu: f32,
+}
+
+struct RmspropState {
+  p: f32,
+  s: f32,
+  buf: f32,
+  mg: f32,
+}
+
+// One uniform per binding layout: (p, s), (p, s, buf or mg), (p, s, buf, mg).
+@group(0) @binding(3) var<uniform> rms3: RmspropParams;
+@group(0) @binding(4) var<uniform> rms4: RmspropParams;
+@group(0) @binding(5) var<uniform> rms5: RmspropParams;
+
+fn rmspropStep(q: RmspropParams, g0: f32, old: RmspropState, with_momentum: bool, centered: bool) -> RmspropState {
+  var r = old;
+  let g = g0 + q.wd * old.p;
+  r.s = q.rho * old.s + q.one_minus_rho * g * g;
+  var mean_sq = r.s;
+  if (centered) {
+    r.mg = q.rho * old.mg + q.one_minus_rho * g;
+    mean_sq = max(r.s - r.mg * r.mg, 0.0);
+  }
+  var denom = sqrt(mean_sq) + q.eps;
+  if (EPS_IN_SQRT) { denom = sqrt(mean_sq + q.eps); }
+  var d = g / denom;
+  if (with_momentum) {
+    r.buf = q.mu * old.buf + d;
+    d = r.buf;
+  }
+  r.p = old.p - q.lr * d;
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn rmsprop(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= rms3.n) { return; }
+  let r = rmspropStep(rms3, grad[i], RmspropState(param[i], state1[i], 0.0, 0.0), false, false);
+  param[i] = r.p;
+  state1[i] = r.s;
+}
+
+@compute @workgroup_size(WG)
+fn rmsprop_momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= rms4.n) { return; }
+  let r = rmspropStep(rms4, grad[i], RmspropState(param[i], state1[i], state2[i], 0.0), true, false);
+  param[i] = r.p;
+  state1[i] = r.s;
+  state2[i] = r.buf;
+}
+
+@compute @workgroup_size(WG)
+fn rmsprop_centered(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= rms4.n) { return; }
+  let r = rmspropStep(rms4, grad[i], RmspropState(param[i], state1[i], 0.0, state2[i]), false, true);
+  param[i] = r.p;
+  state1[i] = r.s;
+  state2[i] = r.mg;
+}
+
+@compute @workgroup_size(WG)
+fn rmsprop_centered_momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= rms5.n) { return; }
+  let r = rmspropStep(rms5, grad[i], RmspropState(param[i], state1[i], state2[i], state3[i]), true, true);
+  param[i] = r.p;
+  state1[i] = r.s;
+  state2[i] = r.buf;
+  state3[i] = r.mg;
+}
+
+// ---- Adam / AdamW, with the bias corrections folded on the host:
+//   lr m_hat / (sqrt(v_hat) + eps) = step_size m / (sqrt(v) + eps_hat),
+//   step_size = lr sqrt(1 - b2^t) / (1 - b1^t), eps_hat = eps sqrt(1 - b2^t)
+// (Keras' form passes eps_hat = eps). l2 is the coupled weight decay (Adam),
+// decay = 1 - lr wd the decoupled one (AdamW); the other is 0 or 1, which is exact. ----
+
+struct AdamParams {
+  n: u32,
+  step_size: f32,
+  beta1: f32,
+  one_minus_beta1: f32,
+  beta2: f32,
+  one_minus_beta2: f32,
+  eps_hat: f32,
+  l2: f32,
+  decay: f32,
+}
+
+@group(0) @binding(4) var<uniform> adam_p: AdamParams;
+
+@compute @workgroup_size(WG)
+fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i >= adam_p.n) { return; }
+  let p = param[i];
+  let g = grad[i] + adam_p.l2 * p;
+  let m = adam_p.beta1 * state1[i] + adam_p.one_minus_beta1 * g;
+  let v = adam_p.beta2 * state2[i] + adam_p.one_minus_beta2 * g * g;
+  state1[i] = m;
+  state2[i] = v;
+  param[i] = p * adam_p.decay - adam_p.step_size * m / (sqrt(v) + adam_p.eps_hat);
+}
