@@ -1,11 +1,33 @@
-// webgrad's public API. The demo and the CLI import only from here.
-export type { Backend, DeviceDescription, DeviceTensor } from './backend/backend.js';
+// webgrad's public API: the demo and the CLI import only from here.
+// Everything here runs in the browser and in Node; Node-only helpers
+// (files, PNG) are imported by the CLI directly.
+export type { Backend, DeviceDescription, DeviceTensor, Launch, Program } from './backend/backend.js';
 export { CpuBackend } from './backend/cpu.js';
 export { WebGPUBackend } from './backend/webgpu/backend.js';
 export { acquireDevice, NO_ADAPTER_HELP } from './backend/webgpu/device.js';
 export { AdapterError, GpuError, ShapeError, ValueError, WebgradError } from './core/errors.js';
 export { Random } from './core/random.js';
 export type { DType, Shape, TensorInfo } from './core/shape.js';
+
+export { Graph } from './graph/graph.js';
+export type { Value } from './graph/graph.js';
+export { gradients } from './graph/autodiff.js';
+export { compileGraph } from './graph/executor.js';
+
 export type { Kernel } from './ops/kernel.js';
-export * from './ops/elementwise.js';
-export * from './ops/matmul.js';
+export * as ops from './ops/all.js';
+
+export { activationLayer, dense, LAYER_ACTIVATIONS } from './nn/layers.js';
+export type { DenseOptions, Layer, LayerActivation } from './nn/layers.js';
+export { INITIALIZERS } from './nn/initializers.js';
+export { LOSSES } from './nn/losses.js';
+export { OPTIMIZERS } from './optim/optimizers.js';
+export type { OptimizerConfig, OptimizerSpec } from './optim/optimizers.js';
+export { sequential, Sequential } from './nn/model.js';
+export type { CompileOptions, SequentialOptions, Topology } from './nn/model.js';
+export type { FitOptions, History } from './nn/train.js';
+export { EarlyStopping, earlyStopping } from './nn/callbacks.js';
+export type { Callback, EarlyStoppingOptions, Logs } from './nn/callbacks.js';
+export type { Input, TensorData } from './nn/inputs.js';
+export { modelFromBytes, modelToBytes } from './nn/saving.js';
+export { decodeSafetensors, encodeSafetensors } from './nn/safetensors.js';

@@ -1,25 +1,40 @@
+import type { ActivationAttrs } from '../ops/activation.js';
+import { activation, activationBackward } from '../ops/activation.js';
+import { biasAdd, biasGrad } from '../ops/bias.js';
 import { add, scale } from '../ops/elementwise.js';
 import type { Kernel } from '../ops/kernel.js';
+import { losses } from '../ops/loss.js';
 import type { MatmulAttrs } from '../ops/matmul.js';
 import { matmul } from '../ops/matmul.js';
+import { broadcastScalar, reduceGradAttrs, reduceMean, reduceSum } from '../ops/reduce.js';
+import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from '../ops/softmax.js';
 import type { GradRule } from './autodiff.js';
+import type { Value } from './graph.js';
 
 type Entry<A> = readonly [Kernel<A>, GradRule<A>];
 const rule = <A>(kernel: Kernel<A>, r: GradRule<A>): Entry<A> => [kernel, r];
 
+/** A per-sample loss: d(prediction) = backward(prediction, target, dLoss); targets get no gradient. */
+function lossRule<A>([forward, backward]: readonly [Kernel<A>, Kernel<A>]): Entry<A> {
+  return rule(forward, (g, { inputs: [p, t], attrs }, [d]) => [d && g.op(backward, [p, t, d], attrs, `d(${p.name})`), null]);
+}
+
 /**
  * Every differentiable kernel's gradient, in one table. `Differentiable`
- * lists the kernels a model may put on the path to its loss; a name there
- * without an entry here is a compile error.
+ * names the kernels a model may put on the path to its loss; a name there
+ * without an entry here is a compile error. Backward kernels, metrics and
+ * optimizer updates are not differentiable: autodiff refuses them by name.
  */
-type Differentiable = 'matmul' | 'add' | 'scale';
+type Differentiable =
+  | 'matmul' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
+  | keyof typeof losses;
 
 export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
   // C = op(A)·op(B). Each case is the matmul whose result has A's (or B's) stored layout.
   matmul: rule<MatmulAttrs>(matmul, (g, { inputs: [a, b], attrs }, [dc]) => {
     if (!dc) return [null, null];
     const { transA = false, transB = false, variant } = attrs;
-    const mm = (x: typeof a, y: typeof a, tA: boolean, tB: boolean, name: string) => g.op(matmul, [x, y], { transA: tA, transB: tB, variant }, name);
+    const mm = (x: Value, y: Value, tA: boolean, tB: boolean, name: string) => g.op(matmul, [x, y], { transA: tA, transB: tB, variant }, name);
     const da = transA ? mm(b, dc, transB, true, `d(${a.name})`) : mm(dc, b, false, !transB, `d(${a.name})`);
     const db = transB ? mm(dc, a, true, transA, `d(${b.name})`) : mm(a, dc, !transA, false, `d(${b.name})`);
     return [da, db];
@@ -27,4 +42,18 @@ export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
   // out = x + αy
   add: rule<{ alpha?: number }>(add, (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))]),
   scale: rule<{ alpha: number }>(scale, (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })]),
+  // y = x + b (rows): dx passes through, db sums the rows.
+  biasAdd: rule(biasAdd, (g, { inputs: [, b] }, [d]) => [d, d && g.op(biasGrad, [d], {}, `d(${b.name})`)]),
+  activation: rule<ActivationAttrs>(activation, (g, { inputs: [x], attrs }, [d]) => [d && g.op(activationBackward, [x, d], attrs, `d(${x.name})`)]),
+  // The row-wise ones differentiate through their output y.
+  softmax: rule(softmax, (g, { inputs: [x], outputs: [y] }, [d]) => [d && g.op(softmaxBackward, [y, d], {}, `d(${x.name})`)]),
+  logSoftmax: rule(logSoftmax, (g, { inputs: [x], outputs: [y] }, [d]) => [d && g.op(logSoftmaxBackward, [y, d], {}, `d(${x.name})`)]),
+  reduceSum: rule(reduceSum, (g, { inputs: [x] }, [d]) => [d && g.op(broadcastScalar, [d], reduceGradAttrs('sum', x.shape), `d(${x.name})`)]),
+  reduceMean: rule(reduceMean, (g, { inputs: [x] }, [d]) => [d && g.op(broadcastScalar, [d], reduceGradAttrs('mean', x.shape), `d(${x.name})`)]),
+  softmaxCrossEntropy: lossRule(losses.softmaxCrossEntropy),
+  sigmoidBinaryCrossEntropy: lossRule(losses.sigmoidBinaryCrossEntropy),
+  meanSquaredError: lossRule(losses.meanSquaredError),
+  meanAbsoluteError: lossRule(losses.meanAbsoluteError),
+  hinge: lossRule(losses.hinge),
+  nll: lossRule(losses.nll),
 };

@@ -1,0 +1,111 @@
+import { gradients } from '../graph/autodiff.js';
+import { Graph } from '../graph/graph.js';
+import type { Value } from '../graph/graph.js';
+import { accumulate } from '../ops/elementwise.js';
+import { reduceMean, reduceSum } from '../ops/reduce.js';
+import type { Optimizer } from '../optim/optimizers.js';
+import type { Layer, ParamSpec } from './layers.js';
+import { applyActivation } from './layers.js';
+import type { ResolvedLoss, ResolvedMetric } from './losses.js';
+
+/** What the model knows when it records a step: its layers, weights, loss and metrics. */
+export interface ModelSpec {
+  readonly layers: readonly Layer[];
+  readonly inputShape: number[];
+  readonly params: readonly ParamSpec[];
+  /** How many of `params` each layer owns, in order. */
+  readonly paramCounts: readonly number[];
+  readonly loss: ResolvedLoss;
+  readonly metrics: readonly ResolvedMetric[];
+  /** Targets per sample: [] for labels, [k] for dense targets. */
+  readonly targetShape: number[];
+}
+
+/** A recorded step and the values the model binds or reads. */
+export interface StepGraph {
+  readonly graph: Graph;
+  readonly x: Value;
+  readonly y: Value | null;
+  readonly weights: Value[];
+  /** Optimizer slots, per weight. */
+  readonly slots: Value[][];
+  /** Σ per-sample loss, then each metric's Σ, accumulated over the steps since they were zeroed. */
+  readonly sums: Value[];
+  readonly output: Value | null;
+  /** Node indices of updates whose attributes change every step (Adam's bias correction). */
+  readonly stepNodes: number[];
+}
+
+/** Records every layer; with `fused`, the last activation is left to the loss. */
+function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean): Value {
+  let h = x;
+  let w = 0;
+  spec.layers.forEach((layer, i) => {
+    const n = spec.paramCounts[i];
+    h = layer.forward(g, h, weights.slice(w, w + n), fused && i === spec.layers.length - 1);
+    w += n;
+  });
+  return h;
+}
+
+function weightValues(g: Graph, spec: ModelSpec): Value[] {
+  return spec.params.map((p) => g.param(p.name, p.shape));
+}
+
+/** Loss and metric sums for one batch, added into persistent accumulators. */
+function recordLossAndMetrics(g: Graph, spec: ModelSpec, out: Value, activated: () => Value, y: Value): { perSample: Value; sums: Value[] } {
+  const perSample = g.op(spec.loss.kernel, [out, y], spec.loss.attrs, 'loss');
+  const sums: Value[] = [];
+  const addSum = (v: Value, name: string) => {
+    const acc = g.state(`${name}_sum`, [1]);
+    g.update(accumulate, [g.op(reduceSum, [v], {})], [acc], { alpha: 1 });
+    sums.push(acc);
+  };
+  addSum(perSample, 'loss');
+  for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : activated(), y], m.attrs, m.name), m.name);
+  return { perSample, sums };
+}
+
+/** Forward, loss, backward and the optimizer update: one training step on a batch of `batch` samples. */
+export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number): StepGraph {
+  const g = new Graph();
+  const x = g.input('x', [batch, ...spec.inputShape]);
+  const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
+  const weights = weightValues(g, spec);
+  const out = forward(g, spec, x, weights, spec.loss.fused);
+  const last = spec.layers[spec.layers.length - 1];
+  let activated: Value | null = null;
+  const act = () => (activated ??= spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
+  const { perSample, sums } = recordLossAndMetrics(g, spec, out, act, y);
+  const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
+  const grads = gradients(g, loss, weights);
+  const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
+  const stepNodes: number[] = [];
+  weights.forEach((w, i) => {
+    const node = optimizer.record(g, w, grads.get(w)!, slots[i], step);
+    if (optimizer.stepDependent) stepNodes.push(node);
+  });
+  return { graph: g, x, y, weights, slots, sums, output: null, stepNodes };
+}
+
+/** Forward and loss without updates: evaluate(). */
+export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
+  const g = new Graph();
+  const x = g.input('x', [batch, ...spec.inputShape]);
+  const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
+  const weights = weightValues(g, spec);
+  const out = forward(g, spec, x, weights, spec.loss.fused);
+  const last = spec.layers[spec.layers.length - 1];
+  const act = () => (spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
+  const { sums } = recordLossAndMetrics(g, spec, out, act, y);
+  return { graph: g, x, y, weights, slots: [], sums, output: null, stepNodes: [] };
+}
+
+/** Forward through every layer, final activation included: predict(). */
+export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
+  const g = new Graph();
+  const x = g.input('x', [batch, ...spec.inputShape]);
+  const weights = weightValues(g, spec);
+  const out = forward(g, spec, x, weights, false);
+  return { graph: g, x, y: null, weights, slots: [], sums: [], output: out, stepNodes: [] };
+}

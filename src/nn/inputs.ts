@@ -1,0 +1,86 @@
+import { ShapeError, ValueError } from '../core/errors.js';
+import type { ResolvedLoss } from './losses.js';
+
+/** Data as the model API takes it: a flat typed array with its shape, or nested arrays. */
+export interface TensorData {
+  readonly data: Float32Array | Int32Array | Float64Array | readonly number[];
+  readonly shape: readonly number[];
+}
+export type Input = TensorData | readonly (readonly number[])[] | readonly number[];
+
+export interface Features {
+  readonly data: Float32Array;
+  readonly shape: [number, number];
+}
+
+export interface Targets {
+  readonly data: Float32Array | Int32Array;
+  /** [n] labels or [n, k] targets. */
+  readonly shape: number[];
+}
+
+function flatten(x: Input, what: string): { data: ArrayLike<number>; shape: number[] } {
+  if ('shape' in x && 'data' in x) {
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    if (n !== x.data.length) throw new ShapeError(`${what}: shape [${x.shape.join(', ')}] holds ${n} values, but the data has ${x.data.length}`);
+    return { data: x.data, shape: [...x.shape] };
+  }
+  const rows = x as readonly (number | readonly number[])[];
+  if (rows.length === 0) throw new ValueError(`${what}: the data set is empty`);
+  if (typeof rows[0] === 'number') return { data: rows as readonly number[], shape: [rows.length] };
+  const width = (rows[0] as readonly number[]).length;
+  const data = new Float64Array(rows.length * width);
+  rows.forEach((r, i) => {
+    if (!Array.isArray(r) || r.length !== width) throw new ShapeError(`${what}: row ${i} has ${Array.isArray(r) ? r.length : 'no'} values, row 0 has ${width} (ragged rows)`);
+    data.set(r, i * width);
+  });
+  return { data, shape: [rows.length, width] };
+}
+
+function checkFinite(data: ArrayLike<number>, width: number, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new ValueError(`${what}: ${data[i]} at sample ${Math.floor(i / width)}, feature ${i % width} (NaN and Infinity are refused)`);
+  }
+}
+
+/** Features [n, features]: finite numbers, one row per sample. */
+export function toFeatures(x: Input, inputShape: number[] | null, what = 'x'): Features {
+  const { data, shape } = flatten(x, what);
+  if (shape.length !== 2) throw new ShapeError(`${what}: expected a 2-D array [samples, features], got shape [${shape.join(', ')}]`);
+  if (shape[0] === 0) throw new ValueError(`${what}: the data set is empty`);
+  if (inputShape && shape[1] !== inputShape[0]) throw new ShapeError(`${what}: the model takes ${inputShape[0]} features per sample, got [${shape.join(', ')}]`);
+  checkFinite(data, shape[1], what);
+  return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape: [shape[0], shape[1]] };
+}
+
+/** Targets shaped for the loss: integer class labels [n], or [n, units] values. */
+export function toTargets(y: Input, n: number, loss: ResolvedLoss, units: number, what = 'y'): Targets {
+  const { data, shape } = flatten(y, what);
+  if (shape[0] !== n) throw new ShapeError(`${what}: ${shape[0]} targets for ${n} samples`);
+  if (loss.targets === 'labels') {
+    if (shape.length !== 1) {
+      throw new ShapeError(`${what}: ${loss.name} takes integer class labels of shape [${n}], got [${shape.join(', ')}]${shape[1] === units ? ' (one-hot targets go with categoricalCrossentropy)' : ''}`);
+    }
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (!Number.isInteger(v) || v < 0 || v >= units) throw new ValueError(`${what}: label ${v} at sample ${i} is not a class index in [0, ${units})`);
+      labels[i] = v;
+    }
+    return { data: labels, shape: [n] };
+  }
+  const width = shape.length === 1 ? 1 : shape[1];
+  if (shape.length > 2 || width !== units) {
+    throw new ShapeError(`${what}: ${loss.name} takes targets of shape [${n}, ${units}] (the model's outputs), got [${shape.join(', ')}]`);
+  }
+  checkFinite(data, width, what);
+  return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape: [n, units] };
+}
+
+/** Rows `idx` of a [n, w] array, packed into `out`. */
+export function gather(src: Float32Array | Int32Array, width: number, idx: ArrayLike<number>, out: Float32Array | Int32Array): void {
+  for (let r = 0; r < idx.length; r++) {
+    const from = idx[r] * width;
+    out.set(src.subarray(from, from + width), r * width);
+  }
+}

@@ -1,0 +1,134 @@
+import type { Backend, DeviceTensor } from '../backend/backend.js';
+import { CpuBackend } from '../backend/cpu.js';
+import { WebGPUBackend } from '../backend/webgpu/backend.js';
+import { AdapterError, ValueError } from '../core/errors.js';
+import type { Random } from '../core/random.js';
+import type { CompiledGraph } from '../graph/executor.js';
+import { compileGraph } from '../graph/executor.js';
+import type { Value } from '../graph/graph.js';
+import type { Optimizer } from '../optim/optimizers.js';
+import type { ModelSpec, StepGraph } from './graphs.js';
+import { evalGraph, predictGraph, trainGraph } from './graphs.js';
+
+export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
+
+/** One compiled step for one batch size, with its input tensors. */
+export interface CompiledStep {
+  readonly graph: StepGraph;
+  readonly compiled: CompiledGraph;
+  readonly x: DeviceTensor;
+  readonly y: DeviceTensor | null;
+}
+
+/** Opens the backend a model asked for. 'auto' takes WebGPU where an adapter exists, else the CPU, and says so. */
+export async function openBackend(choice: BackendChoice, warn: (msg: string) => void = console.warn): Promise<Backend> {
+  if (choice === 'cpu') return new CpuBackend();
+  if (choice !== 'webgpu' && choice !== 'auto') throw new ValueError(`unknown backend '${choice}' (use 'webgpu', 'cpu' or 'auto')`);
+  try {
+    return await WebGPUBackend.create();
+  } catch (e) {
+    if (choice === 'webgpu' || !(e instanceof AdapterError)) throw e;
+    warn(`${e.message}\nTraining on the CPU backend instead.`);
+    return new CpuBackend();
+  }
+}
+
+/**
+ * A model living on a backend: its weights, its optimizer state and
+ * accumulators, and the steps compiled so far (one per batch size: the last
+ * batch of an epoch is usually smaller).
+ */
+export class Runtime {
+  readonly weights: DeviceTensor[];
+  slots: DeviceTensor[][] = [];
+  /** Optimizer steps taken: Adam's t. */
+  step = 0;
+  private sums = new Map<'train' | 'eval', DeviceTensor[]>();
+  private steps = new Map<string, CompiledStep>();
+
+  constructor(
+    readonly backend: Backend,
+    readonly spec: ModelSpec,
+    readonly optimizer: Optimizer | null,
+    init: Random | Float32Array[],
+  ) {
+    this.weights = spec.params.map((p, i) => {
+      const t = backend.allocate(p.shape);
+      backend.write(t, Array.isArray(init) ? init[i] : p.init(init));
+      return t;
+    });
+    if (optimizer) this.resetOptimizer();
+  }
+
+  resetOptimizer(): void {
+    for (const s of this.slots.flat()) this.backend.free(s);
+    this.slots = this.weights.map((w) =>
+      Array.from({ length: this.optimizer?.slots ?? 0 }, () => {
+        const t = this.backend.allocate(w.shape);
+        this.backend.write(t, new Float32Array(t.size));
+        return t;
+      }),
+    );
+    this.step = 0;
+  }
+
+  /** The accumulators a kind of step adds its loss and metric sums into. */
+  accumulators(kind: 'train' | 'eval'): DeviceTensor[] {
+    let s = this.sums.get(kind);
+    if (!s) {
+      s = Array.from({ length: 1 + this.spec.metrics.length }, () => this.backend.allocate([1]));
+      this.sums.set(kind, s);
+    }
+    return s;
+  }
+
+  zero(kind: 'train' | 'eval'): void {
+    for (const t of this.accumulators(kind)) this.backend.write(t, [0]);
+  }
+
+  async readSums(kind: 'train' | 'eval'): Promise<number[]> {
+    return Promise.all(this.accumulators(kind).map(async (t) => (await this.backend.read(t))[0]));
+  }
+
+  async trainStep(batch: number): Promise<CompiledStep> {
+    if (!this.optimizer) throw new ValueError('fit: the model has no optimizer; call compile() first');
+    const optimizer = this.optimizer;
+    return this.cached(`train:${batch}`, () => trainGraph(this.spec, batch, optimizer, Math.max(1, this.step + 1)), 'train');
+  }
+
+  async evalStep(batch: number): Promise<CompiledStep> {
+    return this.cached(`eval:${batch}`, () => evalGraph(this.spec, batch), 'eval');
+  }
+
+  async predictStep(batch: number): Promise<CompiledStep> {
+    return this.cached(`predict:${batch}`, () => predictGraph(this.spec, batch), null);
+  }
+
+  dispose(): void {
+    for (const s of this.steps.values()) {
+      s.compiled.dispose();
+      this.backend.free(s.x);
+      if (s.y) this.backend.free(s.y);
+    }
+    this.steps.clear();
+    this.backend.dispose();
+  }
+
+  private async cached(key: string, build: () => StepGraph, sums: 'train' | 'eval' | null): Promise<CompiledStep> {
+    const hit = this.steps.get(key);
+    if (hit) return hit;
+    const graph = build();
+    const be = this.backend;
+    const x = be.allocate(graph.x.shape, graph.x.dtype);
+    const y = graph.y ? be.allocate(graph.y.shape, graph.y.dtype) : null;
+    const bound = new Map<Value, DeviceTensor>([[graph.x, x]]);
+    if (graph.y && y) bound.set(graph.y, y);
+    graph.weights.forEach((w, i) => bound.set(w, this.weights[i]));
+    graph.slots.forEach((s, i) => s.forEach((v, k) => bound.set(v, this.slots[i][k])));
+    if (sums) graph.sums.forEach((v, i) => bound.set(v, this.accumulators(sums)[i]));
+    const compiled = await compileGraph(be, graph.graph, bound, graph.output ? [graph.output] : []);
+    const step = { graph, compiled, x, y };
+    this.steps.set(key, step);
+    return step;
+  }
+}

@@ -1,0 +1,90 @@
+import { ValueError } from '../core/errors.js';
+import type { CompileOptions, Topology } from './model.js';
+import { Sequential } from './model.js';
+import type { SafetensorsTensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+
+/**
+ * The model file: safetensors, which other tools read. Weights are
+ * `weights/<layer>/<kernel|bias>`, optimizer slots
+ * `optimizer/<layer>/<kernel|bias>/<k>`; the metadata holds the format
+ * version, the topology and compile options as JSON, and the optimizer step.
+ */
+export const FORMAT = 'webgrad-model';
+export const FORMAT_VERSION = '1';
+
+export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
+  const specs = model.paramSpecs();
+  const weights = await model.getWeights();
+  const tensors: Record<string, SafetensorsTensor> = {};
+  specs.forEach((p, i) => {
+    if (weights[i].length === 0) throw new ValueError('save: the model has no weights yet; fit it or call setWeights() first');
+    tensors[`weights/${p.name}`] = { dtype: 'F32', shape: p.shape, data: weights[i] };
+  });
+  const opt = await model.optimizerState();
+  opt?.slots.forEach((slots, i) => slots.forEach((s, k) => (tensors[`optimizer/${specs[i].name}/${k}`] = { dtype: 'F32', shape: specs[i].shape, data: s })));
+  const metadata: Record<string, string> = {
+    format: FORMAT,
+    format_version: FORMAT_VERSION,
+    topology: JSON.stringify(model.topology()),
+    // The backend is where this process ran it, not part of the model.
+    compile: JSON.stringify(model.compileOptions ? { ...model.compileOptions, backend: undefined } : null),
+    optimizer_step: String(opt?.step ?? 0),
+  };
+  return encodeSafetensors(tensors, metadata);
+}
+
+export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequential {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  if (metadata.format !== FORMAT) throw new ValueError(`${source}: not a webgrad model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${FORMAT}")`);
+  if (metadata.format_version !== FORMAT_VERSION) {
+    throw new ValueError(`${source}: format version ${metadata.format_version} is not supported (this webgrad reads version ${FORMAT_VERSION})`);
+  }
+  const topology = parseJson<Topology>(metadata.topology, source, 'topology');
+  const compile = parseJson<CompileOptions | null>(metadata.compile, source, 'compile');
+  const model = Sequential.fromTopology(topology);
+  if (compile) model.compile(compile);
+  const specs = model.paramSpecs();
+  const take = (name: string, shape: number[]): Float32Array => {
+    const t = tensors[name];
+    if (!t) throw new ValueError(`${source}: tensor '${name}' is missing`);
+    if (t.dtype !== 'F32' || t.shape.join() !== shape.join()) {
+      throw new ValueError(`${source}: tensor '${name}' is ${t.dtype}[${t.shape.join(', ')}], the model needs F32[${shape.join(', ')}]`);
+    }
+    return t.data as Float32Array;
+  };
+  model.setWeights(specs.map((p) => take(`weights/${p.name}`, p.shape)));
+  const hasOptimizer = Object.keys(tensors).some((k) => k.startsWith('optimizer/'));
+  if (hasOptimizer) {
+    const slots = specs.map((p) => {
+      const out: Float32Array[] = [];
+      for (let k = 0; tensors[`optimizer/${p.name}/${k}`]; k++) out.push(take(`optimizer/${p.name}/${k}`, p.shape));
+      return out;
+    });
+    const step = Number(metadata.optimizer_step ?? '0');
+    if (!Number.isInteger(step) || step < 0) throw new ValueError(`${source}: optimizer_step ${metadata.optimizer_step} is not a step count`);
+    model.setOptimizerState({ slots, step });
+  }
+  return model;
+}
+
+function parseJson<T>(text: string | undefined, source: string, what: string): T {
+  if (text === undefined) throw new ValueError(`${source}: metadata has no ${what}`);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new ValueError(`${source}: metadata ${what} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Saves to a file, atomically (Node). */
+export async function saveModel(model: Sequential, path: string): Promise<void> {
+  const { writeFileAtomic } = await import('./file.js');
+  await writeFileAtomic(path, await modelToBytes(model));
+}
+
+/** Loads a model saved by saveModel (Node). */
+export async function loadModel(path: string): Promise<Sequential> {
+  const { readModelFile } = await import('./file.js');
+  return modelFromBytes(await readModelFile(path), path);
+}

@@ -1,0 +1,180 @@
+import { ValueError } from '../core/errors.js';
+import type { Callback, Logs } from './callbacks.js';
+import type { Features, Input, Targets } from './inputs.js';
+import { gather, toFeatures, toTargets } from './inputs.js';
+import type { Sequential } from './model.js';
+import { defaultSink, ProgressBar } from './progress.js';
+import type { ProgressSink } from './progress.js';
+import type { CompiledStep, Runtime } from './runtime.js';
+
+export interface FitOptions {
+  epochs?: number;
+  /** 1 is stochastic, n is full-batch gradient descent. Default 32, as Keras. */
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Hold out the last fraction of the data (before shuffling, as Keras). */
+  validationSplit?: number;
+  validationData?: [Input, Input];
+  callbacks?: Callback[];
+  /** 0 silent, 1 progress bar, 2 one line per epoch. Default 1. */
+  verbose?: 0 | 1 | 2;
+  /** Where progress goes; a terminal by default. */
+  sink?: ProgressSink;
+  /** Seconds between in-place progress redraws (each reads the loss back). Default 1. */
+  logInterval?: number;
+}
+
+/** Per-epoch logs, Keras' History.history shape: { loss: [...], val_loss: [...], acc: [...] }. */
+export interface History {
+  readonly epoch: number[];
+  readonly history: Record<string, number[]>;
+  /** Samples per second over all epochs (training steps only). */
+  readonly samplesPerSecond: number;
+}
+
+interface Data {
+  x: Features;
+  y: Targets;
+}
+
+function prepare(rt: Runtime, x: Input, y: Input, what: string): Data {
+  const fx = toFeatures(x, rt.spec.inputShape, `${what} x`);
+  const units = rt.spec.targetShape[0] ?? outputUnits(rt);
+  return { x: fx, y: toTargets(y, fx.shape[0], rt.spec.loss, units, `${what} y`) };
+}
+
+function outputUnits(rt: Runtime): number {
+  let s = rt.spec.inputShape;
+  for (const l of rt.spec.layers) s = l.outputShape(s);
+  return s[0];
+}
+
+function slice(d: Data, from: number, to: number): Data {
+  const w = d.x.shape[1];
+  const yw = d.y.shape[1] ?? 1;
+  return {
+    x: { data: d.x.data.subarray(from * w, to * w), shape: [to - from, w] },
+    y: { data: d.y.data.subarray(from * yw, to * yw), shape: [to - from, ...d.y.shape.slice(1)] },
+  };
+}
+
+/** Copies one batch's rows into the step's input tensors. */
+function load(rt: Runtime, step: CompiledStep, d: Data, idx: ArrayLike<number>): void {
+  const xs = new Float32Array(step.x.size);
+  gather(d.x.data, d.x.shape[1], idx, xs);
+  rt.backend.write(step.x, xs);
+  if (step.y) {
+    const ys = d.y.data instanceof Int32Array ? new Int32Array(step.y.size) : new Float32Array(step.y.size);
+    gather(d.y.data, d.y.shape[1] ?? 1, idx, ys);
+    rt.backend.write(step.y, ys);
+  }
+}
+
+function logsFrom(rt: Runtime, sums: number[], n: number, prefix = ''): Logs {
+  const logs: Logs = { [`${prefix}loss`]: sums[0] / n };
+  rt.spec.metrics.forEach((m, i) => (logs[`${prefix}${m.name}`] = sums[i + 1] / n));
+  return logs;
+}
+
+export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Input, o: FitOptions): Promise<History> {
+  const epochs = o.epochs ?? 1;
+  const verbose = o.verbose ?? 1;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ValueError(`fit: epochs must be a positive integer, got ${o.epochs}`);
+  let train = prepare(rt, x, y, 'fit');
+  let val: Data | null = null;
+  if (o.validationData) {
+    val = prepare(rt, o.validationData[0], o.validationData[1], 'validation');
+  } else if (o.validationSplit) {
+    const f = o.validationSplit;
+    if (!(f > 0 && f < 1)) throw new ValueError(`fit: validationSplit must be between 0 and 1, got ${f}`);
+    const n = train.x.shape[0];
+    const cut = Math.floor(n * (1 - f));
+    if (cut < 1 || cut >= n) throw new ValueError(`fit: validationSplit ${f} of ${n} samples leaves an empty training or validation set`);
+    val = slice(train, cut, n);
+    train = slice(train, 0, cut);
+  }
+  const n = train.x.shape[0];
+  const batchSize = o.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`fit: batchSize must be a positive integer, got ${o.batchSize}`);
+  const bs = Math.min(batchSize, n);
+  const callbacks = o.callbacks ?? [];
+  const bar = new ProgressBar(o.sink ?? defaultSink(), n, verbose);
+  const history: Record<string, number[]> = {};
+  const epochList: number[] = [];
+  let trainSeconds = 0;
+  let trained = 0;
+  model.stopTraining = false;
+  for (const c of callbacks) await c.onTrainBegin?.(model);
+  let logs: Logs = {};
+  for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
+    for (const c of callbacks) await c.onEpochBegin?.(epoch, model);
+    bar.epochBegin(epoch, epochs);
+    const order = o.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : model.rng.permutation(n);
+    rt.zero('train');
+    const t0 = Date.now();
+    let lastDraw = t0;
+    let shown: Logs = {};
+    for (let b = 0, batch = 0; b < n; b += bs, batch++) {
+      const idx = order.subarray(b, Math.min(b + bs, n));
+      const step = await rt.trainStep(idx.length);
+      load(rt, step, train, idx);
+      rt.step++;
+      for (const node of step.graph.stepNodes) step.compiled.program.update(node, rt.optimizer!.attrs(rt.step));
+      step.compiled.program.run();
+      for (const c of callbacks) await c.onBatchEnd?.(batch, { size: idx.length, epoch }, model);
+      const now = Date.now();
+      if (verbose === 1 && bar && now - lastDraw > (o.logInterval ?? 1) * 1000) {
+        shown = logsFrom(rt, await rt.readSums('train'), b + idx.length);
+        lastDraw = now;
+      }
+      bar.update(b + idx.length, shown);
+    }
+    logs = logsFrom(rt, await rt.readSums('train'), n);
+    trainSeconds += (Date.now() - t0) / 1000;
+    trained += n;
+    if (val) Object.assign(logs, await evaluateData(rt, val, 256, 'val_'));
+    for (const [k, v] of Object.entries(logs)) (history[k] ??= []).push(v);
+    epochList.push(epoch);
+    bar.epochEnd(epoch, epochs, logs);
+    for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, model);
+  }
+  for (const c of callbacks) await c.onTrainEnd?.(logs, model);
+  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9) };
+}
+
+async function evaluateData(rt: Runtime, d: Data, batchSize: number, prefix = ''): Promise<Logs> {
+  const n = d.x.shape[0];
+  const bs = Math.min(batchSize, n);
+  rt.zero('eval');
+  for (let b = 0; b < n; b += bs) {
+    const m = Math.min(bs, n - b);
+    const step = await rt.evalStep(m);
+    load(rt, step, d, Int32Array.from({ length: m }, (_, i) => b + i));
+    step.compiled.program.run();
+  }
+  return logsFrom(rt, await rt.readSums('eval'), n, prefix);
+}
+
+export async function evaluateModel(rt: Runtime, x: Input, y: Input, batchSize: number): Promise<Logs> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
+  return evaluateData(rt, prepare(rt, x, y, 'evaluate'), batchSize);
+}
+
+export async function predictModel(rt: Runtime, x: Input, batchSize: number): Promise<{ data: Float32Array; shape: [number, number] }> {
+  const fx = toFeatures(x, rt.spec.inputShape, 'predict x');
+  const n = fx.shape[0];
+  const units = outputUnits(rt);
+  const out = new Float32Array(n * units);
+  const bs = Math.min(batchSize, n);
+  for (let b = 0; b < n; b += bs) {
+    const m = Math.min(bs, n - b);
+    const step = await rt.predictStep(m);
+    const idx = Int32Array.from({ length: m }, (_, i) => b + i);
+    const xs = new Float32Array(step.x.size);
+    gather(fx.data, fx.shape[1], idx, xs);
+    rt.backend.write(step.x, xs);
+    step.compiled.program.run();
+    out.set(await rt.backend.read(step.compiled.tensor(step.graph.output!)), b * units);
+  }
+  return { data: out, shape: [n, units] };
+}

@@ -1,0 +1,10 @@
+// Every kernel, by family: for code that iterates over them (the self-check, the benchmarks).
+export * from './activation.js';
+export * from './bias.js';
+export * from './elementwise.js';
+export * from './loss.js';
+export * from './matmul.js';
+export * from './metrics.js';
+export * from './optimizer.js';
+export * from './reduce.js';
+export * from './softmax.js';
