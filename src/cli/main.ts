@@ -1,11 +1,35 @@
 import { WebgradError } from '../core/errors.js';
 import { selfcheck } from './selfcheck.js';
+import { train } from './train.js';
+import { evaluate, predict } from './use.js';
 
 const USAGE = `webgrad: neural-network training on the GPU through WebGPU
 
 Usage:
-  webgrad selfcheck [--backend webgpu|cpu]   run every kernel on the device against the CPU reference
-  webgrad help                               this text
+  webgrad train [flags]                   train an MLP (default: 784-128-10 on the built-in MNIST digits, on the GPU)
+  webgrad evaluate MODEL [--data ...]     loss and metrics of a saved model on a data set's test part
+  webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
+  webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
+  webgrad help                            this text
+
+train flags:
+  --data mnist|DIR|FILE.csv   built-in digits (default), a directory of IDX files, or a CSV with a header
+  --test-data FILE|DIR        test set (default: the IDX t10k files, or 20% of the CSV)
+  --label-column NAME         CSV label column (default: the last)
+  --task classification|regression   inferred from the labels when absent
+  --layers 128,64             hidden layer widths (default 128; 'none' for a linear model)
+  --activation relu           hidden activation: relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu, linear
+  --loss NAME                 default sparseCategoricalCrossentropy, or meanSquaredError for regression
+  --optimizer adam|sgd|momentum|rmsprop|adamw   (default adam)
+  --lr RATE  --momentum M     learning rate (default 0.002 for adam, else the optimizer's Keras default), momentum
+  --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
+  --early-stopping PATIENCE   stop when val_loss stops improving, keep the best weights
+  --standardize               scale features to zero mean, unit variance (training statistics)
+  --seed N (42)               initial weights, shuffling and splits
+  --backend webgpu|cpu        default: WebGPU if an adapter exists, else the CPU (with a notice)
+  --save FILE                 write the model (safetensors: topology, weights, optimizer state)
+  --plot FILE.png             learning curves: loss and accuracy against epoch
+  --json                      end with one line of JSON: the run's figures
 `;
 
 /** Runs a CLI command; returns the process exit code. */
@@ -13,6 +37,12 @@ export async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   try {
     switch (command) {
+      case 'train':
+        return await train(rest);
+      case 'evaluate':
+        return await evaluate(rest);
+      case 'predict':
+        return await predict(rest);
       case 'selfcheck':
         return await selfcheck(rest);
       case 'help':

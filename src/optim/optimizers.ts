@@ -6,9 +6,48 @@ import { adam, adamw, momentum, rmsprop, sgd } from '../ops/optimizer.js';
 export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerType = (typeof OPTIMIZERS)[number];
 
+/**
+ * Keras' learning-rate schedules, by step (one step per batch): cosineDecay
+ * falls from the initial rate to alpha·initial over decaySteps along half a
+ * cosine; exponentialDecay multiplies by decayRate every decaySteps.
+ */
+export type LearningRateSchedule =
+  | { type: 'cosineDecay'; initialLearningRate: number; decaySteps: number; alpha?: number }
+  | { type: 'exponentialDecay'; initialLearningRate: number; decaySteps: number; decayRate: number; staircase?: boolean };
+
+export type LearningRate = number | LearningRateSchedule;
+
+/** The learning rate for the update numbered `step` (the first is 1), as Keras evaluates a schedule at iteration step − 1. */
+export function learningRateAt(lr: LearningRate, step: number): number {
+  if (typeof lr === 'number') return lr;
+  const t = step - 1;
+  if (lr.type === 'cosineDecay') {
+    const alpha = lr.alpha ?? 0;
+    const cosine = 0.5 * (1 + Math.cos((Math.PI * Math.min(t, lr.decaySteps)) / lr.decaySteps));
+    return lr.initialLearningRate * ((1 - alpha) * cosine + alpha);
+  }
+  const p = t / lr.decaySteps;
+  return lr.initialLearningRate * lr.decayRate ** (lr.staircase ? Math.floor(p) : p);
+}
+
+function checkLearningRate(type: string, lr: LearningRate): void {
+  const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (typeof lr === 'number') {
+    if (!positive(lr)) throw new ValueError(`optimizer ${type}: learningRate must be a positive number, got ${lr}`);
+    return;
+  }
+  if (!lr || (lr.type !== 'cosineDecay' && lr.type !== 'exponentialDecay')) {
+    throw new ValueError(`optimizer ${type}: learningRate must be a number or a schedule { type: 'cosineDecay' | 'exponentialDecay', ... }`);
+  }
+  if (!positive(lr.initialLearningRate)) throw new ValueError(`${lr.type}: initialLearningRate must be a positive number, got ${lr.initialLearningRate}`);
+  if (!Number.isInteger(lr.decaySteps) || lr.decaySteps < 1) throw new ValueError(`${lr.type}: decaySteps must be a whole number >= 1, got ${lr.decaySteps}`);
+  if (lr.type === 'cosineDecay' && !((lr.alpha ?? 0) >= 0 && (lr.alpha ?? 0) <= 1)) throw new ValueError(`cosineDecay: alpha must be in [0, 1], got ${lr.alpha}`);
+  if (lr.type === 'exponentialDecay' && !positive(lr.decayRate)) throw new ValueError(`exponentialDecay: decayRate must be a positive number, got ${lr.decayRate}`);
+}
+
 export interface OptimizerConfig {
   type: OptimizerType;
-  learningRate?: number;
+  learningRate?: LearningRate;
   momentum?: number;
   nesterov?: boolean;
   beta1?: number;
@@ -50,34 +89,35 @@ export function makeOptimizer(spec: OptimizerSpec): Optimizer {
   const type = given.type;
   if (!(OPTIMIZERS as readonly string[]).includes(type)) throw new ValueError(`unknown optimizer '${type}' (known: ${OPTIMIZERS.join(', ')})`);
   const config = { ...DEFAULTS[type], ...stripUndefined(given) };
-  if (!(config.learningRate > 0) || !Number.isFinite(config.learningRate)) throw new ValueError(`optimizer ${type}: learningRate must be a positive number, got ${config.learningRate}`);
-  const lr = config.learningRate;
+  checkLearningRate(type, config.learningRate);
+  const rate = (step: number) => learningRateAt(config.learningRate, step);
   const wd = config.weightDecay;
   let kernel: Kernel<any>;
   let slots: number;
   let attrs: (step: number) => object;
   switch (type) {
     case 'sgd':
-      [kernel, slots, attrs] = [sgd, 0, () => ({ lr, weightDecay: wd })];
+      [kernel, slots, attrs] = [sgd, 0, (step) => ({ lr: rate(step), weightDecay: wd })];
       break;
     case 'momentum':
-      [kernel, slots, attrs] = [momentum, 1, () => ({ lr, momentum: config.momentum, nesterov: config.nesterov, weightDecay: wd })];
+      [kernel, slots, attrs] = [momentum, 1, (step) => ({ lr: rate(step), momentum: config.momentum, nesterov: config.nesterov, weightDecay: wd })];
       break;
     case 'rmsprop':
       // Keras' form: ε inside the square root.
-      [kernel, slots, attrs] = [rmsprop, 1, () => ({ lr, rho: config.rho, epsilon: config.epsilon, epsilonInsideSqrt: true, weightDecay: wd })];
+      [kernel, slots, attrs] = [rmsprop, 1, (step) => ({ lr: rate(step), rho: config.rho, epsilon: config.epsilon, epsilonInsideSqrt: true, weightDecay: wd })];
       break;
     case 'adam':
     case 'adamw':
       // Keras' placement of ε (added to √v, the paper's ε̂).
-      [kernel, slots, attrs] = [type === 'adam' ? adam : adamw, 2, (step) => ({ lr, step, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, epsilonHat: true, weightDecay: wd })];
+      [kernel, slots, attrs] = [type === 'adam' ? adam : adamw, 2, (step) => ({ lr: rate(step), step, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, epsilonHat: true, weightDecay: wd })];
       break;
   }
   kernel.outputs([{ shape: [1], dtype: 'f32' }], attrs(1)); // validates the hyperparameters now, not at the first step
   return {
     config,
     slots,
-    stepDependent: type === 'adam' || type === 'adamw',
+    // Adam's bias correction, or a schedule, changes the update's attributes every step.
+    stepDependent: type === 'adam' || type === 'adamw' || typeof config.learningRate !== 'number',
     kernel,
     attrs,
     record(g, param, grad, state, step) {

@@ -1,0 +1,129 @@
+import type { Backend } from '../backend/backend.js';
+import { CpuBackend } from '../backend/cpu.js';
+import { WebGPUBackend } from '../backend/webgpu/backend.js';
+import { AdapterError } from '../core/errors.js';
+import type { Dataset } from '../data/dataset.js';
+import { standardScaler } from '../data/transform.js';
+import type { Callback } from '../nn/callbacks.js';
+import { earlyStopping } from '../nn/callbacks.js';
+import { dense } from '../nn/layers.js';
+import { Sequential } from '../nn/model.js';
+import type { History } from '../nn/train.js';
+import { parseArgs } from './args.js';
+import type { LoadedData } from './data.js';
+import { loadData } from './data.js';
+import { writeHistoryPlot } from './report.js';
+import { describeDevice } from './selfcheck.js';
+import type { TrainOptions } from './train-options.js';
+import { TRAIN_BOOLEANS, TRAIN_FLAGS, trainOptions } from './train-options.js';
+
+/**
+ * The backend for a CLI run. Asked for explicitly, WebGPU must be there;
+ * by default a missing adapter is reported (what was tried, how to get one)
+ * before training starts on the CPU.
+ */
+export async function cliBackend(choice: 'webgpu' | 'cpu' | undefined, log: (s: string) => void): Promise<Backend> {
+  if (choice === 'cpu') return new CpuBackend();
+  try {
+    return await WebGPUBackend.create();
+  } catch (e) {
+    if (choice === 'webgpu' || !(e instanceof AdapterError)) throw e;
+    log(`webgrad: ${e.message}\nwebgrad: training on the CPU backend instead.`);
+    return new CpuBackend();
+  }
+}
+
+export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend | 'cpu' | 'webgpu'): Sequential {
+  const features = data.train.xShape[1];
+  const classification = data.task === 'classification';
+  const outputs = classification ? data.train.classes ?? 0 : (data.train.yShape[1] ?? 1);
+  const model = new Sequential([], { seed: o.seed, inputShape: [features] });
+  o.layers.forEach((units, i) => model.add(dense(units, { activation: o.activation, name: `hidden_${i + 1}` })));
+  const binary = classification && o.loss === 'binaryCrossentropy';
+  model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output' }));
+  const loss = o.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
+  const optimizer = { type: o.optimizer, learningRate: o.lr, momentum: o.momentum };
+  model.compile({ optimizer, loss, metrics: classification ? ['accuracy'] : ['mae'], backend });
+  return model;
+}
+
+/** Standardises features with statistics of the rows that are trained on (not validation, not test). */
+function standardize(data: LoadedData, validationSplit: number): LoadedData {
+  const n = data.train.xShape[0];
+  const cut = Math.floor(n * (1 - validationSplit));
+  const F = data.train.xShape[1];
+  const scaler = standardScaler({ x: data.train.x.subarray(0, cut * F), xShape: [cut, F] });
+  return { ...data, train: scaler.transformDataset(data.train), test: scaler.transformDataset(data.test) };
+}
+
+const asInput = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, shape: d.yShape }] as const;
+
+/** R² and MSE of a regression on the test set, from predictions. */
+async function regressionScores(model: Sequential, test: Dataset) {
+  const { data: p } = await model.predict({ data: test.x, shape: test.xShape });
+  const y = test.y;
+  let mean = 0;
+  for (let i = 0; i < y.length; i++) mean += y[i] / y.length;
+  let ssRes = 0;
+  let ssTot = 0;
+  for (let i = 0; i < y.length; i++) {
+    ssRes += (y[i] - p[i]) ** 2;
+    ssTot += (y[i] - mean) ** 2;
+  }
+  return { test_mse: ssRes / y.length, test_r2: ssTot > 0 ? 1 - ssRes / ssTot : NaN };
+}
+
+/** `webgrad train`: trains an MLP and reports test accuracy (or R² and MSE for regression). */
+export async function train(argv: string[]): Promise<number> {
+  const o = trainOptions(parseArgs(argv, TRAIN_FLAGS, TRAIN_BOOLEANS));
+  const say = (s: string) => console.log(s);
+  const started = Date.now();
+  const backend = await cliBackend(o.backend, (s) => console.error(s));
+  let model: Sequential | null = null;
+  try {
+    let data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed });
+    if (o.standardize) data = standardize(data, o.validationSplit);
+    say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${data.train.xShape[1]} features, ${data.task}`);
+    say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);
+    model = buildModel(o, data, backend);
+    model.summary(say);
+    const callbacks: Callback[] = o.earlyStopping !== undefined ? [earlyStopping({ patience: o.earlyStopping, restoreBestWeights: true })] : [];
+    const [x, y] = asInput(data.train);
+    const history: History = await model.fit(x, y, { epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined, callbacks, verbose: 1 });
+    const [tx, ty] = asInput(data.test);
+    const test = await model.evaluate(tx, ty);
+    const h = history.history;
+    const result: Record<string, unknown> = {
+      backend: backend.kind,
+      adapter: describeDevice(backend.describe()),
+      epochs: history.epoch.length,
+      train_loss: h.loss.at(-1),
+      val_loss: h.val_loss?.at(-1) ?? null,
+      test_loss: test.loss,
+    };
+    if (data.task === 'classification') {
+      result.train_accuracy = h.accuracy.at(-1);
+      result.val_accuracy = h.val_accuracy?.at(-1) ?? null;
+      result.test_accuracy = test.accuracy;
+      say(`test accuracy: ${(test.accuracy * 100).toFixed(2)}% (test loss ${test.loss.toFixed(4)})`);
+    } else {
+      Object.assign(result, await regressionScores(model, data.test));
+      say(`test R²: ${(result.test_r2 as number).toFixed(4)}, test MSE: ${(result.test_mse as number).toPrecision(4)}`);
+    }
+    result.samples_per_second = Math.round(history.samplesPerSecond);
+    if (o.save) {
+      await model.save(o.save);
+      say(`saved the model to ${o.save}`);
+    }
+    if (o.plot) {
+      writeHistoryPlot(o.plot, [{ name: 'run', history }], data.task);
+      say(`wrote learning curves to ${o.plot}`);
+    }
+    result.seconds = Number(((Date.now() - started) / 1000).toFixed(2));
+    if (o.json) say(JSON.stringify(result));
+    return 0;
+  } finally {
+    model?.dispose();
+    backend.dispose();
+  }
+}

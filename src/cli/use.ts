@@ -1,0 +1,65 @@
+import { ValueError } from '../core/errors.js';
+import { toMnistInput } from '../data/image.js';
+import { loadModel } from '../nn/saving.js';
+import { oneOf, parseArgs } from './args.js';
+import { loadData } from './data.js';
+import { readPng } from './png.js';
+import { describeDevice } from './selfcheck.js';
+import { cliBackend } from './train.js';
+
+async function openModel(path: string | undefined, backendFlag: string | undefined, what: string) {
+  if (!path) throw new ValueError(`${what}: give the model file, e.g. webgrad ${what} model.safetensors ...`);
+  const model = await loadModel(path);
+  const backend = await cliBackend(backendFlag ? oneOf('backend', backendFlag, ['webgpu', 'cpu'] as const, 'webgpu') : undefined, (s) => console.error(s));
+  model.compile({ ...model.compileOptions!, backend });
+  return { model, backend };
+}
+
+/** `webgrad evaluate MODEL --data ...`: loss and metrics of a saved model on the test part of a data set. */
+export async function evaluate(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['data', 'test-data', 'label-column', 'backend', 'batch-size'], ['json']);
+  const { model, backend } = await openModel(args.positional[0], args.flags.get('backend'), 'evaluate');
+  try {
+    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed: 42 });
+    const features = model.inputShape?.[0];
+    if (features !== data.test.xShape[1]) throw new ValueError(`evaluate: the model takes ${features} features, the data has ${data.test.xShape[1]}`);
+    const logs = await model.evaluate({ data: data.test.x, shape: data.test.xShape }, { data: data.test.y, shape: data.test.yShape });
+    console.log(`model: ${args.positional[0]} on ${backend.kind} — ${describeDevice(backend.describe())}`);
+    console.log(`data: ${data.source}: ${data.test.xShape[0]} test samples`);
+    for (const [k, v] of Object.entries(logs)) console.log(`${k}: ${v.toFixed(4)}`);
+    if (args.flags.get('json') === 'true') console.log(JSON.stringify(Object.fromEntries(Object.entries(logs).map(([k, v]) => [`test_${k}`, v]))));
+    return 0;
+  } finally {
+    model.dispose();
+    backend.dispose();
+  }
+}
+
+/** `webgrad predict MODEL image.png`: class probabilities for a picture of a digit, preprocessed as MNIST's were. */
+export async function predict(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['backend'], ['json']);
+  const [modelPath, ...images] = args.positional;
+  if (images.length === 0) throw new ValueError('predict: give one or more PNG files after the model, e.g. webgrad predict model.safetensors digit.png');
+  const { model, backend } = await openModel(modelPath, args.flags.get('backend'), 'predict');
+  try {
+    if (model.inputShape?.[0] !== 784) throw new ValueError(`predict: images need a model with 784 inputs (28×28); ${modelPath} takes ${model.inputShape?.[0]}`);
+    const x = new Float32Array(784 * images.length);
+    images.forEach((path, i) => x.set(toMnistInput(readPng(path)), i * 784));
+    const { data, shape } = await model.predict({ data: x, shape: [images.length, 784] });
+    const k = shape[1];
+    images.forEach((path, i) => {
+      const p = Array.from(data.subarray(i * k, (i + 1) * k));
+      const best = p.indexOf(Math.max(...p));
+      if (args.flags.get('json') === 'true') {
+        console.log(JSON.stringify({ image: path, class: best, probabilities: p }));
+        return;
+      }
+      console.log(`${path}: ${best} (${(p[best] * 100).toFixed(1)}%)`);
+      console.log(p.map((v, c) => `  ${c}: ${(v * 100).toFixed(1).padStart(5)}% ${'#'.repeat(Math.round(v * 40))}`).join('\n'));
+    });
+    return 0;
+  } finally {
+    model.dispose();
+    backend.dispose();
+  }
+}

@@ -1,0 +1,124 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { writePng } from '../../src/cli/png.js';
+import { loadBuiltinMnist } from '../../src/data/mnist.js';
+import { Random } from '../../src/core/random.js';
+import { backends } from '../helpers/backends.js';
+
+/** Runs the CLI in-process; returns its exit code and what it printed. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ') + '\n'));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ') + '\n'));
+  const warn = vi.spyOn(console, 'warn').mockImplementation((...a) => void err.push(a.join(' ') + '\n'));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  try {
+    const code = await main(args);
+    return { code, out: out.join(''), err: err.join('') };
+  } finally {
+    [log, error, warn, write, ewrite].forEach((s) => s.mockRestore());
+  }
+}
+
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+
+let dir: string;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'webgrad-cli-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllGlobals());
+
+describe.each(backends)('webgrad train on %s', (name) => {
+  it('the default run trains 784-128-10 on the built-in digits to at least 95% test accuracy in 10 epochs', async () => {
+    const { code, out } = await run(['train', '--backend', name, '--json']);
+    expect(code).toBe(0);
+    expect(out).toContain('Epoch 1/10');
+    expect(out).toContain('Epoch 10/10');
+    expect(out).toMatch(/test accuracy: \d+\.\d\d%/);
+    const r = lastJson(out);
+    expect(r.backend).toBe(name);
+    expect(r.epochs).toBe(10);
+    for (const k of ['adapter', 'train_loss', 'val_loss', 'test_loss', 'samples_per_second', 'seconds']) expect(r).toHaveProperty(k);
+    expect(r.test_accuracy, `test accuracy ${r.test_accuracy}`).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
+describe('webgrad CLI', () => {
+  const backend = backends.some(([n]) => n === 'webgpu') ? 'webgpu' : 'cpu';
+
+  it('saves a model that evaluate and predict use, and draws learning curves', async () => {
+    const model = join(dir, 'digits.safetensors');
+    const plot = join(dir, 'curves.png');
+    const t = await run(['train', '--backend', backend, '--epochs', '3', '--validation-split', '0.1', '--save', model, '--plot', plot, '--json']);
+    expect(t.code, t.err).toBe(0);
+    expect(lastJson(t.out).val_loss).toBeGreaterThan(0);
+    expect(existsSync(plot)).toBe(true);
+    const e = await run(['evaluate', model, '--backend', backend, '--json']);
+    expect(e.code, e.err).toBe(0);
+    expect(lastJson(e.out).test_accuracy).toBeCloseTo(lastJson(t.out).test_accuracy, 6);
+    // A test digit, scaled up 4× as a dark-on-light picture: predict must undo that the way MNIST was made.
+    const { test } = loadBuiltinMnist();
+    const i = 3;
+    const side = 112;
+    const rgba = new Uint8Array(side * side * 4);
+    for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) {
+      const v = 255 - Math.round(255 * test.x[i * 784 + Math.floor(y / 4) * 28 + Math.floor(x / 4)]);
+      rgba.set([v, v, v, 255], (y * side + x) * 4);
+    }
+    const png = join(dir, 'digit.png');
+    writePng(png, { width: side, height: side, rgba });
+    const p = await run(['predict', model, png, '--backend', backend, '--json']);
+    expect(p.code, p.err).toBe(0);
+    const pred = lastJson(p.out);
+    expect(pred.probabilities).toHaveLength(10);
+    expect(pred.probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(pred.class).toBe(test.y[i]);
+  });
+
+  it('fits a regression from CSV and reports R² and MSE', async () => {
+    const r = new Random(2);
+    const rows = ['x1,x2,target'];
+    for (let k = 0; k < 400; k++) {
+      const a = r.uniform(-1, 1);
+      const b = r.uniform(-1, 1);
+      rows.push(`${a},${b},${3 * a - 2 * b + 0.5 + r.normal(0, 0.05)}`);
+    }
+    const csv = join(dir, 'reg.csv');
+    writeFileSync(csv, rows.join('\n'));
+    const { code, out, err } = await run(['train', '--data', csv, '--layers', 'none', '--optimizer', 'sgd', '--lr', '0.1', '--epochs', '60', '--batch-size', '16', '--backend', backend, '--json']);
+    expect(code, err).toBe(0);
+    const res = lastJson(out);
+    expect(res.test_r2).toBeGreaterThan(0.99);
+    expect(res.test_mse).toBeLessThan(0.01);
+  });
+
+  it('refuses bad flags before training, naming the flag', async () => {
+    for (const [args, msg] of [
+      [['train', '--lr', '-1'], /--lr must be a positive number; got '-1'/],
+      [['train', '--optimizer', 'adamm'], /--optimizer must be one of sgd, momentum, rmsprop, adam, adamw; got 'adamm'/],
+      [['train', '--epochs', '2.5'], /--epochs must be a whole number >= 1/],
+      [['train', '--activation', 'relux'], /unknown activation 'relux'/],
+      [['train', '--layerz', '3'], /unknown flag --layerz/],
+      [['train', '--data', join(dir, 'missing.csv')], /no such file or directory/],
+    ] as const) {
+      const { code, err } = await run([...args]);
+      expect(code).toBe(1);
+      expect(err).toMatch(msg);
+    }
+  });
+
+  it('without an adapter, says what it tried and how to get one, then trains on the CPU; --backend webgpu fails instead', async () => {
+    vi.stubGlobal('navigator', { gpu: { requestAdapter: async () => null } });
+    const fallback = await run(['train', '--epochs', '1', '--layers', '8', '--json']);
+    expect(fallback.code).toBe(0);
+    expect(fallback.err).toMatch(/No WebGPU adapter found\. Tried: .*apt-get install -y libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri.*\n.*training on the CPU backend instead/s);
+    expect(lastJson(fallback.out).backend).toBe('cpu');
+    const strict = await run(['train', '--epochs', '1', '--backend', 'webgpu']);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toMatch(/No WebGPU adapter found/);
+  });
+});

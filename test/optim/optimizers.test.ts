@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { Graph } from '../../src/graph/graph.js';
+import { learningRateAt, makeOptimizer } from '../../src/optim/optimizers.js';
+
+describe('learning-rate schedules', () => {
+  it('cosineDecay falls from the initial rate to alpha·initial over decaySteps, then stays', () => {
+    const s = { type: 'cosineDecay' as const, initialLearningRate: 0.1, decaySteps: 100, alpha: 0.1 };
+    expect(learningRateAt(s, 1)).toBeCloseTo(0.1, 12); // Keras evaluates at iteration step − 1 = 0
+    expect(learningRateAt(s, 51)).toBeCloseTo(0.1 * (0.9 * 0.5 + 0.1), 12);
+    expect(learningRateAt(s, 101)).toBeCloseTo(0.01, 12);
+    expect(learningRateAt(s, 500)).toBeCloseTo(0.01, 12);
+  });
+
+  it('exponentialDecay multiplies by decayRate every decaySteps, smoothly or in stairs', () => {
+    const s = { type: 'exponentialDecay' as const, initialLearningRate: 1, decaySteps: 10, decayRate: 0.5 };
+    expect(learningRateAt(s, 11)).toBeCloseTo(0.5, 12);
+    expect(learningRateAt(s, 6)).toBeCloseTo(Math.SQRT1_2, 12);
+    expect(learningRateAt({ ...s, staircase: true }, 6)).toBe(1);
+  });
+
+  it('a constant rate is itself at every step', () => {
+    expect(learningRateAt(0.003, 1)).toBe(0.003);
+    expect(learningRateAt(0.003, 1e6)).toBe(0.003);
+  });
+});
+
+describe('makeOptimizer', () => {
+  it("uses Keras' defaults and passes each step's rate to the update", () => {
+    expect(makeOptimizer('adam').config.learningRate).toBe(0.001);
+    expect(makeOptimizer('sgd').config.learningRate).toBe(0.01);
+    expect(makeOptimizer('momentum').config.momentum).toBe(0.9);
+    const sgd = makeOptimizer({ type: 'sgd', learningRate: { type: 'exponentialDecay', initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5 } });
+    expect(sgd.stepDependent).toBe(true);
+    expect((sgd.attrs(3) as { lr: number }).lr).toBeCloseTo(0.025, 12);
+    expect(makeOptimizer('sgd').stepDependent).toBe(false);
+    expect((makeOptimizer('adam').attrs(7) as { step: number }).step).toBe(7);
+  });
+
+  it('records one in-place update per weight with its state slots', () => {
+    const g = new Graph();
+    const w = g.param('w', [3]);
+    const grad = g.input('g', [3]);
+    const adam = makeOptimizer('adam');
+    const slots = [g.state('m', [3]), g.state('v', [3])];
+    const node = adam.record(g, w, grad, slots, 1);
+    expect(g.nodes[node].kernel.name).toBe('adam');
+    expect(g.nodes[node].outputs).toEqual([w, ...slots]);
+  });
+
+  it('refuses unknown optimizers and bad hyperparameters when built, not at the first step', () => {
+    expect(() => makeOptimizer('adamm' as never)).toThrow(/unknown optimizer 'adamm' \(known: sgd, momentum, rmsprop, adam, adamw\)/);
+    expect(() => makeOptimizer({ type: 'sgd', learningRate: -1 })).toThrow(/learningRate must be a positive number, got -1/);
+    expect(() => makeOptimizer({ type: 'adam', beta1: 1.5 })).toThrow(/beta1/);
+    expect(() => makeOptimizer({ type: 'momentum', momentum: -0.1 })).toThrow(/momentum/);
+    expect(() => makeOptimizer({ type: 'sgd', learningRate: { type: 'cosineDecay', initialLearningRate: 0.1, decaySteps: 0 } })).toThrow(/decaySteps must be a whole number >= 1/);
+  });
+});
