@@ -1,14 +1,53 @@
-import { f32 } from '../core/shape.js';
+import { f32, i32 } from '../core/shape.js';
+import { activation, activationBackward, ACTIVATIONS } from '../ops/activation.js';
+import { biasAdd, biasGrad } from '../ops/bias.js';
 import { accumulate, add, fill, scale } from '../ops/elementwise.js';
+import { losses } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
+import { argmaxAccuracy, binaryAccuracy } from '../ops/metrics.js';
+import { adam, momentum, rmsprop, sgd } from '../ops/optimizer.js';
+import { broadcastScalar, reduceMean, reduceSum } from '../ops/reduce.js';
+import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from '../ops/softmax.js';
 import type { Case } from './selfcheck.js';
 
-/** One small awkward-shaped launch of every kernel. */
+const B = 67;
+const C = 13;
+const x = f32([B, C]);
+
+/** One small awkward-shaped launch of every kernel (67 rows, 13 or 129 columns: no tile divides them). */
 export const SELFCHECKS: Case[] = [
-  { name: 'matmul A·B 67×129×33 (register)', kernel: matmul, inputs: [f32([67, 129]), f32([129, 33])], attrs: { variant: 'register' } },
-  { name: 'matmul A·B 67×129×33 (tiled)', kernel: matmul, inputs: [f32([67, 129]), f32([129, 33])], attrs: { variant: 'tiled' } },
-  { name: 'matmul Aᵀ·B 67×129×33', kernel: matmul, inputs: [f32([129, 67]), f32([129, 33])], attrs: { transA: true } },
-  { name: 'matmul A·Bᵀ 67×129×33', kernel: matmul, inputs: [f32([67, 129]), f32([33, 129])], attrs: { transB: true } },
+  { name: 'matmul A·B 67×129×33 (register)', kernel: matmul, inputs: [f32([B, 129]), f32([129, 33])], attrs: { variant: 'register' } },
+  { name: 'matmul A·B 67×129×33 (tiled)', kernel: matmul, inputs: [f32([B, 129]), f32([129, 33])], attrs: { variant: 'tiled' } },
+  { name: 'matmul Aᵀ·B 67×129×33', kernel: matmul, inputs: [f32([129, B]), f32([129, 33])], attrs: { transA: true } },
+  { name: 'matmul A·Bᵀ 67×129×33', kernel: matmul, inputs: [f32([B, 129]), f32([33, 129])], attrs: { transB: true } },
+  { name: 'biasAdd 67×13', kernel: biasAdd, inputs: [x, f32([C])], attrs: {} },
+  { name: 'biasGrad 67×13', kernel: biasGrad, inputs: [x], attrs: {} },
+  ...ACTIVATIONS.flatMap((kind) => [
+    { name: `activation ${kind}`, kernel: activation, inputs: [x], attrs: { kind } },
+    { name: `activationBackward ${kind}`, kernel: activationBackward, inputs: [x, x], attrs: { kind } },
+  ]),
+  { name: 'softmax 67×13', kernel: softmax, inputs: [x], attrs: {} },
+  { name: 'softmaxBackward 67×13', kernel: softmaxBackward, inputs: [x, x], attrs: {} },
+  { name: 'logSoftmax 67×13', kernel: logSoftmax, inputs: [x], attrs: {} },
+  { name: 'logSoftmaxBackward 67×13', kernel: logSoftmaxBackward, inputs: [x, x], attrs: {} },
+  { name: 'softmaxCrossEntropy (labels)', kernel: losses.softmaxCrossEntropy[0], inputs: [x, i32([B])], attrs: {}, classes: C },
+  { name: 'softmaxCrossEntropyBackward (labels)', kernel: losses.softmaxCrossEntropy[1], inputs: [x, i32([B]), f32([B])], attrs: {}, classes: C },
+  { name: 'softmaxCrossEntropy (targets)', kernel: losses.softmaxCrossEntropy[0], inputs: [x, x], attrs: {} },
+  ...(['sigmoidBinaryCrossEntropy', 'meanSquaredError', 'meanAbsoluteError', 'hinge'] as const).flatMap((name) => [
+    { name, kernel: losses[name][0], inputs: [x, x], attrs: {} },
+    { name: `${name}Backward`, kernel: losses[name][1], inputs: [x, x, f32([B])], attrs: {} },
+  ]),
+  { name: 'nll', kernel: losses.nll[0], inputs: [x, i32([B])], attrs: {}, classes: C },
+  { name: 'nllBackward', kernel: losses.nll[1], inputs: [x, i32([B]), f32([B])], attrs: {}, classes: C },
+  { name: 'reduceSum 1031', kernel: reduceSum, inputs: [f32([1031])], attrs: {} },
+  { name: 'reduceMean 1031', kernel: reduceMean, inputs: [f32([1031])], attrs: {} },
+  { name: 'broadcastScalar 1031', kernel: broadcastScalar, inputs: [f32([1])], attrs: { shape: [1031], scale: 0.5 } },
+  { name: 'argmaxAccuracy', kernel: argmaxAccuracy, inputs: [x, i32([B])], attrs: {}, classes: C },
+  { name: 'binaryAccuracy', kernel: binaryAccuracy, inputs: [x, x], attrs: { threshold: 0 } },
+  { name: 'sgd 1031', kernel: sgd, inputs: [f32([1031])], attrs: { lr: 0.1 } },
+  { name: 'momentum (Nesterov) 1031', kernel: momentum, inputs: [f32([1031])], attrs: { lr: 0.1, momentum: 0.9, nesterov: true } },
+  { name: 'rmsprop 1031', kernel: rmsprop, inputs: [f32([1031])], attrs: { lr: 0.01 } },
+  { name: 'adam step 3 1031', kernel: adam, inputs: [f32([1031])], attrs: { lr: 0.01, step: 3 } },
   { name: 'fill 1031', kernel: fill, inputs: [], attrs: { shape: [1031], value: 3 } },
   { name: 'scale 1031', kernel: scale, inputs: [f32([1031])], attrs: { alpha: -0.5 } },
   { name: 'add 1031', kernel: add, inputs: [f32([1031]), f32([1031])], attrs: { alpha: 2 } },

@@ -96,6 +96,14 @@ describe('webgrad CLI', () => {
     expect(res.test_mse).toBeLessThan(0.01);
   });
 
+  it('selfcheck runs every kernel on the device against the CPU reference', async () => {
+    const { code, out } = await run(['selfcheck', '--backend', backend]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^adapter: /);
+    expect(out).toMatch(/all \d+ kernels agree with the CPU reference/);
+    expect(out).not.toMatch(/FAIL/);
+  });
+
   it('refuses bad flags before training, naming the flag', async () => {
     for (const [args, msg] of [
       [['train', '--lr', '-1'], /--lr must be a positive number; got '-1'/],
