@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The public entry point must load in a browser: nothing it imports
+ * statically may be a Node built-in or Dawn's `webgpu` package. (Node-only
+ * code is reached through dynamic import(), e.g. model.save(path).)
+ */
+function staticImports(file: string, seen = new Map<string, string[]>()): Map<string, string[]> {
+  if (seen.has(file)) return seen;
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/^\s*(?:import|export)\s(?!type\b)[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+  seen.set(file, specs);
+  for (const s of specs) {
+    if (s.startsWith('.')) staticImports(resolve(dirname(file), s.replace(/\.js$/, '.ts').replace(/\?raw$/, '')), seen);
+  }
+  return seen;
+}
+
+describe('the public API', () => {
+  it('imports nothing Node-only, statically', () => {
+    const graph = staticImports(resolve('src/index.ts'));
+    const bad: string[] = [];
+    for (const [file, specs] of graph) {
+      for (const s of specs) if (s.startsWith('node:') || s === 'webgpu' || s === 'pngjs' || ['fs', 'path', 'zlib', 'os'].includes(s)) bad.push(`${file}: ${s}`);
+    }
+    expect(graph.size).toBeGreaterThan(20);
+    expect(bad).toEqual([]);
+  });
+});
