@@ -31,3 +31,10 @@ export type { Callback, EarlyStoppingOptions, Logs } from './nn/callbacks.js';
 export type { Input, TensorData } from './nn/inputs.js';
 export { modelFromBytes, modelToBytes } from './nn/saving.js';
 export { decodeSafetensors, encodeSafetensors } from './nn/safetensors.js';
+
+// Browser-safe data helpers, digit preprocessing and charts (file readers are Node-only: src/data/node.ts).
+export * from './data/index.js';
+export { toMnistInput } from './data/image.js';
+export type { DigitImage, MnistInputOptions } from './data/image.js';
+export { PALETTE, renderChart } from './plot/index.js';
+export type { Chart, ChartSpec, Color, PanelSpec, RgbaImage, SeriesSpec } from './plot/index.js';
