@@ -52,8 +52,21 @@ function weightValues(g: Graph, spec: ModelSpec): Value[] {
   return spec.params.map((p) => g.param(p.name, p.shape));
 }
 
-/** Loss and metric sums for one batch, added into persistent accumulators. */
-function recordLossAndMetrics(g: Graph, spec: ModelSpec, out: Value, activated: () => Value, y: Value): { perSample: Value; sums: Value[] } {
+/**
+ * The part train and evaluate share: forward (the last activation left to a
+ * fused loss), per-sample loss, and loss and metric sums added into
+ * persistent accumulators.
+ */
+function forwardAndLoss(spec: ModelSpec, batch: number) {
+  const g = new Graph();
+  const x = g.input('x', [batch, ...spec.inputShape]);
+  const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
+  const weights = weightValues(g, spec);
+  const out = forward(g, spec, x, weights, spec.loss.fused);
+  const last = spec.layers[spec.layers.length - 1];
+  let activated: Value | null = null;
+  // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
+  const act = () => (activated ??= spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
   const perSample = g.op(spec.loss.kernel, [out, y], spec.loss.attrs, 'loss');
   const sums: Value[] = [];
   const addSum = (v: Value, name: string) => {
@@ -62,21 +75,13 @@ function recordLossAndMetrics(g: Graph, spec: ModelSpec, out: Value, activated: 
     sums.push(acc);
   };
   addSum(perSample, 'loss');
-  for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : activated(), y], m.attrs, m.name), m.name);
-  return { perSample, sums };
+  for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), y], m.attrs, m.name), m.name);
+  return { g, x, y, weights, perSample, sums };
 }
 
 /** Forward, loss, backward and the optimizer update: one training step on a batch of `batch` samples. */
 export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number): StepGraph {
-  const g = new Graph();
-  const x = g.input('x', [batch, ...spec.inputShape]);
-  const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
-  const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, spec.loss.fused);
-  const last = spec.layers[spec.layers.length - 1];
-  let activated: Value | null = null;
-  const act = () => (activated ??= spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
-  const { perSample, sums } = recordLossAndMetrics(g, spec, out, act, y);
+  const { g, x, y, weights, perSample, sums } = forwardAndLoss(spec, batch);
   const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
   const grads = gradients(g, loss, weights);
   const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
@@ -90,14 +95,7 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
 
 /** Forward and loss without updates: evaluate(). */
 export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
-  const g = new Graph();
-  const x = g.input('x', [batch, ...spec.inputShape]);
-  const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
-  const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, spec.loss.fused);
-  const last = spec.layers[spec.layers.length - 1];
-  const act = () => (spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
-  const { sums } = recordLossAndMetrics(g, spec, out, act, y);
+  const { g, x, y, weights, sums } = forwardAndLoss(spec, batch);
   return { graph: g, x, y, weights, slots: [], sums, output: null, stepNodes: [] };
 }
 
