@@ -22,6 +22,7 @@ train flags:
   --loss NAME                 default sparseCategoricalCrossentropy, or meanSquaredError for regression
   --optimizer adam|sgd|momentum|rmsprop|adamw   (default adam)
   --lr RATE  --momentum M     learning rate (default 0.002 for adam, else the optimizer's Keras default), momentum
+  --lr-schedule constant|cosine   cosine: decay the rate to 0 over the run (default constant)
   --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
   --early-stopping PATIENCE   stop when val_loss stops improving, keep the best weights
   --standardize               scale features to zero mean, unit variance (training statistics)

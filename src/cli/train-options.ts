@@ -8,7 +8,7 @@ import type { Task } from './data.js';
 
 export const TRAIN_FLAGS = [
   'data', 'test-data', 'label-column', 'task', 'layers', 'activation', 'loss', 'optimizer', 'lr', 'momentum', 'epochs',
-  'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot',
+  'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot', 'lr-schedule',
 ] as const;
 export const TRAIN_BOOLEANS = ['standardize', 'json'] as const;
 
@@ -22,6 +22,8 @@ export interface TrainOptions {
   loss?: string;
   optimizer: OptimizerType;
   lr?: number;
+  /** 'cosine': decay to 0 over the whole run (Keras' CosineDecay over epochs × batches). */
+  lrSchedule: 'constant' | 'cosine';
   momentum?: number;
   epochs: number;
   batchSize: number;
@@ -76,6 +78,7 @@ export function trainOptions({ flags: f }: Args): TrainOptions {
     loss: f.get('loss'),
     optimizer: oneOf('optimizer', f.get('optimizer'), OPTIMIZERS, 'adam'),
     lr: num('lr', f.get('lr'), (n) => n > 0, 'a positive number') ?? ((f.get('optimizer') ?? 'adam') === 'adam' ? CLI_ADAM_LR : undefined),
+    lrSchedule: oneOf('lr-schedule', f.get('lr-schedule'), ['constant', 'cosine'] as const, 'constant'),
     momentum: num('momentum', f.get('momentum'), (n) => n >= 0 && n < 1, 'in [0, 1)'),
     epochs: int('epochs', f.get('epochs'), 1) ?? 10,
     batchSize: int('batch-size', f.get('batch-size'), 1) ?? 32,

@@ -9,6 +9,8 @@ import { earlyStopping } from '../nn/callbacks.js';
 import { dense } from '../nn/layers.js';
 import { Sequential } from '../nn/model.js';
 import type { History } from '../nn/train.js';
+import type { LearningRate } from '../optim/optimizers.js';
+import { makeOptimizer } from '../optim/optimizers.js';
 import { parseArgs } from './args.js';
 import type { LoadedData } from './data.js';
 import { loadData } from './data.js';
@@ -42,7 +44,12 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   const binary = classification && o.loss === 'binaryCrossentropy';
   model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output' }));
   const loss = o.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
-  const optimizer = { type: o.optimizer, learningRate: o.lr, momentum: o.momentum };
+  const initial = o.lr ?? makeOptimizer(o.optimizer).config.learningRate;
+  const trained = Math.floor(data.train.xShape[0] * (1 - o.validationSplit));
+  const decaySteps = o.epochs * Math.ceil(trained / Math.min(o.batchSize, trained));
+  const learningRate: LearningRate | undefined =
+    o.lrSchedule === 'cosine' ? { type: 'cosineDecay', initialLearningRate: initial as number, decaySteps } : o.lr;
+  const optimizer = { type: o.optimizer, learningRate, momentum: o.momentum };
   model.compile({ optimizer, loss, metrics: classification ? ['accuracy'] : ['mae'], backend });
   return model;
 }
