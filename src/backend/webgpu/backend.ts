@@ -43,6 +43,8 @@ export class WebGPUBackend implements Backend {
   private lost: string | null = null;
   private disposed = false;
   private recent: string[] = [];
+  /** Command-buffer submits and GPU→CPU readbacks so far: what tests of the training loop count. */
+  readonly counters = { submits: 0, reads: 0 };
 
   static async create(options: AcquireOptions = {}): Promise<WebGPUBackend> {
     return new WebGPUBackend(await acquireDevice(options));
@@ -106,6 +108,7 @@ export class WebGPUBackend implements Backend {
     const bytes = g.size * 4;
     this.endPass();
     const staging = this.staging.acquire(bytes);
+    this.counters.reads++;
     this.encoderNow().copyBufferToBuffer(g.buffer, 0, staging, 0, bytes);
     this.flush();
     try {
@@ -225,6 +228,7 @@ export class WebGPUBackend implements Backend {
     this.endPass();
     this.uniforms.upload();
     this.device.queue.submit([this.encoder.finish()]);
+    this.counters.submits++;
     this.encoder = null;
   }
 
