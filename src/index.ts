@@ -29,7 +29,7 @@ export type { FitOptions, History } from './nn/train.js';
 export { EarlyStopping, earlyStopping } from './nn/callbacks.js';
 export type { Callback, EarlyStoppingOptions, Logs } from './nn/callbacks.js';
 export type { Input, TensorData } from './nn/inputs.js';
-export { modelFromBytes, modelToBytes } from './nn/saving.js';
+export { loadModel, modelFromBytes, modelToBytes, saveModel } from './nn/saving.js';
 export { decodeSafetensors, encodeSafetensors } from './nn/safetensors.js';
 
 // Browser-safe data helpers, digit preprocessing and charts (file readers are Node-only: src/data/node.ts).

@@ -120,6 +120,12 @@ export class Sequential implements TrainingModel {
     await saveModel(this, path);
   }
 
+  /** Reads a model written by save(): topology, weights, optimizer state and compile options. Node only. */
+  static async load(path: string): Promise<Sequential> {
+    const { loadModel } = await import('./saving.js');
+    return loadModel(path);
+  }
+
   /** The model file's bytes, for the browser (download) or any storage. */
   async toBytes(): Promise<Uint8Array> {
     const { modelToBytes } = await import('./saving.js');

@@ -14,7 +14,7 @@ function data(n: number) {
   return [{ data: x, shape: [n, 5] }, { data: y, shape: [n] }] as const;
 }
 
-const tiny = (backend: 'cpu' | WebGPUBackend, optimizer = 'adam') =>
+const tiny = (backend: 'cpu' | 'webgpu' | WebGPUBackend, optimizer = 'adam') =>
   sequential([dense(8, { activation: 'relu', inputShape: [5] }), dense(2, { activation: 'softmax' })], { seed: 2 }).compile({
     optimizer: optimizer as 'adam',
     loss: 'sparseCategoricalCrossentropy',
