@@ -14,8 +14,12 @@ export interface TrainingModel {
 export interface Callback {
   onTrainBegin?(model: TrainingModel): void | Promise<void>;
   onEpochBegin?(epoch: number, model: TrainingModel): void | Promise<void>;
-  /** `size` is the batch's sample count. Batch losses are not read back per batch: that would stall the GPU. */
-  onBatchEnd?(batch: number, info: { size: number; epoch: number }, model: TrainingModel): void | Promise<void>;
+  /**
+   * `size` is the batch's sample count. The loss is not read back every batch (that would stall the
+   * GPU): `logs` holds the running loss and metrics of the epoch so far only on the batches where
+   * fit() read them, once per `logInterval` seconds. Setting model.stopTraining stops after this batch.
+   */
+  onBatchEnd?(batch: number, info: { size: number; epoch: number; logs?: Logs }, model: TrainingModel): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: Logs, model: TrainingModel): void | Promise<void>;
   onTrainEnd?(logs: Logs, model: TrainingModel): void | Promise<void>;
 }

@@ -10,6 +10,7 @@ import { WebgradError } from '../core/errors.js';
 
 /** Reading or writing a file failed; `cause` holds the system error. */
 export class FileError extends WebgradError {
+  override name = 'FileError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message);
     if (options && 'cause' in options) this.cause = options.cause;

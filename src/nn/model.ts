@@ -224,7 +224,7 @@ export class Sequential implements TrainingModel {
     const choice = this.compileOptions.backend ?? 'auto';
     const backend = typeof choice === 'string' ? await openBackend(choice) : choice;
     const spec = this.specFor(this.inputShape);
-    const rt = new Runtime(backend, spec, makeOptimizer(this.compileOptions.optimizer ?? 'adam'), this.pendingWeights ?? new Random(this.seed));
+    const rt = new Runtime(backend, spec, makeOptimizer(this.compileOptions.optimizer ?? 'adam'), this.pendingWeights ?? new Random(this.seed), typeof choice === 'string');
     if (this.pendingOptimizer) {
       rt.slots.forEach((s, i) => s.forEach((t, k) => backend.write(t, this.pendingOptimizer!.slots[i][k])));
       rt.step = this.pendingOptimizer.step;

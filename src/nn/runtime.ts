@@ -51,6 +51,8 @@ export class Runtime {
     readonly spec: ModelSpec,
     readonly optimizer: Optimizer | null,
     init: Random | Float32Array[],
+    /** A backend the model opened itself is closed with it; one passed in belongs to the caller. */
+    private ownsBackend = true,
   ) {
     this.weights = spec.params.map((p, i) => {
       const t = backend.allocate(p.shape);
@@ -111,7 +113,12 @@ export class Runtime {
       if (s.y) this.backend.free(s.y);
     }
     this.steps.clear();
-    this.backend.dispose();
+    if (this.ownsBackend) {
+      this.backend.dispose();
+      return;
+    }
+    for (const t of [...this.weights, ...this.slots.flat(), ...[...this.sums.values()].flat()]) this.backend.free(t);
+    this.sums.clear();
   }
 
   private async cached(key: string, build: () => StepGraph, sums: 'train' | 'eval' | null): Promise<CompiledStep> {

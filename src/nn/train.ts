@@ -7,6 +7,9 @@ import { defaultSink, ProgressBar } from './progress.js';
 import type { ProgressSink } from './progress.js';
 import type { CompiledStep, Runtime } from './runtime.js';
 
+/** Steps recorded ahead of the GPU before fit() waits for the previous window to finish. */
+const QUEUE_WINDOW = 16;
+
 export interface FitOptions {
   epochs?: number;
   /** 1 is stochastic, n is full-batch gradient descent. Default 32, as Keras. */
@@ -20,7 +23,7 @@ export interface FitOptions {
   verbose?: 0 | 1 | 2;
   /** Where progress goes; a terminal by default. */
   sink?: ProgressSink;
-  /** Seconds between in-place progress redraws (each reads the loss back). Default 1. */
+  /** Seconds between reads of the running loss and metrics, for the progress bar and onBatchEnd's logs. Default 1. */
   logInterval?: number;
 }
 
@@ -111,27 +114,40 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
     bar.epochBegin(epoch, epochs);
     const order = o.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : model.rng.permutation(n);
     rt.zero('train');
-    const t0 = Date.now();
+    const t0 = performance.now();
     let lastDraw = t0;
     let shown: Logs = {};
-    for (let b = 0, batch = 0; b < n; b += bs, batch++) {
+    const wantsRunningLogs = verbose === 1 || callbacks.some((c) => c.onBatchEnd);
+    let inFlight: Promise<void> = Promise.resolve();
+    let done = 0;
+    for (let b = 0, batch = 0; b < n && !model.stopTraining; b += bs, batch++) {
       const idx = order.subarray(b, Math.min(b + bs, n));
+      done += idx.length;
       const step = await rt.trainStep(idx.length);
       load(rt, step, train, idx);
       rt.step++;
       for (const node of step.graph.stepNodes) step.compiled.program.update(node, rt.optimizer!.attrs(rt.step));
       step.compiled.program.run();
-      for (const c of callbacks) await c.onBatchEnd?.(batch, { size: idx.length, epoch }, model);
-      const now = Date.now();
-      if (verbose === 1 && bar && now - lastDraw > (o.logInterval ?? 1) * 1000) {
-        shown = logsFrom(rt, await rt.readSums('train'), b + idx.length);
+      if ((batch + 1) % QUEUE_WINDOW === 0) {
+        // Let at most one window of steps run ahead of the GPU: a wait, not a readback.
+        const done = rt.backend.sync();
+        await inFlight;
+        inFlight = done;
+      }
+      const now = performance.now();
+      let running: Logs | undefined;
+      if (wantsRunningLogs && now - lastDraw >= (o.logInterval ?? 1) * 1000) {
+        running = shown = logsFrom(rt, await rt.readSums('train'), b + idx.length);
         lastDraw = now;
       }
+      for (const c of callbacks) await c.onBatchEnd?.(batch, { size: idx.length, epoch, logs: running }, model);
       bar.update(b + idx.length, shown);
     }
-    logs = logsFrom(rt, await rt.readSums('train'), n);
-    trainSeconds += (Date.now() - t0) / 1000;
-    trained += n;
+    await inFlight;
+    // Stopped inside an epoch (checked after every batch, as Keras 3 does), the means cover what was trained.
+    logs = logsFrom(rt, await rt.readSums('train'), done);
+    trainSeconds += (performance.now() - t0) / 1000;
+    trained += done;
     if (val) Object.assign(logs, await evaluateData(rt, val, 256, 'val_'));
     for (const [k, v] of Object.entries(logs)) (history[k] ??= []).push(v);
     epochList.push(epoch);

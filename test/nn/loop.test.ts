@@ -89,3 +89,30 @@ describe('model files', () => {
     model.dispose();
   });
 });
+
+describe('stopping and running logs', () => {
+  it('stops after the batch whose callback sets stopTraining, with the epoch means over what was trained', async () => {
+    const model = tiny('cpu');
+    const [x, y] = data(100);
+    const running: (number | undefined)[] = [];
+    const h = await model.fit(x, y, {
+      epochs: 3,
+      batchSize: 10,
+      verbose: 0,
+      logInterval: 0,
+      callbacks: [{ onBatchEnd: (b, { logs }, m) => void (running.push(logs?.loss), b === 2 && (m.stopTraining = true)) }],
+    });
+    expect(h.epoch).toEqual([0]);
+    expect(running).toHaveLength(3);
+    // logInterval 0 reads every batch: each running loss is the mean over the batches so far.
+    expect(running.every((l) => typeof l === 'number' && l > 0)).toBe(true);
+    expect(h.history.loss[0]).toBeCloseTo(running[2]!, 5);
+    model.dispose();
+  });
+
+  it('keeps error names through minification', async () => {
+    const { ShapeError, ValueError } = await import('../../src/core/errors.js');
+    expect(new ShapeError('x').name).toBe('ShapeError');
+    expect(String(new ValueError('bad lr'))).toBe('ValueError: bad lr');
+  });
+});
