@@ -38,3 +38,6 @@ export { toMnistInput } from './data/image.js';
 export type { DigitImage, MnistInputOptions } from './data/image.js';
 export { PALETTE, renderChart } from './plot/index.js';
 export type { Chart, ChartSpec, Color, PanelSpec, RgbaImage, SeriesSpec } from './plot/index.js';
+
+// Experiments: hyperparameter sweeps and k-fold cross-validation.
+export * from './experiments/index.js';

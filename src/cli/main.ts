@@ -1,5 +1,7 @@
 import { WebgradError } from '../core/errors.js';
 import { selfcheck } from './selfcheck.js';
+import { sweepCommand } from './sweep.js';
+import { MAX_RUNS_WITHOUT_YES } from './sweep-options.js';
 import { train } from './train.js';
 import { evaluate, predict } from './use.js';
 
@@ -7,6 +9,7 @@ const USAGE = `webgrad: neural-network training on the GPU through WebGPU
 
 Usage:
   webgrad train [flags]                   train an MLP (default: 784-128-10 on the built-in MNIST digits, on the GPU)
+  webgrad sweep [train flags]             train every combination of several values; a table, best validation score first
   webgrad evaluate MODEL [--data ...]     loss and metrics of a saved model on a data set's test part
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
@@ -31,6 +34,17 @@ train flags:
   --save FILE                 write the model (safetensors: topology, weights, optimizer state)
   --plot FILE.png             learning curves: loss and accuracy against epoch
   --json                      end with one line of JSON: the run's figures
+
+sweep flags: train's flags, and
+  --lr 0.1,0.01,0.001  --layers 64,30:128,64  --batch-size 1,16,100  --optimizer sgd,adam
+  --momentum 0.5,0.9  --activation relu,tanh  --epochs 5,10
+                              several values: every combination is trained (layer lists separated by ':')
+  --folds K                   k-fold cross-validation (stratified for classes); else --validation-split (default 0.2)
+  --plot FILE.png             learning curves of every setting (mean over folds), training and validation panels
+  --json FILE                 every run's history and scores, the ranking and the refit
+  --save FILE                 the best settings, refitted on the whole training set
+  --yes                       needed above ${MAX_RUNS_WITHOUT_YES} runs (without it one run is timed and the total estimated)
+  Ctrl-C stops after the current run and still prints the table of the runs that finished.
 `;
 
 /** Runs a CLI command; returns the process exit code. */
@@ -40,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'train':
         return await train(rest);
+      case 'sweep':
+        return await sweepCommand(rest);
       case 'evaluate':
         return await evaluate(rest);
       case 'predict':
