@@ -8,6 +8,7 @@ import type { Callback } from '../nn/callbacks.js';
 import { earlyStopping } from '../nn/callbacks.js';
 import { dense } from '../nn/layers.js';
 import { Sequential } from '../nn/model.js';
+import { regressionScores } from '../nn/scores.js';
 import type { History } from '../nn/train.js';
 import type { LearningRate } from '../optim/optimizers.js';
 import { makeOptimizer } from '../optim/optimizers.js';
@@ -65,21 +66,6 @@ function standardize(data: LoadedData, validationSplit: number): LoadedData {
 
 const asInput = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, shape: d.yShape }] as const;
 
-/** R² and MSE of a regression on the test set, from predictions. */
-async function regressionScores(model: Sequential, test: Dataset) {
-  const { data: p } = await model.predict({ data: test.x, shape: test.xShape });
-  const y = test.y;
-  let mean = 0;
-  for (let i = 0; i < y.length; i++) mean += y[i] / y.length;
-  let ssRes = 0;
-  let ssTot = 0;
-  for (let i = 0; i < y.length; i++) {
-    ssRes += (y[i] - p[i]) ** 2;
-    ssTot += (y[i] - mean) ** 2;
-  }
-  return { test_mse: ssRes / y.length, test_r2: ssTot > 0 ? 1 - ssRes / ssTot : NaN };
-}
-
 /** `webgrad train`: trains an MLP and reports test accuracy (or R² and MSE for regression). */
 export async function train(argv: string[]): Promise<number> {
   const o = trainOptions(parseArgs(argv, TRAIN_FLAGS, TRAIN_BOOLEANS));
@@ -114,8 +100,9 @@ export async function train(argv: string[]): Promise<number> {
       result.test_accuracy = test.accuracy;
       say(`test accuracy: ${(test.accuracy * 100).toFixed(2)}% (test loss ${test.loss.toFixed(4)})`);
     } else {
-      Object.assign(result, await regressionScores(model, data.test));
-      say(`test R²: ${(result.test_r2 as number).toFixed(4)}, test MSE: ${(result.test_mse as number).toPrecision(4)}`);
+      const { r2, mse } = regressionScores(data.test.y, (await model.predict({ data: data.test.x, shape: data.test.xShape })).data);
+      Object.assign(result, { test_r2: r2, test_mse: mse });
+      say(`test R²: ${r2.toFixed(4)}, test MSE: ${mse.toPrecision(4)}`);
     }
     result.samples_per_second = Math.round(history.samplesPerSecond);
     if (o.save) {

@@ -6,7 +6,7 @@ export { crossValidate } from './crossval.js';
 export type { ModelBuilder, ModelSettings, ModelShape, SettingsGrid, SweepKey, Task } from './settings.js';
 export { checkSettings, DEFAULT_SETTINGS, metricFor, mlp, SWEEP_KEYS } from './settings.js';
 export type { RefitResult, RunResult } from './run.js';
-export { regressionScores } from './run.js';
+export { regressionScores } from '../nn/scores.js';
 export type { SettingSummary, Stat } from './summary.js';
 export { meanCurves, summarize } from './summary.js';
 export { curvesChart, formatRefit, formatRun, formatTable } from './report.js';

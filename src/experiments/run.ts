@@ -9,6 +9,7 @@ import type { Sequential } from '../nn/model.js';
 import type { History } from '../nn/train.js';
 import type { FoldData } from './folds.js';
 import type { ModelBuilder, ModelSettings, Task } from './settings.js';
+import { regressionScores } from '../nn/scores.js';
 
 /** One setting trained on one fold. */
 export interface RunResult<S extends ModelSettings = ModelSettings> {
@@ -145,15 +146,3 @@ export async function refit<S extends ModelSettings>(
   });
 }
 
-/** R² (1 − residual / total sum of squares) and MSE of predictions against targets. */
-export function regressionScores(y: ArrayLike<number>, p: ArrayLike<number>): { r2: number; mse: number } {
-  let mean = 0;
-  for (let i = 0; i < y.length; i++) mean += y[i] / y.length;
-  let ssRes = 0;
-  let ssTot = 0;
-  for (let i = 0; i < y.length; i++) {
-    ssRes += (y[i] - p[i]) ** 2;
-    ssTot += (y[i] - mean) ** 2;
-  }
-  return { mse: ssRes / y.length, r2: ssTot > 0 ? 1 - ssRes / ssTot : NaN };
-}

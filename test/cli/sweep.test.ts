@@ -2,30 +2,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readPng } from '../../src/cli/png.js';
 import { Random } from '../../src/core/random.js';
 import { backends } from '../helpers/backends.js';
+import { runCli } from '../helpers/cli.js';
 
-/** Runs the CLI in-process; `onLine` sees each printed line as it comes (to press Ctrl-C at a known point). */
-async function run(args: string[], onLine?: (line: string) => void): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
-    out.push(a.join(' ') + '\n');
-    onLine?.(a.join(' '));
-  });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ') + '\n'));
-  const warn = vi.spyOn(console, 'warn').mockImplementation((...a) => void err.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    [log, error, warn, write, ewrite].forEach((s) => s.mockRestore());
-  }
-}
+const run = runCli;
 
 const progress = (out: string) => out.split('\n').filter((l) => l.startsWith('run '));
 const table = (out: string) => out.split('\n').filter((l) => l.startsWith('| '));

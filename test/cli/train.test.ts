@@ -2,30 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { writePng } from '../../src/cli/png.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { Random } from '../../src/core/random.js';
 import { backends } from '../helpers/backends.js';
+import { lastJson, runCli } from '../helpers/cli.js';
 
-/** Runs the CLI in-process; returns its exit code and what it printed. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ') + '\n'));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ') + '\n'));
-  const warn = vi.spyOn(console, 'warn').mockImplementation((...a) => void err.push(a.join(' ') + '\n'));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    [log, error, warn, write, ewrite].forEach((s) => s.mockRestore());
-  }
-}
+const run = runCli;
 
-const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 
 let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'webgrad-cli-'))));
