@@ -2,9 +2,13 @@
 // A is [M,K] (or [K,M]), B is [K,N] (or [N,K]). Backward needs all three forms:
 // dX = dY·Wᵀ (TRANS_B), dW = Xᵀ·dY (TRANS_A).
 //
-// Two variants, chosen per adapter (see src/ops/matmul.ts):
+// Three variants, chosen per adapter and shape (see src/ops/matmul.ts):
 //   matmul_register: 8×8 outputs per invocation straight from storage; wins on
 //                    CPU-emulated adapters, where workgroup memory is slow.
+//   matmul_vec4:     matmul_register's 8×8 block, with both operands read four
+//                    floats at a time along their contiguous axis; needs those
+//                    axes to be multiples of 4 (bench/kernels found it fastest
+//                    on llvmpipe).
 //   matmul_tiled:    64×64 tiles staged through workgroup memory, 4×4 outputs
 //                    per invocation; for real GPUs.
 // Both are correct for any M, N, K ≥ 1: loads past an edge are clamped or
@@ -132,6 +136,82 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
       let row = m0 + lid.y + i * TS;
       let col = n0 + lid.x + j * TS;
       if (row < d.M && col < d.N) { c[row * d.N + col] = acc[i * TPT + j]; }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- matmul_vec4
+// The same buffers seen as vec4: op(A)'s contiguous axis is K (or M with
+// TRANS_A), op(B)'s is N (or K with TRANS_B); each must be a multiple of 4.
+@group(0) @binding(0) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4f>;
+
+const VR = 8u;  // rows of C per invocation (a multiple of 4)
+const VC = 2u;  // groups of 4 columns of C per invocation
+
+// av[i][q] = op(A)[row0 + i, k + q]. Rows past the edge are clamped.
+fn loadA4(row0: u32, k: u32) -> array<vec4f, VR> {
+  var av: array<vec4f, VR>;
+  if (TRANS_A) {
+    // A is [K, M]: a vec4 holds 4 rows of one k; transpose in registers.
+    let groups = d.M / 4u;
+    for (var g = 0u; g < VR / 4u; g++) {
+      let rg = min(row0 / 4u + g, groups - 1u);
+      for (var q = 0u; q < 4u; q++) {
+        let t = a4[(k + q) * groups + rg];
+        for (var r = 0u; r < 4u; r++) { av[g * 4u + r][q] = t[r]; }
+      }
+    }
+  } else {
+    for (var i = 0u; i < VR; i++) { av[i] = a4[(min(row0 + i, d.M - 1u) * d.K + k) / 4u]; }
+  }
+  return av;
+}
+
+// bv[q * VC + j] = op(B)[k + q, 4·(cg0 + j) .. +3]. Columns past the edge are clamped.
+fn loadB4(cg0: u32, k: u32) -> array<vec4f, 4u * VC> {
+  var bv: array<vec4f, 4u * VC>;
+  if (TRANS_B) {
+    // B is [N, K]: a vec4 holds 4 k of one column; transpose in registers.
+    for (var j = 0u; j < VC; j++) {
+      for (var e = 0u; e < 4u; e++) {
+        let t = b4[(min((cg0 + j) * 4u + e, d.N - 1u) * d.K + k) / 4u];
+        for (var q = 0u; q < 4u; q++) { bv[q * VC + j][e] = t[q]; }
+      }
+    }
+  } else {
+    let groups = d.N / 4u;
+    for (var q = 0u; q < 4u; q++) {
+      for (var j = 0u; j < VC; j++) { bv[q * VC + j] = b4[(k + q) * groups + min(cg0 + j, groups - 1u)]; }
+    }
+  }
+  return bv;
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul_vec4(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * VR;
+  let cg0 = gid.x * VC;
+  if (row0 >= d.M || cg0 * 4u >= d.N) { return; }
+  var acc: array<vec4f, VR * VC>;
+  for (var k = 0u; k < d.K; k += 4u) {
+    let av = loadA4(row0, k);
+    let bv = loadB4(cg0, k);
+    for (var q = 0u; q < 4u; q++) {
+      for (var i = 0u; i < VR; i++) {
+        let s = av[i][q];
+        for (var j = 0u; j < VC; j++) { acc[i * VC + j] += s * bv[q * VC + j]; }
+      }
+    }
+  }
+  for (var i = 0u; i < VR; i++) {
+    let row = row0 + i;
+    if (row >= d.M) { break; }
+    for (var j = 0u; j < VC; j++) {
+      for (var e = 0u; e < 4u; e++) {
+        let col = (cg0 + j) * 4u + e;
+        if (col < d.N) { c[row * d.N + col] = acc[i * VC + j][e]; }
+      }
     }
   }
 }

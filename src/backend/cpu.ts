@@ -60,7 +60,9 @@ export class CpuBackend implements Backend {
     checkLaunch(this, kernel, inputs, outputs, attrs);
     const ins = inputs.map((t) => this.own(t).data);
     const outs = outputs.map((t) => this.own(t).data);
-    kernel.cpu(ins, outs, inputs, attrs);
+    // The fast path where a kernel has one (matmul); the reference otherwise.
+    if (kernel.cpuFast) kernel.cpuFast(ins, outs, inputs, attrs);
+    else kernel.cpu(ins, outs, inputs, attrs);
   }
 
   async compile(launches: readonly Launch[]): Promise<Program> {

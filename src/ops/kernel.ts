@@ -50,6 +50,12 @@ export interface Kernel<A> {
   outputs(inputs: readonly TensorInfo[], attrs: A): TensorInfo[];
   /** The reference. Written for clarity, in the precision of the arrays it is given. */
   cpu(inputs: readonly HostArray[], outputs: readonly HostArray[], infos: readonly TensorInfo[], attrs: A): void;
+  /**
+   * Optional: the same result computed faster, which the CPU backend runs when
+   * present (tests compare it with `cpu`, which stays the oracle). Any float
+   * arrays; accumulates at least as precisely as float32.
+   */
+  cpuFast?(inputs: readonly HostArray[], outputs: readonly HostArray[], infos: readonly TensorInfo[], attrs: A): void;
   gpu(inputs: readonly TensorInfo[], attrs: A, ctx: GpuContext): GpuLaunch;
 }
 

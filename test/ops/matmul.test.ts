@@ -30,6 +30,9 @@ const SHAPES: [number, number, number][] = [
   [64, 64, 64],
   [65, 33, 129],
   [31, 97, 2],
+  // Multiples of 4 off every tile, so that matmul_vec4 runs its edges in all forms (and M odd, in the untransposed-A forms).
+  [68, 36, 132],
+  [65, 36, 132],
   [512, 784, 256],
 ];
 
@@ -44,7 +47,7 @@ describe.each(backends)('matmul on %s', (name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
-  const variants: (MatmulAttrs['variant'] | undefined)[] = name === 'webgpu' ? ['register', 'tiled'] : [undefined];
+  const variants: (MatmulAttrs['variant'] | undefined)[] = name === 'webgpu' ? ['register', 'tiled', 'vec4'] : [undefined];
 
   for (const variant of variants) {
     for (const form of FORMS) {
@@ -66,6 +69,31 @@ describe.each(backends)('matmul on %s', (name, make) => {
     expect(() => be.run(matmul, [a, b], [c], {})).toThrow(/inner dimensions differ: A f32\[3, 4\] has 4 columns, B f32\[5, 2\] has 5 rows/);
     expect(() => be.run(matmul, [a, be.allocate([4, 2])], [be.allocate([2, 2])], {})).toThrow(/output 0 must be f32\[3, 2\]/);
   });
+});
+
+describe('matmul cpuFast (the CPU backend path) against the reference cpu', () => {
+  // cpuFast sums in float64 and rounds once to float32: its error is one float32
+  // rounding of the result plus a float64 summation error, K·2⁻⁵³·(|A||B|) at most.
+  const fastTolerance = (a: HostTensor, b: HostTensor, attrs: MatmulAttrs, K: number): Tolerance => {
+    const abs = (t: HostTensor) => ({ ...t, data: t.data.map(Math.abs) as Float32Array });
+    const [bound] = reference(matmul, [abs(a), abs(b)], attrs);
+    return { atol: bound.map((v) => K * 2 ** -52 * v + 1e-30), rtol: U, why: 'one float32 rounding of a float64 sum' };
+  };
+  // Edges of its 4×4 blocks (1–9 rows/columns), a long K, and the workloads' shapes; in growing then shrinking sizes (scratch reuse).
+  const fastShapes: [number, number, number][] = [[1, 1, 1], [4, 1, 4], [5, 3, 6], [9, 7, 2], [2, 700, 9], [129, 784, 10], [100, 100, 1000], [3, 5, 7]];
+  for (const form of FORMS) {
+    const tag = `${form.transA ? 'Aᵀ' : 'A'}·${form.transB ? 'Bᵀ' : 'B'}`;
+    it.each(fastShapes)(`${tag} M=%i K=%i N=%i`, (M, K, N) => {
+      const [a, b] = operands(M + 31 * K + N, [M, K, N], form);
+      const infos = [a.info, b.info];
+      for (const precision of ['f32', 'f64'] as const) {
+        const got = precision === 'f32' ? new Float32Array(M * N).fill(NaN) : new Float64Array(M * N).fill(NaN);
+        const ins = precision === 'f32' ? [a.data, b.data] : [Float64Array.from(a.data), Float64Array.from(b.data)];
+        matmul.cpuFast!(ins, [got], infos, form);
+        expectClose(Float64Array.from(got), reference(matmul, [a, b], form)[0], fastTolerance(a, b, form, K), `cpuFast ${precision} ${tag} ${M}x${K}x${N}`);
+      }
+    });
+  }
 });
 
 describe('matmul gradients (CPU reference vs finite differences)', () => {
