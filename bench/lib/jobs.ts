@@ -1,0 +1,67 @@
+import type { Spread } from './stats.js';
+import type { TrainWorkload } from '../workloads.js';
+
+/** The systems of the bench. */
+export const SYSTEMS = ['webgrad-webgpu', 'webgrad-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export interface MatmulShape {
+  readonly label: string;
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+}
+
+export type Job =
+  | { kind: 'train'; system: SystemName; workloads: TrainWorkload[]; budgetSeconds: number; maxRuns: number }
+  | { kind: 'matmul'; system: SystemName; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number }
+  | { kind: 'lab'; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number; quick: boolean };
+
+export interface TrainFigure {
+  readonly system: SystemName;
+  readonly workload: string;
+  readonly layers: readonly number[];
+  readonly batch: number;
+  readonly samples: number;
+  readonly samplesPerSecond: Spread;
+  /** Samples per CPU-second of the process, all threads (Node only): steadier than wall time on a shared machine. */
+  readonly samplesPerCpuSecond?: Spread;
+  readonly gflops: number;
+  readonly warmupSeconds: number;
+  /** Mean training loss of each timed run. */
+  readonly losses: number[];
+  readonly error?: string;
+}
+
+export interface MatmulFigure {
+  readonly system: string;
+  /** Kernel variant (kernel lab), or the system's own choice. */
+  readonly variant?: string;
+  readonly shape: MatmulShape;
+  readonly gflops: Spread | null;
+  /** GFLOP per CPU-second of the process (all its threads): steadier than wall time on a shared machine. */
+  readonly cpuGflops?: Spread;
+  /** Largest |got − ref| / (γ_K·(|A||B|) bound): ≤ 1 passes. Lab only. */
+  readonly checkRatio?: number;
+  readonly error?: string;
+}
+
+/** What a worker prints on its last line after RESULT_TAG. */
+export interface JobResult {
+  readonly device: string;
+  readonly train?: TrainFigure[];
+  readonly matmul?: MatmulFigure[];
+  /** Adapter details where the system has one (vendor, architecture, backend, limits). */
+  readonly adapter?: Record<string, unknown>;
+}
+
+export const RESULT_TAG = '@@webgrad-bench-result ';
+
+/** The kernel lab's name for tfjs-backend-webgpu's matmul, timed beside webgrad's variants. */
+export const TFJS_PEER = 'tfjs-webgpu matmul (peer, same adapter)';
+
+export function shapeName(s: MatmulShape): string {
+  return `${s.M}×${s.K}×${s.N}${s.transA ? ' Aᵀ' : ''}${s.transB ? ' Bᵀ' : ''}`;
+}

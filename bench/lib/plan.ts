@@ -1,0 +1,111 @@
+// What a bench run measures: the jobs, each run in its own worker process.
+import type { Job, MatmulShape, SystemName } from './jobs.js';
+import { SYSTEMS } from './jobs.js';
+import type { TrainWorkload } from '../workloads.js';
+import { mainWorkloads, scalingWorkloads } from '../workloads.js';
+
+export const SECTIONS = ['train', 'matmul', 'scaling', 'lab', 'browser'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface PlanOptions {
+  readonly quick: boolean;
+  readonly systems: readonly SystemName[];
+  readonly sections: readonly Section[];
+  /** Run every system on every workload and shape, however slow (by default the slowest CPU systems skip W3-sized work). */
+  readonly all: boolean;
+  /** A tiny end-to-end run for the test suite: one small MLP, one timed run per system. */
+  readonly smoke?: boolean;
+}
+
+export interface PlannedJob {
+  readonly section: Section;
+  readonly label: string;
+  readonly job: Job;
+  /** Seconds after which the worker is killed and the job reported as hung. */
+  readonly timeoutSeconds: number;
+}
+
+const CPU_SYSTEMS: readonly SystemName[] = ['webgrad-cpu', 'tfjs-cpu'];
+
+/** The forward and backward matmuls of an MLP at a batch size: C = X·W, dX = dY·Wᵀ, dW = Xᵀ·dY (no dX for the first layer). */
+export function trainingShapes(id: string, w: TrainWorkload): MatmulShape[] {
+  const out: MatmulShape[] = [];
+  const B = w.batch;
+  for (let i = 1; i < w.layers.length; i++) {
+    const [fin, fout] = [w.layers[i - 1], w.layers[i]];
+    out.push({ label: `${id} fwd${i}`, M: B, K: fin, N: fout, transA: false, transB: false });
+    if (i > 1) out.push({ label: `${id} dX${i}`, M: B, K: fout, N: fin, transA: false, transB: true });
+    out.push({ label: `${id} dW${i}`, M: fin, K: B, N: fout, transA: true, transB: false });
+  }
+  return out;
+}
+
+export function squareShapes(sizes: number[]): MatmulShape[] {
+  return sizes.map((n) => ({ label: `${n}³`, M: n, K: n, N: n, transA: false, transB: false }));
+}
+
+function matmulShapesFor(system: SystemName, quick: boolean, all: boolean): MatmulShape[] {
+  const [w1, w2, w3] = mainWorkloads(false);
+  if (quick) return [...squareShapes([256, 1024]), ...trainingShapes('W1', w1).slice(0, 3)];
+  const slow = CPU_SYSTEMS.includes(system) && !all;
+  // The largest shapes take ~20 s per matmul on the slowest CPU systems: they are left to --all.
+  return [
+    ...squareShapes(slow ? [128, 256, 512, 1024] : [128, 256, 512, 1024, 2048]),
+    ...trainingShapes('W1', w1),
+    ...trainingShapes('W2', w2),
+    ...(slow ? [] : trainingShapes('W3', w3).filter((s) => s.M * s.N * s.K > 1e6)),
+  ];
+}
+
+/** The smoke test's workload: W1's shape of network, narrower, on 512 digits. */
+export const SMOKE_WORKLOAD: TrainWorkload = { id: 'smoke', title: 'MLP 784-32-10, batch 64, 512 samples', layers: [784, 32, 10], batch: 64, samples: 512 };
+
+export function plan(o: PlanOptions): PlannedJob[] {
+  const jobs: PlannedJob[] = [];
+  if (o.smoke) {
+    return o.systems.map((system) => ({ section: 'train' as const, label: `smoke ${system}`, job: { kind: 'train' as const, system, workloads: [SMOKE_WORKLOAD], budgetSeconds: 1, maxRuns: 1 }, timeoutSeconds: 60 }));
+  }
+  const want = (s: Section) => o.sections.includes(s);
+  const q = o.quick;
+  if (want('train')) {
+    for (const system of o.systems) {
+      // --quick leaves W3 out; W3 costs ~80 s per step on tfjs-cpu, which runs it only with --all.
+      const workloads = mainWorkloads(q).filter((w) => w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all)));
+      jobs.push({ section: 'train', label: `train ${system}`, job: { kind: 'train', system, workloads, budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 120 : 900 });
+    }
+  }
+  if (want('matmul')) {
+    for (const system of o.systems) {
+      const shapes = matmulShapesFor(system, q, o.all);
+      jobs.push({ section: 'matmul', label: `matmul ${system}`, job: { kind: 'matmul', system, shapes, budgetSeconds: q ? 6 : 60, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 90 : 600 });
+    }
+  }
+  if (want('scaling')) {
+    const s1 = scalingWorkloads(q);
+    // The curve that matters: where webgrad's GPU overtakes its CPU, with tfjs' fastest CPU backend beside them.
+    const systems = o.systems.filter((s) => (q ? ['webgrad-webgpu', 'webgrad-cpu'] : ['webgrad-webgpu', 'webgrad-cpu', 'tfjs-wasm']).includes(s));
+    for (const system of systems) {
+      jobs.push({ section: 'scaling', label: `S1 ${system}`, job: { kind: 'train', system, workloads: [...s1.batch, ...s1.width], budgetSeconds: q ? 14 : 60, maxRuns: q ? 1 : 3 }, timeoutSeconds: q ? 120 : 600 });
+    }
+  }
+  if (want('lab') && o.systems.includes('webgrad-webgpu')) {
+    const [w1, w2] = mainWorkloads(false);
+    const shapes = q ? squareShapes([1024]) : [...squareShapes([1024]), ...trainingShapes('W1', w1).slice(0, 3), ...trainingShapes('W2', w2).slice(0, 4)];
+    jobs.push({ section: 'lab', label: 'kernel lab (matmul variants)', job: { kind: 'lab', shapes, budgetSeconds: q ? 10 : 150, maxRuns: q ? 1 : 3, quick: q }, timeoutSeconds: q ? 90 : 600 });
+  }
+  return jobs;
+}
+
+export function parseSystems(list: string | undefined): SystemName[] {
+  if (!list) return [...SYSTEMS];
+  const names = list.split(',').map((s) => s.trim());
+  for (const n of names) if (!(SYSTEMS as readonly string[]).includes(n)) throw new Error(`--systems: unknown system '${n}' (known: ${SYSTEMS.join(', ')})`);
+  return names as SystemName[];
+}
+
+export function parseSections(list: string | undefined): Section[] {
+  if (!list) return [...SECTIONS];
+  const names = list.split(',').map((s) => s.trim());
+  for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new Error(`--only: unknown section '${n}' (known: ${SECTIONS.join(', ')})`);
+  return names as Section[];
+}

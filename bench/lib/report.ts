@@ -1,0 +1,138 @@
+// The results document (written as JSON) and its terminal tables.
+import type { BrowserResult } from '../browser/page.js';
+import type { Environment } from './env.js';
+import type { MatmulFigure, SystemName, TrainFigure } from './jobs.js';
+import { shapeName, TFJS_PEER } from './jobs.js';
+import { fmt, fmtRange, table } from './table.js';
+
+export interface TargetCheck {
+  readonly target: string;
+  /** The wall-clock figure the target is judged by. */
+  readonly measured: string;
+  readonly met: boolean | null;
+  /** The same ratio per CPU-second of each process, where known: what a busy machine cannot take away. */
+  readonly perCpuSecond?: string;
+}
+
+export interface BenchResults {
+  readonly schema: 'webgrad-bench/1';
+  readonly quick: boolean;
+  readonly smoke: boolean;
+  readonly environment: Environment;
+  /** The device each system ran on, as it reported it. */
+  readonly devices: Partial<Record<SystemName | 'lab', string>>;
+  /** webgrad's WebGPU adapter: vendor, architecture, backend API, feature level, limits. */
+  readonly adapter: Record<string, unknown> | null;
+  readonly note: string;
+  readonly train: TrainFigure[];
+  readonly scaling: TrainFigure[];
+  readonly matmul: MatmulFigure[];
+  readonly lab: MatmulFigure[];
+  /** The browser page's figures (headless Chromium), or null when not run. */
+  readonly browser: BrowserResult | null;
+  readonly targets: TargetCheck[];
+  readonly errors: { job: string; error: string }[];
+  readonly seconds: number;
+}
+
+const median = (f: TrainFigure | undefined) => f?.samplesPerSecond.median;
+
+function find(figs: TrainFigure[], system: string, workload: string): TrainFigure | undefined {
+  return figs.find((f) => f.system === system && f.workload === workload);
+}
+
+export function trainTable(figs: TrainFigure[], systems: string[]): string {
+  const workloads = [...new Set(figs.map((f) => f.workload))];
+  const rows = workloads.map((w) => [w, ...systems.map((s) => fmtRange(find(figs, s, w)?.samplesPerSecond))]);
+  const perCpu = workloads
+    .filter((w) => figs.some((f) => f.workload === w && f.samplesPerCpuSecond && Number.isFinite(f.samplesPerCpuSecond.median)))
+    .map((w) => [`${w} per CPU-second`, ...systems.map((s) => fmt(find(figs, s, w)?.samplesPerCpuSecond?.median))]);
+  const losses = workloads.map((w) => [`${w} loss`, ...systems.map((s) => fmt(find(figs, s, w)?.losses[0]))]);
+  return table(['samples/s: median (min–max)', ...systems], [...rows, ...perCpu, ...losses]);
+}
+
+export function matmulTable(figs: MatmulFigure[], systems: string[]): string {
+  const shapes = [...new Map(figs.map((f) => [f.shape.label, f.shape])).values()];
+  const rows = shapes.map((sh) => [`${sh.label}  ${shapeName(sh)}`, ...systems.map((s) => {
+    const f = figs.find((x) => x.system === s && x.shape.label === sh.label);
+    return f?.error ? 'error' : fmtRange(f?.gflops);
+  })]);
+  return table(['GFLOP/s: median (min–max)', ...systems], rows);
+}
+
+export function labTable(figs: MatmulFigure[]): string {
+  const shapes = [...new Map(figs.map((f) => [f.shape.label, f.shape])).values()];
+  const variants = [...new Set(figs.map((f) => f.variant ?? ''))];
+  const rows = variants.map((v) => [v, ...shapes.map((sh) => {
+    const f = figs.find((x) => x.variant === v && x.shape.label === sh.label);
+    if (!f) return 'n/a';
+    if (f.error) return 'FAILED CHECK';
+    return `${fmt(f.gflops?.median)} / ${fmt(f.cpuGflops?.median)}`;
+  })]);
+  return table(['variant: GFLOP/s wall / per CPU-s', ...shapes.map((s) => `${s.label} ${shapeName(s)}`)], rows);
+}
+
+export function scalingTable(figs: TrainFigure[], systems: string[]): string {
+  const workloads = [...new Set(figs.map((f) => f.workload))];
+  const rows = workloads.map((w) => [w.replace('S1-', ''), ...systems.map((s) => fmt(median(find(figs, s, w))))]);
+  return table(['S1 samples/s (median)', ...systems], rows);
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+}
+
+/** The issue's speed targets, checked against this run's figures (null: not measured in this run). */
+export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 'adapter' | 'browser'>): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const b = r.browser;
+  const perCpu = (a: string, b2: string, w: string) => {
+    const x = ratio(find(r.train, a, w)?.samplesPerCpuSecond?.median, find(r.train, b2, w)?.samplesPerCpuSecond?.median);
+    return x ? `${x.toFixed(2)}×` : undefined;
+  };
+  for (const w of ['W1', 'W2', 'W3']) {
+    const x = ratio(median(find(r.train, 'webgrad-webgpu', w)), median(find(r.train, 'tfjs-webgpu', w)));
+    out.push({ target: `webgrad WebGPU ≥ 2× tfjs-webgpu on ${w} (same adapter, Node)`, measured: x ? `${x.toFixed(2)}×` : 'not measured', met: x ? x >= 2 : null, perCpuSecond: perCpu('webgrad-webgpu', 'tfjs-webgpu', w) });
+  }
+  for (const w of ['W1', 'W2', 'W3']) {
+    const x = b ? ratio(median(find(b.train, 'webgrad-webgpu', w)), median(find(b.train, 'tfjs-webgpu', w))) : undefined;
+    if (b || w !== 'W3') out.push({ target: `webgrad WebGPU ≥ 2× tfjs-webgpu on ${w} (same adapter, browser)`, measured: x ? `${x.toFixed(2)}×` : 'not measured', met: x ? x >= 2 : null });
+  }
+  for (const w of ['W1', 'W2']) {
+    const x = ratio(median(find(r.train, 'webgrad-cpu', w)), median(find(r.train, 'tfjs-cpu', w)));
+    out.push({ target: `webgrad CPU ≥ 2× tfjs-backend-cpu on ${w}`, measured: x ? `${x.toFixed(2)}×` : 'not measured', met: x ? x >= 2 : null, perCpuSecond: perCpu('webgrad-cpu', 'tfjs-cpu', w) });
+  }
+  const at1024 = (figs: MatmulFigure[], pred: (f: MatmulFigure) => boolean) => figs.find((f) => f.shape.label === '1024³' && pred(f))?.gflops?.median;
+  const ours = at1024(r.matmul, (f) => f.system === 'webgrad-webgpu');
+  const theirs = at1024(r.matmul, (f) => f.system === 'tfjs-webgpu');
+  const x = ratio(ours, theirs);
+  out.push({ target: 'webgrad matmul ≥ 3× tfjs-webgpu GFLOP/s at 1024³ (same adapter)', measured: x ? `${x.toFixed(2)}× (${fmt(ours)} vs ${fmt(theirs)})` : 'not measured', met: x ? x >= 3 : null });
+  const peer = at1024(r.lab, (f) => f.variant === TFJS_PEER);
+  const ourLab = (f: MatmulFigure) => !!f.variant?.startsWith('webgrad default');
+  const z = ratio(at1024(r.lab, ourLab), peer);
+  const zc = ratio(r.lab.find((f) => f.shape.label === '1024³' && ourLab(f))?.cpuGflops?.median, r.lab.find((f) => f.shape.label === '1024³' && f.variant === TFJS_PEER)?.cpuGflops?.median);
+  out.push({ target: 'webgrad matmul ≥ 3× tfjs-webgpu GFLOP/s at 1024³ (kernel lab: timed in the same rounds, same process)', measured: z ? `${z.toFixed(2)}×` : 'not measured', met: z ? z >= 3 : null, perCpuSecond: zc ? `${zc.toFixed(2)}×` : undefined });
+  if (b) {
+    const bx = ratio(at1024(b.matmul, (f) => f.system === 'webgrad-webgpu'), at1024(b.matmul, (f) => f.system === 'tfjs-webgpu'));
+    out.push({ target: 'webgrad matmul ≥ 3× tfjs-webgpu GFLOP/s at 1024³ (same adapter, browser)', measured: bx ? `${bx.toFixed(2)}×` : 'not measured', met: bx ? bx >= 3 : null });
+  }
+  const lab1024 = r.lab.filter((f) => f.shape.label === '1024³' && f.gflops);
+  const def = lab1024.find((f) => f.variant?.startsWith('webgrad default'))?.gflops?.median;
+  const best = lab1024.filter((f) => f.variant !== TFJS_PEER).reduce<MatmulFigure | null>((b, f) => (!b || f.gflops!.median > b.gflops!.median ? f : b), null);
+  const y = ratio(def, best?.gflops?.median);
+  out.push({ target: "webgrad's default matmul within 80% of the kernel lab's best at 1024³", measured: y ? `${(y * 100).toFixed(0)}% (${fmt(def)} vs ${best!.variant} ${fmt(best!.gflops!.median)})` : 'not measured', met: y ? y >= 0.8 : null });
+  for (const w of ['W1', 'W2']) {
+    const ref = find(r.train, 'webgrad-webgpu', w)?.losses[0];
+    const others = r.train.filter((f) => f.workload === w && f.losses.length);
+    if (ref === undefined || others.length < 2) continue;
+    const worst = Math.max(...others.map((f) => Math.abs(f.losses[0] - ref) / ref));
+    out.push({ target: `comparable loss on ${w}: every system within 2% of webgrad WebGPU's after the same steps`, measured: `largest difference ${(worst * 100).toFixed(2)}%`, met: worst <= 0.02 });
+  }
+  const software = r.adapter?.software === true;
+  out.push({ target: 'real GPU: W1 epoch in a few submissions per logging interval; matmul ≥ 40% of fp32 peak at 4096³', measured: software ? 'not measured: this run had only a software adapter' : 'not measured by this bench', met: null });
+  return out;
+}
+
+export function targetsText(t: TargetCheck[]): string {
+  return table(['speed target', 'measured (wall clock)', 'met', 'per CPU-second'], t.map((c) => [c.target, c.measured, c.met === null ? '–' : c.met ? 'yes' : 'NO', c.perCpuSecond ?? '']));
+}

@@ -1,0 +1,164 @@
+// `npm run bench [-- --quick] [--only train,matmul,scaling,lab,browser] [--systems a,b] [--all] [--out DIR]`
+// Runs every job in its own worker process, prints the tables, and writes
+// bench/results/<adapter>-<date>.json and the S1 chart beside it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+import { writePng } from '../src/cli/png.js';
+import { renderChart } from '../src/index.js';
+import { scalingChart } from './lib/chart.js';
+import { environment } from './lib/env.js';
+import type { MatmulFigure, SystemName, TrainFigure } from './lib/jobs.js';
+import { parseSections, parseSystems, plan } from './lib/plan.js';
+import type { BenchResults } from './lib/report.js';
+import { checkTargets, labTable, matmulTable, scalingTable, targetsText, trainTable } from './lib/report.js';
+import { runWorker } from './lib/spawn.js';
+import { browserPlan, runBrowserBench } from './browser/run.js';
+import type { BrowserResult } from './browser/page.js';
+
+interface Args {
+  quick: boolean;
+  smoke: boolean;
+  all: boolean;
+  only?: string;
+  systems?: string;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, smoke: false, all: false, out: 'bench/results' };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    if (f === '--quick') a.quick = true;
+    else if (f === '--smoke') a.smoke = true;
+    else if (f === '--all') a.all = true;
+    else if (f === '--only' || f === '--systems' || f === '--out') {
+      const v = argv[++i];
+      if (!v) throw new Error(`${f} needs a value`);
+      if (f === '--only') a.only = v;
+      else if (f === '--systems') a.systems = v;
+      else a.out = v;
+    } else if (f === '--help' || f === '-h') {
+      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--all] [--out DIR] [--smoke]');
+      process.exit(0);
+    } else throw new Error(`unknown flag '${f}' (try --help)`);
+  }
+  return a;
+}
+
+/** A file-name-safe name for the adapter: llvmpipe, swiftshader, nvidia-..., or cpu-only. */
+export function adapterSlug(adapter: Record<string, unknown> | null): string {
+  if (!adapter) return 'cpu-only';
+  const text = [adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ');
+  const known = /llvmpipe|swiftshader|lavapipe/i.exec(text)?.[0];
+  const slug = (known ?? text).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+  return `${slug || 'unknown-adapter'}${adapter.api ? `-${adapter.api}` : ''}`;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const systems = parseSystems(args.systems);
+  const sections = args.smoke ? ['train' as const] : parseSections(args.only);
+  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke });
+  const workerPath = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+  const env = environment();
+  const t0 = performance.now();
+  const train: TrainFigure[] = [];
+  const scaling: TrainFigure[] = [];
+  const matmul: MatmulFigure[] = [];
+  const lab: MatmulFigure[] = [];
+  const devices: BenchResults['devices'] = {};
+  const errors: BenchResults['errors'] = [];
+  let adapter: Record<string, unknown> | null = null;
+  console.log(`webgrad bench${args.quick ? ' --quick' : ''}: ${jobs.length} jobs on ${env.cpuModel} (${env.cores} cores), Node ${env.node}, load average ${env.loadAverage.start.toFixed(2)}`);
+  for (const [i, pj] of jobs.entries()) {
+    console.log(`[${i + 1}/${jobs.length}] ${pj.label} ...`);
+    const out = await runWorker(workerPath, pj.job, pj.timeoutSeconds, (line) => console.log(line));
+    if (!out.result) {
+      console.log(`  FAILED after ${out.seconds.toFixed(0)} s: ${out.error}`);
+      errors.push({ job: pj.label, error: out.error ?? 'unknown' });
+      continue;
+    }
+    console.log(`  done in ${out.seconds.toFixed(0)} s on ${out.result.device}`);
+    const r = out.result;
+    if ('system' in pj.job) devices[pj.job.system as SystemName] = r.device;
+    else devices.lab = r.device;
+    if (r.adapter && 'system' in pj.job && pj.job.system === 'webgrad-webgpu') adapter = r.adapter;
+    if (pj.section === 'train') train.push(...(r.train ?? []));
+    if (pj.section === 'scaling') scaling.push(...(r.train ?? []));
+    if (pj.section === 'matmul') matmul.push(...(r.matmul ?? []));
+    if (pj.section === 'lab') lab.push(...(r.matmul ?? []));
+  }
+  let browser: BrowserResult | null = null;
+  if (sections.includes('browser')) {
+    console.log(`[browser] webgrad and tfjs-backend-webgpu in headless Chromium ...`);
+    const tb = performance.now();
+    const limit = args.quick ? 100 : 600;
+    try {
+      browser = await runBrowserBench(browserPlan(args.quick, args.all), limit, (line) => console.log(line));
+      console.log(`  done in ${((performance.now() - tb) / 1000).toFixed(0)} s on ${browser.devices['webgrad-webgpu']}`);
+      errors.push(...browser.errors.map((e) => ({ job: 'browser', error: e })));
+    } catch (e) {
+      console.log(`  FAILED: ${(e as Error).message}`);
+      errors.push({ job: 'browser', error: (e as Error).message.split('\n')[0] });
+    }
+  }
+  const software = adapter?.software === true;
+  const note = software
+    ? `Every WebGPU figure here ran on a software adapter (${String(adapter?.device ?? adapter?.architecture)}): WebGPU emulated on the CPU, so these are CPU figures, not GPU figures.`
+    : adapter ? `WebGPU figures ran on ${[adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ')}.` : 'No WebGPU adapter figures in this run.';
+  const results: BenchResults = {
+    schema: 'webgrad-bench/1',
+    quick: args.quick,
+    smoke: args.smoke,
+    environment: { ...env, loadAverage: { start: env.loadAverage.start, end: loadavg()[0] } },
+    devices,
+    adapter,
+    note,
+    train,
+    scaling,
+    matmul,
+    lab,
+    browser,
+    targets: checkTargets({ train, matmul, lab, adapter, browser }),
+    errors,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  printResults(results, systems);
+  const stem = join(args.out, `${adapterSlug(adapter)}-${env.date.slice(0, 10)}${args.smoke ? '-smoke' : args.quick ? '-quick' : ''}`);
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(`${stem}.json`, `${JSON.stringify(results, null, 1)}\n`);
+  console.log(`\nwrote ${stem}.json`);
+  if (scaling.length) {
+    const tag = software ? `${adapterSlug(adapter).split('-')[0]}: CPU-emulated` : String(adapter?.device ?? 'cpu').slice(0, 24);
+    writePng(`${stem}-s1.png`, renderChart(scalingChart(scaling, tag)));
+    console.log(`wrote ${stem}-s1.png`);
+  }
+  return errors.length ? 1 : 0;
+}
+
+function printResults(r: BenchResults, systems: SystemName[]): void {
+  const say = (title: string, body: string) => console.log(`\n${title}\n${body}`);
+  say('Devices', Object.entries(r.devices).map(([s, d]) => `  ${s.padEnd(15)} ${d}`).join('\n'));
+  console.log(`  ${r.note}`);
+  if (r.train.length) say('Training throughput (W1–W3), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
+  if (r.matmul.length) say('K1: fp32 matmul', matmulTable(r.matmul, systems));
+  if (r.scaling.length) say('S1: throughput against batch size and hidden width', scalingTable(r.scaling, systems.filter((s) => r.scaling.some((f) => f.system === s))));
+  if (r.browser) {
+    const b = r.browser;
+    say(`Browser (${b.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}): webgrad WebGPU vs tfjs-backend-webgpu in the same page`, `${Object.entries(b.devices).map(([s, d]) => `  ${s.padEnd(15)} ${d}`).join('\n')}\n${trainTable(b.train, ['webgrad-webgpu', 'tfjs-webgpu'])}\n\n${matmulTable(b.matmul, [...new Set(b.matmul.map((f) => f.system))])}`);
+  }
+  if (r.lab.length) say(`Kernel lab on ${r.devices.lab ?? '?'} (every variant checked against the CPU reference first)`, labTable(r.lab));
+  say('Targets', targetsText(r.targets));
+  if (r.errors.length) say('Errors', r.errors.map((e) => `  ${e.job}: ${e.error}`).join('\n'));
+  console.log(`\nload average ${r.environment.loadAverage.start.toFixed(2)} at the start, ${r.environment.loadAverage.end?.toFixed(2)} at the end, on ${r.environment.cores} cores; ${r.seconds.toFixed(0)} s in all`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`bench: ${(e as Error)?.message ?? e}`);
+    process.exit(2);
+  },
+);

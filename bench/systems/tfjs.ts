@@ -1,0 +1,67 @@
+// TensorFlow.js on the same workloads: the same MLP written with tfjs-core ops
+// (tfjs-layers is not needed for an MLP), the same initial weights, data order,
+// batch, loss and Adam settings as webgrad. Browser-safe: the caller imports
+// the backends and hands in the `tf` namespace.
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Digits, TrainWorkload } from '../workloads.js';
+import { CLASSES, FEATURES, initialWeights, LEARNING_RATE } from '../workloads.js';
+import type { Trainer } from './trainer.js';
+
+type Tf = typeof TF;
+
+export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
+  const { kernels, biases } = initialWeights(w.layers);
+  const ws = kernels.map((k, i) => tf.variable(tf.tensor2d(k, [w.layers[i], w.layers[i + 1]])));
+  const bs = biases.map((b) => tf.variable(tf.tensor1d(b)));
+  // Keras' (and webgrad's) Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
+  const optimizer = tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-7);
+  const logits = (x: TF.Tensor2D): TF.Tensor2D => {
+    let h = x;
+    ws.forEach((wt, i) => {
+      h = tf.add(tf.matMul(h, wt), bs[i]);
+      if (i < ws.length - 1) h = tf.relu(h);
+    });
+    return h;
+  };
+  return {
+    async train(d: Digits) {
+      // The loss is summed on the device and read once, as webgrad does: no readback per step.
+      let total = tf.scalar(0);
+      for (let b = 0; b < d.n; b += w.batch) {
+        const m = Math.min(w.batch, d.n - b);
+        const x = tf.tensor2d(d.x.subarray(b * FEATURES, (b + m) * FEATURES), [m, FEATURES]);
+        const labels = tf.tensor1d(d.y.subarray(b, b + m), 'int32');
+        const y = tf.oneHot(labels, CLASSES);
+        const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, logits(x)) as TF.Scalar, true)!;
+        const next = tf.tidy(() => tf.add(total, tf.mul(cost, m)));
+        tf.dispose([x, labels, y, cost, total]);
+        total = next as TF.Scalar;
+      }
+      const sum = (await total.data())[0];
+      total.dispose();
+      return sum / d.n;
+    },
+    dispose() {
+      tf.dispose([...ws, ...bs]);
+      optimizer.dispose();
+    },
+  };
+}
+
+/** A runner of `reps` matmuls C = op(A)·op(B) on fixed operands, ending in one readback: the seconds they took. */
+export function tfjsMatmulRunner(tf: Tf, M: number, K: number, N: number, transA: boolean, transB: boolean): (reps: number) => Promise<number> {
+  const a = tf.randomNormal(transA ? [K, M] : [M, K]) as TF.Tensor2D;
+  const b = tf.randomNormal(transB ? [N, K] : [K, N]) as TF.Tensor2D;
+  return async (reps) => {
+    const t0 = performance.now();
+    let c: TF.Tensor | null = null;
+    for (let i = 0; i < reps; i++) {
+      c?.dispose();
+      c = tf.matMul(a, b, transA, transB);
+    }
+    // The last result's readback waits for every queued matmul (one queue, in order).
+    await c!.data();
+    c!.dispose();
+    return (performance.now() - t0) / 1000;
+  };
+}

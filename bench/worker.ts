@@ -1,0 +1,63 @@
+// Runs one bench job in its own process, so that a crash or hang of one
+// system (Dawn on llvmpipe can crash, WEBGPU-SETUP.md) is caught by the
+// runner's timeout and named, and systems never share a process.
+// Usage: node worker.js '<job json>'; the last line printed is RESULT_TAG + JSON.
+import { loadBuiltinMnist } from '../src/data/mnist.js';
+import type { Job, JobResult, MatmulFigure, TrainFigure } from './lib/jobs.js';
+import { RESULT_TAG } from './lib/jobs.js';
+import { rates } from './lib/stats.js';
+import { runKernelLab } from './kernels/lab.js';
+import { matmulRunner, openSystem } from './systems/open.js';
+import { timeMatmul } from './lib/matmul-timing.js';
+import { timeTraining } from './systems/trainer.js';
+import type { Digits } from './workloads.js';
+import { flopsPerSample, shuffledDigits } from './workloads.js';
+
+function digits(): Digits {
+  const { train } = loadBuiltinMnist();
+  return shuffledDigits(train.x, train.y as Int32Array);
+}
+
+async function runJob(job: Job): Promise<JobResult> {
+  if (job.kind === 'lab') return runKernelLab(job.shapes, job.budgetSeconds, job.maxRuns, job.quick);
+  const sys = await openSystem(job.system);
+  try {
+    if (job.kind === 'matmul') {
+      const matmul: MatmulFigure[] = [];
+      for (const shape of job.shapes) {
+        const gflops = await timeMatmul(shape, matmulRunner(sys, shape), job.budgetSeconds / job.shapes.length, job.maxRuns);
+        matmul.push({ system: job.system, shape, gflops });
+      }
+      return { device: sys.device(), adapter: sys.adapter(), matmul };
+    }
+    const data = digits();
+    const train: TrainFigure[] = [];
+    for (const w of job.workloads) {
+      const trainer = sys.trainer(w);
+      try {
+        const t = await timeTraining(trainer, w, data, { seconds: job.budgetSeconds / job.workloads.length, maxRuns: job.maxRuns });
+        const sps = rates(t.seconds, t.samples);
+        const gflops = (sps.median * flopsPerSample(w.layers)) / 1e9;
+        train.push({ system: job.system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, samplesPerCpuSecond: rates(t.cpuSeconds, t.samples), gflops, warmupSeconds: t.warmupSeconds, losses: t.losses });
+      } finally {
+        await trainer.dispose();
+      }
+    }
+    return { device: sys.device(), adapter: sys.adapter(), train };
+  } finally {
+    await sys.dispose();
+  }
+}
+
+const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+runJob(job).then(
+  (result) => {
+    console.log(RESULT_TAG + JSON.stringify(result));
+    // Dawn's threads can keep the process alive; the result is out, so leave.
+    process.exit(0);
+  },
+  (e: unknown) => {
+    console.error(`bench worker (${job.kind} ${'system' in job ? job.system : ''}) failed: ${(e as Error)?.stack ?? e}`);
+    process.exit(1);
+  },
+);

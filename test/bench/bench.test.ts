@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/lib/report.js';
+
+/**
+ * The bench end to end on one tiny workload (784-32-10, 512 digits): build,
+ * one worker process per system, the JSON result file. Speed is not tested
+ * here (speed targets live in the bench); the shape of the results and the
+ * agreement of the losses are: the same steps from the same weights on the
+ * same data must give the same mean loss on every system.
+ */
+const OUT_DIR = 'node_modules/.cache/webgrad-bench-smoke';
+const results = mkdtempSync(join(tmpdir(), 'webgrad-bench-'));
+afterAll(() => rmSync(results, { recursive: true, force: true }));
+
+describe('npm run bench (smoke)', () => {
+  it('builds, runs webgrad (WebGPU and CPU) and tfjs-cpu on one workload, and writes comparable results', () => {
+    const build = spawnSync('npx', ['vite', 'build', '--config', 'bench/vite.config.ts', '--outDir', OUT_DIR], { encoding: 'utf8', timeout: 60_000 });
+    expect(build.status, `bench build failed:\n${build.stderr}`).toBe(0);
+    const run = spawnSync(process.execPath, [`${OUT_DIR}/main.js`, '--smoke', '--systems', 'webgrad-webgpu,webgrad-cpu,tfjs-cpu', '--out', results], { encoding: 'utf8', timeout: 90_000 });
+    expect(run.status, `bench --smoke failed (status ${run.status}, signal ${run.signal}):\n${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/Training throughput/);
+
+    const files = readdirSync(results).filter((f) => f.endsWith('-smoke.json'));
+    expect(files, `no result file in ${results}: ${readdirSync(results).join(', ')}`).toHaveLength(1);
+    // Named after the adapter (llvmpipe on CI) and the date.
+    expect(files[0]).toMatch(/^[a-z0-9-]+-\d{4}-\d{2}-\d{2}-smoke\.json$/);
+    const r = JSON.parse(readFileSync(join(results, files[0]), 'utf8')) as BenchResults;
+    expect(r.schema).toBe('webgrad-bench/1');
+    expect(r.errors).toEqual([]);
+    expect(r.environment.cpuModel).toBeTruthy();
+    expect(r.environment.versions['@tensorflow/tfjs-core']).toMatch(/^\d/);
+    expect(r.adapter?.api, 'the WebGPU adapter is recorded').toBeTruthy();
+    expect(Object.keys(r.devices).sort()).toEqual(['tfjs-cpu', 'webgrad-cpu', 'webgrad-webgpu']);
+    if (r.adapter?.software) expect(r.note).toMatch(/software adapter.*CPU figures/);
+
+    expect(r.train.map((f) => f.system).sort()).toEqual(['tfjs-cpu', 'webgrad-cpu', 'webgrad-webgpu']);
+    for (const f of r.train) {
+      expect(f.workload).toBe('smoke');
+      expect(f.samples).toBe(512);
+      expect(f.samplesPerSecond.median, f.system).toBeGreaterThan(0);
+      expect(f.samplesPerSecond.min).toBeLessThanOrEqual(f.samplesPerSecond.max);
+      expect(f.losses).toHaveLength(f.samplesPerSecond.runs);
+    }
+    // Float32 arithmetic in different orders over 9 Adam steps moves the mean loss by ~1e-4 relative;
+    // a wrong gradient or optimizer moves it by far more than 0.5%.
+    const ref = r.train.find((f) => f.system === 'webgrad-webgpu')!.losses[0];
+    expect(ref).toBeGreaterThan(0.1);
+    for (const f of r.train) expect(Math.abs(f.losses[0] - ref) / ref, `${f.system} loss ${f.losses[0]} vs ${ref}`).toBeLessThan(0.005);
+  }, 150_000);
+});
