@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ValueError } from '../../src/core/errors.js';
-import { Random } from '../../src/core/random.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { trainTestSplit, trainTestSplitIndices, validationSplit, validationSplitAt } from '../../src/data/split.js';
 
-const sorted = (a: ArrayLike<number>) => Array.from(a).sort((p, q) => p - q);
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-function counts(labels: ArrayLike<number>, idx: ArrayLike<number>): Map<number, number> {
-  const m = new Map<number, number>();
-  for (let i = 0; i < idx.length; i++) m.set(labels[idx[i]], (m.get(labels[idx[i]]) ?? 0) + 1);
-  return m;
-}
-/** Imbalanced labels: class c has sizes[c] samples, interleaved at random. */
-function labelsOf(sizes: number[], seed = 1): Int32Array {
-  const y = Int32Array.from(sizes.flatMap((s, c) => Array(s).fill(c)));
-  return new Random(seed).shuffle(y);
-}
+import { counts, labelsOf, range, sorted } from '../helpers/labels.js';
+
 /** Sample i: x = [i], label i % 3. */
 function ds(n: number): Dataset {
   return { x: Float32Array.from(range(n)), xShape: [n, 1], y: Int32Array.from(range(n), (i) => i % 3), yShape: [n], classes: 3 };
