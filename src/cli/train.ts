@@ -1,13 +1,11 @@
 import type { Backend } from '../backend/backend.js';
-import { CpuBackend } from '../backend/cpu.js';
-import { WebGPUBackend } from '../backend/webgpu/backend.js';
-import { AdapterError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { standardScaler } from '../data/transform.js';
 import type { Callback } from '../nn/callbacks.js';
 import { earlyStopping } from '../nn/callbacks.js';
 import { dense } from '../nn/layers.js';
 import { Sequential } from '../nn/model.js';
+import { openBackend } from '../nn/runtime.js';
 import { regressionScores } from '../nn/scores.js';
 import type { History } from '../nn/train.js';
 import type { LearningRate } from '../optim/optimizers.js';
@@ -26,14 +24,7 @@ import { TRAIN_BOOLEANS, TRAIN_FLAGS, trainOptions } from './train-options.js';
  * before training starts on the CPU.
  */
 export async function cliBackend(choice: 'webgpu' | 'cpu' | undefined, log: (s: string) => void): Promise<Backend> {
-  if (choice === 'cpu') return new CpuBackend();
-  try {
-    return await WebGPUBackend.create();
-  } catch (e) {
-    if (choice === 'webgpu' || !(e instanceof AdapterError)) throw e;
-    log(`webgrad: ${e.message}\nwebgrad: training on the CPU backend instead.`);
-    return new CpuBackend();
-  }
+  return openBackend(choice ?? 'auto', (message) => log(`webgrad: ${message}`));
 }
 
 export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend | 'cpu' | 'webgpu'): Sequential {

@@ -28,7 +28,7 @@ export async function openBackend(choice: BackendChoice, warn: (msg: string) => 
     return await WebGPUBackend.create();
   } catch (e) {
     if (choice === 'webgpu' || !(e instanceof AdapterError)) throw e;
-    warn(`${e.message}\nTraining on the CPU backend instead.`);
+    warn(`${e.message}\nwebgrad: training on the CPU backend instead.`);
     return new CpuBackend();
   }
 }
