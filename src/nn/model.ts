@@ -74,8 +74,8 @@ export class Sequential implements TrainingModel {
     const loss = resolveLoss(options.loss, last);
     (options.metrics ?? []).forEach((m) => resolveMetric(m, loss));
     makeOptimizer(options.optimizer ?? 'adam');
+    if (this.runtime) throw new ValueError('compile: recompiling a built model is not supported yet; build a new model and setWeights()');
     this.compileOptions = { optimizer: 'adam', metrics: [], backend: 'auto', ...options };
-    this.disposeRuntime(true);
     return this;
   }
 
@@ -189,7 +189,8 @@ export class Sequential implements TrainingModel {
   }
 
   dispose(): void {
-    this.disposeRuntime(false);
+    this.runtime?.dispose();
+    this.runtime = null;
   }
 
   private requireInputShape(what: string): number[] {
@@ -233,14 +234,6 @@ export class Sequential implements TrainingModel {
     this.pendingOptimizer = null;
     this.runtime = rt;
     return rt;
-  }
-
-  /** Keeps the weights (and, on recompile, drops the optimizer state as Keras does) when the runtime goes. */
-  private disposeRuntime(keepWeights: boolean): void {
-    if (!this.runtime) return;
-    if (keepWeights) throw new ValueError('compile: recompiling a built model is not supported yet; build a new model and setWeights()');
-    this.runtime.dispose();
-    this.runtime = null;
   }
 }
 
