@@ -2,17 +2,19 @@
 // A is [M,K] (or [K,M]), B is [K,N] (or [N,K]). Backward needs all three forms:
 // dX = dY·Wᵀ (TRANS_B), dW = Xᵀ·dY (TRANS_A).
 //
-// Three variants, chosen per adapter and shape (see src/ops/matmul.ts):
-//   matmul_register: 8×8 outputs per invocation straight from storage; wins on
-//                    CPU-emulated adapters, where workgroup memory is slow.
-//   matmul_vec4:     matmul_register's 8×8 block, with both operands read four
-//                    floats at a time along their contiguous axis; needs those
-//                    axes to be multiples of 4 (bench/kernels found it fastest
-//                    on llvmpipe).
+// Four variants, chosen per adapter and shape (see src/ops/matmul.ts):
+//   matmul_register: 8×8 outputs per invocation, scalar loads straight from
+//                    storage, any shape; for CPU-emulated adapters (where
+//                    workgroup memory is slow) when the shape does not suit
+//                    the two below.
+//   matmul_mat8,     8×8 or 16×16 outputs per invocation in mat4x4f
+//   matmul_mat16:    accumulators, operands read as vec4; need K and the
+//                    contiguous axes to be multiples of 4; fastest on
+//                    CPU-emulated adapters (bench/kernels, the kernel lab).
 //   matmul_tiled:    64×64 tiles staged through workgroup memory, 4×4 outputs
 //                    per invocation; for real GPUs.
-// Both are correct for any M, N, K ≥ 1: loads past an edge are clamped or
-// zeroed, stores past an edge are skipped.
+// All are correct for any M, N (and K, where allowed) ≥ 1: loads past an edge
+// are clamped or zeroed, stores past an edge are skipped.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -38,41 +40,56 @@ fn bAt(k: u32, j: u32) -> f32 {
   return b[k * d.N + j];
 }
 
-const RT = 8u;
+// Four values of op(A)'s column k at rows r0..r0+3, and of op(B)'s row k at
+// columns c0..c0+3; indices past the edge are clamped (their results are never stored).
+fn rows4(r0: u32, k: u32) -> vec4f {
+  let last = d.M - 1u;
+  return vec4f(aAt(min(r0, last), k), aAt(min(r0 + 1u, last), k), aAt(min(r0 + 2u, last), k), aAt(min(r0 + 3u, last), k));
+}
 
+fn cols4(c0: u32, k: u32) -> vec4f {
+  let last = d.N - 1u;
+  return vec4f(bAt(k, min(c0, last)), bAt(k, min(c0 + 1u, last)), bAt(k, min(c0 + 2u, last)), bAt(k, min(c0 + 3u, last)));
+}
+
+// The rank-1 update of a 4×4 block, transposed (column r is row r of C's
+// block), as the mat variants below keep it: column r += b · a[r].
+fn outer(b: vec4f, a: vec4f) -> mat4x4f {
+  return mat4x4f(b * a.x, b * a.y, b * a.z, b * a.w);
+}
+
+// Writes a transposed 4×4 block (column r is row r0 + r of C, columns
+// c0..c0+3), skipping what lies past the edges.
+fn storeBlock(acc: mat4x4f, r0: u32, c0: u32) {
+  for (var r = 0u; r < 4u; r++) {
+    let row = r0 + r;
+    if (row >= d.M) { return; }
+    let v = acc[r];
+    for (var e = 0u; e < 4u; e++) {
+      if (c0 + e < d.N) { c[row * d.N + c0 + e] = v[e]; }
+    }
+  }
+}
+
+// 8×8 outputs per invocation, as 2×2 blocks of 4×4, one k at a time, written
+// out by hand like the mat variants (see there why no array is indexed in a loop).
 @compute @workgroup_size(8, 8)
 fn matmul_register(@builtin(global_invocation_id) gid: vec3u) {
-  let row0 = gid.y * RT;
-  let col0 = gid.x * RT;
-  if (row0 >= d.M || col0 >= d.N) { return; }
-  // Past the edge, load a valid row/column (clamped) and skip its store.
-  var rows: array<u32, RT>;
-  var cols: array<u32, RT>;
-  for (var t = 0u; t < RT; t++) {
-    rows[t] = min(row0 + t, d.M - 1u);
-    cols[t] = min(col0 + t, d.N - 1u);
-  }
-  var acc: array<f32, RT * RT>;
+  let r0 = gid.y * 8u;
+  let c0 = gid.x * 8u;
+  if (r0 >= d.M || c0 >= d.N) { return; }
+  var c00 = mat4x4f(); var c01 = mat4x4f();
+  var c10 = mat4x4f(); var c11 = mat4x4f();
   for (var k = 0u; k < d.K; k++) {
-    var av: array<f32, RT>;
-    var bv: array<f32, RT>;
-    for (var t = 0u; t < RT; t++) {
-      av[t] = aAt(rows[t], k);
-      bv[t] = bAt(k, cols[t]);
-    }
-    for (var i = 0u; i < RT; i++) {
-      for (var j = 0u; j < RT; j++) {
-        acc[i * RT + j] += av[i] * bv[j];
-      }
-    }
+    let a0 = rows4(r0, k);
+    let a1 = rows4(r0 + 4u, k);
+    let b0 = cols4(c0, k);
+    let b1 = cols4(c0 + 4u, k);
+    c00 += outer(b0, a0); c01 += outer(b1, a0);
+    c10 += outer(b0, a1); c11 += outer(b1, a1);
   }
-  for (var i = 0u; i < RT; i++) {
-    for (var j = 0u; j < RT; j++) {
-      if (row0 + i < d.M && col0 + j < d.N) {
-        c[(row0 + i) * d.N + col0 + j] = acc[i * RT + j];
-      }
-    }
-  }
+  storeBlock(c00, r0, c0); storeBlock(c01, r0, c0 + 4u);
+  storeBlock(c10, r0 + 4u, c0); storeBlock(c11, r0 + 4u, c0 + 4u);
 }
 
 const BM = 64u;
@@ -140,78 +157,99 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
   }
 }
 
-// ---------------------------------------------------------------- matmul_vec4
-// The same buffers seen as vec4: op(A)'s contiguous axis is K (or M with
-// TRANS_A), op(B)'s is N (or K with TRANS_B); each must be a multiple of 4.
+// ---------------------------------------------------------- matmul_mat8/16
+// Blocks of 4×4 outputs held in mat4x4f accumulators, written out by hand
+// (no arrays indexed in loops): SwiftShader keeps such arrays in memory and
+// ran the array-based variants at 0.3–0.6 GFLOP/s, where these run at 3–6;
+// llvmpipe runs them faster too (bench/kernels, the kernel lab).
+// The buffers are read as vec4 along op(A)'s and op(B)'s contiguous axes, and
+// K is walked in steps of 4, so K, op(A)'s contiguous axis (K, or M with
+// TRANS_A) and op(B)'s (N, or K with TRANS_B) must be multiples of 4.
+//
+// For the block at rows r0.., columns c0.., and k..k+3, with
+// Ablk[r][q] = op(A)[r0 + r, k + q] and Bblk[q][e] = op(B)[k + q, c0 + e],
+// the accumulator holds Cblkᵀ (column r = row r of C's block, ready to store):
+// Cblkᵀ += Bblkᵀ · Ablkᵀ. WGSL matrices are built from columns.
 @group(0) @binding(0) var<storage, read> a4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4f>;
 
-const VR = 8u;  // rows of C per invocation (a multiple of 4)
-const VC = 2u;  // groups of 4 columns of C per invocation
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 
-// av[i][q] = op(A)[row0 + i, k + q]. Rows past the edge are clamped.
-fn loadA4(row0: u32, k: u32) -> array<vec4f, VR> {
-  var av: array<vec4f, VR>;
+// Ablkᵀ: column r is op(A)[r0 + r, k..k+3]. Rows past the edge are clamped.
+fn blockA(r0: u32, k: u32) -> mat4x4f {
   if (TRANS_A) {
-    // A is [K, M]: a vec4 holds 4 rows of one k; transpose in registers.
-    let groups = d.M / 4u;
-    for (var g = 0u; g < VR / 4u; g++) {
-      let rg = min(row0 / 4u + g, groups - 1u);
-      for (var q = 0u; q < 4u; q++) {
-        let t = a4[(k + q) * groups + rg];
-        for (var r = 0u; r < 4u; r++) { av[g * 4u + r][q] = t[r]; }
-      }
-    }
-  } else {
-    for (var i = 0u; i < VR; i++) { av[i] = a4[(min(row0 + i, d.M - 1u) * d.K + k) / 4u]; }
+    // A is [K, M]: a vec4 is op(A)[r0..r0+3, k + q], a column of Ablk.
+    let m4 = d.M / 4u;
+    let g = min(r0 / 4u, m4 - 1u);
+    return transpose(mat4x4f(a4[k * m4 + g], a4[(k + 1u) * m4 + g], a4[(k + 2u) * m4 + g], a4[(k + 3u) * m4 + g]));
   }
-  return av;
+  let k4 = d.K / 4u;
+  let q = k / 4u;
+  let last = d.M - 1u;
+  return mat4x4f(a4[min(r0, last) * k4 + q], a4[min(r0 + 1u, last) * k4 + q], a4[min(r0 + 2u, last) * k4 + q], a4[min(r0 + 3u, last) * k4 + q]);
 }
 
-// bv[q * VC + j] = op(B)[k + q, 4·(cg0 + j) .. +3]. Columns past the edge are clamped.
-fn loadB4(cg0: u32, k: u32) -> array<vec4f, 4u * VC> {
-  var bv: array<vec4f, 4u * VC>;
+// Bblkᵀ: column q is op(B)[k + q, c0..c0+3]. Columns past the edge are clamped.
+fn blockB(c0: u32, k: u32) -> mat4x4f {
   if (TRANS_B) {
-    // B is [N, K]: a vec4 holds 4 k of one column; transpose in registers.
-    for (var j = 0u; j < VC; j++) {
-      for (var e = 0u; e < 4u; e++) {
-        let t = b4[(min((cg0 + j) * 4u + e, d.N - 1u) * d.K + k) / 4u];
-        for (var q = 0u; q < 4u; q++) { bv[q * VC + j][e] = t[q]; }
-      }
-    }
-  } else {
-    let groups = d.N / 4u;
-    for (var q = 0u; q < 4u; q++) {
-      for (var j = 0u; j < VC; j++) { bv[q * VC + j] = b4[(k + q) * groups + min(cg0 + j, groups - 1u)]; }
-    }
+    // B is [N, K]: a vec4 is op(B)[k..k+3, c0 + e], a column of Bblk.
+    let k4 = d.K / 4u;
+    let q = k / 4u;
+    let last = d.N - 1u;
+    return transpose(mat4x4f(b4[min(c0, last) * k4 + q], b4[min(c0 + 1u, last) * k4 + q], b4[min(c0 + 2u, last) * k4 + q], b4[min(c0 + 3u, last) * k4 + q]));
   }
-  return bv;
+  let n4 = d.N / 4u;
+  let g = min(c0 / 4u, n4 - 1u);
+  return mat4x4f(b4[k * n4 + g], b4[(k + 1u) * n4 + g], b4[(k + 2u) * n4 + g], b4[(k + 3u) * n4 + g]);
 }
 
-@compute @workgroup_size(8, 8)
-fn matmul_vec4(@builtin(global_invocation_id) gid: vec3u) {
-  let row0 = gid.y * VR;
-  let cg0 = gid.x * VC;
-  if (row0 >= d.M || cg0 * 4u >= d.N) { return; }
-  var acc: array<vec4f, VR * VC>;
+// 8×8 outputs per invocation: 2×2 blocks.
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_mat8(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 8u;
+  let c0 = gid.x * 8u;
+  if (r0 >= d.M || c0 >= d.N) { return; }
+  var c00 = mat4x4f(); var c01 = mat4x4f();
+  var c10 = mat4x4f(); var c11 = mat4x4f();
   for (var k = 0u; k < d.K; k += 4u) {
-    let av = loadA4(row0, k);
-    let bv = loadB4(cg0, k);
-    for (var q = 0u; q < 4u; q++) {
-      for (var i = 0u; i < VR; i++) {
-        let s = av[i][q];
-        for (var j = 0u; j < VC; j++) { acc[i * VC + j] += s * bv[q * VC + j]; }
-      }
-    }
+    let a0 = blockA(r0, k);
+    let a1 = blockA(r0 + 4u, k);
+    let b0 = blockB(c0, k);
+    let b1 = blockB(c0 + 4u, k);
+    c00 += b0 * a0; c01 += b1 * a0;
+    c10 += b0 * a1; c11 += b1 * a1;
   }
-  for (var i = 0u; i < VR; i++) {
-    let row = row0 + i;
-    if (row >= d.M) { break; }
-    for (var j = 0u; j < VC; j++) {
-      for (var e = 0u; e < 4u; e++) {
-        let col = (cg0 + j) * 4u + e;
-        if (col < d.N) { c[row * d.N + col] = acc[i * VC + j][e]; }
-      }
-    }
+  storeBlock(c00, r0, c0); storeBlock(c01, r0, c0 + 4u);
+  storeBlock(c10, r0 + 4u, c0); storeBlock(c11, r0 + 4u, c0 + 4u);
+}
+
+// 16×16 outputs per invocation: 4×4 blocks.
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_mat16(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 16u;
+  let c0 = gid.x * 16u;
+  if (r0 >= d.M || c0 >= d.N) { return; }
+  var c00 = mat4x4f(); var c01 = mat4x4f(); var c02 = mat4x4f(); var c03 = mat4x4f();
+  var c10 = mat4x4f(); var c11 = mat4x4f(); var c12 = mat4x4f(); var c13 = mat4x4f();
+  var c20 = mat4x4f(); var c21 = mat4x4f(); var c22 = mat4x4f(); var c23 = mat4x4f();
+  var c30 = mat4x4f(); var c31 = mat4x4f(); var c32 = mat4x4f(); var c33 = mat4x4f();
+  for (var k = 0u; k < d.K; k += 4u) {
+    let a0 = blockA(r0, k);
+    let a1 = blockA(r0 + 4u, k);
+    let a2 = blockA(r0 + 8u, k);
+    let a3 = blockA(r0 + 12u, k);
+    let b0 = blockB(c0, k);
+    let b1 = blockB(c0 + 4u, k);
+    let b2 = blockB(c0 + 8u, k);
+    let b3 = blockB(c0 + 12u, k);
+    c00 += b0 * a0; c01 += b1 * a0; c02 += b2 * a0; c03 += b3 * a0;
+    c10 += b0 * a1; c11 += b1 * a1; c12 += b2 * a1; c13 += b3 * a1;
+    c20 += b0 * a2; c21 += b1 * a2; c22 += b2 * a2; c23 += b3 * a2;
+    c30 += b0 * a3; c31 += b1 * a3; c32 += b2 * a3; c33 += b3 * a3;
   }
+  storeBlock(c00, r0, c0); storeBlock(c01, r0, c0 + 4u); storeBlock(c02, r0, c0 + 8u); storeBlock(c03, r0, c0 + 12u);
+  storeBlock(c10, r0 + 4u, c0); storeBlock(c11, r0 + 4u, c0 + 4u); storeBlock(c12, r0 + 4u, c0 + 8u); storeBlock(c13, r0 + 4u, c0 + 12u);
+  storeBlock(c20, r0 + 8u, c0); storeBlock(c21, r0 + 8u, c0 + 4u); storeBlock(c22, r0 + 8u, c0 + 8u); storeBlock(c23, r0 + 8u, c0 + 12u);
+  storeBlock(c30, r0 + 12u, c0); storeBlock(c31, r0 + 12u, c0 + 4u); storeBlock(c32, r0 + 12u, c0 + 8u); storeBlock(c33, r0 + 12u, c0 + 12u);
 }

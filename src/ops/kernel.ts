@@ -25,6 +25,8 @@ export interface GpuContext {
   readonly maxWorkgroupStorageSize: number;
   /** True on CPU-emulated adapters (llvmpipe, SwiftShader), where the best kernel variant differs. */
   readonly software: boolean;
+  /** The adapter's vendor, architecture, device and description in one string, for per-adapter kernel choices. */
+  readonly adapter: string;
 }
 
 export interface ShaderSource {

@@ -6,7 +6,7 @@ import type { GpuContext, HostArray } from './kernel.js';
 import { defineKernel } from './kernel.js';
 
 /** The GPU variants, each an entry point matmul_<variant> in shaders/matmul.wgsl. */
-export const MATMUL_VARIANTS = ['register', 'tiled', 'vec4'] as const;
+export const MATMUL_VARIANTS = ['register', 'tiled', 'mat8', 'mat16'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
 export interface MatmulAttrs {
@@ -14,7 +14,7 @@ export interface MatmulAttrs {
   readonly transA?: boolean;
   /** Use Bᵀ: B is stored [N, K]. */
   readonly transB?: boolean;
-  /** Force a GPU variant; by default the adapter decides (see chooseVariant). */
+  /** Force a GPU variant; by default the adapter and shape decide (see chooseVariant). */
   readonly variant?: MatmulVariant;
 }
 
@@ -31,27 +31,52 @@ export function matmulDims([a, b]: readonly TensorInfo[], { transA = false, tran
   return { M, N, K: Ka };
 }
 
-/** Whether matmul_vec4 can read both operands four floats at a time: their contiguous axes are multiples of 4. */
+/**
+ * Whether matmul_mat8/16 can run a shape: they read both operands four floats
+ * at a time along their contiguous axes and walk K in steps of 4, so K and
+ * those axes must be multiples of 4.
+ */
 export function vec4Fits(M: number, N: number, K: number, { transA = false, transB = false }: MatmulAttrs): boolean {
-  return (transA ? M : K) % 4 === 0 && (transB ? K : N) % 4 === 0;
+  return K % 4 === 0 && (!transA || M % 4 === 0) && (transB || N % 4 === 0);
 }
+
+const isMat = (v: MatmulVariant) => v === 'mat8' || v === 'mat16';
+/** Outputs per invocation along each side. */
+const PER_INVOCATION: Record<MatmulVariant, number> = { register: 8, tiled: 4, mat8: 8, mat16: 16 };
+const SWIFTSHADER = /swiftshader/i;
 
 /**
  * Workgroup memory pays on real GPUs; on CPU-emulated adapters it costs more
  * than it saves (WEBGPU-SETUP.md measured 0.6 against 7–10 GFLOP/s on llvmpipe),
- * and vec4 loads pay most there (bench/kernels: the kernel lab). A forced
- * variant that cannot run a shape or device falls back to 'register'.
+ * and the mat4x4f-block variants pay most there (bench/kernels: the kernel lab).
+ * llvmpipe runs 16×16 blocks fastest when the shape still gives it a few
+ * workgroups to spread over its threads, 8×8 otherwise. A forced variant that
+ * cannot run a shape or device falls back to 'register'.
  */
 export function chooseVariant(attrs: MatmulAttrs, ctx: GpuContext, dims: { M: number; N: number; K: number } = { M: 1, N: 1, K: 1 }): MatmulVariant {
   const fits = vec4Fits(dims.M, dims.N, dims.K, attrs);
   if (attrs.variant) {
     if (!(MATMUL_VARIANTS as readonly string[]).includes(attrs.variant)) throw new ValueError(`matmul: unknown variant '${attrs.variant}' (use ${MATMUL_VARIANTS.map((v) => `'${v}'`).join(', ')})`);
     if (attrs.variant === 'tiled' && ctx.maxInvocationsPerWorkgroup < 256) return 'register';
-    if (attrs.variant === 'vec4' && !fits) return 'register';
+    if (isMat(attrs.variant) && !fits) return 'register';
     return attrs.variant;
   }
-  if (ctx.software || ctx.maxInvocationsPerWorkgroup < 256) return ctx.software && fits ? 'vec4' : 'register';
-  return 'tiled';
+  if (!ctx.software && ctx.maxInvocationsPerWorkgroup >= 256) return 'tiled';
+  if (!fits) return 'register';
+  if (SWIFTSHADER.test(ctx.adapter)) return 'mat16';
+  const [wx, wy] = matmulWorkgroupSize('mat16', ctx);
+  return Math.ceil(dims.M / (16 * wy)) * Math.ceil(dims.N / (16 * wx)) >= 4 ? 'mat16' : 'mat8';
+}
+
+/**
+ * The workgroup of a variant on an adapter. SwiftShader runs the mat variants
+ * fastest in workgroups of 2×2 (one of its 4-wide SIMD groups), llvmpipe in
+ * 8×8 (its SIMD lanes are invocations; smaller groups leave lanes idle).
+ */
+export function matmulWorkgroupSize(variant: MatmulVariant, ctx: GpuContext): [number, number] {
+  if (variant === 'tiled') return [16, 16];
+  if (isMat(variant) && SWIFTSHADER.test(ctx.adapter)) return [2, 2];
+  return [8, 8];
 }
 
 /** C = op(A)·op(B). */
@@ -82,12 +107,15 @@ export const matmul = defineKernel<MatmulAttrs>({
   gpu(inputs, attrs, ctx) {
     const { M, N, K } = matmulDims(inputs, attrs);
     const variant = chooseVariant(attrs, ctx, { M, N, K });
-    const tile = 64; // every variant covers 64×64 outputs per workgroup
+    const [wx, wy] = matmulWorkgroupSize(variant, ctx);
+    const per = PER_INVOCATION[variant];
+    const constants: Record<string, number> = { TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0 };
+    if (isMat(variant)) Object.assign(constants, { WG_X: wx, WG_Y: wy });
     return {
       entry: `matmul_${variant}`,
-      constants: { TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0 },
+      constants,
       params: [['u32', M], ['u32', N], ['u32', K]],
-      workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), 1],
+      workgroups: [Math.ceil(N / (per * wx)), Math.ceil(M / (per * wy)), 1],
     };
   },
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
-import { matmul } from '../../src/ops/matmul.js';
+import { chooseVariant, MATMUL_VARIANTS, matmul, matmulWorkgroupSize } from '../../src/ops/matmul.js';
+import type { GpuContext } from '../../src/ops/kernel.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn } from '../helpers/check.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
@@ -30,9 +31,13 @@ const SHAPES: [number, number, number][] = [
   [64, 64, 64],
   [65, 33, 129],
   [31, 97, 2],
-  // Multiples of 4 off every tile, so that matmul_vec4 runs its edges in all forms (and M odd, in the untransposed-A forms).
+  // Multiples of 4 off every tile, so that matmul_mat8/16 run their edges in all forms (and M odd, in the untransposed-A forms).
   [68, 36, 132],
   [65, 36, 132],
+  [4, 4, 4],
+  [20, 8, 12],
+  // M and N multiples of 4 but K not (a batch of 7 in dW = Xᵀ·dY): the mat variants must decline it.
+  [68, 7, 132],
   [512, 784, 256],
 ];
 
@@ -47,7 +52,7 @@ describe.each(backends)('matmul on %s', (name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
-  const variants: (MatmulAttrs['variant'] | undefined)[] = name === 'webgpu' ? ['register', 'tiled', 'vec4'] : [undefined];
+  const variants: (MatmulAttrs['variant'] | undefined)[] = name === 'webgpu' ? [...MATMUL_VARIANTS] : [undefined];
 
   for (const variant of variants) {
     for (const form of FORMS) {
@@ -113,5 +118,33 @@ describe('matmul gradients (CPU reference vs finite differences)', () => {
     const [dB] = reference(matmul, [a, g], { transA: true });
     expectClose(dA, numericGradient((x) => loss(x, B), A), FD_TOL, 'dA');
     expectClose(dB, numericGradient((x) => loss(A, x), B), FD_TOL, 'dB');
+  });
+});
+
+describe('matmul variant choice', () => {
+  const ctx = (over: Partial<GpuContext>): GpuContext => ({ maxInvocationsPerWorkgroup: 256, maxWorkgroupsPerDimension: 65535, maxWorkgroupStorageSize: 16384, software: true, adapter: '   llvmpipe-llvm-15 OpenGL ES', ...over });
+  const dims = (M: number, K: number, N: number) => ({ M, K, N });
+  it('takes the mat4x4f blocks on software adapters only where K and the contiguous axes are multiples of 4', () => {
+    expect(chooseVariant({}, ctx({}), dims(512, 784, 256))).toBe('mat16');
+    expect(chooseVariant({ transA: true }, ctx({}), dims(784, 7, 128))).toBe('register');
+    expect(chooseVariant({}, ctx({}), dims(128, 128, 10))).toBe('register');
+    expect(chooseVariant({ transB: true }, ctx({}), dims(128, 128, 10))).toBe('mat8');
+    expect(chooseVariant({ transA: true }, ctx({}), dims(10, 128, 128))).toBe('register');
+  });
+  it('gives llvmpipe 8×8 blocks when 16×16 ones would leave it fewer than 4 workgroups', () => {
+    expect(chooseVariant({}, ctx({}), dims(128, 784, 128))).toBe('mat8');
+    expect(chooseVariant({}, ctx({}), dims(256, 784, 256))).toBe('mat16');
+    expect(matmulWorkgroupSize('mat16', ctx({}))).toEqual([8, 8]);
+  });
+  it('gives SwiftShader 16×16 blocks in 2×2 workgroups, and real GPUs the workgroup-memory tiles', () => {
+    const ss = ctx({ adapter: 'google swiftshader  ' });
+    expect(chooseVariant({}, ss, dims(128, 784, 128))).toBe('mat16');
+    expect(matmulWorkgroupSize('mat16', ss)).toEqual([2, 2]);
+    expect(chooseVariant({}, ctx({ software: false, adapter: 'nvidia hopper' }), dims(128, 784, 128))).toBe('tiled');
+  });
+  it('falls back to register for a forced variant the shape or device cannot run, and names unknown ones', () => {
+    expect(chooseVariant({ variant: 'mat16' }, ctx({}), dims(5, 7, 9))).toBe('register');
+    expect(chooseVariant({ variant: 'tiled' }, ctx({ maxInvocationsPerWorkgroup: 128 }), dims(64, 64, 64))).toBe('register');
+    expect(() => chooseVariant({ variant: 'vec4' as never }, ctx({}), dims(4, 4, 4))).toThrow(/unknown variant 'vec4' \(use 'register', 'tiled', 'mat8', 'mat16'\)/);
   });
 });
