@@ -76,6 +76,41 @@ describe('webgpu backend internals', () => {
     expect(be.bufferCount).toBe(before);
   });
 
+  gpuIt('queues writes behind recorded launches in the same submit, each launch seeing its own data', async () => {
+    const x = be.allocate([3]);
+    const ys = [be.allocate([3]), be.allocate([3]), be.allocate([3])];
+    await be.sync();
+    const before = be.counters.submits;
+    ys.forEach((y, i) => {
+      be.write(x, [1 + i, 2 + i, 3 + i]); // the launch recorded before it must still see the previous values
+      be.run(scale, [x], [y], { alpha: 2 });
+    });
+    await be.sync();
+    expect(be.counters.submits - before).toBe(1);
+    for (const [i, y] of ys.entries()) expect(Array.from(await be.read(y))).toEqual([2 + 2 * i, 4 + 2 * i, 6 + 2 * i]);
+  });
+
+  gpuIt('queues a compiled program\'s changed uniforms behind its earlier runs, without a submit', async () => {
+    const x = be.allocate([2]);
+    const y = be.allocate([2]);
+    const z = be.allocate([2]);
+    be.write(x, [1, -3]);
+    const program = await be.compile([{ kernel: scale, inputs: [x], outputs: [y], attrs: { alpha: 2 } }]);
+    const copy = await be.compile([{ kernel: scale, inputs: [y], outputs: [z], attrs: { alpha: 1 } }]);
+    await be.sync();
+    const before = be.counters.submits;
+    program.run(); // y = 2x
+    copy.run(); // z = y, before alpha changes
+    program.update(0, { alpha: 5 });
+    program.run(); // y = 5x
+    await be.sync();
+    expect(be.counters.submits - before).toBe(1);
+    expect(Array.from(await be.read(z))).toEqual([2, -6]);
+    expect(Array.from(await be.read(y))).toEqual([5, -15]);
+    program.dispose();
+    copy.dispose();
+  });
+
   const broken = defineKernel<Record<string, never>>({
     name: 'brokenKernel',
     shader: { name: 'broken_test', code: '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }' },

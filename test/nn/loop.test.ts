@@ -23,7 +23,7 @@ const tiny = (backend: 'cpu' | 'webgpu' | WebGPUBackend, optimizer = 'adam') =>
   });
 
 describe.runIf(backends.some(([n]) => n === 'webgpu'))('the training loop on WebGPU', () => {
-  it.each(['adam', 'sgd'])('%s: one submit per step and no readback until the epoch ends', async (optimizer) => {
+  it.each(['adam', 'sgd'])('%s: a few submits per epoch and no readback until the epoch ends', async (optimizer) => {
     const be = await WebGPUBackend.create();
     const model = tiny(be, optimizer);
     const [x, y] = data(320);
@@ -34,8 +34,9 @@ describe.runIf(backends.some(([n]) => n === 'webgpu'))('the training loop on Web
     const submits = be.counters.submits - before.submits;
     // Per epoch: the loss sum and the accuracy sum, read once at its end.
     expect(reads).toBe(2 * 2);
-    // 20 steps; each step's input writes submit the step before; plus zeroing and reading at each epoch's edges.
-    expect(submits).toBeLessThanOrEqual(20 + 2 * 3);
+    // 10 steps an epoch, fewer than one 16-step queue window: the batches and the optimizer's step count
+    // are written in order inside the command buffer, so an epoch submits only around its read at the end.
+    expect(submits).toBeLessThanOrEqual(2 * 2);
     model.dispose();
   });
 });

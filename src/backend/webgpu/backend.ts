@@ -23,11 +23,16 @@ class GpuTensor implements DeviceTensor {
 }
 
 const UNIFORM_RING_BYTES = 1 << 16;
+/** Upload buffers held by unsubmitted work beyond which a write submits first. */
+const MAX_PENDING_UPLOAD_BYTES = 64 << 20;
 
 /**
  * WebGPU backend. `run` records a dispatch into an open compute pass; the
- * work is submitted when something needs it (read, write, sync) or when the
- * uniform ring is full, so a sequence of kernels costs one submit.
+ * work is submitted when something needs it (read, sync) or when the uniform
+ * ring is full, so a sequence of kernels costs one submit. A write while work
+ * is recorded goes through an upload buffer that the open encoder copies in,
+ * in order, so training steps (new batch, new optimizer step count, the step's
+ * kernels) queue up in one command buffer until fit() waits for them.
  */
 export class WebGPUBackend implements Backend {
   readonly kind = 'webgpu' as const;
@@ -37,6 +42,9 @@ export class WebGPUBackend implements Backend {
   private storage: BufferPool;
   private staging: BufferPool;
   private uniforms: UniformRing;
+  private uploads: BufferPool;
+  private pendingUploads: GPUBuffer[] = [];
+  private pendingUploadBytes = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private errors: string[] = [];
@@ -58,11 +66,13 @@ export class WebGPUBackend implements Backend {
       maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       maxWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       software: gpu.description.software,
+      adapter: [gpu.description.vendor, gpu.description.architecture, gpu.description.device, gpu.description.description].join(' '),
     };
     this.pipelines = new PipelineCache(device);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.storage = new BufferPool(device, usage, 'webgrad tensor');
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'webgrad readback');
+    this.uploads = new BufferPool(device, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'webgrad upload');
     this.uniforms = new UniformRing(device, UNIFORM_RING_BYTES, Math.max(16, l.minUniformBufferOffsetAlignment));
     device.onuncapturederror = (ev) => {
       this.errors.push(`${ev.error.message.trim()}\n  (recent kernels: ${this.recent.join(', ')})`);
@@ -97,10 +107,30 @@ export class WebGPUBackend implements Backend {
   write(t: DeviceTensor, data: ArrayLike<number>): void {
     const g = this.own(t);
     checkWrite(t, data);
-    // Launches recorded earlier must see the old contents: submit them first.
-    this.flush();
-    const typed = g.dtype === 'i32' ? Int32Array.from(data) : data instanceof Float32Array ? data : Float32Array.from(data);
-    this.device.queue.writeBuffer(g.buffer, 0, typed.buffer, typed.byteOffset, typed.byteLength);
+    const typed = g.dtype === 'i32' ? (data instanceof Int32Array ? data : Int32Array.from(data)) : data instanceof Float32Array ? data : Float32Array.from(data);
+    this.writeOrdered(g.buffer, typed);
+  }
+
+  /**
+   * @internal Writes `data` at the start of `buffer`, ordered after the work
+   * recorded so far and before the work recorded next. With nothing recorded,
+   * a plain queue write does it (queue order puts it after earlier submits);
+   * otherwise the data goes into an upload buffer and the open encoder copies
+   * it in, so no submit is needed. Upload buffers return to their pool at the
+   * submit: a later queue write to one runs after that submission.
+   */
+  writeOrdered(buffer: GPUBuffer, data: ArrayBufferView): void {
+    if (this.encoder && this.pendingUploadBytes + data.byteLength > MAX_PENDING_UPLOAD_BYTES) this.flush();
+    if (!this.encoder) {
+      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      return;
+    }
+    const upload = this.uploads.acquire(data.byteLength);
+    this.pendingUploads.push(upload);
+    this.pendingUploadBytes += data.byteLength;
+    this.device.queue.writeBuffer(upload, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.endPass();
+    this.encoder.copyBufferToBuffer(upload, 0, buffer, 0, data.byteLength);
   }
 
   async read(t: DeviceTensor): Promise<Float32Array | Int32Array> {
@@ -185,11 +215,6 @@ export class WebGPUBackend implements Backend {
     debug(() => `dispatch ${name} [${x},${y},${z}]`);
   }
 
-  /** @internal Submits whatever has been recorded. */
-  flushPending(): void {
-    this.flush();
-  }
-
   async sync(): Promise<void> {
     this.alive();
     this.flush();
@@ -204,6 +229,7 @@ export class WebGPUBackend implements Backend {
     this.encoder = null;
     this.storage.destroy();
     this.staging.destroy();
+    this.uploads.destroy();
     this.uniforms.destroy();
     this.device.destroy();
   }
@@ -230,6 +256,9 @@ export class WebGPUBackend implements Backend {
     this.device.queue.submit([this.encoder.finish()]);
     this.counters.submits++;
     this.encoder = null;
+    for (const u of this.pendingUploads) this.uploads.release(u);
+    this.pendingUploads = [];
+    this.pendingUploadBytes = 0;
   }
 
   private encoderNow(): GPUCommandEncoder {

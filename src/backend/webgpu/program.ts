@@ -18,7 +18,7 @@ interface Step {
  * A compiled launch sequence: pipelines compiled asynchronously up front,
  * bind groups built once, every launch's uniforms in one buffer of its own.
  * Running it records dispatches into the backend's open pass, so several
- * runs share a submit until a uniform changes.
+ * runs share a submit, changed uniforms included (an ordered write).
  */
 export class GpuProgram implements Program {
   private steps: Step[] = [];
@@ -54,11 +54,8 @@ export class GpuProgram implements Program {
   }
 
   run(): void {
-    if (this.dirty && this.uniform) {
-      // Runs already recorded must read the old values: submit them before the write.
-      this.be.flushPending();
-      this.be.device.queue.writeBuffer(this.uniform, 0, this.staging.buffer);
-    }
+    // Runs already recorded read the old values, this run the new: an ordered write, no submit.
+    if (this.dirty && this.uniform) this.be.writeOrdered(this.uniform, new Uint8Array(this.staging.buffer));
     this.dirty = false;
     for (const s of this.steps) this.be.record(s.launch.kernel.name, s.pipeline, s.bindGroup, s.workgroups);
   }
