@@ -94,9 +94,9 @@ async function main(): Promise<number> {
   if (sections.includes('browser')) {
     console.log(`[browser] webgrad and tfjs-backend-webgpu in headless Chromium ...`);
     const tb = performance.now();
-    const limit = args.quick ? 100 : 600;
+    const limit = args.quick ? 100 : 1500;
     try {
-      browser = await runBrowserBench(browserPlan(args.quick, args.all), limit, (line) => console.log(line));
+      browser = await runBrowserBench(browserPlan(args.quick), limit, (line) => console.log(line));
       console.log(`  done in ${((performance.now() - tb) / 1000).toFixed(0)} s on ${browser.devices['webgrad-webgpu']}`);
       errors.push(...browser.errors.map((e) => ({ job: 'browser', error: e })));
     } catch (e) {

@@ -63,7 +63,7 @@ async function trainFigure(system: 'webgrad-webgpu' | 'tfjs-webgpu', t: Trainer,
   try {
     const r = await timeTraining(t, w, d, { seconds: p.budgetSeconds, maxRuns: p.maxRuns });
     const sps = rates(r.seconds, r.samples);
-    return { system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, gflops: (sps.median * flopsPerSample(w.layers)) / 1e9, warmupSeconds: r.warmupSeconds, losses: r.losses };
+    return { system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, gflops: (sps.median * flopsPerSample(w.layers)) / 1e9, warmupSeconds: r.warmupSeconds, losses: r.losses, ...(r.submits !== undefined ? { submits: r.submits } : {}) };
   } finally {
     await t.dispose();
   }
@@ -124,7 +124,8 @@ async function run(p: BrowserPlan): Promise<BrowserResult> {
       log(`  ${name}: ${gflops ? gflops.median.toFixed(2) : 'FAILED CHECK'} GFLOP/s`);
     }
     matmul.push({ system: 'tfjs-webgpu', shape: s, gflops: await timeMatmul(s, tfjsMatmulRunner(tf, s.M, s.K, s.N, s.transA, s.transB), p.budgetSeconds / 4, p.maxRuns) });
-    log(`matmul ${s.label}: webgrad ${matmul.at(-2)!.gflops!.median.toFixed(2)}, tfjs ${matmul.at(-1)!.gflops!.median.toFixed(2)} GFLOP/s`);
+    const own = matmul.find((f) => f.system === 'webgrad-webgpu' && f.shape === s)!;
+    log(`matmul ${s.label}: webgrad ${own.gflops!.median.toFixed(2)}, tfjs ${matmul.at(-1)!.gflops!.median.toFixed(2)} GFLOP/s`);
     [a, b, c].forEach((t) => be.free(t));
   }
   const { vendor, architecture, device, description, api, featureLevel, software, features } = desc;

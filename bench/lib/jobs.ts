@@ -32,6 +32,8 @@ export interface TrainFigure {
   readonly warmupSeconds: number;
   /** Mean training loss of each timed run. */
   readonly losses: number[];
+  /** Command-buffer submits in the last timed run (one epoch over `samples`), where counted: webgrad on WebGPU. */
+  readonly submits?: number;
   readonly error?: string;
 }
 

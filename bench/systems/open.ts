@@ -49,6 +49,7 @@ async function openWebgrad(name: 'webgrad-webgpu' | 'webgrad-cpu'): Promise<Open
           desc ??= t.device();
           return loss;
         },
+        submits: () => t.submits?.(),
         dispose: () => t.dispose(),
       };
     },

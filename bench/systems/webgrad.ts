@@ -1,6 +1,6 @@
 // webgrad through its public API only: sequential / dense / compile / fit.
-import type { DeviceDescription } from '../../src/index.js';
-import { dense, sequential } from '../../src/index.js';
+import type { DeviceDescription, Sequential } from '../../src/index.js';
+import { dense, sequential, WebGPUBackend } from '../../src/index.js';
 import type { Digits, TrainWorkload } from '../workloads.js';
 import { FEATURES, initialWeights, LEARNING_RATE } from '../workloads.js';
 import type { Trainer } from './trainer.js';
@@ -14,23 +14,39 @@ export interface WebgradTrainer extends Trainer {
 
 /** An MLP of the workload's widths: ReLU hidden layers, softmax output, sparse cross-entropy, Adam. */
 export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrainer {
-  const widths = w.layers.slice(1);
-  const model = sequential(
-    widths.map((units, i) =>
-      dense(units, { activation: i === widths.length - 1 ? 'softmax' : 'relu', inputShape: i === 0 ? [FEATURES] : undefined }),
-    ),
-    { seed: 1 },
-  );
-  // 'webgpu', never 'auto': a bench must not fall back to the CPU behind our back.
-  model.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE }, loss: 'sparseCategoricalCrossentropy', backend: kind });
-  const { kernels, biases } = initialWeights(w.layers);
-  model.setWeights(kernels.flatMap((k, i) => [k, biases[i]]));
+  let model: Sequential | null = null;
+  // On WebGPU the trainer owns the backend, so that it can count the command-buffer submits of each run.
+  let gpu: WebGPUBackend | null = null;
+  let submits = 0;
+  const ready = async (): Promise<Sequential> => {
+    if (model) return model;
+    if (kind === 'webgpu') gpu = await WebGPUBackend.create();
+    const widths = w.layers.slice(1);
+    const m = sequential(
+      widths.map((units, i) =>
+        dense(units, { activation: i === widths.length - 1 ? 'softmax' : 'relu', inputShape: i === 0 ? [FEATURES] : undefined }),
+      ),
+      { seed: 1 },
+    );
+    // A WebGPU backend or the CPU, never 'auto': a bench must not fall back to the CPU behind our back.
+    m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE }, loss: 'sparseCategoricalCrossentropy', backend: gpu ?? 'cpu' });
+    const { kernels, biases } = initialWeights(w.layers);
+    m.setWeights(kernels.flatMap((k, i) => [k, biases[i]]));
+    return (model = m);
+  };
   return {
     async train(d: Digits) {
-      const h = await model.fit({ data: d.x, shape: [d.n, FEATURES] }, { data: d.y, shape: [d.n] }, { epochs: 1, batchSize: w.batch, shuffle: false, verbose: 0 });
+      const m = await ready();
+      const before = gpu?.counters.submits ?? 0;
+      const h = await m.fit({ data: d.x, shape: [d.n, FEATURES] }, { data: d.y, shape: [d.n] }, { epochs: 1, batchSize: w.batch, shuffle: false, verbose: 0 });
+      submits = (gpu?.counters.submits ?? 0) - before;
       return h.history.loss[0];
     },
-    device: () => model.device(),
-    dispose: () => model.dispose(),
+    submits: () => (gpu ? submits : undefined),
+    device: () => model?.device() ?? null,
+    dispose: () => {
+      model?.dispose();
+      gpu?.dispose();
+    },
   };
 }
