@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only train,matmul,scaling,lab,browser] [--systems a,b] [--all] [--out DIR]`
+// `npm run bench [-- --quick] [--only train,matmul,scaling,lab,browser] [--systems a,b] [--all] [--out DIR] [--fp32-peak GFLOPS]`
 // Runs every job in its own worker process, prints the tables, and writes
 // bench/results/<adapter>-<date>.json and the S1 chart beside it.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,15 +24,22 @@ interface Args {
   only?: string;
   systems?: string;
   out: string;
+  fp32Peak?: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { quick: false, smoke: false, all: false, out: 'bench/results' };
+  const positive = (f: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!v || !Number.isFinite(n) || n <= 0) throw new Error(`${f} needs a positive number, got '${v ?? ''}'`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--quick') a.quick = true;
     else if (f === '--smoke') a.smoke = true;
     else if (f === '--all') a.all = true;
+    else if (f === '--fp32-peak') a.fp32Peak = positive(f, argv[++i]);
     else if (f === '--only' || f === '--systems' || f === '--out') {
       const v = argv[++i];
       if (!v) throw new Error(`${f} needs a value`);
@@ -40,7 +47,7 @@ function parseArgs(argv: string[]): Args {
       else if (f === '--systems') a.systems = v;
       else a.out = v;
     } else if (f === '--help' || f === '-h') {
-      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--all] [--out DIR] [--smoke]');
+      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS]');
       process.exit(0);
     } else throw new Error(`unknown flag '${f}' (try --help)`);
   }
@@ -60,7 +67,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const systems = parseSystems(args.systems);
   const sections = args.smoke ? ['train' as const] : parseSections(args.only);
-  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke });
+  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke, fp32Peak: args.fp32Peak });
   const workerPath = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
   const env = environment();
   const t0 = performance.now();
@@ -121,7 +128,7 @@ async function main(): Promise<number> {
     matmul,
     lab,
     browser,
-    targets: checkTargets({ train, matmul, lab, adapter, browser }),
+    targets: checkTargets({ train, matmul, lab, adapter, browser }, args.fp32Peak),
     errors,
     seconds: (performance.now() - t0) / 1000,
   };

@@ -15,6 +15,8 @@ export interface PlanOptions {
   readonly all: boolean;
   /** A tiny end-to-end run for the test suite: one small MLP, one timed run per system. */
   readonly smoke?: boolean;
+  /** The device's fp32 peak in GFLOP/s (--fp32-peak): K1 then adds 4096³ on the WebGPU systems, judged against it. */
+  readonly fp32Peak?: number;
 }
 
 export interface PlannedJob {
@@ -77,6 +79,7 @@ export function plan(o: PlanOptions): PlannedJob[] {
   if (want('matmul')) {
     for (const system of o.systems) {
       const shapes = matmulShapesFor(system, q, o.all);
+      if (o.fp32Peak && system.endsWith('-webgpu')) shapes.push(...squareShapes([4096]));
       jobs.push({ section: 'matmul', label: `matmul ${system}`, job: { kind: 'matmul', system, shapes, budgetSeconds: q ? 6 : 60, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 90 : 600 });
     }
   }

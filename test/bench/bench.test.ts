@@ -45,6 +45,12 @@ describe('npm run bench (smoke)', () => {
       expect(f.samplesPerSecond.min).toBeLessThanOrEqual(f.samplesPerSecond.max);
       expect(f.losses).toHaveLength(f.samplesPerSecond.runs);
     }
+    // webgrad on WebGPU counts its command-buffer submits: 8 steps, inside one 16-step queue window, so the
+    // epoch submits only at its edges (zeroing the sums, the read at its end).
+    const gpu = r.train.find((f) => f.system === 'webgrad-webgpu')!;
+    expect(gpu.submits).toBeGreaterThan(0);
+    expect(gpu.submits).toBeLessThanOrEqual(3);
+    expect(r.train.find((f) => f.system === 'tfjs-cpu')!.submits).toBeUndefined();
     // Float32 arithmetic in different orders over 9 Adam steps moves the mean loss by ~1e-4 relative;
     // a wrong gradient or optimizer moves it by far more than 0.5%.
     const ref = r.train.find((f) => f.system === 'webgrad-webgpu')!.losses[0];
