@@ -53,6 +53,13 @@ export interface OptimizerConfig {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
+  /**
+   * Adam/AdamW: where ε goes. true (the default, Keras'): ε is added to √v
+   * before the bias correction, the Adam paper's ε̂; false: to the corrected
+   * √v̂, as PyTorch and TensorFlow.js do. They differ where |gradient| is
+   * near ε/√(1−β2^step) (about 3e-6 at the first step with Keras' ε 1e-7).
+   */
+  epsilonHat?: boolean;
   rho?: number;
   weightDecay?: number;
 }
@@ -64,8 +71,8 @@ const DEFAULTS: Record<OptimizerType, Required<Pick<OptimizerConfig, 'learningRa
   sgd: { type: 'sgd', learningRate: 0.01 },
   momentum: { type: 'momentum', learningRate: 0.01, momentum: 0.9, nesterov: false },
   rmsprop: { type: 'rmsprop', learningRate: 0.001, rho: 0.9, epsilon: 1e-7 },
-  adam: { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
-  adamw: { type: 'adamw', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.004 },
+  adam: { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, epsilonHat: true },
+  adamw: { type: 'adamw', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, epsilonHat: true, weightDecay: 0.004 },
 };
 
 /**
@@ -90,6 +97,7 @@ export function makeOptimizer(spec: OptimizerSpec): Optimizer {
   if (!(OPTIMIZERS as readonly string[]).includes(type)) throw new ValueError(`unknown optimizer '${type}' (known: ${OPTIMIZERS.join(', ')})`);
   const config = { ...DEFAULTS[type], ...stripUndefined(given) };
   checkLearningRate(type, config.learningRate);
+  if (config.epsilonHat !== undefined && typeof config.epsilonHat !== 'boolean') throw new ValueError(`${type}: epsilonHat must be true or false, got ${JSON.stringify(config.epsilonHat)}`);
   const rate = (step: number) => learningRateAt(config.learningRate, step);
   const wd = config.weightDecay;
   let kernel: Kernel<any>;
@@ -108,8 +116,8 @@ export function makeOptimizer(spec: OptimizerSpec): Optimizer {
       break;
     case 'adam':
     case 'adamw':
-      // Keras' placement of ε (added to √v, the paper's ε̂).
-      [kernel, slots, attrs] = [type === 'adam' ? adam : adamw, 2, (step) => ({ lr: rate(step), step, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, epsilonHat: true, weightDecay: wd })];
+      // Keras' placement of ε by default (added to √v, the paper's ε̂); epsilonHat: false adds it to √v̂.
+      [kernel, slots, attrs] = [type === 'adam' ? adam : adamw, 2, (step) => ({ lr: rate(step), step, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, epsilonHat: config.epsilonHat, weightDecay: wd })];
       break;
   }
   kernel.outputs([{ shape: [1], dtype: 'f32' }], attrs(1)); // validates the hyperparameters now, not at the first step

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../src/graph/graph.js';
 import { learningRateAt, makeOptimizer } from '../../src/optim/optimizers.js';
+import { f32 } from '../../src/core/shape.js';
+import { reference } from '../helpers/check.js';
 
 describe('learning-rate schedules', () => {
   it('cosineDecay falls from the initial rate to alpha·initial over decaySteps, then stays', () => {
@@ -36,6 +38,24 @@ describe('makeOptimizer', () => {
     expect((makeOptimizer('adam').attrs(7) as { step: number }).step).toBe(7);
   });
 
+  it("places Adam's ε as Keras does by default, and as PyTorch and TensorFlow.js do with epsilonHat: false", () => {
+    // One step from p = 0 with g = 1e-6 (lr 1e-3, ε 1e-7): m̂ = g and √v̂ = |g|, so PyTorch moves p by
+    // lr·g/(g + ε); Keras adds ε to √v = √(1−β2)·|g|, which is lr·g/(g + ε/√(1−β2)).
+    const g = 1e-6;
+    const step = (epsilonHat?: boolean) => {
+      const opt = makeOptimizer({ type: 'adam', ...(epsilonHat === undefined ? {} : { epsilonHat }) });
+      const zero = { info: f32([1]), data: Float32Array.of(0) };
+      const [p] = reference(opt.kernel, [{ info: f32([1]), data: Float32Array.of(g) }], opt.attrs(1), [zero, zero, zero]);
+      return p[0];
+    };
+    const keras = -1e-3 * (g / (g + 1e-7 / Math.sqrt(1 - 0.999)));
+    const pytorch = -1e-3 * (g / (g + 1e-7));
+    expect(step()).toBeCloseTo(keras, 12);
+    expect(step(true)).toBeCloseTo(keras, 12);
+    expect(step(false)).toBeCloseTo(pytorch, 12);
+    expect(Math.abs(keras - pytorch)).toBeGreaterThan(1e-4); // the two placements differ a lot at this gradient
+  });
+
   it('records one in-place update per weight with its state slots', () => {
     const g = new Graph();
     const w = g.param('w', [3]);
@@ -52,6 +72,7 @@ describe('makeOptimizer', () => {
     expect(() => makeOptimizer({ type: 'sgd', learningRate: -1 })).toThrow(/learningRate must be a positive number, got -1/);
     expect(() => makeOptimizer({ type: 'adam', beta1: 1.5 })).toThrow(/beta1/);
     expect(() => makeOptimizer({ type: 'momentum', momentum: -0.1 })).toThrow(/momentum/);
+    expect(() => makeOptimizer({ type: 'adam', epsilonHat: 'no' as never })).toThrow(/adam: epsilonHat must be true or false, got "no"/);
     expect(() => makeOptimizer({ type: 'sgd', learningRate: { type: 'cosineDecay', initialLearningRate: 0.1, decaySteps: 0 } })).toThrow(/decaySteps must be a whole number >= 1/);
   });
 });
