@@ -121,7 +121,7 @@ export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 
   const best = lab1024.filter((f) => f.variant !== TFJS_PEER).reduce<MatmulFigure | null>((b, f) => (!b || f.gflops!.median > b.gflops!.median ? f : b), null);
   const y = ratio(def, best?.gflops?.median);
   out.push({ target: "webgrad's default matmul within 80% of the kernel lab's best at 1024³", measured: y ? `${(y * 100).toFixed(0)}% (${fmt(def)} vs ${best!.variant} ${fmt(best!.gflops!.median)})` : 'not measured', met: y ? y >= 0.8 : null });
-  for (const w of ['W1', 'W2']) {
+  for (const w of ['W1', 'W2', 'W3']) {
     const ref = find(r.train, 'webgrad-webgpu', w)?.losses[0];
     const others = r.train.filter((f) => f.workload === w && f.losses.length);
     if (ref === undefined || others.length < 2) continue;

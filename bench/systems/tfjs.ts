@@ -13,7 +13,7 @@ export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
   const { kernels, biases } = initialWeights(w.layers);
   const ws = kernels.map((k, i) => tf.variable(tf.tensor2d(k, [w.layers[i], w.layers[i + 1]])));
   const bs = biases.map((b) => tf.variable(tf.tensor1d(b)));
-  // Keras' (and webgrad's) Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
+  // Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7. tfjs adds ε to √v̂; the webgrad trainer asks for the same (epsilonHat: false).
   const optimizer = tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-7);
   const logits = (x: TF.Tensor2D): TF.Tensor2D => {
     let h = x;

@@ -29,7 +29,8 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
       { seed: 1 },
     );
     // A WebGPU backend or the CPU, never 'auto': a bench must not fall back to the CPU behind our back.
-    m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE }, loss: 'sparseCategoricalCrossentropy', backend: gpu ?? 'cpu' });
+    // ε where TensorFlow.js puts it (on √v̂; webgrad's default is Keras' ε̂ on √v), so that every system does the same arithmetic.
+    m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: gpu ?? 'cpu' });
     const { kernels, biases } = initialWeights(w.layers);
     m.setWeights(kernels.flatMap((k, i) => [k, biases[i]]));
     return (model = m);
