@@ -2,7 +2,7 @@
 // A is [M,K] (or [K,M]), B is [K,N] (or [N,K]). Backward needs all three forms:
 // dX = dY·Wᵀ (TRANS_B), dW = Xᵀ·dY (TRANS_A).
 //
-// Four variants, chosen per adapter and shape (see src/ops/matmul.ts):
+// Five variants, chosen per adapter and shape (see src/ops/matmul.ts):
 //   matmul_register: 8×8 outputs per invocation, scalar loads straight from
 //                    storage, any shape; for CPU-emulated adapters (where
 //                    workgroup memory is slow) when the shape does not suit
@@ -12,7 +12,11 @@
 //                    contiguous axes to be multiples of 4; fastest on
 //                    CPU-emulated adapters (bench/kernels, the kernel lab).
 //   matmul_tiled:    64×64 tiles staged through workgroup memory, 4×4 outputs
-//                    per invocation; for real GPUs.
+//                    per invocation; for real GPUs on shapes with few tiles.
+//   matmul_tiled128: 128×128 tiles, 8×8 outputs per invocation in mat4x4f
+//                    blocks, vec4 reads of workgroup memory, the next step's
+//                    operands loaded while this one's multiply; for real GPUs
+//                    on large shapes.
 // All are correct for any M, N (and K, where allowed) ≥ 1: loads past an edge
 // are clamped or zeroed, stores past an edge are skipped.
 
@@ -252,4 +256,107 @@ fn matmul_mat16(@builtin(global_invocation_id) gid: vec3u) {
   storeBlock(c10, r0 + 4u, c0); storeBlock(c11, r0 + 4u, c0 + 4u); storeBlock(c12, r0 + 4u, c0 + 8u); storeBlock(c13, r0 + 4u, c0 + 12u);
   storeBlock(c20, r0 + 8u, c0); storeBlock(c21, r0 + 8u, c0 + 4u); storeBlock(c22, r0 + 8u, c0 + 8u); storeBlock(c23, r0 + 8u, c0 + 12u);
   storeBlock(c30, r0 + 12u, c0); storeBlock(c31, r0 + 12u, c0 + 4u); storeBlock(c32, r0 + 12u, c0 + 8u); storeBlock(c33, r0 + 12u, c0 + 12u);
+}
+
+// ---------------------------------------------------------- matmul_tiled128
+// For real GPUs on large shapes: 128×128 tiles of C per workgroup of 16×16,
+// each invocation owning 8×8 outputs as four 4×4 blocks (rows 4·ty and
+// 64 + 4·ty, columns 4·tx and 64 + 4·tx: strided by 64 so that a warp's
+// vec4 reads of a tile row fall in distinct banks). K is walked in steps of
+// 8 through workgroup memory laid out k-major, [k][m] and [k][n], each row
+// padded by 4 floats so that the transposing stores of the operands that are
+// contiguous along k hit 32 distinct banks. The next step's operands are
+// read from storage into registers while this step's are multiplied, so one
+// barrier pair per step hides the load latency. Loads are scalar, so any
+// shape runs (edges are zero-filled, stores past an edge skipped); there are
+// 8 loads per invocation per step against 512 multiply-adds.
+const T8_BK = 8u;
+const T8_ROW = 33u;  // vec4s per k-row of a tile: 128 floats + 4 of padding
+
+var<workgroup> tile8A: array<vec4f, 264>;  // T8_BK * T8_ROW
+var<workgroup> tile8B: array<vec4f, 264>;
+
+// This invocation's share of one k-step of an operand tile: 4 elements, read
+// along the operand's contiguous axis (neighbouring invocations read
+// neighbouring addresses). `along` is true when that axis is k: the 4
+// elements are then k..k+3 of one row (or column) `line`, else one k and
+// 4 consecutive rows (columns) from `line`.
+struct Stage {
+  v: vec4f,
+  line: u32,
+  k: u32,
+}
+
+fn stageA(m0: u32, k0: u32, tid: u32) -> Stage {
+  var s: Stage;
+  if (TRANS_A) {
+    s.k = tid / 32u; s.line = (tid % 32u) * 4u;
+    for (var j = 0u; j < 4u; j++) { s.v[j] = aOrZero(m0 + s.line + j, k0 + s.k); }
+  } else {
+    s.line = tid / 2u; s.k = (tid % 2u) * 4u;
+    for (var j = 0u; j < 4u; j++) { s.v[j] = aOrZero(m0 + s.line, k0 + s.k + j); }
+  }
+  return s;
+}
+
+fn stageB(n0: u32, k0: u32, tid: u32) -> Stage {
+  var s: Stage;
+  if (TRANS_B) {
+    s.line = tid / 2u; s.k = (tid % 2u) * 4u;
+    for (var j = 0u; j < 4u; j++) { s.v[j] = bOrZero(k0 + s.k + j, n0 + s.line); }
+  } else {
+    s.k = tid / 32u; s.line = (tid % 32u) * 4u;
+    for (var j = 0u; j < 4u; j++) { s.v[j] = bOrZero(k0 + s.k, n0 + s.line + j); }
+  }
+  return s;
+}
+
+// Writes a staged share into a k-major tile: a vec4 when the 4 elements run
+// along m (n), four scalars down k when they run along k.
+fn putA(s: Stage) {
+  if (TRANS_A) { tile8A[s.k * T8_ROW + s.line / 4u] = s.v; return; }
+  for (var j = 0u; j < 4u; j++) { tile8A[(s.k + j) * T8_ROW + s.line / 4u][s.line % 4u] = s.v[j]; }
+}
+
+fn putB(s: Stage) {
+  if (!TRANS_B) { tile8B[s.k * T8_ROW + s.line / 4u] = s.v; return; }
+  for (var j = 0u; j < 4u; j++) { tile8B[(s.k + j) * T8_ROW + s.line / 4u][s.line % 4u] = s.v[j]; }
+}
+
+// acc + outer(b, a), as the mat variants keep blocks (column r is row r), in fused multiply-adds.
+fn fmaOuter(acc: mat4x4f, b: vec4f, a: vec4f) -> mat4x4f {
+  return mat4x4f(fma(b, vec4f(a.x), acc[0]), fma(b, vec4f(a.y), acc[1]), fma(b, vec4f(a.z), acc[2]), fma(b, vec4f(a.w), acc[3]));
+}
+
+@compute @workgroup_size(16, 16)
+fn matmul_tiled128(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let tid = lid.y * 16u + lid.x;
+  let m0 = wid.y * 128u;
+  let n0 = wid.x * 128u;
+  var c00 = mat4x4f(); var c01 = mat4x4f();
+  var c10 = mat4x4f(); var c11 = mat4x4f();
+  var sa = stageA(m0, 0u, tid);
+  var sb = stageB(n0, 0u, tid);
+  for (var k0 = 0u; k0 < d.K; k0 += T8_BK) {
+    putA(sa);
+    putB(sb);
+    workgroupBarrier();
+    if (k0 + T8_BK < d.K) {
+      sa = stageA(m0, k0 + T8_BK, tid);
+      sb = stageB(n0, k0 + T8_BK, tid);
+    }
+    for (var k = 0u; k < T8_BK; k++) {
+      let a0 = tile8A[k * T8_ROW + lid.y];
+      let a1 = tile8A[k * T8_ROW + 16u + lid.y];
+      let b0 = tile8B[k * T8_ROW + lid.x];
+      let b1 = tile8B[k * T8_ROW + 16u + lid.x];
+      c00 = fmaOuter(c00, b0, a0); c01 = fmaOuter(c01, b1, a0);
+      c10 = fmaOuter(c10, b0, a1); c11 = fmaOuter(c11, b1, a1);
+    }
+    workgroupBarrier();
+  }
+  let r0 = m0 + lid.y * 4u;
+  let q0 = n0 + lid.x * 4u;
+  storeBlock(c00, r0, q0); storeBlock(c01, r0, q0 + 64u);
+  storeBlock(c10, r0 + 64u, q0); storeBlock(c11, r0 + 64u, q0 + 64u);
 }

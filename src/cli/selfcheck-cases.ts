@@ -18,6 +18,7 @@ const x = f32([B, C]);
 export const SELFCHECKS: Case[] = [
   { name: 'matmul A·B 67×129×33 (register)', kernel: matmul, inputs: [f32([B, 129]), f32([129, 33])], attrs: { variant: 'register' } },
   { name: 'matmul A·B 67×129×33 (tiled)', kernel: matmul, inputs: [f32([B, 129]), f32([129, 33])], attrs: { variant: 'tiled' } },
+  { name: 'matmul A·B 67×129×33 (tiled128)', kernel: matmul, inputs: [f32([B, 129]), f32([129, 33])], attrs: { variant: 'tiled128' } },
   { name: 'matmul Aᵀ·B 67×129×33', kernel: matmul, inputs: [f32([129, B]), f32([129, 33])], attrs: { transA: true } },
   { name: 'matmul A·Bᵀ 67×129×33', kernel: matmul, inputs: [f32([B, 129]), f32([33, 129])], attrs: { transB: true } },
   { name: 'biasAdd 67×13', kernel: biasAdd, inputs: [x, f32([C])], attrs: {} },

@@ -6,7 +6,7 @@ import type { GpuContext, HostArray } from './kernel.js';
 import { defineKernel } from './kernel.js';
 
 /** The GPU variants, each an entry point matmul_<variant> in shaders/matmul.wgsl. */
-export const MATMUL_VARIANTS = ['register', 'tiled', 'mat8', 'mat16'] as const;
+export const MATMUL_VARIANTS = ['register', 'tiled', 'tiled128', 'mat8', 'mat16'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
 export interface MatmulAttrs {
@@ -42,8 +42,17 @@ export function vec4Fits(M: number, N: number, K: number, { transA = false, tran
 
 const isMat = (v: MatmulVariant) => v === 'mat8' || v === 'mat16';
 /** Outputs per invocation along each side. */
-const PER_INVOCATION: Record<MatmulVariant, number> = { register: 8, tiled: 4, mat8: 8, mat16: 16 };
+const PER_INVOCATION: Record<MatmulVariant, number> = { register: 8, tiled: 4, tiled128: 8, mat8: 8, mat16: 16 };
+const isTiled = (v: MatmulVariant) => v === 'tiled' || v === 'tiled128';
 const SWIFTSHADER = /swiftshader/i;
+/**
+ * On real GPUs, 128×128 tiles (8×8 outputs per invocation) do twice the
+ * arithmetic per workgroup-memory read of 64×64 ones (4×4), but give a
+ * quarter of the workgroups: below this many, the GPU's multiprocessors
+ * (132 on an H100) would sit idle and the 64×64 tiles run sooner. Not yet
+ * measured on a GPU: the kernel lab times both (bench/README.md).
+ */
+export const TILED128_MIN_WORKGROUPS = 64;
 
 /**
  * Workgroup memory pays on real GPUs; on CPU-emulated adapters it costs more
@@ -57,11 +66,13 @@ export function chooseVariant(attrs: MatmulAttrs, ctx: GpuContext, dims: { M: nu
   const fits = vec4Fits(dims.M, dims.N, dims.K, attrs);
   if (attrs.variant) {
     if (!(MATMUL_VARIANTS as readonly string[]).includes(attrs.variant)) throw new ValueError(`matmul: unknown variant '${attrs.variant}' (use ${MATMUL_VARIANTS.map((v) => `'${v}'`).join(', ')})`);
-    if (attrs.variant === 'tiled' && ctx.maxInvocationsPerWorkgroup < 256) return 'register';
+    if (isTiled(attrs.variant) && ctx.maxInvocationsPerWorkgroup < 256) return 'register';
     if (isMat(attrs.variant) && !fits) return 'register';
     return attrs.variant;
   }
-  if (!ctx.software && ctx.maxInvocationsPerWorkgroup >= 256) return 'tiled';
+  if (!ctx.software && ctx.maxInvocationsPerWorkgroup >= 256) {
+    return Math.ceil(dims.M / 128) * Math.ceil(dims.N / 128) >= TILED128_MIN_WORKGROUPS ? 'tiled128' : 'tiled';
+  }
   if (!fits) return 'register';
   if (SWIFTSHADER.test(ctx.adapter)) return 'mat16';
   const [wx, wy] = matmulWorkgroupSize('mat16', ctx);
@@ -74,7 +85,7 @@ export function chooseVariant(attrs: MatmulAttrs, ctx: GpuContext, dims: { M: nu
  * 8×8 (its SIMD lanes are invocations; smaller groups leave lanes idle).
  */
 export function matmulWorkgroupSize(variant: MatmulVariant, ctx: GpuContext): [number, number] {
-  if (variant === 'tiled') return [16, 16];
+  if (isTiled(variant)) return [16, 16];
   if (isMat(variant) && SWIFTSHADER.test(ctx.adapter)) return [2, 2];
   return [8, 8];
 }

@@ -38,6 +38,8 @@ const SHAPES: [number, number, number][] = [
   [20, 8, 12],
   // M and N multiples of 4 but K not (a batch of 7 in dW = Xᵀ·dY): the mat variants must decline it.
   [68, 7, 132],
+  // Past the edge of a second 128×128 tile in M and N, K off the 8-step (matmul_tiled128's edges).
+  [131, 19, 257],
   [512, 784, 256],
 ];
 
@@ -142,9 +144,20 @@ describe('matmul variant choice', () => {
     expect(matmulWorkgroupSize('mat16', ss)).toEqual([2, 2]);
     expect(chooseVariant({}, ctx({ software: false, adapter: 'nvidia hopper' }), dims(128, 784, 128))).toBe('tiled');
   });
+  it('gives real GPUs 128×128 tiles once a shape has enough of them to fill the device', () => {
+    const gpu = ctx({ software: false, adapter: 'nvidia hopper' });
+    expect(chooseVariant({}, gpu, dims(4096, 4096, 4096))).toBe('tiled128');
+    expect(chooseVariant({ transA: true }, gpu, dims(4096, 512, 4096))).toBe('tiled128');
+    // W3's first layer at batch 512: 4 × 32 tiles of 128.
+    expect(chooseVariant({}, gpu, dims(512, 784, 4096))).toBe('tiled128');
+    expect(chooseVariant({}, gpu, dims(1024, 1024, 1000))).toBe('tiled128');
+    expect(chooseVariant({}, gpu, dims(512, 512, 512))).toBe('tiled');
+    expect(chooseVariant({ variant: 'tiled128' }, ctx({ maxInvocationsPerWorkgroup: 128 }), dims(64, 64, 64))).toBe('register');
+    expect(matmulWorkgroupSize('tiled128', gpu)).toEqual([16, 16]);
+  });
   it('falls back to register for a forced variant the shape or device cannot run, and names unknown ones', () => {
     expect(chooseVariant({ variant: 'mat16' }, ctx({}), dims(5, 7, 9))).toBe('register');
     expect(chooseVariant({ variant: 'tiled' }, ctx({ maxInvocationsPerWorkgroup: 128 }), dims(64, 64, 64))).toBe('register');
-    expect(() => chooseVariant({ variant: 'vec4' as never }, ctx({}), dims(4, 4, 4))).toThrow(/unknown variant 'vec4' \(use 'register', 'tiled', 'mat8', 'mat16'\)/);
+    expect(() => chooseVariant({ variant: 'vec4' as never }, ctx({}), dims(4, 4, 4))).toThrow(/unknown variant 'vec4' \(use 'register', 'tiled', 'tiled128', 'mat8', 'mat16'\)/);
   });
 });
