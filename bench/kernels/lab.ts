@@ -7,6 +7,7 @@
 import type { Backend, Kernel } from '../../src/index.js';
 import { ops, WebGPUBackend } from '../../src/index.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
+import type { GpuContext } from '../../src/ops/kernel.js';
 import type { JobResult, MatmulFigure, MatmulShape } from '../lib/jobs.js';
 import { TFJS_PEER } from '../lib/jobs.js';
 import type { MatmulRunner } from '../lib/matmul-timing.js';
@@ -17,6 +18,8 @@ import { loadTfjs } from '../systems/tfjs-node.js';
 import { checkMatmul } from './check.js';
 import type { LabVariant } from './variants.js';
 import { labKernel, labVariants, supports } from './variants.js';
+import type { TileVariant } from './tiles.js';
+import { tileKernel, tileNeeds, tileVariants } from './tiles.js';
 
 
 interface Candidate {
@@ -25,6 +28,8 @@ interface Candidate {
   readonly kernel?: Kernel<MatmulAttrs>;
   readonly attrs: MatmulAttrs;
   readonly lab?: LabVariant;
+  /** A workgroup-memory tile variant (bench/kernels/tiles.ts): timed on real GPUs only. */
+  readonly tile?: TileVariant;
 }
 
 interface Timer {
@@ -36,11 +41,23 @@ interface Timer {
 const CHECK_SHAPES: [number, number, number][] = [[1, 1, 1], [7, 13, 17], [7, 12, 20], [65, 33, 129], [65, 36, 132], [68, 36, 132], [131, 300, 260]];
 const FORMS: MatmulAttrs[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }];
 
-function candidates(quick: boolean): Candidate[] {
+function candidates(quick: boolean, ctx: GpuContext): Candidate[] {
   const webgrad = ops.MATMUL_VARIANTS.map((v) => ({ name: `webgrad ${v}`, kernel: ops.matmul, attrs: { variant: v } }));
   const lab = labVariants().filter((_, i) => !quick || i % 3 === 0);
-  return [...webgrad, ...lab.map((v) => ({ name: `lab ${v.name}`, kernel: labKernel(v), attrs: {}, lab: v }))];
+  const tiles = tileVariants().filter((v, i) => {
+    if (quick && i % 3 !== 0) return false;
+    const need = tileNeeds(v);
+    return need.storage <= ctx.maxWorkgroupStorageSize && need.invocations <= ctx.maxInvocationsPerWorkgroup;
+  });
+  return [
+    ...webgrad,
+    ...lab.map((v) => ({ name: `lab ${v.name}`, kernel: labKernel(v), attrs: {}, lab: v })),
+    ...tiles.map((v) => ({ name: `lab ${v.name}`, kernel: tileKernel(v), attrs: {}, tile: v })),
+  ];
 }
+
+/** Workgroup-memory tiles run ~10× slower than register blocks on CPU-emulated adapters: there they are checked, not timed. */
+const NOT_TIMED = 'checked; not timed on a CPU-emulated adapter (workgroup-memory tiles are for GPUs)';
 
 function runsShape(c: Candidate, s: MatmulShape): boolean {
   return !c.lab || supports(c.lab, s, s.N, s.K);
@@ -84,13 +101,15 @@ function webgradTimer(be: Backend, c: Candidate, s: MatmulShape): Timer {
 export async function runKernelLab(shapes: MatmulShape[], budgetSeconds: number, maxRuns: number, quick = false): Promise<JobResult> {
   const be = (await WebGPUBackend.create()) as WebGPUBackend;
   const figures: MatmulFigure[] = [];
+  const untimed: MatmulFigure[] = [];
   try {
     const timed: { c: Candidate; checkRatio?: number }[] = [];
-    for (const c of candidates(quick)) {
+    for (const c of candidates(quick, be.ctx)) {
       const checkRatio = await check(be, c);
       console.error(`lab: ${c.name}: largest error ${checkRatio.toFixed(3)} of the bound${checkRatio <= 1 ? '' : ': FAILED, not timed'}`);
-      if (checkRatio <= 1) timed.push({ c, checkRatio });
-      else for (const shape of shapes) figures.push({ system: 'lab', variant: c.name, shape, gflops: null, checkRatio, error: `differs from the CPU reference (${checkRatio.toFixed(1)}× the bound): not timed` });
+      if (checkRatio > 1) for (const shape of shapes) figures.push({ system: 'lab', variant: c.name, shape, gflops: null, checkRatio, error: `differs from the CPU reference (${checkRatio.toFixed(1)}× the bound): not timed` });
+      else if (c.tile && be.ctx.software) for (const shape of shapes) untimed.push({ system: 'lab', variant: c.name, shape, gflops: null, checkRatio, skipped: NOT_TIMED });
+      else timed.push({ c, checkRatio });
     }
     const tfjs = await loadTfjs('tfjs-webgpu').catch((e: Error) => (console.error(`lab: tfjs-webgpu unavailable: ${e.message}`), null));
     if (tfjs) timed.push({ c: { name: TFJS_PEER, attrs: {} } });
@@ -121,7 +140,7 @@ export async function runKernelLab(shapes: MatmulShape[], budgetSeconds: number,
       const f = figures.find((x) => x.variant === chosen && x.shape === shape);
       if (f) figures.push({ ...f, variant: `webgrad default (= ${chosen.slice('webgrad '.length)})` });
     }
-    return { device: describeAdapter(be.describe()), matmul: figures };
+    return { device: describeAdapter(be.describe()), matmul: [...figures, ...untimed] };
   } finally {
     be.dispose();
   }

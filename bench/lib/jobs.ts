@@ -48,6 +48,8 @@ export interface MatmulFigure {
   /** Largest |got − ref| / (γ_K·(|A||B|) bound): ≤ 1 passes. Lab only. */
   readonly checkRatio?: number;
   readonly error?: string;
+  /** Why a variant that passed its check was not timed (lab only). */
+  readonly skipped?: string;
 }
 
 /** What a worker prints on its last line after RESULT_TAG. */

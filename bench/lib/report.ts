@@ -67,6 +67,7 @@ export function labTable(figs: MatmulFigure[]): string {
     const f = figs.find((x) => x.variant === v && x.shape.label === sh.label);
     if (!f) return 'n/a';
     if (f.error) return 'FAILED CHECK';
+    if (f.skipped) return 'checked, not timed';
     return `${fmt(f.gflops?.median)} / ${fmt(f.cpuGflops?.median)}`;
   })]);
   return table(['variant: GFLOP/s wall / per CPU-s', ...shapes.map((s) => `${s.label} ${shapeName(s)}`)], rows);
