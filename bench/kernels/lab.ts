@@ -92,6 +92,11 @@ function webgradTimer(be: Backend, c: Candidate, s: MatmulShape): Timer {
   };
 }
 
+function tfjsTimer(tf: Parameters<typeof tfjsMatmulRunner>[0], s: MatmulShape): Timer {
+  const run = tfjsMatmulRunner(tf, s.M, s.K, s.N, s.transA, s.transB);
+  return { run, free: () => run.dispose() };
+}
+
 /**
  * Checks every candidate, then times the ones that passed in rounds: each
  * round times every (candidate, shape) once, so that a change in the
@@ -118,9 +123,11 @@ export async function runKernelLab(shapes: MatmulShape[], budgetSeconds: number,
     for (let round = 0; round < maxRuns; round++) {
       for (const cell of cells) {
         const { c, shape: s } = cell;
-        const timer: Timer = c.kernel ? webgradTimer(be, c, s) : { run: tfjsMatmulRunner(tfjs!.tf, s.M, s.K, s.N, s.transA, s.transB), free: () => {} };
+        const timer: Timer = c.kernel ? webgradTimer(be, c, s) : tfjsTimer(tfjs!.tf, s);
         try {
-          if (round === 0) cell.reps = Math.max(1, Math.min(64, Math.round(0.15 / Math.max(await timer.run(1), 1e-5))));
+          // One untimed launch first: the operands' upload to the device is not timed.
+          const first = await timer.run(1);
+          if (round === 0) cell.reps = Math.max(1, Math.min(64, Math.round(0.15 / Math.max(first, 1e-5))));
           const cpu0 = cpuSeconds();
           cell.seconds.push((await timer.run(cell.reps)) / cell.reps);
           cell.cpu.push((cpuSeconds() - cpu0) / cell.reps);
