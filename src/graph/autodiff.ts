@@ -23,6 +23,7 @@ const ruleOf = new Map<Kernel<any>, GradRule<any>>(Object.values(GRADIENTS).map(
 export function gradients(g: Graph, loss: Value, wrt: readonly Value[]): Map<Value, Value> {
   if (sizeOf(loss.shape) !== 1) throw new ValueError(`gradients: the loss must have one element, got shape [${loss.shape.join(', ')}]`);
   const needed = reachesLoss(g, loss, wrt);
+  const start = g.nodes.length;
   const grads = new Map<Value, Value>();
   grads.set(loss, g.op(fill, [], { shape: loss.shape, value: 1 }, `d(${loss.name})`));
   const forward = g.nodes.slice();
@@ -45,7 +46,27 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[]): Map<Val
     if (!d) throw new ValueError(`gradients: the loss does not depend on '${w.name}'`);
     out.set(w, d);
   }
+  dropUnused(g, start, [...out.values()]);
   return out;
+}
+
+/**
+ * Removes the backward ops (nodes from `start` on) whose results no gradient
+ * needs. A rule records every input's gradient, so without this the first
+ * layer's matmul would also compute d(input) = dY·Wᵀ, as many FLOPs as its
+ * weight gradient, for nothing.
+ */
+function dropUnused(g: Graph, start: number, results: readonly Value[]): void {
+  const used = new Set<Value>(results);
+  const live = new Set<Node>();
+  for (let i = g.nodes.length - 1; i >= start; i--) {
+    const n = g.nodes[i];
+    if (!n.outputs.some((o) => used.has(o) || o.role !== 'temp')) continue;
+    live.add(n);
+    n.inputs.forEach((v) => used.add(v));
+  }
+  const kept = g.nodes.filter((n, i) => i < start || live.has(n));
+  g.nodes.splice(0, g.nodes.length, ...kept);
 }
 
 /** Values on some path from a wrt value to the loss: only their gradients are computed. */

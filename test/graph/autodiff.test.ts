@@ -85,6 +85,21 @@ describe.each(backends)('autodiff + executor on %s', (_name, make) => {
     compiled.dispose();
   });
 
+  it('records no gradient that nothing needs (d(input) of a first layer, d of a param not asked for)', () => {
+    const g = new Graph();
+    const x = g.input('x', [4, 6]);
+    const w1 = g.param('w1', [6, 5]);
+    const w2 = g.param('w2', [5, 1]);
+    const y = g.op(matmul, [g.op(matmul, [x, w1], {}, 'h'), w2], {}, 'y');
+    const L = g.op(matmul, [g.input('u', [1, 4]), y], {}, 'L');
+    const forward = g.nodes.length;
+    gradients(g, L, [w1]);
+    const backward = g.nodes.slice(forward).map((n) => n.outputs[0].name);
+    // d(y), d(h) and d(w1) are needed; d(x), d(w2) and d(u) are not.
+    expect(backward.filter((n) => n.startsWith('d(') && n !== 'd(L)').sort()).toEqual(['d(h)', 'd(w1)', 'd(y)']);
+    expect(g.nodes.slice(0, forward).map((n) => n.outputs[0].name)).toEqual(['h', 'y', 'L']);
+  });
+
   it('names the kernel when the loss depends on something with no gradient rule', () => {
     const g = new Graph();
     const w = g.param('w', [1]);
