@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only train,matmul,scaling,lab,browser] [--systems a,b] [--all] [--out DIR] [--fp32-peak GFLOPS]`
+// `npm run bench [-- --quick] [--only train,matmul,scaling,lab,browser] [--systems a,b] [--all] [--out DIR] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline S]`
 // Runs every job in its own worker process, prints the tables, and writes
 // bench/results/<adapter>-<date>.json and the S1 chart beside it.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,9 @@ interface Args {
   systems?: string;
   out: string;
   fp32Peak?: number;
+  budgetScale?: number;
+  /** Seconds after which no job starts and a running one is stopped; the results file is still written. */
+  deadline?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -40,6 +43,8 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--smoke') a.smoke = true;
     else if (f === '--all') a.all = true;
     else if (f === '--fp32-peak') a.fp32Peak = positive(f, argv[++i]);
+    else if (f === '--budget-scale') a.budgetScale = positive(f, argv[++i]);
+    else if (f === '--deadline') a.deadline = positive(f, argv[++i]);
     else if (f === '--only' || f === '--systems' || f === '--out') {
       const v = argv[++i];
       if (!v) throw new Error(`${f} needs a value`);
@@ -47,7 +52,7 @@ function parseArgs(argv: string[]): Args {
       else if (f === '--systems') a.systems = v;
       else a.out = v;
     } else if (f === '--help' || f === '-h') {
-      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS]');
+      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written');
       process.exit(0);
     } else throw new Error(`unknown flag '${f}' (try --help)`);
   }
@@ -67,7 +72,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const systems = parseSystems(args.systems);
   const sections = args.smoke ? ['train' as const] : parseSections(args.only);
-  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke, fp32Peak: args.fp32Peak });
+  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke, fp32Peak: args.fp32Peak, budgetScale: args.budgetScale });
   const workerPath = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
   const env = environment();
   const t0 = performance.now();
@@ -80,11 +85,19 @@ async function main(): Promise<number> {
   let adapter: Record<string, unknown> | null = null;
   console.log(`webgrad bench${args.quick ? ' --quick' : ''}: ${jobs.length} jobs on ${env.cpuModel} (${env.cores} cores), Node ${env.node}, load average ${env.loadAverage.start.toFixed(2)}`);
   for (const [i, pj] of jobs.entries()) {
+    const left = (args.deadline ?? Infinity) - (performance.now() - t0) / 1000;
+    if (left <= 0) {
+      console.log(`[${i + 1}/${jobs.length}] ${pj.label}: not run, --deadline ${args.deadline} s reached`);
+      errors.push({ job: pj.label, error: `not run: --deadline ${args.deadline} s reached` });
+      continue;
+    }
     console.log(`[${i + 1}/${jobs.length}] ${pj.label} ...`);
-    const out = await runWorker(workerPath, pj.job, pj.timeoutSeconds, (line) => console.log(line));
+    const out = await runWorker(workerPath, pj.job, Math.min(pj.timeoutSeconds, left), (line) => console.log(line));
     if (!out.result) {
-      console.log(`  FAILED after ${out.seconds.toFixed(0)} s: ${out.error}`);
-      errors.push({ job: pj.label, error: out.error ?? 'unknown' });
+      const cut = left < pj.timeoutSeconds && out.seconds >= left;
+      const error = cut ? `stopped at --deadline ${args.deadline} s, ${out.seconds.toFixed(0)} s into the job` : out.error ?? 'unknown';
+      console.log(`  FAILED after ${out.seconds.toFixed(0)} s: ${error}`);
+      errors.push({ job: pj.label, error });
       continue;
     }
     console.log(`  done in ${out.seconds.toFixed(0)} s on ${out.result.device}`);
@@ -98,10 +111,12 @@ async function main(): Promise<number> {
     if (pj.section === 'lab') lab.push(...(r.matmul ?? []));
   }
   let browser: BrowserResult | null = null;
-  if (sections.includes('browser')) {
+  const browserLeft = (args.deadline ?? Infinity) - (performance.now() - t0) / 1000;
+  if (sections.includes('browser') && browserLeft <= 0) errors.push({ job: 'browser', error: `not run: --deadline ${args.deadline} s reached` });
+  else if (sections.includes('browser')) {
     console.log(`[browser] webgrad and tfjs-backend-webgpu in headless Chromium ...`);
     const tb = performance.now();
-    const limit = args.quick ? 100 : 1500;
+    const limit = Math.min(args.quick ? 100 : 1500, browserLeft);
     try {
       browser = await runBrowserBench(browserPlan(args.quick), limit, (line) => console.log(line));
       console.log(`  done in ${((performance.now() - tb) / 1000).toFixed(0)} s on ${browser.devices['webgrad-webgpu']}`);
@@ -115,10 +130,13 @@ async function main(): Promise<number> {
   const note = software
     ? `Every WebGPU figure here ran on a software adapter (${String(adapter?.device ?? adapter?.architecture)}): WebGPU emulated on the CPU, so these are CPU figures, not GPU figures.`
     : adapter ? `WebGPU figures ran on ${[adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ')}.` : 'No WebGPU adapter figures in this run.';
-  const results: BenchResults = {
+  // How far this run was shortened (--budget-scale, --deadline), beside what report.ts describes.
+  const results: BenchResults & { budgetScale: number; deadline: number | null } = {
     schema: 'webgrad-bench/1',
     quick: args.quick,
     smoke: args.smoke,
+    budgetScale: args.budgetScale ?? 1,
+    deadline: args.deadline ?? null,
     environment: { ...env, loadAverage: { start: env.loadAverage.start, end: loadavg()[0] } },
     devices,
     adapter,

@@ -17,6 +17,8 @@ export interface PlanOptions {
   readonly smoke?: boolean;
   /** The device's fp32 peak in GFLOP/s (--fp32-peak): K1 then adds 4096³ on the WebGPU systems, judged against it. */
   readonly fp32Peak?: number;
+  /** Multiplies every job's time budget (--budget-scale): below 1 for a short device lease. Timeouts and run caps stay. */
+  readonly budgetScale?: number;
 }
 
 export interface PlannedJob {
@@ -92,11 +94,14 @@ export function plan(o: PlanOptions): PlannedJob[] {
     }
   }
   if (want('lab') && o.systems.includes('webgrad-webgpu')) {
-    const [w1, w2] = mainWorkloads(false);
+    const [w1, w2, w3] = mainWorkloads(false);
     const shapes = q ? squareShapes([1024]) : [...squareShapes([1024]), ...trainingShapes('W1', w1).slice(0, 3), ...trainingShapes('W2', w2).slice(0, 4)];
+    // On a real GPU (--fp32-peak) the variants part where the device fills: the large squares and W3's big matmuls.
+    if (o.fp32Peak && !q) shapes.push(...squareShapes([2048, 4096]), ...trainingShapes('W3', w3).filter((s) => s.M * s.N * s.K > 1e9));
     jobs.push({ section: 'lab', label: 'kernel lab (matmul variants)', job: { kind: 'lab', shapes, budgetSeconds: q ? 10 : 150, maxRuns: q ? 1 : 3, quick: q }, timeoutSeconds: q ? 90 : 600 });
   }
-  return jobs;
+  const scale = o.budgetScale ?? 1;
+  return jobs.map((pj) => ({ ...pj, job: { ...pj.job, budgetSeconds: pj.job.budgetSeconds * scale } }));
 }
 
 export function parseSystems(list: string | undefined): SystemName[] {
