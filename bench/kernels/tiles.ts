@@ -5,7 +5,7 @@
 // are checked but not timed (workgroup memory is slow there).
 import type { Kernel } from '../../src/index.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
-import { ops } from '../../src/index.js';
+import { labMatmulKernel } from './variants.js';
 
 export interface TileVariant {
   readonly name: string;
@@ -134,23 +134,9 @@ ${v.prefetch
 `;
 }
 
-/** A webgrad Kernel running one tile variant: matmul's shape rule and CPU reference, the variant's WGSL. */
+/** A webgrad Kernel running one tile variant. */
 export function tileKernel(v: TileVariant): Kernel<MatmulAttrs> {
-  return {
-    name: `matmul_tile_${v.name}`,
-    shader: { name: `matmul_tile_${v.name}`, code: tileShader(v) },
-    outputs: (inputs, attrs) => ops.matmul.outputs(inputs, attrs),
-    cpu: (i, o, infos, attrs) => ops.matmul.cpu(i, o, infos, attrs),
-    gpu(inputs, attrs) {
-      const { M, N, K } = ops.matmulDims(inputs, attrs);
-      return {
-        entry: 'main',
-        constants: { TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0 },
-        params: [['u32', M], ['u32', N], ['u32', K]],
-        workgroups: [Math.ceil(N / v.bn), Math.ceil(M / v.bm), 1],
-      };
-    },
-  };
+  return labMatmulKernel(`matmul_tile_${v.name}`, tileShader(v), v.bm, v.bn);
 }
 
 const tile = (bm: number, bn: number, bk: number, tm: number, tn: number, prefetch = true): TileVariant => ({

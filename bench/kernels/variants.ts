@@ -122,12 +122,14 @@ export function supports(v: LabVariant, attrs: MatmulAttrs, N: number, K: number
   return (!v.vec4 || (N % 4 === 0 && !attrs.transB)) && (!v.a4 || (K % 4 === 0 && !attrs.transA));
 }
 
-/** A webgrad Kernel running one lab variant: matmul's shape rule and CPU reference, the variant's WGSL. */
-export function labKernel(v: LabVariant): Kernel<MatmulAttrs> {
-  const code = rowsShader(v);
+/**
+ * A webgrad Kernel running generated WGSL with matmul's binding layout: matmul's
+ * shape rule and CPU reference, one workgroup per `rows` × `cols` block of C.
+ */
+export function labMatmulKernel(name: string, code: string, rows: number, cols: number): Kernel<MatmulAttrs> {
   return {
-    name: `matmul_lab_${v.name}`,
-    shader: { name: `matmul_lab_${v.name}`, code },
+    name,
+    shader: { name, code },
     outputs: (inputs, attrs) => ops.matmul.outputs(inputs, attrs),
     cpu: (i, o, infos, attrs) => ops.matmul.cpu(i, o, infos, attrs),
     gpu(inputs, attrs) {
@@ -136,10 +138,15 @@ export function labKernel(v: LabVariant): Kernel<MatmulAttrs> {
         entry: 'main',
         constants: { TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0 },
         params: [['u32', M], ['u32', N], ['u32', K]],
-        workgroups: [Math.ceil(N / columnsPerWorkgroup(v)), Math.ceil(M / rowsPerWorkgroup(v)), 1],
+        workgroups: [Math.ceil(N / cols), Math.ceil(M / rows), 1],
       };
     },
   };
+}
+
+/** A webgrad Kernel running one lab variant. */
+export function labKernel(v: LabVariant): Kernel<MatmulAttrs> {
+  return labMatmulKernel(`matmul_lab_${v.name}`, rowsShader(v), rowsPerWorkgroup(v), columnsPerWorkgroup(v));
 }
 
 /** The lab's explored variants: the scalar "rows" layout, then vec4 loads with row- and block-shaped work per invocation. */
