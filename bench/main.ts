@@ -84,8 +84,10 @@ async function main(): Promise<number> {
   const errors: BenchResults['errors'] = [];
   let adapter: Record<string, unknown> | null = null;
   console.log(`webgrad bench${args.quick ? ' --quick' : ''}: ${jobs.length} jobs on ${env.cpuModel} (${env.cores} cores), Node ${env.node}, load average ${env.loadAverage.start.toFixed(2)}`);
+  /** Seconds until --deadline (Infinity without one). */
+  const secondsLeft = () => (args.deadline ?? Infinity) - (performance.now() - t0) / 1000;
   for (const [i, pj] of jobs.entries()) {
-    const left = (args.deadline ?? Infinity) - (performance.now() - t0) / 1000;
+    const left = secondsLeft();
     if (left <= 0) {
       console.log(`[${i + 1}/${jobs.length}] ${pj.label}: not run, --deadline ${args.deadline} s reached`);
       errors.push({ job: pj.label, error: `not run: --deadline ${args.deadline} s reached` });
@@ -111,7 +113,7 @@ async function main(): Promise<number> {
     if (pj.section === 'lab') lab.push(...(r.matmul ?? []));
   }
   let browser: BrowserResult | null = null;
-  const browserLeft = (args.deadline ?? Infinity) - (performance.now() - t0) / 1000;
+  const browserLeft = secondsLeft();
   if (sections.includes('browser') && browserLeft <= 0) errors.push({ job: 'browser', error: `not run: --deadline ${args.deadline} s reached` });
   else if (sections.includes('browser')) {
     console.log(`[browser] webgrad and tfjs-backend-webgpu in headless Chromium ...`);

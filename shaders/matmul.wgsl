@@ -278,9 +278,9 @@ var<workgroup> tile8B: array<vec4f, 264>;
 
 // This invocation's share of one k-step of an operand tile: 4 elements, read
 // along the operand's contiguous axis (neighbouring invocations read
-// neighbouring addresses). `along` is true when that axis is k: the 4
-// elements are then k..k+3 of one row (or column) `line`, else one k and
-// 4 consecutive rows (columns) from `line`.
+// neighbouring addresses). When that axis is k (A untransposed, B
+// transposed) they are k..k+3 of row (column) `line`; otherwise they are
+// rows (columns) line..line+3 at step k.
 struct Stage {
   v: vec4f,
   line: u32,

@@ -4,8 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { MatmulFigure, TrainFigure } from '../lib/jobs.js';
-import { TFJS_PEER } from '../lib/jobs.js';
 import type { BenchResults } from '../lib/report.js';
+import { labLeaders } from '../lib/report.js';
 import { fmt, table } from '../lib/table.js';
 
 const SYSTEMS = ['webgrad-webgpu', 'tfjs-webgpu', 'webgrad-cpu', 'tfjs-cpu', 'tfjs-wasm'];
@@ -35,12 +35,9 @@ function summarize(dir: string): void {
   const shapes = ['1024³', '2048³', '4096³'].filter((l) => matmul.some((f) => f.shape.label === l));
   const matmulRow = (l: string) => [`${l} GFLOP/s`, ...systems.map((s) => fmt(matmul.find((f) => f.system === s && f.shape.label === l)?.gflops?.median))];
   if (systems.length) console.log(`\n${table(['median', ...systems], [...workloads.map(trainRow), ...shapes.map(matmulRow)])}`);
-  const lab1024 = lab.filter((f) => f.shape.label === '1024³' && f.gflops);
-  if (lab1024.length) {
-    const best = lab1024.filter((f) => f.variant !== TFJS_PEER && !f.variant?.startsWith('webgrad default')).sort((a, b) => b.gflops!.median - a.gflops!.median)[0];
-    const def = lab1024.find((f) => f.variant?.startsWith('webgrad default'));
-    const peer = lab1024.find((f) => f.variant === TFJS_PEER);
-    console.log(`\n  kernel lab, 1024³: ${def?.variant ?? 'webgrad default'} ${fmt(def?.gflops?.median)} GFLOP/s; best ${best?.variant} ${fmt(best?.gflops?.median)}; tfjs-webgpu ${fmt(peer?.gflops?.median)}`);
+  const { ours, best, peer } = labLeaders(lab, '1024³');
+  if (ours || best || peer) {
+    console.log(`\n  kernel lab, 1024³: ${ours?.variant ?? 'webgrad default'} ${fmt(ours?.gflops?.median)} GFLOP/s; best ${best?.variant} ${fmt(best?.gflops?.median)}; tfjs-webgpu ${fmt(peer?.gflops?.median)}`);
   }
   const targets = runs.flatMap(({ r }) => r.targets).filter((t) => t.met !== null);
   if (targets.length) console.log(`\nTargets\n${targets.map((t) => `  ${t.met ? 'met' : 'NOT MET'}: ${t.target}: ${t.measured}`).join('\n')}`);
