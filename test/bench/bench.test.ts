@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/lib/report.js';
 
 /**
@@ -16,10 +16,14 @@ const OUT_DIR = 'node_modules/.cache/webgrad-bench-smoke';
 const results = mkdtempSync(join(tmpdir(), 'webgrad-bench-'));
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 
+// One build of the bench serves both tests.
+beforeAll(() => {
+  const build = spawnSync('npx', ['vite', 'build', '--config', 'bench/vite.config.ts', '--outDir', OUT_DIR], { encoding: 'utf8', timeout: 60_000 });
+  if (build.status !== 0) throw new Error(`bench build failed (status ${build.status}):\n${build.stderr}`);
+}, 90_000);
+
 describe('npm run bench (smoke)', () => {
   it('builds, runs webgrad (WebGPU and CPU) and tfjs-cpu on one workload, and writes comparable results', () => {
-    const build = spawnSync('npx', ['vite', 'build', '--config', 'bench/vite.config.ts', '--outDir', OUT_DIR], { encoding: 'utf8', timeout: 60_000 });
-    expect(build.status, `bench build failed:\n${build.stderr}`).toBe(0);
     const run = spawnSync(process.execPath, [`${OUT_DIR}/main.js`, '--smoke', '--systems', 'webgrad-webgpu,webgrad-cpu,tfjs-cpu', '--out', results], { encoding: 'utf8', timeout: 90_000 });
     expect(run.status, `bench --smoke failed (status ${run.status}, signal ${run.signal}):\n${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/Training throughput/);
@@ -57,4 +61,27 @@ describe('npm run bench (smoke)', () => {
     expect(ref).toBeGreaterThan(0.1);
     for (const f of r.train) expect(Math.abs(f.losses[0] - ref) / ref, `${f.system} loss ${f.losses[0]} vs ${ref}`).toBeLessThan(0.005);
   }, 150_000);
+});
+
+/**
+ * --deadline (what the GPU kit's device run leans on): a job still running at
+ * the deadline is stopped, later jobs are not started, and the results file is
+ * still written, with each of them named in its errors.
+ */
+describe('npm run bench -- --deadline', () => {
+  it('stops the running job at the deadline, starts no other, and still writes the results file', () => {
+    const out = mkdtempSync(join(results, 'deadline-'));
+    const run = spawnSync(process.execPath, [`${OUT_DIR}/main.js`, '--smoke', '--systems', 'webgrad-cpu,tfjs-cpu', '--deadline', '0.2', '--out', out], { encoding: 'utf8', timeout: 30_000 });
+    // Exit status 1: jobs failed (were cut), but the run itself completed.
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(1);
+    const files = readdirSync(out).filter((f) => f.endsWith('-smoke.json'));
+    expect(files).toHaveLength(1);
+    const r = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as BenchResults & { deadline: number | null };
+    expect(r.deadline).toBe(0.2);
+    expect(r.train).toEqual([]);
+    expect(r.errors).toEqual([
+      { job: 'smoke webgrad-cpu', error: expect.stringMatching(/^stopped at --deadline 0.2 s/) },
+      { job: 'smoke tfjs-cpu', error: 'not run: --deadline 0.2 s reached' },
+    ]);
+  }, 60_000);
 });
