@@ -16,6 +16,16 @@ export interface GpuLaunch {
   /** The uniform block at the binding after the last storage buffer, if the entry point declares one. */
   readonly params: readonly Param[];
   readonly workgroups: readonly [number, number, number];
+  /**
+   * How many of the inputs take the leading bindings (default: all), and the
+   * read-only bindings after the uniform block (or after the outputs where
+   * there is none), each naming the input it binds. For shaders whose entry
+   * points share helpers that read an optional operand (matmul's epilogue):
+   * a launch with one binds it last; WGSL has no optional bindings, so a
+   * launch without one binds another input there.
+   */
+  readonly leading?: number;
+  readonly extra?: readonly number[];
 }
 
 /** What a kernel may know of the device it is launched on. */

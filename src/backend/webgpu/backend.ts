@@ -8,7 +8,7 @@ import { BufferPool, UniformRing } from './buffers.js';
 import { debug } from './debug.js';
 import type { AcquireOptions, GpuDevice } from './device.js';
 import { acquireDevice } from './device.js';
-import { PipelineCache } from './pipelines.js';
+import { layoutKeyOf, PipelineCache } from './pipelines.js';
 import { GpuProgram } from './program.js';
 
 class GpuTensor implements DeviceTensor {
@@ -164,11 +164,12 @@ export class WebGPUBackend implements Backend {
     const pipeline = this.pipelineFor(launch, g, false) as GPUComputePipeline;
     const hasUniform = g.params.length > 0;
     if (hasUniform && !this.uniforms.fits(256)) this.flush();
-    const entries: GPUBindGroupEntry[] = [...inputs, ...outputs].map((t, i) => ({ binding: i, resource: this.binding(t) }));
+    const entries: GPUBindGroupEntry[] = this.leadingEntries(inputs, outputs, g);
     if (hasUniform) {
       const { offset, size } = this.uniforms.push(g.params);
       entries.push({ binding: entries.length, resource: { buffer: this.uniforms.buffer, offset, size } });
     }
+    this.pushExtra(entries, inputs, g);
     const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(launch, g), entries, label: kernel.name });
     this.record(kernel.name, pipeline, bindGroup, g.workgroups);
     debug(() => `  in=${inputs.map(fmt).join(' ')} out=${outputs.map(fmt).join(' ')}`);
@@ -190,13 +191,27 @@ export class WebGPUBackend implements Backend {
   pipelineFor(launch: Launch, g: GpuLaunch, async: boolean): GPUComputePipeline | Promise<GPUComputePipeline> {
     const kernel = launch.kernel as Kernel<unknown>;
     const layout = this.layoutFor(launch, g);
-    const key = PipelineCache.key(kernel, g, `${launch.inputs.length}/${launch.outputs.length}/${g.params.length > 0}`);
+    const key = PipelineCache.key(kernel, g, layoutKeyOf(launch, g));
     return async ? this.pipelines.getAsync(kernel, g, layout, key) : this.pipelines.get(kernel, g, layout, key);
   }
 
   /** @internal */
   layoutFor(launch: Launch, g: GpuLaunch): GPUBindGroupLayout {
-    return this.pipelines.layout(launch.inputs.length, launch.outputs.length, g.params.length > 0);
+    return this.pipelines.layout(g.leading ?? launch.inputs.length, launch.outputs.length, g.params.length > 0, g.extra?.length ?? 0);
+  }
+
+  /** @internal The bindings before the uniform block: the leading inputs (GpuLaunch.leading), then the outputs. */
+  leadingEntries(inputs: readonly DeviceTensor[], outputs: readonly DeviceTensor[], g: GpuLaunch): GPUBindGroupEntry[] {
+    return [...inputs.slice(0, g.leading ?? inputs.length), ...outputs].map((t, i) => ({ binding: i, resource: this.binding(t) }));
+  }
+
+  /** @internal Appends a launch's extra bindings (GpuLaunch.extra) after its others. */
+  pushExtra(entries: GPUBindGroupEntry[], inputs: readonly DeviceTensor[], g: GpuLaunch): void {
+    for (const k of g.extra ?? []) {
+      const t = inputs[k];
+      if (!t) throw new ValueError(`extra binding names input ${k}, but the launch has ${inputs.length}`);
+      entries.push({ binding: entries.length, resource: this.binding(t) });
+    }
   }
 
   /** @internal The whole of a tensor's buffer, as a bind group resource. */

@@ -17,8 +17,8 @@ export class PipelineCache {
 
   constructor(private device: GPUDevice) {}
 
-  layout(inputs: number, outputs: number, uniform: boolean): GPUBindGroupLayout {
-    const key = `${inputs}/${outputs}/${uniform}`;
+  layout(inputs: number, outputs: number, uniform: boolean, extra = 0): GPUBindGroupLayout {
+    const key = PipelineCache.layoutKey(inputs, outputs, uniform, extra);
     let layout = this.layouts.get(key);
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [];
@@ -26,6 +26,9 @@ export class PipelineCache {
         entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: i < inputs ? 'read-only-storage' : 'storage' } });
       }
       if (uniform) entries.push({ binding: inputs + outputs, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      for (let i = 0; i < extra; i++) {
+        entries.push({ binding: entries.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
+      }
       layout = this.device.createBindGroupLayout({ entries, label: `webgrad ${key}` });
       this.layouts.set(key, layout);
     }
@@ -66,6 +69,10 @@ export class PipelineCache {
     if (found) throw found;
   }
 
+  static layoutKey(inputs: number, outputs: number, uniform: boolean, extra = 0): string {
+    return `${inputs}/${outputs}/${uniform}/${extra}`;
+  }
+
   static key(kernel: Kernel<unknown>, launch: GpuLaunch, layoutKey: string): string {
     const c = launch.constants ? Object.entries(launch.constants).sort().map(([k, v]) => `${k}=${v}`).join(',') : '';
     return `${kernel.shader.name}|${launch.entry}|${c}|${layoutKey}`;
@@ -102,4 +109,9 @@ export class PipelineCache {
       throw new GpuError(`WGSL compile error in shaders/${kernel.shader.name}.wgsl (kernel ${kernel.name}):\n${lines}`);
     }
   }
+}
+
+/** The binding layout a launch needs, as a pipeline cache key. */
+export function layoutKeyOf(launch: { readonly inputs: readonly unknown[]; readonly outputs: readonly unknown[] }, g: GpuLaunch): string {
+  return PipelineCache.layoutKey(g.leading ?? launch.inputs.length, launch.outputs.length, g.params.length > 0, g.extra?.length ?? 0);
 }

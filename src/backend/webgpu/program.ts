@@ -4,7 +4,7 @@ import type { Launch, Program } from '../backend.js';
 import { checkLaunch } from '../validate.js';
 import type { WebGPUBackend } from './backend.js';
 import { packParams, uniformSize } from './buffers.js';
-import { PipelineCache } from './pipelines.js';
+import { layoutKeyOf, PipelineCache } from './pipelines.js';
 
 interface Step {
   readonly launch: Launch;
@@ -82,11 +82,12 @@ export class GpuProgram implements Program {
 
   private addStep(launch: Launch, g: GpuLaunch, pipeline: GPUComputePipeline): void {
     const i = this.steps.length;
-    const entries: GPUBindGroupEntry[] = [...launch.inputs, ...launch.outputs].map((t, b) => ({ binding: b, resource: this.be.binding(t) }));
+    const entries: GPUBindGroupEntry[] = this.be.leadingEntries(launch.inputs, launch.outputs, g);
     if (g.params.length > 0 && this.uniform) {
       const size = packParams(this.staging, i * this.slot, g.params);
       entries.push({ binding: entries.length, resource: { buffer: this.uniform, offset: i * this.slot, size } });
     }
+    this.be.pushExtra(entries, launch.inputs, g);
     const layout = this.be.layoutFor(launch, g);
     const bindGroup = this.be.device.createBindGroup({ layout, entries, label: launch.kernel.name });
     this.steps.push({ launch, key: keyOf(launch, g), pipeline, bindGroup, workgroups: g.workgroups });
@@ -94,5 +95,5 @@ export class GpuProgram implements Program {
 }
 
 function keyOf(l: Launch, g: GpuLaunch): string {
-  return PipelineCache.key(l.kernel as Kernel<unknown>, g, `${l.inputs.length}/${l.outputs.length}/${g.params.length > 0}`);
+  return PipelineCache.key(l.kernel as Kernel<unknown>, g, layoutKeyOf(l, g));
 }
