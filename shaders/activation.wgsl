@@ -1,6 +1,9 @@
 // Elementwise activations and their gradients, one pipeline per kind (KIND).
 //   activation_forward:  y  = f(x)
 //   activation_backward: dx = f'(x) · dy
+//   activation_backward_from_output: dx = f'(x) · dy from y = f(x), for the
+//                        kinds whose derivative is a function of y (linear,
+//                        relu, leakyRelu, elu with alpha ≥ 0, sigmoid, tanh)
 // KIND numbers follow ACTIVATIONS in src/ops/activation.ts.
 // Every form stays finite for any finite x: exp only ever sees arguments ≤ 0,
 // and squares and doublings are taken of clamped values, so nothing overflows.
@@ -137,6 +140,19 @@ fn df(v: f32, alpha: f32) -> f32 {
   }
 }
 
+// f'(x) from y = f(x), for the kinds gradFromOutput (src/ops/activation.ts)
+// allows. The same forms ride in matmul.wgsl's epilogue.
+fn dfOfOutput(v: f32, alpha: f32) -> f32 {
+  switch KIND {
+    case RELU: { return select(0.0, 1.0, v > 0.0); }
+    case LEAKY_RELU: { return select(alpha, 1.0, v > 0.0); }
+    case ELU: { return select(v + alpha, 1.0, v > 0.0); }
+    case SIGMOID: { return v * (1.0 - v); }
+    case TANH: { return 1.0 - v * v; }
+    default: { return 1.0; }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn activation_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gridIndex(gid, groups);
@@ -147,4 +163,11 @@ fn activation_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
 fn activation_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gridIndex(gid, groups);
   if (i < bp.n) { dx[i] = df(x[i], bp.alpha) * dy[i]; }
+}
+
+// x here is the forward's output y.
+@compute @workgroup_size(WG)
+fn activation_backward_from_output(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i < bp.n) { dx[i] = dfOfOutput(x[i], bp.alpha) * dy[i]; }
 }

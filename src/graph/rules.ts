@@ -1,5 +1,5 @@
 import type { ActivationAttrs } from '../ops/activation.js';
-import { activation, activationBackward } from '../ops/activation.js';
+import { activation, activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import { biasAdd, biasGrad } from '../ops/bias.js';
 import { add, scale } from '../ops/elementwise.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -44,7 +44,11 @@ export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
   scale: rule<{ alpha: number }>(scale, (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })]),
   // y = x + b (rows): dx passes through, db sums the rows.
   biasAdd: rule(biasAdd, (g, { inputs: [, b] }, [d]) => [d, d && g.op(biasGrad, [d], {}, `d(${b.name})`)]),
-  activation: rule<ActivationAttrs>(activation, (g, { inputs: [x], attrs }, [d]) => [d && g.op(activationBackward, [x, d], attrs, `d(${x.name})`)]),
+  // From the output where f' is a function of it (relu, sigmoid, tanh, ...): the pre-activation then has
+  // no other reader, and graph/fuse.ts can fold bias and activation into the matmul before them.
+  activation: rule<ActivationAttrs>(activation, (g, { inputs: [x], outputs: [y], attrs }, [d]) => [
+    d && (gradFromOutput(attrs) ? g.op(activationBackwardFromOutput, [y, d], attrs, `d(${x.name})`) : g.op(activationBackward, [x, d], attrs, `d(${x.name})`)),
+  ]),
   // The row-wise ones differentiate through their output y.
   softmax: rule(softmax, (g, { inputs: [x], outputs: [y] }, [d]) => [d && g.op(softmaxBackward, [y, d], {}, `d(${x.name})`)]),
   logSoftmax: rule(logSoftmax, (g, { inputs: [x], outputs: [y] }, [d]) => [d && g.op(logSoftmaxBackward, [y, d], {}, `d(${x.name})`)]),

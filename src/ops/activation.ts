@@ -20,6 +20,8 @@ interface Rule {
   f(x: number, alpha: number): number;
   /** df/dx. At a kink, the one-sided value PyTorch uses. */
   df(x: number, alpha: number): number;
+  /** df/dx as a function of y = f(x), where it is one (see gradFromOutput). */
+  dfy?(y: number, alpha: number): number;
 }
 
 const SQRT2 = Math.SQRT2;
@@ -68,14 +70,15 @@ export function normalCdf(x: number): number {
 // The float64 references. Each is the textbook form, computed with the host's
 // libm: none shares an approximation with the WGSL.
 const RULES: { readonly [K in ActivationKind]: Rule } = {
-  linear: { f: (x) => x, df: () => 1 },
-  relu: { f: (x) => (x > 0 ? x : 0), df: (x) => (x > 0 ? 1 : 0) },
-  leakyRelu: { alpha: 0.2, f: (x, a) => (x > 0 ? x : a * x), df: (x, a) => (x > 0 ? 1 : a) },
-  elu: { alpha: 1, f: (x, a) => (x > 0 ? x : a * Math.expm1(x)), df: (x, a) => (x > 0 ? 1 : a * Math.exp(x)) },
-  sigmoid: { f: sigmoid, df: (x) => sigmoid(x) * sigmoid(-x) },
+  linear: { f: (x) => x, df: () => 1, dfy: () => 1 },
+  relu: { f: (x) => (x > 0 ? x : 0), df: (x) => (x > 0 ? 1 : 0), dfy: (y) => (y > 0 ? 1 : 0) },
+  leakyRelu: { alpha: 0.2, f: (x, a) => (x > 0 ? x : a * x), df: (x, a) => (x > 0 ? 1 : a), dfy: (y, a) => (y > 0 ? 1 : a) },
+  elu: { alpha: 1, f: (x, a) => (x > 0 ? x : a * Math.expm1(x)), df: (x, a) => (x > 0 ? 1 : a * Math.exp(x)), dfy: (y, a) => (y > 0 ? 1 : y + a) },
+  sigmoid: { f: sigmoid, df: (x) => sigmoid(x) * sigmoid(-x), dfy: (y) => y * (1 - y) },
   tanh: {
     f: Math.tanh,
     df: (x) => 1 / Math.cosh(x) ** 2,
+    dfy: (y) => 1 - y * y,
   },
   softplus: { f: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), df: sigmoid },
   gelu: { f: (x) => x * normalCdf(x), df: (x) => normalCdf(x) + (x * Math.exp(-0.5 * x * x)) / SQRT_2PI },
@@ -91,6 +94,37 @@ function resolve(op: string, { kind, alpha }: ActivationAttrs): { rule: Rule; al
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new ValueError(`${op}: alpha must be a finite number, got ${alpha}`);
   if (kind === 'leakyRelu' && alpha < 0) throw new ValueError(`${op}: leakyRelu alpha (negative slope) must be ≥ 0, got ${alpha}`);
   return { rule, alpha, index };
+}
+
+/**
+ * Whether f'(x) is a function of y = f(x) alone, so that the gradient needs
+ * only the forward's output (as PyTorch's sigmoid_backward and tanh_backward):
+ * then nothing keeps the pre-activation, and a matmul can write y directly
+ * (ops/matmul-epilogue.ts). For elu that takes alpha ≥ 0, where y > 0 exactly
+ * when x > 0; softplus and gelu need x.
+ */
+export function gradFromOutput(attrs: ActivationAttrs): boolean {
+  const { rule, alpha } = resolve('activation', attrs);
+  return rule.dfy !== undefined && (attrs.kind !== 'elu' || alpha >= 0);
+}
+
+/** The derivative from the output, f'(x) = g(f(x)), in float64: the reference for the WGSL. */
+export function activationGradOfOutput(attrs: ActivationAttrs): (y: number) => number {
+  if (!gradFromOutput(attrs)) throw new ValueError(`activation: the gradient of '${attrs.kind}'${attrs.kind === 'elu' ? ` with alpha ${attrs.alpha}` : ''} needs its input, not its output`);
+  const { rule, alpha } = resolve('activation', attrs);
+  return (y) => rule.dfy!(y, alpha);
+}
+
+/** f(x) in float64, for references that apply an activation after other work. */
+export function activationFunction(attrs: ActivationAttrs): (x: number) => number {
+  const { rule, alpha } = resolve('activation', attrs);
+  return (x) => rule.f(x, alpha);
+}
+
+/** The WGSL KIND constant and alpha of an activation, validated. */
+export function activationConstants(op: string, attrs: ActivationAttrs): { kind: number; alpha: number } {
+  const { index, alpha } = resolve(op, attrs);
+  return { kind: index, alpha };
 }
 
 function onlyF32(op: string, arg: string, t: TensorInfo): void {
@@ -138,5 +172,29 @@ export const activationBackward = defineKernel<ActivationAttrs>({
     const { alpha, index } = resolve('activationBackward', attrs);
     const n = sizeOf(x.shape);
     return { entry: 'activation_backward', constants: { KIND: index }, params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
+  },
+});
+
+/**
+ * dx = f'(x)·dy from the forward's output y = f(x), for the kinds where
+ * gradFromOutput holds: autodiff's choice for them.
+ */
+export const activationBackwardFromOutput = defineKernel<ActivationAttrs>({
+  name: 'activationBackwardFromOutput',
+  shader,
+  outputs([y, dy], attrs) {
+    activationGradOfOutput(attrs);
+    onlyF32('activationBackwardFromOutput', 'y', y);
+    expectSame(y, dy, 'activationBackwardFromOutput', ['y', 'dy']);
+    return [y];
+  },
+  cpu([y, dy], [dx], _infos, attrs) {
+    const g = activationGradOfOutput(attrs);
+    for (let i = 0; i < y.length; i++) dx[i] = g(y[i]) * dy[i];
+  },
+  gpu([y], attrs, ctx) {
+    const { alpha, index } = resolve('activationBackwardFromOutput', attrs);
+    const n = sizeOf(y.shape);
+    return { entry: 'activation_backward_from_output', constants: { KIND: index }, params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
   },
 });

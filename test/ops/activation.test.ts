@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { ShapeError, ValueError } from '../../src/core/errors.js';
 import type { ActivationAttrs, ActivationKind } from '../../src/ops/activation.js';
-import { ACTIVATIONS, activation, activationBackward, erfc, normalCdf } from '../../src/ops/activation.js';
+import { ACTIVATIONS, activation, activationBackward, activationBackwardFromOutput, activationFunction, activationGradOfOutput, erfc, gradFromOutput, normalCdf } from '../../src/ops/activation.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
@@ -229,5 +229,61 @@ describe('activation reference (float64)', () => {
     };
     const [dx] = reference(activationBackward, [x, g], attrs);
     expectClose(dx, numericGradient(loss, Float64Array.from(x.data)), FD_TOL, `${attrs.kind} dx`);
+  });
+});
+
+// The kinds whose gradient autodiff takes from the output, with non-default alphas too.
+const FROM_OUTPUT: ActivationAttrs[] = [
+  ...ACTIVATIONS.filter((kind) => gradFromOutput({ kind })).map((kind) => ({ kind })),
+  { kind: 'leakyRelu', alpha: 0.05 },
+  { kind: 'elu', alpha: 0.7 },
+];
+
+describe('activation gradient from the output', () => {
+  it('applies to linear, relu, leakyRelu, elu (alpha ≥ 0), sigmoid and tanh, not to softplus, gelu or elu with alpha < 0', () => {
+    expect(ACTIVATIONS.filter((kind) => gradFromOutput({ kind }))).toEqual(['linear', 'relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh']);
+    expect(gradFromOutput({ kind: 'elu', alpha: -0.5 })).toBe(false);
+    expect(gradFromOutput({ kind: 'elu', alpha: 0 })).toBe(true);
+    expect(() => activationGradOfOutput({ kind: 'gelu' })).toThrow(/gradient of 'gelu' needs its input/);
+  });
+
+  // f'(x) = g(f(x)) in float64, on both sides of every kink and into the tails.
+  it.each(FROM_OUTPUT)('g(f(x)) = f\'(x) in float64: %o', (attrs) => {
+    const f = activationFunction(attrs);
+    const g = activationGradOfOutput(attrs);
+    const xs = Array.from({ length: 2001 }, (_, i) => -10 + i / 100).filter((x) => Math.abs(x) > 1e-9);
+    const x = tensor([xs.length], xs);
+    const [df] = reference(activationBackward, [x, tensor([xs.length], xs.map(() => 1))], attrs);
+    const viaY = Float64Array.from(x.data, (v) => g(f(v)));
+    // 1 − y² and y(1 − y) cancel as y → ±1: float64 keeps 1e-16·(1 + y²) absolute.
+    expectClose(viaY, df, { atol: 1e-15, rtol: 1e-12, why: 'float64 rounding of g(y), which cancels near |y| = 1' }, attrs.kind);
+  });
+});
+
+describe.each(backends)('activationBackwardFromOutput on %s', (_name, make) => {
+  let be: Backend;
+  beforeAll(async () => (be = await make()));
+  afterAll(() => be?.dispose());
+
+  for (const attrs of FROM_OUTPUT) {
+    it.each(SHAPES)(`${attrs.kind}${attrs.alpha !== undefined ? ` (alpha ${attrs.alpha})` : ''} [%i]`, async (...shape) => {
+      const r = rng(shape.reduce((a, b) => a * b) + attrs.kind.length);
+      const x = randn(r, shape, -6, 6);
+      const [yRef] = reference(activation, [x], attrs);
+      const y = tensor(shape, yRef);
+      const dy = randn(r, shape);
+      const [dx] = await runOn(be, activationBackwardFromOutput, [y, dy], attrs);
+      const [want] = reference(activationBackwardFromOutput, [y, dy], attrs);
+      // g(y) is at most two roundings of terms no larger than |g|, y² and |α| (α itself rounded to f32), then one product with dy.
+      const alpha = Math.abs(attrs.alpha ?? alphaOf(attrs.kind));
+      const atol = Float64Array.from(want, (v, i) => 4 * U * (Math.abs(v / (dy.data[i] || 1)) + y.data[i] ** 2 + alpha) * Math.abs(dy.data[i]) + U * Math.abs(v) + TINY);
+      expectClose(dx, want, { atol, rtol: 0, why: 'two roundings in g(y), α to f32, one product' }, attrs.kind);
+    });
+  }
+
+  it('refuses kinds that need the input, and mismatched shapes', () => {
+    const y = be.allocate([3]);
+    expect(() => be.run(activationBackwardFromOutput, [y, y], [be.allocate([3])], { kind: 'softplus' })).toThrow(/'softplus' needs its input, not its output/);
+    expect(() => be.run(activationBackwardFromOutput, [y, be.allocate([4])], [be.allocate([3])], { kind: 'relu' })).toThrow(/y f32\[3\] and dy f32\[4\] must have the same shape/);
   });
 });
