@@ -19,6 +19,15 @@
 //                    on large shapes.
 // All are correct for any M, N (and K, where allowed) ≥ 1: loads past an edge
 // are clamped or zeroed, stores past an edge are skipped.
+//
+// Every variant stores through `finish4`, which EPILOGUE specialises
+// (src/ops/matmul-epilogue.ts; graph/fuse.ts decides where it applies):
+//   0: C = op(A)·op(B)
+//   1: C = f(op(A)·op(B) + bias), bias = ep[N]: Dense's bias and activation
+//   2: C = (op(A)·op(B)) · f'(x), from y = f(x) = ep[M,N]: the gradient
+//      flowing back through an activation
+// f is the activation ACT (KIND in activation.wgsl) with ALPHA; the kinds
+// are those whose gradient needs only y (gradFromOutput).
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -33,6 +42,67 @@ struct Dims {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> d: Dims;
+// The epilogue's operand. WGSL has no optional bindings: plain launches bind A here too.
+@group(0) @binding(4) var<storage, read> ep: array<f32>;
+
+override EPILOGUE: u32 = 0u;
+override ACT: u32 = 0u;
+override ALPHA: f32 = 0.0;
+
+// activation.wgsl's forms for the kinds ACT may name (KIND 0 linear, 1 relu,
+// 2 leakyRelu, 3 elu, 4 sigmoid, 5 tanh), four at a time: a fused launch
+// computes what the unfused ops would (test/ops/matmul-epilogue.test.ts).
+// Vectors keep the code small: llvmpipe compiles each stored element's copy.
+fn expm1Neg4(v: vec4f) -> vec4f {
+  var s = 1.0 + v * (1.0 / 10.0);
+  for (var k = 9.0; k >= 2.0; k -= 1.0) { s = 1.0 + v / k * s; }
+  return select(exp(v) - 1.0, v * s, v > vec4f(-0.5));
+}
+
+fn act4(v: vec4f) -> vec4f {
+  switch ACT {
+    case 1u: { return max(v, vec4f(0.0)); }
+    case 2u: { return select(ALPHA * v, v, v > vec4f(0.0)); }
+    case 3u: { return select(ALPHA * expm1Neg4(min(v, vec4f(0.0))), v, v > vec4f(0.0)); }
+    case 4u: {
+      let z = exp(-abs(v));
+      return select(z, vec4f(1.0), v >= vec4f(0.0)) / (1.0 + z);
+    }
+    case 5u: {
+      let t = expm1Neg4(-2.0 * min(abs(v), vec4f(64.0)));
+      return sign(v) * (-t / (2.0 + t));
+    }
+    default: { return v; }
+  }
+}
+
+fn actGradOfOutput4(y: vec4f) -> vec4f {
+  switch ACT {
+    case 1u: { return select(vec4f(0.0), vec4f(1.0), y > vec4f(0.0)); }
+    case 2u: { return select(vec4f(ALPHA), vec4f(1.0), y > vec4f(0.0)); }
+    case 3u: { return select(y + ALPHA, vec4f(1.0), y > vec4f(0.0)); }
+    case 4u: { return y * (1.0 - y); }
+    case 5u: { return 1.0 - y * y; }
+    default: { return vec4f(1.0); }
+  }
+}
+
+// The epilogue's operand at row `row`, columns c0..c0+3: the bias (EPILOGUE
+// 1, the same for every row) or y (2). Columns past the edge read a clamped
+// index; their results are never stored.
+fn operand4(row: u32, c0: u32) -> vec4f {
+  let last = d.N - 1u;
+  var at = vec4u(min(c0, last), min(c0 + 1u, last), min(c0 + 2u, last), min(c0 + 3u, last));
+  if (EPILOGUE == 2u) { at += row * d.N; }
+  return vec4f(ep[at.x], ep[at.y], ep[at.z], ep[at.w]);
+}
+
+// C's values finished as EPILOGUE says, given the operand o at their place.
+fn finish4(v: vec4f, o: vec4f) -> vec4f {
+  if (EPILOGUE == 1u) { return act4(v + o); }
+  if (EPILOGUE == 2u) { return v * actGradOfOutput4(o); }
+  return v;
+}
 
 fn aAt(i: u32, k: u32) -> f32 {
   if (TRANS_A) { return a[k * d.M + i]; }
@@ -65,12 +135,18 @@ fn outer(b: vec4f, a: vec4f) -> mat4x4f {
 // Writes a transposed 4×4 block (column r is row r0 + r of C, columns
 // c0..c0+3), skipping what lies past the edges.
 fn storeBlock(acc: mat4x4f, r0: u32, c0: u32) {
+  // Loaded once, not per row: each load is index-clamped, and 16 inlined
+  // copies of them more than doubled llvmpipe's compile time of matmul_mat16.
+  var bias = vec4f();
+  if (EPILOGUE == 1u) { bias = operand4(r0, c0); }
   for (var r = 0u; r < 4u; r++) {
     let row = r0 + r;
     if (row >= d.M) { return; }
-    let v = acc[r];
-    for (var e = 0u; e < 4u; e++) {
-      if (c0 + e < d.N) { c[row * d.N + c0 + e] = v[e]; }
+    var o = bias;
+    if (EPILOGUE == 2u) { o = operand4(row, c0); }
+    let v = finish4(acc[r], o);
+    for (var q = 0u; q < 4u; q++) {
+      if (c0 + q < d.N) { c[row * d.N + c0 + q] = v[q]; }
     }
   }
 }
@@ -156,7 +232,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
     for (var j = 0u; j < TPT; j++) {
       let row = m0 + lid.y + i * TS;
       let col = n0 + lid.x + j * TS;
-      if (row < d.M && col < d.N) { c[row * d.N + col] = acc[i * TPT + j]; }
+      if (row < d.M && col < d.N) { c[row * d.N + col] = finish4(vec4f(acc[i * TPT + j]), operand4(row, col)).x; }
     }
   }
 }

@@ -1,9 +1,10 @@
 import { f32, i32 } from '../core/shape.js';
-import { activation, activationBackward, ACTIVATIONS } from '../ops/activation.js';
+import { activation, activationBackward, activationBackwardFromOutput, ACTIVATIONS, gradFromOutput } from '../ops/activation.js';
 import { biasAdd, biasGrad } from '../ops/bias.js';
 import { accumulate, add, fill, scale } from '../ops/elementwise.js';
 import { losses } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
+import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
 import { argmaxAccuracy, binaryAccuracy } from '../ops/metrics.js';
 import { adam, momentum, rmsprop, sgd } from '../ops/optimizer.js';
 import { broadcastScalar, reduceMean, reduceSum } from '../ops/reduce.js';
@@ -21,11 +22,15 @@ export const SELFCHECKS: Case[] = [
   { name: 'matmul A·B 67×129×33 (tiled128)', kernel: matmul, inputs: [f32([B, 129]), f32([129, 33])], attrs: { variant: 'tiled128' } },
   { name: 'matmul Aᵀ·B 67×129×33', kernel: matmul, inputs: [f32([129, B]), f32([129, 33])], attrs: { transA: true } },
   { name: 'matmul A·Bᵀ 67×129×33', kernel: matmul, inputs: [f32([B, 129]), f32([33, 129])], attrs: { transB: true } },
+  { name: 'matmulBiasActivation relu 67×129×33', kernel: matmulBiasActivation, inputs: [f32([B, 129]), f32([129, 33]), f32([33])], attrs: { activation: { kind: 'relu' } } },
+  { name: 'matmulBiasActivation tanh 67×129×33 (tiled)', kernel: matmulBiasActivation, inputs: [f32([B, 129]), f32([129, 33]), f32([33])], attrs: { activation: { kind: 'tanh' }, variant: 'tiled' } },
+  { name: 'matmulActivationGrad sigmoid A·Bᵀ 67×129×33', kernel: matmulActivationGrad, inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'sigmoid' } } },
   { name: 'biasAdd 67×13', kernel: biasAdd, inputs: [x, f32([C])], attrs: {} },
   { name: 'biasGrad 67×13', kernel: biasGrad, inputs: [x], attrs: {} },
   ...ACTIVATIONS.flatMap((kind) => [
     { name: `activation ${kind}`, kernel: activation, inputs: [x], attrs: { kind } },
     { name: `activationBackward ${kind}`, kernel: activationBackward, inputs: [x, x], attrs: { kind } },
+    ...(gradFromOutput({ kind }) ? [{ name: `activationBackwardFromOutput ${kind}`, kernel: activationBackwardFromOutput, inputs: [x, x], attrs: { kind } }] : []),
   ]),
   { name: 'softmax 67×13', kernel: softmax, inputs: [x], attrs: {} },
   { name: 'softmaxBackward 67×13', kernel: softmaxBackward, inputs: [x, x], attrs: {} },

@@ -4,6 +4,7 @@ export * from './bias.js';
 export * from './elementwise.js';
 export * from './loss.js';
 export * from './matmul.js';
+export * from './matmul-epilogue.js';
 export * from './metrics.js';
 export * from './optimizer.js';
 export * from './reduce.js';

@@ -2,7 +2,7 @@ import { ShapeError, ValueError } from '../core/errors.js';
 import type { TensorInfo } from '../core/shape.js';
 import { expectRank, f32, fmt } from '../core/shape.js';
 import code from '../../shaders/matmul.wgsl?raw';
-import type { GpuContext, HostArray } from './kernel.js';
+import type { GpuContext, GpuLaunch, HostArray } from './kernel.js';
 import { defineKernel } from './kernel.js';
 
 /** The GPU variants, each an entry point matmul_<variant> in shaders/matmul.wgsl. */
@@ -116,20 +116,32 @@ export const matmul = defineKernel<MatmulAttrs>({
     matmulPacked(a, b, c, M, N, K, attrs.transA ?? false, attrs.transB ?? false);
   },
   gpu(inputs, attrs, ctx) {
-    const { M, N, K } = matmulDims(inputs, attrs);
-    const variant = chooseVariant(attrs, ctx, { M, N, K });
-    const [wx, wy] = matmulWorkgroupSize(variant, ctx);
-    const per = PER_INVOCATION[variant];
-    const constants: Record<string, number> = { TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0 };
-    if (isMat(variant)) Object.assign(constants, { WG_X: wx, WG_Y: wy });
-    return {
-      entry: `matmul_${variant}`,
-      constants,
-      params: [['u32', M], ['u32', N], ['u32', K]],
-      workgroups: [Math.ceil(N / (per * wx)), Math.ceil(M / (per * wy)), 1],
-    };
+    return matmulLaunch(inputs, attrs, ctx);
   },
 });
+
+/**
+ * The launch of C = op(A)·op(B) in the variant the adapter and shape call
+ * for, storing through the epilogue `epilogue` names (matmul.wgsl), whose
+ * operand, input `operand`, binds after the uniform block. Plain matmuls
+ * bind A there (it goes unread).
+ */
+export function matmulLaunch(inputs: readonly TensorInfo[], attrs: MatmulAttrs, ctx: GpuContext, epilogue: Record<string, number> = {}, operand = 0): GpuLaunch {
+  const { M, N, K } = matmulDims(inputs, attrs);
+  const variant = chooseVariant(attrs, ctx, { M, N, K });
+  const [wx, wy] = matmulWorkgroupSize(variant, ctx);
+  const per = PER_INVOCATION[variant];
+  const constants: Record<string, number> = { TRANS_A: attrs.transA ? 1 : 0, TRANS_B: attrs.transB ? 1 : 0, ...epilogue };
+  if (isMat(variant)) Object.assign(constants, { WG_X: wx, WG_Y: wy });
+  return {
+    entry: `matmul_${variant}`,
+    constants,
+    params: [['u32', M], ['u32', N], ['u32', K]],
+    workgroups: [Math.ceil(N / (per * wx)), Math.ceil(M / (per * wy)), 1],
+    leading: 2,
+    extra: [operand],
+  };
+}
 
 // ---------------------------------------------------------------- fast CPU path
 
@@ -148,7 +160,7 @@ function scratch(current: Float32Array, n: number): Float32Array {
  * reads), then every 4×4 block of C is summed in 16 local variables, which V8
  * keeps in registers, in float64. Padding rows/columns are zero and never stored.
  */
-function matmulPacked(a: HostArray, b: HostArray, c: HostArray, M: number, N: number, K: number, transA: boolean, transB: boolean): void {
+export function matmulPacked(a: HostArray, b: HostArray, c: HostArray, M: number, N: number, K: number, transA: boolean, transB: boolean): void {
   const mb = Math.ceil(M / 4);
   const nb = Math.ceil(N / 4);
   const pa = (panelA = scratch(panelA, mb * K * 4));
