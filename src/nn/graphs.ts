@@ -1,4 +1,5 @@
 import { gradients } from '../graph/autodiff.js';
+import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
 import type { Value } from '../graph/graph.js';
 import { accumulate } from '../ops/elementwise.js';
@@ -19,6 +20,8 @@ export interface ModelSpec {
   readonly metrics: readonly ResolvedMetric[];
   /** Targets per sample: [] for labels, [k] for dense targets. */
   readonly targetShape: number[];
+  /** Fold bias and activation into the matmuls (graph/fuse.ts); false runs every op on its own. */
+  readonly fuse: boolean;
 }
 
 /** A recorded step and the values the model binds or reads. */
@@ -84,6 +87,8 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
   const { g, x, y, weights, perSample, sums } = forwardAndLoss(spec, batch);
   const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
   const grads = gradients(g, loss, weights);
+  // Before the updates are recorded, so that stepNodes index the final graph.
+  if (spec.fuse) fuse(g);
   const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
   const stepNodes: number[] = [];
   weights.forEach((w, i) => {
@@ -96,6 +101,7 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
 /** Forward and loss without updates: evaluate(). */
 export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
   const { g, x, y, weights, sums } = forwardAndLoss(spec, batch);
+  if (spec.fuse) fuse(g);
   return { graph: g, x, y, weights, slots: [], sums, output: null, stepNodes: [] };
 }
 
@@ -105,5 +111,6 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const x = g.input('x', [batch, ...spec.inputShape]);
   const weights = weightValues(g, spec);
   const out = forward(g, spec, x, weights, false);
+  if (spec.fuse) fuse(g, [out]);
   return { graph: g, x, y: null, weights, slots: [], sums: [], output: out, stepNodes: [] };
 }

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import { gradients } from '../../src/graph/autodiff.js';
+import { compileGraph } from '../../src/graph/executor.js';
+import { fuse } from '../../src/graph/fuse.js';
+import type { Value } from '../../src/graph/graph.js';
+import { Graph } from '../../src/graph/graph.js';
+import type { ActivationKind } from '../../src/ops/activation.js';
+import { activation } from '../../src/ops/activation.js';
+import { biasAdd } from '../../src/ops/bias.js';
+import { accumulate } from '../../src/ops/elementwise.js';
+import { matmul } from '../../src/ops/matmul.js';
+import { reduceSum } from '../../src/ops/reduce.js';
+import { loadBuiltinMnist } from '../../src/data/mnist.js';
+import { dense } from '../../src/nn/layers.js';
+import { sequential } from '../../src/nn/model.js';
+import { backends } from '../helpers/backends.js';
+import { expectClose, randn, rng } from '../helpers/check.js';
+
+const U = 2 ** -24;
+
+/** Two Dense layers (29 → 19 → 11, a batch of 37) and the loss L = Σ of the output, differentiated for every weight. */
+function twoLayers(act1: ActivationKind, act2: ActivationKind = 'linear') {
+  const g = new Graph();
+  const x = g.input('x', [37, 29]);
+  const w1 = g.param('w1', [29, 19]);
+  const b1 = g.param('b1', [19]);
+  const w2 = g.param('w2', [19, 11]);
+  const b2 = g.param('b2', [11]);
+  const layer = (h: Value, w: Value, b: Value, kind: ActivationKind, name: string) => {
+    const z = g.op(biasAdd, [g.op(matmul, [h, w], {}, `${name}/matmul`), b], {}, `${name}/bias`);
+    return kind === 'linear' ? z : g.op(activation, [z], { kind }, `${name}/${kind}`);
+  };
+  const out = layer(layer(x, w1, b1, act1, 'l1'), w2, b2, act2, 'l2');
+  const L = g.op(reduceSum, [out], {}, 'L');
+  const weights = [w1, b1, w2, b2];
+  const grads = gradients(g, L, weights);
+  return { g, x, weights, grads: weights.map((w) => grads.get(w)!), L };
+}
+
+const kernels = (g: Graph) => g.nodes.map((n) => n.kernel.name);
+
+describe('fuse', () => {
+  it('folds each Dense forward into one launch, and the gradient into the layer below into its matmul', () => {
+    const { g } = twoLayers('relu');
+    const before = g.nodes.length;
+    expect(fuse(g)).toBe(3);
+    expect(g.nodes.length).toBe(before - 4);
+    const k = kernels(g);
+    expect(k.filter((n) => n === 'matmulBiasActivation')).toHaveLength(2);
+    expect(k.filter((n) => n === 'matmulActivationGrad')).toHaveLength(1);
+    expect(k).not.toContain('biasAdd');
+    expect(k.filter((n) => n === 'activationBackwardFromOutput')).toHaveLength(0);
+    // The fused node stands where the chain ended: every value is written before it is read.
+    const written = new Set<Value>(g.values.filter((v) => v.role !== 'temp'));
+    for (const n of g.nodes) {
+      for (const v of n.inputs) expect(written.has(v), `${n.kernel.name} reads ${v.name} before it is written`).toBe(true);
+      n.outputs.forEach((o) => written.add(o));
+    }
+  });
+
+  it('leaves an activation whose gradient needs its input (softplus) to its own launch, fusing the bias only', () => {
+    const { g } = twoLayers('softplus');
+    fuse(g);
+    const k = kernels(g);
+    expect(k).toContain('activationBackward');
+    expect(k.filter((n) => n === 'activation')).toHaveLength(1);
+    expect(k.filter((n) => n === 'matmulBiasActivation')).toHaveLength(2);
+    expect(k).not.toContain('matmulActivationGrad');
+  });
+
+  it('keeps what `keep` names or a second op reads, and never reaches across an in-place update', () => {
+    const make = () => {
+      const g = new Graph();
+      const x = g.input('x', [4, 3]);
+      const w = g.param('w', [3, 2]);
+      const b = g.param('b', [2]);
+      const z = g.op(matmul, [x, w], {}, 'z');
+      return { g, x, w, b, z };
+    };
+    {
+      const { g, b, z } = make();
+      g.op(activation, [g.op(biasAdd, [z, b], {}, 'zb')], { kind: 'relu' }, 'h');
+      expect(fuse(g, [z])).toBe(0);
+    }
+    {
+      const { g, b, z } = make();
+      g.op(biasAdd, [z, b], {}, 'zb');
+      g.op(reduceSum, [z], {}, 'also reads z');
+      expect(fuse(g)).toBe(0);
+    }
+    {
+      const { g, w, b, z } = make();
+      g.update(accumulate, [g.op(reduceSum, [b], {})], [g.state('s', [1])], { alpha: 1 }); // unrelated: no harm
+      g.update(accumulate, [g.param('dw', [3, 2])], [w], { alpha: 1 }); // w changes between matmul and biasAdd
+      g.op(biasAdd, [z, b], {}, 'zb');
+      expect(fuse(g)).toBe(0);
+    }
+    {
+      const { g, b, z } = make();
+      const zb = g.op(biasAdd, [z, b], {}, 'zb');
+      const h = g.op(activation, [zb], { kind: 'relu' }, 'h');
+      expect(fuse(g, [zb])).toBe(1); // bias fused, relu kept: zb is asked for
+      expect(kernels(g)).toEqual(['matmulBiasActivation', 'activation']);
+      expect(g.nodes[0].outputs[0]).toBe(zb);
+      expect(g.nodes[1].outputs[0]).toBe(h);
+    }
+  });
+});
+
+describe.each(backends)('fused graphs on %s', (_name, make) => {
+  let be: Backend;
+  beforeAll(async () => (be = await make()));
+  afterAll(() => be?.dispose());
+
+  async function run(act1: ActivationKind, act2: ActivationKind, fused: boolean, seed: number) {
+    const { g, x, weights, grads, L } = twoLayers(act1, act2);
+    if (fused) fuse(g, [L, ...grads]);
+    const rand = rng(seed);
+    const bound = new Map<Value, DeviceTensor>();
+    for (const v of [x, ...weights]) {
+      const t = be.allocate(v.shape);
+      be.write(t, randn(rand, v.shape, -1, 1).data);
+      bound.set(v, t);
+    }
+    const c = await compileGraph(be, g, bound, [L, ...grads]);
+    c.program.run();
+    const out = await Promise.all([L, ...grads].map((v) => be.read(c.tensor(v))));
+    c.dispose();
+    for (const t of bound.values()) be.free(t);
+    return { out, launches: g.nodes.length };
+  }
+
+  // The float32 operations are the same in both graphs; only a compiler's contraction of a multiply-add may differ.
+  it.each([['relu', 'linear'], ['tanh', 'sigmoid'], ['elu', 'leakyRelu'], ['gelu', 'relu']] as [ActivationKind, ActivationKind][])(
+    '%s then %s: loss and every gradient equal to the unfused graph',
+    async (a1, a2) => {
+      const plain = await run(a1, a2, false, 4);
+      const fused = await run(a1, a2, true, 4);
+      expect(fused.launches).toBeLessThan(plain.launches);
+      const names = ['L', 'dw1', 'db1', 'dw2', 'db2'];
+      plain.out.forEach((want, i) => {
+        const scaleOf = Math.max(...Array.from(want, Math.abs));
+        expectClose(fused.out[i], want, { atol: 64 * U * scaleOf, rtol: 8 * U, why: 'same f32 operations; contraction of a multiply-add may differ, and sums carry it' }, names[i]);
+      });
+    },
+  );
+});
+
+describe.each(backends)('a model trains the same fused and unfused on %s', (name) => {
+  it('784-64-10 relu, 20 steps of Adam: the same losses and weights', async () => {
+    const { train } = loadBuiltinMnist();
+    const n = 256;
+    const x = { data: train.x.subarray(0, n * 784), shape: [n, 784] };
+    const y = { data: (train.y as Int32Array).subarray(0, n), shape: [n] };
+    const results: { loss: number[]; weights: Float32Array[] }[] = [];
+    for (const fuseKernels of [false, true]) {
+      const model = sequential([dense(64, { activation: 'relu', inputShape: [784] }), dense(10, { activation: 'softmax' })], { seed: 5 });
+      model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: name, fuse: fuseKernels });
+      const h = await model.fit(x, y, { epochs: 10, batchSize: 128, shuffle: false, verbose: 0 });
+      results.push({ loss: h.history.loss, weights: await model.getWeights() });
+      model.dispose();
+    }
+    const [plain, fused] = results;
+    expect(fused.loss[9]).toBeLessThan(fused.loss[0]);
+    // Bit-equal on the CPU; on WebGPU, equal up to a contracted multiply-add, which 20 Adam steps carry along.
+    expectClose(fused.loss, plain.loss, { atol: 0, rtol: 1e-5, why: 'same operations; at most contraction differences, grown over 20 steps' }, 'loss');
+    fused.weights.forEach((w, i) => expectClose(w, plain.weights[i], { atol: 1e-5, rtol: 1e-4, why: 'as the loss' }, `weight ${i}`));
+  });
+
+  it('refuses a fuse option that is not a boolean', () => {
+    const model = sequential([dense(2, { inputShape: [3] })]);
+    expect(() => model.compile({ loss: 'meanSquaredError', fuse: 'yes' as never })).toThrow(/fuse must be true or false, got yes/);
+  });
+});
