@@ -5,6 +5,8 @@
 //                   order, then the WG partial sums are added pairwise in
 //                   workgroup memory (log2 WG levels). One dispatch covers any
 //                   n, which is all a per-sample loss or metric vector needs.
+// reduce_sum_into:  out[0] += scale · Σ x, in place: a per-sample loss or
+//                   metric added straight into its running total.
 // broadcast_scalar: out[i] = scale · g[0]. The backward of reduce_sum, so the
 //                   upstream gradient never leaves the GPU.
 
@@ -21,8 +23,8 @@ struct Params {
 
 var<workgroup> partial: array<f32, WG>;
 
-@compute @workgroup_size(WG)
-fn reduce_sum(@builtin(local_invocation_index) t: u32) {
+// Σ x over the workgroup, returned to invocation 0. Called from uniform control flow only (it has barriers).
+fn workgroupSum(t: u32) -> f32 {
   var s = 0.0;
   for (var i = t; i < p.n; i += WG) {
     s += x[i];
@@ -33,7 +35,20 @@ fn reduce_sum(@builtin(local_invocation_index) t: u32) {
     if (t < half) { partial[t] += partial[t + half]; }
     workgroupBarrier();
   }
-  if (t == 0u) { out[0] = p.scale * partial[0]; }
+  return partial[0];
+}
+
+@compute @workgroup_size(WG)
+fn reduce_sum(@builtin(local_invocation_index) t: u32) {
+  let s = workgroupSum(t);
+  if (t == 0u) { out[0] = p.scale * s; }
+}
+
+// The sum rounded to f32 before it is scaled and added, as reduce_sum then accumulate would.
+@compute @workgroup_size(WG)
+fn reduce_sum_into(@builtin(local_invocation_index) t: u32) {
+  let s = workgroupSum(t);
+  if (t == 0u) { out[0] = out[0] + p.scale * s; }
 }
 
 fn gridIndex(gid: vec3u, groups: vec3u) -> u32 {

@@ -7,7 +7,7 @@ import { matmul } from '../ops/matmul.js';
 import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
 import { argmaxAccuracy, binaryAccuracy } from '../ops/metrics.js';
 import { adam, momentum, rmsprop, sgd } from '../ops/optimizer.js';
-import { broadcastScalar, reduceMean, reduceSum } from '../ops/reduce.js';
+import { broadcastScalar, reduceMean, reduceSum, reduceSumInto } from '../ops/reduce.js';
 import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from '../ops/softmax.js';
 import type { Case } from './selfcheck.js';
 
@@ -47,6 +47,7 @@ export const SELFCHECKS: Case[] = [
   { name: 'nllBackward', kernel: losses.nll[1], inputs: [x, i32([B]), f32([B])], attrs: {}, classes: C },
   { name: 'reduceSum 1031', kernel: reduceSum, inputs: [f32([1031])], attrs: {} },
   { name: 'reduceMean 1031', kernel: reduceMean, inputs: [f32([1031])], attrs: {} },
+  { name: 'reduceSumInto 1031', kernel: reduceSumInto, inputs: [f32([1031])], attrs: { alpha: 0.5 } },
   { name: 'broadcastScalar 1031', kernel: broadcastScalar, inputs: [f32([1])], attrs: { shape: [1031], scale: 0.5 } },
   { name: 'argmaxAccuracy', kernel: argmaxAccuracy, inputs: [x, i32([B])], attrs: {}, classes: C },
   { name: 'binaryAccuracy', kernel: binaryAccuracy, inputs: [x, x], attrs: { threshold: 0 } },

@@ -1,25 +1,39 @@
 import { activation, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import type { ActivationAttrs } from '../ops/activation.js';
 import { biasAdd } from '../ops/bias.js';
+import { accumulate, fill } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
+import type { BroadcastScalarAttrs } from '../ops/reduce.js';
+import { broadcastScalar, reduceSum, reduceSumInto } from '../ops/reduce.js';
 import type { Graph, Node, Value } from './graph.js';
 
+/** What fuse did: launches removed as dead, and chains folded into one launch. */
+export interface FuseStats {
+  readonly pruned: number;
+  readonly fused: number;
+}
+
 /**
- * Folds chains of launches into one, in place, where nothing else reads what
- * lies between them:
+ * Makes a recorded graph take fewer launches, in place, computing the same
+ * values. First it drops launches whose results nothing reads (the mean loss
+ * that only seeds the gradient). Then it folds chains into one launch where
+ * nothing else reads what lies between them:
  *   matmul → biasAdd [→ activation]          ⇒ matmulBiasActivation
  *   matmul → activationBackwardFromOutput    ⇒ matmulActivationGrad
+ *   reduceSum → accumulate                   ⇒ reduceSumInto
+ *   fill → broadcastScalar                   ⇒ fill
  * The first is a Dense layer's forward; the second, the gradient flowing back
- * into the layer below. Each saves one or two launches and a round trip of
- * the intermediate through memory. A chain fuses only where each intermediate
- * is a temp with a single reader and is not in `keep`, and where nothing
- * between the chain's first and last node updates an operand in place; the
- * fused node takes the last node's position and its output value, so the
- * rest of the graph does not change. Returns how many chains were fused.
+ * into the layer below; the third, a batch's loss or metric added to its
+ * total; the last, the loss gradient's constant seed. A chain folds only where
+ * each intermediate is a temp with a single reader and not in `keep`, and
+ * where nothing between its first and last launch updates an operand in
+ * place. The fused launch takes the last one's position and output value, so
+ * the rest of the graph is unchanged. `keep` names the temps the caller reads.
  */
-export function fuse(g: Graph, keep: readonly Value[] = []): number {
+export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
   const kept = new Set(keep);
+  const pruned = prune(g, kept);
   const readers = new Map<Value, Node[]>();
   for (const n of g.nodes) for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), n]);
   const position = new Map(g.nodes.map((n, i) => [n, i]));
@@ -30,12 +44,12 @@ export function fuse(g: Graph, keep: readonly Value[] = []): number {
 
   const replaced = new Map<Node, Node>();
   const removed = new Set<Node>();
-  for (const m of g.nodes) {
-    if (m.kernel !== matmul || removed.has(m)) continue;
-    const chain = chainAfter(m, onlyReader);
+  for (const first of g.nodes) {
+    if (removed.has(first)) continue;
+    const chain = chainFrom(first, onlyReader);
     if (!chain) continue;
     const { nodes, fused } = chain;
-    const from = position.get(m)!;
+    const from = position.get(first)!;
     const to = position.get(nodes[nodes.length - 1])!;
     if (g.nodes.slice(from + 1, to).some((n) => n.outputs.some((o) => fused.inputs.includes(o)))) continue;
     nodes.forEach((n) => removed.add(n));
@@ -43,23 +57,53 @@ export function fuse(g: Graph, keep: readonly Value[] = []): number {
   }
   const next = g.nodes.flatMap((n) => (replaced.has(n) ? [replaced.get(n)!] : removed.has(n) ? [] : [n]));
   g.nodes.splice(0, g.nodes.length, ...next);
-  return replaced.size;
+  return { pruned, fused: replaced.size };
 }
 
-/** The chain a matmul starts, if any: its nodes (the matmul first) and the node that replaces them. */
-function chainAfter(m: Node, onlyReader: (v: Value) => Node | null): { nodes: Node[]; fused: Node } | null {
-  const z = m.outputs[0];
-  const r = onlyReader(z);
+/** Removes launches (not in-place updates) whose outputs are temps that nothing reads and `kept` lacks. */
+function prune(g: Graph, kept: ReadonlySet<Value>): number {
+  const read = new Set<Value>(kept);
+  const live: Node[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (!n.kernel.inout && n.outputs.every((o) => o.role === 'temp' && !read.has(o))) continue;
+    n.inputs.forEach((v) => read.add(v));
+    live.push(n);
+  }
+  const removed = g.nodes.length - live.length;
+  g.nodes.splice(0, g.nodes.length, ...live.reverse());
+  return removed;
+}
+
+type Chain = { nodes: Node[]; fused: Node };
+
+/** The chain a launch starts, if any: its launches (`first` first) and the one that replaces them. */
+function chainFrom(first: Node, onlyReader: (v: Value) => Node | null): Chain | null {
+  const out = first.outputs[0];
+  const r = out && onlyReader(out);
   if (!r) return null;
+  if (first.kernel === matmul) return matmulChain(first, r, onlyReader);
+  if (first.kernel === reduceSum && r.kernel === accumulate) {
+    return { nodes: [first, r], fused: { kernel: reduceSumInto, attrs: r.attrs, inputs: first.inputs, outputs: r.outputs } };
+  }
+  if (first.kernel === fill && r.kernel === broadcastScalar) {
+    // broadcastScalar multiplies in f32: scale · value, both f32, rounded once.
+    const { shape, scale } = r.attrs as BroadcastScalarAttrs;
+    const value = Math.fround(Math.fround(scale) * Math.fround(first.attrs.value));
+    return { nodes: [first, r], fused: { kernel: fill, attrs: { shape, value }, inputs: [], outputs: r.outputs } };
+  }
+  return null;
+}
+
+function matmulChain(m: Node, r: Node, onlyReader: (v: Value) => Node | null): Chain | null {
+  const z = m.outputs[0];
   if (r.kernel === biasAdd && r.inputs[0] === z && r.inputs[1] !== z) {
-    const zb = r.outputs[0];
-    const a = onlyReader(zb);
+    const a = onlyReader(r.outputs[0]);
     const act = a && a.kernel === activation && gradFromOutput(a.attrs as ActivationAttrs) ? a : null;
     const activationAttrs: ActivationAttrs = act ? act.attrs : { kind: 'linear' };
-    const last = act ?? r;
     return {
       nodes: act ? [m, r, act] : [m, r],
-      fused: { kernel: matmulBiasActivation, attrs: { ...m.attrs, activation: activationAttrs }, inputs: [...m.inputs, r.inputs[1]], outputs: last.outputs },
+      fused: { kernel: matmulBiasActivation, attrs: { ...m.attrs, activation: activationAttrs }, inputs: [...m.inputs, r.inputs[1]], outputs: (act ?? r).outputs },
     };
   }
   if (r.kernel === activationBackwardFromOutput && r.inputs[1] === z && r.inputs[0] !== z) {

@@ -87,14 +87,11 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
   const { g, x, y, weights, perSample, sums } = forwardAndLoss(spec, batch);
   const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
   const grads = gradients(g, loss, weights);
-  // Before the updates are recorded, so that stepNodes index the final graph.
-  if (spec.fuse) fuse(g);
   const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
-  const stepNodes: number[] = [];
-  weights.forEach((w, i) => {
-    const node = optimizer.record(g, w, grads.get(w)!, slots[i], step);
-    if (optimizer.stepDependent) stepNodes.push(node);
-  });
+  const updates = weights.map((w, i) => g.nodes[optimizer.record(g, w, grads.get(w)!, slots[i], step)]);
+  if (spec.fuse) fuse(g);
+  // Indexed after fusing, which moves nodes.
+  const stepNodes = optimizer.stepDependent ? updates.map((n) => g.nodes.indexOf(n)) : [];
   return { graph: g, x, y, weights, slots, sums, output: null, stepNodes };
 }
 

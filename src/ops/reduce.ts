@@ -51,6 +51,32 @@ export const reduceSum = reduction('sum');
 /** out[0] = Σ x / n (tf.reduce_mean / torch.mean with no axis, as shape [1]). */
 export const reduceMean = reduction('mean');
 
+/**
+ * acc[0] += alpha · Σ x, in place: reduceSum feeding accumulate in one launch,
+ * as graph/fuse.ts puts it where a model adds a batch's loss or metric to its total.
+ */
+export const reduceSumInto = defineKernel<{ alpha: number }>({
+  name: 'reduceSumInto',
+  shader,
+  inout: true,
+  outputs([x], { alpha }) {
+    if (!x) throw new ShapeError('reduceSumInto: expects one input tensor');
+    expectF32('reduceSumInto', 'x', x);
+    if (!Number.isFinite(alpha)) throw new ValueError(`reduceSumInto: alpha must be a finite number, got ${alpha}`);
+    return [f32([1])];
+  },
+  cpu([x], [acc], _infos, { alpha }) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += x[i];
+    // Rounded to the accumulator's precision first, as reduceSum's output would be.
+    const sum = acc instanceof Float32Array ? Math.fround(s) : s;
+    acc[0] += alpha * sum;
+  },
+  gpu([x], { alpha }) {
+    return { entry: 'reduce_sum_into', params: [['u32', sizeOf(x.shape)], ['f32', alpha]], workgroups: [1, 1, 1] };
+  },
+});
+
 export interface BroadcastScalarAttrs {
   /** Shape of the output: the shape of the reduction's input. */
   readonly shape: Shape;

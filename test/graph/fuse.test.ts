@@ -8,12 +8,16 @@ import { Graph } from '../../src/graph/graph.js';
 import type { ActivationKind } from '../../src/ops/activation.js';
 import { activation } from '../../src/ops/activation.js';
 import { biasAdd } from '../../src/ops/bias.js';
-import { accumulate } from '../../src/ops/elementwise.js';
+import { accumulate, scale } from '../../src/ops/elementwise.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { dense } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
+import type { ModelSpec } from '../../src/nn/graphs.js';
+import { evalGraph, trainGraph } from '../../src/nn/graphs.js';
+import { resolveLoss, resolveMetric } from '../../src/nn/losses.js';
+import { makeOptimizer } from '../../src/optim/optimizers.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, randn, rng } from '../helpers/check.js';
 
@@ -41,16 +45,15 @@ function twoLayers(act1: ActivationKind, act2: ActivationKind = 'linear') {
 const kernels = (g: Graph) => g.nodes.map((n) => n.kernel.name);
 
 describe('fuse', () => {
-  it('folds each Dense forward into one launch, and the gradient into the layer below into its matmul', () => {
-    const { g } = twoLayers('relu');
+  it('folds each Dense forward into one launch, the gradient into the layer below into its matmul, the seed into one fill', () => {
+    const { g, grads, L } = twoLayers('relu');
     const before = g.nodes.length;
-    expect(fuse(g)).toBe(3);
-    expect(g.nodes.length).toBe(before - 4);
+    expect(fuse(g, [L, ...grads])).toEqual({ pruned: 0, fused: 4 });
+    expect(g.nodes.length).toBe(before - 5);
     const k = kernels(g);
     expect(k.filter((n) => n === 'matmulBiasActivation')).toHaveLength(2);
     expect(k.filter((n) => n === 'matmulActivationGrad')).toHaveLength(1);
-    expect(k).not.toContain('biasAdd');
-    expect(k.filter((n) => n === 'activationBackwardFromOutput')).toHaveLength(0);
+    for (const gone of ['biasAdd', 'activation', 'activationBackwardFromOutput', 'broadcastScalar']) expect(k).not.toContain(gone);
     // The fused node stands where the chain ended: every value is written before it is read.
     const written = new Set<Value>(g.values.filter((v) => v.role !== 'temp'));
     for (const n of g.nodes) {
@@ -60,13 +63,33 @@ describe('fuse', () => {
   });
 
   it('leaves an activation whose gradient needs its input (softplus) to its own launch, fusing the bias only', () => {
-    const { g } = twoLayers('softplus');
-    fuse(g);
+    const { g, grads, L } = twoLayers('softplus');
+    fuse(g, [L, ...grads]);
     const k = kernels(g);
     expect(k).toContain('activationBackward');
     expect(k.filter((n) => n === 'activation')).toHaveLength(1);
     expect(k.filter((n) => n === 'matmulBiasActivation')).toHaveLength(2);
     expect(k).not.toContain('matmulActivationGrad');
+  });
+
+  it('drops launches nothing reads, keeps what `keep` names, and in-place updates always', () => {
+    const g = new Graph();
+    const x = g.param('x', [5]);
+    const dead = g.op(reduceSum, [g.op(scale, [x], { alpha: 2 }, 'dead1')], {}, 'dead2');
+    const kept = g.op(scale, [x], { alpha: 3 }, 'kept');
+    g.update(accumulate, [x], [g.state('s', [5])], { alpha: 1 });
+    expect(fuse(g, [kept])).toEqual({ pruned: 2, fused: 0 });
+    expect(g.nodes.map((n) => n.outputs[0].name)).toEqual(['kept', 's']);
+    expect(dead.name).toBe('dead2');
+  });
+
+  it('adds a sum into its accumulator in one launch', () => {
+    const g = new Graph();
+    const v = g.input('v', [9]);
+    g.update(accumulate, [g.op(reduceSum, [v], {})], [g.state('total', [1])], { alpha: 0.5 });
+    expect(fuse(g)).toEqual({ pruned: 0, fused: 1 });
+    expect(kernels(g)).toEqual(['reduceSumInto']);
+    expect(g.nodes[0].attrs).toEqual({ alpha: 0.5 });
   });
 
   it('keeps what `keep` names or a second op reads, and never reaches across an in-place update', () => {
@@ -80,31 +103,61 @@ describe('fuse', () => {
     };
     {
       const { g, b, z } = make();
-      g.op(activation, [g.op(biasAdd, [z, b], {}, 'zb')], { kind: 'relu' }, 'h');
-      expect(fuse(g, [z])).toBe(0);
+      const h = g.op(activation, [g.op(biasAdd, [z, b], {}, 'zb')], { kind: 'relu' }, 'h');
+      expect(fuse(g, [z, h]).fused).toBe(0);
     }
     {
       const { g, b, z } = make();
-      g.op(biasAdd, [z, b], {}, 'zb');
-      g.op(reduceSum, [z], {}, 'also reads z');
-      expect(fuse(g)).toBe(0);
+      const zb = g.op(biasAdd, [z, b], {}, 'zb');
+      const other = g.op(reduceSum, [z], {}, 'also reads z');
+      expect(fuse(g, [zb, other]).fused).toBe(0);
     }
     {
       const { g, w, b, z } = make();
-      g.update(accumulate, [g.op(reduceSum, [b], {})], [g.state('s', [1])], { alpha: 1 }); // unrelated: no harm
       g.update(accumulate, [g.param('dw', [3, 2])], [w], { alpha: 1 }); // w changes between matmul and biasAdd
-      g.op(biasAdd, [z, b], {}, 'zb');
-      expect(fuse(g)).toBe(0);
+      const zb = g.op(biasAdd, [z, b], {}, 'zb');
+      expect(fuse(g, [zb]).fused).toBe(0);
     }
     {
       const { g, b, z } = make();
       const zb = g.op(biasAdd, [z, b], {}, 'zb');
       const h = g.op(activation, [zb], { kind: 'relu' }, 'h');
-      expect(fuse(g, [zb])).toBe(1); // bias fused, relu kept: zb is asked for
+      expect(fuse(g, [zb, h]).fused).toBe(1); // bias fused, relu kept: zb is asked for
       expect(kernels(g)).toEqual(['matmulBiasActivation', 'activation']);
       expect(g.nodes[0].outputs[0]).toBe(zb);
       expect(g.nodes[1].outputs[0]).toBe(h);
     }
+  });
+});
+
+/** The spec Sequential.compile builds, for the benchmark's W1: 784-128-10, relu, softmax cross-entropy, accuracy. */
+function w1Spec(fuseKernels: boolean): ModelSpec {
+  const layers = [dense(128, { activation: 'relu' }), dense(10, { activation: 'softmax' })];
+  const loss = resolveLoss('sparseCategoricalCrossentropy', 'softmax');
+  const params = [...layers[0].params([784]), ...layers[1].params([128])];
+  return { layers, inputShape: [784], params, paramCounts: [2, 2], loss, metrics: [resolveMetric('accuracy', loss)], targetShape: [], fuse: fuseKernels };
+}
+
+describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
+  it('training: 17 fused, 25 unfused; the Adam updates are still found for their per-step attributes', () => {
+    const launches = (f: boolean) => trainGraph(w1Spec(f), 128, makeOptimizer('adam'), 1);
+    const plain = launches(false);
+    const fused = launches(true);
+    expect(plain.graph.nodes.length).toBe(25);
+    expect(fused.graph.nodes.length).toBe(17);
+    expect(fused.stepNodes.map((i) => fused.graph.nodes[i].kernel.name)).toEqual(['adam', 'adam', 'adam', 'adam']);
+    fused.stepNodes.forEach((i, k) => expect(fused.graph.nodes[i].outputs[0]).toBe(fused.weights[k]));
+    expect(kernels(fused.graph)).toEqual([
+      'matmulBiasActivation', 'matmulBiasActivation', // Dense forwards, bias and relu included
+      'softmaxCrossEntropy', 'reduceSumInto', 'argmaxAccuracy', 'reduceSumInto', // loss and metric into their totals
+      'fill', 'softmaxCrossEntropyBackward', 'biasGrad', 'matmul', 'matmulActivationGrad', 'biasGrad', 'matmul', // backward
+      'adam', 'adam', 'adam', 'adam',
+    ]);
+  });
+
+  it('evaluation: 6 fused, 11 unfused', () => {
+    expect(evalGraph(w1Spec(false), 128).graph.nodes.length).toBe(11);
+    expect(evalGraph(w1Spec(true), 128).graph.nodes.length).toBe(6);
   });
 });
 
@@ -120,7 +173,7 @@ describe.each(backends)('fused graphs on %s', (_name, make) => {
     const bound = new Map<Value, DeviceTensor>();
     for (const v of [x, ...weights]) {
       const t = be.allocate(v.shape);
-      be.write(t, randn(rand, v.shape, -1, 1).data);
+      be.write(t, randn(rand, [...v.shape], -1, 1).data);
       bound.set(v, t);
     }
     const c = await compileGraph(be, g, bound, [L, ...grads]);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
-import { broadcastScalar, reduceGradAttrs, reduceMean, reduceSum } from '../../src/ops/reduce.js';
+import { accumulate } from '../../src/ops/elementwise.js';
+import { broadcastScalar, reduceGradAttrs, reduceMean, reduceSum, reduceSumInto } from '../../src/ops/reduce.js';
 import type { ReduceOp } from '../../src/ops/reduce.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
@@ -65,6 +66,22 @@ describe.each(backends)('reductions on %s', (_name, make) => {
     });
   }
 
+  // reduceSumInto is reduceSum then accumulate in one launch: the same sum, rounded, scaled and added the same way.
+  it.each([[1], [7], [257], [60000]])('reduceSumInto adds α·Σx to its accumulator, as reduceSum then accumulate, n=%i', async (n) => {
+    const r = rng(n + 3);
+    const x = randn(r, [n], -1, 1);
+    const start = tensor([1], [12.375]);
+    for (const alpha of [1, 0.5, -3]) {
+      const [got] = await runOn(be, reduceSumInto, [x], { alpha }, [start]);
+      const [sum] = await runOn(be, reduceSum, [x], {});
+      const [want] = await runOn(be, accumulate, [tensor([1], sum)], { alpha }, [start]);
+      // The same operations in the same order; a compiler may contract the multiply-add in one shader and not the other.
+      expectClose(got, want, { atol: 0, rtol: 2 * U, why: 'same f32 operations, at most one contraction apart' }, `α=${alpha}`);
+      const [ref] = reference(reduceSumInto, [x], { alpha }, [start]);
+      expectClose(got, ref, { atol: Math.abs(alpha) * (reduceTolerance('sum', x).atol as number) + 2 * U * 20, rtol: 2 * U, why: 'the sum\'s bound, scaled, and two roundings' }, `α=${alpha} reference`);
+    }
+  });
+
   // 1, primes, a partial workgroup, and more than 65535 workgroups of 256 (2-D dispatch).
   it.each([[[1], 1], [[7], -2.5], [[13, 7], 1 / 91], [[257], 0.1], [[60000], 1 / 60000], [[65536, 257], 3]])(
     'broadcastScalar to %j, scale %d',
@@ -89,6 +106,7 @@ describe.each(backends)('reductions on %s', (_name, make) => {
     expect(() => be.run(broadcastScalar, [one], [be.allocate([3])], { shape: [2], scale: 1 })).toThrow(/output 0 must be f32\[2\], got f32\[3\]/);
     expect(() => be.run(broadcastScalar, [one], [be.allocate([1])], { shape: [0], scale: 1 })).toThrow(/broadcastScalar: empty tensor \[0\]/);
     expect(() => be.run(broadcastScalar, [one], [be.allocate([2])], { shape: [2], scale: Infinity })).toThrow(/scale must be a finite number, got Infinity/);
+    expect(() => be.run(reduceSumInto, [be.allocate([3])], [be.allocate([1])], { alpha: NaN })).toThrow(/reduceSumInto: alpha must be a finite number, got NaN/);
   });
 });
 
