@@ -2,7 +2,9 @@
 // per-sample loss [B]; each backward maps the same inputs plus dLoss [B] to the
 // gradient with respect to x [B, D].
 //
-//   sce_*        softmax cross-entropy from logits, labels i32 [B] or targets f32 [B, C]
+//   sce_*        softmax cross-entropy from logits, labels i32 [B] or targets f32 [B, C];
+//                sce_*_both computes the loss and the gradient in one launch,
+//                with the same operations as the two apart (graph/fuse.ts)
 //   rowmean_*    mean over D of an elementwise term (BCE from logits, MSE, MAE, hinge)
 //   nll_*        negative log-likelihood of log-probabilities at i32 labels
 //
@@ -38,6 +40,10 @@ struct Dims {
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad_bits: array<u32>;
 @group(0) @binding(4) var<uniform> bwd: Dims;
+// Both at once (sce_*_both): dLoss as above, then the loss and the gradient as bits.
+@group(0) @binding(3) var<storage, read_write> both_loss_bits: array<u32>;
+@group(0) @binding(4) var<storage, read_write> both_grad_bits: array<u32>;
+@group(0) @binding(5) var<uniform> both: Dims;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -183,6 +189,67 @@ fn sce_dense_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   for (var c = lid; c < n; c += WG) {
     let p = exp(x[base + c] - m) / s;
     grad[base + c] = (p * sumT - targets[base + c]) * g;
+  }
+}
+
+// sce_sparse and sce_sparse_backward in one launch: one max and Σ exp per row.
+@compute @workgroup_size(WG)
+fn sce_sparse_both(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let row = rowOf(wid, groups);
+  if (row >= both.rows) { return; }
+  let n = both.cols;
+  let base = row * n;
+  let m = rowMax(base, n, lid);
+  let s = rowSumExp(base, n, lid, m);
+  let label = labels[row];
+  let bad = badLabel(label, n);
+  if (lid == 0u) {
+    if (bad) {
+      both_loss_bits[row] = NAN_BITS;
+    } else {
+      both_loss_bits[row] = bitcast<u32>((m - x[base + u32(label)]) + log(s));
+    }
+  }
+  let g = dloss[row];
+  for (var c = lid; c < n; c += WG) {
+    if (bad) {
+      both_grad_bits[base + c] = NAN_BITS;
+    } else {
+      let p = exp(x[base + c] - m) / s;
+      let t = select(0.0, 1.0, c == u32(label));
+      both_grad_bits[base + c] = bitcast<u32>((p - t) * g);
+    }
+  }
+}
+
+// sce_dense and sce_dense_backward in one launch.
+@compute @workgroup_size(WG)
+fn sce_dense_both(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let row = rowOf(wid, groups);
+  if (row >= both.rows) { return; }
+  let n = both.cols;
+  let base = row * n;
+  let m = rowMax(base, n, lid);
+  var se = 0.0;
+  var tz = 0.0;
+  var tt = 0.0;
+  for (var c = lid; c < n; c += WG) {
+    let z = x[base + c];
+    let t = targets[base + c];
+    se += exp(z - m);
+    tz += t * (m - z);
+    tt += t;
+  }
+  let s = wgSum(lid, se);
+  let sumTz = wgSum(lid, tz);
+  let sumT = wgSum(lid, tt);
+  if (lid == 0u) { both_loss_bits[row] = bitcast<u32>(sumTz + sumT * log(s)); }
+  let g = dloss[row];
+  for (var c = lid; c < n; c += WG) {
+    let p = exp(x[base + c] - m) / s;
+    both_grad_bits[base + c] = bitcast<u32>((p * sumT - targets[base + c]) * g);
   }
 }
 

@@ -2,7 +2,7 @@ import { f32, i32 } from '../core/shape.js';
 import { activation, activationBackward, activationBackwardFromOutput, ACTIVATIONS, gradFromOutput } from '../ops/activation.js';
 import { biasAdd, biasGrad } from '../ops/bias.js';
 import { accumulate, add, fill, scale } from '../ops/elementwise.js';
-import { losses } from '../ops/loss.js';
+import { losses, softmaxCrossEntropyWithGrad } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
 import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
 import { argmaxAccuracy, binaryAccuracy } from '../ops/metrics.js';
@@ -38,6 +38,7 @@ export const SELFCHECKS: Case[] = [
   { name: 'logSoftmaxBackward 67×13', kernel: logSoftmaxBackward, inputs: [x, x], attrs: {} },
   { name: 'softmaxCrossEntropy (labels)', kernel: losses.softmaxCrossEntropy[0], inputs: [x, i32([B])], attrs: {}, classes: C },
   { name: 'softmaxCrossEntropyBackward (labels)', kernel: losses.softmaxCrossEntropy[1], inputs: [x, i32([B]), f32([B])], attrs: {}, classes: C },
+  { name: 'softmaxCrossEntropyWithGrad (labels)', kernel: softmaxCrossEntropyWithGrad, inputs: [x, i32([B]), f32([B])], attrs: {}, classes: C },
   { name: 'softmaxCrossEntropy (targets)', kernel: losses.softmaxCrossEntropy[0], inputs: [x, x], attrs: {} },
   ...(['sigmoidBinaryCrossEntropy', 'meanSquaredError', 'meanAbsoluteError', 'hinge'] as const).flatMap((name) => [
     { name, kernel: losses[name][0], inputs: [x, x], attrs: {} },

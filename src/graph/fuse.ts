@@ -2,6 +2,7 @@ import { activation, activationBackwardFromOutput, gradFromOutput } from '../ops
 import type { ActivationAttrs } from '../ops/activation.js';
 import { biasAdd } from '../ops/bias.js';
 import { accumulate, fill } from '../ops/elementwise.js';
+import { softmaxCrossEntropy, softmaxCrossEntropyBackward, softmaxCrossEntropyWithGrad } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
 import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
 import type { BroadcastScalarAttrs } from '../ops/reduce.js';
@@ -23,6 +24,8 @@ export interface FuseStats {
  *   matmul → activationBackwardFromOutput    ⇒ matmulActivationGrad
  *   reduceSum → accumulate                   ⇒ reduceSumInto
  *   fill → broadcastScalar                   ⇒ fill
+ * and last, a softmax cross-entropy and its backward, where the backward's
+ * dLoss is a constant fill, become softmaxCrossEntropyWithGrad.
  * The first is a Dense layer's forward; the second, the gradient flowing back
  * into the layer below; the third, a batch's loss or metric added to its
  * total; the last, the loss gradient's constant seed. A chain folds only where
@@ -57,7 +60,31 @@ export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
   }
   const next = g.nodes.flatMap((n) => (replaced.has(n) ? [replaced.get(n)!] : removed.has(n) ? [] : [n]));
   g.nodes.splice(0, g.nodes.length, ...next);
-  return { pruned, fused: replaced.size };
+  return { pruned, fused: replaced.size + fuseLossWithGrad(g) };
+}
+
+/**
+ * softmaxCrossEntropy and its backward on the same logits and labels become
+ * one launch where the forward stands, the backward's dLoss (a fill: it has
+ * no inputs, so it may move) computed just before it, and nothing between
+ * them updating the logits or labels in place.
+ */
+function fuseLossWithGrad(g: Graph): number {
+  let fused = 0;
+  for (const f of [...g.nodes]) {
+    if (f.kernel !== softmaxCrossEntropy) continue;
+    const b = g.nodes.find((n) => n.kernel === softmaxCrossEntropyBackward && n.inputs[0] === f.inputs[0] && n.inputs[1] === f.inputs[1]);
+    const seed = b && g.nodes.find((n) => n.outputs.includes(b.inputs[2]));
+    if (!b || !seed || seed.kernel !== fill) continue;
+    const [fi, bi] = [g.nodes.indexOf(f), g.nodes.indexOf(b)];
+    if (g.nodes.slice(fi + 1, bi).some((n) => n.outputs.some((o) => f.inputs.includes(o)))) continue;
+    const both: Node = { kernel: softmaxCrossEntropyWithGrad, attrs: {}, inputs: b.inputs, outputs: [f.outputs[0], b.outputs[0]] };
+    const moved = g.nodes.indexOf(seed) > fi;
+    const next = g.nodes.flatMap((n) => (n === f ? (moved ? [seed, both] : [both]) : n === b || (moved && n === seed) ? [] : [n]));
+    g.nodes.splice(0, g.nodes.length, ...next);
+    fused++;
+  }
+  return fused;
 }
 
 /** Removes launches (not in-place updates) whose outputs are temps that nothing reads and `kept` lacks. */

@@ -152,6 +152,31 @@ export const softmaxCrossEntropyBackward = defineKernel<NoAttrs>({
   },
 });
 
+/**
+ * softmaxCrossEntropy and its backward in one launch: the per-sample loss and
+ * d/dz for dLoss, from one pass over each row. graph/fuse.ts puts it where a
+ * training step computes both; the results are the two kernels' own.
+ */
+export const softmaxCrossEntropyWithGrad = defineKernel<NoAttrs>({
+  name: 'softmaxCrossEntropyWithGrad',
+  shader,
+  outputs(inputs) {
+    const op = 'softmaxCrossEntropyWithGrad';
+    expectCount(op, inputs, ['logits', 'labels', 'dLoss']);
+    const [B] = batchOf(op, inputs[0], 'logits');
+    sceTargets(op, inputs[0], inputs[1]);
+    expectDLoss(op, inputs[2], B);
+    return [f32([B]), inputs[0]];
+  },
+  cpu([z, t, g], [loss, dz], infos, attrs) {
+    softmaxCrossEntropy.cpu([z, t], [loss], infos, attrs);
+    softmaxCrossEntropyBackward.cpu([z, t, g], [dz], infos, attrs);
+  },
+  gpu([logits, t], _attrs, ctx) {
+    return rowLaunch(t.dtype === 'i32' ? 'sce_sparse_both' : 'sce_dense_both', logits.shape, ctx);
+  },
+});
+
 // ---- losses that average an elementwise term over D ----
 
 interface RowMeanLoss<A> {

@@ -3,7 +3,7 @@ import type { Backend } from '../../src/backend/backend.js';
 import type { Kernel } from '../../src/ops/kernel.js';
 import {
   hinge, hingeBackward, losses, meanAbsoluteError, meanAbsoluteErrorBackward, meanSquaredError, nll, nllBackward,
-  sigmoidBinaryCrossEntropy, sigmoidBinaryCrossEntropyBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward,
+  sigmoidBinaryCrossEntropy, sigmoidBinaryCrossEntropyBackward, softmaxCrossEntropy, softmaxCrossEntropyBackward, softmaxCrossEntropyWithGrad,
 } from '../../src/ops/loss.js';
 import type { Random } from '../../src/core/random.js';
 import { backends } from '../helpers/backends.js';
@@ -212,6 +212,19 @@ describe.each(backends)('losses on %s', (_name, make) => {
   for (const c of CASES) {
     it.each(SHAPES)(`${c.name} [%i, %i]: loss and gradient`, (B, D) => checkCase(be, c, B, D, B * 7919 + D));
   }
+  // One launch for both: the same operations as the two kernels apart, so the same bits.
+  for (const c of [CASES[0], CASES[1]]) {
+    it.each([...SHAPES, [300, 10]])(`${c.name} [%i, %i]: loss and gradient in one launch, as the two apart`, async (B, D) => {
+      const r = rng(B * 13 + D);
+      const inputs = c.make(r, B, D);
+      const g = randn(r, [B]);
+      const [loss, grad] = await runOn(be, softmaxCrossEntropyWithGrad, [...inputs, g], {});
+      const [wantLoss] = await runOn(be, softmaxCrossEntropy, inputs, {});
+      const [wantGrad] = await runOn(be, softmaxCrossEntropyBackward, [...inputs, g], {});
+      expect([...loss]).toEqual([...wantLoss]);
+      expect([...grad]).toEqual([...wantGrad]);
+    });
+  }
   for (const c of [CASES[0], CASES[2], CASES[3]]) { // softmax CE (labels), BCE, MSE
     it(`${c.name} ${LARGE.join('x')} (2-D grids)`, () => checkCase(be, c, ...LARGE, 5));
   }
@@ -353,6 +366,24 @@ describe.each(backends)('loss properties on %s', (name, make) => {
     for (let i = 0; i < 35; i++) expect(Number.isNaN(grad[i]), `element ${i}: ${grad[i]}`).toBe(!good(Math.floor(i / 7)));
     const tg = op === 'nll' ? EXACT : sceBackwardTol([z, fixed, g], wantGrad);
     expectClose(goodRows(grad, 7, good), goodRows(wantGrad, 7, good), goodTol(tg, 7, good), 'good rows');
+  });
+
+  it('softmaxCrossEntropyWithGrad: a label outside [0, C) throws on the CPU, gives NaN rows on the GPU, as the two apart', async () => {
+    const r = rng(4);
+    const z = randn(r, [5, 7], -4, 0);
+    const bad = tensor([5], [0, 3, 7, -1, 6], 'i32');
+    const g = randn(r, [5]);
+    if (name === 'cpu') {
+      await expect(runOn(be, softmaxCrossEntropyWithGrad, [z, bad, g], {})).rejects.toThrow(/label 7 in row 2 is outside \[0, 7\)/);
+      return;
+    }
+    // Outputs start at 0, so a NaN can only come from the kernel; rows 2 and 3 are NaN, the rest the two kernels' bits.
+    const [loss, grad] = await runOn(be, softmaxCrossEntropyWithGrad, [z, bad, g], {}, [zeros([5]), zeros([5, 7])]);
+    const [wantLoss] = await runOn(be, softmaxCrossEntropy, [z, bad], {}, [zeros([5])]);
+    const [wantGrad] = await runOn(be, softmaxCrossEntropyBackward, [z, bad, g], {}, [zeros([5, 7])]);
+    expect([...loss].map(Number.isNaN)).toEqual([false, false, true, true, false]);
+    expect([...loss]).toEqual([...wantLoss]);
+    expect([...grad]).toEqual([...wantGrad]);
   });
 
   it('refuses wrong shapes and dtypes, naming the argument and both shapes', () => {
