@@ -98,159 +98,134 @@ fn badLabel(label: i32, n: u32) -> bool {
   return label < 0 || u32(label) >= n;
 }
 
+// Each softmax cross-entropy entry point reduces a row to the statistics
+// below, then writes the loss, the gradient, or both (the *_both entry points,
+// for graph/fuse.ts) from the same helpers: the fused launch computes exactly
+// what the two apart would.
+struct SparseRow {
+  base: u32,
+  m: f32,                 // max of the row
+  s: f32,                 // Σ exp(z - max), in [1, n]
+  label: u32,
+  bad: bool,              // the label is outside [0, n): the row's results are NaN
+}
+
+fn sparseRow(row: u32, n: u32, lid: u32) -> SparseRow {
+  let base = row * n;
+  let m = rowMax(base, n, lid);
+  let s = rowSumExp(base, n, lid, m);
+  let label = labels[row];
+  return SparseRow(base, m, s, u32(label), badLabel(label, n));
+}
+
 // loss = logsumexp(z) - z[label] = (max - z[label]) + log Σ exp(z - max)
+fn sparseLossBits(r: SparseRow) -> u32 {
+  if (r.bad) { return NAN_BITS; }
+  return bitcast<u32>((r.m - x[r.base + r.label]) + log(r.s));
+}
+
+// dz = (softmax(z) - onehot(label)) * dLoss
+fn sparseGradBits(r: SparseRow, c: u32, g: f32) -> u32 {
+  if (r.bad) { return NAN_BITS; }
+  let p = exp(x[r.base + c] - r.m) / r.s;
+  let t = select(0.0, 1.0, c == r.label);
+  return bitcast<u32>((p - t) * g);
+}
+
+// loss = -Σ t log softmax(z) = Σ t (max - z) + (Σ t) log Σ exp(z - max);
+// both parts are sums of non-negative terms when t ≥ 0.
+struct DenseRow {
+  base: u32,
+  m: f32,
+  s: f32,
+  sumTz: f32,             // Σ t (max - z)
+  sumT: f32,              // Σ t
+}
+
+fn denseRow(row: u32, n: u32, lid: u32) -> DenseRow {
+  let base = row * n;
+  let m = rowMax(base, n, lid);
+  var se = 0.0;
+  var tz = 0.0;
+  var tt = 0.0;
+  for (var c = lid; c < n; c += WG) {
+    let z = x[base + c];
+    let t = targets[base + c];
+    se += exp(z - m);
+    tz += t * (m - z);
+    tt += t;
+  }
+  return DenseRow(base, m, wgSum(lid, se), wgSum(lid, tz), wgSum(lid, tt));
+}
+
+fn denseLoss(r: DenseRow) -> f32 {
+  return r.sumTz + r.sumT * log(r.s);
+}
+
+// dz = (softmax(z) Σ t - t) * dLoss
+fn denseGrad(r: DenseRow, c: u32, g: f32) -> f32 {
+  let p = exp(x[r.base + c] - r.m) / r.s;
+  return (p * r.sumT - targets[r.base + c]) * g;
+}
+
 @compute @workgroup_size(WG)
 fn sce_sparse(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
               @builtin(local_invocation_index) lid: u32) {
   let row = rowOf(wid, groups);
   if (row >= fwd.rows) { return; }
-  let n = fwd.cols;
-  let base = row * n;
-  let m = rowMax(base, n, lid);
-  let s = rowSumExp(base, n, lid, m);
-  if (lid == 0u) {
-    let label = labels[row];
-    if (badLabel(label, n)) {
-      loss_bits[row] = NAN_BITS;
-    } else {
-      loss_bits[row] = bitcast<u32>((m - x[base + u32(label)]) + log(s));
-    }
-  }
+  let r = sparseRow(row, fwd.cols, lid);
+  if (lid == 0u) { loss_bits[row] = sparseLossBits(r); }
 }
 
-// loss = -Σ t log softmax(z) = Σ t (max - z) + (Σ t) log Σ exp(z - max);
-// both parts are sums of non-negative terms when t ≥ 0.
 @compute @workgroup_size(WG)
 fn sce_dense(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
              @builtin(local_invocation_index) lid: u32) {
   let row = rowOf(wid, groups);
   if (row >= fwd.rows) { return; }
-  let n = fwd.cols;
-  let base = row * n;
-  let m = rowMax(base, n, lid);
-  var se = 0.0;
-  var tz = 0.0;
-  var tt = 0.0;
-  for (var c = lid; c < n; c += WG) {
-    let z = x[base + c];
-    let t = targets[base + c];
-    se += exp(z - m);
-    tz += t * (m - z);
-    tt += t;
-  }
-  let s = wgSum(lid, se);
-  let sumTz = wgSum(lid, tz);
-  let sumT = wgSum(lid, tt);
-  if (lid == 0u) { loss[row] = sumTz + sumT * log(s); }
+  let r = denseRow(row, fwd.cols, lid);
+  if (lid == 0u) { loss[row] = denseLoss(r); }
 }
 
-// dz = (softmax(z) - onehot(label)) * dLoss
 @compute @workgroup_size(WG)
 fn sce_sparse_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
                        @builtin(local_invocation_index) lid: u32) {
   let row = rowOf(wid, groups);
   if (row >= bwd.rows) { return; }
-  let n = bwd.cols;
-  let base = row * n;
-  let m = rowMax(base, n, lid);
-  let s = rowSumExp(base, n, lid, m);
-  let label = labels[row];
-  let bad = badLabel(label, n);
+  let r = sparseRow(row, bwd.cols, lid);
   let g = dloss[row];
-  for (var c = lid; c < n; c += WG) {
-    if (bad) {
-      grad_bits[base + c] = NAN_BITS;
-    } else {
-      let p = exp(x[base + c] - m) / s;
-      let t = select(0.0, 1.0, c == u32(label));
-      grad_bits[base + c] = bitcast<u32>((p - t) * g);
-    }
-  }
+  for (var c = lid; c < bwd.cols; c += WG) { grad_bits[r.base + c] = sparseGradBits(r, c, g); }
 }
 
-// dz = (softmax(z) Σ t - t) * dLoss
 @compute @workgroup_size(WG)
 fn sce_dense_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
                       @builtin(local_invocation_index) lid: u32) {
   let row = rowOf(wid, groups);
   if (row >= bwd.rows) { return; }
-  let n = bwd.cols;
-  let base = row * n;
-  let m = rowMax(base, n, lid);
-  var se = 0.0;
-  var tt = 0.0;
-  for (var c = lid; c < n; c += WG) {
-    se += exp(x[base + c] - m);
-    tt += targets[base + c];
-  }
-  let s = wgSum(lid, se);
-  let sumT = wgSum(lid, tt);
+  let r = denseRow(row, bwd.cols, lid);
   let g = dloss[row];
-  for (var c = lid; c < n; c += WG) {
-    let p = exp(x[base + c] - m) / s;
-    grad[base + c] = (p * sumT - targets[base + c]) * g;
-  }
+  for (var c = lid; c < bwd.cols; c += WG) { grad[r.base + c] = denseGrad(r, c, g); }
 }
 
-// sce_sparse and sce_sparse_backward in one launch: one max and Σ exp per row.
 @compute @workgroup_size(WG)
 fn sce_sparse_both(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
                    @builtin(local_invocation_index) lid: u32) {
   let row = rowOf(wid, groups);
   if (row >= both.rows) { return; }
-  let n = both.cols;
-  let base = row * n;
-  let m = rowMax(base, n, lid);
-  let s = rowSumExp(base, n, lid, m);
-  let label = labels[row];
-  let bad = badLabel(label, n);
-  if (lid == 0u) {
-    if (bad) {
-      both_loss_bits[row] = NAN_BITS;
-    } else {
-      both_loss_bits[row] = bitcast<u32>((m - x[base + u32(label)]) + log(s));
-    }
-  }
+  let r = sparseRow(row, both.cols, lid);
+  if (lid == 0u) { both_loss_bits[row] = sparseLossBits(r); }
   let g = dloss[row];
-  for (var c = lid; c < n; c += WG) {
-    if (bad) {
-      both_grad_bits[base + c] = NAN_BITS;
-    } else {
-      let p = exp(x[base + c] - m) / s;
-      let t = select(0.0, 1.0, c == u32(label));
-      both_grad_bits[base + c] = bitcast<u32>((p - t) * g);
-    }
-  }
+  for (var c = lid; c < both.cols; c += WG) { both_grad_bits[r.base + c] = sparseGradBits(r, c, g); }
 }
 
-// sce_dense and sce_dense_backward in one launch.
 @compute @workgroup_size(WG)
 fn sce_dense_both(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
                   @builtin(local_invocation_index) lid: u32) {
   let row = rowOf(wid, groups);
   if (row >= both.rows) { return; }
-  let n = both.cols;
-  let base = row * n;
-  let m = rowMax(base, n, lid);
-  var se = 0.0;
-  var tz = 0.0;
-  var tt = 0.0;
-  for (var c = lid; c < n; c += WG) {
-    let z = x[base + c];
-    let t = targets[base + c];
-    se += exp(z - m);
-    tz += t * (m - z);
-    tt += t;
-  }
-  let s = wgSum(lid, se);
-  let sumTz = wgSum(lid, tz);
-  let sumT = wgSum(lid, tt);
-  if (lid == 0u) { both_loss_bits[row] = bitcast<u32>(sumTz + sumT * log(s)); }
+  let r = denseRow(row, both.cols, lid);
+  if (lid == 0u) { both_loss_bits[row] = bitcast<u32>(denseLoss(r)); }
   let g = dloss[row];
-  for (var c = lid; c < n; c += WG) {
-    let p = exp(x[base + c] - m) / s;
-    both_grad_bits[base + c] = bitcast<u32>((p * sumT - targets[base + c]) * g);
-  }
+  for (var c = lid; c < both.cols; c += WG) { both_grad_bits[r.base + c] = bitcast<u32>(denseGrad(r, c, g)); }
 }
 
 fn hingeTarget(t: f32) -> f32 {
