@@ -20,19 +20,16 @@ export interface FuseStats {
  * values. First it drops launches whose results nothing reads (the mean loss
  * that only seeds the gradient). Then it folds chains into one launch where
  * nothing else reads what lies between them:
- *   matmul → biasAdd [→ activation]          ⇒ matmulBiasActivation
- *   matmul → activationBackwardFromOutput    ⇒ matmulActivationGrad
- *   reduceSum → accumulate                   ⇒ reduceSumInto
- *   fill → broadcastScalar                   ⇒ fill
- * and last, a softmax cross-entropy and its backward, where the backward's
- * dLoss is a constant fill, become softmaxCrossEntropyWithGrad.
- * The first is a Dense layer's forward; the second, the gradient flowing back
- * into the layer below; the third, a batch's loss or metric added to its
- * total; the last, the loss gradient's constant seed. A chain folds only where
- * each intermediate is a temp with a single reader and not in `keep`, and
- * where nothing between its first and last launch updates an operand in
- * place. The fused launch takes the last one's position and output value, so
- * the rest of the graph is unchanged. `keep` names the temps the caller reads.
+ *   matmul → biasAdd [→ activation]        ⇒ matmulBiasActivation (a Dense forward)
+ *   matmul → activationBackwardFromOutput  ⇒ matmulActivationGrad (the gradient into the layer below)
+ *   reduceSum → accumulate                 ⇒ reduceSumInto        (a loss or metric into its total)
+ *   fill → broadcastScalar                 ⇒ fill                 (the loss gradient's constant seed)
+ * A chain folds only where each intermediate is a temp with a single reader
+ * and not in `keep`, and where nothing between its first and last launch
+ * updates an operand in place; the fused launch takes the last one's position
+ * and output value, so the rest of the graph is unchanged. Last, a softmax
+ * cross-entropy and its backward become one launch (fuseLossWithGrad).
+ * `keep` names the temps the caller reads.
  */
 export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
   const kept = new Set(keep);
