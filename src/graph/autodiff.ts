@@ -46,27 +46,10 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[]): Map<Val
     if (!d) throw new ValueError(`gradients: the loss does not depend on '${w.name}'`);
     out.set(w, d);
   }
-  dropUnused(g, start, [...out.values()]);
+  // A rule records every input's gradient: without this the first layer's matmul would also
+  // compute d(input) = dY·Wᵀ, as many FLOPs as its weight gradient, for nothing.
+  g.prune(out.values(), start);
   return out;
-}
-
-/**
- * Removes the backward ops (nodes from `start` on) whose results no gradient
- * needs. A rule records every input's gradient, so without this the first
- * layer's matmul would also compute d(input) = dY·Wᵀ, as many FLOPs as its
- * weight gradient, for nothing.
- */
-function dropUnused(g: Graph, start: number, results: readonly Value[]): void {
-  const used = new Set<Value>(results);
-  const live = new Set<Node>();
-  for (let i = g.nodes.length - 1; i >= start; i--) {
-    const n = g.nodes[i];
-    if (!n.outputs.some((o) => used.has(o) || o.role !== 'temp')) continue;
-    live.add(n);
-    n.inputs.forEach((v) => used.add(v));
-  }
-  const kept = g.nodes.filter((n, i) => i < start || live.has(n));
-  g.nodes.splice(0, g.nodes.length, ...kept);
 }
 
 /** Values on some path from a wrt value to the loss: only their gradients are computed. */

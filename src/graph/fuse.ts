@@ -33,7 +33,7 @@ export interface FuseStats {
  */
 export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
   const kept = new Set(keep);
-  const pruned = prune(g, kept);
+  const pruned = g.prune(kept);
   const readers = new Map<Value, Node[]>();
   for (const n of g.nodes) for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), n]);
   const position = new Map(g.nodes.map((n, i) => [n, i]));
@@ -82,21 +82,6 @@ function fuseLossWithGrad(g: Graph): number {
     fused++;
   }
   return fused;
-}
-
-/** Removes launches (not in-place updates) whose outputs are temps that nothing reads and `kept` lacks. */
-function prune(g: Graph, kept: ReadonlySet<Value>): number {
-  const read = new Set<Value>(kept);
-  const live: Node[] = [];
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i];
-    if (!n.kernel.inout && n.outputs.every((o) => o.role === 'temp' && !read.has(o))) continue;
-    n.inputs.forEach((v) => read.add(v));
-    live.push(n);
-  }
-  const removed = g.nodes.length - live.length;
-  g.nodes.splice(0, g.nodes.length, ...live.reverse());
-  return removed;
 }
 
 type Chain = { nodes: Node[]; fused: Node };

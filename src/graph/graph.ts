@@ -76,6 +76,26 @@ export class Graph {
     this.nodes.push({ kernel, attrs, inputs, outputs: targets });
   }
 
+  /**
+   * Removes the launches from `from` on whose outputs are all temps that no
+   * later launch reads and `keep` lacks; in-place updates always stay.
+   * Returns how many were removed.
+   */
+  prune(keep: Iterable<Value>, from = 0): number {
+    const read = new Set<Value>(keep);
+    const live = new Set<Node>();
+    for (let i = this.nodes.length - 1; i >= from; i--) {
+      const n = this.nodes[i];
+      if (!n.kernel.inout && n.outputs.every((o) => o.role === 'temp' && !read.has(o))) continue;
+      live.add(n);
+      n.inputs.forEach((v) => read.add(v));
+    }
+    const before = this.nodes.length;
+    const kept = this.nodes.filter((n, i) => i < from || live.has(n));
+    this.nodes.splice(0, before, ...kept);
+    return before - kept.length;
+  }
+
   private value(name: string, shape: Shape, dtype: DType, role: Role): Value {
     const v: Value = { id: this.values.length, name, shape: [...shape], dtype, role };
     this.values.push(v);
