@@ -8,7 +8,7 @@ import { BufferPool, UniformRing } from './buffers.js';
 import { debug } from './debug.js';
 import type { AcquireOptions, GpuDevice } from './device.js';
 import { acquireDevice } from './device.js';
-import { layoutKeyOf, PipelineCache } from './pipelines.js';
+import { bindingShape, layoutKeyOf, PipelineCache } from './pipelines.js';
 import { GpuProgram } from './program.js';
 
 class GpuTensor implements DeviceTensor {
@@ -197,7 +197,7 @@ export class WebGPUBackend implements Backend {
 
   /** @internal */
   layoutFor(launch: Launch, g: GpuLaunch): GPUBindGroupLayout {
-    return this.pipelines.layout(g.leading ?? launch.inputs.length, launch.outputs.length, g.params.length > 0, g.extra?.length ?? 0);
+    return this.pipelines.layout(bindingShape(launch, g));
   }
 
   /** @internal The bindings before the uniform block: the leading inputs (GpuLaunch.leading), then the outputs. */

@@ -17,8 +17,9 @@ export class PipelineCache {
 
   constructor(private device: GPUDevice) {}
 
-  layout(inputs: number, outputs: number, uniform: boolean, extra = 0): GPUBindGroupLayout {
-    const key = PipelineCache.layoutKey(inputs, outputs, uniform, extra);
+  layout(shape: BindingShape): GPUBindGroupLayout {
+    const { inputs, outputs, uniform, extra } = shape;
+    const key = PipelineCache.layoutKey(shape);
     let layout = this.layouts.get(key);
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [];
@@ -69,7 +70,7 @@ export class PipelineCache {
     if (found) throw found;
   }
 
-  static layoutKey(inputs: number, outputs: number, uniform: boolean, extra = 0): string {
+  static layoutKey({ inputs, outputs, uniform, extra }: BindingShape): string {
     return `${inputs}/${outputs}/${uniform}/${extra}`;
   }
 
@@ -111,7 +112,19 @@ export class PipelineCache {
   }
 }
 
+/** A launch's bindings: leading inputs, outputs, the uniform block, and the inputs bound after it. */
+export interface BindingShape {
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly uniform: boolean;
+  readonly extra: number;
+}
+
+export function bindingShape(launch: { readonly inputs: readonly unknown[]; readonly outputs: readonly unknown[] }, g: GpuLaunch): BindingShape {
+  return { inputs: g.leading ?? launch.inputs.length, outputs: launch.outputs.length, uniform: g.params.length > 0, extra: g.extra?.length ?? 0 };
+}
+
 /** The binding layout a launch needs, as a pipeline cache key. */
 export function layoutKeyOf(launch: { readonly inputs: readonly unknown[]; readonly outputs: readonly unknown[] }, g: GpuLaunch): string {
-  return PipelineCache.layoutKey(g.leading ?? launch.inputs.length, launch.outputs.length, g.params.length > 0, g.extra?.length ?? 0);
+  return PipelineCache.layoutKey(bindingShape(launch, g));
 }
