@@ -5,6 +5,8 @@ import type { Kernel } from '../ops/kernel.js';
 export interface DeviceTensor extends TensorInfo {
   readonly size: number;
   readonly backend: Backend;
+  /** For a view (Backend.view), the tensor whose storage it shares; null otherwise. */
+  readonly base: DeviceTensor | null;
 }
 
 /** What `describe()` reports: enough to say which device a figure came from. */
@@ -52,6 +54,12 @@ export interface Backend {
   readonly kind: 'cpu' | 'webgpu';
   describe(): DeviceDescription;
   allocate(shape: Shape, dtype?: DType): DeviceTensor;
+  /**
+   * A tensor over `t`'s elements from `offset` on (a multiple of VIEW_ALIGN),
+   * shaped `shape`, sharing its storage: writing one writes the other. It
+   * lives as long as `t`; free `t`, not the view.
+   */
+  view(t: DeviceTensor, offset: number, shape: Shape): DeviceTensor;
   free(t: DeviceTensor): void;
   write(t: DeviceTensor, data: ArrayLike<number>): void;
   read(t: DeviceTensor): Promise<Float32Array | Int32Array>;

@@ -4,7 +4,7 @@ import { sizeOf } from '../core/shape.js';
 import type { HostArray, Kernel } from '../ops/kernel.js';
 import { newHostArray } from '../ops/kernel.js';
 import type { Backend, DeviceDescription, DeviceTensor, Launch, Program } from './backend.js';
-import { checkAllocation, checkLaunch, checkWrite } from './validate.js';
+import { checkAllocation, checkLaunch, checkView, checkWrite } from './validate.js';
 
 class CpuTensor implements DeviceTensor {
   freed = false;
@@ -14,6 +14,8 @@ class CpuTensor implements DeviceTensor {
     readonly dtype: DType,
     readonly size: number,
     readonly data: HostArray,
+    /** The tensor this one views, or null if it owns its data. */
+    readonly base: CpuTensor | null = null,
   ) {}
 }
 
@@ -42,8 +44,19 @@ export class CpuBackend implements Backend {
     return new CpuTensor(this, [...shape], dtype, size, newHostArray(dtype, size));
   }
 
+  view(t: DeviceTensor, offset: number, shape: Shape): DeviceTensor {
+    const c = this.own(t);
+    checkView(c, offset, shape);
+    const base = c.base ?? c;
+    const size = sizeOf(shape);
+    const start = c.data.byteOffset / 4 - base.data.byteOffset / 4 + offset;
+    return new CpuTensor(this, [...shape], c.dtype, size, base.data.subarray(start, start + size), base);
+  }
+
   free(t: DeviceTensor): void {
-    this.own(t).freed = true;
+    const c = this.own(t);
+    if (c.base) throw new ValueError(`cpu backend: free() of a view [${t.shape.join(', ')}]; free the tensor it views`);
+    c.freed = true;
   }
 
   write(t: DeviceTensor, data: ArrayLike<number>): void {
@@ -86,7 +99,7 @@ export class CpuBackend implements Backend {
 
   private own(t: DeviceTensor): CpuTensor {
     if (!(t instanceof CpuTensor) || t.backend !== this) throw new ValueError('cpu backend: tensor belongs to another backend');
-    if (t.freed) throw new ValueError(`cpu backend: tensor [${t.shape.join(', ')}] was used after free()`);
+    if (t.freed || t.base?.freed) throw new ValueError(`cpu backend: tensor [${t.shape.join(', ')}] was used after free()`);
     return t;
   }
 }

@@ -54,3 +54,20 @@ export function f32(shape: Shape): TensorInfo {
 export function i32(shape: Shape): TensorInfo {
   return { shape, dtype: 'i32' };
 }
+
+/**
+ * Views start at multiples of this many elements: 256 bytes, the largest
+ * minStorageBufferOffsetAlignment WebGPU allows, so a view binds on any adapter.
+ */
+export const VIEW_ALIGN = 64;
+
+/** Where tensors of these shapes lie when packed into one flat buffer: each at a multiple of VIEW_ALIGN, in order. */
+export function packLayout(shapes: readonly Shape[]): { offsets: number[]; size: number } {
+  const offsets: number[] = [];
+  let size = 0;
+  for (const s of shapes) {
+    offsets.push(size);
+    size += Math.ceil(sizeOf(s) / VIEW_ALIGN) * VIEW_ALIGN;
+  }
+  return { offsets, size };
+}

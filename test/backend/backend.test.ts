@@ -4,7 +4,7 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import { WebGPUBackend } from '../../src/backend/webgpu/backend.js';
 import { acquireDevice } from '../../src/backend/webgpu/device.js';
 import { AdapterError, GpuError } from '../../src/core/errors.js';
-import { f32 } from '../../src/core/shape.js';
+import { f32, VIEW_ALIGN } from '../../src/core/shape.js';
 import { defineKernel } from '../../src/ops/kernel.js';
 import { scale } from '../../src/ops/elementwise.js';
 import { backends } from '../helpers/backends.js';
@@ -47,6 +47,33 @@ describe.each(backends)('%s backend', (name, make) => {
     be.free(x);
     expect(() => be.write(x, [1, 2, 3])).toThrow(/used after free/);
     expect(() => be.allocate([2, -1])).toThrow(/bad dimension/);
+  });
+
+  it('a view shares its tensor storage: writes, reads and launches land at its offset', async () => {
+    const base = be.allocate([3 * VIEW_ALIGN]);
+    be.write(base, new Float32Array(base.size).fill(-1));
+    const a = be.view(base, VIEW_ALIGN, [2, 3]);
+    const b = be.view(base, 2 * VIEW_ALIGN, [VIEW_ALIGN]); // reaches the last element
+    be.write(a, [1, 2, 3, 4, 5, 6]);
+    // One launch may not read one view of a buffer and write another: WebGPU forbids it.
+    expect(() => be.run(scale, [a], [be.view(b, 0, [2, 3])], { alpha: 10 })).toThrow(/scale: output f32\[2, 3\] shares its storage \(a view\) with an input/);
+    const src = be.allocate([VIEW_ALIGN + 6]);
+    be.write(src, Float32Array.from({ length: src.size }, (_, i) => i - VIEW_ALIGN + 1));
+    be.run(scale, [be.view(src, VIEW_ALIGN, [2, 3])], [be.view(b, 0, [2, 3])], { alpha: 10 });
+    be.free(src);
+    const all = await be.read(base);
+    expect(Array.from(all.subarray(VIEW_ALIGN - 1, VIEW_ALIGN + 7))).toEqual([-1, 1, 2, 3, 4, 5, 6, -1]);
+    expect(Array.from(all.subarray(2 * VIEW_ALIGN - 1, 2 * VIEW_ALIGN + 7))).toEqual([-1, 10, 20, 30, 40, 50, 60, -1]);
+    expect(Array.from(await be.read(a))).toEqual([1, 2, 3, 4, 5, 6]);
+    // A view of a view starts at the sum of the offsets.
+    const inner = be.view(be.view(base, VIEW_ALIGN, [2 * VIEW_ALIGN]), VIEW_ALIGN, [1]);
+    be.write(inner, [7]);
+    expect((await be.read(base))[2 * VIEW_ALIGN]).toBe(7);
+    expect(() => be.view(base, 3, [1])).toThrow(/offset must be a whole multiple of 64 elements/);
+    expect(() => be.view(base, 2 * VIEW_ALIGN, [VIEW_ALIGN + 1])).toThrow(/runs past the end of f32\[192\]/);
+    expect(() => be.free(a)).toThrow(/free\(\) of a view.*free the tensor it views/);
+    be.free(base);
+    expect(() => be.write(a, [1, 2, 3, 4, 5, 6])).toThrow(/used after free/);
   });
 
   it('describes its device', () => {

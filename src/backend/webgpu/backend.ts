@@ -3,7 +3,7 @@ import type { DType, Shape } from '../../core/shape.js';
 import { fmt, sizeOf } from '../../core/shape.js';
 import type { GpuContext, GpuLaunch, Kernel } from '../../ops/kernel.js';
 import type { Backend, DeviceDescription, DeviceTensor, Launch, Program } from '../backend.js';
-import { checkAllocation, checkLaunch, checkWrite } from '../validate.js';
+import { checkAllocation, checkLaunch, checkView, checkWrite } from '../validate.js';
 import { BufferPool, UniformRing } from './buffers.js';
 import { debug } from './debug.js';
 import type { AcquireOptions, GpuDevice } from './device.js';
@@ -19,6 +19,10 @@ class GpuTensor implements DeviceTensor {
     readonly dtype: DType,
     readonly size: number,
     readonly buffer: GPUBuffer,
+    /** Where this tensor starts in `buffer`, in elements (non-zero only for views). */
+    readonly offset = 0,
+    /** The tensor this one views, or null if it owns its buffer. */
+    readonly base: GpuTensor | null = null,
   ) {}
 }
 
@@ -98,8 +102,15 @@ export class WebGPUBackend implements Backend {
     return new GpuTensor(this, [...shape], dtype, size, this.storage.acquire(bytes));
   }
 
+  view(t: DeviceTensor, offset: number, shape: Shape): DeviceTensor {
+    const g = this.own(t);
+    checkView(g, offset, shape);
+    return new GpuTensor(this, [...shape], g.dtype, sizeOf(shape), g.buffer, g.offset + offset, g.base ?? g);
+  }
+
   free(t: DeviceTensor): void {
     const g = this.own(t);
+    if (g.base) throw new ValueError(`webgpu backend: free() of a view ${fmt(g)}; free the tensor it views`);
     g.freed = true;
     this.storage.release(g.buffer);
   }
@@ -108,21 +119,21 @@ export class WebGPUBackend implements Backend {
     const g = this.own(t);
     checkWrite(t, data);
     const typed = g.dtype === 'i32' ? (data instanceof Int32Array ? data : Int32Array.from(data)) : data instanceof Float32Array ? data : Float32Array.from(data);
-    this.writeOrdered(g.buffer, typed);
+    this.writeOrdered(g.buffer, typed, g.offset * 4);
   }
 
   /**
-   * @internal Writes `data` at the start of `buffer`, ordered after the work
+   * @internal Writes `data` into `buffer` at byte `at`, ordered after the work
    * recorded so far and before the work recorded next. With nothing recorded,
    * a plain queue write does it (queue order puts it after earlier submits);
    * otherwise the data goes into an upload buffer and the open encoder copies
    * it in, so no submit is needed. Upload buffers return to their pool at the
    * submit: a later queue write to one runs after that submission.
    */
-  writeOrdered(buffer: GPUBuffer, data: ArrayBufferView): void {
+  writeOrdered(buffer: GPUBuffer, data: ArrayBufferView, at = 0): void {
     if (this.encoder && this.pendingUploadBytes + data.byteLength > MAX_PENDING_UPLOAD_BYTES) this.flush();
     if (!this.encoder) {
-      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.device.queue.writeBuffer(buffer, at, data.buffer, data.byteOffset, data.byteLength);
       return;
     }
     const upload = this.uploads.acquire(data.byteLength);
@@ -130,7 +141,7 @@ export class WebGPUBackend implements Backend {
     this.pendingUploadBytes += data.byteLength;
     this.device.queue.writeBuffer(upload, 0, data.buffer, data.byteOffset, data.byteLength);
     this.endPass();
-    this.encoder.copyBufferToBuffer(upload, 0, buffer, 0, data.byteLength);
+    this.encoder.copyBufferToBuffer(upload, 0, buffer, at, data.byteLength);
   }
 
   async read(t: DeviceTensor): Promise<Float32Array | Int32Array> {
@@ -139,7 +150,7 @@ export class WebGPUBackend implements Backend {
     this.endPass();
     const staging = this.staging.acquire(bytes);
     this.counters.reads++;
-    this.encoderNow().copyBufferToBuffer(g.buffer, 0, staging, 0, bytes);
+    this.encoderNow().copyBufferToBuffer(g.buffer, g.offset * 4, staging, 0, bytes);
     this.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -214,9 +225,10 @@ export class WebGPUBackend implements Backend {
     }
   }
 
-  /** @internal The whole of a tensor's buffer, as a bind group resource. */
+  /** @internal A tensor's range of its buffer, as a bind group resource. */
   binding(t: DeviceTensor): GPUBufferBinding {
-    return { buffer: this.own(t).buffer, size: t.size * 4 };
+    const g = this.own(t);
+    return { buffer: g.buffer, offset: g.offset * 4, size: g.size * 4 };
   }
 
   /** @internal Records one dispatch into the open compute pass. */
@@ -297,7 +309,7 @@ export class WebGPUBackend implements Backend {
   private own(t: DeviceTensor): GpuTensor {
     this.alive();
     if (!(t instanceof GpuTensor) || t.backend !== this) throw new ValueError('webgpu backend: tensor belongs to another backend');
-    if (t.freed) throw new ValueError(`webgpu backend: tensor ${fmt(t)} was used after free()`);
+    if (t.freed || t.base?.freed) throw new ValueError(`webgpu backend: tensor ${fmt(t)} was used after free()`);
     return t;
   }
 }
