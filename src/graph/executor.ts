@@ -18,7 +18,9 @@ export interface CompiledGraph {
  * Persistent values (inputs, params, state) come from `bound`; every temp
  * gets a buffer from an arena where values whose lifetimes do not overlap
  * share a buffer of the same size and dtype. `keep` temps (results the caller
- * reads) are never shared.
+ * reads) are never shared. A packed temp (graph.pack) gets a zeroed buffer of
+ * its own for the whole program, its members views of it; a packed param or
+ * state comes from `bound` with its members.
  */
 export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap<Value, DeviceTensor>, keep: readonly Value[] = []): Promise<CompiledGraph> {
   const lastUse = new Map<Value, number>();
@@ -31,6 +33,18 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
   const keyOf = (v: Value) => `${v.dtype}:${sizeOf(v.shape)}`;
   let temps = 0;
 
+  // Packed temps are placed up front and never return to the arena.
+  const placed = new Set<Value>();
+  for (const [packed, { members, offsets }] of graph.packs) {
+    if (packed.role !== 'temp') continue;
+    const t = be.allocate(packed.shape, packed.dtype);
+    be.write(t, packed.dtype === 'i32' ? new Int32Array(t.size) : new Float32Array(t.size)); // the padding between members stays 0
+    owned.push(t);
+    tensors.set(packed, t);
+    members.forEach((m, k) => tensors.set(m, be.view(t, offsets[k], m.shape)));
+    [packed, ...members].forEach((v) => placed.add(v));
+  }
+
   const launches: Launch[] = graph.nodes.map((node, i) => {
     for (const v of node.inputs) {
       if (!tensors.has(v)) throw new ValueError(`compile: ${node.kernel.name} reads ${v.role} '${v.name}' which has no buffer (unbound input or used before it is written)`);
@@ -42,6 +56,7 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
         return t;
       }
       temps++;
+      if (placed.has(v)) return tensors.get(v)!;
       const pool = free.get(keyOf(v));
       let t = kept.has(v) ? undefined : pool?.pop();
       if (!t) {
@@ -53,7 +68,7 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
     });
     // Inputs whose last reader is this node go back to the arena now: later nodes may reuse them.
     for (const v of new Set([...node.inputs, ...node.outputs])) {
-      if (v.role === 'temp' && !kept.has(v) && (lastUse.get(v) ?? -1) <= i) {
+      if (v.role === 'temp' && !kept.has(v) && !placed.has(v) && (lastUse.get(v) ?? -1) <= i) {
         const key = keyOf(v);
         free.set(key, [...(free.get(key) ?? []), tensors.get(v)!]);
       }

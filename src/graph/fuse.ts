@@ -35,7 +35,7 @@ export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
   const kept = new Set(keep);
   const pruned = g.prune(kept);
   const readers = new Map<Value, Node[]>();
-  for (const n of g.nodes) for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), n]);
+  for (const n of g.nodes) for (const v of g.expand(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), n]);
   const position = new Map(g.nodes.map((n, i) => [n, i]));
   const onlyReader = (v: Value): Node | null => {
     const r = readers.get(v);
@@ -51,7 +51,7 @@ export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
     const { nodes, fused } = chain;
     const from = position.get(first)!;
     const to = position.get(nodes[nodes.length - 1])!;
-    if (g.nodes.slice(from + 1, to).some((n) => n.outputs.some((o) => fused.inputs.includes(o)))) continue;
+    if (g.nodes.slice(from + 1, to).some((n) => g.expand(n.outputs).some((o) => fused.inputs.includes(o)))) continue;
     nodes.forEach((n) => removed.add(n));
     replaced.set(nodes[nodes.length - 1], fused);
   }
@@ -74,7 +74,7 @@ function fuseLossWithGrad(g: Graph): number {
     const seed = b && g.nodes.find((n) => n.outputs.includes(b.inputs[2]));
     if (!b || !seed || seed.kernel !== fill) continue;
     const [fi, bi] = [g.nodes.indexOf(f), g.nodes.indexOf(b)];
-    if (g.nodes.slice(fi + 1, bi).some((n) => n.outputs.some((o) => f.inputs.includes(o)))) continue;
+    if (g.nodes.slice(fi + 1, bi).some((n) => g.expand(n.outputs).some((o) => f.inputs.includes(o)))) continue;
     const both: Node = { kernel: softmaxCrossEntropyWithGrad, attrs: {}, inputs: b.inputs, outputs: [f.outputs[0], b.outputs[0]] };
     const moved = g.nodes.indexOf(seed) > fi;
     const next = g.nodes.flatMap((n) => (n === f ? (moved ? [seed, both] : [both]) : n === b || (moved && n === seed) ? [] : [n]));

@@ -1,6 +1,6 @@
 import { ValueError } from '../core/errors.js';
 import type { DType, Shape, TensorInfo } from '../core/shape.js';
-import { fmt } from '../core/shape.js';
+import { fmt, packLayout } from '../core/shape.js';
 import type { Kernel } from '../ops/kernel.js';
 
 /**
@@ -13,6 +13,12 @@ export interface Value extends TensorInfo {
   readonly id: number;
   readonly role: Role;
   readonly name: string;
+}
+
+/** A packed value's members and where each starts in it (graph.pack). */
+export interface Pack {
+  readonly members: readonly Value[];
+  readonly offsets: readonly number[];
 }
 
 export interface Node {
@@ -30,6 +36,9 @@ export interface Node {
 export class Graph {
   readonly values: Value[] = [];
   readonly nodes: Node[] = [];
+  /** Packed values (graph.pack) and their members. */
+  readonly packs = new Map<Value, Pack>();
+  private packedIn = new Map<Value, Value>();
 
   input(name: string, shape: Shape, dtype: DType = 'f32'): Value {
     return this.value(name, shape, dtype, 'input');
@@ -77,6 +86,43 @@ export class Graph {
   }
 
   /**
+   * A flat value whose storage holds `members`, each at the offset packLayout
+   * gives it: one launch can then update them all (one optimizer dispatch for
+   * every weight). Members share a role and dtype and belong to one pack.
+   * Reading the packed value reads every member, writing it writes them
+   * (`expand`). A packed temp gets one buffer, and its members views of it;
+   * for a param or state the caller binds the packed value and its members
+   * consistently (the same packLayout).
+   */
+  pack(name: string, members: readonly Value[]): Value {
+    const first = members[0];
+    if (!first) throw new ValueError(`graph: pack '${name}' has no members`);
+    for (const m of members) {
+      if (m.role !== first.role || m.dtype !== first.dtype) throw new ValueError(`graph: pack '${name}' mixes ${first.role} ${first.dtype} '${first.name}' with ${m.role} ${m.dtype} '${m.name}'`);
+      if (this.packedIn.has(m) || this.packs.has(m)) throw new ValueError(`graph: '${m.name}' is already packed`);
+    }
+    if (first.role === 'input') throw new ValueError(`graph: pack '${name}': inputs cannot be packed`);
+    if (new Set(members).size !== members.length) throw new ValueError(`graph: pack '${name}' names a value twice`);
+    const { offsets, size } = packLayout(members.map((m) => m.shape));
+    const v = this.value(name, [size], first.dtype, first.role);
+    this.packs.set(v, { members, offsets });
+    for (const m of members) this.packedIn.set(m, v);
+    return v;
+  }
+
+  /** The values `vs` touch: each, the members of a packed one, and the packed value holding a member. */
+  expand(vs: readonly Value[]): Value[] {
+    const out = new Set<Value>();
+    for (const v of vs) {
+      out.add(v);
+      for (const m of this.packs.get(v)?.members ?? []) out.add(m);
+      const holder = this.packedIn.get(v);
+      if (holder) out.add(holder);
+    }
+    return [...out];
+  }
+
+  /**
    * Removes the launches from `from` on whose outputs are all temps that no
    * later launch reads and `keep` lacks; in-place updates always stay.
    * Returns how many were removed.
@@ -88,7 +134,7 @@ export class Graph {
       const n = this.nodes[i];
       if (!n.kernel.inout && n.outputs.every((o) => o.role === 'temp' && !read.has(o))) continue;
       live.add(n);
-      n.inputs.forEach((v) => read.add(v));
+      this.expand(n.inputs).forEach((v) => read.add(v));
     }
     const before = this.nodes.length;
     const kept = this.nodes.filter((n, i) => i < from || live.has(n));
