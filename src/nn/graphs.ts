@@ -1,7 +1,7 @@
 import { gradients } from '../graph/autodiff.js';
 import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
-import type { Value } from '../graph/graph.js';
+import type { Node, Value } from '../graph/graph.js';
 import { accumulate } from '../ops/elementwise.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
 import type { Optimizer } from '../optim/optimizers.js';
@@ -32,6 +32,12 @@ export interface StepGraph {
   readonly weights: Value[];
   /** Optimizer slots, per weight. */
   readonly slots: Value[][];
+  /**
+   * With one optimizer update for every weight: the packed weights, then
+   * each slot packed across weights (graph.pack), which the caller binds to
+   * the buffers its weight and slot tensors view. Null otherwise.
+   */
+  readonly packed: { weights: Value; slots: Value[] } | null;
   /** Σ per-sample loss, then each metric's Σ, accumulated over the steps since they were zeroed. */
   readonly sums: Value[];
   readonly output: Value | null;
@@ -82,24 +88,49 @@ function forwardAndLoss(spec: ModelSpec, batch: number) {
   return { g, x, y, weights, perSample, sums };
 }
 
-/** Forward, loss, backward and the optimizer update: one training step on a batch of `batch` samples. */
-export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number): StepGraph {
+/**
+ * Forward, loss, backward and the optimizer update: one training step on a
+ * batch of `batch` samples. With `packWeights` (the caller's weight and slot
+ * tensors are views of one buffer each, laid out by packLayout) and fusion on,
+ * one update launch serves every weight where the gradients allow it
+ * (`packable`); otherwise each weight has its own.
+ */
+export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number, packWeights = false): StepGraph {
   const { g, x, y, weights, perSample, sums } = forwardAndLoss(spec, batch);
   const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
-  const grads = gradients(g, loss, weights);
+  const found = gradients(g, loss, weights);
+  const grads = weights.map((w) => found.get(w)!);
   const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
-  const updates = weights.map((w, i) => g.nodes[optimizer.record(g, w, grads.get(w)!, slots[i], step)]);
+  let packed: StepGraph['packed'] = null;
+  let updates: Node[];
+  if (packWeights && spec.fuse && packable(g, grads)) {
+    packed = { weights: g.pack('weights', weights), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, slots.map((s) => s[k]))) };
+    updates = [g.nodes[optimizer.record(g, packed.weights, g.pack('gradients', grads), packed.slots, step)]];
+  } else {
+    updates = weights.map((w, i) => g.nodes[optimizer.record(g, w, grads[i], slots[i], step)]);
+  }
   if (spec.fuse) fuse(g);
   // Indexed after fusing, which moves nodes.
   const stepNodes = optimizer.stepDependent ? updates.map((n) => g.nodes.indexOf(n)) : [];
-  return { graph: g, x, y, weights, slots, sums, output: null, stepNodes };
+  return { graph: g, x, y, weights, slots, packed, sums, output: null, stepNodes };
+}
+
+/**
+ * Gradients can share one buffer when each is a temp of its own, written by
+ * a launch that reads no other gradient (WebGPU forbids binding a buffer
+ * writable and read-only in one dispatch) and read by nothing yet.
+ */
+function packable(g: Graph, grads: readonly Value[]): boolean {
+  const set = new Set(grads);
+  if (grads.length === 0 || set.size !== grads.length || grads.some((v) => !v || v.role !== 'temp')) return false;
+  return g.nodes.every((n) => !n.inputs.some((v) => set.has(v)) && (n.kernel.inout || n.outputs.filter((o) => set.has(o)).length <= 1));
 }
 
 /** Forward and loss without updates: evaluate(). */
 export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
   const { g, x, y, weights, sums } = forwardAndLoss(spec, batch);
   if (spec.fuse) fuse(g);
-  return { graph: g, x, y, weights, slots: [], sums, output: null, stepNodes: [] };
+  return { graph: g, x, y, weights, slots: [], packed: null, sums, output: null, stepNodes: [] };
 }
 
 /** Forward through every layer, final activation included: predict(). */
@@ -109,5 +140,5 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const weights = weightValues(g, spec);
   const out = forward(g, spec, x, weights, false);
   if (spec.fuse) fuse(g, [out]);
-  return { graph: g, x, y: null, weights, slots: [], sums: [], output: out, stepNodes: [] };
+  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, stepNodes: [] };
 }

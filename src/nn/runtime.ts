@@ -3,6 +3,8 @@ import { CpuBackend } from '../backend/cpu.js';
 import { WebGPUBackend } from '../backend/webgpu/backend.js';
 import { AdapterError, ValueError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
+import type { Shape } from '../core/shape.js';
+import { packLayout } from '../core/shape.js';
 import type { CompiledGraph } from '../graph/executor.js';
 import { compileGraph } from '../graph/executor.js';
 import type { Value } from '../graph/graph.js';
@@ -41,6 +43,13 @@ export async function openBackend(choice: BackendChoice, warn: (msg: string) => 
 export class Runtime {
   readonly weights: DeviceTensor[];
   slots: DeviceTensor[][] = [];
+  /**
+   * Where the weights, and each optimizer slot, live in one buffer apiece
+   * (packLayout), so one launch can update them all: the buffers, or null
+   * when all the weights would not fit in one storage binding.
+   */
+  private arenas: { weights: DeviceTensor; slots: DeviceTensor[] } | null = null;
+  private layout: { offsets: number[]; size: number };
   /** Optimizer steps taken: Adam's t. */
   step = 0;
   private sums = new Map<'train' | 'eval', DeviceTensor[]>();
@@ -54,23 +63,39 @@ export class Runtime {
     /** A backend the model opened itself is closed with it; one passed in belongs to the caller. */
     private ownsBackend = true,
   ) {
-    this.weights = spec.params.map((p, i) => {
-      const t = backend.allocate(p.shape);
-      backend.write(t, Array.isArray(init) ? init[i] : p.init(init));
-      return t;
-    });
+    const shapes = spec.params.map((p) => p.shape);
+    const values = spec.params.map((p, i) => (Array.isArray(init) ? init[i] : p.init(init)));
+    this.layout = packLayout(shapes);
+    const limit = backend.describe().limits.maxStorageBufferBindingSize ?? Infinity;
+    if (shapes.length > 0 && this.layout.size * 4 <= limit) {
+      const all = new Float32Array(this.layout.size);
+      values.forEach((v, i) => all.set(v, this.layout.offsets[i]));
+      const arena = backend.allocate([this.layout.size]);
+      backend.write(arena, all);
+      this.arenas = { weights: arena, slots: [] };
+      this.weights = this.views(arena);
+    } else {
+      this.weights = values.map((v, i) => {
+        const t = backend.allocate(shapes[i]);
+        backend.write(t, v);
+        return t;
+      });
+    }
     if (optimizer) this.resetOptimizer();
   }
 
   resetOptimizer(): void {
-    for (const s of this.slots.flat()) this.backend.free(s);
-    this.slots = this.weights.map((w) =>
-      Array.from({ length: this.optimizer?.slots ?? 0 }, () => {
-        const t = this.backend.allocate(w.shape);
-        this.backend.write(t, new Float32Array(t.size));
-        return t;
-      }),
-    );
+    const be = this.backend;
+    const count = this.optimizer?.slots ?? 0;
+    if (this.arenas) {
+      for (const s of this.arenas.slots) be.free(s);
+      this.arenas.slots = Array.from({ length: count }, () => this.zeros([this.layout.size]));
+      const views = this.arenas.slots.map((a) => this.views(a));
+      this.slots = this.weights.map((_, i) => views.map((v) => v[i]));
+    } else {
+      for (const s of this.slots.flat()) be.free(s);
+      this.slots = this.weights.map((w) => Array.from({ length: count }, () => this.zeros(w.shape)));
+    }
     this.step = 0;
   }
 
@@ -95,7 +120,7 @@ export class Runtime {
   async trainStep(batch: number): Promise<CompiledStep> {
     if (!this.optimizer) throw new ValueError('fit: the model has no optimizer; call compile() first');
     const optimizer = this.optimizer;
-    return this.cached(`train:${batch}`, () => trainGraph(this.spec, batch, optimizer, Math.max(1, this.step + 1)), 'train');
+    return this.cached(`train:${batch}`, () => trainGraph(this.spec, batch, optimizer, Math.max(1, this.step + 1), this.arenas !== null), 'train');
   }
 
   async evalStep(batch: number): Promise<CompiledStep> {
@@ -117,8 +142,20 @@ export class Runtime {
       this.backend.dispose();
       return;
     }
-    for (const t of [...this.weights, ...this.slots.flat(), ...[...this.sums.values()].flat()]) this.backend.free(t);
+    const owned = this.arenas ? [this.arenas.weights, ...this.arenas.slots] : [...this.weights, ...this.slots.flat()];
+    for (const t of [...owned, ...[...this.sums.values()].flat()]) this.backend.free(t);
     this.sums.clear();
+  }
+
+  private zeros(shape: Shape): DeviceTensor {
+    const t = this.backend.allocate(shape);
+    this.backend.write(t, new Float32Array(t.size));
+    return t;
+  }
+
+  /** One view per weight into a buffer laid out like the weights. */
+  private views(arena: DeviceTensor): DeviceTensor[] {
+    return this.spec.params.map((p, i) => this.backend.view(arena, this.layout.offsets[i], p.shape));
   }
 
   private async cached(key: string, build: () => StepGraph, sums: 'train' | 'eval' | null): Promise<CompiledStep> {
@@ -132,6 +169,10 @@ export class Runtime {
     if (graph.y && y) bound.set(graph.y, y);
     graph.weights.forEach((w, i) => bound.set(w, this.weights[i]));
     graph.slots.forEach((s, i) => s.forEach((v, k) => bound.set(v, this.slots[i][k])));
+    if (graph.packed && this.arenas) {
+      bound.set(graph.packed.weights, this.arenas.weights);
+      graph.packed.slots.forEach((v, k) => bound.set(v, this.arenas!.slots[k]));
+    }
     if (sums) graph.sums.forEach((v, i) => bound.set(v, this.accumulators(sums)[i]));
     const compiled = await compileGraph(be, graph.graph, bound, graph.output ? [graph.output] : []);
     const step = { graph, compiled, x, y };

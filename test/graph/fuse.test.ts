@@ -17,7 +17,8 @@ import { sequential } from '../../src/nn/model.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
 import { evalGraph, trainGraph } from '../../src/nn/graphs.js';
 import { resolveLoss, resolveMetric } from '../../src/nn/losses.js';
-import { makeOptimizer } from '../../src/optim/optimizers.js';
+import type { OptimizerConfig } from '../../src/optim/optimizers.js';
+import { makeOptimizer, OPTIMIZERS } from '../../src/optim/optimizers.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, randn, rng } from '../helpers/check.js';
 
@@ -156,6 +157,25 @@ describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
     ]);
   });
 
+  it('training with the weights packed: 13 launches, one Adam update for all four weights', () => {
+    const packed = trainGraph(w1Spec(true), 128, makeOptimizer('adam'), 1, true);
+    expect(kernels(packed.graph)).toEqual([
+      'matmulBiasActivation', 'matmulBiasActivation',
+      'fill', 'softmaxCrossEntropyWithGrad',
+      'reduceSumInto', 'argmaxAccuracy', 'reduceSumInto',
+      'biasGrad', 'matmul', 'matmulActivationGrad', 'biasGrad', 'matmul',
+      'adam',
+    ]);
+    const update = packed.graph.nodes[packed.stepNodes[0]];
+    expect(packed.stepNodes).toHaveLength(1);
+    expect(update.outputs).toEqual([packed.packed!.weights, ...packed.packed!.slots]);
+    // 784·128, 128, 128·10 and 10 values, each rounded up to a multiple of 64.
+    expect(packed.packed!.weights.shape).toEqual([100352 + 128 + 1280 + 64]);
+    expect(packed.graph.packs.get(update.inputs[0])!.members.map((m) => m.shape)).toEqual([[784, 128], [128], [128, 10], [10]]);
+    // Unfused graphs keep an update per weight.
+    expect(trainGraph(w1Spec(false), 128, makeOptimizer('adam'), 1, true).packed).toBeNull();
+  });
+
   it('evaluation: 6 fused, 11 unfused', () => {
     expect(evalGraph(w1Spec(false), 128).graph.nodes.length).toBe(11);
     expect(evalGraph(w1Spec(true), 128).graph.nodes.length).toBe(6);
@@ -220,6 +240,22 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
     // Bit-equal on the CPU; on WebGPU, equal up to a contracted multiply-add, which 20 Adam steps carry along.
     expectClose(fused.loss, plain.loss, { atol: 0, rtol: 1e-5, why: 'same operations; at most contraction differences, grown over 20 steps' }, 'loss');
     fused.weights.forEach((w, i) => expectClose(w, plain.weights[i], { atol: 1e-5, rtol: 1e-4, why: 'as the loss' }, `weight ${i}`));
+  });
+
+  // The packed update runs the same per-element arithmetic over one buffer; the padding between weights stays 0.
+  it.each(OPTIMIZERS.map((o) => [o]))('%s: one update for all weights trains like one per weight', async (type) => {
+    const rand = rng(8);
+    const x = { data: randn(rand, [50, 7], -1, 1).data, shape: [50, 7] };
+    const y = { data: Int32Array.from({ length: 50 }, (_, i) => (i * 7) % 3), shape: [50] };
+    const results: Float32Array[][] = [];
+    for (const fuseKernels of [false, true]) {
+      const model = sequential([dense(5, { activation: 'tanh', inputShape: [7] }), dense(4, { activation: 'relu' }), dense(3, { activation: 'softmax' })], { seed: 2 });
+      model.compile({ optimizer: { type, weightDecay: 0.01 } as OptimizerConfig, loss: 'sparseCategoricalCrossentropy', backend: name, fuse: fuseKernels });
+      await model.fit(x, y, { epochs: 4, batchSize: 16, shuffle: false, verbose: 0 });
+      results.push(await model.getWeights());
+      model.dispose();
+    }
+    results[1].forEach((w, i) => expectClose(w, results[0][i], { atol: 1e-6, rtol: 1e-5, why: 'same operations; at most contraction differences over 16 steps' }, `weight ${i}`));
   });
 
   it('refuses a fuse option that is not a boolean', () => {
