@@ -34,6 +34,8 @@ export interface TrainFigure {
   readonly losses: number[];
   /** Command-buffer submits in the last timed run (one epoch over `samples`), where counted: webgrad on WebGPU. */
   readonly submits?: number;
+  /** Kernel dispatches in that run, where counted (webgrad on WebGPU): launches per step times steps. */
+  readonly dispatches?: number;
   readonly error?: string;
 }
 

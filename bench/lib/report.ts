@@ -149,7 +149,8 @@ export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 
     const steps = Math.ceil(w1.samples / w1.batch);
     const few = Math.ceil(steps / 16) + 2; // one per 16-step queue window fit() lets run ahead, plus the epoch's edges
     const where = software ? ' (counted on the software adapter: the count is the engine\'s, the same on any device)' : ` (${r.adapter?.vendor ?? ''} ${r.adapter?.device ?? ''})`;
-    out.push({ target: 'W1 epoch in one or a few command-buffer submissions per logging interval', measured: `${w1.submits} submits for ${steps} steps${where}`, met: w1.submits <= few });
+    const launches = w1.dispatches !== undefined ? `, ${(w1.dispatches / steps).toFixed(1).replace(/\.0$/, '')} launches a step` : '';
+    out.push({ target: 'W1 epoch in one or a few command-buffer submissions per logging interval', measured: `${w1.submits} submits for ${steps} steps${launches}${where}`, met: w1.submits <= few });
   }
   const at4096 = r.matmul.find((f) => f.system === 'webgrad-webgpu' && f.shape.label === '4096³')?.gflops?.median;
   const peakTarget = 'real GPU: matmul ≥ 40% of fp32 peak at 4096³';

@@ -49,7 +49,7 @@ async function openWebgrad(name: 'webgrad-webgpu' | 'webgrad-cpu'): Promise<Open
           desc ??= t.device();
           return loss;
         },
-        submits: () => t.submits?.(),
+        counts: () => t.counts?.(),
         dispose: () => t.dispose(),
       };
     },

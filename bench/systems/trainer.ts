@@ -6,9 +6,14 @@ import { cpuSeconds, now } from '../lib/stats.js';
 export interface Trainer {
   /** Trains once over `d` in order, in batches of the workload's size; returns the mean per-sample training loss. */
   train(d: Digits): Promise<number>;
-  /** Command-buffer submits of the last train() call, where the system can count them (webgrad on WebGPU). */
-  submits?(): number | undefined;
+  /** Command-buffer submits and kernel dispatches of the last train() call, where the system can count them (webgrad on WebGPU). */
+  counts?(): GpuCounts | undefined;
   dispose(): Promise<void> | void;
+}
+
+export interface GpuCounts {
+  readonly submits: number;
+  readonly dispatches: number;
 }
 
 export interface TrainTiming {
@@ -20,8 +25,8 @@ export interface TrainTiming {
   /** Mean training loss of each timed run (same start weights and data order on every system). */
   readonly losses: number[];
   readonly samples: number;
-  /** Command-buffer submits of the last timed run, where counted. */
-  readonly submits?: number;
+  /** Command-buffer submits and dispatches of the last timed run, where counted. */
+  readonly counts?: GpuCounts;
 }
 
 export interface TimingBudget {
@@ -51,5 +56,5 @@ export async function timeTraining(t: Trainer, w: TrainWorkload, digits: Digits,
     seconds.push(now() - t0);
     cpu.push(cpuSeconds() - c0);
   }
-  return { warmupSeconds, seconds, cpuSeconds: cpu, losses, samples: w.samples, submits: t.submits?.() };
+  return { warmupSeconds, seconds, cpuSeconds: cpu, losses, samples: w.samples, counts: t.counts?.() };
 }

@@ -15,9 +15,9 @@ export interface WebgradTrainer extends Trainer {
 /** An MLP of the workload's widths: ReLU hidden layers, softmax output, sparse cross-entropy, Adam. */
 export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrainer {
   let model: Sequential | null = null;
-  // On WebGPU the trainer owns the backend, so that it can count the command-buffer submits of each run.
+  // On WebGPU the trainer owns the backend, so that it can count the command-buffer submits and dispatches of each run.
   let gpu: WebGPUBackend | null = null;
-  let submits = 0;
+  let counts = { submits: 0, dispatches: 0 };
   const ready = async (): Promise<Sequential> => {
     if (model) return model;
     if (kind === 'webgpu') gpu = await WebGPUBackend.create();
@@ -38,12 +38,12 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
   return {
     async train(d: Digits) {
       const m = await ready();
-      const before = gpu?.counters.submits ?? 0;
+      const before = gpu ? { ...gpu.counters } : null;
       const h = await m.fit({ data: d.x, shape: [d.n, FEATURES] }, { data: d.y, shape: [d.n] }, { epochs: 1, batchSize: w.batch, shuffle: false, verbose: 0 });
-      submits = (gpu?.counters.submits ?? 0) - before;
+      if (gpu && before) counts = { submits: gpu.counters.submits - before.submits, dispatches: gpu.counters.dispatches - before.dispatches };
       return h.history.loss[0];
     },
-    submits: () => (gpu ? submits : undefined),
+    counts: () => (gpu ? counts : undefined),
     device: () => model?.device() ?? null,
     dispose: () => {
       model?.dispose();

@@ -55,6 +55,9 @@ describe('npm run bench (smoke)', () => {
     expect(gpu.submits).toBeGreaterThan(0);
     expect(gpu.submits).toBeLessThanOrEqual(3);
     expect(r.train.find((f) => f.system === 'tfjs-cpu')!.submits).toBeUndefined();
+    // And its dispatches: 11 launches in each of the 8 steps (two Dense forwards, the loss with its gradient
+    // and seed, the loss into its sum, the backward's five, one Adam update for every weight).
+    expect(gpu.dispatches).toBe(8 * 11);
     // Float32 arithmetic in different orders over 9 Adam steps moves the mean loss by ~1e-4 relative;
     // a wrong gradient or optimizer moves it by far more than 0.5%.
     const ref = r.train.find((f) => f.system === 'webgrad-webgpu')!.losses[0];

@@ -32,6 +32,9 @@ describe.runIf(backends.some(([n]) => n === 'webgpu'))('the training loop on Web
     await model.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0 });
     const reads = be.counters.reads - before.reads;
     const submits = be.counters.submits - before.submits;
+    // 20 steps of 13 launches each: two Dense forwards, the loss with its gradient and seed, the loss and
+    // accuracy into their sums (3), the backward (5), and one optimizer update for all four weights.
+    expect(be.counters.dispatches - before.dispatches).toBe(20 * 13);
     // Per epoch: the loss sum and the accuracy sum, read once at its end.
     expect(reads).toBe(2 * 2);
     // 10 steps an epoch, fewer than one 16-step queue window: the batches and the optimizer's step count

@@ -55,8 +55,8 @@ export class WebGPUBackend implements Backend {
   private lost: string | null = null;
   private disposed = false;
   private recent: string[] = [];
-  /** Command-buffer submits and GPU→CPU readbacks so far: what tests of the training loop count. */
-  readonly counters = { submits: 0, reads: 0 };
+  /** Command-buffer submits, GPU→CPU readbacks and kernel dispatches so far: what tests of the training loop and the bench count. */
+  readonly counters = { submits: 0, reads: 0, dispatches: 0 };
 
   static async create(options: AcquireOptions = {}): Promise<WebGPUBackend> {
     return new WebGPUBackend(await acquireDevice(options));
@@ -237,6 +237,7 @@ export class WebGPUBackend implements Backend {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
     this.recent.push(name);
     if (this.recent.length > 8) this.recent.shift();
     debug(() => `dispatch ${name} [${x},${y},${z}]`);
