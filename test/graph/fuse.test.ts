@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import { fuse } from '../../src/graph/fuse.js';
@@ -256,6 +257,36 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
       model.dispose();
     }
     results[1].forEach((w, i) => expectClose(w, results[0][i], { atol: 1e-6, rtol: 1e-5, why: 'same operations; at most contraction differences over 16 steps' }, `weight ${i}`));
+  });
+
+  // A backend whose storage bindings hold less than all the weights: each weight its own buffer and update.
+  it.runIf(name === 'cpu')('weights too large for one binding: an update per weight, the same training', async () => {
+    class Counting extends CpuBackend {
+      views = 0;
+      override view(...args: Parameters<CpuBackend['view']>) {
+        this.views++;
+        return super.view(...args);
+      }
+    }
+    class SmallBindings extends Counting {
+      override describe() {
+        return { ...super.describe(), limits: { maxStorageBufferBindingSize: 4 * 100 } };
+      }
+    }
+    const x = { data: randn(rng(3), [40, 7], -1, 1).data, shape: [40, 7] };
+    const y = { data: Int32Array.from({ length: 40 }, (_, i) => i % 3), shape: [40] };
+    const results: Float32Array[][] = [];
+    const backends = [new Counting(), new SmallBindings()];
+    for (const backend of backends) {
+      const model = sequential([dense(5, { activation: 'relu', inputShape: [7] }), dense(3, { activation: 'softmax' })], { seed: 2 });
+      model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend });
+      await model.fit(x, y, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+      results.push(await model.getWeights());
+      model.dispose();
+    }
+    results[1].forEach((w, i) => expect(Array.from(w), `weight ${i}`).toEqual(Array.from(results[0][i])));
+    // 7·5 + 5 + 5·3 + 3 = 58 values pack into 256 with padding, over the 100 that fit: no views, no packing.
+    expect(backends.map((b) => b.views > 0)).toEqual([true, false]);
   });
 
   it('refuses a fuse option that is not a boolean', () => {
