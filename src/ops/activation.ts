@@ -2,6 +2,7 @@ import { ValueError } from '../core/errors.js';
 import type { TensorInfo } from '../core/shape.js';
 import { expectSame, fmt, sizeOf } from '../core/shape.js';
 import code from '../../shaders/activation.wgsl?raw';
+import type { GpuContext, GpuLaunch } from './kernel.js';
 import { defineKernel, grid1d } from './kernel.js';
 
 /** In the order of the WGSL `KIND` constant. */
@@ -134,6 +135,13 @@ function onlyF32(op: string, arg: string, t: TensorInfo): void {
 const shader = { name: 'activation', code };
 const WG = 256;
 
+/** One invocation per element of `t`: the KIND constant and alpha of the activation, then the count. */
+function elementwiseLaunch(op: string, entry: string, t: TensorInfo, attrs: ActivationAttrs, ctx: GpuContext): GpuLaunch {
+  const { alpha, index } = resolve(op, attrs);
+  const n = sizeOf(t.shape);
+  return { entry, constants: { KIND: index }, params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
+}
+
 /** y = f(x), elementwise, for any shape. */
 export const activation = defineKernel<ActivationAttrs>({
   name: 'activation',
@@ -148,9 +156,7 @@ export const activation = defineKernel<ActivationAttrs>({
     for (let i = 0; i < x.length; i++) y[i] = rule.f(x[i], alpha);
   },
   gpu([x], attrs, ctx) {
-    const { alpha, index } = resolve('activation', attrs);
-    const n = sizeOf(x.shape);
-    return { entry: 'activation_forward', constants: { KIND: index }, params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
+    return elementwiseLaunch('activation', 'activation_forward', x, attrs, ctx);
   },
 });
 
@@ -169,9 +175,7 @@ export const activationBackward = defineKernel<ActivationAttrs>({
     for (let i = 0; i < x.length; i++) dx[i] = rule.df(x[i], alpha) * dy[i];
   },
   gpu([x], attrs, ctx) {
-    const { alpha, index } = resolve('activationBackward', attrs);
-    const n = sizeOf(x.shape);
-    return { entry: 'activation_backward', constants: { KIND: index }, params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
+    return elementwiseLaunch('activationBackward', 'activation_backward', x, attrs, ctx);
   },
 });
 
@@ -193,8 +197,6 @@ export const activationBackwardFromOutput = defineKernel<ActivationAttrs>({
     for (let i = 0; i < y.length; i++) dx[i] = g(y[i]) * dy[i];
   },
   gpu([y], attrs, ctx) {
-    const { alpha, index } = resolve('activationBackwardFromOutput', attrs);
-    const n = sizeOf(y.shape);
-    return { entry: 'activation_backward_from_output', constants: { KIND: index }, params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
+    return elementwiseLaunch('activationBackwardFromOutput', 'activation_backward_from_output', y, attrs, ctx);
   },
 });
