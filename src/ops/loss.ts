@@ -119,16 +119,20 @@ export const softmaxCrossEntropy = defineKernel<NoAttrs>({
   },
 });
 
+/** Checks (logits, labels, dLoss), as the kernels taking softmaxCrossEntropy's gradient receive them. */
+function sceGradInputs(op: string, inputs: readonly TensorInfo[]): void {
+  expectCount(op, inputs, ['logits', 'labels', 'dLoss']);
+  const [B] = batchOf(op, inputs[0], 'logits');
+  sceTargets(op, inputs[0], inputs[1]);
+  expectDLoss(op, inputs[2], B);
+}
+
 /** d/dz of softmaxCrossEntropy: (softmax(z) Σ t - t) dLoss; with labels, softmax(z) - onehot. */
 export const softmaxCrossEntropyBackward = defineKernel<NoAttrs>({
   name: 'softmaxCrossEntropyBackward',
   shader,
   outputs(inputs) {
-    const op = 'softmaxCrossEntropyBackward';
-    expectCount(op, inputs, ['logits', 'labels', 'dLoss']);
-    const [B] = batchOf(op, inputs[0], 'logits');
-    sceTargets(op, inputs[0], inputs[1]);
-    expectDLoss(op, inputs[2], B);
+    sceGradInputs('softmaxCrossEntropyBackward', inputs);
     return [inputs[0]];
   },
   cpu([z, t, g], [dz], [info]) {
@@ -161,12 +165,8 @@ export const softmaxCrossEntropyWithGrad = defineKernel<NoAttrs>({
   name: 'softmaxCrossEntropyWithGrad',
   shader,
   outputs(inputs) {
-    const op = 'softmaxCrossEntropyWithGrad';
-    expectCount(op, inputs, ['logits', 'labels', 'dLoss']);
-    const [B] = batchOf(op, inputs[0], 'logits');
-    sceTargets(op, inputs[0], inputs[1]);
-    expectDLoss(op, inputs[2], B);
-    return [f32([B]), inputs[0]];
+    sceGradInputs('softmaxCrossEntropyWithGrad', inputs);
+    return [f32([inputs[0].shape[0]]), inputs[0]];
   },
   cpu([z, t, g], [loss, dz], infos, attrs) {
     softmaxCrossEntropy.cpu([z, t], [loss], infos, attrs);
