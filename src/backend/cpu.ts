@@ -47,10 +47,8 @@ export class CpuBackend implements Backend {
   view(t: DeviceTensor, offset: number, shape: Shape): DeviceTensor {
     const c = this.own(t);
     checkView(c, offset, shape);
-    const base = c.base ?? c;
     const size = sizeOf(shape);
-    const start = c.data.byteOffset / 4 - base.data.byteOffset / 4 + offset;
-    return new CpuTensor(this, [...shape], c.dtype, size, base.data.subarray(start, start + size), base);
+    return new CpuTensor(this, [...shape], c.dtype, size, c.data.subarray(offset, offset + size), c.base ?? c);
   }
 
   free(t: DeviceTensor): void {
