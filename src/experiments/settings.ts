@@ -5,7 +5,8 @@ import type { Dataset } from '../data/dataset.js';
 import { dense, LAYER_ACTIVATIONS } from '../nn/layers.js';
 import { Sequential } from '../nn/model.js';
 import { OPTIMIZERS } from '../optim/optimizers.js';
-import type { OptimizerType } from '../optim/optimizers.js';
+import type { OptimizerConfig, OptimizerType } from '../optim/optimizers.js';
+import { checkOptimizer } from '../optim/optimizers.js';
 
 export type Task = 'classification' | 'regression';
 
@@ -60,6 +61,11 @@ export function checkSettings(s: ModelSettings, where: string): void {
   if (!(OPTIMIZERS as readonly string[]).includes(s.optimizer)) throw bad('optimizer', `one of ${OPTIMIZERS.join(', ')}`, s.optimizer);
   if (s.lr !== undefined && !(Number.isFinite(s.lr) && s.lr > 0)) throw bad('lr', 'a positive number', s.lr);
   if (s.momentum !== undefined && !(s.momentum >= 0 && s.momentum < 1)) throw bad('momentum', 'in [0, 1)', s.momentum);
+  try {
+    checkOptimizer({ type: s.optimizer, ...(s.momentum === undefined ? {} : { momentum: s.momentum }) });
+  } catch (e) {
+    throw new ValueError(`${where}: ${(e as Error).message}`);
+  }
   if (!whole(s.batchSize, 1)) throw bad('batchSize', 'a whole number >= 1', s.batchSize);
   if (!whole(s.epochs, 1)) throw bad('epochs', 'a whole number >= 1', s.epochs);
 }
@@ -76,7 +82,7 @@ export function mlp(s: ModelSettings, shape: ModelShape, seed: number, backend: 
   const binary = classification && s.loss === 'binaryCrossentropy';
   model.add(dense(shape.outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output' }));
   const loss = s.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
-  model.compile({ optimizer: { type: s.optimizer, learningRate: s.lr, momentum: s.momentum }, loss, metrics: [metricFor(shape.task)], backend });
+  model.compile({ optimizer: { type: s.optimizer, learningRate: s.lr, ...(s.momentum === undefined ? {} : { momentum: s.momentum }) } as OptimizerConfig, loss, metrics: [metricFor(shape.task)], backend });
   return model;
 }
 

@@ -68,11 +68,11 @@ describe('makeOptimizer', () => {
   });
 
   it('refuses unknown optimizers and bad hyperparameters when built, not at the first step', () => {
-    expect(() => makeOptimizer('adamm' as never)).toThrow(/unknown optimizer 'adamm' \(known: sgd, momentum, rmsprop, adam, adamw\)/);
+    expect(() => makeOptimizer('adamm' as never)).toThrow(/unknown optimizer 'adamm' \(did you mean 'adam'\?\) \(known: sgd, momentum, rmsprop, adam, adamw\)/);
     expect(() => makeOptimizer({ type: 'sgd', learningRate: -1 })).toThrow(/learningRate must be a positive number, got -1/);
     expect(() => makeOptimizer({ type: 'adam', beta1: 1.5 })).toThrow(/beta1/);
     expect(() => makeOptimizer({ type: 'momentum', momentum: -0.1 })).toThrow(/momentum/);
-    expect(() => makeOptimizer({ type: 'adam', epsilonHat: 'no' as never })).toThrow(/adam: epsilonHat must be true or false, got "no"/);
+    expect(() => makeOptimizer({ type: 'adam', epsilonHat: 'no' as never })).toThrow(/optimizer 'adam': epsilonHat must be true or false, got 'no'/);
     expect(() => makeOptimizer({ type: 'sgd', learningRate: { type: 'cosineDecay', initialLearningRate: 0.1, decaySteps: 0 } })).toThrow(/decaySteps must be a whole number >= 1/);
   });
 });
