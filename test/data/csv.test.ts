@@ -121,6 +121,59 @@ describe('readCsv', () => {
     expect(() => readCsv(file('nolabel.csv', 'a,y\n1,0\n2,\n'))).toThrow("line 3, column 'y': empty label");
   });
 
+  it('says what it assumed when a fractional value turns whole-number labels into a regression target', () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `${i},${i % 3}`);
+    rows[11] = '11,1.5'; // line 13: header is line 1, row i is line i + 2
+    const notices: string[] = [];
+    const p = file('typo.csv', `a,kind\n${rows.join('\n')}\n`);
+    const ds = readCsv(p, { onNotice: (m) => notices.push(m) });
+    expect(ds.y).toBeInstanceOf(Float32Array);
+    expect(notices).toEqual([
+      `${p}: column 'kind' is taken as a regression target because of the fractional value '1.5' on line 13; ` +
+        'the other 29 labels are whole numbers (3 distinct), as class labels would be. ' +
+        "If they are classes, fix that line, or pass task 'classification' (--task classification) to treat it as class labels, or task 'regression' to silence this",
+    ]);
+    // Forcing classification then names the line to fix; forcing regression is silent.
+    expect(() => readCsv(p, { task: 'classification' })).toThrow(`${p}: line 13, column 'kind': class label '1.5' is not an integer`);
+    readCsv(p, { task: 'regression', onNotice: (m) => notices.push(m) });
+    expect(notices).toHaveLength(1);
+    // A plain regression target (many fractional values) needs no notice.
+    readCsv(file('plain-reg.csv', 'a,y\n1,2.5\n2,3\n3,0.25\n'), { onNotice: (m) => notices.push(m) });
+    expect(notices).toHaveLength(1);
+    // Many distinct whole numbers: taken as regression, and said so.
+    const many = Array.from({ length: 30 }, (_, i) => `${i},${i}`).join('\n');
+    const pm = file('many-int.csv', `a,y\n${many}\n`);
+    readCsv(pm, { onNotice: (m) => notices.push(m) });
+    expect(notices[1]).toBe(
+      `${pm}: column 'y' holds 30 distinct whole numbers, more than ${MAX_INFERRED_CLASSES}, so it is taken as a regression target; ` +
+        "pass task 'classification' (--task classification) to treat it as class labels, or task 'regression' to silence this",
+    );
+  });
+
+  it('maps labels onto fixed classNames (indices kept, numeric names by value), refusing others with the nearest name', () => {
+    const names = ['setosa', 'versicolor', 'virginica'];
+    const p = file('fixed.csv', 'a,s\n1,virginica\n2,setosa\n');
+    const ds = readCsv(p, { classNames: names });
+    expect([Array.from(ds.y), ds.classes, ds.classNames]).toEqual([[2, 0], 3, names]);
+    const bad = file('fixed-bad.csv', 'a,s\n1,virginica\n2,Setosa \n3,setossa\n');
+    expect(() => readCsv(bad, { classNames: names, classesFrom: 'the model' })).toThrow(
+      new ValueError(`${bad}: line 3, column 's': label 'Setosa' is not one of the classes 'setosa', 'versicolor', 'virginica' of the model (did you mean 'setosa'?)`),
+    );
+    const num = readCsv(file('num-names.csv', 'a,y\n1,1.0\n2,-1\n'), { classNames: ['-1', '1'] });
+    expect(Array.from(num.y)).toEqual([1, 0]);
+  });
+
+  it('with knownClasses, refuses a label outside them by line, and keeps the classes count', () => {
+    const p = file('known.csv', 'a,y\n1,0\n2,3\n3,2\n');
+    expect(() => readCsv(p, { knownClasses: [0, 1, 3], classesFrom: 'the training data train.csv' })).toThrow(
+      new ValueError(`${p}: line 4, column 'y': label '2' is not one of the classes '0', '1', '3' of the training data train.csv`),
+    );
+    const ok = readCsv(file('known-ok.csv', 'a,y\n1,0\n2,0\n'), { knownClasses: [0, 1, 3] });
+    expect([Array.from(ok.y), ok.classes]).toEqual([[0, 0], 4]);
+    expect(() => readCsv(file('known-str.csv', 'a,y\n1,0\n2,cat\n'), { knownClasses: [0, 1] })).toThrow("line 3, column 'y': label 'cat' is not one of the classes '0', '1'");
+    expect(() => readCsv(p, { knownClasses: [0, 1], task: 'regression' })).toThrow("classNames or knownClasses were given but task is 'regression'");
+  });
+
   it('parses text directly (browser path) the same way', () => {
     const ds = parseCsv('x,y\n1,a\n2,b\n', 'upload.csv');
     expect([Array.from(ds.x), Array.from(ds.y), ds.classNames]).toEqual([[1, 2], [0, 1], ['a', 'b']]);

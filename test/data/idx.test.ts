@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValueError } from '../../src/core/errors.js';
+import { ShapeError, ValueError } from '../../src/core/errors.js';
 import { validateDataset } from '../../src/data/dataset.js';
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES, loadIdxDir, readIdx } from '../../src/data/idx.js';
-import { isGzip, parseIdx } from '../../src/data/idx-format.js';
+import { idxToDataset, isGzip, parseIdx } from '../../src/data/idx-format.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgrad-idx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -139,6 +139,37 @@ describe('loadIdxDir', () => {
       new ValueError(`loadIdxDir: no t10k-labels-idx1-ubyte (or t10k-labels-idx1-ubyte.gz) in ${partial}; found: t10k-images-idx3-ubyte, train-images-idx3-ubyte, train-labels-idx1-ubyte`),
     );
     expect(() => loadIdxDir(join(tmp, 'absent'))).toThrow(`loadIdxDir: no directory ${join(tmp, 'absent')} (expected one holding train-images-idx3-ubyte`);
+  });
+});
+
+describe('idxToDataset: a file in the wrong role', () => {
+  it('says which file holds what (rank, dims, type) and what was expected, hinting at a swap', () => {
+    const dir = mnistDir('swapped', 3, 2);
+    const images = join(dir, 'train-images-idx3-ubyte');
+    const labels = join(dir, 'train-labels-idx1-ubyte');
+    write('train-images-idx3-ubyte', idx('u8', [3], [1, 2, 3]), dir);
+    expect(() => loadIdxDir(dir)).toThrow(
+      new ShapeError(
+        `${images}: expected images, u8 [n, rows, cols] (rank 3); found rank 1 [3] of u8; ` +
+          'it looks like a labels file (such as train-labels-idx1-ubyte): are the two swapped?',
+      ),
+    );
+    write('train-images-idx3-ubyte', idx('u8', [3, 6], new Array(18).fill(1)), dir);
+    expect(() => loadIdxDir(dir)).toThrow(
+      `${images}: expected images, u8 [n, rows, cols] (rank 3); found rank 2 [3, 6] of u8; a 2-D [n, pixels] file has lost each image's rows and columns: write it as [n, rows, cols]`,
+    );
+    write('train-images-idx3-ubyte', idx('u8', [3, 2, 3], new Array(18).fill(1)), dir);
+    write('train-labels-idx1-ubyte', idx('u8', [3, 2, 3], new Array(18).fill(1)), dir);
+    expect(() => loadIdxDir(dir)).toThrow(
+      `${labels}: expected labels, u8 [n] (rank 1); found rank 3 [3, 2, 3] of u8; it looks like an images file (such as train-images-idx3-ubyte): are the two swapped?`,
+    );
+    write('train-labels-idx1-ubyte', idx('i32', [3], [0, 1, 2]), dir);
+    expect(() => loadIdxDir(dir)).toThrow(`${labels}: expected labels, u8 [n] (rank 1); found rank 1 [3] of i32; MNIST-style labels are unsigned bytes (type code 0x08)`);
+  });
+
+  it('names the role when given one name for the pair', () => {
+    const labels = parseIdx(idx('u8', [2], [0, 1]), 'l');
+    expect(() => idxToDataset(labels, labels, 'upload')).toThrow(/^upload \(images\): expected images, u8 \[n, rows, cols\] \(rank 3\); found rank 1 \[2\] of u8/);
   });
 });
 
