@@ -1,4 +1,6 @@
 import { ValueError } from '../core/errors.js';
+import type { OptionsOf } from '../core/options.js';
+import { defineOptions, opt } from '../core/options.js';
 
 /** Per-epoch numbers: loss, metrics, and val_ versions of each. */
 export type Logs = Record<string, number>;
@@ -24,18 +26,15 @@ export interface Callback {
   onTrainEnd?(logs: Logs, model: TrainingModel): void | Promise<void>;
 }
 
-export interface EarlyStoppingOptions {
-  /** Default 'val_loss' (Keras'), falling back to 'loss' when there is no validation data. */
-  monitor?: string;
-  /** Epochs without improvement before stopping. Default 0. */
-  patience?: number;
-  /** The least change that counts as an improvement. Default 0. */
-  minDelta?: number;
-  /** 'min' for losses, 'max' for accuracies; 'auto' picks by the name. */
-  mode?: 'min' | 'max' | 'auto';
-  /** Put back the weights of the best epoch when training stops. */
-  restoreBestWeights?: boolean;
-}
+const EARLY_STOPPING_OPTIONS = defineOptions('earlyStopping', {
+  monitor: opt.string("the quantity watched; default 'val_loss' (Keras'), falling back to 'loss' when there is no validation data"),
+  patience: opt.integer('epochs without improvement before stopping (default 0)', { min: 0 }),
+  minDelta: opt.number('the least change that counts as an improvement (default 0)'),
+  mode: opt.oneOf(['min', 'max', 'auto'] as const, "'min' for losses, 'max' for accuracies; 'auto' picks by the name"),
+  restoreBestWeights: opt.boolean('put back the weights of the best epoch when training stops'),
+}, { min_delta: 'minDelta', restore_best_weights: 'restoreBestWeights' });
+
+export type EarlyStoppingOptions = OptionsOf<typeof EARLY_STOPPING_OPTIONS.spec>;
 
 /** Stops training when a monitored quantity stops improving (Keras' EarlyStopping). */
 export class EarlyStopping implements Callback {
@@ -52,6 +51,7 @@ export class EarlyStopping implements Callback {
   bestEpoch = -1;
 
   constructor(options: EarlyStoppingOptions = {}) {
+    options = EARLY_STOPPING_OPTIONS.check(options);
     this.monitor = options.monitor ?? 'val_loss';
     this.patience = options.patience ?? 0;
     this.minDelta = Math.abs(options.minDelta ?? 0);
@@ -94,4 +94,45 @@ export class EarlyStopping implements Callback {
 
 export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
   return new EarlyStopping(options);
+}
+
+/** Where training stopped on a non-finite loss. */
+export interface NonFiniteLoss {
+  readonly epoch: number;
+  /** The batch after which the loss was seen non-finite (the running loss is read once per logInterval), or null when first seen at the epoch's end. */
+  readonly batch: number | null;
+  readonly loss: number;
+}
+
+/**
+ * Stops training as soon as the loss is NaN or ±Infinity (Keras' TerminateOnNaN).
+ * The running loss is read once per fit's logInterval, not every batch (that
+ * would stall the GPU), so `stopped.batch` is where it was seen, at most one
+ * interval after it turned. The weights are then non-finite too: don't save them.
+ */
+export class TerminateOnNaN implements Callback {
+  stopped: NonFiniteLoss | null = null;
+
+  onTrainBegin(): void {
+    this.stopped = null;
+  }
+
+  onBatchEnd(batch: number, info: { epoch: number; logs?: Logs }, model: TrainingModel): void {
+    const loss = info.logs?.loss;
+    if (loss !== undefined && !Number.isFinite(loss) && !this.stopped) {
+      this.stopped = { epoch: info.epoch, batch, loss };
+      model.stopTraining = true;
+    }
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, model: TrainingModel): void {
+    if (!Number.isFinite(logs.loss) && !this.stopped) {
+      this.stopped = { epoch, batch: null, loss: logs.loss };
+      model.stopTraining = true;
+    }
+  }
+}
+
+export function terminateOnNaN(): TerminateOnNaN {
+  return new TerminateOnNaN();
 }

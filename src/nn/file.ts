@@ -4,7 +4,7 @@
  * The browser build must not import this file.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WebgradError } from '../core/errors.js';
 
@@ -40,6 +40,7 @@ export async function writeFileAtomic(path: string, contents: FileContents): Pro
     await handle.close();
     handle = undefined;
     await rename(temp, target);
+    await removeStaleTemps(dir, basename(target));
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await rm(temp, { force: true }).catch(() => undefined);
@@ -58,6 +59,33 @@ export async function readModelFile(path: string): Promise<Uint8Array> {
     if (code === 'ENOENT') throw new FileError(`model file not found: ${path} (looked at ${resolve(path)})`, { cause: e });
     if (code === 'EISDIR') throw new FileError(`${path} is a directory, not a model file`, { cause: e });
     throw new FileError(`could not read model file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Temp files that an interrupted save (a kill, a power cut) left next to
+ * `name`: `.name.PID.HEX.tmp` whose process is gone. They are never loaded
+ * (a load reads the path it is given); the next save of the same file removes them.
+ */
+export async function removeStaleTemps(dir: string, name: string): Promise<string[]> {
+  const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  const removed: string[] = [];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const m = pattern.exec(entry);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await rm(join(dir, entry), { force: true }).catch(() => undefined);
+    removed.push(entry);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true; // another save in this process may be writing it
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -74,7 +74,28 @@ export function toTargets(y: Input, n: number, loss: ResolvedLoss, units: number
     throw new ShapeError(`${what}: ${loss.name} takes targets of shape [${n}, ${units}] (the model's outputs), got [${shape.join(', ')}]`);
   }
   checkFinite(data, width, what);
+  if (loss.name === 'hinge') return { data: hingeTargets(data, what), shape: [n, units] };
   return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape: [n, units] };
+}
+
+/**
+ * Hinge targets are −1 or 1. Like Keras, 0/1 targets are taken as binary labels
+ * and mapped to −1/1 (the whole set decides, not each batch); a mix of 0 and −1,
+ * or any other value, is refused rather than scored as something else.
+ */
+function hingeTargets(data: ArrayLike<number>, what: string): Float32Array {
+  let zero = -1;
+  let minusOne = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v !== -1 && v !== 0 && v !== 1) throw new ValueError(`${what}: hinge takes targets -1 or 1 (or 0/1 labels, mapped to -1/1 as Keras does); got ${v} at index ${i}`);
+    if (v === 0 && zero < 0) zero = i;
+    if (v === -1 && minusOne < 0) minusOne = i;
+  }
+  if (zero >= 0 && minusOne >= 0) throw new ValueError(`${what}: hinge targets mix 0 (index ${zero}) and -1 (index ${minusOne}); use -1/1 or 0/1`);
+  const out = Float32Array.from(data);
+  if (zero >= 0) for (let i = 0; i < out.length; i++) out[i] = 2 * out[i] - 1;
+  return out;
 }
 
 /** Rows `idx` of a [n, w] array, packed into `out`. */

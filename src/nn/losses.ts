@@ -1,4 +1,5 @@
 import { ValueError } from '../core/errors.js';
+import { didYouMean } from '../core/options.js';
 import type { Kernel } from '../ops/kernel.js';
 import { hinge, meanAbsoluteError, meanSquaredError, nll, sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from '../ops/loss.js';
 import { argmaxAccuracy, binaryAccuracy } from '../ops/metrics.js';
@@ -51,7 +52,7 @@ export function resolveLoss(name: string, last: LayerActivation, binaryTargets =
     case 'hinge':
       return { name: loss, kernel: hinge, attrs: { binaryTargets }, targets: 'dense', fused: false, classification: true };
     default:
-      throw new ValueError(`unknown loss '${name}' (known: ${[...LOSSES, ...Object.keys(ALIASES)].join(', ')})`);
+      throw new ValueError(`unknown loss '${name}'${didYouMean(name, [...LOSSES, ...Object.keys(ALIASES)])} (known: ${[...LOSSES, ...Object.keys(ALIASES)].join(', ')})`);
   }
 }
 
@@ -89,6 +90,6 @@ export function resolveMetric(name: string, loss: ResolvedLoss): ResolvedMetric 
     case 'meanAbsoluteError':
       return { name, kernel: meanAbsoluteError, attrs: {}, onLogits: false };
     default:
-      throw new ValueError(`unknown metric '${name}' (known: accuracy, acc, sparseCategoricalAccuracy, categoricalAccuracy, binaryAccuracy, mse, mae)`);
+      throw new ValueError(`unknown metric '${name}'${didYouMean(name, ['accuracy', 'acc', 'sparseCategoricalAccuracy', 'categoricalAccuracy', 'binaryAccuracy', 'mse', 'mae', 'meanSquaredError', 'meanAbsoluteError'])} (known: accuracy, acc, sparseCategoricalAccuracy, categoricalAccuracy, binaryAccuracy, mse, mae)`);
   }
 }

@@ -1,39 +1,60 @@
 import type { Backend, DeviceDescription } from '../backend/backend.js';
 import { ValueError } from '../core/errors.js';
+import type { OptionsOf } from '../core/options.js';
+import { defineOptions, didYouMean, opt } from '../core/options.js';
+import { shapeProblem } from './layers.js';
+import { LOSSES } from './losses.js';
 import { Random } from '../core/random.js';
 import type { OptimizerSpec } from '../optim/optimizers.js';
-import { makeOptimizer } from '../optim/optimizers.js';
+import { checkOptimizer, makeOptimizer } from '../optim/optimizers.js';
 import type { Logs, TrainingModel } from './callbacks.js';
 import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
+import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
 import { layerFromConfig } from './layers.js';
 import { resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
 import type { FitOptions, History } from './train.js';
-import { evaluateModel, fitModel, predictModel } from './train.js';
+import { evaluateModel, FIT_OPTIONS, fitModel, predictModel } from './train.js';
 
-export interface CompileOptions {
-  optimizer?: OptimizerSpec;
-  loss: string;
-  metrics?: string[];
-  /** 'auto' (the default) uses WebGPU where an adapter exists, else the CPU, with a warning. Or a backend already open. */
-  backend?: BackendChoice | Backend;
+const COMPILE_OPTIONS = defineOptions('compile', {
+  optimizer: opt.custom<OptimizerSpec>('name|config', "an optimizer name ('adam') or config ({ type: 'sgd', learningRate: 0.1, momentum: 0.9 }); default 'adam'", (v) => {
+    checkOptimizer(v);
+    return null;
+  }),
+  loss: opt.string(`the loss, required: ${LOSSES.join(', ')}`),
+  metrics: opt.custom<string[]>('string[]', "metrics to report, e.g. ['accuracy']", (v) => (Array.isArray(v) && v.every((m) => typeof m === 'string') ? null : `must be a list of metric names, got ${JSON.stringify(v)}`)),
+  backend: opt.custom<BackendChoice | Backend>('auto|webgpu|cpu|Backend', "'auto' (the default) uses WebGPU where an adapter exists, else the CPU, with a warning; or a backend already open", (v) =>
+    v === 'auto' || v === 'webgpu' || v === 'cpu' || (typeof v === 'object' && v !== null && 'kind' in v) ? null : `must be 'auto', 'webgpu', 'cpu' or an open backend, got ${JSON.stringify(v)}${didYouMean(v, ['auto', 'webgpu', 'cpu'])}`,
+  ),
   /**
    * Fold each Dense layer's bias and activation into its matmul, forward and
    * backward (default true): fewer launches, the same numbers. false runs
    * every op on its own, for comparing or debugging.
    */
-  fuse?: boolean;
-}
+  fuse: opt.boolean('fold bias and activation into the matmul (default true); false runs every op on its own'),
+}, { optimiser: 'optimizer', lossFunction: 'loss', loss_fn: 'loss' });
 
-export interface SequentialOptions {
-  name?: string;
-  /** Features per sample; otherwise the first layer's inputShape, or the data's at the first fit. */
-  inputShape?: number[];
-  /** Seeds the initial weights and the shuffling, so runs repeat exactly. */
-  seed?: number;
+export type CompileOptions = OptionsOf<typeof COMPILE_OPTIONS.spec> & { loss: string };
+
+const SEQUENTIAL_OPTIONS = defineOptions('sequential', {
+  name: opt.string('the model\'s name'),
+  inputShape: opt.custom<number[]>('number[]', 'features per sample; otherwise the first layer\'s inputShape, or the data\'s at the first fit', (v) => shapeProblem(v)),
+  seed: opt.integer('seeds the initial weights and the shuffling, so runs repeat exactly (default 42)', { min: 0 }),
+});
+
+export type SequentialOptions = OptionsOf<typeof SEQUENTIAL_OPTIONS.spec>;
+
+const BATCH_OPTIONS = (owner: string) => defineOptions(owner, { batchSize: opt.integer('samples per launch (default 256)', { min: 1 }) });
+const EVALUATE_OPTIONS = BATCH_OPTIONS('evaluate');
+const PREDICT_OPTIONS = BATCH_OPTIONS('predict');
+
+/** A feature scaler saved with the model: x' = (x − mean) / std, applied to every input of fit, evaluate and predict. */
+export interface InputScaler {
+  readonly mean: number[];
+  readonly std: number[];
 }
 
 /** The topology JSON saved with a model. */
@@ -57,16 +78,21 @@ export class Sequential implements TrainingModel {
   private runtime: Runtime | null = null;
   private pendingWeights: Float32Array[] | null = null;
   private pendingOptimizer: { slots: Float32Array[][]; step: number } | null = null;
+  private disposed = false;
+  private names: string[] | null = null;
+  private inputScaler: InputScaler | null = null;
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
-    this.name = options.name ?? 'sequential';
-    this.seed = options.seed ?? 42;
+    const o = SEQUENTIAL_OPTIONS.check(options);
+    this.name = o.name ?? 'sequential';
+    this.seed = o.seed ?? 42;
     this.rng = new Random(this.seed ^ 0x5eed);
-    this.inputShape = options.inputShape ?? null;
+    this.inputShape = o.inputShape ? [...o.inputShape] : null;
     for (const l of layers) this.add(l);
   }
 
   add(layer: Layer): this {
+    this.alive('add');
     if (this.runtime) throw new ValueError('add: the model is already built; add layers before the first fit/evaluate/predict');
     if (this.layers.some((l) => l.name === layer.name)) throw new ValueError(`add: a layer named '${layer.name}' is already in the model`);
     if (this.layers.length === 0 && layer.config.inputShape) this.inputShape ??= [...layer.config.inputShape];
@@ -75,19 +101,22 @@ export class Sequential implements TrainingModel {
   }
 
   compile(options: CompileOptions): this {
+    this.alive('compile');
+    const o = COMPILE_OPTIONS.check(options);
     if (this.layers.length === 0) throw new ValueError('compile: the model has no layers');
+    if (o.loss === undefined) throw new ValueError(`compile: no loss given; name one, e.g. compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' }) (losses: ${LOSSES.join(', ')})`);
     const last = this.layers[this.layers.length - 1].activation;
-    const loss = resolveLoss(options.loss, last);
-    (options.metrics ?? []).forEach((m) => resolveMetric(m, loss));
-    makeOptimizer(options.optimizer ?? 'adam');
-    if (options.fuse !== undefined && typeof options.fuse !== 'boolean') throw new ValueError(`compile: fuse must be true or false, got ${String(options.fuse)}`);
+    const loss = resolveLoss(o.loss, last);
+    (o.metrics ?? []).forEach((m) => resolveMetric(m, loss));
+    makeOptimizer(o.optimizer ?? 'adam');
     if (this.runtime) throw new ValueError('compile: recompiling a built model is not supported yet; build a new model and setWeights()');
-    this.compileOptions = { optimizer: 'adam', metrics: [], backend: 'auto', ...options };
+    this.compileOptions = { optimizer: 'adam', metrics: [], backend: 'auto', ...o, loss: o.loss };
     return this;
   }
 
   /** Output shape and parameter count of each layer, Keras' summary table. */
   summary(print: (line: string) => void = console.log): string {
+    this.alive('summary');
     const shape = this.requireInputShape('summary');
     const rows: [string, string, number][] = [];
     let s = shape;
@@ -109,20 +138,26 @@ export class Sequential implements TrainingModel {
   }
 
   async fit(x: Input, y: Input, options: FitOptions = {}): Promise<History> {
-    return fitModel(this, await this.ready('fit', x), x, y, options);
+    const o = FIT_OPTIONS.check(options);
+    const rt = await this.ready('fit', x);
+    const validationData = o.validationData ? ([this.scaled(o.validationData[0], 'validation x'), o.validationData[1]] as [Input, Input]) : undefined;
+    return fitModel(this, rt, this.scaled(x, 'fit x'), y, { ...o, validationData });
   }
 
   async evaluate(x: Input, y: Input, options: { batchSize?: number } = {}): Promise<Logs> {
-    return evaluateModel(await this.ready('evaluate', x), x, y, options.batchSize ?? 256);
+    const o = EVALUATE_OPTIONS.check(options);
+    return evaluateModel(await this.ready('evaluate', x), this.scaled(x, 'evaluate x'), y, o.batchSize ?? 256);
   }
 
   /** Outputs [n, units] after the final activation (probabilities for a softmax model). */
   async predict(x: Input, options: { batchSize?: number } = {}): Promise<{ data: Float32Array; shape: [number, number] }> {
-    return predictModel(await this.ready('predict', x), x, options.batchSize ?? 256);
+    const o = PREDICT_OPTIONS.check(options);
+    return predictModel(await this.ready('predict', x), this.scaled(x, 'predict x'), o.batchSize ?? 256);
   }
 
-  /** Writes the model (topology, weights, optimizer state) to a safetensors file, atomically. Node only. */
+  /** Writes the model (topology, weights, optimizer state, class names, scaler) to a safetensors file, atomically. Node only. */
   async save(path: string): Promise<void> {
+    this.alive('save');
     const { saveModel } = await import('./saving.js');
     await saveModel(this, path);
   }
@@ -135,38 +170,87 @@ export class Sequential implements TrainingModel {
 
   /** The model file's bytes, for the browser (download) or any storage. */
   async toBytes(): Promise<Uint8Array> {
+    this.alive('toBytes');
     const { modelToBytes } = await import('./saving.js');
     return modelToBytes(this);
   }
 
   /** The backend and device the model runs on, once built. */
   device(): DeviceDescription | null {
+    this.alive('device');
     return this.runtime?.backend.describe() ?? null;
   }
 
   get backend(): Backend | null {
+    this.alive('backend');
     return this.runtime?.backend ?? null;
+  }
+
+  /** The name of each class, in the order of the model's outputs (label i is classNames[i]), or null. Saved with the model. */
+  get classNames(): string[] | null {
+    return this.names ? [...this.names] : null;
+  }
+
+  setClassNames(names: readonly string[] | null): void {
+    this.alive('setClassNames');
+    if (names === null) {
+      this.names = null;
+      return;
+    }
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new ValueError(`setClassNames: expected a list of strings, got ${JSON.stringify(names)}`);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) throw new ValueError(`setClassNames: class '${dup}' is named twice`);
+    const units = this.inputShape ? this.outputUnits() : null;
+    if (units !== null && units !== 1 && names.length !== units) throw new ValueError(`setClassNames: the model has ${units} outputs, got ${names.length} class names`);
+    this.names = [...names];
+  }
+
+  /** The feature scaler every input goes through (fit, evaluate, predict), or null. Saved with the model. */
+  get scaler(): InputScaler | null {
+    return this.inputScaler ? { mean: [...this.inputScaler.mean], std: [...this.inputScaler.std] } : null;
+  }
+
+  /** Sets the scaler: x' = (x − mean) / std per feature, applied inside fit, evaluate and predict. */
+  setScaler(scaler: InputScaler | null): void {
+    this.alive('setScaler');
+    if (scaler === null) {
+      this.inputScaler = null;
+      return;
+    }
+    const { mean, std } = scaler;
+    if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length) throw new ValueError('setScaler: mean and std must be lists of the same length');
+    const f = this.inputShape?.[0];
+    if (f !== undefined && mean.length !== f) throw new ValueError(`setScaler: the model takes ${f} features, the scaler has ${mean.length}`);
+    mean.forEach((m, i) => {
+      if (!Number.isFinite(m) || !(Number.isFinite(std[i]) && std[i] > 0)) throw new ValueError(`setScaler: feature ${i} has mean ${m} and std ${std[i]} (finite, std > 0)`);
+    });
+    this.inputScaler = { mean: [...mean], std: [...std] };
   }
 
   /** Every weight, in layer order (kernel, then bias). */
   async getWeights(): Promise<Float32Array[]> {
+    this.alive('getWeights');
     if (!this.runtime) return this.pendingWeights?.map((w) => w.slice()) ?? this.paramSpecs().map(() => new Float32Array(0));
     const rt = this.runtime;
     return Promise.all(rt.weights.map(async (t) => (await rt.backend.read(t)) as Float32Array));
   }
 
   setWeights(weights: Float32Array[]): void {
+    this.alive('setWeights');
     const specs = this.paramSpecs();
-    if (weights.length !== specs.length) throw new ValueError(`setWeights: the model has ${specs.length} weights, got ${weights.length}`);
+    if (!Array.isArray(weights) || weights.length !== specs.length) throw new ValueError(`setWeights: the model has ${specs.length} weights, got ${Array.isArray(weights) ? weights.length : typeof weights}`);
     specs.forEach((p, i) => {
       const n = p.shape.reduce((a, b) => a * b, 1);
       if (weights[i].length !== n) throw new ValueError(`setWeights: ${p.name} has shape [${p.shape.join(', ')}] (${n} values), got ${weights[i].length}`);
+      const bad = firstNonFinite(weights[i]);
+      if (bad >= 0) throw new ValueError(`setWeights: ${p.name} holds ${weights[i][bad]} at index ${bad}; weights must be finite`);
     });
     if (this.runtime) this.runtime.weights.forEach((t, i) => this.runtime!.backend.write(t, weights[i]));
     else this.pendingWeights = weights.map((w) => Float32Array.from(w));
   }
 
   topology(): Topology {
+    this.alive('topology');
     return { name: this.name, inputShape: this.inputShape, seed: this.seed, layers: this.layers.map((l) => l.config) };
   }
 
@@ -177,6 +261,7 @@ export class Sequential implements TrainingModel {
 
   /** @internal Optimizer state for save(): slots per weight and the step count. */
   async optimizerState(): Promise<{ slots: Float32Array[][]; step: number } | null> {
+    this.alive('optimizerState');
     const rt = this.runtime;
     if (!rt) return this.pendingOptimizer;
     if (!rt.optimizer) return null;
@@ -186,18 +271,49 @@ export class Sequential implements TrainingModel {
 
   /** @internal Restores optimizer state at the next build (load()). */
   setOptimizerState(state: { slots: Float32Array[][]; step: number }): void {
+    this.alive('setOptimizerState');
     if (this.runtime) throw new ValueError('optimizer state can only be restored before the model is built');
     this.pendingOptimizer = state;
   }
 
   paramSpecs(): ParamSpec[] {
+    this.alive('paramSpecs');
     const spec = this.specFor(this.requireInputShape('weights'));
     return [...spec.params];
   }
 
+  /** Frees the model's device memory. Every later call but dispose() throws; dispose() again does nothing. */
   dispose(): void {
     this.runtime?.dispose();
     this.runtime = null;
+    this.pendingWeights = null;
+    this.pendingOptimizer = null;
+    this.disposed = true;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private alive(what: string): void {
+    if (this.disposed) throw new ValueError(`${what}: the model '${this.name}' was disposed and its weights are gone; load it again or build a new model`);
+  }
+
+  private outputUnits(): number {
+    let s = this.requireInputShape('outputs');
+    for (const l of this.layers) s = l.outputShape(s);
+    return s[s.length - 1];
+  }
+
+  /** x through the saved scaler, when there is one. */
+  private scaled(x: Input, what: string): Input {
+    if (!this.inputScaler) return x;
+    const f = toFeatures(x, this.inputShape, what);
+    const { mean, std } = this.inputScaler;
+    const F = f.shape[1];
+    const out = new Float32Array(f.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = (f.data[i] - mean[i % F]) / std[i % F];
+    return { data: out, shape: f.shape };
   }
 
   private requireInputShape(what: string): number[] {
@@ -223,6 +339,7 @@ export class Sequential implements TrainingModel {
 
   /** Builds the runtime on first use: opens the backend, initialises or restores weights. */
   private async ready(what: string, x: Input): Promise<Runtime> {
+    this.alive(what);
     if (!this.compileOptions) throw new ValueError(`${what}: compile() the model first`);
     if (!this.inputShape) {
       const shape = 'shape' in x ? x.shape : [(x as unknown[]).length, ((x as unknown[][])[0] ?? []).length];
@@ -242,6 +359,12 @@ export class Sequential implements TrainingModel {
     this.runtime = rt;
     return rt;
   }
+}
+
+/** The index of the first NaN or ±Infinity, or -1. */
+export function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
 }
 
 /** `sequential([...layers], options)`, the functional spelling. */

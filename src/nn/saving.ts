@@ -1,6 +1,6 @@
-import { ValueError } from '../core/errors.js';
-import type { CompileOptions, Topology } from './model.js';
-import { Sequential } from './model.js';
+import { ValueError, WebgradError } from '../core/errors.js';
+import type { CompileOptions, InputScaler, Topology } from './model.js';
+import { firstNonFinite, Sequential } from './model.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
@@ -19,10 +19,16 @@ export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
   const tensors: Record<string, SafetensorsTensor> = {};
   specs.forEach((p, i) => {
     if (weights[i].length === 0) throw new ValueError('save: the model has no weights yet; fit it or call setWeights() first');
+    refuseNonFinite('save', `weight '${p.name}'`, weights[i]);
     tensors[`weights/${p.name}`] = { dtype: 'F32', shape: p.shape, data: weights[i] };
   });
   const opt = await model.optimizerState();
-  opt?.slots.forEach((slots, i) => slots.forEach((s, k) => (tensors[`optimizer/${specs[i].name}/${k}`] = { dtype: 'F32', shape: specs[i].shape, data: s })));
+  opt?.slots.forEach((slots, i) =>
+    slots.forEach((s, k) => {
+      refuseNonFinite('save', `optimizer state '${specs[i].name}/${k}'`, s);
+      tensors[`optimizer/${specs[i].name}/${k}`] = { dtype: 'F32', shape: specs[i].shape, data: s };
+    }),
+  );
   const metadata: Record<string, string> = {
     format: FORMAT,
     format_version: FORMAT_VERSION,
@@ -31,6 +37,9 @@ export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
     compile: JSON.stringify(model.compileOptions ? { ...model.compileOptions, backend: undefined } : null),
     optimizer_step: String(opt?.step ?? 0),
   };
+  // What predictions depend on besides the weights: the class names in label order and the input scaler.
+  if (model.classNames) metadata.class_names = JSON.stringify(model.classNames);
+  if (model.scaler) metadata.scaler = JSON.stringify(model.scaler);
   return encodeSafetensors(tensors, metadata);
 }
 
@@ -42,15 +51,18 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   }
   const topology = parseJson<Topology>(metadata.topology, source, 'topology');
   const compile = parseJson<CompileOptions | null>(metadata.compile, source, 'compile');
-  const model = Sequential.fromTopology(topology);
-  if (compile) model.compile(compile);
-  const specs = model.paramSpecs();
+  const model = inFile(source, 'topology', () => Sequential.fromTopology(topology));
+  if (compile) inFile(source, 'compile options', () => model.compile(compile));
+  if (metadata.class_names !== undefined) inFile(source, 'class_names', () => model.setClassNames(parseJson<string[]>(metadata.class_names, source, 'class_names')));
+  if (metadata.scaler !== undefined) inFile(source, 'scaler', () => model.setScaler(parseJson<InputScaler>(metadata.scaler, source, 'scaler')));
+  const specs = inFile(source, 'topology', () => model.paramSpecs());
   const take = (name: string, shape: number[]): Float32Array => {
     const t = tensors[name];
     if (!t) throw new ValueError(`${source}: tensor '${name}' is missing`);
     if (t.dtype !== 'F32' || t.shape.join() !== shape.join()) {
       throw new ValueError(`${source}: tensor '${name}' is ${t.dtype}[${t.shape.join(', ')}], the model needs F32[${shape.join(', ')}]`);
     }
+    refuseNonFinite(source, `tensor '${name}'`, t.data as Float32Array);
     return t.data as Float32Array;
   };
   model.setWeights(specs.map((p) => take(`weights/${p.name}`, p.shape)));
@@ -66,6 +78,22 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
     model.setOptimizerState({ slots, step });
   }
   return model;
+}
+
+/** A model file never holds NaN or Infinity: refused on save and on load, naming the tensor. */
+function refuseNonFinite(where: string, what: string, data: Float32Array): void {
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new ValueError(`${where}: ${what} holds ${data[i]} at index ${i}; model files never hold non-finite values (did training diverge?)`);
+}
+
+/** Runs a step of reading the file; its error names the file and the part. */
+function inFile<T>(source: string, part: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof WebgradError && !e.message.startsWith(source)) e.message = `${source}: ${part}: ${e.message}`;
+    throw e;
+  }
 }
 
 function parseJson<T>(text: string | undefined, source: string, what: string): T {

@@ -1,4 +1,6 @@
 import { ValueError } from '../core/errors.js';
+import type { OptionsOf } from '../core/options.js';
+import { defineOptions, opt } from '../core/options.js';
 import type { Callback, Logs } from './callbacks.js';
 import type { Features, Input, Targets } from './inputs.js';
 import { gather, toFeatures, toTargets } from './inputs.js';
@@ -10,22 +12,19 @@ import type { CompiledStep, Runtime } from './runtime.js';
 /** Steps recorded ahead of the GPU before fit() waits for the previous window to finish. */
 const QUEUE_WINDOW = 16;
 
-export interface FitOptions {
-  epochs?: number;
-  /** 1 is stochastic, n is full-batch gradient descent. Default 32, as Keras. */
-  batchSize?: number;
-  shuffle?: boolean;
-  /** Hold out the last fraction of the data (before shuffling, as Keras). */
-  validationSplit?: number;
-  validationData?: [Input, Input];
-  callbacks?: Callback[];
-  /** 0 silent, 1 progress bar, 2 one line per epoch. Default 1. */
-  verbose?: 0 | 1 | 2;
-  /** Where progress goes; a terminal by default. */
-  sink?: ProgressSink;
-  /** Seconds between reads of the running loss and metrics, for the progress bar and onBatchEnd's logs. Default 1. */
-  logInterval?: number;
-}
+export const FIT_OPTIONS = defineOptions('fit', {
+  epochs: opt.integer('passes over the data (default 1)', { min: 1 }),
+  batchSize: opt.integer('samples per step: 1 is stochastic, n is full-batch gradient descent (default 32, as Keras)', { min: 1 }),
+  shuffle: opt.boolean('shuffle the samples every epoch (default true)'),
+  validationSplit: opt.number('hold out the last fraction of the data (before shuffling, as Keras)', { min: 0, max: 1, maxExclusive: true }),
+  validationData: opt.custom<[Input, Input]>('[x, y]', 'data to validate on after each epoch', (v) => (Array.isArray(v) && v.length === 2 ? null : 'must be a pair [x, y]')),
+  callbacks: opt.custom<Callback[]>('Callback[]', 'objects with onEpochEnd etc., e.g. earlyStopping()', (v) => (Array.isArray(v) && v.every((c) => typeof c === 'object' && c !== null) ? null : 'must be a list of callbacks')),
+  verbose: opt.oneOf([0, 1, 2] as const, '0 silent, 1 progress bar, 2 one line per epoch (default 1)'),
+  sink: opt.custom<ProgressSink>('ProgressSink', 'where progress goes; a terminal by default', (v) => (typeof v === 'object' && v !== null ? null : 'must be a progress sink')),
+  logInterval: opt.number('seconds between reads of the running loss and metrics, for the progress bar and onBatchEnd (default 1)', { min: 0 }),
+}, { batch_size: 'batchSize', validation_split: 'validationSplit', validation_data: 'validationData' });
+
+export type FitOptions = OptionsOf<typeof FIT_OPTIONS.spec>;
 
 /** Per-epoch logs, Keras' History.history shape: { loss: [...], val_loss: [...], acc: [...] }. */
 export interface History {

@@ -291,6 +291,6 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
 
   it('refuses a fuse option that is not a boolean', () => {
     const model = sequential([dense(2, { inputShape: [3] })]);
-    expect(() => model.compile({ loss: 'meanSquaredError', fuse: 'yes' as never })).toThrow(/fuse must be true or false, got yes/);
+    expect(() => model.compile({ loss: 'meanSquaredError', fuse: 'yes' as never })).toThrow(/compile: fuse must be true or false, got 'yes'/);
   });
 });

@@ -115,7 +115,7 @@ describe.each(backends)('Sequential on %s', (name) => {
   });
 
   it('refuses bad input with a message that names the problem', async () => {
-    expect(() => dense(3, { activation: 'relux' })).toThrow(/unknown activation 'relux'/);
+    expect(() => dense(3, { activation: 'relux' })).toThrow(/dense: activation "relux" is unknown \(did you mean 'relu'\?\); known: linear, relu/);
     expect(() => sequential([dense(3, { inputShape: [4] })]).compile({ loss: 'crossEntropyy' })).toThrow(/unknown loss 'crossEntropyy'/);
     expect(() => sequential([dense(3, { activation: 'relu', inputShape: [4] })]).compile({ loss: 'sparseCategoricalCrossentropy' })).toThrow(/expects the last layer's activation to be 'softmax' or 'linear'/);
     const model = track(mlp(name));
