@@ -9,6 +9,7 @@ import { renderChart } from '../plot/index.js';
 import { parseArgs } from './args.js';
 import type { LoadedData } from './data.js';
 import { loadData } from './data.js';
+import { checkOutputPath } from './output.js';
 import { writePng } from './png.js';
 import { describeDevice } from './selfcheck.js';
 import type { SweepCliOptions } from './sweep-options.js';
@@ -73,9 +74,13 @@ function tooMany(r: SweepResult<TrainOptions>, backend: Backend): string {
 /** `webgrad sweep`: trains every combination (on every fold), prints a table best first, refits the best. */
 export async function sweepCommand(argv: string[]): Promise<number> {
   const s = sweepOptions(parseArgs(argv, SWEEP_FLAGS, SWEEP_BOOLEANS));
+  checkOutputPath('save', s.save);
+  checkOutputPath('plot', s.plot);
+  checkOutputPath('json', s.json);
   const o = s.base;
   const say = (line: string) => console.log(line);
   const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed });
+  for (const n of data.notices) console.error(`webgrad sweep: ${n}`);
   const backend = await cliBackend(o.backend, (line) => console.error(line));
   const { signal, release } = stopOnSigint();
   try {

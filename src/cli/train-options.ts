@@ -1,6 +1,7 @@
 import { ValueError } from '../core/errors.js';
 import { LAYER_ACTIVATIONS } from '../nn/layers.js';
-import { OPTIMIZERS } from '../optim/optimizers.js';
+import { didYouMean } from '../core/options.js';
+import { OPTIMIZER_OPTIONS, OPTIMIZERS } from '../optim/optimizers.js';
 import type { OptimizerType } from '../optim/optimizers.js';
 import type { Args } from './args.js';
 import { oneOf } from './args.js';
@@ -64,20 +65,38 @@ export function parseLayers(v: string | undefined): number[] {
  */
 export const CLI_ADAM_LR = 0.002;
 
+/** The optimizers that take --momentum (Keras' SGD and RMSprop, and our 'momentum'). */
+const TAKES_MOMENTUM: readonly OptimizerType[] = OPTIMIZERS.filter((t) => 'momentum' in OPTIMIZER_OPTIONS[t]);
+
+/**
+ * `webgrad train FILE.csv`: a lone positional argument is the data set, as
+ * --data; anything else positional is refused rather than ignored.
+ */
+function dataFlag(f: Map<string, string>, positional: readonly string[]): string | undefined {
+  if (positional.length === 0) return f.get('data');
+  if (positional.length > 1) throw new ValueError(`train takes one data file or folder; got ${positional.map((p) => `'${p}'`).join(', ')} (flags start with --)`);
+  if (f.has('data')) throw new ValueError(`got both --data ${f.get('data')} and the data argument '${positional[0]}'; give one`);
+  return positional[0];
+}
+
 /** Turns the flags into checked options: every bad value is refused before anything loads or trains. */
-export function trainOptions({ flags: f }: Args): TrainOptions {
+export function trainOptions({ flags: f, positional }: Args): TrainOptions {
   const activation = f.get('activation') ?? 'relu';
-  if (!(LAYER_ACTIVATIONS as readonly string[]).includes(activation)) throw new ValueError(`--activation: unknown activation '${activation}' (known: ${LAYER_ACTIVATIONS.join(', ')})`);
+  if (!(LAYER_ACTIVATIONS as readonly string[]).includes(activation)) throw new ValueError(`--activation: unknown activation '${activation}'${didYouMean(activation, LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);
+  const optimizer = oneOf('optimizer', f.get('optimizer'), OPTIMIZERS, 'adam');
+  if (f.has('momentum') && !TAKES_MOMENTUM.includes(optimizer)) {
+    throw new ValueError(`--momentum does not apply to --optimizer ${optimizer}${f.has('optimizer') ? '' : ' (the default)'}; it applies to ${TAKES_MOMENTUM.join(', ')} (e.g. --optimizer sgd --momentum 0.9)`);
+  }
   return {
-    data: f.get('data'),
+    data: dataFlag(f, positional),
     testData: f.get('test-data'),
     labelColumn: f.get('label-column'),
     task: f.has('task') ? oneOf('task', f.get('task'), ['classification', 'regression'] as const, 'classification') : undefined,
     layers: parseLayers(f.get('layers')),
     activation,
     loss: f.get('loss'),
-    optimizer: oneOf('optimizer', f.get('optimizer'), OPTIMIZERS, 'adam'),
-    lr: num('lr', f.get('lr'), (n) => n > 0, 'a positive number') ?? ((f.get('optimizer') ?? 'adam') === 'adam' ? CLI_ADAM_LR : undefined),
+    optimizer,
+    lr: num('lr', f.get('lr'), (n) => n > 0, 'a positive number') ?? (optimizer === 'adam' ? CLI_ADAM_LR : undefined),
     lrSchedule: oneOf('lr-schedule', f.get('lr-schedule'), ['constant', 'cosine'] as const, 'constant'),
     momentum: num('momentum', f.get('momentum'), (n) => n >= 0 && n < 1, 'in [0, 1)'),
     epochs: int('epochs', f.get('epochs'), 1) ?? 10,

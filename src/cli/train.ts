@@ -1,18 +1,22 @@
 import type { Backend } from '../backend/backend.js';
 import type { Dataset } from '../data/dataset.js';
+import { existsSync } from 'node:fs';
+import type { StandardParams } from '../data/transform.js';
 import { standardScaler } from '../data/transform.js';
 import type { Callback } from '../nn/callbacks.js';
-import { earlyStopping } from '../nn/callbacks.js';
+import type { NonFiniteLoss } from '../nn/callbacks.js';
+import { earlyStopping, terminateOnNaN } from '../nn/callbacks.js';
 import { dense } from '../nn/layers.js';
 import { Sequential } from '../nn/model.js';
 import { openBackend } from '../nn/runtime.js';
 import { regressionScores } from '../nn/scores.js';
 import type { History } from '../nn/train.js';
-import type { LearningRate } from '../optim/optimizers.js';
+import type { LearningRate, OptimizerConfig } from '../optim/optimizers.js';
 import { makeOptimizer } from '../optim/optimizers.js';
 import { parseArgs } from './args.js';
 import type { LoadedData } from './data.js';
 import { loadData } from './data.js';
+import { checkOutputPath } from './output.js';
 import { writeHistoryPlot } from './report.js';
 import { describeDevice } from './selfcheck.js';
 import type { TrainOptions } from './train-options.js';
@@ -41,18 +45,31 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   const decaySteps = o.epochs * Math.ceil(trained / Math.min(o.batchSize, trained));
   const learningRate: LearningRate | undefined =
     o.lrSchedule === 'cosine' ? { type: 'cosineDecay', initialLearningRate: initial as number, decaySteps } : o.lr;
-  const optimizer = { type: o.optimizer, learningRate, momentum: o.momentum };
+  const optimizer = { type: o.optimizer, learningRate, ...(o.momentum === undefined ? {} : { momentum: o.momentum }) } as OptimizerConfig;
   model.compile({ optimizer, loss, metrics: classification ? ['accuracy'] : ['mae'], backend });
+  // Label i means classNames[i]: saved with the model, so evaluate maps a file's labels the same way.
+  if (classification && data.train.classNames) model.setClassNames(data.train.classNames);
   return model;
 }
 
-/** Standardises features with statistics of the rows that are trained on (not validation, not test). */
-function standardize(data: LoadedData, validationSplit: number): LoadedData {
+/**
+ * The standardisation of the rows that are trained on (not validation, not
+ * test). The model keeps it and applies it to every input, and the file
+ * saves it, so evaluate and predict feed the model what it was trained on.
+ */
+function standardization(data: LoadedData, validationSplit: number): StandardParams {
   const n = data.train.xShape[0];
   const cut = Math.floor(n * (1 - validationSplit));
   const F = data.train.xShape[1];
-  const scaler = standardScaler({ x: data.train.x.subarray(0, cut * F), xShape: [cut, F] });
-  return { ...data, train: scaler.transformDataset(data.train), test: scaler.transformDataset(data.test) };
+  return standardScaler({ x: data.train.x.subarray(0, cut * F), xShape: [cut, F] }).params;
+}
+
+/** The message for a run stopped by a non-finite loss: where, and what to try. */
+export function divergenceMessage(stop: NonFiniteLoss, o: TrainOptions): string {
+  const lr = o.lr ?? makeOptimizer(o.optimizer).config.learningRate;
+  const where = stop.batch === null ? `by the end of epoch ${stop.epoch + 1}` : `in epoch ${stop.epoch + 1}, seen after batch ${stop.batch + 1} (the running loss is read about once a second, so it may have turned a few batches earlier)`;
+  const saved = o.save ? ` Nothing was saved${existsSync(o.save) ? `; the model already at ${o.save} is unchanged` : ''}.` : '';
+  return `training diverged: the loss became ${stop.loss} ${where}. Training stopped.${saved} Try a lower learning rate (--lr ${typeof lr === 'number' ? lr / 10 : 'smaller'}), --standardize for features of large scale, or another --optimizer.`;
 }
 
 const asInput = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, shape: d.yShape }] as const;
@@ -60,20 +77,29 @@ const asInput = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, sh
 /** `webgrad train`: trains an MLP and reports test accuracy (or R² and MSE for regression). */
 export async function train(argv: string[]): Promise<number> {
   const o = trainOptions(parseArgs(argv, TRAIN_FLAGS, TRAIN_BOOLEANS));
+  checkOutputPath('save', o.save);
+  checkOutputPath('plot', o.plot);
   const say = (s: string) => console.log(s);
   const started = Date.now();
   const backend = await cliBackend(o.backend, (s) => console.error(s));
   let model: Sequential | null = null;
   try {
-    let data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed });
-    if (o.standardize) data = standardize(data, o.validationSplit);
+    const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed });
+    for (const n of data.notices) console.error(`webgrad train: ${n}`);
     say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${data.train.xShape[1]} features, ${data.task}`);
     say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);
     model = buildModel(o, data, backend);
+    if (o.standardize) model.setScaler(standardization(data, o.validationSplit));
     model.summary(say);
-    const callbacks: Callback[] = o.earlyStopping !== undefined ? [earlyStopping({ patience: o.earlyStopping, restoreBestWeights: true })] : [];
+    // Keras' TerminateOnNaN, on by default: a diverged run stops, says so and saves nothing.
+    const nan = terminateOnNaN();
+    const callbacks: Callback[] = [nan, ...(o.earlyStopping !== undefined ? [earlyStopping({ patience: o.earlyStopping, restoreBestWeights: true })] : [])];
     const [x, y] = asInput(data.train);
     const history: History = await model.fit(x, y, { epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined, callbacks, verbose: 1 });
+    if (nan.stopped) {
+      console.error(`webgrad train: ${divergenceMessage(nan.stopped, o)}`);
+      return 1;
+    }
     const [tx, ty] = asInput(data.test);
     const test = await model.evaluate(tx, ty);
     const h = history.history;

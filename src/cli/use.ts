@@ -1,5 +1,5 @@
 import { ValueError } from '../core/errors.js';
-import { toMnistInput } from '../data/image.js';
+import { blankImageNotice, toMnistInput } from '../data/image.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { loadData } from './data.js';
@@ -15,15 +15,29 @@ async function openModel(path: string | undefined, backendFlag: string | undefin
   return { model, backend };
 }
 
-/** `webgrad evaluate MODEL --data ...`: loss and metrics of a saved model on the test part of a data set. */
+/**
+ * `webgrad evaluate MODEL --data ...`: loss and metrics of a saved model on
+ * the test part of a data set: the IDX t10k files, --test-data, or the 20% of
+ * a CSV that `train` held out, drawn with --seed (by default the seed the
+ * model was trained with, saved in the file, so it is the same test split and
+ * never rows the model trained on). Labels are mapped by the model's class
+ * names; features go through its saved scaler.
+ */
 export async function evaluate(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data', 'test-data', 'label-column', 'backend', 'batch-size'], ['json']);
+  const args = parseArgs(argv, ['data', 'test-data', 'label-column', 'backend', 'batch-size', 'seed'], ['json']);
+  if (args.positional.length > 1) throw new ValueError(`evaluate takes one model file; got ${args.positional.map((p) => `'${p}'`).join(', ')} (the data goes with --data)`);
+  const seedFlag = args.flags.get('seed');
+  if (seedFlag !== undefined && !/^\d+$/.test(seedFlag)) throw new ValueError(`--seed must be a whole number >= 0; got '${seedFlag}'`);
+  const batchFlag = args.flags.get('batch-size');
+  if (batchFlag !== undefined && !/^[1-9]\d*$/.test(batchFlag)) throw new ValueError(`--batch-size must be a whole number >= 1; got '${batchFlag}'`);
   const { model, backend } = await openModel(args.positional[0], args.flags.get('backend'), 'evaluate');
   try {
-    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed: 42 });
+    const seed = seedFlag === undefined ? model.seed : Number(seedFlag);
+    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined });
+    for (const n of data.notices) console.error(`webgrad evaluate: ${n}`);
     const features = model.inputShape?.[0];
     if (features !== data.test.xShape[1]) throw new ValueError(`evaluate: the model takes ${features} features, the data has ${data.test.xShape[1]}`);
-    const logs = await model.evaluate({ data: data.test.x, shape: data.test.xShape }, { data: data.test.y, shape: data.test.yShape });
+    const logs = await model.evaluate({ data: data.test.x, shape: data.test.xShape }, { data: data.test.y, shape: data.test.yShape }, batchFlag ? { batchSize: Number(batchFlag) } : {});
     console.log(`model: ${args.positional[0]} on ${backend.kind} — ${describeDevice(backend.describe())}`);
     console.log(`data: ${data.source}: ${data.test.xShape[0]} test samples`);
     for (const [k, v] of Object.entries(logs)) console.log(`${k}: ${v.toFixed(4)}`);
@@ -44,18 +58,25 @@ export async function predict(argv: string[]): Promise<number> {
   try {
     if (model.inputShape?.[0] !== 784) throw new ValueError(`predict: images need a model with 784 inputs (28×28); ${modelPath} takes ${model.inputShape?.[0]}`);
     const x = new Float32Array(784 * images.length);
-    images.forEach((path, i) => x.set(toMnistInput(readPng(path)), i * 784));
+    images.forEach((path, i) => {
+      const img = readPng(path);
+      const blank = blankImageNotice(img, path);
+      if (blank) console.error(`webgrad predict: ${blank}`);
+      x.set(toMnistInput(img), i * 784);
+    });
+    const names = model.classNames;
+    const label = (c: number) => names?.[c] ?? String(c);
     const { data, shape } = await model.predict({ data: x, shape: [images.length, 784] });
     const k = shape[1];
     images.forEach((path, i) => {
       const p = Array.from(data.subarray(i * k, (i + 1) * k));
       const best = p.indexOf(Math.max(...p));
       if (args.flags.get('json') === 'true') {
-        console.log(JSON.stringify({ image: path, class: best, probabilities: p }));
+        console.log(JSON.stringify({ image: path, class: best, ...(names ? { name: names[best] } : {}), probabilities: p }));
         return;
       }
-      console.log(`${path}: ${best} (${(p[best] * 100).toFixed(1)}%)`);
-      console.log(p.map((v, c) => `  ${c}: ${(v * 100).toFixed(1).padStart(5)}% ${'#'.repeat(Math.round(v * 40))}`).join('\n'));
+      console.log(`${path}: ${label(best)} (${(p[best] * 100).toFixed(1)}%)`);
+      console.log(p.map((v, c) => `  ${label(c)}: ${(v * 100).toFixed(1).padStart(5)}% ${'#'.repeat(Math.round(v * 40))}`).join('\n'));
     });
     return 0;
   } finally {

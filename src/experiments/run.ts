@@ -121,20 +121,17 @@ export interface RefitOptions {
 }
 
 /**
- * Trains `settings` on all of `train` (standardised with its own statistics)
+ * Trains `settings` on all of `train` (standardised with its own statistics, kept by the model)
  * for `epochs`, then scores the test set.
  */
 export async function refit<S extends ModelSettings>(
   build: ModelBuilder<S>, settings: S, epochs: number, data: { train: Dataset; test: Dataset }, o: RefitOptions,
 ): Promise<RefitScores> {
   const started = performance.now();
-  let { train, test } = data;
-  if (o.standardize) {
-    const scaler = standardScaler(train);
-    train = scaler.transformDataset(train);
-    test = scaler.transformDataset(test);
-  }
+  const { train, test } = data;
   return withModel(build, settings, o.backend, train, async (model) => {
+    // The model keeps the scaler and applies it to every input, so a saved refit carries it.
+    if (o.standardize) model.setScaler(standardScaler(train).params);
     const [x, y] = input(train);
     const [tx, ty] = input(test);
     await model.fit(x, y, { epochs, batchSize: settings.batchSize, verbose: 0 });
