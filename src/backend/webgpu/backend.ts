@@ -7,7 +7,7 @@ import { checkAllocation, checkLaunch, checkView, checkWrite } from '../validate
 import { BufferPool, UniformRing } from './buffers.js';
 import { debug } from './debug.js';
 import type { AcquireOptions, GpuDevice } from './device.js';
-import { acquireDevice } from './device.js';
+import { releaseDevice, shareDevice, watchLoss } from './device.js';
 import { bindingShape, layoutKeyOf, PipelineCache } from './pipelines.js';
 import { GpuProgram } from './program.js';
 
@@ -55,11 +55,29 @@ export class WebGPUBackend implements Backend {
   private lost: string | null = null;
   private disposed = false;
   private recent: string[] = [];
+  /** Programs compiled here: their uniform buffers go with the backend, as the device may outlive it. */
+  private programs = new Set<WeakRef<GpuProgram>>();
+  private unwatch: () => void;
+  private onError = (ev: GPUUncapturedErrorEvent) => {
+    ev.preventDefault(); // reported at the next sync, not also logged
+    this.errors.push(`${ev.error.message.trim()}\n  (recent kernels: ${this.recent.join(', ')})`);
+  };
   /** Command-buffer submits, GPU→CPU readbacks and kernel dispatches so far: what tests of the training loop and the bench count. */
   readonly counters = { submits: 0, reads: 0, dispatches: 0 };
 
+  /**
+   * A backend on the process's shared device (see shareDevice): buffers,
+   * pipelines and programs are its own; dispose() frees them and gives the
+   * device back, and the last backend's dispose destroys it.
+   */
   static async create(options: AcquireOptions = {}): Promise<WebGPUBackend> {
-    return new WebGPUBackend(await acquireDevice(options));
+    const gpu = await shareDevice(options);
+    try {
+      return new WebGPUBackend(gpu);
+    } catch (e) {
+      releaseDevice(gpu);
+      throw e;
+    }
   }
 
   constructor(private gpu: GpuDevice) {
@@ -78,11 +96,10 @@ export class WebGPUBackend implements Backend {
     this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'webgrad readback');
     this.uploads = new BufferPool(device, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'webgrad upload');
     this.uniforms = new UniformRing(device, UNIFORM_RING_BYTES, Math.max(16, l.minUniformBufferOffsetAlignment));
-    device.onuncapturederror = (ev) => {
-      this.errors.push(`${ev.error.message.trim()}\n  (recent kernels: ${this.recent.join(', ')})`);
-    };
-    void device.lost.then((info) => {
-      if (!this.disposed) this.lost = `WebGPU device lost (${info.reason}): ${info.message}`;
+    // Errors are not tied to whoever caused them: every backend on the device hears them.
+    device.addEventListener('uncapturederror', this.onError);
+    this.unwatch = watchLoss(gpu, (info) => {
+      this.lost = `WebGPU device lost (${info.reason}): ${info.message}`;
     });
   }
 
@@ -195,7 +212,10 @@ export class WebGPUBackend implements Backend {
 
   async compile(launches: readonly Launch[]): Promise<Program> {
     this.alive();
-    return GpuProgram.create(this, launches);
+    const program = await GpuProgram.create(this, launches);
+    for (const ref of this.programs) if (!ref.deref()) this.programs.delete(ref);
+    this.programs.add(new WeakRef(program));
+    return program;
   }
 
   /** @internal The pipeline for a launch: created synchronously for run(), asynchronously for prepare/compile. */
@@ -250,16 +270,22 @@ export class WebGPUBackend implements Backend {
     await this.throwErrors();
   }
 
+  /** Frees every buffer this backend made, then gives the shared device back. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.pass = null;
     this.encoder = null;
+    for (const ref of this.programs) ref.deref()?.dispose();
+    this.programs.clear();
     this.storage.destroy();
     this.staging.destroy();
     this.uploads.destroy();
     this.uniforms.destroy();
-    this.device.destroy();
+    this.pendingUploads = [];
+    this.device.removeEventListener('uncapturederror', this.onError);
+    this.unwatch();
+    releaseDevice(this.gpu);
   }
 
   /** Buffers held in the pool (in use or free): for tests of buffer reuse. */

@@ -1,5 +1,6 @@
 import { AdapterError } from '../../core/errors.js';
 import type { DeviceDescription } from '../backend.js';
+import { quietStderr } from './quiet.js';
 
 /** A device and what we know about where it came from. */
 export interface GpuDevice {
@@ -26,6 +27,7 @@ export const NO_ADAPTER_HELP =
  * Browser: navigator.gpu, core first, then compatibility. Node: the `webgpu`
  * package (Dawn), native backend first (Vulkan/Metal/D3D12), then OpenGL ES
  * through surfaceless EGL, which is how Mesa's llvmpipe is reached without a GPU.
+ * The device is the caller's to destroy; WebGPUBackend.create shares one instead (shareDevice).
  */
 export async function acquireDevice(options: AcquireOptions = {}): Promise<GpuDevice> {
   const tried: string[] = [];
@@ -42,6 +44,82 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<GpuDe
     tried.push('no navigator.gpu in this browser');
   }
   throw new AdapterError(`No WebGPU adapter found. Tried: ${tried.join('; ')}. ${NO_ADAPTER_HELP}`);
+}
+
+/** Devices opened and not yet destroyed or lost, in this JS realm: what the test of device sharing counts. */
+let liveCount = 0;
+export function liveDevices(): number {
+  return liveCount;
+}
+
+/** WEBGRAD_VERBOSE=1 (the CLI's --verbose): show Dawn's start-up output and the adapters tried. */
+export function verbose(): boolean {
+  return typeof process !== 'undefined' && /^(1|true|yes|on)$/i.test(process.env?.WEBGRAD_VERBOSE ?? '');
+}
+
+interface Share {
+  readonly key: string;
+  readonly opening: Promise<GpuDevice>;
+  gpu: GpuDevice | null;
+  users: number;
+  /** Set while nobody uses the device: it is destroyed when this fires. */
+  idle: ReturnType<typeof setTimeout> | null;
+}
+const shares = new Map<string, Share>();
+
+/** How long an unused shared device waits for a new user before it is destroyed. */
+export const DEVICE_LINGER_MS = 1000;
+
+/**
+ * The device every WebGPUBackend uses: opened by the first caller, shared by
+ * the rest, destroyed once the last one has given it back (releaseDevice) and
+ * nobody took it again within DEVICE_LINGER_MS. One per process because
+ * Dawn gives a destroyed device's memory back (a GL context and more: RSS grew
+ * 4 MB a model on llvmpipe) only when the garbage collector gets to it: a loop that
+ * disposes a model and builds the next must not open a device each time.
+ */
+export async function shareDevice(options: AcquireOptions = {}): Promise<GpuDevice> {
+  const key = options.compatibilityOnly ? 'compatibility' : 'any';
+  let share = shares.get(key);
+  if (!share) {
+    const opening = acquireDevice(options);
+    const s: Share = (share = { key, opening, gpu: null, users: 0, idle: null });
+    shares.set(key, s);
+    const forget = () => shares.get(key) === s && shares.delete(key);
+    // A device lost while in use is not handed out again; the backends on it report the loss.
+    opening.then((gpu) => void gpu.device.lost.then(forget), forget);
+  }
+  share.users++;
+  if (share.idle) clearTimeout(share.idle);
+  share.idle = null;
+  try {
+    return (share.gpu = await share.opening);
+  } catch (e) {
+    share.users--;
+    throw e;
+  }
+}
+
+/** Gives back one shareDevice reference; after the last, the device is destroyed once idle for DEVICE_LINGER_MS (or when the process is about to exit). */
+export function releaseDevice(gpu: GpuDevice): void {
+  const share = [...shares.values()].find((s) => s.gpu === gpu);
+  if (!share) return gpu.device.destroy(); // lost while in use: already gone from the table
+  if (--share.users > 0) return;
+  share.idle = setTimeout(() => closeIdle(share), DEVICE_LINGER_MS);
+  // In Node the timer must not keep the process alive: idle devices are closed on the way out instead.
+  const timer = share.idle as { unref?: () => void };
+  if (typeof timer.unref !== 'function') return;
+  timer.unref();
+  if (!exitHook) process.on('beforeExit', () => [...shares.values()].forEach(closeIdle));
+  exitHook = true;
+}
+let exitHook = false;
+
+function closeIdle(share: Share): void {
+  if (share.users > 0 || !share.gpu || shares.get(share.key) !== share) return;
+  if (share.idle) clearTimeout(share.idle);
+  shares.delete(share.key);
+  share.gpu.device.destroy();
 }
 
 interface DawnModule {
@@ -63,14 +141,29 @@ async function nodeAdapter(options: AcquireOptions, tried: string[]) {
   for (const [k, v] of Object.entries(dawn.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
+  // Dawn prints its adapter-discovery warnings from native code; keep them unless verbose or nothing was found.
+  const quiet = verbose() ? null : await quietStderr();
+  const said: string[] = [];
+  const request = (gpu: GPU, opts: GPURequestAdapterOptions, what: string) => {
+    if (!quiet) return tryAdapter(gpu, opts, what, tried);
+    const { value, text } = quiet(() => tryAdapter(gpu, opts, what, tried));
+    if (text.trim()) said.push(text.trim());
+    return value;
+  };
+  let found: { adapter: GPUAdapter; instance: GPU; api: string } | null = null;
   if (!options.compatibilityOnly) {
     const instance = dawn.create([]);
-    const adapter = await tryAdapter(instance, { powerPreference: 'high-performance' }, 'Dawn native (Vulkan/Metal/D3D12)', tried);
-    if (adapter) return { adapter, instance, api: nativeApi() };
+    const adapter = await request(instance, { powerPreference: 'high-performance' }, 'Dawn native (Vulkan/Metal/D3D12)');
+    if (adapter) found = { adapter, instance, api: nativeApi() };
   }
-  const instance = dawn.create(['backend=opengles']);
-  const adapter = await tryAdapter(instance, { featureLevel: 'compatibility' }, 'Dawn OpenGL ES (compatibility, EGL surfaceless)', tried);
-  return adapter ? { adapter, instance, api: 'opengles' } : null;
+  if (!found) {
+    const instance = dawn.create(['backend=opengles']);
+    const adapter = await request(instance, { featureLevel: 'compatibility' }, 'Dawn OpenGL ES (compatibility, EGL surfaceless)');
+    if (adapter) found = { adapter, instance, api: 'opengles' };
+  }
+  if (!found && said.length) tried.push(`Dawn said: ${said.join('\n')}`);
+  if (verbose()) console.error(`webgrad: WebGPU adapters tried: ${tried.join('; ')}`);
+  return found;
 }
 
 function nativeApi(): string {
@@ -119,5 +212,23 @@ async function open(adapter: GPUAdapter, instance: unknown, api: string): Promis
     features: [...device.features].sort(),
     limits,
   };
+  liveCount++;
+  void device.lost.then((info) => {
+    liveCount--;
+    for (const fn of lossWatchers.get(device) ?? []) fn(info);
+  });
   return { device, description, instance };
+}
+
+const lossWatchers = new WeakMap<GPUDevice, Set<(info: GPUDeviceLostInfo) => void>>();
+
+/**
+ * Calls `fn` if the device is lost (or destroyed) before the returned function
+ * is called. Unlike device.lost.then(fn), it lets go of `fn`: on a shared
+ * device a backend must not stay reachable after it is disposed.
+ */
+export function watchLoss(gpu: GpuDevice, fn: (info: GPUDeviceLostInfo) => void): () => void {
+  const set = lossWatchers.get(gpu.device) ?? new Set();
+  lossWatchers.set(gpu.device, set.add(fn));
+  return () => set.delete(fn);
 }
