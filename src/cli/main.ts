@@ -15,6 +15,9 @@ Usage:
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
   webgrad help                            this text
 
+Every command takes --verbose: show Dawn's (WebGPU's) start-up messages and the adapters tried,
+which are hidden otherwise (the environment variable WEBGRAD_VERBOSE=1 does the same).
+
 train flags:
   --data mnist|DIR|FILE.csv   built-in digits (default), a directory of IDX files, or a CSV with a header
   --test-data FILE|DIR        test set (default: the IDX t10k files, or 20% of the CSV)
@@ -49,7 +52,9 @@ sweep flags: train's flags, and
 
 /** Runs a CLI command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command = 'help', ...rest] = argv;
+  // Global: read where the WebGPU device is opened (src/backend/webgpu/device.ts).
+  if (argv.includes('--verbose')) process.env.WEBGRAD_VERBOSE = '1';
+  const [command = 'help', ...rest] = argv.filter((a) => a !== '--verbose');
   try {
     switch (command) {
       case 'train':
