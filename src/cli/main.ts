@@ -8,9 +8,10 @@ import { evaluate, predict } from './use.js';
 const USAGE = `webgrad: neural-network training on the GPU through WebGPU
 
 Usage:
-  webgrad train [flags]                   train an MLP (default: 784-128-10 on the built-in MNIST digits, on the GPU)
+  webgrad train [FILE] [flags]            train an MLP (default: 784-128-10 on the built-in MNIST digits, on the GPU)
   webgrad sweep [train flags]             train every combination of several values; a table, best validation score first
-  webgrad evaluate MODEL [--data ...]     loss and metrics of a saved model on a data set's test part
+  webgrad evaluate MODEL [--data ...] [--seed N]   loss and metrics of a saved model on a data set's test part
+                                          (a CSV's 20% test split, drawn with the seed the model trained with unless --seed)
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
   webgrad help                            this text
@@ -27,14 +28,16 @@ train flags:
   --activation relu           hidden activation: relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu, linear
   --loss NAME                 default sparseCategoricalCrossentropy, or meanSquaredError for regression
   --optimizer adam|sgd|momentum|rmsprop|adamw   (default adam)
-  --lr RATE  --momentum M     learning rate (default 0.002 for adam, else the optimizer's Keras default), momentum
+  --lr RATE  --momentum M     learning rate (default 0.002 for adam, else the optimizer's Keras default);
+                              momentum for sgd, momentum and rmsprop (an error with adam and adamw)
   --lr-schedule constant|cosine   cosine: decay the rate to 0 over the run (default constant)
   --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
   --early-stopping PATIENCE   stop when val_loss stops improving, keep the best weights
-  --standardize               scale features to zero mean, unit variance (training statistics)
+  --standardize               scale features to zero mean, unit variance (training statistics; the model keeps the scaler)
   --seed N (42)               initial weights, shuffling and splits
   --backend webgpu|cpu        default: WebGPU if an adapter exists, else the CPU (with a notice)
-  --save FILE                 write the model (safetensors: topology, weights, optimizer state)
+  --save FILE                 write the model (safetensors: topology, weights, optimizer state, class names, scaler);
+                              checked before training; never written when the loss diverges
   --plot FILE.png             learning curves: loss and accuracy against epoch
   --json                      end with one line of JSON: the run's figures
 
