@@ -1,6 +1,8 @@
 import type { ActivationAttrs } from '../ops/activation.js';
 import { activation, activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import { biasAdd, biasGrad } from '../ops/bias.js';
+import type { Conv2dAttrs } from '../ops/conv.js';
+import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { add, scale } from '../ops/elementwise.js';
 import type { Kernel } from '../ops/kernel.js';
 import { losses } from '../ops/loss.js';
@@ -26,7 +28,7 @@ function lossRule<A>([forward, backward]: readonly [Kernel<A>, Kernel<A>]): Entr
  * optimizer updates are not differentiable: autodiff refuses them by name.
  */
 type Differentiable =
-  | 'matmul' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
+  | 'matmul' | 'conv2d' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
   | keyof typeof losses;
 
 export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
@@ -39,6 +41,11 @@ export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
     const db = transB ? mm(dc, a, true, transA, `d(${b.name})`) : mm(a, dc, !transA, false, `d(${b.name})`);
     return [da, db];
   }),
+  // y = conv2d(x, k): dx and dk are the same sum of x·k products, gathered by x's and by k's elements.
+  conv2d: rule<Conv2dAttrs>(conv2d, (g, { inputs: [x, k], attrs }, [d]) => [
+    d && g.op(conv2dBackwardInput, [d, k], { ...attrs, inputShape: x.shape }, `d(${x.name})`),
+    d && g.op(conv2dBackwardFilter, [x, d], { ...attrs, filterShape: k.shape }, `d(${k.name})`),
+  ]),
   // out = x + αy
   add: rule<{ alpha?: number }>(add, (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))]),
   scale: rule<{ alpha: number }>(scale, (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })]),

@@ -1,6 +1,7 @@
 // Every kernel, by family: for code that iterates over them (the self-check, the benchmarks).
 export * from './activation.js';
 export * from './bias.js';
+export * from './conv.js';
 export * from './elementwise.js';
 export * from './loss.js';
 export * from './matmul.js';

@@ -67,6 +67,16 @@ interface Share {
 }
 const shares = new Map<string, Share>();
 
+/** Which WebGPU a device comes from: a device is shared only with callers that would have found the same one. */
+const sources = new WeakMap<object, number>();
+let nextSource = 0;
+function gpuSource(): string {
+  const gpu = typeof navigator !== 'undefined' ? (navigator as Navigator).gpu : undefined;
+  if (!gpu) return 'dawn';
+  if (!sources.has(gpu)) sources.set(gpu, nextSource++);
+  return `navigator.gpu#${sources.get(gpu)}`;
+}
+
 /** How long an unused shared device waits for a new user before it is destroyed. */
 export const DEVICE_LINGER_MS = 1000;
 
@@ -79,7 +89,7 @@ export const DEVICE_LINGER_MS = 1000;
  * disposes a model and builds the next must not open a device each time.
  */
 export async function shareDevice(options: AcquireOptions = {}): Promise<GpuDevice> {
-  const key = options.compatibilityOnly ? 'compatibility' : 'any';
+  const key = `${gpuSource()}:${options.compatibilityOnly ? 'compatibility' : 'any'}`;
   let share = shares.get(key);
   if (!share) {
     const opening = acquireDevice(options);
