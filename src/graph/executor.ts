@@ -6,6 +6,8 @@ import type { Graph, Value } from './graph.js';
 /** A graph compiled for one backend: a program plus the temporaries it owns. */
 export interface CompiledGraph {
   readonly program: Program;
+  /** The program's launch for graph node `node` (view nodes launch nothing), for Program.update. */
+  launchOf(node: number): number;
   /** The device tensor behind every value, persistent and temporary. */
   tensor(v: Value): DeviceTensor;
   /** How many temporary buffers the plan needed, against how many values: for tests of reuse. */
@@ -23,9 +25,13 @@ export interface CompiledGraph {
  * state comes from `bound` with its members.
  */
 export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap<Value, DeviceTensor>, keep: readonly Value[] = []): Promise<CompiledGraph> {
+  // A view node's output shares its input's storage: liveness and keeping are the storage owner's.
+  const owner = new Map<Value, Value>();
+  const ownerOf = (v: Value) => owner.get(v) ?? v;
+  for (const n of graph.nodes) if (n.kernel.view) owner.set(n.outputs[0], ownerOf(n.inputs[0]));
   const lastUse = new Map<Value, number>();
-  graph.nodes.forEach((n, i) => n.inputs.forEach((v) => lastUse.set(v, i)));
-  const kept = new Set(keep);
+  graph.nodes.forEach((n, i) => n.inputs.forEach((v) => lastUse.set(ownerOf(v), i)));
+  const kept = new Set([...keep, ...keep.map(ownerOf)]);
 
   const tensors = new Map<Value, DeviceTensor>(bound);
   const owned: DeviceTensor[] = [];
@@ -45,9 +51,17 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
     [packed, ...members].forEach((v) => placed.add(v));
   }
 
-  const launches: Launch[] = graph.nodes.map((node, i) => {
+  const launches: Launch[] = [];
+  const launchOf = new Map<number, number>();
+  graph.nodes.forEach((node, i) => {
     for (const v of node.inputs) {
       if (!tensors.has(v)) throw new ValueError(`compile: ${node.kernel.name} reads ${v.role} '${v.name}' which has no buffer (unbound input or used before it is written)`);
+    }
+    if (node.kernel.view) {
+      // No launch: the output is a view of the input's storage.
+      const [x] = node.inputs;
+      tensors.set(node.outputs[0], viewAs(be, tensors.get(x)!, node.outputs[0]));
+      return;
     }
     const outputs = node.outputs.map((v) => {
       if (v.role !== 'temp') {
@@ -64,25 +78,31 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
         owned.push(t);
       }
       tensors.set(v, t);
-      return reshaped(t, v);
+      return viewAs(be, t, v);
     });
-    // Inputs whose last reader is this node go back to the arena now: later nodes may reuse them.
-    for (const v of new Set([...node.inputs, ...node.outputs])) {
+    // Storage whose last reader is this node goes back to the arena now: later nodes may reuse it.
+    for (const v of new Set([...node.inputs, ...node.outputs].map(ownerOf))) {
       if (v.role === 'temp' && !kept.has(v) && !placed.has(v) && (lastUse.get(v) ?? -1) <= i) {
         const key = keyOf(v);
         free.set(key, [...(free.get(key) ?? []), tensors.get(v)!]);
       }
     }
-    return { kernel: node.kernel, inputs: node.inputs.map((v) => reshaped(tensors.get(v)!, v)), outputs, attrs: node.attrs };
+    launchOf.set(i, launches.length);
+    launches.push({ kernel: node.kernel, inputs: node.inputs.map((v) => viewAs(be, tensors.get(v)!, v)), outputs, attrs: node.attrs });
   });
 
   const program = await be.compile(launches);
   return {
     program,
+    launchOf(node) {
+      const l = launchOf.get(node);
+      if (l === undefined) throw new ValueError(`compiled graph: node ${node} launches nothing (a view) or does not exist`);
+      return l;
+    },
     tensor(v) {
       const t = tensors.get(v);
       if (!t) throw new ValueError(`compiled graph: no tensor for '${v.name}'`);
-      return reshaped(t, v);
+      return viewAs(be, t, v);
     },
     stats: { temps, buffers: owned.length, bytes: owned.reduce((s, t) => s + t.size * 4, 0) },
     dispose() {
@@ -92,8 +112,8 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
   };
 }
 
-/** Arena buffers are flat; each use sees the value's own shape. */
-function reshaped(t: DeviceTensor, v: Value): DeviceTensor {
+/** Arena buffers are flat; each use sees the value's own shape, as a view (so storage sharing stays visible to the backend's checks). */
+function viewAs(be: Backend, t: DeviceTensor, v: Value): DeviceTensor {
   if (t.shape.length === v.shape.length && t.shape.every((d, i) => d === v.shape[i])) return t;
-  return Object.create(t, { shape: { value: v.shape } }) as DeviceTensor;
+  return be.view(t, 0, v.shape);
 }

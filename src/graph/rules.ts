@@ -5,6 +5,10 @@ import type { Conv2dAttrs } from '../ops/conv.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { add, scale } from '../ops/elementwise.js';
 import type { Kernel } from '../ops/kernel.js';
+import type { Pool2dAttrs } from '../ops/pool.js';
+import { avgPool2d, avgPool2dBackward, globalAvgPool2d, globalAvgPool2dBackward, maxPool2d, maxPool2dBackward } from '../ops/pool.js';
+import type { ReshapeAttrs } from '../ops/reshape.js';
+import { reshape } from '../ops/reshape.js';
 import { losses } from '../ops/loss.js';
 import type { MatmulAttrs } from '../ops/matmul.js';
 import { matmul } from '../ops/matmul.js';
@@ -28,7 +32,7 @@ function lossRule<A>([forward, backward]: readonly [Kernel<A>, Kernel<A>]): Entr
  * optimizer updates are not differentiable: autodiff refuses them by name.
  */
 type Differentiable =
-  | 'matmul' | 'conv2d' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
+  | 'matmul' | 'conv2d' | 'reshape' | 'maxPool2d' | 'avgPool2d' | 'globalAvgPool2d' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
   | keyof typeof losses;
 
 export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
@@ -41,6 +45,12 @@ export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
     const db = transB ? mm(dc, a, true, transA, `d(${b.name})`) : mm(a, dc, !transA, false, `d(${b.name})`);
     return [da, db];
   }),
+  // A view: the gradient is the output's gradient seen with the input's shape.
+  reshape: rule<ReshapeAttrs>(reshape, (g, { inputs: [x] }, [d]) => [d && g.op(reshape, [d], { shape: x.shape }, `d(${x.name})`)]),
+  // Pooling: each input element gathers the gradients of the windows that hold it (max: only where it is the window's first max).
+  maxPool2d: rule<Pool2dAttrs>(maxPool2d, (g, { inputs: [x], outputs: [y], attrs }, [d]) => [d && g.op(maxPool2dBackward, [x, y, d], attrs, `d(${x.name})`)]),
+  avgPool2d: rule<Pool2dAttrs>(avgPool2d, (g, { inputs: [x], attrs }, [d]) => [d && g.op(avgPool2dBackward, [d], { ...attrs, inputSize: [x.shape[1], x.shape[2]] }, `d(${x.name})`)]),
+  globalAvgPool2d: rule(globalAvgPool2d, (g, { inputs: [x] }, [d]) => [d && g.op(globalAvgPool2dBackward, [d], { inputSize: [x.shape[1], x.shape[2]] }, `d(${x.name})`)]),
   // y = conv2d(x, k): dx and dk are the same sum of x·k products, gathered by x's and by k's elements.
   conv2d: rule<Conv2dAttrs>(conv2d, (g, { inputs: [x, k], attrs }, [d]) => [
     d && g.op(conv2dBackwardInput, [d, k], { ...attrs, inputShape: x.shape }, `d(${x.name})`),

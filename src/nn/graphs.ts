@@ -123,6 +123,8 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
 function packable(g: Graph, grads: readonly Value[]): boolean {
   const set = new Set(grads);
   if (grads.length === 0 || set.size !== grads.length || grads.some((v) => !v || v.role !== 'temp')) return false;
+  // A gradient that is a view (reshape) of another value has no storage of its own to pack.
+  if (g.nodes.some((n) => n.kernel.view && set.has(n.outputs[0]))) return false;
   return g.nodes.every((n) => !n.inputs.some((v) => set.has(v)) && (n.kernel.inout || n.outputs.filter((o) => set.has(o)).length <= 1));
 }
 

@@ -8,5 +8,7 @@ export * from './matmul.js';
 export * from './matmul-epilogue.js';
 export * from './metrics.js';
 export * from './optimizer.js';
+export * from './pool.js';
 export * from './reduce.js';
+export * from './reshape.js';
 export * from './softmax.js';

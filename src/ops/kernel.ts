@@ -58,6 +58,12 @@ export interface Kernel<A> {
   readonly name: string;
   readonly shader: ShaderSource;
   readonly inout?: boolean;
+  /**
+   * The output is input 0's storage seen with another shape (reshape,
+   * flatten): the graph executor binds it as a view and launches nothing.
+   * `cpu` still computes it (a copy), for tests and for running it alone.
+   */
+  readonly view?: boolean;
   /** Validates inputs and attributes; returns the outputs' shapes and dtypes. Throws ShapeError/ValueError. */
   outputs(inputs: readonly TensorInfo[], attrs: A): TensorInfo[];
   /** The reference. Written for clarity, in the precision of the arrays it is given. */

@@ -263,8 +263,9 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
   it.runIf(name === 'cpu')('weights too large for one binding: an update per weight, the same training', async () => {
     class Counting extends CpuBackend {
       views = 0;
+      // Packing shows as views past offset 0 (the executor also views flat arena buffers at 0 with a value's shape).
       override view(...args: Parameters<CpuBackend['view']>) {
-        this.views++;
+        if (args[1] !== 0) this.views++;
         return super.view(...args);
       }
     }
@@ -285,7 +286,7 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
       model.dispose();
     }
     results[1].forEach((w, i) => expect(Array.from(w), `weight ${i}`).toEqual(Array.from(results[0][i])));
-    // 7·5 + 5 + 5·3 + 3 = 58 values pack into 256 with padding, over the 100 that fit: no views, no packing.
+    // 7·5 + 5 + 5·3 + 3 = 58 values pack into 256 with padding, over the 100 that fit: no packed views, no packing.
     expect(backends.map((b) => b.views > 0)).toEqual([true, false]);
   });
 

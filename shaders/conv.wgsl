@@ -1,0 +1,128 @@
+// 2-D convolution (tf.nn.conv2d, a cross-correlation) and its two gradients.
+// x is NHWC [n, h, w, cin], the kernel [kh, kw, cin, cout], y [n, oh, ow, cout]:
+//
+//   y[b, oy, ox, co] = Σ_{ky, kx, ci} x[b, iy, ix, ci] · k[ky, kx, ci, co],
+//   iy = oy·sh − padTop + ky·dh,  ix = ox·sw − padLeft + kx·dw,
+//
+// taps outside x reading zero (the padding). One invocation per element of the
+// entry point's output, walking the 1-D grid of grid1d:
+//   conv2d_forward:         x, k → y    sums kh·kw·cin products
+//   conv2d_backward_input:  dy, k → dx  sums, over the taps (ky, kx) whose
+//                           output row oy = (iy + padTop − ky·dh)/sh is whole
+//                           and inside dy (likewise columns), cout products
+//   conv2d_backward_filter: x, dy → dk  sums n·oh·ow products
+// Positions are i32: the padding makes them negative at the edges.
+
+const WG = 64u;
+
+struct Conv {
+  count: i32,   // invocations: the elements of this entry point's output
+  n: i32,
+  h: i32,
+  w: i32,
+  cin: i32,
+  oh: i32,
+  ow: i32,
+  cout: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  padTop: i32,
+  padLeft: i32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Conv;
+
+// conv2d_backward_input's dy is its first input, conv2d_backward_filter's its second.
+@group(0) @binding(0) var<storage, read> dyFirst: array<f32>;
+@group(0) @binding(1) var<storage, read> dySecond: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dk: array<f32>;
+
+// This invocation's output element, or -1 past the end.
+fn element(gid: vec3u, groups: vec3u) -> i32 {
+  let i = gid.x + gid.y * groups.x * WG;
+  if (i >= u32(p.count)) { return -1; }
+  return i32(i);
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = element(gid, groups);
+  if (e < 0) { return; }
+  let co = e % p.cout;
+  let ox = (e / p.cout) % p.ow;
+  let oy = (e / (p.cout * p.ow)) % p.oh;
+  let b = e / (p.cout * p.ow * p.oh);
+  var s = 0.0;
+  for (var ky = 0; ky < p.kh; ky++) {
+    let iy = oy * p.sh - p.padTop + ky * p.dh;
+    if (iy < 0 || iy >= p.h) { continue; }
+    for (var kx = 0; kx < p.kw; kx++) {
+      let ix = ox * p.sw - p.padLeft + kx * p.dw;
+      if (ix < 0 || ix >= p.w) { continue; }
+      let xAt = ((b * p.h + iy) * p.w + ix) * p.cin;
+      let kAt = (ky * p.kw + kx) * p.cin * p.cout + co;
+      for (var ci = 0; ci < p.cin; ci++) {
+        s += x[xAt + ci] * k[kAt + ci * p.cout];
+      }
+    }
+  }
+  y[e] = s;
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = element(gid, groups);
+  if (e < 0) { return; }
+  let ci = e % p.cin;
+  let ix = (e / p.cin) % p.w;
+  let iy = (e / (p.cin * p.w)) % p.h;
+  let b = e / (p.cin * p.w * p.h);
+  var s = 0.0;
+  for (var ky = 0; ky < p.kh; ky++) {
+    let ty = iy + p.padTop - ky * p.dh;   // oy·sh, if tap ky of some output row lands on iy
+    if (ty < 0 || ty % p.sh != 0 || ty / p.sh >= p.oh) { continue; }
+    let oy = ty / p.sh;
+    for (var kx = 0; kx < p.kw; kx++) {
+      let tx = ix + p.padLeft - kx * p.dw;
+      if (tx < 0 || tx % p.sw != 0 || tx / p.sw >= p.ow) { continue; }
+      let ox = tx / p.sw;
+      let dyAt = ((b * p.oh + oy) * p.ow + ox) * p.cout;
+      let kAt = ((ky * p.kw + kx) * p.cin + ci) * p.cout;
+      for (var co = 0; co < p.cout; co++) {
+        s += dyFirst[dyAt + co] * k[kAt + co];
+      }
+    }
+  }
+  dx[e] = s;
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_backward_filter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = element(gid, groups);
+  if (e < 0) { return; }
+  let co = e % p.cout;
+  let ci = (e / p.cout) % p.cin;
+  let kx = (e / (p.cout * p.cin)) % p.kw;
+  let ky = e / (p.cout * p.cin * p.kw);
+  var s = 0.0;
+  for (var b = 0; b < p.n; b++) {
+    for (var oy = 0; oy < p.oh; oy++) {
+      let iy = oy * p.sh - p.padTop + ky * p.dh;
+      if (iy < 0 || iy >= p.h) { continue; }
+      for (var ox = 0; ox < p.ow; ox++) {
+        let ix = ox * p.sw - p.padLeft + kx * p.dw;
+        if (ix < 0 || ix >= p.w) { continue; }
+        s += x[((b * p.h + iy) * p.w + ix) * p.cin + ci] * dySecond[((b * p.oh + oy) * p.ow + ox) * p.cout + co];
+      }
+    }
+  }
+  dk[e] = s;
+}
