@@ -10,8 +10,12 @@ export type Input = TensorData | readonly (readonly number[])[] | readonly numbe
 
 export interface Features {
   readonly data: Float32Array;
-  readonly shape: [number, number];
+  /** [samples, ...sampleShape]: [n, features] for tables, [n, h, w, c] for images. */
+  readonly shape: number[];
 }
+
+/** Values per sample of a [n, ...sampleShape] array. */
+export const sampleSize = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
 
 export interface Targets {
   readonly data: Float32Array | Int32Array;
@@ -43,14 +47,17 @@ function checkFinite(data: ArrayLike<number>, width: number, what: string): void
   }
 }
 
-/** Features [n, features]: finite numbers, one row per sample. */
+/** Features [n, ...sampleShape] (at least 2-D): finite numbers, one sample per index of the first axis. */
 export function toFeatures(x: Input, inputShape: number[] | null, what = 'x'): Features {
   const { data, shape } = flatten(x, what);
-  if (shape.length !== 2) throw new ShapeError(`${what}: expected a 2-D array [samples, features], got shape [${shape.join(', ')}]`);
+  if (shape.length < 2) throw new ShapeError(`${what}: expected [samples, features] (or [samples, ...sampleShape]), got shape [${shape.join(', ')}]`);
   if (shape[0] === 0) throw new ValueError(`${what}: the data set is empty`);
-  if (inputShape && shape[1] !== inputShape[0]) throw new ShapeError(`${what}: the model takes ${inputShape[0]} features per sample, got [${shape.join(', ')}]`);
-  checkFinite(data, shape[1], what);
-  return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape: [shape[0], shape[1]] };
+  if (inputShape && (shape.length - 1 !== inputShape.length || inputShape.some((d, i) => d !== shape[i + 1]))) {
+    const takes = inputShape.length === 1 ? `${inputShape[0]} features per sample` : `samples of shape [${inputShape.join(', ')}]`;
+    throw new ShapeError(`${what}: the model takes ${takes}, got [${shape.join(', ')}]`);
+  }
+  checkFinite(data, sampleSize(shape), what);
+  return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape };
 }
 
 /** Targets shaped for the loss: integer class labels [n], or [n, units] values. */

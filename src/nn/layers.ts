@@ -1,75 +1,32 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
-import { defineOptions, didYouMean, opt } from '../core/options.js';
-import type { Random } from '../core/random.js';
-import type { Graph, Value } from '../graph/graph.js';
-import type { ActivationKind } from '../ops/activation.js';
-import { ACTIVATIONS, activation } from '../ops/activation.js';
+import { defineOptions, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
 import { matmul } from '../ops/matmul.js';
-import { logSoftmax, softmax } from '../ops/softmax.js';
+import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
+import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
+import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
+import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, initializerProblem, layerCommon, shapeProblem } from './layer-base.js';
 
-/** Everything a layer may use as its activation: the elementwise kinds plus the row-wise softmax family. */
-export const LAYER_ACTIVATIONS = [...ACTIVATIONS, 'softmax', 'logSoftmax'] as const;
-export type LayerActivation = (typeof LAYER_ACTIVATIONS)[number];
-
-export function checkActivation(name: string): LayerActivation {
-  if (!(LAYER_ACTIVATIONS as readonly string[]).includes(name)) {
-    throw new ValueError(`unknown activation '${name}'${didYouMean(name, LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);
-  }
-  return name as LayerActivation;
-}
-
-/** A weight a layer owns: its shape and how to initialise it. */
-export interface ParamSpec {
-  readonly name: string;
-  readonly shape: number[];
-  init(rng: Random): Float32Array;
-}
+export * from './layer-base.js';
+export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
+export type { Conv2dOptions, Pool2dOptions } from './conv-layers.js';
 
 /** The JSON a layer saves as, and is rebuilt from. */
 export type LayerConfig =
   | { type: 'dense'; name: string; units: number; activation: LayerActivation; alpha?: number; useBias: boolean; kernelInitializer: InitializerName; biasInitializer: InitializerName; inputShape?: number[] }
-  | { type: 'activation'; name: string; activation: LayerActivation; alpha?: number; inputShape?: number[] };
+  | { type: 'activation'; name: string; activation: LayerActivation; alpha?: number; inputShape?: number[] }
+  | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
+  | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
+  | Conv2dConfig
+  | Pool2dConfig
+  | GlobalPoolConfig;
 
-/**
- * A layer records its forward pass into a graph. It never sees a backend:
- * weights are values the model binds to tensors.
- */
-export interface Layer {
-  readonly name: string;
-  readonly config: LayerConfig;
-  /** The activation applied last, which a fused loss may take over. */
-  readonly activation: LayerActivation;
-  outputShape(input: number[]): number[];
-  params(input: number[]): ParamSpec[];
-  /** Records the layer. `skipActivation` leaves the last activation to a fused loss. */
-  forward(g: Graph, x: Value, weights: readonly Value[], skipActivation?: boolean): Value;
-}
-
-/** Records one activation of x (any of LAYER_ACTIVATIONS). */
-export function applyActivation(g: Graph, x: Value, kind: LayerActivation, alpha: number | undefined, name: string): Value {
-  if (kind === 'linear') return x;
-  if (kind === 'softmax') return g.op(softmax, [x], {}, name);
-  if (kind === 'logSoftmax') return g.op(logSoftmax, [x], {}, name);
-  return g.op(activation, [x], { kind: kind as ActivationKind, alpha }, name);
-}
-
-/** What is wrong with a shape option (a list of positive whole numbers), or null. */
-export function shapeProblem(v: unknown): string | null {
-  return Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0) ? null : `must be a list of positive whole numbers, like [784], got ${JSON.stringify(v)}`;
-}
-
-const activationOpt = opt.custom<string>('activation', `the activation: ${LAYER_ACTIVATIONS.join(', ')}`, (v) =>
-  typeof v === 'string' && (LAYER_ACTIVATIONS as readonly string[]).includes(v) ? null : `${JSON.stringify(v)} is unknown${didYouMean(v, LAYER_ACTIVATIONS)}; known: ${LAYER_ACTIVATIONS.join(', ')}`,
-);
-const layerCommon = {
-  alpha: opt.number("leakyRelu's slope or elu's scale"),
-  inputShape: opt.custom<number[]>('number[]', 'features per sample, on the first layer', shapeProblem),
-  name: opt.string('the layer\'s name (default: type_N)'),
-};
+export type LayerType = LayerConfig['type'];
+type ConfigOf<T extends LayerType> = Extract<LayerConfig, { type: T }>;
 
 const DENSE_OPTIONS = defineOptions('dense', {
   activation: activationOpt,
@@ -81,14 +38,7 @@ const DENSE_OPTIONS = defineOptions('dense', {
 
 const ACTIVATION_LAYER_OPTIONS = defineOptions('activationLayer', layerCommon, { input_shape: 'inputShape' });
 
-function initializerProblem(v: unknown): string | null {
-  return typeof v === 'string' && (INITIALIZERS as readonly string[]).includes(v) ? null : `must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(v)}${didYouMean(v, INITIALIZERS)}`;
-}
-
 export type DenseOptions = OptionsOf<typeof DENSE_OPTIONS.spec>;
-
-let counter = 0;
-const autoName = (prefix: string) => `${prefix}_${++counter}`;
 
 /** Fully connected: y = activation(x·W + b), W [in, units] Glorot-uniform, b zeros (Keras' defaults). */
 export function dense(units: number, options: DenseOptions = {}): Layer {
@@ -114,21 +64,80 @@ export function activationLayer(kind: string, options: OptionsOf<typeof ACTIVATI
   return layerFromConfig({ type: 'activation', name: options.name ?? autoName(kind), activation: checkActivation(kind), alpha: options.alpha, inputShape: options.inputShape });
 }
 
-export function layerFromConfig(config: LayerConfig): Layer {
-  // A config may come from a file: check it as the builders would.
-  checkActivation(config.activation);
-  if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
-  if (config.type === 'activation') {
-    return {
+/** Flattens each sample to one axis: [n, h, w, c] → [n, h·w·c], a free view (Keras' Flatten). */
+export function flatten(options: OptionsOf<typeof SHAPE_LAYER_OPTIONS.spec> = {}): Layer {
+  const o = SHAPE_LAYER_OPTIONS.check(options);
+  return layerFromConfig({ type: 'flatten', name: o.name ?? autoName('flatten'), activation: 'linear', inputShape: o.inputShape });
+}
+
+/** Gives each sample a new shape holding the same values, row-major; one entry may be -1 (Keras' Reshape). A free view. */
+export function reshape(targetShape: number[], options: OptionsOf<typeof SHAPE_LAYER_OPTIONS.spec> = {}): Layer {
+  const o = SHAPE_LAYER_OPTIONS.check(options);
+  if (!Array.isArray(targetShape)) throw new ValueError(`reshape: targetShape must be a list like [28, 28, 1], got ${JSON.stringify(targetShape)}`);
+  return layerFromConfig({ type: 'reshape', name: o.name ?? autoName('reshape'), activation: 'linear', targetShape: [...targetShape], inputShape: o.inputShape });
+}
+
+const SHAPE_LAYER_OPTIONS = defineOptions('layer', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { input_shape: 'inputShape' });
+
+/**
+ * Every layer kind: its name in summary() and how it is built from its
+ * config. A kind in LayerConfig without an entry here does not compile.
+ */
+const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config: ConfigOf<T>): Layer } } = {
+  dense: { title: 'Dense', build: denseLayer },
+  activation: {
+    title: 'Activation',
+    build: (config) => ({
       name: config.name,
       config,
       activation: config.activation,
       outputShape: (input) => input,
       params: () => [],
       forward: (g, x, _w, skip) => (skip ? x : applyActivation(g, x, config.activation, config.alpha, config.name)),
-    };
-  }
-  if (config.type !== 'dense') throw new ValueError(`unknown layer type '${(config as { type: string }).type}'`);
+    }),
+  },
+  flatten: {
+    title: 'Flatten',
+    build: (config) => viewLayer(config, (input) => [input.reduce((a, b) => a * b, 1)]),
+  },
+  conv2d: { title: 'Conv2D', build: convLayer },
+  maxPooling2d: { title: 'MaxPooling2D', build: poolLayer },
+  averagePooling2d: { title: 'AveragePooling2D', build: poolLayer },
+  globalAveragePooling2d: { title: 'GlobalAveragePooling2D', build: globalPoolLayer },
+  reshape: {
+    title: 'Reshape',
+    build: (config) => {
+      if (shapeProblem(config.targetShape.map((d) => (d === -1 ? 1 : d)))) throw new ValueError(`${config.name}: targetShape must be positive whole numbers (one may be -1), got ${JSON.stringify(config.targetShape)}`);
+      return viewLayer(config, (input) => resolveShape(config.targetShape, input.reduce((a, b) => a * b, 1), `${config.name}: reshape of [${input.join(', ')}]`));
+    },
+  },
+};
+
+/** The Keras class name of a layer, for summary(). */
+export const layerTitle = (layer: Layer) => KINDS[layer.config.type].title;
+
+/** A layer that only views each sample with another shape: no weights, no launch. */
+function viewLayer(config: ConfigOf<'flatten' | 'reshape'>, shape: (input: number[]) => number[]): Layer {
+  return {
+    name: config.name,
+    config,
+    activation: 'linear',
+    outputShape: shape,
+    params: () => [],
+    forward: (g, x) => g.op(reshapeOp, [x], { shape: [x.shape[0], ...shape(x.shape.slice(1))] }, config.name),
+  };
+}
+
+export function layerFromConfig(config: LayerConfig): Layer {
+  // A config may come from a file: check it as the builders would.
+  const kind = KINDS[config?.type as LayerType];
+  if (!kind) throw new ValueError(`unknown layer type '${(config as { type?: string })?.type}' (known: ${Object.keys(KINDS).join(', ')})`);
+  checkActivation(config.activation);
+  if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
+  return (kind.build as (c: LayerConfig) => Layer)(config);
+}
+
+function denseLayer(config: ConfigOf<'dense'>): Layer {
   const { units, useBias, kernelInitializer, biasInitializer } = config;
   if (!Number.isInteger(units) || units < 1) throw new ValueError(`${config.name}: units must be a positive integer, got ${units}`);
   if (typeof useBias !== 'boolean') throw new ValueError(`${config.name}: useBias must be true or false, got ${JSON.stringify(useBias)}`);
@@ -140,7 +149,7 @@ export function layerFromConfig(config: LayerConfig): Layer {
     activation: config.activation,
     outputShape: (input) => [...input.slice(0, -1), units],
     params(input) {
-      if (input.length !== 1) throw new ValueError(`${config.name}: dense expects flat inputs [features], got [${input.join(', ')}]`);
+      if (input.length !== 1) throw new ValueError(`${config.name}: dense expects flat inputs [features], got [${input.join(', ')}]; put a flatten() layer before it`);
       const fanIn = input[0];
       const specs: ParamSpec[] = [{ name: `${config.name}/kernel`, shape: [fanIn, units], init: (r) => initialize(kernelInitializer, fanIn * units, fanIn, units, r) }];
       if (useBias) specs.push({ name: `${config.name}/bias`, shape: [units], init: (r) => initialize(biasInitializer, units, fanIn, units, r) });

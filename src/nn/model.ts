@@ -12,7 +12,7 @@ import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { layerFromConfig } from './layers.js';
+import { layerFromConfig, layerTitle } from './layers.js';
 import { resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
@@ -125,10 +125,12 @@ export class Sequential implements TrainingModel {
       const n = l.params(s).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
       s = l.outputShape(s);
       total += n;
-      rows.push([`${l.name} (${l.config.type === 'dense' ? 'Dense' : 'Activation'})`, `(None, ${s.join(', ')})`, n]);
+      rows.push([`${l.name} (${layerTitle(l)})`, `(None, ${s.join(', ')})`, n]);
     }
-    const rule = (c: string) => c.repeat(65);
-    const row = (a: string, b: string, c: string) => ` ${a.padEnd(28)}${b.padEnd(26)}${c}`;
+    // Keras' columns, widened where a name (max_pooling2d_12 (MaxPooling2D)) needs more.
+    const nameWidth = Math.max(28, ...rows.map(([a]) => a.length + 2));
+    const rule = (c: string) => c.repeat(nameWidth + 37);
+    const row = (a: string, b: string, c: string) => ` ${a.padEnd(nameWidth)}${b.padEnd(26)}${c}`;
     const text = [`Model: "${this.name}"`, rule('_'), row('Layer (type)', 'Output Shape', 'Param #'), rule('=')]
       .concat(rows.map(([a, b, c]) => row(a, b, c.toLocaleString('en-US'))))
       .concat([rule('='), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0', rule('_')])
@@ -219,8 +221,8 @@ export class Sequential implements TrainingModel {
     }
     const { mean, std } = scaler;
     if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length) throw new ValueError('setScaler: mean and std must be lists of the same length');
-    const f = this.inputShape?.[0];
-    if (f !== undefined && mean.length !== f) throw new ValueError(`setScaler: the model takes ${f} features, the scaler has ${mean.length}`);
+    const f = this.inputShape ? this.inputShape.reduce((a, b) => a * b, 1) : undefined;
+    if (f !== undefined && mean.length !== f) throw new ValueError(`setScaler: the model takes ${f} values per sample, the scaler has ${mean.length}`);
     mean.forEach((m, i) => {
       if (!Number.isFinite(m) || !(Number.isFinite(std[i]) && std[i] > 0)) throw new ValueError(`setScaler: feature ${i} has mean ${m} and std ${std[i]} (finite, std > 0)`);
     });
@@ -310,7 +312,7 @@ export class Sequential implements TrainingModel {
     if (!this.inputScaler) return x;
     const f = toFeatures(x, this.inputShape, what);
     const { mean, std } = this.inputScaler;
-    const F = f.shape[1];
+    const F = this.inputScaler.mean.length;
     const out = new Float32Array(f.data.length);
     for (let i = 0; i < out.length; i++) out[i] = (f.data[i] - mean[i % F]) / std[i % F];
     return { data: out, shape: f.shape };
@@ -343,7 +345,7 @@ export class Sequential implements TrainingModel {
     if (!this.compileOptions) throw new ValueError(`${what}: compile() the model first`);
     if (!this.inputShape) {
       const shape = 'shape' in x ? x.shape : [(x as unknown[]).length, ((x as unknown[][])[0] ?? []).length];
-      this.inputShape = [shape[shape.length - 1]];
+      this.inputShape = shape.slice(1);
     }
     if (this.runtime) return this.runtime;
     const choice = this.compileOptions.backend ?? 'auto';

@@ -3,7 +3,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import type { Callback, Logs } from './callbacks.js';
 import type { Features, Input, Targets } from './inputs.js';
-import { gather, toFeatures, toTargets } from './inputs.js';
+import { gather, sampleSize, toFeatures, toTargets } from './inputs.js';
 import type { Sequential } from './model.js';
 import { defaultSink, ProgressBar } from './progress.js';
 import type { ProgressSink } from './progress.js';
@@ -52,10 +52,10 @@ function outputUnits(rt: Runtime): number {
 }
 
 function slice(d: Data, from: number, to: number): Data {
-  const w = d.x.shape[1];
+  const w = sampleSize(d.x.shape);
   const yw = d.y.shape[1] ?? 1;
   return {
-    x: { data: d.x.data.subarray(from * w, to * w), shape: [to - from, w] },
+    x: { data: d.x.data.subarray(from * w, to * w), shape: [to - from, ...d.x.shape.slice(1)] },
     y: { data: d.y.data.subarray(from * yw, to * yw), shape: [to - from, ...d.y.shape.slice(1)] },
   };
 }
@@ -63,7 +63,7 @@ function slice(d: Data, from: number, to: number): Data {
 /** Copies one batch's rows into the step's input tensors. */
 function load(rt: Runtime, step: CompiledStep, d: Data, idx: ArrayLike<number>): void {
   const xs = new Float32Array(step.x.size);
-  gather(d.x.data, d.x.shape[1], idx, xs);
+  gather(d.x.data, sampleSize(d.x.shape), idx, xs);
   rt.backend.write(step.x, xs);
   if (step.y) {
     const ys = d.y.data instanceof Int32Array ? new Int32Array(step.y.size) : new Float32Array(step.y.size);
@@ -125,7 +125,7 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
       const step = await rt.trainStep(idx.length);
       load(rt, step, train, idx);
       rt.step++;
-      for (const node of step.graph.stepNodes) step.compiled.program.update(node, rt.optimizer!.attrs(rt.step));
+      for (const node of step.graph.stepNodes) step.compiled.program.update(step.compiled.launchOf(node), rt.optimizer!.attrs(rt.step));
       step.compiled.program.run();
       if ((batch + 1) % QUEUE_WINDOW === 0) {
         // Let at most one window of steps run ahead of the GPU: a wait, not a readback.
@@ -186,7 +186,7 @@ export async function predictModel(rt: Runtime, x: Input, batchSize: number): Pr
     const step = await rt.predictStep(m);
     const idx = Int32Array.from({ length: m }, (_, i) => b + i);
     const xs = new Float32Array(step.x.size);
-    gather(fx.data, fx.shape[1], idx, xs);
+    gather(fx.data, sampleSize(fx.shape), idx, xs);
     rt.backend.write(step.x, xs);
     step.compiled.program.run();
     out.set(await rt.backend.read(step.compiled.tensor(step.graph.output!)), b * units);

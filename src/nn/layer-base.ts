@@ -1,0 +1,75 @@
+// What every layer kind shares: the Layer interface, activations, weights' specs, option helpers.
+import { ValueError } from '../core/errors.js';
+import type { OptionsOf } from '../core/options.js';
+import { defineOptions, didYouMean, opt } from '../core/options.js';
+import type { Random } from '../core/random.js';
+import type { Graph, Value } from '../graph/graph.js';
+import type { ActivationKind } from '../ops/activation.js';
+import { ACTIVATIONS, activation } from '../ops/activation.js';
+import { logSoftmax, softmax } from '../ops/softmax.js';
+import { INITIALIZERS } from './initializers.js';
+import type { LayerConfig } from './layers.js';
+
+/** Everything a layer may use as its activation: the elementwise kinds plus the row-wise softmax family. */
+export const LAYER_ACTIVATIONS = [...ACTIVATIONS, 'softmax', 'logSoftmax'] as const;
+export type LayerActivation = (typeof LAYER_ACTIVATIONS)[number];
+
+export function checkActivation(name: string): LayerActivation {
+  if (!(LAYER_ACTIVATIONS as readonly string[]).includes(name)) {
+    throw new ValueError(`unknown activation '${name}'${didYouMean(name, LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);
+  }
+  return name as LayerActivation;
+}
+
+/** A weight a layer owns: its shape and how to initialise it. */
+export interface ParamSpec {
+  readonly name: string;
+  readonly shape: number[];
+  init(rng: Random): Float32Array;
+}
+
+/**
+ * A layer records its forward pass into a graph. It never sees a backend:
+ * weights are values the model binds to tensors.
+ */
+export interface Layer {
+  readonly name: string;
+  readonly config: LayerConfig;
+  /** The activation applied last, which a fused loss may take over. */
+  readonly activation: LayerActivation;
+  outputShape(input: number[]): number[];
+  params(input: number[]): ParamSpec[];
+  /** Records the layer. `skipActivation` leaves the last activation to a fused loss. */
+  forward(g: Graph, x: Value, weights: readonly Value[], skipActivation?: boolean): Value;
+}
+
+/** Records one activation of x (any of LAYER_ACTIVATIONS). */
+export function applyActivation(g: Graph, x: Value, kind: LayerActivation, alpha: number | undefined, name: string): Value {
+  if (kind === 'linear') return x;
+  if (kind === 'softmax') return g.op(softmax, [x], {}, name);
+  if (kind === 'logSoftmax') return g.op(logSoftmax, [x], {}, name);
+  return g.op(activation, [x], { kind: kind as ActivationKind, alpha }, name);
+}
+
+/** What is wrong with a shape option (a list of positive whole numbers), or null. */
+export function shapeProblem(v: unknown): string | null {
+  return Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0) ? null : `must be a list of positive whole numbers, like [784], got ${JSON.stringify(v)}`;
+}
+
+export const activationOpt = opt.custom<string>('activation', `the activation: ${LAYER_ACTIVATIONS.join(', ')}`, (v) =>
+  typeof v === 'string' && (LAYER_ACTIVATIONS as readonly string[]).includes(v) ? null : `${JSON.stringify(v)} is unknown${didYouMean(v, LAYER_ACTIVATIONS)}; known: ${LAYER_ACTIVATIONS.join(', ')}`,
+);
+export const layerCommon = {
+  alpha: opt.number("leakyRelu's slope or elu's scale"),
+  inputShape: opt.custom<number[]>('number[]', 'features per sample, on the first layer', shapeProblem),
+  name: opt.string('the layer\'s name (default: type_N)'),
+};
+
+export function initializerProblem(v: unknown): string | null {
+  return typeof v === 'string' && (INITIALIZERS as readonly string[]).includes(v) ? null : `must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(v)}${didYouMean(v, INITIALIZERS)}`;
+}
+
+
+let counter = 0;
+/** A fresh layer name, Keras-style: dense_1, flatten_2, ... */
+export const autoName = (prefix: string) => `${prefix}_${++counter}`;
