@@ -1,4 +1,5 @@
 import { WebgradError } from '../core/errors.js';
+import { SPEC_HELP } from '../nn/spec.js';
 import { selfcheck } from './selfcheck.js';
 import { sweepCommand } from './sweep.js';
 import { MAX_RUNS_WITHOUT_YES } from './sweep-options.js';
@@ -24,7 +25,9 @@ train flags:
   --test-data FILE|DIR        test set (default: the IDX t10k files, or 20% of the CSV)
   --label-column NAME         CSV label column (default: the last)
   --task classification|regression   inferred from the labels when absent
-  --layers 128,64             hidden layer widths (default 128; 'none' for a linear model)
+  --layers SPEC               hidden layers (default 128; 'none' for a linear model): dense widths and image layers,
+                              e.g. 256,128 or conv32:3,maxpool2,conv64:3,maxpool2,flatten,128 (a CNN):
+${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join('\n')}
   --activation relu           hidden activation: relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu, linear
   --loss NAME                 default sparseCategoricalCrossentropy, or meanSquaredError for regression
   --optimizer adam|sgd|momentum|rmsprop|adamw   (default adam)
@@ -42,7 +45,7 @@ train flags:
   --json                      end with one line of JSON: the run's figures
 
 sweep flags: train's flags, and
-  --lr 0.1,0.01,0.001  --layers 64,30:128,64  --batch-size 1,16,100  --optimizer sgd,adam
+  --lr 0.1,0.01,0.001  --layers 64,30:128,64 (lists with convolutions: separated by '/')  --batch-size 1,16,100  --optimizer sgd,adam
   --momentum 0.5,0.9  --activation relu,tanh  --epochs 5,10
                               several values: every combination is trained (layer lists separated by ':')
   --folds K                   k-fold cross-validation (stratified for classes); else --validation-split (default 0.2)

@@ -6,7 +6,7 @@ import type { Args } from './args.js';
 import type { TrainOptions } from './train-options.js';
 import { TRAIN_BOOLEANS, TRAIN_FLAGS, trainOptions } from './train-options.js';
 
-/** The flags that may take several values; --layers lists are separated by ':' since one list is already '64,30'. */
+/** The flags that may take several values; --layers lists are separated by ':' (or '/') since one list is already '64,30'. */
 export const MULTI_FLAGS = ['lr', 'layers', 'batch-size', 'optimizer', 'momentum', 'activation', 'epochs'] as const;
 /** In sweep, --json names a file rather than switching on a line of JSON. */
 export const SWEEP_FLAGS = [...TRAIN_FLAGS, 'folds', 'json'] as const;
@@ -29,8 +29,16 @@ export interface SweepCliOptions {
   yes: boolean;
 }
 
+/**
+ * Several values of a flag. Layer lists are separated by ':' (`64,30:128,64`),
+ * or by '/' when they hold convolutions, whose tokens use ':' themselves
+ * (`conv16:3,maxpool2,64/conv32:3,maxpool2,64`).
+ */
 function splitValues(flag: string, value: string): string[] {
-  const values = value.split(flag === 'layers' ? ':' : ',');
+  if (flag === 'layers' && value.includes('conv') && !value.includes('/') && /:\d+(,|$)/.test(value.replace(/conv\d+:\d+(:s\d+|:same|:valid)*/g, ''))) {
+    throw new ValueError(`--layers ${value}: separate layer lists with '/' when they hold convolutions (their tokens use ':'), e.g. conv16:3,maxpool2,64/conv32:3,maxpool2,64`);
+  }
+  const values = value.split(flag !== 'layers' ? ',' : value.includes('/') || value.includes('conv') ? '/' : ':');
   const seen = new Set<string>();
   for (const v of values) {
     if (seen.has(v)) throw new ValueError(`--${flag} lists '${v}' twice`);

@@ -1,5 +1,7 @@
 import { ValueError } from '../core/errors.js';
 import { LAYER_ACTIVATIONS } from '../nn/layers.js';
+import type { LayerToken } from '../nn/spec.js';
+import { parseSpec } from '../nn/spec.js';
 import { didYouMean } from '../core/options.js';
 import { OPTIMIZER_OPTIONS, OPTIMIZERS } from '../optim/optimizers.js';
 import type { OptimizerType } from '../optim/optimizers.js';
@@ -18,7 +20,7 @@ export interface TrainOptions {
   testData?: string;
   labelColumn?: string;
   task?: Task;
-  layers: number[];
+  layers: LayerToken[];
   activation: string;
   loss?: string;
   optimizer: OptimizerType;
@@ -47,15 +49,10 @@ function num(flag: string, v: string | undefined, check: (n: number) => boolean,
 
 const int = (flag: string, v: string | undefined, min: number) => num(flag, v, (n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
 
-/** `--layers 128,64`: hidden layer widths; `--layers ''` or `none` for none (a linear or logistic model). */
-export function parseLayers(v: string | undefined): number[] {
+/** `--layers 128,64` or `conv32:3,maxpool2,flatten,128` (see SPEC_HELP); `--layers ''` or `none` for none (a linear or logistic model). */
+export function parseLayers(v: string | undefined): LayerToken[] {
   if (v === undefined) return [128];
-  if (v === '' || v === 'none') return [];
-  return v.split(',').map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new ValueError(`--layers takes positive whole numbers separated by commas, like 128,64; got '${v}'`);
-    return n;
-  });
+  return parseSpec(v);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Callback } from '../nn/callbacks.js';
 import type { NonFiniteLoss } from '../nn/callbacks.js';
 import { earlyStopping, terminateOnNaN } from '../nn/callbacks.js';
 import { dense } from '../nn/layers.js';
+import { layersFromSpec } from '../nn/spec.js';
 import { Sequential } from '../nn/model.js';
 import { openBackend } from '../nn/runtime.js';
 import { regressionScores } from '../nn/scores.js';
@@ -32,11 +33,11 @@ export async function cliBackend(choice: 'webgpu' | 'cpu' | undefined, log: (s: 
 }
 
 export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend | 'cpu' | 'webgpu'): Sequential {
-  const features = data.train.xShape[1];
+  const features = data.train.xShape.slice(1);
   const classification = data.task === 'classification';
   const outputs = classification ? data.train.classes ?? 0 : (data.train.yShape[1] ?? 1);
-  const model = new Sequential([], { seed: o.seed, inputShape: [features] });
-  o.layers.forEach((units, i) => model.add(dense(units, { activation: o.activation, name: `hidden_${i + 1}` })));
+  const model = new Sequential([], { seed: o.seed, inputShape: features });
+  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features })) model.add(layer);
   const binary = classification && o.loss === 'binaryCrossentropy';
   model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output' }));
   const loss = o.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');

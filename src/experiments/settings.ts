@@ -4,6 +4,8 @@ import { ValueError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { dense, LAYER_ACTIVATIONS } from '../nn/layers.js';
 import { Sequential } from '../nn/model.js';
+import type { LayerToken } from '../nn/spec.js';
+import { layersFromSpec, parseToken } from '../nn/spec.js';
 import { OPTIMIZERS } from '../optim/optimizers.js';
 import type { OptimizerConfig, OptimizerType } from '../optim/optimizers.js';
 import { checkOptimizer } from '../optim/optimizers.js';
@@ -12,8 +14,8 @@ export type Task = 'classification' | 'regression';
 
 /** An MLP and how it is trained: the hidden layers, activation, optimizer and its rate, batch size and epochs. */
 export interface ModelSettings {
-  /** Hidden layer widths; [] for a linear (or logistic) model. */
-  layers: number[];
+  /** Hidden layers: widths of dense layers, or image tokens (src/nn/spec.ts); [] for a linear (or logistic) model. */
+  layers: LayerToken[];
   activation: string;
   optimizer: OptimizerType;
   /** Learning rate; undefined takes the optimizer's Keras default. */
@@ -56,7 +58,11 @@ const whole = (v: unknown, min: number) => typeof v === 'number' && Number.isInt
 /** Refuses a bad value with a message naming the setting and the run it belongs to; called for every setting before anything trains. */
 export function checkSettings(s: ModelSettings, where: string): void {
   const bad = (what: string, need: string, got: unknown) => new ValueError(`${where}: ${what} must be ${need}; got ${JSON.stringify(got)}`);
-  if (!Array.isArray(s.layers) || !s.layers.every((u) => whole(u, 1))) throw bad('layers', 'a list of positive whole numbers', s.layers);
+  if (!Array.isArray(s.layers)) throw bad('layers', 'a list of layer widths or tokens', s.layers);
+  s.layers.forEach((t) => {
+    if (typeof t === 'number' ? !whole(t, 1) : typeof t !== 'string') throw bad('layers', 'a list of positive whole numbers or layer tokens', s.layers);
+    if (typeof t === 'string') parseToken(t, `${where}: layers`);
+  });
   if (!(LAYER_ACTIVATIONS as readonly string[]).includes(s.activation)) throw bad('activation', `one of ${LAYER_ACTIVATIONS.join(', ')}`, s.activation);
   if (!(OPTIMIZERS as readonly string[]).includes(s.optimizer)) throw bad('optimizer', `one of ${OPTIMIZERS.join(', ')}`, s.optimizer);
   if (s.lr !== undefined && !(Number.isFinite(s.lr) && s.lr > 0)) throw bad('lr', 'a positive number', s.lr);
@@ -78,7 +84,7 @@ export function checkSettings(s: ModelSettings, where: string): void {
 export function mlp(s: ModelSettings, shape: ModelShape, seed: number, backend: Backend): Sequential {
   const classification = shape.task === 'classification';
   const model = new Sequential([], { seed, inputShape: [shape.features] });
-  s.layers.forEach((units, i) => model.add(dense(units, { activation: s.activation, name: `hidden_${i + 1}` })));
+  for (const layer of layersFromSpec(s.layers, { activation: s.activation, inputShape: [shape.features] })) model.add(layer);
   const binary = classification && s.loss === 'binaryCrossentropy';
   model.add(dense(shape.outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output' }));
   const loss = s.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
