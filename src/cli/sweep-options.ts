@@ -35,7 +35,7 @@ export interface SweepCliOptions {
  * (`conv16:3,maxpool2,64/conv32:3,maxpool2,64`).
  */
 function splitValues(flag: string, value: string): string[] {
-  if (flag === 'layers' && value.includes('conv') && !value.includes('/') && /:\d+(,|$)/.test(value.replace(/conv\d+:\d+(:s\d+|:same|:valid)*/g, ''))) {
+  if (flag === 'layers' && value.includes('conv') && !value.includes('/') && value.replace(/conv\d+:\d+(:s\d+|:same|:valid)*/g, '').includes(':')) {
     throw new ValueError(`--layers ${value}: separate layer lists with '/' when they hold convolutions (their tokens use ':'), e.g. conv16:3,maxpool2,64/conv32:3,maxpool2,64`);
   }
   const values = value.split(flag !== 'layers' ? ',' : value.includes('/') || value.includes('conv') ? '/' : ':');

@@ -115,7 +115,7 @@ describe('webgrad sweep', () => {
       [['--lr', '0.1,0.1'], /--lr lists '0.1' twice/],
       [['--folds', '3', '--validation-split', '0.2'], /--folds and --validation-split are alternatives/],
       [['--validation-split', '0'], /--validation-split must be above 0 for a sweep/],
-      [['--layers', '8:0'], /--layers takes positive whole numbers/],
+      [['--layers', '8:0'], /--layers: a dense layer needs at least 1 unit, got '0'/],
       [['extra'], /sweep takes flags only; got 'extra'/],
     ] as const) {
       const { code, out, err } = await run(['sweep', '--data', blobs, ...small, ...args]);

@@ -47,7 +47,7 @@ function build() {
 }
 
 function lossF64(d: Record<string, Float64Array>): number {
-  const t = (shape: number[], a: Float64Array) => ({ info: { shape, dtype: 'f32' as const }, data: a as never });
+  const t = (shape: readonly number[], a: Float64Array) => ({ info: { shape: [...shape], dtype: 'f32' as const }, data: a as never });
   const [y] = reference(conv2d, [t(X, d.x), t(K, d.k)], convAttrs);
   const yShape = conv2d.outputs([{ shape: X, dtype: 'f32' }, { shape: K, dtype: 'f32' }], convAttrs)[0].shape;
   const a = Float64Array.from(y, (v, i) => Math.tanh(v + d.b[i % 4]));
