@@ -10,7 +10,7 @@ import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, initializerProblem, layerCommon } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, initializerProblem, layerCommon, weightedFields } from './layer-base.js';
 
 type Pair = [number, number];
 
@@ -98,12 +98,7 @@ export function conv2d(filters: number, kernelSize: number | Pair, options: Conv
     strides: pair('conv2d: strides', o.strides ?? 1),
     padding: o.padding ?? 'valid',
     dilationRate: pair('conv2d: dilationRate', o.dilationRate ?? 1),
-    activation: checkActivation(o.activation ?? 'linear'),
-    alpha: o.alpha,
-    useBias: o.useBias ?? true,
-    kernelInitializer: checkInitializer(o.kernelInitializer ?? 'glorotUniform'),
-    biasInitializer: checkInitializer(o.biasInitializer ?? 'zeros'),
-    inputShape: o.inputShape,
+    ...weightedFields(o),
   });
 }
 

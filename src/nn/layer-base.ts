@@ -1,13 +1,12 @@
 // What every layer kind shares: the Layer interface, activations, weights' specs, option helpers.
 import { ValueError } from '../core/errors.js';
-import type { OptionsOf } from '../core/options.js';
-import { defineOptions, didYouMean, opt } from '../core/options.js';
+import { didYouMean, opt } from '../core/options.js';
 import type { Random } from '../core/random.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { ActivationKind } from '../ops/activation.js';
 import { ACTIVATIONS, activation } from '../ops/activation.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
-import { INITIALIZERS } from './initializers.js';
+import { checkInitializer, INITIALIZERS } from './initializers.js';
 import type { LayerConfig } from './layers.js';
 
 /** Everything a layer may use as its activation: the elementwise kinds plus the row-wise softmax family. */
@@ -69,6 +68,18 @@ export function initializerProblem(v: unknown): string | null {
   return typeof v === 'string' && (INITIALIZERS as readonly string[]).includes(v) ? null : `must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(v)}${didYouMean(v, INITIALIZERS)}`;
 }
 
+
+/** What a layer with a kernel and a bias (dense, conv2d) keeps of its checked options, with Keras' defaults. */
+export function weightedFields(o: { activation?: string; alpha?: number; useBias?: boolean; kernelInitializer?: string; biasInitializer?: string; inputShape?: number[] }) {
+  return {
+    activation: checkActivation(o.activation ?? 'linear'),
+    alpha: o.alpha,
+    useBias: o.useBias ?? true,
+    kernelInitializer: checkInitializer(o.kernelInitializer ?? 'glorotUniform'),
+    biasInitializer: checkInitializer(o.biasInitializer ?? 'zeros'),
+    inputShape: o.inputShape,
+  };
+}
 
 let counter = 0;
 /** A fresh layer name, Keras-style: dense_1, flatten_2, ... */

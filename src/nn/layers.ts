@@ -9,7 +9,7 @@ import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, initializerProblem, layerCommon, shapeProblem } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, initializerProblem, layerCommon, shapeProblem, weightedFields } from './layer-base.js';
 
 export * from './layer-base.js';
 export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
@@ -48,12 +48,7 @@ export function dense(units: number, options: DenseOptions = {}): Layer {
     type: 'dense',
     name: options.name ?? autoName('dense'),
     units,
-    activation: checkActivation(options.activation ?? 'linear'),
-    alpha: options.alpha,
-    useBias: options.useBias ?? true,
-    kernelInitializer: checkInitializer(options.kernelInitializer ?? 'glorotUniform'),
-    biasInitializer: checkInitializer(options.biasInitializer ?? 'zeros'),
-    inputShape: options.inputShape,
+    ...weightedFields(options),
   };
   return layerFromConfig(config);
 }
