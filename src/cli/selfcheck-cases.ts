@@ -6,7 +6,9 @@ import { losses, softmaxCrossEntropyWithGrad } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
 import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
 import { argmaxAccuracy, binaryAccuracy } from '../ops/metrics.js';
-import { adam, momentum, rmsprop, sgd } from '../ops/optimizer.js';
+import { adam, adamw, momentum, rmsprop, sgd } from '../ops/optimizer.js';
+import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
+import { avgPool2d, avgPool2dBackward, globalAvgPool2d, globalAvgPool2dBackward, maxPool2d } from '../ops/pool.js';
 import { broadcastScalar, reduceMean, reduceSum, reduceSumInto } from '../ops/reduce.js';
 import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from '../ops/softmax.js';
 import type { Case } from './selfcheck.js';
@@ -14,6 +16,9 @@ import type { Case } from './selfcheck.js';
 const B = 67;
 const C = 13;
 const x = f32([B, C]);
+const convCase = { strides: [2, 2], padding: 'same', dilation: [1, 1] } as const;
+const poolCase = { poolSize: [3, 2], strides: [2, 2], padding: 'same' } as const;
+// maxPool2dBackward is left out: it reads y = maxPool2d(x), which random inputs are not (test/ops/pool.test.ts covers it).
 
 /** One small awkward-shaped launch of every kernel (67 rows, 13 or 129 columns: no tile divides them). */
 export const SELFCHECKS: Case[] = [
@@ -26,6 +31,16 @@ export const SELFCHECKS: Case[] = [
   { name: 'matmulBiasActivation tanh 67×129×33 (tiled)', kernel: matmulBiasActivation, inputs: [f32([B, 129]), f32([129, 33]), f32([33])], attrs: { activation: { kind: 'tanh' }, variant: 'tiled' } },
   { name: 'matmulActivationGrad sigmoid A·Bᵀ 67×129×33', kernel: matmulActivationGrad, inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'sigmoid' } } },
   { name: 'biasAdd 67×13', kernel: biasAdd, inputs: [x, f32([C])], attrs: {} },
+  // Images: 3 samples of 11×9, 5 channels, to 7 filters of 3×2 (stride 2, 'same', odd padding split).
+  { name: 'conv2d 3×11×9×5 → 7, 3×2 stride 2 same', kernel: conv2d, inputs: [f32([3, 11, 9, 5]), f32([3, 2, 5, 7])], attrs: convCase },
+  { name: 'conv2dBackwardInput', kernel: conv2dBackwardInput, inputs: [f32([3, 6, 5, 7]), f32([3, 2, 5, 7])], attrs: { ...convCase, inputShape: [3, 11, 9, 5] } },
+  { name: 'conv2dBackwardFilter', kernel: conv2dBackwardFilter, inputs: [f32([3, 11, 9, 5]), f32([3, 6, 5, 7])], attrs: { ...convCase, filterShape: [3, 2, 5, 7] } },
+  { name: 'conv2d dilation 2', kernel: conv2d, inputs: [f32([2, 9, 9, 3]), f32([3, 3, 3, 4])], attrs: { dilation: [2, 2] } },
+  { name: 'maxPool2d 3×2 stride 2 same', kernel: maxPool2d, inputs: [f32([3, 11, 9, 5])], attrs: poolCase },
+  { name: 'avgPool2d 3×2 stride 2 same', kernel: avgPool2d, inputs: [f32([3, 11, 9, 5])], attrs: poolCase },
+  { name: 'avgPool2dBackward', kernel: avgPool2dBackward, inputs: [f32([3, 6, 5, 5])], attrs: { ...poolCase, inputSize: [11, 9] } },
+  { name: 'globalAvgPool2d', kernel: globalAvgPool2d, inputs: [f32([3, 11, 9, 5])], attrs: {} },
+  { name: 'globalAvgPool2dBackward', kernel: globalAvgPool2dBackward, inputs: [f32([3, 5])], attrs: { inputSize: [11, 9] } },
   { name: 'biasGrad 67×13', kernel: biasGrad, inputs: [x], attrs: {} },
   ...ACTIVATIONS.flatMap((kind) => [
     { name: `activation ${kind}`, kernel: activation, inputs: [x], attrs: { kind } },
@@ -55,6 +70,8 @@ export const SELFCHECKS: Case[] = [
   { name: 'sgd 1031', kernel: sgd, inputs: [f32([1031])], attrs: { lr: 0.1 } },
   { name: 'momentum (Nesterov) 1031', kernel: momentum, inputs: [f32([1031])], attrs: { lr: 0.1, momentum: 0.9, nesterov: true } },
   { name: 'rmsprop 1031', kernel: rmsprop, inputs: [f32([1031])], attrs: { lr: 0.01 } },
+  { name: 'rmsprop centered, momentum 1031', kernel: rmsprop, inputs: [f32([1031])], attrs: { lr: 0.01, centered: true, momentum: 0.9 } },
+  { name: 'adamw step 3 1031', kernel: adamw, inputs: [f32([1031])], attrs: { lr: 0.01, step: 3 } },
   { name: 'adam step 3 1031', kernel: adam, inputs: [f32([1031])], attrs: { lr: 0.01, step: 3 } },
   { name: 'fill 1031', kernel: fill, inputs: [], attrs: { shape: [1031], value: 3 } },
   { name: 'scale 1031', kernel: scale, inputs: [f32([1031])], attrs: { alpha: -0.5 } },
