@@ -47,7 +47,8 @@ function num(flag: string, v: string | undefined, check: (n: number) => boolean,
   return n;
 }
 
-const int = (flag: string, v: string | undefined, min: number) => num(flag, v, (n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
+/** A whole-number flag of at least `min`, or undefined when absent. */
+export const int = (flag: string, v: string | undefined, min: number) => num(flag, v, (n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
 
 /** `--layers 128,64` or `conv32:3,maxpool2,flatten,128` (see SPEC_HELP); `--layers ''` or `none` for none (a linear or logistic model). */
 export function parseLayers(v: string | undefined): LayerToken[] {

@@ -3,6 +3,7 @@ import { blankImageNotice, toMnistInput } from '../data/image.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { loadData } from './data.js';
+import { int } from './train-options.js';
 import { readPng } from './png.js';
 import { describeDevice } from './selfcheck.js';
 import { cliBackend } from './train.js';
@@ -26,18 +27,16 @@ async function openModel(path: string | undefined, backendFlag: string | undefin
 export async function evaluate(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['data', 'test-data', 'label-column', 'backend', 'batch-size', 'seed'], ['json']);
   if (args.positional.length > 1) throw new ValueError(`evaluate takes one model file; got ${args.positional.map((p) => `'${p}'`).join(', ')} (the data goes with --data)`);
-  const seedFlag = args.flags.get('seed');
-  if (seedFlag !== undefined && !/^\d+$/.test(seedFlag)) throw new ValueError(`--seed must be a whole number >= 0; got '${seedFlag}'`);
-  const batchFlag = args.flags.get('batch-size');
-  if (batchFlag !== undefined && !/^[1-9]\d*$/.test(batchFlag)) throw new ValueError(`--batch-size must be a whole number >= 1; got '${batchFlag}'`);
+  const seedFlag = int('seed', args.flags.get('seed'), 0);
+  const batchSize = int('batch-size', args.flags.get('batch-size'), 1);
   const { model, backend } = await openModel(args.positional[0], args.flags.get('backend'), 'evaluate');
   try {
-    const seed = seedFlag === undefined ? model.seed : Number(seedFlag);
+    const seed = seedFlag ?? model.seed;
     const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined });
     for (const n of data.notices) console.error(`webgrad evaluate: ${n}`);
     const features = model.inputShape?.[0];
     if (features !== data.test.xShape[1]) throw new ValueError(`evaluate: the model takes ${features} features, the data has ${data.test.xShape[1]}`);
-    const logs = await model.evaluate({ data: data.test.x, shape: data.test.xShape }, { data: data.test.y, shape: data.test.yShape }, batchFlag ? { batchSize: Number(batchFlag) } : {});
+    const logs = await model.evaluate({ data: data.test.x, shape: data.test.xShape }, { data: data.test.y, shape: data.test.yShape }, { batchSize });
     console.log(`model: ${args.positional[0]} on ${backend.kind} — ${describeDevice(backend.describe())}`);
     console.log(`data: ${data.source}: ${data.test.xShape[0]} test samples`);
     for (const [k, v] of Object.entries(logs)) console.log(`${k}: ${v.toFixed(4)}`);

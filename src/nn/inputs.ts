@@ -1,4 +1,5 @@
 import { ShapeError, ValueError } from '../core/errors.js';
+import { featureSize } from '../data/dataset.js';
 import type { ResolvedLoss } from './losses.js';
 
 /** Data as the model API takes it: a flat typed array with its shape, or nested arrays. */
@@ -13,9 +14,6 @@ export interface Features {
   /** [samples, ...sampleShape]: [n, features] for tables, [n, h, w, c] for images. */
   readonly shape: number[];
 }
-
-/** Values per sample of a [n, ...sampleShape] array. */
-export const sampleSize = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
 
 export interface Targets {
   readonly data: Float32Array | Int32Array;
@@ -56,7 +54,7 @@ export function toFeatures(x: Input, inputShape: number[] | null, what = 'x'): F
     const takes = inputShape.length === 1 ? `${inputShape[0]} features per sample` : `samples of shape [${inputShape.join(', ')}]`;
     throw new ShapeError(`${what}: the model takes ${takes}, got [${shape.join(', ')}]`);
   }
-  checkFinite(data, sampleSize(shape), what);
+  checkFinite(data, featureSize(shape), what);
   return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape };
 }
 

@@ -42,6 +42,11 @@ export interface Layer {
   forward(g: Graph, x: Value, weights: readonly Value[], skipActivation?: boolean): Value;
 }
 
+/** The sample shape after `layers`, given the sample shape that goes in. */
+export function outputShapeOf(layers: readonly Layer[], input: number[]): number[] {
+  return layers.reduce((s, l) => l.outputShape(s), input);
+}
+
 /** Records one activation of x (any of LAYER_ACTIVATIONS). */
 export function applyActivation(g: Graph, x: Value, kind: LayerActivation, alpha: number | undefined, name: string): Value {
   if (kind === 'linear') return x;

@@ -1,10 +1,10 @@
 import type { Backend, DeviceDescription } from '../backend/backend.js';
-import { ValueError } from '../core/errors.js';
+import { ValueError, WebgradError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, didYouMean, opt } from '../core/options.js';
-import { shapeProblem } from './layers.js';
-import { LOSSES } from './losses.js';
 import { Random } from '../core/random.js';
+import type { Scaler, StandardParams } from '../data/transform.js';
+import { standardScalerFrom } from '../data/transform.js';
 import type { OptimizerSpec } from '../optim/optimizers.js';
 import { checkOptimizer, makeOptimizer } from '../optim/optimizers.js';
 import type { Logs, TrainingModel } from './callbacks.js';
@@ -12,8 +12,8 @@ import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { layerFromConfig, layerTitle } from './layers.js';
-import { resolveLoss, resolveMetric } from './losses.js';
+import { layerFromConfig, layerTitle, outputShapeOf, shapeProblem } from './layers.js';
+import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
 import type { FitOptions, History } from './train.js';
@@ -52,10 +52,7 @@ const EVALUATE_OPTIONS = BATCH_OPTIONS('evaluate');
 const PREDICT_OPTIONS = BATCH_OPTIONS('predict');
 
 /** A feature scaler saved with the model: x' = (x − mean) / std, applied to every input of fit, evaluate and predict. */
-export interface InputScaler {
-  readonly mean: number[];
-  readonly std: number[];
-}
+export type InputScaler = StandardParams;
 
 /** The topology JSON saved with a model. */
 export interface Topology {
@@ -80,7 +77,7 @@ export class Sequential implements TrainingModel {
   private pendingOptimizer: { slots: Float32Array[][]; step: number } | null = null;
   private disposed = false;
   private names: string[] | null = null;
-  private inputScaler: InputScaler | null = null;
+  private inputScaler: Scaler<StandardParams> | null = null;
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     const o = SEQUENTIAL_OPTIONS.check(options);
@@ -209,7 +206,8 @@ export class Sequential implements TrainingModel {
 
   /** The feature scaler every input goes through (fit, evaluate, predict), or null. Saved with the model. */
   get scaler(): InputScaler | null {
-    return this.inputScaler ? { mean: [...this.inputScaler.mean], std: [...this.inputScaler.std] } : null;
+    const p = this.inputScaler?.params;
+    return p ? { mean: [...p.mean], std: [...p.std] } : null;
   }
 
   /** Sets the scaler: x' = (x − mean) / std per feature, applied inside fit, evaluate and predict. */
@@ -220,13 +218,15 @@ export class Sequential implements TrainingModel {
       return;
     }
     const { mean, std } = scaler;
-    if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length) throw new ValueError('setScaler: mean and std must be lists of the same length');
+    if (!Array.isArray(mean) || !Array.isArray(std)) throw new ValueError('setScaler: mean and std must be lists of numbers');
     const f = this.inputShape ? this.inputShape.reduce((a, b) => a * b, 1) : undefined;
     if (f !== undefined && mean.length !== f) throw new ValueError(`setScaler: the model takes ${f} values per sample, the scaler has ${mean.length}`);
-    mean.forEach((m, i) => {
-      if (!Number.isFinite(m) || !(Number.isFinite(std[i]) && std[i] > 0)) throw new ValueError(`setScaler: feature ${i} has mean ${m} and std ${std[i]} (finite, std > 0)`);
-    });
-    this.inputScaler = { mean: [...mean], std: [...std] };
+    try {
+      this.inputScaler = standardScalerFrom({ mean: [...mean], std: [...std] });
+    } catch (e) {
+      if (e instanceof WebgradError) e.message = e.message.replace(/^standardScaler: /, 'setScaler: ');
+      throw e;
+    }
   }
 
   /** Every weight, in layer order (kernel, then bias). */
@@ -302,8 +302,7 @@ export class Sequential implements TrainingModel {
   }
 
   private outputUnits(): number {
-    let s = this.requireInputShape('outputs');
-    for (const l of this.layers) s = l.outputShape(s);
+    const s = outputShapeOf(this.layers, this.requireInputShape('outputs'));
     return s[s.length - 1];
   }
 
@@ -311,11 +310,7 @@ export class Sequential implements TrainingModel {
   private scaled(x: Input, what: string): Input {
     if (!this.inputScaler) return x;
     const f = toFeatures(x, this.inputShape, what);
-    const { mean, std } = this.inputScaler;
-    const F = this.inputScaler.mean.length;
-    const out = new Float32Array(f.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = (f.data[i] - mean[i % F]) / std[i % F];
-    return { data: out, shape: f.shape };
+    return { data: this.inputScaler.transform(f.data), shape: f.shape };
   }
 
   private requireInputShape(what: string): number[] {

@@ -3,7 +3,9 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import type { Callback, Logs } from './callbacks.js';
 import type { Features, Input, Targets } from './inputs.js';
-import { gather, sampleSize, toFeatures, toTargets } from './inputs.js';
+import { featureSize } from '../data/dataset.js';
+import { gather, toFeatures, toTargets } from './inputs.js';
+import { outputShapeOf } from './layer-base.js';
 import type { Sequential } from './model.js';
 import { defaultSink, ProgressBar } from './progress.js';
 import type { ProgressSink } from './progress.js';
@@ -46,13 +48,11 @@ function prepare(rt: Runtime, x: Input, y: Input, what: string): Data {
 }
 
 function outputUnits(rt: Runtime): number {
-  let s = rt.spec.inputShape;
-  for (const l of rt.spec.layers) s = l.outputShape(s);
-  return s[0];
+  return outputShapeOf(rt.spec.layers, rt.spec.inputShape)[0];
 }
 
 function slice(d: Data, from: number, to: number): Data {
-  const w = sampleSize(d.x.shape);
+  const w = featureSize(d.x.shape);
   const yw = d.y.shape[1] ?? 1;
   return {
     x: { data: d.x.data.subarray(from * w, to * w), shape: [to - from, ...d.x.shape.slice(1)] },
@@ -63,7 +63,7 @@ function slice(d: Data, from: number, to: number): Data {
 /** Copies one batch's rows into the step's input tensors. */
 function load(rt: Runtime, step: CompiledStep, d: Data, idx: ArrayLike<number>): void {
   const xs = new Float32Array(step.x.size);
-  gather(d.x.data, sampleSize(d.x.shape), idx, xs);
+  gather(d.x.data, featureSize(d.x.shape), idx, xs);
   rt.backend.write(step.x, xs);
   if (step.y) {
     const ys = d.y.data instanceof Int32Array ? new Int32Array(step.y.size) : new Float32Array(step.y.size);
@@ -186,7 +186,7 @@ export async function predictModel(rt: Runtime, x: Input, batchSize: number): Pr
     const step = await rt.predictStep(m);
     const idx = Int32Array.from({ length: m }, (_, i) => b + i);
     const xs = new Float32Array(step.x.size);
-    gather(fx.data, sampleSize(fx.shape), idx, xs);
+    gather(fx.data, featureSize(fx.shape), idx, xs);
     rt.backend.write(step.x, xs);
     step.compiled.program.run();
     out.set(await rt.backend.read(step.compiled.tensor(step.graph.output!)), b * units);
