@@ -4,6 +4,8 @@ import { biasAdd, biasGrad } from '../ops/bias.js';
 import type { Conv2dAttrs } from '../ops/conv.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { add, scale } from '../ops/elementwise.js';
+import type { Im2colAttrs } from '../ops/im2col.js';
+import { col2im, im2col } from '../ops/im2col.js';
 import type { Kernel } from '../ops/kernel.js';
 import type { Pool2dAttrs } from '../ops/pool.js';
 import { avgPool2d, avgPool2dBackward, globalAvgPool2d, globalAvgPool2dBackward, maxPool2d, maxPool2dBackward } from '../ops/pool.js';
@@ -32,7 +34,7 @@ function lossRule<A>([forward, backward]: readonly [Kernel<A>, Kernel<A>]): Entr
  * optimizer updates are not differentiable: autodiff refuses them by name.
  */
 type Differentiable =
-  | 'matmul' | 'conv2d' | 'reshape' | 'maxPool2d' | 'avgPool2d' | 'globalAvgPool2d' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
+  | 'matmul' | 'conv2d' | 'im2col' | 'reshape' | 'maxPool2d' | 'avgPool2d' | 'globalAvgPool2d' | 'add' | 'scale' | 'biasAdd' | 'activation' | 'softmax' | 'logSoftmax' | 'reduceSum' | 'reduceMean'
   | keyof typeof losses;
 
 export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
@@ -56,6 +58,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: Entry<any> } = {
     d && g.op(conv2dBackwardInput, [d, k], { ...attrs, inputShape: x.shape }, `d(${x.name})`),
     d && g.op(conv2dBackwardFilter, [x, d], { ...attrs, filterShape: k.shape }, `d(${k.name})`),
   ]),
+  // cols = im2col(x) copies x's elements: dx sums the gradients of the copies.
+  im2col: rule<Im2colAttrs>(im2col, (g, { inputs: [x], attrs }, [d]) => [d && g.op(col2im, [d], { ...attrs, inputShape: x.shape }, `d(${x.name})`)]),
   // out = x + αy
   add: rule<{ alpha?: number }>(add, (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))]),
   scale: rule<{ alpha: number }>(scale, (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })]),

@@ -2,9 +2,12 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
-import type { Value } from '../graph/graph.js';
+import type { Graph, Value } from '../graph/graph.js';
 import { biasAdd } from '../ops/bias.js';
+import type { Conv2dAttrs } from '../ops/conv.js';
 import { conv2d as conv2dOp, conv2dGeometry } from '../ops/conv.js';
+import { colsShape, im2col } from '../ops/im2col.js';
+import { matmul } from '../ops/matmul.js';
 import { avgPool2d, globalAvgPool2d, maxPool2d, poolGeometry } from '../ops/pool.js';
 import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
@@ -131,6 +134,37 @@ function image(name: string, input: number[]): [number, number, number] {
   return [input[0], input[1], input[2]];
 }
 
+/**
+ * The largest im2col matrix a convolution is lowered to, in bytes: WebGPU's
+ * default maxStorageBufferBindingSize (128 MiB), which every adapter allows.
+ * A larger one (a big batch of big images) runs the direct kernels instead.
+ */
+export const MAX_COLS_BYTES = 128 * 2 ** 20;
+
+/**
+ * conv2d(x, k) as rows [n·oh·ow, cout], one per output position: the im2col
+ * matrix times the kernel viewed as [kh·kw·cin, cout], so the tiled matmul does
+ * the arithmetic and graph/fuse.ts folds the bias and activation into it (its
+ * gradients are the matmul's and col2im). A 1×1 kernel at stride 1 reads x
+ * itself as the matrix. Past `maxColsBytes` the direct conv2d kernel runs.
+ */
+export function convRows(g: Graph, x: Value, k: Value, attrs: Conv2dAttrs, name: string, maxColsBytes = MAX_COLS_BYTES): Value {
+  const [kh, kw, cin, cout] = k.shape;
+  const geo = conv2dGeometry(x.shape, k.shape, attrs);
+  const rows = geo.n * geo.oh * geo.ow;
+  if (kh === 1 && kw === 1 && geo.sh === 1 && geo.sw === 1) {
+    const flat = g.op(reshape, [x], { shape: [rows, cin] }, `${name}/pixels`);
+    return g.op(matmul, [flat, g.op(reshape, [k], { shape: [cin, cout] }, `${name}/kernel_matrix`)], {}, `${name}/conv2d`);
+  }
+  const shape = colsShape(geo);
+  if (shape[0] * shape[1] * 4 > maxColsBytes) {
+    const y = g.op(conv2dOp, [x, k], attrs, `${name}/conv2d`);
+    return g.op(reshape, [y], { shape: [rows, cout] }, `${name}/rows`);
+  }
+  const cols = g.op(im2col, [x], { ...attrs, kernelSize: [kh, kw] }, `${name}/im2col`);
+  return g.op(matmul, [cols, g.op(reshape, [k], { shape: [shape[1], cout] }, `${name}/kernel_matrix`)], {}, `${name}/conv2d`);
+}
+
 export function convLayer(config: Conv2dConfig): Layer {
   const { filters, useBias, kernelInitializer, biasInitializer } = config;
   if (!Number.isInteger(filters) || filters < 1) throw new ValueError(`${config.name}: filters must be a positive integer, got ${filters}`);
@@ -165,13 +199,12 @@ export function convLayer(config: Conv2dConfig): Layer {
       return specs;
     },
     forward(g, x, [k, b], skip) {
-      const y = g.op(conv2dOp, [x, k], attrs, `${config.name}/conv2d`);
-      const [n, oh, ow] = y.shape;
-      // Bias and activation act per channel, the last axis: on a free [n·oh·ow, filters] view.
-      let rows: Value = g.op(reshape, [y], { shape: [n * oh * ow, filters] }, `${config.name}/rows`);
+      // Bias and activation act per channel, the last axis: on the rows, one per output position.
+      let rows = convRows(g, x, k, attrs, config.name);
       if (b) rows = g.op(biasAdd, [rows, b], {}, `${config.name}/bias_add`);
       if (!skip) rows = applyActivation(g, rows, config.activation, config.alpha, `${config.name}/${config.activation}`);
-      return g.op(reshape, [rows], { shape: y.shape }, `${config.name}/out`);
+      const { oh, ow } = geometry(x.shape.slice(1));
+      return g.op(reshape, [rows], { shape: [x.shape[0], oh, ow, filters] }, `${config.name}/out`);
     },
   };
 }

@@ -103,9 +103,12 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
   const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
   let packed: StepGraph['packed'] = null;
   let updates: Node[];
-  if (packWeights && spec.fuse && packable(g, grads)) {
+  const stored = packWeights && spec.fuse ? storedGradients(g, grads) : null;
+  if (stored && packable(stored.nodes, stored.grads)) {
+    // The views that only re-shaped a gradient for its weight are not needed: the update reads the packed storage.
+    g.nodes.splice(0, g.nodes.length, ...stored.nodes);
     packed = { weights: g.pack('weights', weights), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, slots.map((s) => s[k]))) };
-    updates = [g.nodes[optimizer.record(g, packed.weights, g.pack('gradients', grads), packed.slots, step)]];
+    updates = [g.nodes[optimizer.record(g, packed.weights, g.pack('gradients', stored.grads), packed.slots, step)]];
   } else {
     updates = weights.map((w, i) => g.nodes[optimizer.record(g, w, grads[i], slots[i], step)]);
   }
@@ -116,16 +119,38 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
 }
 
 /**
+ * Each gradient's storage: a gradient that is a view (a convolution kernel's,
+ * the matmul result [kh·kw·cin, cout] seen as [kh, kw, cin, cout]) stands for
+ * the temp it views when that view is the temp's only reader; the graph's
+ * nodes without those views. The packed update reads the storage, which holds
+ * the same values in the same order.
+ */
+function storedGradients(g: Graph, grads: readonly Value[]): { grads: Value[]; nodes: Node[] } {
+  const readers = new Map<Value, number>();
+  for (const n of g.nodes) for (const v of g.expand(n.inputs)) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const dropped = new Set<Node>();
+  const stored = grads.map((v) => {
+    for (;;) {
+      const n = g.nodes.find((m) => m.kernel.view && m.outputs[0] === v);
+      if (!n || readers.get(v) || n.inputs[0].role !== 'temp' || readers.get(n.inputs[0]) !== 1) return v;
+      dropped.add(n);
+      v = n.inputs[0];
+    }
+  });
+  return { grads: stored, nodes: g.nodes.filter((n) => !dropped.has(n)) };
+}
+
+/**
  * Gradients can share one buffer when each is a temp of its own, written by
  * a launch that reads no other gradient (WebGPU forbids binding a buffer
  * writable and read-only in one dispatch) and read by nothing yet.
  */
-function packable(g: Graph, grads: readonly Value[]): boolean {
+function packable(nodes: readonly Node[], grads: readonly Value[]): boolean {
   const set = new Set(grads);
   if (grads.length === 0 || set.size !== grads.length || grads.some((v) => !v || v.role !== 'temp')) return false;
-  // A gradient that is a view (reshape) of another value has no storage of its own to pack.
-  if (g.nodes.some((n) => n.kernel.view && set.has(n.outputs[0]))) return false;
-  return g.nodes.every((n) => !n.inputs.some((v) => set.has(v)) && (n.kernel.inout || n.outputs.filter((o) => set.has(o)).length <= 1));
+  // A gradient that is still a view (reshape) of another value has no storage of its own to pack.
+  if (nodes.some((n) => n.kernel.view && set.has(n.outputs[0]))) return false;
+  return nodes.every((n) => !n.inputs.some((v) => set.has(v)) && (n.kernel.inout || n.outputs.filter((o) => set.has(o)).length <= 1));
 }
 
 /** Forward and loss without updates: evaluate(). */

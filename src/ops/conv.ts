@@ -42,14 +42,14 @@ export interface Conv2dGeometry {
 
 const ATTR_KEYS = ['strides', 'padding', 'dilation'];
 
-function checkAttrs(op: string, attrs: object, extra?: string): void {
-  const allowed = extra ? [...ATTR_KEYS, extra] : ATTR_KEYS;
+export function checkAttrs(op: string, attrs: object, ...extra: string[]): void {
+  const allowed = [...ATTR_KEYS, ...extra];
   for (const key of Object.keys(attrs)) {
     if (!allowed.includes(key)) throw new ValueError(`${op}: unknown option '${key}' (use ${allowed.map((k) => `'${k}'`).join(', ')})`);
   }
 }
 
-function pair(op: string, name: string, v: readonly number[] | undefined): [number, number] {
+export function pair(op: string, name: string, v: readonly number[] | undefined): [number, number] {
   if (v === undefined) return [1, 1];
   if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1)) {
     throw new ValueError(`${op}: ${name} must be two positive integers [rows, columns], got ${JSON.stringify(v)}`);
@@ -91,7 +91,7 @@ export function conv2dGeometry(xShape: Shape, kShape: Shape, attrs: Conv2dAttrs,
 }
 
 /** A shape given in the options: four positive integers. */
-function shapeAttr(op: string, name: string, s: Shape | undefined, layout: string): Shape {
+export function shapeAttr(op: string, name: string, s: Shape | undefined, layout: string): Shape {
   if (!Array.isArray(s) || s.length !== 4 || !s.every((d) => Number.isInteger(d) && d >= 1)) {
     throw new ShapeError(`${op}: ${name} must be four positive integers ${layout}, got ${JSON.stringify(s)}`);
   }
@@ -110,7 +110,7 @@ function expectDy(op: string, dy: TensorInfo, g: Conv2dGeometry): void {
  * fall in the zero padding. The forward and both backward references are this
  * one sum, accumulated into y, dx or dk.
  */
-function forEachTap(g: Conv2dGeometry, visit: (xi: number, ki: number, yi: number) => void): void {
+export function forEachTap(g: Conv2dGeometry, visit: (xi: number, ki: number, yi: number) => void): void {
   for (let b = 0; b < g.n; b++) {
     for (let oy = 0; oy < g.oh; oy++) {
       for (let ox = 0; ox < g.ow; ox++) {

@@ -13,7 +13,8 @@ import { accumulate, scale } from '../../src/ops/elementwise.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
-import { dense } from '../../src/nn/layers.js';
+import { conv2d, maxPooling2d } from '../../src/nn/conv-layers.js';
+import { dense, flatten } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
 import { evalGraph, trainGraph } from '../../src/nn/graphs.js';
@@ -295,3 +296,39 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
     expect(() => model.compile({ loss: 'meanSquaredError', fuse: 'yes' as never })).toThrow(/compile: fuse must be true or false, got 'yes'/);
   });
 });
+
+/** W4 as the layers build it: conv32:3 relu, maxpool 2, conv64:3 relu, maxpool 2, flatten, dense 128 relu, dense 10 softmax. */
+function w4Spec(): ModelSpec {
+  const layers = [conv2d(32, 3, { activation: 'relu' }), maxPooling2d(2), conv2d(64, 3, { activation: 'relu' }), maxPooling2d(2), flatten(), dense(128, { activation: 'relu' }), dense(10, { activation: 'softmax' })];
+  const loss = resolveLoss('sparseCategoricalCrossentropy', 'softmax');
+  let shape = [28, 28, 1];
+  const params = layers.flatMap((l) => {
+    const p = l.params(shape);
+    shape = l.outputShape(shape);
+    return p;
+  });
+  return { layers, inputShape: [28, 28, 1], params, paramCounts: [2, 0, 2, 0, 0, 2, 2], loss, metrics: [resolveMetric('accuracy', loss)], targetShape: [], fuse: true };
+}
+
+describe('launches per step of W4 (a CNN, Adam, accuracy)', () => {
+  it('lowers each convolution to im2col + a matmul with the bias and relu fused, and packs all eight weights into one update', () => {
+    const step = trainGraph(w4Spec(), 64, makeOptimizer('adam'), 1, true);
+    expect(kernels(step.graph).filter((k) => k !== 'reshape')).toEqual([
+      'im2col', 'matmulBiasActivation', 'maxPool2d', // conv 1 forward: bias and relu in the matmul
+      'im2col', 'matmulBiasActivation', 'maxPool2d',
+      'matmulBiasActivation', 'matmulBiasActivation',
+      'fill', 'softmaxCrossEntropyWithGrad', 'reduceSumInto', 'argmaxAccuracy', 'reduceSumInto',
+      'biasGrad', 'matmul', 'matmulActivationGrad', 'biasGrad', 'matmul', 'matmul', // the dense layers, and d(flatten)
+      'maxPool2dBackward', 'activationBackwardFromOutput', 'biasGrad', 'matmul', 'matmul', 'col2im', // conv 2: d(kernel), d(input)
+      'maxPool2dBackward', 'activationBackwardFromOutput', 'biasGrad', 'matmul', // conv 1: only d(kernel), the input needs none
+      'adam',
+    ]);
+    // The kernel gradients are matmul results [kh·kw·cin, cout]; the packed update reads them as they are.
+    expect(step.packed).not.toBeNull();
+    expect(step.stepNodes).toHaveLength(1);
+    const update = step.graph.nodes[step.stepNodes[0]];
+    expect(step.graph.packs.get(update.inputs[0])!.members.map((m) => m.shape)).toEqual([[9, 32], [32], [288, 64], [64], [1600, 128], [128], [128, 10], [10]]);
+    expect(step.graph.nodes.some((n) => n.kernel.view && update.inputs.includes(n.outputs[0]))).toBe(false);
+  });
+});
+
