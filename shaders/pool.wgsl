@@ -131,6 +131,33 @@ fn max_pool_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
   let iy = (i / (bp.c * bp.w)) % bp.h;
   let b = i / (bp.c * bp.w * bp.h);
   let v = x[i];
+  // Windows that do not overlap (stride ≥ pool, Keras' default): at most one covers x[i], found with two
+  // divisions (integer division is the slow part on CPU-emulated adapters), then scanned once for its first max.
+  if (bp.sh >= bp.ph && bp.sw >= bp.pw) {
+    let ty = iy + bp.top;
+    let tx = ix + bp.left;
+    let oy = ty / bp.sh;
+    let ox = tx / bp.sw;
+    var d = 0.0;
+    if (ty - oy * bp.sh < bp.ph && tx - ox * bp.sw < bp.pw && oy < bp.oh && ox < bp.ow) {
+      let r0 = max(i32(oy * bp.sh) - i32(bp.top), 0);
+      let r1 = min(i32(oy * bp.sh) - i32(bp.top) + i32(bp.ph), i32(bp.h));
+      let c0 = max(i32(ox * bp.sw) - i32(bp.left), 0);
+      let c1 = min(i32(ox * bp.sw) - i32(bp.left) + i32(bp.pw), i32(bp.w));
+      let image = b * bp.h * bp.w * bp.c + ch;
+      var at = image + (u32(r0) * bp.w + u32(c0)) * bp.c;
+      var best = x[at];
+      for (var r = r0; r < r1; r++) {
+        for (var s = c0; s < c1; s++) {
+          let j = image + (u32(r) * bp.w + u32(s)) * bp.c;
+          if (x[j] > best) { best = x[j]; at = j; }
+        }
+      }
+      if (at == i) { d = dy[((b * bp.oh + oy) * bp.ow + ox) * bp.c + ch]; }
+    }
+    dx[i] = d;
+    return;
+  }
   let rows = coveringRange(iy, bp.ph, bp.sh, bp.top, bp.oh);
   let cols = coveringRange(ix, bp.pw, bp.sw, bp.left, bp.ow);
   var sum = 0.0;
