@@ -10,7 +10,7 @@ import { renderChart } from '../src/index.js';
 import { scalingChart } from './lib/chart.js';
 import { environment } from './lib/env.js';
 import type { MatmulFigure, SystemName, TrainFigure } from './lib/jobs.js';
-import { parseSections, parseSystems, plan } from './lib/plan.js';
+import { parseSections, parseSystems, parseWorkloads, plan } from './lib/plan.js';
 import type { BenchResults } from './lib/report.js';
 import { checkTargets, labTable, matmulTable, scalingTable, targetsText, trainTable } from './lib/report.js';
 import { runWorker } from './lib/spawn.js';
@@ -23,6 +23,7 @@ interface Args {
   all: boolean;
   only?: string;
   systems?: string;
+  workloads?: string;
   out: string;
   fp32Peak?: number;
   budgetScale?: number;
@@ -45,14 +46,15 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--fp32-peak') a.fp32Peak = positive(f, argv[++i]);
     else if (f === '--budget-scale') a.budgetScale = positive(f, argv[++i]);
     else if (f === '--deadline') a.deadline = positive(f, argv[++i]);
-    else if (f === '--only' || f === '--systems' || f === '--out') {
+    else if (f === '--only' || f === '--systems' || f === '--workloads' || f === '--out') {
       const v = argv[++i];
       if (!v) throw new Error(`${f} needs a value`);
       if (f === '--only') a.only = v;
       else if (f === '--systems') a.systems = v;
+      else if (f === '--workloads') a.workloads = v;
       else a.out = v;
     } else if (f === '--help' || f === '-h') {
-      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written');
+      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--workloads W1,W2,W3,W4] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written\n  --workloads W4    only these training workloads (train section and the browser page)');
       process.exit(0);
     } else throw new Error(`unknown flag '${f}' (try --help)`);
   }
@@ -72,7 +74,8 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const systems = parseSystems(args.systems);
   const sections = args.smoke ? ['train' as const] : parseSections(args.only);
-  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke, fp32Peak: args.fp32Peak, budgetScale: args.budgetScale });
+  const workloads = parseWorkloads(args.workloads);
+  const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke, fp32Peak: args.fp32Peak, budgetScale: args.budgetScale, workloads });
   const workerPath = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
   const env = environment();
   const t0 = performance.now();
@@ -120,7 +123,7 @@ async function main(): Promise<number> {
     const tb = performance.now();
     const limit = Math.min(args.quick ? 100 : 1500, browserLeft);
     try {
-      browser = await runBrowserBench(browserPlan(args.quick), limit, (line) => console.log(line));
+      browser = await runBrowserBench(browserPlan(args.quick, workloads), limit, (line) => console.log(line));
       console.log(`  done in ${((performance.now() - tb) / 1000).toFixed(0)} s on ${browser.devices['webgrad-webgpu']}`);
       errors.push(...browser.errors.map((e) => ({ job: 'browser', error: e })));
     } catch (e) {
@@ -169,7 +172,7 @@ function printResults(r: BenchResults, systems: SystemName[]): void {
   const say = (title: string, body: string) => console.log(`\n${title}\n${body}`);
   say('Devices', Object.entries(r.devices).map(([s, d]) => `  ${s.padEnd(15)} ${d}`).join('\n'));
   console.log(`  ${r.note}`);
-  if (r.train.length) say('Training throughput (W1–W3), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
+  if (r.train.length) say('Training throughput (W1–W4), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
   if (r.matmul.length) say('K1: fp32 matmul', matmulTable(r.matmul, systems));
   if (r.scaling.length) say('S1: throughput against batch size and hidden width', scalingTable(r.scaling, systems.filter((s) => r.scaling.some((f) => f.system === s))));
   if (r.browser) {

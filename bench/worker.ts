@@ -37,7 +37,7 @@ async function runJob(job: Job): Promise<JobResult> {
       try {
         const t = await timeTraining(trainer, w, data, { seconds: job.budgetSeconds / job.workloads.length, maxRuns: job.maxRuns });
         const sps = rates(t.seconds, t.samples);
-        const gflops = (sps.median * flopsPerSample(w.layers)) / 1e9;
+        const gflops = (sps.median * flopsPerSample(w)) / 1e9;
         train.push({ system: job.system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, samplesPerCpuSecond: rates(t.cpuSeconds, t.samples), gflops, warmupSeconds: t.warmupSeconds, losses: t.losses, ...t.counts });
       } finally {
         await trainer.dispose();

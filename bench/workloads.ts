@@ -8,11 +8,29 @@ export const LEARNING_RATE = 1e-3;
 /** Seeds the initial weights, shared by every system so that their losses can be compared. */
 export const INIT_SEED = 2024;
 
+/** One block of a CNN workload: a 'valid' k×k convolution with bias and ReLU, then a pool×pool max pool of stride pool. */
+export interface ConvBlock {
+  readonly filters: number;
+  readonly kernel: number;
+  readonly pool: number;
+}
+
+/** The convolutional front of a CNN workload: the sample shape [h, w, c] (NHWC) and its blocks, then a flatten. */
+export interface ConvStack {
+  readonly input: readonly [number, number, number];
+  readonly blocks: readonly ConvBlock[];
+}
+
 export interface TrainWorkload {
   readonly id: string;
   readonly title: string;
-  /** Layer widths from input to output, e.g. [784, 128, 10]: ReLU between, softmax cross-entropy at the end. */
+  /**
+   * Dense widths from input to output, e.g. [784, 128, 10]: ReLU between, softmax
+   * cross-entropy at the end. After a conv stack the first width is its flattened output.
+   */
   readonly layers: readonly number[];
+  /** A CNN's convolutions before the dense layers (W4); absent for an MLP. */
+  readonly conv?: ConvStack;
   readonly batch: number;
   /** Samples per timed run (an epoch, or a fixed number of steps where an epoch would take minutes). */
   readonly samples: number;
@@ -23,10 +41,40 @@ export function warmupSamples(w: TrainWorkload): number {
   return Math.min(w.samples, w.batch + (w.samples % w.batch));
 }
 
-export function flopsPerSample(layers: readonly number[]): number {
-  // Forward 2·in·out per layer; backward twice that (dX and dW), less the first layer's dX.
+/** One convolution of a conv stack with its sizes: input h×w×cin, output oh×ow×cout (before the pool). */
+export interface ConvGeometry {
+  readonly h: number; readonly w: number; readonly cin: number;
+  readonly k: number; readonly cout: number;
+  readonly oh: number; readonly ow: number;
+}
+
+/** Each convolution's sizes, and the flattened size after the last pool (the first dense layer's input). */
+export function convGeometry(stack: ConvStack): { convs: ConvGeometry[]; flat: number } {
+  let [h, w, c] = stack.input;
+  const convs = stack.blocks.map((b) => {
+    const g = { h, w, cin: c, k: b.kernel, cout: b.filters, oh: h - b.kernel + 1, ow: w - b.kernel + 1 };
+    [h, w, c] = [Math.floor(g.oh / b.pool), Math.floor(g.ow / b.pool), b.filters];
+    return g;
+  });
+  return { convs, flat: h * w * c };
+}
+
+/** Values per sample of the workload's input: 784 for the digits, as flat pixels or [28, 28, 1]. */
+export function inputSize(w: Pick<TrainWorkload, 'layers' | 'conv'>): number {
+  return w.conv ? w.conv.input.reduce((a, b) => a * b, 1) : w.layers[0];
+}
+
+/**
+ * Multiply-adds ×2 per training sample: forward, dX and dW of every matmul and
+ * convolution, less the first layer's dX (nothing needs it). Pools, biases and
+ * activations are not counted.
+ */
+export function flopsPerSample(w: Pick<TrainWorkload, 'layers' | 'conv'>): number {
+  const convs = w.conv ? convGeometry(w.conv).convs : [];
   let f = 0;
-  for (let i = 1; i < layers.length; i++) f += 2 * layers[i - 1] * layers[i] * (i === 1 ? 2 : 3);
+  convs.forEach((g, i) => (f += 2 * g.oh * g.ow * g.k * g.k * g.cin * g.cout * (i === 0 ? 2 : 3)));
+  const { layers } = w;
+  for (let i = 1; i < layers.length; i++) f += 2 * layers[i - 1] * layers[i] * (i === 1 && !convs.length ? 2 : 3);
   return f;
 }
 
@@ -36,7 +84,14 @@ export function mainWorkloads(quick: boolean): TrainWorkload[] {
     { id: 'W2', title: 'MLP 784-1000-100-10, batch 100, one epoch', layers: [784, 1000, 100, 10], batch: 100, samples: quick ? 2000 : 8000 },
     // An epoch of W3 is ~1 TFLOP, minutes on a CPU: it is timed one step (61 GFLOP) at a time.
     { id: 'W3', title: 'MLP 784-4096-4096-10, batch 512, one step', layers: [784, 4096, 4096, 10], batch: 512, samples: 512 },
+    W4(quick),
   ];
+}
+
+/** W4, the CNN: conv 32 3×3 ReLU, max pool 2, conv 64 3×3 ReLU, max pool 2, flatten, dense 128 ReLU, dense 10; one epoch (512 digits with --quick). */
+export function W4(quick: boolean): TrainWorkload {
+  const conv: ConvStack = { input: [28, 28, 1], blocks: [{ filters: 32, kernel: 3, pool: 2 }, { filters: 64, kernel: 3, pool: 2 }] };
+  return { id: 'W4', title: 'CNN conv32 3×3, pool 2, conv64 3×3, pool 2, dense 128-10, batch 64, one epoch', layers: [convGeometry(conv).flat, 128, 10], conv, batch: 64, samples: quick ? 512 : 8000 };
 }
 
 /** S1: W1's network against batch size, and a one-hidden-layer MLP against width. */
@@ -63,6 +118,7 @@ export interface Digits {
   readonly n: number;
 }
 
+/** x: the loader's pixels, [n, 784] or [n, 28, 28, 1] alike (the same row-major values); each workload views them in its own shape. */
 export function shuffledDigits(x: Float32Array, y: Int32Array, seed = 7): Digits {
   const n = y.length;
   const order = new Random(seed).permutation(n);
@@ -87,18 +143,30 @@ export function firstDigits(d: Digits, n: number): Digits {
   return { x, y, n };
 }
 
-/** Glorot-uniform kernels and zero biases (Keras' Dense defaults), [kernel, bias] per layer, seeded. */
-export function initialWeights(layers: readonly number[], seed = INIT_SEED): { kernels: Float32Array[]; biases: Float32Array[] } {
+export interface InitialWeights {
+  /** Convolutions' kernels [k, k, cin, cout] first, then the dense kernels [in, out], row-major. */
+  readonly kernels: Float32Array[];
+  readonly shapes: number[][];
+  readonly biases: Float32Array[];
+}
+
+/**
+ * Glorot-uniform kernels and zero biases (Keras' Conv2D and Dense defaults),
+ * seeded, drawn in layer order. A conv kernel's fans are k·k·cin and k·k·cout, as Keras.
+ */
+export function initialWeights(w: Pick<TrainWorkload, 'layers' | 'conv'>, seed = INIT_SEED): InitialWeights {
   const rng = new Random(seed);
-  const kernels: Float32Array[] = [];
-  const biases: Float32Array[] = [];
-  for (let i = 1; i < layers.length; i++) {
-    const [fanIn, fanOut] = [layers[i - 1], layers[i]];
+  const out: InitialWeights = { kernels: [], shapes: [], biases: [] };
+  const add = (shape: number[], fanIn: number, fanOut: number) => {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    const k = new Float32Array(fanIn * fanOut);
+    const k = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let j = 0; j < k.length; j++) k[j] = rng.uniform(-limit, limit);
-    kernels.push(k);
-    biases.push(new Float32Array(fanOut));
-  }
-  return { kernels, biases };
+    out.kernels.push(k);
+    out.shapes.push(shape);
+    out.biases.push(new Float32Array(shape[shape.length - 1]));
+  };
+  for (const g of w.conv ? convGeometry(w.conv).convs : []) add([g.k, g.k, g.cin, g.cout], g.k * g.k * g.cin, g.k * g.k * g.cout);
+  const { layers } = w;
+  for (let i = 1; i < layers.length; i++) add([layers[i - 1], layers[i]], layers[i - 1], layers[i]);
+  return out;
 }

@@ -63,7 +63,7 @@ async function trainFigure(system: 'webgrad-webgpu' | 'tfjs-webgpu', t: Trainer,
   try {
     const r = await timeTraining(t, w, d, { seconds: p.budgetSeconds, maxRuns: p.maxRuns });
     const sps = rates(r.seconds, r.samples);
-    return { system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, gflops: (sps.median * flopsPerSample(w.layers)) / 1e9, warmupSeconds: r.warmupSeconds, losses: r.losses, ...r.counts };
+    return { system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, gflops: (sps.median * flopsPerSample(w)) / 1e9, warmupSeconds: r.warmupSeconds, losses: r.losses, ...r.counts };
   } finally {
     await t.dispose();
   }

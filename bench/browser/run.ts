@@ -8,7 +8,7 @@ import { extname, join, normalize } from 'node:path';
 import { build } from 'vite';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import type { MatmulShape } from '../lib/jobs.js';
-import { shuffledDigits } from '../workloads.js';
+import { shuffledDigits, W4 } from '../workloads.js';
 import type { TrainWorkload } from '../workloads.js';
 import type { BrowserPlan, BrowserResult } from './page.js';
 
@@ -16,15 +16,21 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** WEBGPU-SETUP.md: SwiftShader's Vulkan WebGPU adapter in headless Chromium. */
 const ARGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const PAGE_OUT = 'node_modules/.cache/webgrad-bench-page';
+const BROWSER_W4 = (quick: boolean) => (quick ? 128 : 1024);
 
-export function browserPlan(quick: boolean): BrowserPlan {
+/** The page's plan; `only` keeps just those training workloads (--workloads). */
+export function browserPlan(quick: boolean, only?: readonly string[]): BrowserPlan {
   // SwiftShader runs tfjs' W2 at ~84 samples/s: its runs are shortened to a number of steps.
-  const workloads: TrainWorkload[] = [
+  let workloads: TrainWorkload[] = [
     { id: 'W1', title: 'MLP 784-128-10, batch 128', layers: [784, 128, 10], batch: 128, samples: quick ? 512 : 8000 },
     { id: 'W2', title: 'MLP 784-1000-100-10, batch 100', layers: [784, 1000, 100, 10], batch: 100, samples: quick ? 100 : 1000 },
   ];
   // W3 is one step (61 GFLOP): tfjs-webgpu needs about two minutes for it on SwiftShader, so --quick leaves it out.
   if (!quick) workloads.push({ id: 'W3', title: 'MLP 784-4096-4096-10, batch 512, 1 step', layers: [784, 4096, 4096, 10], batch: 512, samples: 512 });
+  // W4 on the first BROWSER_W4 digits: SwiftShader trains tfjs-webgpu's W4 at a few samples/s.
+  const w4 = W4(quick);
+  workloads.push({ ...w4, title: w4.title.replace('one epoch', `first ${BROWSER_W4(quick)} digits`), samples: BROWSER_W4(quick) });
+  if (only) workloads = workloads.filter((w) => only.includes(w.id));
   const shapes: MatmulShape[] = [{ label: '1024³', M: 1024, K: 1024, N: 1024, transA: false, transB: false }];
   if (!quick) shapes.push({ label: '256³', M: 256, K: 256, N: 256, transA: false, transB: false });
   return { workloads, shapes, budgetSeconds: quick ? 8 : 60, maxRuns: quick ? 1 : 3, variants: !quick };

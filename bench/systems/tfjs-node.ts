@@ -5,6 +5,7 @@
 // OpenGL ES adapter, which exists only at the compatibility feature level and
 // so must be requested with featureLevel: 'compatibility'.
 import type * as TF from '@tensorflow/tfjs-core';
+import { registerWasmConv2dBackpropFilter } from './tfjs-wasm-conv.js';
 
 export type TfjsBackend = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-webgpu';
 
@@ -63,6 +64,7 @@ export async function loadTfjs(backend: TfjsBackend): Promise<LoadedTfjs> {
   if (!(await tf.setBackend(name))) throw new Error(`tfjs: backend '${name}' failed to initialise`);
   await tf.ready();
   if (backend === 'tfjs-wasm') {
+    registerWasmConv2dBackpropFilter(tf);
     const threads = (tf.backend() as unknown as { getThreadsCount?: () => number }).getThreadsCount?.();
     device = `wasm, SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, ${threads ?? 1} thread(s)`;
   }

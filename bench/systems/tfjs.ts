@@ -1,36 +1,46 @@
-// TensorFlow.js on the same workloads: the same MLP written with tfjs-core ops
-// (tfjs-layers is not needed for an MLP), the same initial weights, data order,
-// batch, loss and Adam settings as webgrad. Browser-safe: the caller imports
-// the backends and hands in the `tf` namespace.
+// TensorFlow.js on the same workloads: the same MLP or CNN written with
+// tfjs-core ops (tfjs-layers is not needed), the same initial weights, data
+// order, batch, loss and Adam settings as webgrad. Convolutions are NHWC with
+// kernels [kh, kw, cin, cout], webgrad's layout, so the same arrays go to both.
+// Browser-safe: the caller imports the backends and hands in the `tf` namespace.
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { CLASSES, FEATURES, initialWeights, LEARNING_RATE } from '../workloads.js';
+import { CLASSES, initialWeights, inputSize, LEARNING_RATE } from '../workloads.js';
 import type { Trainer } from './trainer.js';
 import type { MatmulRunner } from '../lib/matmul-timing.js';
 
 type Tf = typeof TF;
 
 export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
-  const { kernels, biases } = initialWeights(w.layers);
-  const ws = kernels.map((k, i) => tf.variable(tf.tensor2d(k, [w.layers[i], w.layers[i + 1]])));
+  const { kernels, shapes, biases } = initialWeights(w);
+  const ws = kernels.map((k, i) => tf.variable(tf.tensor(k, shapes[i])));
   const bs = biases.map((b) => tf.variable(tf.tensor1d(b)));
   // Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7. tfjs adds ε to √v̂; the webgrad trainer asks for the same (epsilonHat: false).
   const optimizer = tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-7);
-  const logits = (x: TF.Tensor2D): TF.Tensor2D => {
+  const blocks = w.conv?.blocks ?? [];
+  const sample = w.conv ? [...w.conv.input] : [inputSize(w)];
+  const logits = (x: TF.Tensor): TF.Tensor2D => {
     let h = x;
-    ws.forEach((wt, i) => {
-      h = tf.add(tf.matMul(h, wt), bs[i]);
-      if (i < ws.length - 1) h = tf.relu(h);
+    // Conv blocks: 'valid' convolution, bias, ReLU, max pool; then flatten (row-major NHWC, as webgrad's flatten).
+    blocks.forEach((b, i) => {
+      const c = tf.relu(tf.add(tf.conv2d(h as TF.Tensor4D, ws[i] as TF.Tensor4D, 1, 'valid'), bs[i]));
+      h = tf.maxPool(c as TF.Tensor4D, b.pool, b.pool, 'valid');
     });
-    return h;
+    if (blocks.length) h = tf.reshape(h, [h.shape[0], -1]);
+    for (let i = blocks.length; i < ws.length; i++) {
+      h = tf.add(tf.matMul(h as TF.Tensor2D, ws[i] as TF.Tensor2D), bs[i]);
+      if (i < ws.length - 1) h = tf.relu(h);
+    }
+    return h as TF.Tensor2D;
   };
+  const size = inputSize(w);
   return {
     async train(d: Digits) {
       // The loss is summed on the device and read once, as webgrad does: no readback per step.
       let total = tf.scalar(0);
       for (let b = 0; b < d.n; b += w.batch) {
         const m = Math.min(w.batch, d.n - b);
-        const x = tf.tensor2d(d.x.subarray(b * FEATURES, (b + m) * FEATURES), [m, FEATURES]);
+        const x = tf.tensor(d.x.subarray(b * size, (b + m) * size), [m, ...sample]);
         const labels = tf.tensor1d(d.y.subarray(b, b + m), 'int32');
         const y = tf.oneHot(labels, CLASSES);
         const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, logits(x)) as TF.Scalar, true)!;

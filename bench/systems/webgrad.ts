@@ -1,8 +1,8 @@
-// webgrad through its public API only: sequential / dense / compile / fit.
-import type { DeviceDescription, Sequential } from '../../src/index.js';
-import { dense, sequential, WebGPUBackend } from '../../src/index.js';
+// webgrad through its public API only: sequential / conv2d / maxPooling2d / flatten / dense / compile / fit.
+import type { DeviceDescription, Layer, Sequential } from '../../src/index.js';
+import { conv2d, dense, flatten, maxPooling2d, sequential, WebGPUBackend } from '../../src/index.js';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { FEATURES, initialWeights, LEARNING_RATE } from '../workloads.js';
+import { initialWeights, inputSize, LEARNING_RATE } from '../workloads.js';
 import type { Trainer } from './trainer.js';
 
 export type WebgradKind = 'webgpu' | 'cpu';
@@ -12,7 +12,21 @@ export interface WebgradTrainer extends Trainer {
   device(): DeviceDescription | null;
 }
 
-/** An MLP of the workload's widths: ReLU hidden layers, softmax output, sparse cross-entropy, Adam. */
+/** The workload's network: its convolution blocks (ReLU, max pool) and a flatten, if any, then Dense layers, ReLU between, softmax last. */
+export function webgradLayers(w: TrainWorkload): Layer[] {
+  const out: Layer[] = [];
+  w.conv?.blocks.forEach((b, i) => {
+    out.push(conv2d(b.filters, b.kernel, { activation: 'relu', inputShape: i === 0 ? [...w.conv!.input] : undefined }), maxPooling2d(b.pool));
+  });
+  if (w.conv) out.push(flatten());
+  const widths = w.layers.slice(1);
+  widths.forEach((units, i) => {
+    out.push(dense(units, { activation: i === widths.length - 1 ? 'softmax' : 'relu', inputShape: i === 0 && !w.conv ? [w.layers[0]] : undefined }));
+  });
+  return out;
+}
+
+/** The workload's network (webgradLayers), sparse cross-entropy, Adam, the bench's initial weights. */
 export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrainer {
   let model: Sequential | null = null;
   // On WebGPU the trainer owns the backend, so that it can count the command-buffer submits and dispatches of each run.
@@ -21,17 +35,11 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
   const ready = async (): Promise<Sequential> => {
     if (model) return model;
     if (kind === 'webgpu') gpu = await WebGPUBackend.create();
-    const widths = w.layers.slice(1);
-    const m = sequential(
-      widths.map((units, i) =>
-        dense(units, { activation: i === widths.length - 1 ? 'softmax' : 'relu', inputShape: i === 0 ? [FEATURES] : undefined }),
-      ),
-      { seed: 1 },
-    );
+    const m = sequential(webgradLayers(w), { seed: 1 });
     // A WebGPU backend or the CPU, never 'auto': a bench must not fall back to the CPU behind our back.
     // ε where TensorFlow.js puts it (on √v̂; webgrad's default is Keras' ε̂ on √v), so that every system does the same arithmetic.
     m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: gpu ?? 'cpu' });
-    const { kernels, biases } = initialWeights(w.layers);
+    const { kernels, biases } = initialWeights(w);
     m.setWeights(kernels.flatMap((k, i) => [k, biases[i]]));
     return (model = m);
   };
@@ -39,7 +47,8 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
     async train(d: Digits) {
       const m = await ready();
       const before = gpu ? { ...gpu.counters } : null;
-      const h = await m.fit({ data: d.x, shape: [d.n, FEATURES] }, { data: d.y, shape: [d.n] }, { epochs: 1, batchSize: w.batch, shuffle: false, verbose: 0 });
+      const sample = w.conv ? [...w.conv.input] : [inputSize(w)];
+      const h = await m.fit({ data: d.x, shape: [d.n, ...sample] }, { data: d.y, shape: [d.n] }, { epochs: 1, batchSize: w.batch, shuffle: false, verbose: 0 });
       if (gpu && before) counts = { submits: gpu.counters.submits - before.submits, dispatches: gpu.counters.dispatches - before.dispatches };
       return h.history.loss[0];
     },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { plan } from '../../bench/lib/plan.js';
+import { parseWorkloads, plan } from '../../bench/lib/plan.js';
+import { flopsPerSample, INIT_SEED, initialWeights, W4 } from '../../bench/workloads.js';
+import { Random } from '../../src/index.js';
 import type { PlanOptions } from '../../bench/lib/plan.js';
 
 const full: PlanOptions = {
@@ -43,5 +45,51 @@ describe('bench plan --fp32-peak', () => {
     expect(plain).not.toContain('4096³');
     expect(plain.some((l) => l.startsWith('W3'))).toBe(false);
     expect(labShapes({ ...full, quick: true })).toEqual(['1024³']);
+  });
+});
+
+describe('bench plan: W4, the CNN', () => {
+  const w4Jobs = (o: PlanOptions) => plan(o).filter((pj) => pj.label.startsWith('train W4'));
+  const samplesOf = (pj: ReturnType<typeof plan>[number]) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => `${w.id}:${w.samples}`) : []);
+
+  it('runs one epoch of the 8,000 digits on every system in a job of its own, tfjs-cpu on 256 unless --all', () => {
+    const jobs = w4Jobs(full);
+    expect(jobs.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W4 ${s}`));
+    for (const pj of jobs) expect(samplesOf(pj), pj.label).toEqual([pj.label.endsWith('tfjs-cpu') ? 'W4:256' : 'W4:8000']);
+    expect(samplesOf(w4Jobs({ ...full, all: true }).at(-1)!)).toEqual(['W4:8000']);
+    // The MLP jobs do not carry W4.
+    for (const pj of plan(full).filter((p) => p.section === 'train' && !p.label.startsWith('train W4'))) expect(samplesOf(pj).some((s) => s.startsWith('W4'))).toBe(false);
+  });
+
+  it('is a CNN whose dense part starts at the flattened 5×5×64 and counts its convolutions\' FLOPs', () => {
+    const w = W4(false);
+    expect(w.layers).toEqual([1600, 128, 10]);
+    expect(w.batch).toBe(64);
+    // conv1 fwd+dW (no dX), conv2 fwd+dX+dW, dense 1600-128 and 128-10 each ×3.
+    const expected = 2 * 26 * 26 * 9 * 32 * 2 + 2 * 11 * 11 * 9 * 32 * 64 * 3 + 2 * 1600 * 128 * 3 + 2 * 128 * 10 * 3;
+    expect(flopsPerSample(w)).toBe(expected);
+    const init = initialWeights(w);
+    expect(init.shapes).toEqual([[3, 3, 1, 32], [3, 3, 32, 64], [1600, 128], [128, 10]]);
+    // Keras' Glorot for a conv kernel: fan_in = 3·3·32, fan_out = 3·3·64.
+    const limit = Math.sqrt(6 / (9 * 32 + 9 * 64));
+    expect(Math.max(...init.kernels[1].map(Math.abs))).toBeLessThanOrEqual(limit);
+    expect(Math.max(...init.kernels[1].map(Math.abs))).toBeGreaterThan(0.95 * limit);
+    // MLPs draw the same weights as before W4 existed: the first kernel from the seed's first draws.
+    const rng = new Random(INIT_SEED);
+    const mlp = initialWeights({ layers: [784, 128, 10] });
+    expect(mlp.shapes).toEqual([[784, 128], [128, 10]]);
+    expect(mlp.kernels[0][0]).toBe(Math.fround(rng.uniform(-Math.sqrt(6 / 912), Math.sqrt(6 / 912))));
+  });
+
+  it('--quick: 512 digits, tfjs-cpu only with --all (128 digits); --workloads picks W4 alone', () => {
+    const q = w4Jobs({ ...full, quick: true });
+    expect(q.map((pj) => pj.label)).not.toContain('train W4 tfjs-cpu');
+    for (const pj of q) expect(samplesOf(pj)).toEqual(['W4:512']);
+    expect(samplesOf(w4Jobs({ ...full, quick: true, all: true }).at(-1)!)).toEqual(['W4:128']);
+    const only = plan({ ...full, sections: ['train'], workloads: parseWorkloads('w4') });
+    expect(only.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W4 ${s}`));
+    const mlp = plan({ ...full, sections: ['train'], workloads: parseWorkloads('W1,W2') });
+    expect(mlp.flatMap(samplesOf)).not.toContain('W4:8000');
+    expect(() => parseWorkloads('W5')).toThrow(/unknown workload 'W5' \(known: W1, W2, W3, W4\)/);
   });
 });
