@@ -125,7 +125,7 @@ class App {
         this.modelReady = true;
         this.grid.show(ev.insight);
         showConfusion(ev.insight, test);
-        showWeights(ev.insight.kernel, ev.insight.units, test.side);
+        showWeights(ev.insight.kernel, ev.insight.kernelShape, test.side);
         if (ev.insight.test) showTest(ev.insight.test, test.n, epochsText(ev.insight.at));
         this.sketch.refresh();
         this.buttons();

@@ -82,7 +82,7 @@ async function until(what: string, cond: () => boolean, ms = 30_000): Promise<vo
   }
 }
 
-const config: TrainConfig = { hidden: [32], activation: 'relu', optimizer: 'adam', learningRate: 0.003, batchSize: 32, epochs: 2, backend: 'cpu', validationSplit: 0.1, seed: 1 };
+const config: TrainConfig = { layers: [{ type: 'dense', units: 32 }], activation: 'relu', optimizer: 'adam', learningRate: 0.003, batchSize: 32, epochs: 2, backend: 'cpu', validationSplit: 0.1, seed: 1 };
 
 describe('Trainer on the CPU backend (the page’s worker, without the worker)', () => {
   const trainSet = digits(mnist.train, 1200);
@@ -116,7 +116,7 @@ describe('Trainer on the CPU backend (the page’s worker, without the worker)',
     expect(epochs[1].logs.test_accuracy).toBeGreaterThan(0.75);
     const insight = (events.filter((e) => e.type === 'insight').pop() as Extract<TrainerEvent, { type: 'insight' }>).insight;
     expect(insight.predicted.length).toBe(300);
-    expect(insight.units).toBe(32);
+    expect(insight.kernelShape).toEqual([784, 32]);
     // The reported test accuracy is model.evaluate's; counting the predictions agrees.
     const right = insight.predicted.reduce((s, p, i) => s + (p === testSet.y[i] ? 1 : 0), 0);
     expect(insight.test!.accuracy).toBeCloseTo(right / 300, 6);

@@ -1,4 +1,5 @@
 import type { Sequential } from '../../index.js';
+import { digitShape } from './model.js';
 import type { Digits, Insight } from './protocol.js';
 
 /** Arg-max and its probability, per row of [n, classes] probabilities. */
@@ -16,12 +17,12 @@ export function argmaxRows(probs: Float32Array, classes: number): { predicted: U
 }
 
 /**
- * Predictions on the whole test set and the first layer's weights; with
+ * Predictions on the whole test set and the first layer's kernel; with
  * `evaluate`, also the test loss and accuracy from model.evaluate (the
  * figure the page reports as test accuracy).
  */
 export async function takeInsight(model: Sequential, test: Digits, at: number, evaluate: boolean): Promise<Insight> {
-  const x = { data: test.x, shape: [test.n, test.side * test.side] };
+  const x = { data: test.x, shape: [test.n, ...digitShape(model, test.side)!] };
   const probs = await model.predict(x, { batchSize: 500 });
   const { predicted, confidence } = argmaxRows(probs.data, probs.shape[1]);
   let result: Insight['test'] = null;
@@ -31,7 +32,7 @@ export async function takeInsight(model: Sequential, test: Digits, at: number, e
     const accuracy = logs.accuracy ?? predicted.reduce((s, p, i) => s + (p === test.y[i] ? 1 : 0), 0) / test.n;
     result = { loss: logs.loss, accuracy };
   }
+  // The first weight of a model is its first Dense or Conv2D layer's kernel.
   const [kernel] = await model.getWeights();
-  const units = kernel.length / (test.side * test.side);
-  return { at, predicted, confidence, test: result, kernel, units };
+  return { at, predicted, confidence, test: result, kernel, kernelShape: model.paramSpecs()[0].shape };
 }

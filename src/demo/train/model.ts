@@ -1,12 +1,13 @@
 // Building the demo's model from the form, and describing models and devices to the page.
 import type { Backend, DeviceDescription, Sequential } from '../../index.js';
 import { dense, sequential, ValueError } from '../../index.js';
+import { hiddenLayers, isConvolutional } from './architecture.js';
 import type { DeviceInfo, ModelInfo, TrainConfig } from './protocol.js';
 
-/** An MLP: the hidden Dense layers, then a softmax over the classes. */
-export function buildModel(config: TrainConfig, inputs: number, classes: number, backend: Backend): Sequential {
-  const layers = [...config.hidden.map((units) => dense(units, { activation: config.activation })), dense(classes, { activation: 'softmax' })];
-  const model = sequential(layers, { name: 'mnist_mlp', inputShape: [inputs], seed: config.seed });
+/** The hidden layers of the form (an MLP or a CNN), then a softmax over the classes. */
+export function buildModel(config: TrainConfig, side: number, classes: number, backend: Backend): Sequential {
+  const layers = [...hiddenLayers(config.layers, config.activation, side), dense(classes, { activation: 'softmax' })];
+  const model = sequential(layers, { name: isConvolutional(config.layers) ? 'mnist_cnn' : 'mnist_mlp', inputShape: [side * side], seed: config.seed });
   model.compile({
     optimizer: { type: config.optimizer as 'adam', learningRate: config.learningRate },
     loss: 'sparseCategoricalCrossentropy',
@@ -16,28 +17,49 @@ export function buildModel(config: TrainConfig, inputs: number, classes: number,
   return model;
 }
 
-/** Output width of the whole stack. */
-export function outputUnits(model: Sequential): number {
+/** Output shape of the whole stack. */
+function outputShape(model: Sequential): number[] {
   let shape = model.inputShape ?? [];
   for (const l of model.layers) shape = l.outputShape(shape);
-  return shape[0];
+  return shape;
+}
+
+/**
+ * The shape one side×side digit is given to the model in: [side²] (an MLP,
+ * or a CNN that reshapes, as the demo and the CLI build them) or
+ * [side, side, 1] (a Keras-style CNN written in code). Null for any other.
+ */
+export function digitShape(model: Sequential, side: number): number[] | null {
+  const s = model.inputShape;
+  if (s?.length === 1 && s[0] === side * side) return [side * side];
+  if (s?.length === 3 && s[0] === side && s[1] === side && s[2] === 1) return [side, side, 1];
+  return null;
 }
 
 /** Refuses a loaded model that cannot read these images or name these classes. */
-export function checkFits(model: Sequential, inputs: number, classes: number, source: string): void {
-  const have = model.inputShape?.[0];
-  if (have !== inputs) throw new ValueError(`${source}: the model takes ${have ?? 'an unknown number of'} inputs, these images have ${inputs} pixels`);
-  const out = outputUnits(model);
-  if (out !== classes) throw new ValueError(`${source}: the model has ${out} outputs, the data has ${classes} classes`);
+export function checkFits(model: Sequential, side: number, classes: number, source: string): void {
+  if (!digitShape(model, side)) {
+    const have = model.inputShape ? `samples of shape [${model.inputShape.join(', ')}]` : 'samples of an unknown shape';
+    throw new ValueError(`${source}: the model takes ${have}; these digits are ${side}×${side} grey images, which the demo gives as [${side * side}] or [${side}, ${side}, 1]`);
+  }
+  const out = outputShape(model);
+  if (out.length !== 1 || out[0] !== classes) throw new ValueError(`${source}: the model's output has shape [${out.join(', ')}], the data has ${classes} classes`);
   const last = model.layers[model.layers.length - 1];
   if (last.activation !== 'softmax') throw new ValueError(`${source}: the model's last layer is '${last.activation}', the demo needs a softmax classifier`);
 }
 
+/** "784 → reshape 28×28×1 → conv 8 3×3 relu → maxpool 2×2 → flatten → 10 softmax". */
 export function describeModel(model: Sequential): ModelInfo {
-  const parts = [String(model.inputShape?.[0] ?? '?')];
+  const parts = [model.inputShape?.join('×') ?? '?'];
   for (const l of model.layers) {
     const c = l.config;
-    parts.push(c.type === 'dense' ? `${c.units} ${c.activation}` : c.activation);
+    if (c.type === 'dense') parts.push(`${c.units} ${c.activation}`);
+    else if (c.type === 'conv2d') parts.push(`conv ${c.filters} ${c.kernelSize.join('×')} ${c.activation}`);
+    else if (c.type === 'maxPooling2d' || c.type === 'averagePooling2d') parts.push(`${c.type === 'maxPooling2d' ? 'maxpool' : 'avgpool'} ${c.poolSize.join('×')}`);
+    else if (c.type === 'reshape') parts.push(`reshape ${c.targetShape.join('×')}`);
+    else if (c.type === 'flatten') parts.push('flatten');
+    else if (c.type === 'globalAveragePooling2d') parts.push('global avgpool');
+    else parts.push(c.activation);
   }
   const params = model.paramSpecs().reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
   const opt = model.compileOptions?.optimizer;

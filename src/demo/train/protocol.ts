@@ -3,10 +3,17 @@
 
 export type BackendName = 'webgpu' | 'cpu';
 
+/** One hidden layer, in Keras' terms; an MLP's are all 'dense'. */
+export type LayerChoice =
+  | { type: 'conv2d'; filters: number; kernelSize: number }
+  | { type: 'maxPooling2d'; poolSize: number }
+  | { type: 'flatten' }
+  | { type: 'dense'; units: number };
+
 /** The form's choices, checked by ui/form.ts. */
 export interface TrainConfig {
-  /** Hidden layer sizes; empty is softmax regression. */
-  hidden: number[];
+  /** The hidden layers (train/architecture.ts); a softmax Dense over the classes follows. Empty is softmax regression. */
+  layers: LayerChoice[];
   activation: string;
   optimizer: string;
   learningRate: number;
@@ -71,9 +78,9 @@ export interface Insight {
   confidence: Float32Array;
   /** Test loss and accuracy from model.evaluate, where it was run (epoch ends, the end). */
   test: { loss: number; accuracy: number } | null;
-  /** First Dense kernel [inputs, units], row-major. */
+  /** The first layer's kernel: Dense [inputs, units] or Conv2D [kh, kw, cin, filters], row-major. */
   kernel: Float32Array;
-  units: number;
+  kernelShape: number[];
 }
 
 export interface RunSummary {

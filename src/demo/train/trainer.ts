@@ -7,7 +7,7 @@ import { RunCallbacks } from './callbacks.js';
 import { takeInsight } from './insight.js';
 import { liveLogSink } from './live.js';
 import { Meter } from './meter.js';
-import { buildModel, checkFits, describeModel, deviceInfo, errorText } from './model.js';
+import { buildModel, checkFits, describeModel, deviceInfo, digitShape, errorText } from './model.js';
 import type { BackendName, Digits, Insight, ModelInfo, Phase, RunSummary, TrainConfig, TrainerApi, TrainerEvent } from './protocol.js';
 import { Gate, Mutex, StopSignal, yieldTask } from './sync.js';
 
@@ -48,7 +48,7 @@ export class Trainer implements TrainerApi {
       const backend = await openBackend(config.backend);
       const device = deviceInfo(backend.describe());
       this.emit({ type: 'device', device });
-      const model = (this.model = buildModel(config, train.side * train.side, train.classes, backend));
+      const model = (this.model = buildModel(config, train.side, train.classes, backend));
       this.emit({ type: 'model', info: describeModel(model) });
       this.phase('compiling', config.backend === 'webgpu' ? 'Compiling the training step’s shaders (async pipelines, before the first step)…' : 'Building the training step…');
       const epochSize = Math.floor(train.n * (1 - config.validationSplit));
@@ -103,9 +103,13 @@ export class Trainer implements TrainerApi {
     // The model is looked up once the lock is held: a new run or a load may have replaced it meanwhile.
     return this.mutex.run(async () => {
       const model = this.requireModel();
-      const inputs = model.inputShape![0];
-      if (x.length === 0 || x.length % inputs !== 0) throw new ValueError(`predict: ${x.length} values is not a whole number of ${inputs}-pixel images`);
-      return (await model.predict({ data: x, shape: [x.length / inputs, inputs] })).data;
+      const side = this.testSet?.side ?? 28;
+      const pixels = side * side;
+      if (x.length === 0 || x.length % pixels !== 0) throw new ValueError(`predict: ${x.length} values is not a whole number of ${side}×${side} images`);
+      // [n, 784] for an MLP, [n, 28, 28, 1] for a CNN that takes images: the same pixels either way.
+      const shape = digitShape(model, side);
+      if (!shape) throw new ValueError(`predict: the model takes samples of shape [${model.inputShape?.join(', ')}], not ${side}×${side} images`);
+      return (await model.predict({ data: x, shape: [x.length / pixels, ...shape] })).data;
     });
   }
 
@@ -117,7 +121,7 @@ export class Trainer implements TrainerApi {
   async load(bytes: Uint8Array, backend: BackendName, name: string): Promise<ModelInfo> {
     if (this.running) throw new ValueError('stop training before loading a model');
     const model = modelFromBytes(bytes, name);
-    if (this.testSet) checkFits(model, this.testSet.side * this.testSet.side, this.testSet.classes, name);
+    if (this.testSet) checkFits(model, this.testSet.side, this.testSet.classes, name);
     const opened = await openBackend(backend);
     model.compile({ ...(model.compileOptions ?? { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] }), backend: opened });
     const info = describeModel(model);
@@ -136,7 +140,7 @@ export class Trainer implements TrainerApi {
     const sink = liveLogSink((done, total, logs) => this.emit({ type: 'live', at: callbacks.epoch + done / total, logs }));
     try {
       await model.fit(
-        { data: train.x, shape: [train.n, train.side * train.side] },
+        { data: train.x, shape: [train.n, ...digitShape(model, train.side)!] },
         { data: train.y, shape: [train.n] },
         { epochs: config.epochs, batchSize: config.batchSize, validationSplit: config.validationSplit, verbose: 1, sink, logInterval: 0.5, callbacks: [callbacks] },
       );

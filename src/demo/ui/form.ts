@@ -1,5 +1,6 @@
 // The training form: filled with webgrad's choices, read back as a checked TrainConfig.
 import { LAYER_ACTIVATIONS, OPTIMIZERS, ValueError } from '../../index.js';
+import { ARCHITECTURE_NAMES, ARCHITECTURES, architectureLayers, stackText } from '../train/architecture.js';
 import type { BackendName, TrainConfig } from '../train/protocol.js';
 import { $, h } from './dom.js';
 
@@ -9,11 +10,31 @@ const HIDDEN_ACTIVATIONS = LAYER_ACTIVATIONS.filter((a) => a !== 'softmax' && a 
 const DEFAULT_LR: Record<string, number> = { sgd: 0.01, momentum: 0.01, rmsprop: 0.001, adam: 0.001, adamw: 0.001 };
 
 export function setUpForm(): void {
+  const arch = $<HTMLSelectElement>('architecture');
+  for (const a of ARCHITECTURE_NAMES) arch.append(h('option', a === 'mlp' ? { value: a, selected: '' } : { value: a }, ARCHITECTURES[a].label));
+  // Each architecture comes with its own Dense layers (none for the small CNN), which the user may then change.
+  arch.addEventListener('change', () => {
+    $<HTMLInputElement>('hidden').value = ARCHITECTURES[arch.value as keyof typeof ARCHITECTURES]?.dense ?? '';
+    showStack();
+  });
+  $<HTMLInputElement>('hidden').addEventListener('input', showStack);
+  showStack();
   const act = $<HTMLSelectElement>('activation');
   for (const a of HIDDEN_ACTIVATIONS) act.append(h('option', a === 'relu' ? { value: a, selected: '' } : { value: a }, a));
   const opt = $<HTMLSelectElement>('optimizer');
   for (const o of OPTIMIZERS) opt.append(h('option', o === 'adam' ? { value: o, selected: '' } : { value: o }, o));
   opt.addEventListener('change', () => ($<HTMLInputElement>('lr').value = String(DEFAULT_LR[opt.value] ?? 0.001)));
+}
+
+/** The model the form describes, layer by layer; while the Dense field does not parse, what is wrong with it. */
+function showStack(): void {
+  let text;
+  try {
+    text = stackText(architectureLayers($<HTMLSelectElement>('architecture').value, denseSizes()), 10);
+  } catch (e) {
+    text = (e as Error).message;
+  }
+  $('architecture-note').textContent = text;
 }
 
 function intField(id: string, label: string, min: number, max: number): number {
@@ -27,19 +48,25 @@ export function selectedBackend(): BackendName {
   return $<HTMLInputElement>('backend-cpu').checked ? 'cpu' : 'webgpu';
 }
 
+/** The Dense layers field: sizes separated by commas, or empty. */
+function denseSizes(): number[] {
+  const raw = $<HTMLInputElement>('hidden').value.trim();
+  const sizes = raw === '' ? [] : raw.split(/[\s,]+/).map(Number);
+  if (sizes.some((u) => !Number.isInteger(u) || u < 1 || u > 4096)) {
+    throw new ValueError(`Dense layers must be sizes from 1 to 4096 separated by commas (e.g. 256,128), or empty; got '${raw}'`);
+  }
+  if (sizes.length > 8) throw new ValueError(`at most 8 Dense layers, got ${sizes.length}`);
+  return sizes;
+}
+
 /** The form as a TrainConfig; a bad field throws a message naming it. */
 export function readConfig(): TrainConfig {
-  const rawHidden = $<HTMLInputElement>('hidden').value.trim();
-  const hidden = rawHidden === '' ? [] : rawHidden.split(/[\s,]+/).map(Number);
-  if (hidden.some((u) => !Number.isInteger(u) || u < 1 || u > 4096)) {
-    throw new ValueError(`hidden layers must be sizes from 1 to 4096 separated by commas (e.g. 256,128), or empty; got '${rawHidden}'`);
-  }
-  if (hidden.length > 8) throw new ValueError(`at most 8 hidden layers, got ${hidden.length}`);
+  const hidden = denseSizes();
   const lrRaw = $<HTMLInputElement>('lr').value.trim();
   const learningRate = Number(lrRaw);
   if (!(learningRate > 0 && learningRate <= 10)) throw new ValueError(`learning rate must be a number above 0 (at most 10), got '${lrRaw}'`);
   return {
-    hidden,
+    layers: architectureLayers($<HTMLSelectElement>('architecture').value, hidden),
     activation: $<HTMLSelectElement>('activation').value,
     optimizer: $<HTMLSelectElement>('optimizer').value,
     learningRate,

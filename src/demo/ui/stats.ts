@@ -1,5 +1,6 @@
 // The numbers panel: phase, device, counters, speed, test accuracy; and the
 // CPU-vs-GPU throughput comparison once both backends have trained.
+import { layersSpec } from '../train/architecture.js';
 import type { DeviceInfo, Phase, Progress, RunSummary } from '../train/protocol.js';
 import { $, fmt, h, pct } from './dom.js';
 
@@ -56,7 +57,7 @@ export function clearRun(): void {
   $<HTMLProgressElement>('progress').value = 0;
 }
 
-const modelKey = (s: RunSummary) => `${s.config.hidden.join('-') || 'none'}/${s.config.activation}/${s.config.batchSize}`;
+const modelKey = (s: RunSummary) => `${layersSpec(s.config.layers)}/${s.config.activation}/${s.config.batchSize}`;
 
 /** The last finished run on each backend, side by side. */
 export class Comparison {
@@ -77,7 +78,7 @@ export class Comparison {
         h('span', { class: 'bar-label' }, r.backend === 'webgpu' ? 'WebGPU' : 'CPU'),
         h('span', { class: 'bar-track' }, h('span', { class: 'bar-fill', style: `width:${(100 * r.samplesPerSecond) / top}%` })),
         h('span', { class: 'bar-value' }, `${fmt(r.samplesPerSecond)} samples/s`),
-        h('span', { class: 'bar-note' }, `${deviceLabel(r.device)} · ${r.config.hidden.join('-') || 'no hidden layer'} ${r.config.activation}, batch ${r.config.batchSize}, ${fmt(r.samples)} samples in ${r.trainSeconds.toFixed(1)} s`),
+        h('span', { class: 'bar-note' }, `${deviceLabel(r.device)} · ${r.config.layers.length ? layersSpec(r.config.layers) : 'no hidden layer'} ${r.config.activation}, batch ${r.config.batchSize}, ${fmt(r.samples)} samples in ${r.trainSeconds.toFixed(1)} s`),
       ),
     );
     const [gpu, cpu] = [this.runs.get('webgpu'), this.runs.get('cpu')];
