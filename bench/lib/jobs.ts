@@ -17,7 +17,8 @@ export interface MatmulShape {
 export type Job =
   | { kind: 'train'; system: SystemName; workloads: TrainWorkload[]; budgetSeconds: number; maxRuns: number }
   | { kind: 'matmul'; system: SystemName; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number }
-  | { kind: 'lab'; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number; quick: boolean };
+  | { kind: 'lab'; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number; quick: boolean }
+  | { kind: 'conv-lab'; budgetSeconds: number; maxRuns: number };
 
 export interface TrainFigure {
   readonly system: SystemName;
@@ -54,11 +55,28 @@ export interface MatmulFigure {
   readonly skipped?: string;
 }
 
+/** One conv2d variant's pass on one convolution (the kernel lab's conv section). */
+export interface ConvFigure {
+  readonly variant: string;
+  readonly pass: 'forward' | 'dX' | 'dW';
+  /** The convolution, e.g. 'W4 conv2', with x [n, h, w, cin] and kernel [kh, kw, cin, cout]. */
+  readonly case: string;
+  readonly x: readonly number[];
+  readonly k: readonly number[];
+  /** 2·n·oh·ow·kh·kw·cin·cout per second, ×1e-9. */
+  readonly gflops: Spread | null;
+  readonly cpuGflops?: Spread;
+  /** Largest |got − ref| / (γ_K·Σ|products|) bound over the check cases: ≤ 1 passes. Absent for the tfjs peer. */
+  readonly checkRatio?: number;
+  readonly error?: string;
+}
+
 /** What a worker prints on its last line after RESULT_TAG. */
 export interface JobResult {
   readonly device: string;
   readonly train?: TrainFigure[];
   readonly matmul?: MatmulFigure[];
+  readonly conv?: ConvFigure[];
   /** Adapter details where the system has one (vendor, architecture, backend, limits). */
   readonly adapter?: Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 // The results document (written as JSON) and its terminal tables.
 import type { BrowserResult } from '../browser/page.js';
 import type { Environment } from './env.js';
-import type { MatmulFigure, SystemName, TrainFigure } from './jobs.js';
+import type { ConvFigure, MatmulFigure, SystemName, TrainFigure } from './jobs.js';
 import { shapeName, TFJS_PEER } from './jobs.js';
 import { fmt, fmtRange, table } from './table.js';
 
@@ -28,6 +28,8 @@ export interface BenchResults {
   readonly scaling: TrainFigure[];
   readonly matmul: MatmulFigure[];
   readonly lab: MatmulFigure[];
+  /** The kernel lab's conv2d variants on W4's convolutions (absent in files written before it existed). */
+  readonly convLab?: ConvFigure[];
   /** The browser page's figures (headless Chromium), or null when not run. */
   readonly browser: BrowserResult | null;
   readonly targets: TargetCheck[];
@@ -75,6 +77,21 @@ export function labTable(figs: MatmulFigure[]): string {
     return `${fmt(f.gflops?.median)} / ${fmt(f.cpuGflops?.median)}`;
   })]);
   return table(['variant: GFLOP/s wall / per CPU-s', ...shapes.map((s) => `${s.label} ${shapeName(s)}`)], rows);
+}
+
+/** The conv section of the kernel lab: a row per variant and pass, a column per convolution. */
+export function convLabTable(figs: ConvFigure[]): string {
+  const cases = [...new Map(figs.map((f) => [f.case, f])).values()];
+  const rows = [...new Set(figs.map((f) => `${f.pass}\u0000${f.variant}`))].map((key) => {
+    const [pass, variant] = key.split('\u0000');
+    return [`${pass.padEnd(7)} ${variant}`, ...cases.map((c) => {
+      const f = figs.find((x) => x.pass === pass && x.variant === variant && x.case === c.case);
+      if (!f) return 'n/a';
+      if (f.error) return 'FAILED CHECK';
+      return `${fmt(f.gflops?.median)} / ${fmt(f.cpuGflops?.median)}`;
+    })];
+  });
+  return table(['pass, variant: GFLOP/s wall / per CPU-s', ...cases.map((c) => `${c.case} x[${c.x.join(',')}] k[${c.k.join(',')}]`)], rows);
 }
 
 export function scalingTable(figs: TrainFigure[], systems: string[]): string {
