@@ -3,7 +3,8 @@ import { sizeOf } from '../core/shape.js';
 import { add, fill } from '../ops/elementwise.js';
 import type { Kernel } from '../ops/kernel.js';
 import type { Graph, Node, Value } from './graph.js';
-import { GRADIENTS } from './rules.js';
+import { KERNELS } from '../ops/table.js';
+import { GRADIENTS, NOT_DIFFERENTIABLE } from './rules.js';
 
 /**
  * A gradient rule: given the node and the gradient of each of its outputs
@@ -12,8 +13,9 @@ import { GRADIENTS } from './rules.js';
  */
 export type GradRule<A> = (g: Graph, node: Node & { attrs: A }, dOutputs: readonly (Value | null)[]) => (Value | null)[];
 
-/** Builds the rule table's lookup from kernel object to rule. */
-const ruleOf = new Map<Kernel<any>, GradRule<any>>(Object.values(GRADIENTS).map(([k, r]) => [k, r]));
+/** The rule table's lookup from kernel object to rule. */
+const ruleOf = new Map<Kernel<any>, GradRule<any>>(Object.entries(GRADIENTS).map(([name, r]) => [KERNELS[name as keyof typeof GRADIENTS], r]));
+const whyNot: Readonly<Record<string, string>> = NOT_DIFFERENTIABLE;
 
 /**
  * Reverse-mode autodiff: appends to `g` the ops computing d(loss)/d(w) for
@@ -31,7 +33,10 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[]): Map<Val
     const node = forward[i];
     if (!node.outputs.some((o) => grads.has(o)) || !node.inputs.some((v) => needed.has(v))) continue;
     const rule = ruleOf.get(node.kernel);
-    if (!rule) throw new ValueError(`gradients: kernel ${node.kernel.name} has no gradient rule, but the loss depends on it through ${node.inputs.map((v) => v.name).join(', ')}`);
+    if (!rule) {
+      const why = whyNot[node.kernel.name] ? ` (it is ${whyNot[node.kernel.name]})` : '';
+      throw new ValueError(`gradients: kernel ${node.kernel.name} has no gradient rule${why}, but the loss depends on it through ${node.inputs.map((v) => v.name).join(', ')}`);
+    }
     const dIns = rule(g, node, node.outputs.map((o) => grads.get(o) ?? null));
     node.inputs.forEach((v, k) => {
       const d = dIns[k];

@@ -84,7 +84,7 @@ describe('webgrad CLI', () => {
     const { code, out } = await run(['selfcheck', '--backend', backend]);
     expect(code).toBe(0);
     expect(out).toMatch(/^adapter: /);
-    expect(out).toMatch(/all \d+ kernels agree with the CPU reference/);
+    expect(out).toMatch(/all \d+ checks of \d+ kernels agree with the CPU reference/);
     expect(out).not.toMatch(/FAIL/);
   });
 
