@@ -3,6 +3,7 @@ import { ValueError } from '../core/errors.js';
 import { readCsv } from '../data/csv.js';
 import type { CsvOptions } from '../data/csv-dataset.js';
 import type { Dataset } from '../data/dataset.js';
+import { describeSamples, sameSampleShape } from '../data/dataset.js';
 import { loadIdxDir } from '../data/idx.js';
 import { loadBuiltinMnist } from '../data/mnist.js';
 import { trainTestSplit } from '../data/split.js';
@@ -65,7 +66,7 @@ export function loadData(f: DataFlags): LoadedData {
   const task: Task = train.y instanceof Int32Array ? 'classification' : 'regression';
   if (f.testData) {
     const test = readCsv(f.testData, { labelColumn: f.labelColumn, task, ...(f.classNames ? fixed : trainClasses(train, data)) });
-    if (test.xShape[1] !== train.xShape[1]) throw new ValueError(`--test-data ${f.testData} has ${test.xShape[1]} features, ${data} has ${train.xShape[1]}`);
+    if (!sameSampleShape(test.xShape, train.xShape)) throw new ValueError(`--test-data ${f.testData} has ${describeSamples(test.xShape)}, ${data} has ${describeSamples(train.xShape)}`);
     if (task === 'classification' && !f.classNames) oneClassNotice(train, data, notices);
     return { train, test, task, source: `${data} (test: ${f.testData})`, notices };
   }

@@ -1,6 +1,7 @@
 // `webgrad sweep`: every combination of several values of train's flags, ranked on validation data.
 import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
+import { describeSamples } from '../data/dataset.js';
 import type { RunResult } from '../experiments/run.js';
 import { curvesChart, formatRefit, formatRun, formatTable } from '../experiments/report.js';
 import type { SweepResult } from '../experiments/sweep.js';
@@ -84,8 +85,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const backend = await cliBackend(o.backend, (line) => console.error(line));
   const { signal, release } = stopOnSigint();
   try {
-    const F = data.train.xShape[1];
-    say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${F} feature${F === 1 ? '' : 's'}, ${data.task}`);
+    say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${describeSamples(data.train.xShape)}, ${data.task}`);
     say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);
     say(header(s, data));
     const limit = s.candidates.length * (s.folds ?? 1) > MAX_RUNS_WITHOUT_YES && !s.yes ? 1 : undefined;

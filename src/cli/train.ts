@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import type { Dataset } from '../data/dataset.js';
+import { describeSamples, featureSize } from '../data/dataset.js';
 import { existsSync } from 'node:fs';
 import type { StandardParams } from '../data/transform.js';
 import { standardScaler } from '../data/transform.js';
@@ -61,7 +62,7 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
 function standardization(data: LoadedData, validationSplit: number): StandardParams {
   const n = data.train.xShape[0];
   const cut = Math.floor(n * (1 - validationSplit));
-  const F = data.train.xShape[1];
+  const F = featureSize(data.train.xShape);
   return standardScaler({ x: data.train.x.subarray(0, cut * F), xShape: [cut, F] }).params;
 }
 
@@ -87,7 +88,7 @@ export async function train(argv: string[]): Promise<number> {
   try {
     const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed });
     for (const n of data.notices) console.error(`webgrad train: ${n}`);
-    say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${data.train.xShape[1]} features, ${data.task}`);
+    say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${describeSamples(data.train.xShape)}, ${data.task}`);
     say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);
     model = buildModel(o, data, backend);
     if (o.standardize) model.setScaler(standardization(data, o.validationSplit));

@@ -1,4 +1,7 @@
 import { ValueError } from '../core/errors.js';
+import { sameShape, sizeOf } from '../core/shape.js';
+import type { Dataset } from '../data/dataset.js';
+import { describeSamples, featureSize } from '../data/dataset.js';
 import { blankImageNotice, toMnistInput } from '../data/image.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
@@ -34,9 +37,7 @@ export async function evaluate(argv: string[]): Promise<number> {
     const seed = seedFlag ?? model.seed;
     const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined });
     for (const n of data.notices) console.error(`webgrad evaluate: ${n}`);
-    const features = model.inputShape?.[0];
-    if (features !== data.test.xShape[1]) throw new ValueError(`evaluate: the model takes ${features} features, the data has ${data.test.xShape[1]}`);
-    const logs = await model.evaluate({ data: data.test.x, shape: data.test.xShape }, { data: data.test.y, shape: data.test.yShape }, { batchSize });
+    const logs = await model.evaluate(asModelTakes(model.inputShape ?? [], data.test, 'evaluate'), { data: data.test.y, shape: data.test.yShape }, { batchSize });
     console.log(`model: ${args.positional[0]} on ${backend.kind} — ${describeDevice(backend.describe())}`);
     console.log(`data: ${data.source}: ${data.test.xShape[0]} test samples`);
     for (const [k, v] of Object.entries(logs)) console.log(`${k}: ${v.toFixed(4)}`);
@@ -48,6 +49,22 @@ export async function evaluate(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The test features in the sample shape the model takes. Where the shapes
+ * differ but the sizes agree the same values are viewed in the model's shape,
+ * row-major: images [n, 28, 28, 1] for a model that takes 784 features (files
+ * written before the loaders gave images), or a CSV's 784 pixel columns for a
+ * CNN. Otherwise the data cannot be what the model was trained on.
+ */
+function asModelTakes(inputShape: readonly number[], test: Dataset, command: string): { data: Float32Array; shape: number[] } {
+  const sample = test.xShape.slice(1);
+  if (sameShape(sample, inputShape)) return { data: test.x, shape: test.xShape };
+  if (sizeOf(inputShape) !== featureSize(test.xShape)) {
+    throw new ValueError(`${command}: the model takes ${describeSamples([0, ...inputShape])}, the data has ${describeSamples(test.xShape)}`);
+  }
+  return { data: test.x, shape: [test.xShape[0], ...inputShape] };
+}
+
 /** `webgrad predict MODEL image.png`: class probabilities for a picture of a digit, preprocessed as MNIST's were. */
 export async function predict(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['backend'], ['json']);
@@ -55,7 +72,8 @@ export async function predict(argv: string[]): Promise<number> {
   if (images.length === 0) throw new ValueError('predict: give one or more PNG files after the model, e.g. webgrad predict model.safetensors digit.png');
   const { model, backend } = await openModel(modelPath, args.flags.get('backend'), 'predict');
   try {
-    if (model.inputShape?.[0] !== 784) throw new ValueError(`predict: images need a model with 784 inputs (28×28); ${modelPath} takes ${model.inputShape?.[0]}`);
+    const inputShape = model.inputShape ?? [];
+    if (sizeOf(inputShape) !== 784) throw new ValueError(`predict: pictures of digits need a model that takes 28×28 pixels ([28, 28, 1] images, or 784 features); ${modelPath} takes ${describeSamples([0, ...inputShape])}`);
     const x = new Float32Array(784 * images.length);
     images.forEach((path, i) => {
       const img = readPng(path);
@@ -65,7 +83,7 @@ export async function predict(argv: string[]): Promise<number> {
     });
     const names = model.classNames;
     const label = (c: number) => names?.[c] ?? String(c);
-    const { data, shape } = await model.predict({ data: x, shape: [images.length, 784] });
+    const { data, shape } = await model.predict({ data: x, shape: [images.length, ...inputShape] });
     const k = shape[1];
     images.forEach((path, i) => {
       const p = Array.from(data.subarray(i * k, (i + 1) * k));

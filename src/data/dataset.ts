@@ -30,6 +30,19 @@ export function featureSize(xShape: readonly number[]): number {
   return sizeOf(xShape.slice(1));
 }
 
+/** What one sample is, for messages: '784 features', '28×28×1 images' or 'samples of shape [a, b]'. */
+export function describeSamples(xShape: readonly number[]): string {
+  const s = xShape.slice(1);
+  if (s.length === 1) return `${s[0]} feature${s[0] === 1 ? '' : 's'}`;
+  if (s.length === 3) return `${s.join('×')} images`;
+  return `samples of shape ${fmt(s)}`;
+}
+
+/** Whether two sets' samples have the same shape (their first axes may differ). */
+export function sameSampleShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => i === 0 || d === b[i]);
+}
+
 /** Values per sample in y: 1 for labels, k for [n, k] targets. */
 export function targetSize(yShape: readonly number[]): number {
   return sizeOf(yShape.slice(1));

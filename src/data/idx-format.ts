@@ -108,7 +108,8 @@ export function idxToDataset(images: IdxArray, labels: IdxArray, source: string 
   for (let i = 0; i < n; i++) {
     if (y[i] >= classes) throw new ValueError(`${files.labels}: label ${y[i]} of sample ${i} is outside [0, ${classes})`);
   }
-  return { x, xShape: [n, rows * cols], y, yShape: [n], classes };
+  // NHWC images, one channel (Keras' layout): what conv2d takes; an MLP starts with flatten().
+  return { x, xShape: [n, rows, cols, 1], y, yShape: [n], classes };
 }
 
 const ROLES = {

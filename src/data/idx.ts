@@ -64,7 +64,7 @@ export interface IdxDirOptions {
 /**
  * Loads an MNIST-layout directory (train-images-idx3-ubyte, train-labels-idx1-ubyte,
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz):
- * x in [0, 1] as [n, rows*cols], Int32Array labels, 10 classes.
+ * x in [0, 1] as images [n, rows, cols, 1] (NHWC, one channel, as Keras), Int32Array labels, 10 classes.
  */
 export function loadIdxDir(dir: string, options: IdxDirOptions = {}): { train: Dataset; test: Dataset } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -88,8 +88,8 @@ export function loadIdxDir(dir: string, options: IdxDirOptions = {}): { train: D
   };
   const train = load(paths.trainImages, paths.trainLabels);
   const test = load(paths.testImages, paths.testLabels);
-  if (train.xShape[1] !== test.xShape[1]) {
-    throw new ValueError(`loadIdxDir: train images have ${train.xShape[1]} pixels but test images ${test.xShape[1]} (${dir})`);
+  if (train.xShape[1] !== test.xShape[1] || train.xShape[2] !== test.xShape[2]) {
+    throw new ValueError(`loadIdxDir: train images are ${train.xShape[1]}×${train.xShape[2]} but test images ${test.xShape[1]}×${test.xShape[2]} (${dir})`);
   }
   return { train, test };
 }

@@ -1,7 +1,7 @@
 // webgrad's data API that runs anywhere (browser included). The file readers
 // (IDX, CSV files, built-in MNIST) need Node and are in ./node.ts.
 export type { Dataset } from './dataset.js';
-export { featureSize, gatherRows, sampleCount, shuffleDataset, take, validateDataset } from './dataset.js';
+export { describeSamples, featureSize, gatherRows, sameSampleShape, sampleCount, shuffleDataset, take, validateDataset } from './dataset.js';
 export type { BatchOptions } from './batch.js';
 export { batchCount, batches } from './batch.js';
 export type { IndexSplit, SplitOptions } from './split.js';

@@ -11,7 +11,8 @@ import { trainTestSplitIndices } from './split.js';
 /** Fixed, so the built-in train/test split is the same everywhere. */
 export const BUILTIN_MNIST_SEED = 20240601;
 export const BUILTIN_MNIST_TEST_FRACTION = 0.2;
-const PIXELS = 28 * 28;
+const SIDE = 28;
+const PIXELS = SIDE * SIDE;
 
 function packageDir(): string {
   try {
@@ -58,13 +59,15 @@ export function loadBuiltinMnistAll(): Dataset {
     y.fill(d, at, at + p.length / PIXELS);
     at += p.length / PIXELS;
   });
-  return { x, xShape: [n, PIXELS], y, yShape: [n], classes: 10 };
+  return { x, xShape: [n, SIDE, SIDE, 1], y, yShape: [n], classes: 10 };
 }
 
 /**
  * The bundled MNIST digits as { train: 8,000, test: 2,000 }: a stratified,
  * fixed-seed split, so every run and machine sees the same sets.
- * x is Float32Array [n, 784] in [0, 1]; y is Int32Array of digits 0-9.
+ * x is Float32Array images [n, 28, 28, 1] (NHWC, as Keras) in [0, 1]; y is
+ * Int32Array of digits 0-9. A model for them starts with conv2d, or with
+ * flatten() for an MLP: `flatten({ inputShape: [28, 28, 1] })`.
  */
 export function loadBuiltinMnist(): { train: Dataset; test: Dataset } {
   const all = loadBuiltinMnistAll();

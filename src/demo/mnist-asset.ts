@@ -40,7 +40,7 @@ export function pixelsToBytes(x: Float32Array): Uint8Array {
 /** File name -> gzipped IDX bytes. */
 export function builtinMnistFiles(): Map<string, Uint8Array> {
   const { train, test } = loadBuiltinMnist();
-  const side = Math.round(Math.sqrt(train.xShape[1]));
+  const side = train.xShape[1]; // images [n, side, side, 1]
   const images = (x: Float32Array, n: number) => gzipSync(idxBytes([n, side, side], pixelsToBytes(x)), { level: 9 });
   const labels = (y: Int32Array | Float32Array, n: number) => gzipSync(idxBytes([n], Uint8Array.from(y)), { level: 9 });
   return new Map([

@@ -112,7 +112,7 @@ function mnistDir(name: string, n: number, m: number, opts: { gz?: boolean; labe
 describe('loadIdxDir', () => {
   it.each([false, true])('loads train and test sets, gz=%s', (gz) => {
     const { train, test } = loadIdxDir(mnistDir(`ok-${gz}`, 12, 4, { gz }));
-    expect([train.xShape, train.yShape, test.xShape, test.yShape]).toEqual([[12, 6], [12], [4, 6], [4]]);
+    expect([train.xShape, train.yShape, test.xShape, test.yShape]).toEqual([[12, 2, 3, 1], [12], [4, 2, 3, 1], [4]]);
     expect(train.x).toBeInstanceOf(Float32Array);
     expect(train.y).toBeInstanceOf(Int32Array);
     expect(Array.from(train.x.subarray(0, 8))).toEqual([0, 37, 74, 111, 148, 185, 222, 3].map((v) => Math.fround(v / 255)));
@@ -182,7 +182,7 @@ if (!haveFashion) console.warn(fashionTitle);
 describe.skipIf(!haveFashion)(fashionTitle, () => {
   it('loads 60,000 train and 10,000 test images of 28×28 in [0, 1] with labels 0-9', () => {
     const { train, test } = loadIdxDir(DEBIAN_FASHION_MNIST_DIR, { classNames: FASHION_MNIST_CLASS_NAMES });
-    expect([train.xShape, train.yShape, test.xShape, test.yShape]).toEqual([[60000, 784], [60000], [10000, 784], [10000]]);
+    expect([train.xShape, train.yShape, test.xShape, test.yShape]).toEqual([[60000, 28, 28, 1], [60000], [10000, 28, 28, 1], [10000]]);
     validateDataset(train, 'fashion train');
     validateDataset(test, 'fashion test');
     let max = 0;

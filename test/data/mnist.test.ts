@@ -17,7 +17,7 @@ describe('loadBuiltinMnist', () => {
   const loadMs = performance.now() - t0;
 
   it('loads 8,000 / 2,000 well-formed digits quickly', () => {
-    expect([train.xShape, train.yShape, test.xShape, test.yShape]).toEqual([[8000, 784], [8000], [2000, 784], [2000]]);
+    expect([train.xShape, train.yShape, test.xShape, test.yShape]).toEqual([[8000, 28, 28, 1], [8000], [2000, 28, 28, 1], [2000]]);
     expect([train.classes, test.classes]).toEqual([10, 10]);
     expect(train.y).toBeInstanceOf(Int32Array);
     validateDataset(train, 'mnist train');

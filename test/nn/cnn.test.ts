@@ -92,8 +92,7 @@ describe.each(backends)('a CNN on %s', (name) => {
   it('a small CNN learns the built-in digits: at least 92% test accuracy after 3 epochs', async () => {
     const { train, test } = loadBuiltinMnist();
     const m = sequential([
-      reshape([28, 28, 1], { inputShape: [784] }),
-      conv2d(8, 3, { activation: 'relu' }),
+      conv2d(8, 3, { activation: 'relu', inputShape: [28, 28, 1] }),
       maxPooling2d(2),
       flatten(),
       dense(10, { activation: 'softmax' }),

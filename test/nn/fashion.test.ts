@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEBIAN_FASHION_MNIST_DIR, loadIdxDir } from '../../src/data/idx.js';
-import { dense } from '../../src/nn/layers.js';
+import { dense, flatten } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { backends } from '../helpers/backends.js';
 
@@ -23,7 +23,7 @@ describe('Fashion-MNIST', () => {
     const { train, test } = loadIdxDir(DEBIAN_FASHION_MNIST_DIR);
     const epochs = 15;
     const decaySteps = epochs * Math.ceil(train.xShape[0] / 128);
-    const model = sequential([dense(256, { activation: 'relu', inputShape: [784] }), dense(128, { activation: 'relu' }), dense(10, { activation: 'softmax' })], { seed: 42 });
+    const model = sequential([flatten({ inputShape: [28, 28, 1] }), dense(256, { activation: 'relu' }), dense(128, { activation: 'relu' }), dense(10, { activation: 'softmax' })], { seed: 42 });
     model.compile({
       optimizer: { type: 'adam', learningRate: { type: 'cosineDecay', initialLearningRate: 1e-3, decaySteps } },
       loss: 'sparseCategoricalCrossentropy',

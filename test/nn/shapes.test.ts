@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
+import { conv2d } from '../../src/nn/conv-layers.js';
 import { dense, flatten, reshape } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelFromBytes } from '../../src/nn/saving.js';
@@ -75,5 +76,24 @@ describe('shape layers refuse what does not fit', () => {
     expect(() => reshape([-1, -1])).not.toThrow();
     expect(() => sequential([reshape([-1, -1], { inputShape: [4] })]).summary(() => undefined)).toThrow(/at most one dimension may be -1/);
     expect(() => flatten({ inputshape: [2] } as never)).toThrow("layer: unknown option 'inputshape' (did you mean 'inputShape'?)");
+  });
+});
+
+describe('data in another shape than the model takes', () => {
+  it('is refused with the way to fix it: flatten() for images into a dense model, a reshape of the data otherwise', async () => {
+    const mlp = sequential([dense(3, { activation: 'softmax', inputShape: [12] })], { seed: 1 });
+    mlp.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const images = { data: new Float32Array(2 * 12), shape: [2, 2, 3, 2] };
+    await expect(mlp.fit(images, { data: [0, 1], shape: [2] }, { verbose: 0 })).rejects.toThrow(
+      'x: the model takes 12 features per sample, got [2, 2, 3, 2]; for images, start the model with flatten({ inputShape: [2, 3, 2] }) instead of inputShape [12]',
+    );
+    const cnn = sequential([conv2d(2, 1, { inputShape: [2, 3, 2] }), flatten(), dense(3, { activation: 'softmax' })], { seed: 1 });
+    cnn.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    await expect(cnn.predict({ data: new Float32Array(24), shape: [2, 12] })).rejects.toThrow(
+      'x: the model takes samples of shape [2, 3, 2], got [2, 12]; give the data as [n, 2, 3, 2] (the same values, another shape)',
+    );
+    await expect(cnn.predict({ data: new Float32Array(22), shape: [2, 11] })).rejects.toThrow(/the model takes samples of shape \[2, 3, 2\], got \[2, 11\]$/);
+    mlp.dispose();
+    cnn.dispose();
   });
 });

@@ -1,7 +1,7 @@
 // Getting digits into the page: the built-in set the build produced, or a
 // user's own IDX files (MNIST layout, plain or gzipped) from the file picker.
 import type { Dataset, IdxArray } from '../../index.js';
-import { idxToDataset, isGzip, parseIdx, trainTestSplit, ValueError } from '../../index.js';
+import { idxToDataset, isGzip, parseIdx, sameSampleShape, trainTestSplit, ValueError } from '../../index.js';
 import type { Digits } from '../train/protocol.js';
 import { BUILTIN_DIR, BUILTIN_FILES } from './files.js';
 
@@ -88,7 +88,7 @@ export async function loadIdxFiles(files: readonly File[]): Promise<LoadedData> 
   if (files.length === 4) {
     const train = pair(false);
     const test = pair(true);
-    if (train.xShape[1] !== test.xShape[1]) throw new ValueError(`training images have ${train.xShape[1]} pixels, test images ${test.xShape[1]}`);
+    if (!sameSampleShape(train.xShape, test.xShape)) throw new ValueError(`training images are ${train.xShape[1]}×${train.xShape[2]}, test images ${test.xShape[1]}×${test.xShape[2]}`);
     return { train: toDigits(train, side), test: toDigits(test, side), source: names };
   }
   const split = trainTestSplit(pair(null), 0.2, { seed: 42, stratify: true });
