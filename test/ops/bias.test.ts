@@ -40,6 +40,20 @@ describe.each(backends)('bias on %s', (_name, make) => {
     expectClose(got, reference(biasAdd, [x, bias], {})[0], ADD_TOL, `biasAdd [${B}, ${N}]`);
   });
 
+  // Rank 4 (a Conv2D's [n, h, w, filters]) and 3: the bias acts on the last axis.
+  it.each([[[2, 5, 3, 7]], [[64, 26, 26, 32]], [[3, 1, 1]], [[1, 1, 1, 1]]])('biasAdd and biasGrad on x %j', async (shape) => {
+    const r = rng(shape.reduce((a, b) => a * b + 1, 3));
+    const N = shape[shape.length - 1];
+    const x = randn(r, shape);
+    const bias = randn(r, [N], -3, 3);
+    const [got] = await runOn(be, biasAdd, [x, bias], {});
+    const want = Float64Array.from(x.data, (v, i) => v + bias.data[i % N]);
+    expectClose(got, want, ADD_TOL, `biasAdd ${JSON.stringify(shape)}`);
+    const [db] = await runOn(be, biasGrad, [x], {});
+    const rows = tensor([x.data.length / N, N], x.data);
+    expectClose(db, reference(biasGrad, [rows], {})[0], biasGradTolerance(rows), `biasGrad ${JSON.stringify(shape)}`);
+  });
+
   // N from 1 to 4096 across every tile width (1, 4, 16, 32 columns), B up to 60000.
   const GRAD_SHAPES = [[1, 1], [7, 13], [13, 1], [13, 3], [60000, 1], [60000, 10], [257, 33], [60000, 257], [1000, 4096]];
   it.each(GRAD_SHAPES)('biasGrad dy [%i, %i]', async (B, N) => {
@@ -64,7 +78,7 @@ describe.each(backends)('bias on %s', (_name, make) => {
     expect(() => be.run(biasAdd, [x, be.allocate([4])], [be.allocate([4, 3])], {})).toThrow(
       /biasAdd: bias must be f32\[3\] to match the last axis of x f32\[4, 3\], got f32\[4\]/,
     );
-    expect(() => be.run(biasAdd, [be.allocate([12]), be.allocate([3])], [be.allocate([12])], {})).toThrow(/biasAdd: x must have rank 2, got f32\[12\]/);
+    expect(() => be.run(biasAdd, [be.allocate([12]), be.allocate([3])], [be.allocate([12])], {})).toThrow(/biasAdd: x must have rank 2 or more, \[..., N\] \(bias on the last axis\), got f32\[12\]/);
     expect(() => be.run(biasAdd, [x, be.allocate([3], 'i32')], [be.allocate([4, 3])], {})).toThrow(/biasAdd: bias must be f32, got i32\[3\]/);
     expect(() => be.run(biasGrad, [be.allocate([4, 3], 'i32')], [be.allocate([3])], {})).toThrow(/biasGrad: dy must be f32, got i32\[4, 3\]/);
     expect(() => be.run(biasGrad, [x], [be.allocate([4])], {})).toThrow(/biasGrad: output 0 must be f32\[3\], got f32\[4\]/);
