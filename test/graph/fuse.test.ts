@@ -244,6 +244,32 @@ describe.each(backends)('a model trains the same fused and unfused on %s', (name
     fused.weights.forEach((w, i) => expectClose(w, plain.weights[i], { atol: 1e-5, rtol: 1e-4, why: 'as the loss' }, `weight ${i}`));
   });
 
+  it('a CNN (conv8 3×3 relu, max pool, conv4 3×3 same tanh, flatten, dense 10), 16 steps of Adam: the same losses and weights', async () => {
+    const { train } = loadBuiltinMnist();
+    const n = 128;
+    const x = { data: train.x.subarray(0, n * 784), shape: [n, 28, 28, 1] };
+    const y = { data: (train.y as Int32Array).subarray(0, n), shape: [n] };
+    const results: { loss: number[]; weights: Float32Array[] }[] = [];
+    for (const fuseKernels of [false, true]) {
+      const model = sequential([
+        conv2d(8, 3, { activation: 'relu', inputShape: [28, 28, 1] }),
+        maxPooling2d(2),
+        conv2d(4, 3, { activation: 'tanh', padding: 'same' }),
+        flatten(),
+        dense(10, { activation: 'softmax' }),
+      ], { seed: 4 });
+      model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: name, fuse: fuseKernels });
+      const h = await model.fit(x, y, { epochs: 8, batchSize: 64, shuffle: false, verbose: 0 });
+      results.push({ loss: h.history.loss, weights: await model.getWeights() });
+      model.dispose();
+    }
+    const [plain, fused] = results;
+    expect(fused.loss[7]).toBeLessThan(fused.loss[0]);
+    // As the MLP above: bit-equal on the CPU, up to contracted multiply-adds on WebGPU.
+    expectClose(fused.loss, plain.loss, { atol: 0, rtol: 1e-5, why: 'same operations; at most contraction differences, grown over 16 steps' }, 'loss');
+    fused.weights.forEach((w, i) => expectClose(w, plain.weights[i], { atol: 1e-5, rtol: 1e-4, why: 'as the loss' }, `weight ${i}`));
+  });
+
   // The packed update runs the same per-element arithmetic over one buffer; the padding between weights stays 0.
   it.each(OPTIMIZERS.map((o) => [o]))('%s: one update for all weights trains like one per weight', async (type) => {
     const rand = rng(8);
