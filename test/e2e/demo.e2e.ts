@@ -116,7 +116,8 @@ describe('the demo in Chromium with WebGPU (SwiftShader)', () => {
     const model = modelFromBytes(bytes, 'downloaded model');
     model.compile({ ...model.compileOptions!, backend: new CpuBackend() });
     const { test: testSet } = loadBuiltinMnist();
-    const logs = await model.evaluate({ data: testSet.x, shape: testSet.xShape }, { data: testSet.y, shape: testSet.yShape });
+    // The demo's MLP takes the 784 pixels flat; the loader gives [n, 28, 28, 1], the same values.
+    const logs = await model.evaluate({ data: testSet.x, shape: [testSet.xShape[0], ...model.inputShape!] }, { data: testSet.y, shape: testSet.yShape });
     console.log(`Node (CPU backend) scores the downloaded model ${logs.accuracy}; the page said ${trainedAccuracy}`);
     expect(Math.abs(logs.accuracy - trainedAccuracy)).toBeLessThanOrEqual(3 / 2000 + 1e-9);
     model.dispose();
