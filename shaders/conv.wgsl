@@ -46,15 +46,15 @@ struct Conv {
 @group(0) @binding(2) var<storage, read_write> dk: array<f32>;
 
 // This invocation's output element, or -1 past the end.
-fn element(gid: vec3u, groups: vec3u) -> i32 {
+fn elementOf(gid: vec3u, groups: vec3u, count: i32) -> i32 {
   let i = gid.x + gid.y * groups.x * WG;
-  if (i >= u32(p.count)) { return -1; }
+  if (i >= u32(count)) { return -1; }
   return i32(i);
 }
 
 @compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = element(gid, groups);
+  let e = elementOf(gid, groups, p.count);
   if (e < 0) { return; }
   let co = e % p.cout;
   let ox = (e / p.cout) % p.ow;
@@ -79,7 +79,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
 
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = element(gid, groups);
+  let e = elementOf(gid, groups, p.count);
   if (e < 0) { return; }
   let ci = e % p.cin;
   let ix = (e / p.cin) % p.w;
@@ -106,7 +106,7 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num
 
 @compute @workgroup_size(WG)
 fn conv2d_backward_filter(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let e = element(gid, groups);
+  let e = elementOf(gid, groups, p.count);
   if (e < 0) { return; }
   let co = e % p.cout;
   let ci = (e / p.cout) % p.cin;
@@ -125,4 +125,65 @@ fn conv2d_backward_filter(@builtin(global_invocation_id) gid: vec3u, @builtin(nu
     }
   }
   dk[e] = s;
+}
+
+// im2col and col2im, the lowering of conv2d to a matrix product (src/ops/im2col.ts):
+// cols [n·oh·ow, kh·kw·cin] holds row (b, oy, ox), column (ky, kx, ci):
+//
+//   cols[(b, oy, ox), (ky, kx, ci)] = x[b, iy, ix, ci]   (zero where (iy, ix) is padding)
+//
+//   im2col: x → cols      one invocation per (row, tap): cin copies, or zeros
+//   col2im: dcols → dx    one per dx element: sums the entries copied from it, over
+//                         the same taps as conv2d_backward_input
+// They bind one input, the output and the uniform block (cout is 1 there, unused).
+@group(0) @binding(1) var<storage, read_write> cols: array<f32>;
+@group(0) @binding(1) var<storage, read_write> xGrad: array<f32>;
+@group(0) @binding(2) var<uniform> q: Conv;
+
+@compute @workgroup_size(WG)
+fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  // One invocation per (row, tap): it copies the tap's cin channels, contiguous in x and in cols.
+  let e = elementOf(gid, groups, q.count);
+  if (e < 0) { return; }
+  let taps = q.kh * q.kw;
+  let tap = e % taps;
+  let row = e / taps;
+  let kx = tap % q.kw;
+  let ky = tap / q.kw;
+  let ox = row % q.ow;
+  let oy = (row / q.ow) % q.oh;
+  let b = row / (q.ow * q.oh);
+  let iy = oy * q.sh - q.padTop + ky * q.dh;
+  let ix = ox * q.sw - q.padLeft + kx * q.dw;
+  let to = e * q.cin;
+  if (iy >= 0 && iy < q.h && ix >= 0 && ix < q.w) {
+    let at = ((b * q.h + iy) * q.w + ix) * q.cin;
+    for (var ci = 0; ci < q.cin; ci++) { cols[to + ci] = x[at + ci]; }
+  } else {
+    for (var ci = 0; ci < q.cin; ci++) { cols[to + ci] = 0.0; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = elementOf(gid, groups, q.count);
+  if (e < 0) { return; }
+  let ci = e % q.cin;
+  let ix = (e / q.cin) % q.w;
+  let iy = (e / (q.cin * q.w)) % q.h;
+  let b = e / (q.cin * q.w * q.h);
+  let width = q.kh * q.kw * q.cin;
+  var s = 0.0;
+  for (var ky = 0; ky < q.kh; ky++) {
+    let ty = iy + q.padTop - ky * q.dh;
+    if (ty < 0 || ty % q.sh != 0 || ty / q.sh >= q.oh) { continue; }
+    let oy = ty / q.sh;
+    for (var kx = 0; kx < q.kw; kx++) {
+      let tx = ix + q.padLeft - kx * q.dw;
+      if (tx < 0 || tx % q.sw != 0 || tx / q.sw >= q.ow) { continue; }
+      let ox = tx / q.sw;
+      s += dyFirst[((b * q.oh + oy) * q.ow + ox) * width + (ky * q.kw + kx) * q.cin + ci];
+    }
+  }
+  xGrad[e] = s;
 }

@@ -5,7 +5,7 @@ import code from '../../shaders/conv.wgsl?raw';
 import type { GpuContext, GpuLaunch } from './kernel.js';
 import { defineKernel, grid1d } from './kernel.js';
 
-const shader = { name: 'conv', code };
+export const convShader = { name: 'conv', code };
 /** Small groups: conv2dBackwardFilter has only kh·kw·cin·cout invocations, often a few hundred, to spread over the cores. */
 const WG = 64;
 
@@ -132,7 +132,8 @@ export function forEachTap(g: Conv2dGeometry, visit: (xi: number, ki: number, yi
   }
 }
 
-function launch(entry: string, count: number, g: Conv2dGeometry, ctx: GpuContext): GpuLaunch {
+/** A launch of one of shaders/conv.wgsl's entry points: one invocation per `count` elements, the geometry as its uniform block. */
+export function convLaunch(entry: string, count: number, g: Conv2dGeometry, ctx: GpuContext): GpuLaunch {
   const dims = [g.n, g.h, g.w, g.cin, g.oh, g.ow, g.cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft];
   return { entry, params: [['i32', count], ...dims.map((d) => ['i32', d] as const)], workgroups: grid1d(count, WG, ctx) };
 }
@@ -140,7 +141,7 @@ function launch(entry: string, count: number, g: Conv2dGeometry, ctx: GpuContext
 /** y = conv2d(x, kernel): tf.nn.conv2d (a cross-correlation), x NHWC, kernel [kh, kw, cin, cout] (Keras' layout), y [n, oh, ow, cout]. */
 export const conv2d = defineKernel<Conv2dAttrs>({
   name: 'conv2d',
-  shader,
+  shader: convShader,
   outputs([x, k], attrs) {
     if (!x || !k) throw new ShapeError('conv2d: expects two inputs, x [n, h, w, cin] and kernel [kh, kw, cin, cout]');
     checkAttrs('conv2d', attrs);
@@ -155,14 +156,14 @@ export const conv2d = defineKernel<Conv2dAttrs>({
   },
   gpu([x, k], attrs, ctx) {
     const g = conv2dGeometry(x.shape, k.shape, attrs);
-    return launch('conv2d_forward', g.n * g.oh * g.ow * g.cout, g, ctx);
+    return convLaunch('conv2d_forward', g.n * g.oh * g.ow * g.cout, g, ctx);
   },
 });
 
 /** dx = ∂L/∂x of y = conv2d(x, kernel), from dy = ∂L/∂y: inputs [dy, kernel]; dx has attrs.inputShape. */
 export const conv2dBackwardInput = defineKernel<Conv2dBackwardInputAttrs>({
   name: 'conv2dBackwardInput',
-  shader,
+  shader: convShader,
   outputs([dy, k], attrs) {
     const op = 'conv2dBackwardInput';
     if (!dy || !k) throw new ShapeError(`${op}: expects two inputs, dy [n, oh, ow, cout] and kernel [kh, kw, cin, cout]`);
@@ -179,14 +180,14 @@ export const conv2dBackwardInput = defineKernel<Conv2dBackwardInputAttrs>({
   },
   gpu([, k], attrs, ctx) {
     const g = conv2dGeometry(attrs.inputShape, k.shape, attrs);
-    return launch('conv2d_backward_input', sizeOf(attrs.inputShape), g, ctx);
+    return convLaunch('conv2d_backward_input', sizeOf(attrs.inputShape), g, ctx);
   },
 });
 
 /** dk = ∂L/∂kernel of y = conv2d(x, kernel), from dy = ∂L/∂y: inputs [x, dy]; dk has attrs.filterShape. */
 export const conv2dBackwardFilter = defineKernel<Conv2dBackwardFilterAttrs>({
   name: 'conv2dBackwardFilter',
-  shader,
+  shader: convShader,
   outputs([x, dy], attrs) {
     const op = 'conv2dBackwardFilter';
     if (!x || !dy) throw new ShapeError(`${op}: expects two inputs, x [n, h, w, cin] and dy [n, oh, ow, cout]`);
@@ -203,6 +204,6 @@ export const conv2dBackwardFilter = defineKernel<Conv2dBackwardFilterAttrs>({
   },
   gpu([x], attrs, ctx) {
     const g = conv2dGeometry(x.shape, attrs.filterShape, attrs);
-    return launch('conv2d_backward_filter', sizeOf(attrs.filterShape), g, ctx);
+    return convLaunch('conv2d_backward_filter', sizeOf(attrs.filterShape), g, ctx);
   },
 });

@@ -5,18 +5,13 @@
 //   dx            = col2im(dy₂ · k₂ᵀ)
 // and the tiled matmul, with its fused bias + activation epilogue, does the
 // arithmetic. col2im is im2col's gradient: each x element sums the columns
-// that copied it.
+// that copied it. Their WGSL is in shaders/conv.wgsl, with conv2d's.
 import { ShapeError } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import { expectRank, f32, fmt, sameShape, sizeOf } from '../core/shape.js';
-import code from '../../shaders/im2col.wgsl?raw';
 import type { Conv2dAttrs, Conv2dGeometry } from './conv.js';
-import { checkAttrs, conv2dGeometry, forEachTap, pair, shapeAttr } from './conv.js';
-import type { GpuContext, GpuLaunch } from './kernel.js';
-import { defineKernel, grid1d } from './kernel.js';
-
-const shader = { name: 'im2col', code };
-const WG = 256;
+import { checkAttrs, conv2dGeometry, convLaunch, convShader, forEachTap, pair, shapeAttr } from './conv.js';
+import { defineKernel } from './kernel.js';
 
 /** conv2d's options and the kernel's spatial size [kh, kw] (the channels come from x). */
 export interface Im2colAttrs extends Conv2dAttrs {
@@ -39,15 +34,10 @@ export function colsShape(g: Conv2dGeometry): [number, number] {
   return [g.n * g.oh * g.ow, g.kh * g.kw * g.cin];
 }
 
-function launch(entry: string, count: number, g: Conv2dGeometry, ctx: GpuContext): GpuLaunch {
-  const dims = [g.n, g.h, g.w, g.cin, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft];
-  return { entry, params: [['i32', count], ...dims.map((d) => ['i32', d] as const)], workgroups: grid1d(count, WG, ctx) };
-}
-
 /** cols [n·oh·ow, kh·kw·cin] = the receptive field of each conv2d output position, zeros where it overlaps the padding. */
 export const im2col = defineKernel<Im2colAttrs>({
   name: 'im2col',
-  shader,
+  shader: convShader,
   outputs([x], attrs) {
     if (!x) throw new ShapeError('im2col: expects one input, x [n, h, w, cin]');
     checkAttrs('im2col', attrs, 'kernelSize');
@@ -63,14 +53,14 @@ export const im2col = defineKernel<Im2colAttrs>({
   },
   gpu([x], attrs, ctx) {
     const g = geometry('im2col', x.shape, attrs);
-    return launch('im2col', g.n * g.oh * g.ow * g.kh * g.kw, g, ctx);
+    return convLaunch('im2col', g.n * g.oh * g.ow * g.kh * g.kw, g, ctx);
   },
 });
 
 /** dx [n, h, w, cin] = the sum, for each x element, of the entries of dcols that im2col copied from it. */
 export const col2im = defineKernel<Col2imAttrs>({
   name: 'col2im',
-  shader,
+  shader: convShader,
   outputs([dcols], attrs) {
     if (!dcols) throw new ShapeError('col2im: expects one input, dcols [n·oh·ow, kh·kw·cin]');
     checkAttrs('col2im', attrs, 'kernelSize', 'inputShape');
@@ -88,6 +78,6 @@ export const col2im = defineKernel<Col2imAttrs>({
   },
   gpu(_inputs, attrs, ctx) {
     const g = geometry('col2im', attrs.inputShape, attrs);
-    return launch('col2im', sizeOf(attrs.inputShape), g, ctx);
+    return convLaunch('col2im', sizeOf(attrs.inputShape), g, ctx);
   },
 });
