@@ -13,6 +13,8 @@ import { matmul } from '../../src/ops/matmul.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reshape } from '../../src/ops/reshape.js';
 import { backends } from '../helpers/backends.js';
+import type { ConvCase } from '../helpers/conv-cases.js';
+import { CONV_CASES, label } from '../helpers/conv-cases.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
 import { expectClose, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 
@@ -24,28 +26,10 @@ import { expectClose, numericGradient, randn, reference, rng, runOn, tensor } fr
  * the lowering (the layer's path) against the direct kernels and finite
  * differences.
  */
-type Dims4 = [number, number, number, number];
-interface Case {
-  x: Dims4;
-  k: Dims4;
-  attrs: Conv2dAttrs;
-}
-const label = ({ x, k, attrs }: Case) => `x [${x}] k [${k}] ${JSON.stringify(attrs)}`;
-
-// 1×1 images, odd and prime sizes and channel counts, 'same' with odd totals at stride 2, kernels as large as the
-// input, dilation, strides past the kernel, and W4's two convolutions at batch 64.
-const CASES: Case[] = [
-  { x: [1, 1, 1, 1], k: [1, 1, 1, 1], attrs: {} },
-  { x: [1, 1, 1, 3], k: [3, 3, 3, 5], attrs: { padding: 'same' } },
-  { x: [2, 7, 5, 3], k: [3, 2, 3, 7], attrs: {} },
-  { x: [3, 9, 7, 5], k: [3, 3, 5, 2], attrs: { strides: [2, 2], padding: 'same' } },
-  { x: [2, 5, 4, 3], k: [5, 4, 3, 7], attrs: {} },
-  { x: [2, 9, 8, 3], k: [3, 3, 3, 5], attrs: { dilation: [2, 2] } },
-  { x: [1, 10, 11, 7], k: [3, 2, 7, 3], attrs: { strides: [2, 1], dilation: [2, 3], padding: 'same' } },
-  { x: [2, 10, 8, 1], k: [2, 3, 1, 5], attrs: { strides: [3, 2] } },
-  { x: [64, 28, 28, 1], k: [3, 3, 1, 32], attrs: {} },
-  { x: [64, 13, 13, 32], k: [3, 3, 32, 64], attrs: {} },
-];
+type Case = ConvCase;
+// conv2d's awkward shapes (test/helpers/conv-cases.ts), and W4's second convolution at batch 64.
+const CASES: Case[] = [...CONV_CASES, { x: [64, 13, 13, 32], k: [3, 3, 32, 64], attrs: {} }];
+const SMALL = CASES.slice(0, 11);
 
 const colAttrs = (c: Case) => ({ ...c.attrs, kernelSize: [c.k[0], c.k[1]] as [number, number] });
 const exact: Tolerance = { atol: 0, rtol: 0, why: 'im2col copies values and writes zeros: nothing is rounded' };
@@ -90,7 +74,7 @@ describe.each(backends)('im2col and col2im on %s', (_name, make) => {
 describe('the lowering is exact on the references (float64)', () => {
   // Float64 sums of the same products in another order: 1e-12 is far above their rounding (|sums| < 1e3) and far below any wrong term.
   const f64: Tolerance = { atol: 1e-12, rtol: 1e-12, why: 'float64 sums of the same products in two orders' };
-  CASES.slice(0, 8).forEach((c, i) => {
+  SMALL.forEach((c, i) => {
     it(label(c), () => {
       const { x, k, dy, cols: colsShape, yShape } = operands(c, 40 + i);
       const [kh, kw, cin, cout] = c.k;
@@ -112,7 +96,7 @@ describe('the lowering is exact on the references (float64)', () => {
   });
 
   it('col2im is im2col\'s adjoint: ⟨im2col(x), C⟩ = ⟨x, col2im(C)⟩', () => {
-    for (const [i, c] of CASES.slice(0, 8).entries()) {
+    for (const [i, c] of SMALL.entries()) {
       const { x, dcols } = operands(c, 70 + i);
       const [cols] = reference(im2col, [x], colAttrs(c));
       const [back] = reference(col2im, [dcols], { ...colAttrs(c), inputShape: c.x });
