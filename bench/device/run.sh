@@ -4,7 +4,8 @@
 # seconds, writing every result file and run.log under $OUT. Run from anywhere:
 #   bash bench/device/run.sh
 # Steps, each with a deadline so that a slow or hung step still leaves its
-# results file: WebGPU systems (train W1-W3, matmul, kernel lab) and, beside
+# results file: WebGPU systems (train W1-W4, matmul, kernel lab with its conv2d
+# section) and, beside
 # them where there are cores to spare, CPU systems (train, matmul, shortened);
 # then S1 scaling if time remains.
 # Environment:

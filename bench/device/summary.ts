@@ -39,6 +39,13 @@ function summarize(dir: string): void {
   if (ours || best || peer) {
     console.log(`\n  kernel lab, 1024³: ${ours?.variant ?? 'webgrad default'} ${fmt(ours?.gflops?.median)} GFLOP/s; best ${best?.variant} ${fmt(best?.gflops?.median)}; tfjs-webgpu ${fmt(peer?.gflops?.median)}`);
   }
+  // The conv lab: each pass's fastest webgrad variant on W4's second convolution against tfjs-webgpu's kernel.
+  const conv = runs.flatMap(({ r }) => r.convLab ?? []).filter((f) => f.case === 'W4 conv2' && f.gflops);
+  for (const pass of ['forward', 'dX', 'dW']) {
+    const ours = conv.filter((f) => f.pass === pass && !f.variant.startsWith('tfjs')).sort((a, b) => b.gflops!.median - a.gflops!.median)[0];
+    const peer = conv.find((f) => f.pass === pass && f.variant.startsWith('tfjs'));
+    if (ours) console.log(`  conv lab, W4 conv2 ${pass}: ${ours.variant} ${fmt(ours.gflops!.median)} GFLOP/s; tfjs-webgpu ${fmt(peer?.gflops?.median)}`);
+  }
   const targets = runs.flatMap(({ r }) => r.targets).filter((t) => t.met !== null);
   if (targets.length) console.log(`\nTargets\n${targets.map((t) => `  ${t.met ? 'met' : 'NOT MET'}: ${t.target}: ${t.measured}`).join('\n')}`);
   const errors = runs.flatMap(({ file, r }) => r.errors.map((e) => `  ${file}: ${e.job}: ${e.error.slice(0, 300)}`));

@@ -35,7 +35,7 @@ describe('bench plan --budget-scale', () => {
 
 describe('bench plan --fp32-peak', () => {
   const labShapes = (o: PlanOptions) => {
-    const job = plan(o).find((pj) => pj.section === 'lab')!.job;
+    const job = plan(o).find((pj) => pj.job.kind === 'lab')!.job;
     return job.kind === 'lab' ? job.shapes.map((sh) => sh.label) : [];
   };
   it('adds the large squares and W3\'s big matmuls to the kernel lab, where a real GPU fills up', () => {
@@ -91,5 +91,15 @@ describe('bench plan: W4, the CNN', () => {
     const mlp = plan({ ...full, sections: ['train'], workloads: parseWorkloads('W1,W2') });
     expect(mlp.flatMap(samplesOf)).not.toContain('W4:8000');
     expect(() => parseWorkloads('W5')).toThrow(/unknown workload 'W5' \(known: W1, W2, W3, W4\)/);
+  });
+});
+
+describe('bench plan: the kernel lab\'s conv2d section', () => {
+  it('is a job of the lab section beside the matmul lab, only when webgrad-webgpu is asked for', () => {
+    const labs = plan(full).filter((pj) => pj.section === 'lab').map((pj) => pj.job.kind);
+    expect(labs).toEqual(['conv-lab', 'lab']);
+    expect(plan({ ...full, systems: ['webgrad-cpu', 'tfjs-cpu'] }).some((pj) => pj.job.kind === 'conv-lab')).toBe(false);
+    const quick = plan({ ...full, quick: true }).find((pj) => pj.job.kind === 'conv-lab')!;
+    expect(quick.job.maxRuns).toBe(1);
   });
 });
