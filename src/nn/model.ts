@@ -200,7 +200,10 @@ export class Sequential implements TrainingModel {
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) throw new ValueError(`setClassNames: class '${dup}' is named twice`);
     const units = this.inputShape ? this.outputUnits() : null;
-    if (units !== null && units !== 1 && names.length !== units) throw new ValueError(`setClassNames: the model has ${units} outputs, got ${names.length} class names`);
+    // One output is one class per unit, or a binary classifier's two classes (sigmoid: the output is P(class 1)).
+    if (units !== null && names.length !== units && !(units === 1 && names.length === 2)) {
+      throw new ValueError(`setClassNames: the model has ${units} output${units === 1 ? ' (a binary classifier has 2 class names)' : 's'}, got ${names.length} class names`);
+    }
     this.names = [...names];
   }
 

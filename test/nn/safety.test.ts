@@ -176,6 +176,12 @@ describe.each(backends)('options and safety on %s', (name) => {
     back.compile({ ...back.compileOptions!, backend: name });
     expect((await back.predict(shifted)).data).toEqual(before.data);
     expect(() => m.setClassNames(['a', 'b', 'c'])).toThrow('setClassNames: the model has 2 outputs, got 3 class names');
+    // One sigmoid output: two classes; nothing else.
+    const binary = sequential([dense(1, { activation: 'sigmoid', inputShape: [3] })], { seed: 1 });
+    binary.setClassNames(['no', 'yes']);
+    expect(binary.classNames).toEqual(['no', 'yes']);
+    expect(() => binary.setClassNames(['a', 'b', 'c'])).toThrow('setClassNames: the model has 1 output (a binary classifier has 2 class names), got 3 class names');
+    binary.dispose();
     expect(() => m.setScaler({ mean: [0, 0, 0], std: [1, 0, 1] })).toThrow('setScaler: feature 1 has mean 0 and std 0');
     m.dispose();
     back.dispose();
