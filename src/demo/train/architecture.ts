@@ -47,9 +47,10 @@ export const isConvolutional = (choices: readonly LayerChoice[]) => choices.some
 
 /**
  * The webgrad layers for these choices on flat side×side digits. A model
- * with image layers starts with reshape([side, side, 1]), as the CLI's does:
- * it takes the same 784 values per digit as an MLP, so its file works with
- * `webgrad evaluate` and `webgrad predict`, and the drawing pad's digit
+ * with image layers starts with reshape([side, side, 1]), as the CLI's does
+ * for flat pixel data (a CSV of 784 columns): it takes the same 784 values per
+ * digit as an MLP, `webgrad evaluate` and `webgrad predict` read its file (they
+ * view the digits in the shape a model takes), and the drawing pad's digit
  * becomes [1, side, side, 1] inside it. A Dense layer after image layers
  * gets a Flatten first if the choices lack one.
  */
