@@ -53,17 +53,21 @@ describe.runIf(gpu)('one WebGPU device per process', () => {
   /**
    * Before, every model opened its own Dawn device, whose memory came back only
    * at garbage collection: RSS grew by about 4.2 MB a model (measured: +420 MB
-   * over 100 models). Here the first 200 models are warm-up (V8's heap and JIT,
-   * the allocator, Mesa: +50 MB, then level); over the next 200 the bound is
-   * 30 MB, 0.15 MB a model, a 28th of the old leak. Measured: +12 to +17 MB.
+   * over 100 models). RSS also grows in one-off steps (V8's heap and JIT, the
+   * allocator, Mesa: about +30 MB over the first 200 models, then a single step
+   * of about +20 MB anywhere between models 200 and 400 on this machine). A leak
+   * grows every window; a step shows in one. So of the three windows of 100
+   * models after the first 200, the smallest growth must stay under 15 MB
+   * (0.15 MB a model, a 28th of the old leak; measured: +4 to +7 MB), and the
+   * whole 300 under 60 MB (measured: +33 to +37 MB).
    */
-  it('building, training, running and disposing 400 models keeps memory flat and leaves no device open', async () => {
+  it('building, training, running and disposing 500 models keeps memory flat and leaves no device open', async () => {
     const r = new Random(1);
     const x = { data: r.fill(new Float32Array(64 * 8), -1, 1), shape: [64, 8] };
     const y = { data: Int32Array.from({ length: 64 }, () => r.int(4)), shape: [64] };
     const rss: number[] = [];
     const t0 = Date.now();
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 500; i++) {
       const model = sequential([dense(16, { activation: 'relu', inputShape: [8] }), dense(4, { activation: 'softmax' })], { seed: i }).compile({
         optimizer: 'adam',
         loss: 'sparseCategoricalCrossentropy',
@@ -75,10 +79,11 @@ describe.runIf(gpu)('one WebGPU device per process', () => {
       expect(liveDevices()).toBe(1);
       rss.push(mb());
     }
-    const growth = rss[399] - rss[199];
-    const at = [1, 50, 100, 200, 300, 400];
-    console.log(`400 models in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS after ${at.join(', ')} models: ${at.map((k) => rss[k - 1].toFixed(0)).join(', ')} MB`);
-    expect(growth).toBeLessThan(30);
+    const windows = [200, 300, 400].map((from) => rss[from + 99] - rss[from - 1]);
+    const at = [1, 100, 200, 300, 400, 500];
+    console.log(`500 models in ${((Date.now() - t0) / 1000).toFixed(1)} s; RSS after ${at.join(', ')} models: ${at.map((k) => rss[k - 1].toFixed(0)).join(', ')} MB`);
+    expect(Math.min(...windows)).toBeLessThan(15);
+    expect(rss[499] - rss[199]).toBeLessThan(60);
     await until(() => liveDevices() === 0, DEVICE_LINGER_MS + 2000);
     expect(liveDevices()).toBe(0);
   });
