@@ -6,7 +6,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { Backend } from '../../src/index.js';
 import { WebGPUBackend } from '../../src/index.js';
 import type { ConvFigure, JobResult } from '../lib/jobs.js';
-import { cpuSeconds, now, rates } from '../lib/stats.js';
+import { now, rates, timeRound } from '../lib/stats.js';
 import { describeAdapter } from '../systems/open-browser.js';
 import { loadTfjs } from '../systems/tfjs-node.js';
 import type { ConvCase, ConvPass, ConvVariant } from './conv.js';
@@ -116,17 +116,7 @@ export async function runConvLab(cases: ConvCase[], budgetSeconds: number, maxRu
     const t0 = now();
     for (let round = 0; round < maxRuns; round++) {
       for (const cell of cells) {
-        const timer = cell.timer();
-        try {
-          // One untimed run first: the operands' upload and the pipelines are not timed.
-          const first = await timer.run(1);
-          if (round === 0) cell.reps = Math.max(1, Math.min(64, Math.round(0.15 / Math.max(first, 1e-5))));
-          const cpu0 = cpuSeconds();
-          cell.seconds.push((await timer.run(cell.reps)) / cell.reps);
-          cell.cpu.push((cpuSeconds() - cpu0) / cell.reps);
-        } finally {
-          timer.free();
-        }
+        await timeRound(cell, cell.timer(), round);
       }
       console.error(`conv lab: round ${round + 1}: ${cells.length} timings done at ${(now() - t0).toFixed(1)} s`);
       if (((now() - t0) * (round + 2)) / (round + 1) > budgetSeconds) break;

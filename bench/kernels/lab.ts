@@ -11,7 +11,7 @@ import type { GpuContext } from '../../src/ops/kernel.js';
 import type { JobResult, MatmulFigure, MatmulShape } from '../lib/jobs.js';
 import { TFJS_PEER } from '../lib/jobs.js';
 import type { MatmulRunner } from '../lib/matmul-timing.js';
-import { cpuSeconds, now, rates } from '../lib/stats.js';
+import { now, rates, timeRound } from '../lib/stats.js';
 import { describeAdapter } from '../systems/open-browser.js';
 import { tfjsMatmulRunner } from '../systems/tfjs.js';
 import { loadTfjs } from '../systems/tfjs-node.js';
@@ -124,16 +124,7 @@ export async function runKernelLab(shapes: MatmulShape[], budgetSeconds: number,
       for (const cell of cells) {
         const { c, shape: s } = cell;
         const timer: Timer = c.kernel ? webgradTimer(be, c, s) : tfjsTimer(tfjs!.tf, s);
-        try {
-          // One untimed launch first: the operands' upload to the device is not timed.
-          const first = await timer.run(1);
-          if (round === 0) cell.reps = Math.max(1, Math.min(64, Math.round(0.15 / Math.max(first, 1e-5))));
-          const cpu0 = cpuSeconds();
-          cell.seconds.push((await timer.run(cell.reps)) / cell.reps);
-          cell.cpu.push((cpuSeconds() - cpu0) / cell.reps);
-        } finally {
-          timer.free();
-        }
+        await timeRound(cell, timer, round);
       }
       console.error(`lab: round ${round + 1}: ${cells.length} timings done at ${(now() - t0).toFixed(1)} s`);
       if (((now() - t0) * (round + 2)) / (round + 1) > budgetSeconds) break;

@@ -31,3 +31,28 @@ export function cpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/** A lab cell's figures: seconds and CPU-seconds per launch, one per round, and launches per timed run. */
+export interface TimedCell {
+  reps: number;
+  readonly seconds: number[];
+  readonly cpu: number[];
+}
+
+/**
+ * One round of a lab cell: an untimed run first (the operands' upload and the
+ * pipelines are not timed), then `reps` launches in one timed run, `reps` set
+ * in round 0 to last about 0.15 s. The timer is freed whatever happens.
+ */
+export async function timeRound(cell: TimedCell, timer: { run(reps: number): Promise<number>; free(): void }, round: number): Promise<void> {
+  try {
+    const first = await timer.run(1);
+    if (round === 0) cell.reps = Math.max(1, Math.min(64, Math.round(0.15 / Math.max(first, 1e-5))));
+    const cpu0 = cpuSeconds();
+    cell.seconds.push((await timer.run(cell.reps)) / cell.reps);
+    cell.cpu.push((cpuSeconds() - cpu0) / cell.reps);
+  } finally {
+    timer.free();
+  }
+}
+
