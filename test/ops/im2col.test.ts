@@ -27,8 +27,9 @@ import { expectClose, numericGradient, randn, reference, rng, runOn, tensor } fr
  * differences.
  */
 type Case = ConvCase;
-// conv2d's awkward shapes (test/helpers/conv-cases.ts), and W4's second convolution at batch 64.
-const CASES: Case[] = [...CONV_CASES, { x: [64, 13, 13, 32], k: [3, 3, 32, 64], attrs: {} }];
+// conv2d's awkward shapes (test/helpers/conv-cases.ts), W4's second convolution at batch 64, and the issue's
+// large case: [64, 28, 28, 32] to 64 filters (a cols matrix of 43,264 × 288, 50 MB).
+const CASES: Case[] = [...CONV_CASES, { x: [64, 13, 13, 32], k: [3, 3, 32, 64], attrs: {} }, { x: [64, 28, 28, 32], k: [3, 3, 32, 64], attrs: { padding: 'same' } }];
 const SMALL = CASES.slice(0, 11);
 
 const colAttrs = (c: Case) => ({ ...c.attrs, kernelSize: [c.k[0], c.k[1]] as [number, number] });
