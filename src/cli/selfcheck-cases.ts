@@ -125,6 +125,10 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   ],
   adam: [{ name: 'adam step 3 1031', inputs: [N], attrs: { lr: 0.01, step: 3 } }],
   adamw: [{ name: 'adamw step 3 1031', inputs: [N], attrs: { lr: 0.01, step: 3 } }],
+  dropout: [
+    { name: 'dropout 0.3 1031', inputs: [N], attrs: { rate: 0.3, seed: 7 } },
+    { name: 'dropout 0.5, seed 2^32 − 1, 67×13', inputs: [x], attrs: { rate: 0.5, seed: 2 ** 32 - 1 } },
+  ],
   fill: [{ name: 'fill 1031', inputs: [], attrs: { shape: [1031], value: 3 } }],
   scale: [{ name: 'scale 1031', inputs: [N], attrs: { alpha: -0.5 } }],
   add: [{ name: 'add 1031', inputs: [N, N], attrs: { alpha: 2 } }],

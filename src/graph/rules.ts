@@ -1,6 +1,7 @@
 import { activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import { biasGrad } from '../ops/bias.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
+import { dropout } from '../ops/dropout.js';
 import { add, scale } from '../ops/elementwise.js';
 import { col2im } from '../ops/im2col.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -64,6 +65,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
   ],
   // cols = im2col(x) copies x's elements: dx sums the gradients of the copies.
   im2col: (g, { inputs: [x], attrs }, [d]) => [d && g.op(col2im, [d], { ...attrs, inputShape: x.shape }, `d(${x.name})`)],
+  // out = x·mask/(1 − rate): linear in x with the same mask, so d(x) is the same op on d(out), same seed.
+  dropout: (g, { inputs: [x], attrs }, [d]) => [d && g.op(dropout, [d], attrs, `d(${x.name})`)],
   // out = x + αy
   add: (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))],
   scale: (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })],

@@ -2,6 +2,7 @@
 export * from './activation.js';
 export * from './bias.js';
 export * from './conv.js';
+export * from './dropout.js';
 export * from './elementwise.js';
 export * from './im2col.js';
 export * from './loss.js';

@@ -1,0 +1,61 @@
+// Inverted dropout: the op behind Keras' Dropout layer while it trains.
+import { ValueError } from '../core/errors.js';
+import { sizeOf } from '../core/shape.js';
+import code from '../../shaders/dropout.wgsl?raw';
+import { defineKernel, grid1d } from './kernel.js';
+
+const shader = { name: 'dropout', code };
+const WG = 256;
+
+export interface DropoutAttrs {
+  /** The fraction of elements zeroed, in [0, 1). */
+  readonly rate: number;
+  /** Which mask: an integer in [0, 2³²). The same seed draws the same mask. */
+  readonly seed: number;
+}
+
+/** PCG-RXS-M-XS (Jarzynski and Olano, JCGT 2020) on u32, as shaders/dropout.wgsl computes it. */
+export function pcg(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** The mask's integer threshold: element i is kept when the top 24 bits of its hash reach it. */
+export function dropoutThreshold(rate: number): number {
+  return Math.round(rate * 2 ** 24);
+}
+
+/** Whether element i survives: the mask the kernel draws. */
+export function dropoutKeeps(seed: number, i: number, threshold: number): boolean {
+  return pcg((pcg(seed) + i) >>> 0) >>> 8 >= threshold;
+}
+
+function check({ rate, seed }: DropoutAttrs): void {
+  if (!(typeof rate === 'number' && rate >= 0 && rate < 1)) throw new ValueError(`dropout: rate must be a number in [0, 1), got ${rate}`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new ValueError(`dropout: seed must be an integer in [0, 2^32), got ${seed}`);
+}
+
+/**
+ * out = x / (1 − rate) where element i's mask bit keeps it, else 0: each
+ * element dropped with probability `rate` (to 2⁻²⁴), the expectation kept. The
+ * mask is a hash of (seed, i), so the op is its own gradient: d(x) is dropout
+ * of d(out) with the same seed.
+ */
+export const dropout = defineKernel<DropoutAttrs>({
+  name: 'dropout',
+  shader,
+  outputs([x], attrs) {
+    if (!x || x.dtype !== 'f32') throw new ValueError(`dropout: expects one f32 input, got ${x ? x.dtype : 'none'}`);
+    check(attrs);
+    return [x];
+  },
+  cpu([x], [out], _infos, { rate, seed }) {
+    const t = dropoutThreshold(rate);
+    for (let i = 0; i < x.length; i++) out[i] = dropoutKeeps(seed, i, t) ? x[i] / (1 - rate) : 0;
+  },
+  gpu([x], { rate, seed }, ctx) {
+    const n = sizeOf(x.shape);
+    return { entry: 'dropout', params: [['u32', n], ['u32', seed], ['u32', dropoutThreshold(rate)], ['f32', 1 / (1 - rate)]], workgroups: grid1d(n, WG, ctx) };
+  },
+});
