@@ -198,11 +198,11 @@ export function convLayer(config: Conv2dConfig): Layer {
       if (useBias) specs.push({ name: `${config.name}/bias`, shape: [filters], init: (r) => initialize(biasInitializer, filters, fanIn, fanOut, r) });
       return specs;
     },
-    forward(g, x, [k, b], skip) {
+    forward(g, x, [k, b], ctx) {
       // Bias and activation act per channel, the last axis: on the rows, one per output position.
       let rows = convRows(g, x, k, attrs, config.name);
       if (b) rows = g.op(biasAdd, [rows, b], {}, `${config.name}/bias_add`);
-      if (!skip) rows = applyActivation(g, rows, config.activation, config.alpha, `${config.name}/${config.activation}`);
+      if (!ctx.skipActivation) rows = applyActivation(g, rows, config.activation, config.alpha, `${config.name}/${config.activation}`);
       const { oh, ow } = geometry(x.shape.slice(1));
       return g.op(reshape, [rows], { shape: [x.shape[0], oh, ow, filters] }, `${config.name}/out`);
     },

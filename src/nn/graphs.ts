@@ -2,10 +2,11 @@ import { gradients } from '../graph/autodiff.js';
 import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
 import type { Node, Value } from '../graph/graph.js';
+import { pcg } from '../ops/dropout.js';
 import { accumulate } from '../ops/elementwise.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
 import type { Optimizer } from '../optim/optimizers.js';
-import type { Layer, ParamSpec } from './layers.js';
+import type { ForwardContext, Layer, ParamSpec } from './layers.js';
 import { applyActivation } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
 
@@ -22,6 +23,14 @@ export interface ModelSpec {
   readonly targetShape: number[];
   /** Fold bias and activation into the matmuls (graph/fuse.ts); false runs every op on its own. */
   readonly fuse: boolean;
+  /** The model's seed, from which each layer's own (dropout masks) is derived; default 0. */
+  readonly seed?: number;
+}
+
+/** A launch whose attributes change every step: its node's index (after fusing) and its attributes at a step. */
+export interface StepUpdate {
+  readonly node: number;
+  attrs(step: number): object;
 }
 
 /** A recorded step and the values the model binds or reads. */
@@ -41,20 +50,40 @@ export interface StepGraph {
   /** Σ per-sample loss, then each metric's Σ, accumulated over the steps since they were zeroed. */
   readonly sums: Value[];
   readonly output: Value | null;
-  /** Node indices of updates whose attributes change every step (Adam's bias correction). */
-  readonly stepNodes: number[];
+  /** Launches whose attributes change every step: Adam's bias correction, a learning-rate schedule, dropout masks. */
+  readonly stepUpdates: StepUpdate[];
 }
 
-/** Records every layer; with `fused`, the last activation is left to the loss. */
-function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean): Value {
+/** The attributes objects layers marked as changing every step, with their attributes at a step. */
+type PerStep = Map<object, (step: number) => object>;
+
+/**
+ * Records every layer, training or not; with `fused`, the last activation is
+ * left to the loss. Each layer's seed is a hash of the model's and its position.
+ */
+function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: boolean, perStep: PerStep): Value {
   let h = x;
   let w = 0;
   spec.layers.forEach((layer, i) => {
     const n = spec.paramCounts[i];
-    h = layer.forward(g, h, weights.slice(w, w + n), fused && i === spec.layers.length - 1);
+    const ctx: ForwardContext = {
+      skipActivation: fused && i === spec.layers.length - 1,
+      training,
+      seed: pcg(((spec.seed ?? 0) + Math.imul(i + 1, 0x9e3779b9)) >>> 0),
+      perStep: (attrs, at) => void perStep.set(attrs, at),
+    };
+    h = layer.forward(g, h, weights.slice(w, w + n), ctx);
     w += n;
   });
   return h;
+}
+
+/** The step updates of the marked attributes, by node index (taken after fusing, which moves nodes). */
+function perStepUpdates(g: Graph, perStep: PerStep): StepUpdate[] {
+  return g.nodes.flatMap((n, node) => {
+    const at = perStep.get(n.attrs as object);
+    return at ? [{ node, attrs: at }] : [];
+  });
 }
 
 function weightValues(g: Graph, spec: ModelSpec): Value[] {
@@ -66,12 +95,13 @@ function weightValues(g: Graph, spec: ModelSpec): Value[] {
  * fused loss), per-sample loss, and loss and metric sums added into
  * persistent accumulators.
  */
-function forwardAndLoss(spec: ModelSpec, batch: number) {
+function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const g = new Graph();
   const x = g.input('x', [batch, ...spec.inputShape]);
   const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
   const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, spec.loss.fused);
+  const perStep: PerStep = new Map();
+  const out = forward(g, spec, x, weights, spec.loss.fused, training, perStep);
   const last = spec.layers[spec.layers.length - 1];
   let activated: Value | null = null;
   // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
@@ -85,7 +115,7 @@ function forwardAndLoss(spec: ModelSpec, batch: number) {
   };
   addSum(perSample, 'loss');
   for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), y], m.attrs, m.name), m.name);
-  return { g, x, y, weights, perSample, sums };
+  return { g, x, y, weights, perSample, sums, perStep };
 }
 
 /**
@@ -96,7 +126,7 @@ function forwardAndLoss(spec: ModelSpec, batch: number) {
  * (`packable`); otherwise each weight has its own.
  */
 export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number, packWeights = false): StepGraph {
-  const { g, x, y, weights, perSample, sums } = forwardAndLoss(spec, batch);
+  const { g, x, y, weights, perSample, sums, perStep } = forwardAndLoss(spec, batch, true);
   const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
   const found = gradients(g, loss, weights);
   const grads = weights.map((w) => found.get(w)!);
@@ -114,8 +144,8 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
   }
   if (spec.fuse) fuse(g);
   // Indexed after fusing, which moves nodes.
-  const stepNodes = optimizer.stepDependent ? updates.map((n) => g.nodes.indexOf(n)) : [];
-  return { graph: g, x, y, weights, slots, packed, sums, output: null, stepNodes };
+  const optimizerUpdates = optimizer.stepDependent ? updates.map((n): StepUpdate => ({ node: g.nodes.indexOf(n), attrs: (s) => optimizer.attrs(s) })) : [];
+  return { graph: g, x, y, weights, slots, packed, sums, output: null, stepUpdates: [...optimizerUpdates, ...perStepUpdates(g, perStep)] };
 }
 
 /**
@@ -155,9 +185,9 @@ function packable(nodes: readonly Node[], grads: readonly Value[]): boolean {
 
 /** Forward and loss without updates: evaluate(). */
 export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
-  const { g, x, y, weights, sums } = forwardAndLoss(spec, batch);
+  const { g, x, y, weights, sums } = forwardAndLoss(spec, batch, false);
   if (spec.fuse) fuse(g);
-  return { graph: g, x, y, weights, slots: [], packed: null, sums, output: null, stepNodes: [] };
+  return { graph: g, x, y, weights, slots: [], packed: null, sums, output: null, stepUpdates: [] };
 }
 
 /** Forward through every layer, final activation included: predict(). */
@@ -165,7 +195,7 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const g = new Graph();
   const x = g.input('x', [batch, ...spec.inputShape]);
   const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, false);
+  const out = forward(g, spec, x, weights, false, false, new Map());
   if (spec.fuse) fuse(g, [out]);
-  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, stepNodes: [] };
+  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, stepUpdates: [] };
 }

@@ -38,9 +38,28 @@ export interface Layer {
   readonly activation: LayerActivation;
   outputShape(input: number[]): number[];
   params(input: number[]): ParamSpec[];
-  /** Records the layer. `skipActivation` leaves the last activation to a fused loss. */
-  forward(g: Graph, x: Value, weights: readonly Value[], skipActivation?: boolean): Value;
+  /** Records the layer, as the context asks (training or inference, the last activation left to a fused loss). */
+  forward(g: Graph, x: Value, weights: readonly Value[], ctx: ForwardContext): Value;
 }
+
+/** What a layer's forward pass may depend on besides its input. */
+export interface ForwardContext {
+  /** Leave the last activation to a fused loss. */
+  readonly skipActivation: boolean;
+  /** Training (dropout drops) or inference (it passes x through): Keras' `training` argument. */
+  readonly training: boolean;
+  /** A seed for this layer's randomness, from the model's seed and the layer's position. */
+  readonly seed: number;
+  /**
+   * Marks the ops recorded with `attrs` (the object itself: autodiff passes it
+   * on to the gradient's ops) as changing every step: `at(step)` gives their
+   * attributes for step 1, 2, ... (a dropout mask's seed).
+   */
+  perStep(attrs: object, at: (step: number) => object): void;
+}
+
+/** A context for code that records a layer by itself: inference, nothing per step. */
+export const INFERENCE: ForwardContext = { skipActivation: false, training: false, seed: 0, perStep: () => undefined };
 
 /** The sample shape after `layers`, given the sample shape that goes in. */
 export function outputShapeOf(layers: readonly Layer[], input: number[]): number[] {

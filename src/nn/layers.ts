@@ -2,6 +2,7 @@ import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
+import { dropout as dropoutOp, pcg } from '../ops/dropout.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
@@ -21,6 +22,7 @@ export type LayerConfig =
   | { type: 'activation'; name: string; activation: LayerActivation; alpha?: number; inputShape?: number[] }
   | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
   | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
+  | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; inputShape?: number[] }
   | Conv2dConfig
   | Pool2dConfig
   | GlobalPoolConfig;
@@ -74,6 +76,44 @@ export function reshape(targetShape: number[], options: OptionsOf<typeof SHAPE_L
 
 const SHAPE_LAYER_OPTIONS = defineOptions('layer', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { input_shape: 'inputShape' });
 
+const DROPOUT_OPTIONS = defineOptions('dropout', {
+  seed: opt.custom<number>('integer', 'the masks\' seed, an integer in [0, 2^32) (default: from the model\'s seed and the layer\'s position)', (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32 ? null : `must be an integer in [0, 2^32), got ${JSON.stringify(v)}`)),
+  inputShape: layerCommon.inputShape,
+  name: layerCommon.name,
+}, { rate: 'the first argument: dropout(rate, options)', noise_shape: 'not supported: every element has its own mask bit', input_shape: 'inputShape' });
+
+/**
+ * Keras' Dropout: while training, each element is zeroed with probability
+ * `rate` and the rest scaled by 1/(1 − rate), a fresh mask every step; at
+ * evaluate and predict time it passes its input through.
+ */
+export function dropout(rate: number, options: OptionsOf<typeof DROPOUT_OPTIONS.spec> = {}): Layer {
+  const o = DROPOUT_OPTIONS.check(options);
+  return layerFromConfig({ type: 'dropout', name: o.name ?? autoName('dropout'), activation: 'linear', rate, ...(o.seed === undefined ? {} : { seed: o.seed }), inputShape: o.inputShape });
+}
+
+function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
+  const { rate } = config;
+  if (!(typeof rate === 'number' && rate >= 0 && rate < 1)) throw new ValueError(`${config.name}: rate must be a number in [0, 1), got ${rate}`);
+  if (config.seed !== undefined && !(Number.isInteger(config.seed) && config.seed >= 0 && config.seed < 2 ** 32)) throw new ValueError(`${config.name}: seed must be an integer in [0, 2^32), got ${config.seed}`);
+  return {
+    name: config.name,
+    config,
+    activation: 'linear',
+    outputShape: (input) => input,
+    params: () => [],
+    forward(g, x, _w, ctx) {
+      if (!ctx.training || rate === 0) return x;
+      const seed = config.seed ?? ctx.seed;
+      // The mask of step s: a hash of the layer's seed and s. The gradient's dropout shares these attrs, hence the mask.
+      const at = (step: number) => ({ rate, seed: pcg((pcg(seed) ^ step) >>> 0) });
+      const attrs = at(0);
+      ctx.perStep(attrs, at);
+      return g.op(dropoutOp, [x], attrs, config.name);
+    },
+  };
+}
+
 /**
  * Every layer kind: its name in summary() and how it is built from its
  * config. A kind in LayerConfig without an entry here does not compile.
@@ -88,13 +128,14 @@ const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config
       activation: config.activation,
       outputShape: (input) => input,
       params: () => [],
-      forward: (g, x, _w, skip) => (skip ? x : applyActivation(g, x, config.activation, config.alpha, config.name)),
+      forward: (g, x, _w, ctx) => (ctx.skipActivation ? x : applyActivation(g, x, config.activation, config.alpha, config.name)),
     }),
   },
   flatten: {
     title: 'Flatten',
     build: (config) => viewLayer(config, (input) => [input.reduce((a, b) => a * b, 1)]),
   },
+  dropout: { title: 'Dropout', build: dropoutLayer },
   conv2d: { title: 'Conv2D', build: convLayer },
   maxPooling2d: { title: 'MaxPooling2D', build: poolLayer },
   averagePooling2d: { title: 'AveragePooling2D', build: poolLayer },
@@ -150,10 +191,10 @@ function denseLayer(config: ConfigOf<'dense'>): Layer {
       if (useBias) specs.push({ name: `${config.name}/bias`, shape: [units], init: (r) => initialize(biasInitializer, units, fanIn, units, r) });
       return specs;
     },
-    forward(g, x, [w, b], skip) {
+    forward(g, x, [w, b], ctx) {
       let y = g.op(matmul, [x, w], {}, `${config.name}/matmul`);
       if (b) y = g.op(biasAdd, [y, b], {}, `${config.name}/bias_add`);
-      return skip ? y : applyActivation(g, y, config.activation, config.alpha, `${config.name}/${config.activation}`);
+      return ctx.skipActivation ? y : applyActivation(g, y, config.activation, config.alpha, `${config.name}/${config.activation}`);
     },
   };
 }

@@ -125,7 +125,7 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
       const step = await rt.trainStep(idx.length);
       load(rt, step, train, idx);
       rt.step++;
-      for (const node of step.graph.stepNodes) step.compiled.program.update(step.compiled.launchOf(node), rt.optimizer!.attrs(rt.step));
+      for (const u of step.graph.stepUpdates) step.compiled.program.update(step.compiled.launchOf(u.node), u.attrs(rt.step));
       step.compiled.program.run();
       if ((batch + 1) % QUEUE_WINDOW === 0) {
         // Let at most one window of steps run ahead of the GPU: a wait, not a readback.

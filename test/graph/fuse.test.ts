@@ -148,8 +148,8 @@ describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
     const fused = launches(true);
     expect(plain.graph.nodes.length).toBe(25);
     expect(fused.graph.nodes.length).toBe(16);
-    expect(fused.stepNodes.map((i) => fused.graph.nodes[i].kernel.name)).toEqual(['adam', 'adam', 'adam', 'adam']);
-    fused.stepNodes.forEach((i, k) => expect(fused.graph.nodes[i].outputs[0]).toBe(fused.weights[k]));
+    expect(fused.stepUpdates.map((u) => fused.graph.nodes[u.node].kernel.name)).toEqual(['adam', 'adam', 'adam', 'adam']);
+    fused.stepUpdates.forEach((u, k) => expect(fused.graph.nodes[u.node].outputs[0]).toBe(fused.weights[k]));
     expect(kernels(fused.graph)).toEqual([
       'matmulBiasActivation', 'matmulBiasActivation', // Dense forwards, bias and relu included
       'fill', 'softmaxCrossEntropyWithGrad', // the loss and its gradient, for the seed 1/128
@@ -168,8 +168,8 @@ describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
       'biasGrad', 'matmul', 'matmulActivationGrad', 'biasGrad', 'matmul',
       'adam',
     ]);
-    const update = packed.graph.nodes[packed.stepNodes[0]];
-    expect(packed.stepNodes).toHaveLength(1);
+    const update = packed.graph.nodes[packed.stepUpdates[0].node];
+    expect(packed.stepUpdates).toHaveLength(1);
     expect(update.outputs).toEqual([packed.packed!.weights, ...packed.packed!.slots]);
     // 784·128, 128, 128·10 and 10 values, each rounded up to a multiple of 64.
     expect(packed.packed!.weights.shape).toEqual([100352 + 128 + 1280 + 64]);
@@ -351,8 +351,8 @@ describe('launches per step of W4 (a CNN, Adam, accuracy)', () => {
     ]);
     // The kernel gradients are matmul results [kh·kw·cin, cout]; the packed update reads them as they are.
     expect(step.packed).not.toBeNull();
-    expect(step.stepNodes).toHaveLength(1);
-    const update = step.graph.nodes[step.stepNodes[0]];
+    expect(step.stepUpdates).toHaveLength(1);
+    const update = step.graph.nodes[step.stepUpdates[0].node];
     expect(step.graph.packs.get(update.inputs[0])!.members.map((m) => m.shape)).toEqual([[9, 32], [32], [288, 64], [64], [1600, 128], [128], [128, 10], [10]]);
     expect(step.graph.nodes.some((n) => n.kernel.view && update.inputs.includes(n.outputs[0]))).toBe(false);
   });
