@@ -127,7 +127,7 @@ fn conv2d_backward_filter(@builtin(global_invocation_id) gid: vec3u, @builtin(nu
   dk[e] = s;
 }
 
-// im2col and col2im, the lowering of conv2d to a matrix product (src/ops/im2col.ts):
+// im2col and col2im, the lowering of conv2d to a matrix product (im2col and col2im in src/ops/conv.ts):
 // cols [n·oh·ow, kh·kw·cin] holds row (b, oy, ox), column (ky, kx, ci):
 //
 //   cols[(b, oy, ox), (ky, kx, ci)] = x[b, iy, ix, ci]   (zero where (iy, ix) is padding)

@@ -1,7 +1,7 @@
 // The kernel lab's conv2d variants and their check. A variant computes one
 // pass of a convolution (forward y, dX or dW) from device tensors, in one or
 // more launches: the direct kernels of src/ops/conv.ts, or the lowered path
-// of src/ops/im2col.ts (im2col, col2im) around matmul. Each is compared with
+// of src/ops/conv.ts (im2col, col2im) around matmul. Each is compared with
 // conv2d's CPU reference in float64 before it is timed.
 import type { Backend, DeviceTensor, Shape } from '../../src/index.js';
 import { ops, Random } from '../../src/index.js';

@@ -3,7 +3,7 @@ import { biasGrad } from '../ops/bias.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { dropout } from '../ops/dropout.js';
 import { add, scale } from '../ops/elementwise.js';
-import { col2im } from '../ops/im2col.js';
+import { col2im } from '../ops/conv.js';
 import type { Kernel } from '../ops/kernel.js';
 import { avgPool2dBackward, globalAvgPool2dBackward, maxPool2dBackward } from '../ops/pool.js';
 import { reshape } from '../ops/reshape.js';

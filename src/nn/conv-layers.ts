@@ -6,7 +6,7 @@ import type { Graph, Value } from '../graph/graph.js';
 import { biasAdd } from '../ops/bias.js';
 import type { Conv2dAttrs } from '../ops/conv.js';
 import { conv2d as conv2dOp, conv2dGeometry } from '../ops/conv.js';
-import { colsShape, im2col } from '../ops/im2col.js';
+import { colsShape, im2col } from '../ops/conv.js';
 import { matmul } from '../ops/matmul.js';
 import { avgPool2d, globalAvgPool2d, maxPool2d, poolGeometry } from '../ops/pool.js';
 import { reshape } from '../ops/reshape.js';

@@ -4,7 +4,6 @@ export * from './bias.js';
 export * from './conv.js';
 export * from './dropout.js';
 export * from './elementwise.js';
-export * from './im2col.js';
 export * from './loss.js';
 export * from './matmul-epilogue.js';
 export * from './matmul.js';

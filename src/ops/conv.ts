@@ -5,7 +5,7 @@ import code from '../../shaders/conv.wgsl?raw';
 import type { GpuContext, GpuLaunch } from './kernel.js';
 import { defineKernel, grid1d } from './kernel.js';
 
-export const convShader = { name: 'conv', code };
+const shader = { name: 'conv', code };
 /** Small groups: conv2dBackwardFilter has only kh·kw·cin·cout invocations, often a few hundred, to spread over the cores. */
 const WG = 64;
 
@@ -42,14 +42,14 @@ export interface Conv2dGeometry {
 
 const ATTR_KEYS = ['strides', 'padding', 'dilation'];
 
-export function checkAttrs(op: string, attrs: object, ...extra: string[]): void {
+function checkAttrs(op: string, attrs: object, ...extra: string[]): void {
   const allowed = [...ATTR_KEYS, ...extra];
   for (const key of Object.keys(attrs)) {
     if (!allowed.includes(key)) throw new ValueError(`${op}: unknown option '${key}' (use ${allowed.map((k) => `'${k}'`).join(', ')})`);
   }
 }
 
-export function pair(op: string, name: string, v: readonly number[] | undefined): [number, number] {
+function pair(op: string, name: string, v: readonly number[] | undefined): [number, number] {
   if (v === undefined) return [1, 1];
   if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1)) {
     throw new ValueError(`${op}: ${name} must be two positive integers [rows, columns], got ${JSON.stringify(v)}`);
@@ -91,7 +91,7 @@ export function conv2dGeometry(xShape: Shape, kShape: Shape, attrs: Conv2dAttrs,
 }
 
 /** A shape given in the options: four positive integers. */
-export function shapeAttr(op: string, name: string, s: Shape | undefined, layout: string): Shape {
+function shapeAttr(op: string, name: string, s: Shape | undefined, layout: string): Shape {
   if (!Array.isArray(s) || s.length !== 4 || !s.every((d) => Number.isInteger(d) && d >= 1)) {
     throw new ShapeError(`${op}: ${name} must be four positive integers ${layout}, got ${JSON.stringify(s)}`);
   }
@@ -110,7 +110,7 @@ function expectDy(op: string, dy: TensorInfo, g: Conv2dGeometry): void {
  * fall in the zero padding. The forward and both backward references are this
  * one sum, accumulated into y, dx or dk.
  */
-export function forEachTap(g: Conv2dGeometry, visit: (xi: number, ki: number, yi: number) => void): void {
+function forEachTap(g: Conv2dGeometry, visit: (xi: number, ki: number, yi: number) => void): void {
   for (let b = 0; b < g.n; b++) {
     for (let oy = 0; oy < g.oh; oy++) {
       for (let ox = 0; ox < g.ow; ox++) {
@@ -133,7 +133,7 @@ export function forEachTap(g: Conv2dGeometry, visit: (xi: number, ki: number, yi
 }
 
 /** A launch of one of shaders/conv.wgsl's entry points: one invocation per `count` elements, the geometry as its uniform block. */
-export function convLaunch(entry: string, count: number, g: Conv2dGeometry, ctx: GpuContext): GpuLaunch {
+function launch(entry: string, count: number, g: Conv2dGeometry, ctx: GpuContext): GpuLaunch {
   const dims = [g.n, g.h, g.w, g.cin, g.oh, g.ow, g.cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft];
   return { entry, params: [['i32', count], ...dims.map((d) => ['i32', d] as const)], workgroups: grid1d(count, WG, ctx) };
 }
@@ -141,7 +141,7 @@ export function convLaunch(entry: string, count: number, g: Conv2dGeometry, ctx:
 /** y = conv2d(x, kernel): tf.nn.conv2d (a cross-correlation), x NHWC, kernel [kh, kw, cin, cout] (Keras' layout), y [n, oh, ow, cout]. */
 export const conv2d = defineKernel<Conv2dAttrs>({
   name: 'conv2d',
-  shader: convShader,
+  shader,
   outputs([x, k], attrs) {
     if (!x || !k) throw new ShapeError('conv2d: expects two inputs, x [n, h, w, cin] and kernel [kh, kw, cin, cout]');
     checkAttrs('conv2d', attrs);
@@ -156,14 +156,14 @@ export const conv2d = defineKernel<Conv2dAttrs>({
   },
   gpu([x, k], attrs, ctx) {
     const g = conv2dGeometry(x.shape, k.shape, attrs);
-    return convLaunch('conv2d_forward', g.n * g.oh * g.ow * g.cout, g, ctx);
+    return launch('conv2d_forward', g.n * g.oh * g.ow * g.cout, g, ctx);
   },
 });
 
 /** dx = ∂L/∂x of y = conv2d(x, kernel), from dy = ∂L/∂y: inputs [dy, kernel]; dx has attrs.inputShape. */
 export const conv2dBackwardInput = defineKernel<Conv2dBackwardInputAttrs>({
   name: 'conv2dBackwardInput',
-  shader: convShader,
+  shader,
   outputs([dy, k], attrs) {
     const op = 'conv2dBackwardInput';
     if (!dy || !k) throw new ShapeError(`${op}: expects two inputs, dy [n, oh, ow, cout] and kernel [kh, kw, cin, cout]`);
@@ -180,14 +180,14 @@ export const conv2dBackwardInput = defineKernel<Conv2dBackwardInputAttrs>({
   },
   gpu([, k], attrs, ctx) {
     const g = conv2dGeometry(attrs.inputShape, k.shape, attrs);
-    return convLaunch('conv2d_backward_input', sizeOf(attrs.inputShape), g, ctx);
+    return launch('conv2d_backward_input', sizeOf(attrs.inputShape), g, ctx);
   },
 });
 
 /** dk = ∂L/∂kernel of y = conv2d(x, kernel), from dy = ∂L/∂y: inputs [x, dy]; dk has attrs.filterShape. */
 export const conv2dBackwardFilter = defineKernel<Conv2dBackwardFilterAttrs>({
   name: 'conv2dBackwardFilter',
-  shader: convShader,
+  shader,
   outputs([x, dy], attrs) {
     const op = 'conv2dBackwardFilter';
     if (!x || !dy) throw new ShapeError(`${op}: expects two inputs, x [n, h, w, cin] and dy [n, oh, ow, cout]`);
@@ -204,6 +204,84 @@ export const conv2dBackwardFilter = defineKernel<Conv2dBackwardFilterAttrs>({
   },
   gpu([x], attrs, ctx) {
     const g = conv2dGeometry(x.shape, attrs.filterShape, attrs);
-    return convLaunch('conv2d_backward_filter', sizeOf(attrs.filterShape), g, ctx);
+    return launch('conv2d_backward_filter', sizeOf(attrs.filterShape), g, ctx);
+  },
+});
+
+// Convolution lowered to a matrix product (Caffe's im2col): each output
+// position's receptive field becomes one row of `cols`, so that
+//   conv2d(x, k)  = im2col(x) · k₂             k₂ = k viewed as [kh·kw·cin, cout]
+//   dk₂           = im2col(x)ᵀ · dy₂           dy₂ = dy viewed as [n·oh·ow, cout]
+//   dx            = col2im(dy₂ · k₂ᵀ)
+// and the tiled matmul, with its fused bias + activation epilogue, does the
+// arithmetic. col2im is im2col's gradient: each x element sums the columns
+// that copied it.
+
+/** conv2d's options and the kernel's spatial size [kh, kw] (the channels come from x). */
+export interface Im2colAttrs extends Conv2dAttrs {
+  readonly kernelSize: readonly [number, number];
+}
+
+/** im2col's options and the shape [n, h, w, cin] of the x it read. */
+export interface Col2imAttrs extends Im2colAttrs {
+  readonly inputShape: Shape;
+}
+
+/** The geometry of a one-filter convolution: its output index is the row of cols, its kernel index the column. */
+function geometry(op: string, xShape: Shape, attrs: Im2colAttrs): Conv2dGeometry {
+  const [kh, kw] = pair(op, 'kernelSize', attrs.kernelSize);
+  return conv2dGeometry(xShape, [kh, kw, xShape[3], 1], attrs, op);
+}
+
+/** The shape of cols for this geometry: a row per output position, a column per tap (ky, kx, ci). */
+export function colsShape(g: Conv2dGeometry): [number, number] {
+  return [g.n * g.oh * g.ow, g.kh * g.kw * g.cin];
+}
+
+/** cols [n·oh·ow, kh·kw·cin] = the receptive field of each conv2d output position, zeros where it overlaps the padding. */
+export const im2col = defineKernel<Im2colAttrs>({
+  name: 'im2col',
+  shader: shader,
+  outputs([x], attrs) {
+    if (!x) throw new ShapeError('im2col: expects one input, x [n, h, w, cin]');
+    checkAttrs('im2col', attrs, 'kernelSize');
+    expectRank(x, 4, 'im2col', 'x');
+    return [f32(colsShape(geometry('im2col', x.shape, attrs)))];
+  },
+  cpu([x], [cols], [xi], attrs) {
+    const g = geometry('im2col', xi.shape, attrs);
+    const width = g.kh * g.kw * g.cin;
+    cols.fill(0);
+    // With one filter, the tap's kernel index is its column and its output index its row.
+    forEachTap(g, (xAt, column, row) => (cols[row * width + column] = x[xAt]));
+  },
+  gpu([x], attrs, ctx) {
+    const g = geometry('im2col', x.shape, attrs);
+    return launch('im2col', g.n * g.oh * g.ow * g.kh * g.kw, g, ctx);
+  },
+});
+
+/** dx [n, h, w, cin] = the sum, for each x element, of the entries of dcols that im2col copied from it. */
+export const col2im = defineKernel<Col2imAttrs>({
+  name: 'col2im',
+  shader: shader,
+  outputs([dcols], attrs) {
+    if (!dcols) throw new ShapeError('col2im: expects one input, dcols [n·oh·ow, kh·kw·cin]');
+    checkAttrs('col2im', attrs, 'kernelSize', 'inputShape');
+    const xShape = shapeAttr('col2im', 'inputShape', attrs.inputShape, '[n, h, w, cin]');
+    expectRank(dcols, 2, 'col2im', 'dcols');
+    const want = colsShape(geometry('col2im', xShape, attrs));
+    if (!sameShape(dcols.shape, want)) throw new ShapeError(`col2im: dcols must be f32${fmt(want)}, im2col's output for x ${fmt(xShape)} and these options, got ${fmt(dcols)}`);
+    return [f32(xShape)];
+  },
+  cpu([dcols], [dx], _infos, attrs) {
+    const g = geometry('col2im', attrs.inputShape, attrs);
+    const width = g.kh * g.kw * g.cin;
+    dx.fill(0);
+    forEachTap(g, (xAt, column, row) => (dx[xAt] += dcols[row * width + column]));
+  },
+  gpu(_inputs, attrs, ctx) {
+    const g = geometry('col2im', attrs.inputShape, attrs);
+    return launch('col2im', sizeOf(attrs.inputShape), g, ctx);
   },
 });

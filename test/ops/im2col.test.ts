@@ -8,7 +8,7 @@ import { convRows } from '../../src/nn/conv-layers.js';
 import { activation } from '../../src/ops/activation.js';
 import type { Conv2dAttrs } from '../../src/ops/conv.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../../src/ops/conv.js';
-import { col2im, im2col } from '../../src/ops/im2col.js';
+import { col2im, im2col } from '../../src/ops/conv.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reshape } from '../../src/ops/reshape.js';
