@@ -1,4 +1,5 @@
 import { ShapeError, ValueError } from '../core/errors.js';
+import { sizeOf } from '../core/shape.js';
 import { featureSize } from '../data/dataset.js';
 import type { ResolvedLoss } from './losses.js';
 
@@ -52,7 +53,7 @@ export function toFeatures(x: Input, inputShape: number[] | null, what = 'x'): F
   if (shape[0] === 0) throw new ValueError(`${what}: the data set is empty`);
   if (inputShape && (shape.length - 1 !== inputShape.length || inputShape.some((d, i) => d !== shape[i + 1]))) {
     const takes = inputShape.length === 1 ? `${inputShape[0]} features per sample` : `samples of shape [${inputShape.join(', ')}]`;
-    const sameSize = featureSize(shape) === inputShape.reduce((a, b) => a * b, 1);
+    const sameSize = featureSize(shape) === sizeOf(inputShape);
     const hint = !sameSize ? '' : inputShape.length === 1
       ? `; for images, start the model with flatten({ inputShape: [${shape.slice(1).join(', ')}] }) instead of inputShape [${inputShape[0]}]`
       : `; give the data as [n, ${inputShape.join(', ')}] (the same values, another shape)`;

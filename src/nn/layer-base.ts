@@ -58,9 +58,6 @@ export interface ForwardContext {
   perStep(attrs: object, at: (step: number) => object): void;
 }
 
-/** A context for code that records a layer by itself: inference, nothing per step. */
-export const INFERENCE: ForwardContext = { skipActivation: false, training: false, seed: 0, perStep: () => undefined };
-
 /** The sample shape after `layers`, given the sample shape that goes in. */
 export function outputShapeOf(layers: readonly Layer[], input: number[]): number[] {
   return layers.reduce((s, l) => l.outputShape(s), input);

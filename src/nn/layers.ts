@@ -2,7 +2,7 @@ import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
-import { dropout as dropoutOp, pcg } from '../ops/dropout.js';
+import { dropout as dropoutOp, pcg, rateProblem, seedProblem } from '../ops/dropout.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
@@ -77,7 +77,7 @@ export function reshape(targetShape: number[], options: OptionsOf<typeof SHAPE_L
 const SHAPE_LAYER_OPTIONS = defineOptions('layer', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { input_shape: 'inputShape' });
 
 const DROPOUT_OPTIONS = defineOptions('dropout', {
-  seed: opt.custom<number>('integer', 'the masks\' seed, an integer in [0, 2^32) (default: from the model\'s seed and the layer\'s position)', (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32 ? null : `must be an integer in [0, 2^32), got ${JSON.stringify(v)}`)),
+  seed: opt.custom<number>('integer', 'the masks\' seed, an integer in [0, 2^32) (default: from the model\'s seed and the layer\'s position)', seedProblem),
   inputShape: layerCommon.inputShape,
   name: layerCommon.name,
 }, { rate: 'the first argument: dropout(rate, options)', noise_shape: 'not supported: every element has its own mask bit', input_shape: 'inputShape' });
@@ -94,8 +94,9 @@ export function dropout(rate: number, options: OptionsOf<typeof DROPOUT_OPTIONS.
 
 function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
   const { rate } = config;
-  if (!(typeof rate === 'number' && rate >= 0 && rate < 1)) throw new ValueError(`${config.name}: rate must be a number in [0, 1), got ${rate}`);
-  if (config.seed !== undefined && !(Number.isInteger(config.seed) && config.seed >= 0 && config.seed < 2 ** 32)) throw new ValueError(`${config.name}: seed must be an integer in [0, 2^32), got ${config.seed}`);
+  // Checked here too: a config may come from a file.
+  if (rateProblem(rate)) throw new ValueError(`${config.name}: rate ${rateProblem(rate)}`);
+  if (config.seed !== undefined && seedProblem(config.seed)) throw new ValueError(`${config.name}: seed ${seedProblem(config.seed)}`);
   return {
     name: config.name,
     config,

@@ -31,9 +31,21 @@ export function dropoutKeeps(seed: number, i: number, threshold: number): boolea
   return pcg((pcg(seed) + i) >>> 0) >>> 8 >= threshold;
 }
 
+const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
+
+/** What is wrong with a dropout rate, or null: the kernel, the layer and its options say it alike. */
+export function rateProblem(v: unknown): string | null {
+  return typeof v === 'number' && v >= 0 && v < 1 ? null : `must be a number in [0, 1), got ${shown(v)}`;
+}
+
+/** What is wrong with a dropout seed, or null. */
+export function seedProblem(v: unknown): string | null {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32 ? null : `must be an integer in [0, 2^32), got ${shown(v)}`;
+}
+
 function check({ rate, seed }: DropoutAttrs): void {
-  if (!(typeof rate === 'number' && rate >= 0 && rate < 1)) throw new ValueError(`dropout: rate must be a number in [0, 1), got ${rate}`);
-  if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new ValueError(`dropout: seed must be an integer in [0, 2^32), got ${seed}`);
+  const problem = rateProblem(rate) ? `rate ${rateProblem(rate)}` : seedProblem(seed) ? `seed ${seedProblem(seed)}` : null;
+  if (problem) throw new ValueError(`dropout: ${problem}`);
 }
 
 /**
