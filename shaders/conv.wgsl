@@ -52,6 +52,15 @@ fn elementOf(gid: vec3u, groups: vec3u, count: i32) -> i32 {
   return i32(i);
 }
 
+// The output position whose tap at offset `tap` (k·d) reads input position i along one axis:
+// o with o·s − pad + tap = i, or −1 where no whole o inside [0, out) does. conv2d_backward_input
+// and col2im gather with it.
+fn tapSource(i: i32, pad: i32, tap: i32, s: i32, out: i32) -> i32 {
+  let t = i + pad - tap;
+  if (t < 0 || t % s != 0 || t / s >= out) { return -1; }
+  return t / s;
+}
+
 @compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let e = elementOf(gid, groups, p.count);
@@ -87,13 +96,11 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num
   let b = e / (p.cin * p.w * p.h);
   var s = 0.0;
   for (var ky = 0; ky < p.kh; ky++) {
-    let ty = iy + p.padTop - ky * p.dh;   // oy·sh, if tap ky of some output row lands on iy
-    if (ty < 0 || ty % p.sh != 0 || ty / p.sh >= p.oh) { continue; }
-    let oy = ty / p.sh;
+    let oy = tapSource(iy, p.padTop, ky * p.dh, p.sh, p.oh);
+    if (oy < 0) { continue; }
     for (var kx = 0; kx < p.kw; kx++) {
-      let tx = ix + p.padLeft - kx * p.dw;
-      if (tx < 0 || tx % p.sw != 0 || tx / p.sw >= p.ow) { continue; }
-      let ox = tx / p.sw;
+      let ox = tapSource(ix, p.padLeft, kx * p.dw, p.sw, p.ow);
+      if (ox < 0) { continue; }
       let dyAt = ((b * p.oh + oy) * p.ow + ox) * p.cout;
       let kAt = ((ky * p.kw + kx) * p.cin + ci) * p.cout;
       for (var co = 0; co < p.cout; co++) {
@@ -175,13 +182,11 @@ fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gr
   let width = q.kh * q.kw * q.cin;
   var s = 0.0;
   for (var ky = 0; ky < q.kh; ky++) {
-    let ty = iy + q.padTop - ky * q.dh;
-    if (ty < 0 || ty % q.sh != 0 || ty / q.sh >= q.oh) { continue; }
-    let oy = ty / q.sh;
+    let oy = tapSource(iy, q.padTop, ky * q.dh, q.sh, q.oh);
+    if (oy < 0) { continue; }
     for (var kx = 0; kx < q.kw; kx++) {
-      let tx = ix + q.padLeft - kx * q.dw;
-      if (tx < 0 || tx % q.sw != 0 || tx / q.sw >= q.ow) { continue; }
-      let ox = tx / q.sw;
+      let ox = tapSource(ix, q.padLeft, kx * q.dw, q.sw, q.ow);
+      if (ox < 0) { continue; }
       s += dyFirst[((b * q.oh + oy) * q.ow + ox) * width + (ky * q.kw + kx) * q.cin + ci];
     }
   }
