@@ -21,6 +21,9 @@ export interface NoCheck {
   readonly none: string;
 }
 
+/** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
+const positive = (v: Float32Array | Int32Array) => v.forEach((e, i) => (v[i] = 0.1 + Math.abs(e)));
+
 const B = 67;
 const C = 13;
 const x = f32([B, C]);
@@ -133,4 +136,15 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   scale: [{ name: 'scale 1031', inputs: [N], attrs: { alpha: -0.5 } }],
   add: [{ name: 'add 1031', inputs: [N, N], attrs: { alpha: 2 } }],
   accumulate: [{ name: 'accumulate 1031', inputs: [N], attrs: { alpha: 0.25 } }],
+  // Variances and rstd are positive: drawn at random they would not be.
+  batchNorm: [
+    { name: 'batchNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } },
+    { name: 'batchNorm 3×11×9×5', inputs: [image, f32([5]), f32([5])], attrs: { epsilon: 1e-3 } },
+  ],
+  batchNormBackward: [{ name: 'batchNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([5]), f32([5]), image], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[3]) }],
+  batchNormInference: [{ name: 'batchNormInference 67×13', inputs: [x, f32([C]), f32([C]), f32([C]), f32([C])], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[4]) }],
+  movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
+  layerNorm: [{ name: 'layerNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } }],
+  layerNormBackward: [{ name: 'layerNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([297]), f32([297]), image], attrs: {}, derive: (d) => positive(d[3]) }],
+  layerNormParamGrad: [{ name: 'layerNormParamGrad 67×13', inputs: [x, f32([B]), f32([B]), x], attrs: {}, derive: (d) => positive(d[2]) }],
 };

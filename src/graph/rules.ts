@@ -2,8 +2,10 @@ import { activationBackward, activationBackwardFromOutput, gradFromOutput } from
 import { biasGrad } from '../ops/bias.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { dropout } from '../ops/dropout.js';
+import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops/norm.js';
 import { add, scale } from '../ops/elementwise.js';
 import { col2im } from '../ops/conv.js';
+import { ValueError } from '../core/errors.js';
 import type { Kernel } from '../ops/kernel.js';
 import { avgPool2dBackward, globalAvgPool2dBackward, maxPool2dBackward } from '../ops/pool.js';
 import { reshape } from '../ops/reshape.js';
@@ -36,7 +38,9 @@ export const NOT_DIFFERENTIABLE = {
   softmaxCrossEntropyWithGrad: 'a fusion graph/fuse.ts makes after autodiff', reduceSumInto: 'a fusion graph/fuse.ts makes after autodiff',
   argmaxAccuracy: 'a metric (piecewise constant)', binaryAccuracy: 'a metric (piecewise constant)',
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',
-  fill: 'a constant', accumulate: 'an in-place running total',
+  fill: 'a constant', accumulate: 'an in-place running total', movingAverage: 'an in-place running average (batch normalization\'s moving statistics)',
+  batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
+  batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
 } as const satisfies Partial<Record<KernelName, string>>;
 
 type Differentiable = Exclude<KernelName, keyof typeof NOT_DIFFERENTIABLE>;
@@ -67,6 +71,17 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
   im2col: (g, { inputs: [x], attrs }, [d]) => [d && g.op(col2im, [d], { ...attrs, inputShape: x.shape }, `d(${x.name})`)],
   // out = x·mask/(1 − rate): linear in x with the same mask, so d(x) is the same op on d(out), same seed.
   dropout: (g, { inputs: [x], attrs }, [d]) => [d && g.op(dropout, [d], attrs, `d(${x.name})`)],
+  // The statistics are outputs for the moving averages only: nothing differentiates through them.
+  batchNorm: (g, { inputs: [x, gamma], outputs: [, mean, variance], attrs }, [d, dMean, dVar]) => {
+    if (dMean || dVar) throw new ValueError("gradients: batchNorm's mean and variance outputs feed the moving averages; a loss may not depend on them");
+    return d ? g.apply(batchNormBackward, [x, gamma, mean, variance, d], attrs, `d(${x.name})`) : [null, null, null];
+  },
+  layerNorm: (g, { inputs: [x, gamma], outputs: [, mean, rstd] }, [d, dMean, dRstd]) => {
+    if (dMean || dRstd) throw new ValueError("gradients: layerNorm's mean and rstd outputs are for its gradient; a loss may not depend on them");
+    if (!d) return [null, null, null];
+    const [dgamma, dbeta] = g.apply(layerNormParamGrad, [x, mean, rstd, d], {}, `d(${gamma.name})`);
+    return [g.op(layerNormBackward, [x, gamma, mean, rstd, d], {}, `d(${x.name})`), dgamma, dbeta];
+  },
   // out = x + αy
   add: (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))],
   scale: (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })],

@@ -8,6 +8,7 @@ export * from './loss.js';
 export * from './matmul-epilogue.js';
 export * from './matmul.js';
 export * from './metrics.js';
+export * from './norm.js';
 export * from './optimizer.js';
 export * from './pool.js';
 export * from './reduce.js';
