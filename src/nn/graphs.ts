@@ -7,7 +7,7 @@ import { accumulate } from '../ops/elementwise.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { ForwardContext, Layer, ParamSpec } from './layers.js';
-import { applyActivation } from './layers.js';
+import { applyActivation, isTrainable } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
 
 /** What the model knows when it records a step: its layers, weights, loss and metrics. */
@@ -38,11 +38,12 @@ export interface StepGraph {
   readonly graph: Graph;
   readonly x: Value;
   readonly y: Value | null;
+  /** Every weight, trainable or not, in the order of ModelSpec.params. */
   readonly weights: Value[];
-  /** Optimizer slots, per weight. */
+  /** Optimizer slots, per trainable weight. */
   readonly slots: Value[][];
   /**
-   * With one optimizer update for every weight: the packed weights, then
+   * With one optimizer update for every trainable weight: those packed, then
    * each slot packed across weights (graph.pack), which the caller binds to
    * the buffers its weight and slot tensors view. Null otherwise.
    */
@@ -128,19 +129,21 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
 export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number, packWeights = false): StepGraph {
   const { g, x, y, weights, perSample, sums, perStep } = forwardAndLoss(spec, batch, true);
   const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
-  const found = gradients(g, loss, weights);
-  const grads = weights.map((w) => found.get(w)!);
-  const slots = weights.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
+  // The optimizer trains the trainable weights; layers update their other state (moving statistics) themselves.
+  const trainable = weights.filter((_, i) => isTrainable(spec.params[i]));
+  const found = gradients(g, loss, trainable);
+  const grads = trainable.map((w) => found.get(w)!);
+  const slots = trainable.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
   let packed: StepGraph['packed'] = null;
   let updates: Node[];
   const stored = packWeights && spec.fuse ? storedGradients(g, grads) : null;
   if (stored && packable(stored.nodes, stored.grads)) {
     // The views that only re-shaped a gradient for its weight are not needed: the update reads the packed storage.
     g.nodes.splice(0, g.nodes.length, ...stored.nodes);
-    packed = { weights: g.pack('weights', weights), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, slots.map((s) => s[k]))) };
+    packed = { weights: g.pack('weights', trainable), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, slots.map((s) => s[k]))) };
     updates = [g.nodes[optimizer.record(g, packed.weights, g.pack('gradients', stored.grads), packed.slots, step)]];
   } else {
-    updates = weights.map((w, i) => g.nodes[optimizer.record(g, w, grads[i], slots[i], step)]);
+    updates = trainable.map((w, i) => g.nodes[optimizer.record(g, w, grads[i], slots[i], step)]);
   }
   if (spec.fuse) fuse(g);
   // Indexed after fusing, which moves nodes.
@@ -173,14 +176,16 @@ function storedGradients(g: Graph, grads: readonly Value[]): { grads: Value[]; n
 /**
  * Gradients can share one buffer when each is a temp of its own, written by
  * a launch that reads no other gradient (WebGPU forbids binding a buffer
- * writable and read-only in one dispatch) and read by nothing yet.
+ * writable and read-only in one dispatch) and read by nothing yet. One
+ * launch may write several (batchNormBackward's dγ and dβ): WebGPU allows a
+ * buffer bound writable more than once, and the ranges do not overlap.
  */
 function packable(nodes: readonly Node[], grads: readonly Value[]): boolean {
   const set = new Set(grads);
   if (grads.length === 0 || set.size !== grads.length || grads.some((v) => !v || v.role !== 'temp')) return false;
   // A gradient that is still a view (reshape) of another value has no storage of its own to pack.
   if (nodes.some((n) => n.kernel.view && set.has(n.outputs[0]))) return false;
-  return nodes.every((n) => !n.inputs.some((v) => set.has(v)) && (n.kernel.inout || n.outputs.filter((o) => set.has(o)).length <= 1));
+  return nodes.every((n) => !n.inputs.some((v) => set.has(v)));
 }
 
 /** Forward and loss without updates: evaluate(). */

@@ -25,7 +25,16 @@ export interface ParamSpec {
   readonly name: string;
   readonly shape: number[];
   init(rng: Random): Float32Array;
+  /**
+   * false for state the layer updates itself rather than the optimizer
+   * (batch normalization's moving mean and variance: Keras' non-trainable
+   * weights). Default true.
+   */
+  readonly trainable?: boolean;
 }
+
+/** Whether the optimizer trains a weight. */
+export const isTrainable = (p: ParamSpec) => p.trainable !== false;
 
 /**
  * A layer records its forward pass into a graph. It never sees a backend:

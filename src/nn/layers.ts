@@ -7,6 +7,8 @@ import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
 import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
+import type { BatchNormConfig, LayerNormConfig } from './norm-layers.js';
+import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
@@ -15,6 +17,8 @@ import { activationOpt, applyActivation, autoName, checkActivation, initializerP
 export * from './layer-base.js';
 export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 export type { Conv2dOptions, Pool2dOptions } from './conv-layers.js';
+export { batchNormalization, layerNormalization } from './norm-layers.js';
+export type { BatchNormOptions, LayerNormOptions } from './norm-layers.js';
 
 /** The JSON a layer saves as, and is rebuilt from. */
 export type LayerConfig =
@@ -25,7 +29,9 @@ export type LayerConfig =
   | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; inputShape?: number[] }
   | Conv2dConfig
   | Pool2dConfig
-  | GlobalPoolConfig;
+  | GlobalPoolConfig
+  | BatchNormConfig
+  | LayerNormConfig;
 
 export type LayerType = LayerConfig['type'];
 type ConfigOf<T extends LayerType> = Extract<LayerConfig, { type: T }>;
@@ -141,6 +147,8 @@ const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config
   maxPooling2d: { title: 'MaxPooling2D', build: poolLayer },
   averagePooling2d: { title: 'AveragePooling2D', build: poolLayer },
   globalAveragePooling2d: { title: 'GlobalAveragePooling2D', build: globalPoolLayer },
+  batchNormalization: { title: 'BatchNormalization', build: batchNormLayer },
+  layerNormalization: { title: 'LayerNormalization', build: layerNormLayer },
   reshape: {
     title: 'Reshape',
     build: (config) => {

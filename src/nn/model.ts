@@ -12,7 +12,7 @@ import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { layerFromConfig, layerTitle, outputShapeOf, shapeProblem } from './layers.js';
+import { isTrainable, layerFromConfig, layerTitle, outputShapeOf, shapeProblem } from './layers.js';
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
@@ -118,10 +118,14 @@ export class Sequential implements TrainingModel {
     const rows: [string, string, number][] = [];
     let s = shape;
     let total = 0;
+    let trainable = 0;
+    const count = (ps: ParamSpec[]) => ps.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
     for (const l of this.layers) {
-      const n = l.params(s).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+      const ps = l.params(s);
+      const n = count(ps);
       s = l.outputShape(s);
       total += n;
+      trainable += count(ps.filter(isTrainable));
       rows.push([`${l.name} (${layerTitle(l)})`, `(None, ${s.join(', ')})`, n]);
     }
     // Keras' columns, widened where a name (max_pooling2d_12 (MaxPooling2D)) needs more.
@@ -130,7 +134,7 @@ export class Sequential implements TrainingModel {
     const row = (a: string, b: string, c: string) => ` ${a.padEnd(nameWidth)}${b.padEnd(26)}${c}`;
     const text = [`Model: "${this.name}"`, rule('_'), row('Layer (type)', 'Output Shape', 'Param #'), rule('=')]
       .concat(rows.map(([a, b, c]) => row(a, b, c.toLocaleString('en-US'))))
-      .concat([rule('='), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`, 'Non-trainable params: 0', rule('_')])
+      .concat([rule('='), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${trainable.toLocaleString('en-US')}`, `Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`, rule('_')])
       .join('\n');
     print(text);
     return text;
@@ -264,7 +268,7 @@ export class Sequential implements TrainingModel {
     return new Sequential(t.layers.map(layerFromConfig), { name: t.name, inputShape: t.inputShape ?? undefined, seed: t.seed });
   }
 
-  /** @internal Optimizer state for save(): slots per weight and the step count. */
+  /** @internal Optimizer state for save(): slots per trainable weight and the step count. */
   async optimizerState(): Promise<{ slots: Float32Array[][]; step: number } | null> {
     this.alive('optimizerState');
     const rt = this.runtime;

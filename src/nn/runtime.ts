@@ -10,6 +10,8 @@ import { compileGraph } from '../graph/executor.js';
 import type { Value } from '../graph/graph.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { ModelSpec, StepGraph } from './graphs.js';
+import type { ParamSpec } from './layer-base.js';
+import { isTrainable } from './layer-base.js';
 import { evalGraph, predictGraph, trainGraph } from './graphs.js';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
@@ -41,14 +43,20 @@ export async function openBackend(choice: BackendChoice, warn: (msg: string) => 
  * batch of an epoch is usually smaller).
  */
 export class Runtime {
+  /** Every weight, trainable or not, in the order of spec.params. */
   readonly weights: DeviceTensor[];
+  /** Optimizer slots, per trainable weight. */
   slots: DeviceTensor[][] = [];
   /**
-   * Where the weights, and each optimizer slot, live in one buffer apiece
-   * (packLayout), so one launch can update them all: the buffers, or null
-   * when all the weights would not fit in one storage binding.
+   * Where the trainable weights, and each optimizer slot, live in one buffer
+   * apiece (packLayout), so one launch can update them all: the buffers, or
+   * null when those weights would not fit in one storage binding.
    */
   private arenas: { weights: DeviceTensor; slots: DeviceTensor[] } | null = null;
+  /** The trainable weights (spec.params filtered), which the optimizer and the arenas hold. */
+  private trainable: ParamSpec[];
+  /** Weights with a buffer of their own (all of them, without arenas; else the non-trainable ones). */
+  private separate: DeviceTensor[] = [];
   private layout: { offsets: number[]; size: number };
   /** Optimizer steps taken: Adam's t. */
   step = 0;
@@ -63,23 +71,30 @@ export class Runtime {
     /** A backend the model opened itself is closed with it; one passed in belongs to the caller. */
     private ownsBackend = true,
   ) {
-    const shapes = spec.params.map((p) => p.shape);
     const values = spec.params.map((p, i) => (Array.isArray(init) ? init[i] : p.init(init)));
-    this.layout = packLayout(shapes);
+    this.trainable = spec.params.filter(isTrainable);
+    this.layout = packLayout(this.trainable.map((p) => p.shape));
     const limit = backend.describe().limits.maxStorageBufferBindingSize ?? Infinity;
-    if (shapes.length > 0 && this.layout.size * 4 <= limit) {
+    const own = (i: number) => {
+      const t = backend.allocate(spec.params[i].shape);
+      backend.write(t, values[i]);
+      this.separate.push(t);
+      return t;
+    };
+    if (this.trainable.length > 0 && this.layout.size * 4 <= limit) {
       const all = new Float32Array(this.layout.size);
-      values.forEach((v, i) => all.set(v, this.layout.offsets[i]));
       const arena = backend.allocate([this.layout.size]);
+      const views = this.views(arena);
+      let k = 0;
+      this.weights = spec.params.map((p, i) => {
+        if (!isTrainable(p)) return own(i);
+        all.set(values[i], this.layout.offsets[k]);
+        return views[k++];
+      });
       backend.write(arena, all);
       this.arenas = { weights: arena, slots: [] };
-      this.weights = this.views(arena);
     } else {
-      this.weights = values.map((v, i) => {
-        const t = backend.allocate(shapes[i]);
-        backend.write(t, v);
-        return t;
-      });
+      this.weights = spec.params.map((_, i) => own(i));
     }
     if (optimizer) this.resetOptimizer();
   }
@@ -91,10 +106,10 @@ export class Runtime {
       for (const s of this.arenas.slots) be.free(s);
       this.arenas.slots = Array.from({ length: count }, () => this.zeros([this.layout.size]));
       const views = this.arenas.slots.map((a) => this.views(a));
-      this.slots = this.weights.map((_, i) => views.map((v) => v[i]));
+      this.slots = this.trainable.map((_, i) => views.map((v) => v[i]));
     } else {
       for (const s of this.slots.flat()) be.free(s);
-      this.slots = this.weights.map((w) => Array.from({ length: count }, () => this.zeros(w.shape)));
+      this.slots = this.trainable.map((p) => Array.from({ length: count }, () => this.zeros(p.shape)));
     }
     this.step = 0;
   }
@@ -142,7 +157,7 @@ export class Runtime {
       this.backend.dispose();
       return;
     }
-    const owned = this.arenas ? [this.arenas.weights, ...this.arenas.slots] : [...this.weights, ...this.slots.flat()];
+    const owned = [...this.separate, ...(this.arenas ? [this.arenas.weights, ...this.arenas.slots] : this.slots.flat())];
     for (const t of [...owned, ...[...this.sums.values()].flat()]) this.backend.free(t);
     this.sums.clear();
   }
@@ -153,9 +168,9 @@ export class Runtime {
     return t;
   }
 
-  /** One view per weight into a buffer laid out like the weights. */
+  /** One view per trainable weight into a buffer laid out like them. */
   private views(arena: DeviceTensor): DeviceTensor[] {
-    return this.spec.params.map((p, i) => this.backend.view(arena, this.layout.offsets[i], p.shape));
+    return this.trainable.map((p, i) => this.backend.view(arena, this.layout.offsets[i], p.shape));
   }
 
   private async cached(key: string, build: () => StepGraph, sums: 'train' | 'eval' | null): Promise<CompiledStep> {

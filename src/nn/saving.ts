@@ -1,6 +1,7 @@
 import { ValueError, WebgradError } from '../core/errors.js';
 import type { CompileOptions, InputScaler, Topology } from './model.js';
 import { firstNonFinite, Sequential } from './model.js';
+import { isTrainable } from './layer-base.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
@@ -23,10 +24,12 @@ export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
     tensors[`weights/${p.name}`] = { dtype: 'F32', shape: p.shape, data: weights[i] };
   });
   const opt = await model.optimizerState();
+  // Slots belong to the trainable weights only.
+  const trained = specs.filter(isTrainable);
   opt?.slots.forEach((slots, i) =>
     slots.forEach((s, k) => {
-      refuseNonFinite('save', `optimizer state '${specs[i].name}/${k}'`, s);
-      tensors[`optimizer/${specs[i].name}/${k}`] = { dtype: 'F32', shape: specs[i].shape, data: s };
+      refuseNonFinite('save', `optimizer state '${trained[i].name}/${k}'`, s);
+      tensors[`optimizer/${trained[i].name}/${k}`] = { dtype: 'F32', shape: trained[i].shape, data: s };
     }),
   );
   const metadata: Record<string, string> = {
@@ -68,7 +71,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   model.setWeights(specs.map((p) => take(`weights/${p.name}`, p.shape)));
   const hasOptimizer = Object.keys(tensors).some((k) => k.startsWith('optimizer/'));
   if (hasOptimizer) {
-    const slots = specs.map((p) => {
+    const slots = specs.filter(isTrainable).map((p) => {
       const out: Float32Array[] = [];
       for (let k = 0; tensors[`optimizer/${p.name}/${k}`]; k++) out.push(take(`optimizer/${p.name}/${k}`, p.shape));
       return out;
