@@ -143,6 +143,8 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   ],
   batchNormBackward: [{ name: 'batchNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([5]), f32([5]), image], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[3]) }],
   batchNormInference: [{ name: 'batchNormInference 67×13', inputs: [x, f32([C]), f32([C]), f32([C]), f32([C])], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[4]) }],
+  penalty: [{ name: 'penalty l1 0.01 l2 0.1 1031', inputs: [N], attrs: { l1: 0.01, l2: 0.1 } }],
+  penaltyGrad: [{ name: 'penaltyGrad l1 0.01 l2 0.1 67×13', inputs: [x, f32([1])], attrs: { l1: 0.01, l2: 0.1 } }],
   movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
   layerNorm: [{ name: 'layerNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } }],
   layerNormBackward: [{ name: 'layerNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([297]), f32([297]), image], attrs: {}, derive: (d) => positive(d[3]) }],

@@ -3,6 +3,7 @@ import { biasGrad } from '../ops/bias.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { dropout } from '../ops/dropout.js';
 import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops/norm.js';
+import { penaltyGrad } from '../ops/regularizer.js';
 import { add, scale } from '../ops/elementwise.js';
 import { col2im } from '../ops/conv.js';
 import { ValueError } from '../core/errors.js';
@@ -39,7 +40,7 @@ export const NOT_DIFFERENTIABLE = {
   argmaxAccuracy: 'a metric (piecewise constant)', binaryAccuracy: 'a metric (piecewise constant)',
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',
   fill: 'a constant', accumulate: 'an in-place running total', movingAverage: 'an in-place running average (batch normalization\'s moving statistics)',
-  batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
+  penaltyGrad: "penalty's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
 } as const satisfies Partial<Record<KernelName, string>>;
 
@@ -82,6 +83,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const [dgamma, dbeta] = g.apply(layerNormParamGrad, [x, mean, rstd, d], {}, `d(${gamma.name})`);
     return [g.op(layerNormBackward, [x, gamma, mean, rstd, d], {}, `d(${x.name})`), dgamma, dbeta];
   },
+  // out = l1·Σ|w| + l2·Σw²
+  penalty: (g, { inputs: [w], attrs }, [d]) => [d && g.op(penaltyGrad, [w, d], attrs, `d(${w.name})`)],
   // out = x + αy
   add: (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))],
   scale: (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })],

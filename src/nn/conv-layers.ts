@@ -13,7 +13,9 @@ import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, initializerProblem, layerCommon, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, weightedFields } from './layer-base.js';
+import type { Regularizer } from './regularizers.js';
+import { addPenalties } from './regularizers.js';
 
 type Pair = [number, number];
 
@@ -30,6 +32,8 @@ export interface Conv2dConfig {
   useBias: boolean;
   kernelInitializer: InitializerName;
   biasInitializer: InitializerName;
+  kernelRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
   inputShape?: number[];
 }
 
@@ -75,8 +79,9 @@ const CONV2D_OPTIONS = defineOptions('conv2d', {
   useBias: opt.boolean('add a bias per filter (default true)'),
   kernelInitializer: opt.custom<string>('initializer', `the kernel's initializer (default glorotUniform): ${INITIALIZERS.join(', ')}`, initializerProblem),
   biasInitializer: opt.custom<string>('initializer', `the bias' initializer (default zeros): ${INITIALIZERS.join(', ')}`, initializerProblem),
+  ...regularizerOptions,
   ...layerCommon,
-}, { kernel_size: 'the second argument: conv2d(filters, kernelSize, options)', dilation_rate: 'dilationRate', dilation: 'dilationRate', stride: 'strides', use_bias: 'useBias', input_shape: 'inputShape' });
+}, { kernel_regularizer: 'kernelRegularizer', bias_regularizer: 'biasRegularizer', kernel_size: 'the second argument: conv2d(filters, kernelSize, options)', dilation_rate: 'dilationRate', dilation: 'dilationRate', stride: 'strides', use_bias: 'useBias', input_shape: 'inputShape' });
 
 export type Conv2dOptions = OptionsOf<typeof CONV2D_OPTIONS.spec>;
 
@@ -101,7 +106,7 @@ export function conv2d(filters: number, kernelSize: number | Pair, options: Conv
     strides: pair('conv2d: strides', o.strides ?? 1),
     padding: o.padding ?? 'valid',
     dilationRate: pair('conv2d: dilationRate', o.dilationRate ?? 1),
-    ...weightedFields(o),
+    ...weightedFields(o, 'conv2d'),
   });
 }
 
@@ -173,6 +178,7 @@ export function convLayer(config: Conv2dConfig): Layer {
   if (typeof useBias !== 'boolean') throw new ValueError(`${config.name}: useBias must be true or false, got ${JSON.stringify(useBias)}`);
   checkInitializer(kernelInitializer);
   checkInitializer(biasInitializer);
+  checkRegularizers(config);
   const geometry = (input: number[]) => {
     const [h, w, c] = image(config.name, input);
     try {
@@ -199,6 +205,7 @@ export function convLayer(config: Conv2dConfig): Layer {
       return specs;
     },
     forward(g, x, [k, b], ctx) {
+      addPenalties(g, ctx, config.name, [[k, config.kernelRegularizer, 'kernel'], [b, config.biasRegularizer, 'bias']]);
       // Bias and activation act per channel, the last axis: on the rows, one per output position.
       let rows = convRows(g, x, k, attrs, config.name);
       if (b) rows = g.op(biasAdd, [rows, b], {}, `${config.name}/bias_add`);

@@ -3,7 +3,7 @@ import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
 import type { Node, Value } from '../graph/graph.js';
 import { pcg } from '../ops/dropout.js';
-import { accumulate } from '../ops/elementwise.js';
+import { accumulate, add } from '../ops/elementwise.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { ForwardContext, Layer, ParamSpec } from './layers.js';
@@ -62,7 +62,7 @@ type PerStep = Map<object, (step: number) => object>;
  * Records every layer, training or not; with `fused`, the last activation is
  * left to the loss. Each layer's seed is a hash of the model's and its position.
  */
-function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: boolean, perStep: PerStep): Value {
+function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: boolean, perStep: PerStep, losses: Value[] | null): Value {
   let h = x;
   let w = 0;
   spec.layers.forEach((layer, i) => {
@@ -72,6 +72,7 @@ function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: b
       training,
       seed: pcg(((spec.seed ?? 0) + Math.imul(i + 1, 0x9e3779b9)) >>> 0),
       perStep: (attrs, at) => void perStep.set(attrs, at),
+      addLoss: (v) => void losses?.push(v),
     };
     h = layer.forward(g, h, weights.slice(w, w + n), ctx);
     w += n;
@@ -102,7 +103,10 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
   const weights = weightValues(g, spec);
   const perStep: PerStep = new Map();
-  const out = forward(g, spec, x, weights, spec.loss.fused, training, perStep);
+  const losses: Value[] = [];
+  const out = forward(g, spec, x, weights, spec.loss.fused, training, perStep, losses);
+  // The layers' penalties (regularizers), one scalar: part of the loss, as Keras reports it, in training and evaluation.
+  const penalty = losses.length ? losses.reduce((a, b) => g.op(add, [a, b], {}, 'penalty')) : null;
   const last = spec.layers[spec.layers.length - 1];
   let activated: Value | null = null;
   // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
@@ -115,8 +119,10 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
     sums.push(acc);
   };
   addSum(perSample, 'loss');
+  // Per sample, the batch's penalty: the loss sum gains batch·penalty.
+  if (penalty) g.update(accumulate, [penalty], [sums[0]], { alpha: batch });
   for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), y], m.attrs, m.name), m.name);
-  return { g, x, y, weights, perSample, sums, perStep };
+  return { g, x, y, weights, perSample, penalty, sums, perStep };
 }
 
 /**
@@ -127,8 +133,9 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
  * (`packable`); otherwise each weight has its own.
  */
 export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number, packWeights = false): StepGraph {
-  const { g, x, y, weights, perSample, sums, perStep } = forwardAndLoss(spec, batch, true);
-  const loss = g.op(reduceMean, [perSample], {}, 'mean_loss');
+  const { g, x, y, weights, perSample, penalty, sums, perStep } = forwardAndLoss(spec, batch, true);
+  const mean = g.op(reduceMean, [perSample], {}, 'mean_loss');
+  const loss = penalty ? g.op(add, [mean, penalty], {}, 'loss_with_penalty') : mean;
   // The optimizer trains the trainable weights; layers update their other state (moving statistics) themselves.
   const trainable = weights.filter((_, i) => isTrainable(spec.params[i]));
   const found = gradients(g, loss, trainable);
@@ -200,7 +207,7 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const g = new Graph();
   const x = g.input('x', [batch, ...spec.inputShape]);
   const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, false, false, new Map());
+  const out = forward(g, spec, x, weights, false, false, new Map(), null);
   if (spec.fuse) fuse(g, [out]);
   return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, stepUpdates: [] };
 }

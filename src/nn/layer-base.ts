@@ -8,6 +8,8 @@ import { ACTIVATIONS, activation } from '../ops/activation.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
 import { checkInitializer, INITIALIZERS } from './initializers.js';
 import type { LayerConfig } from './layers.js';
+import type { Regularizer } from './regularizers.js';
+import { regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
 
 /** Everything a layer may use as its activation: the elementwise kinds plus the row-wise softmax family. */
 export const LAYER_ACTIVATIONS = [...ACTIVATIONS, 'softmax', 'logSoftmax'] as const;
@@ -65,6 +67,8 @@ export interface ForwardContext {
    * attributes for step 1, 2, ... (a dropout mask's seed).
    */
   perStep(attrs: object, at: (step: number) => object): void;
+  /** Adds a scalar [1] to the loss (Keras' add_loss): a weight's penalty. Predict ignores it. */
+  addLoss(v: Value): void;
 }
 
 /** The sample shape after `layers`, given the sample shape that goes in. */
@@ -100,15 +104,33 @@ export function initializerProblem(v: unknown): string | null {
 
 
 /** What a layer with a kernel and a bias (dense, conv2d) keeps of its checked options, with Keras' defaults. */
-export function weightedFields(o: { activation?: string; alpha?: number; useBias?: boolean; kernelInitializer?: string; biasInitializer?: string; inputShape?: number[] }) {
+export function weightedFields(
+  o: { activation?: string; alpha?: number; useBias?: boolean; kernelInitializer?: string; biasInitializer?: string; kernelRegularizer?: Regularizer | string; biasRegularizer?: Regularizer | string; inputShape?: number[] },
+  owner: string,
+) {
+  const kernelRegularizer = resolveRegularizer(o.kernelRegularizer, `${owner}: kernelRegularizer`);
+  const biasRegularizer = resolveRegularizer(o.biasRegularizer, `${owner}: biasRegularizer`);
   return {
     activation: checkActivation(o.activation ?? 'linear'),
     alpha: o.alpha,
     useBias: o.useBias ?? true,
     kernelInitializer: checkInitializer(o.kernelInitializer ?? 'glorotUniform'),
     biasInitializer: checkInitializer(o.biasInitializer ?? 'zeros'),
+    // Only when given, so that configs without them read as before.
+    ...(kernelRegularizer ? { kernelRegularizer } : {}),
+    ...(biasRegularizer ? { biasRegularizer } : {}),
     inputShape: o.inputShape,
   };
+}
+
+/** The options dense and conv2d share for their penalties. */
+export const regularizerOptions = { kernelRegularizer: regularizerOpt('kernel'), biasRegularizer: regularizerOpt('bias') };
+
+/** A regularizer read from a file is checked as an option is. */
+export function checkRegularizers(config: { name: string; kernelRegularizer?: Regularizer; biasRegularizer?: Regularizer }): void {
+  for (const k of ['kernelRegularizer', 'biasRegularizer'] as const) {
+    if (config[k] !== undefined && regularizerProblem(config[k])) throw new ValueError(`${config.name}: ${k} ${regularizerProblem(config[k])}`);
+  }
 }
 
 let counter = 0;

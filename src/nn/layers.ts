@@ -12,17 +12,21 @@ import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, initializerProblem, layerCommon, shapeProblem, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
+import type { Regularizer } from './regularizers.js';
+import { addPenalties } from './regularizers.js';
 
 export * from './layer-base.js';
 export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 export type { Conv2dOptions, Pool2dOptions } from './conv-layers.js';
 export { batchNormalization, layerNormalization } from './norm-layers.js';
+export { l1, l1l2, l2 } from './regularizers.js';
+export type { Regularizer } from './regularizers.js';
 export type { BatchNormOptions, LayerNormOptions } from './norm-layers.js';
 
 /** The JSON a layer saves as, and is rebuilt from. */
 export type LayerConfig =
-  | { type: 'dense'; name: string; units: number; activation: LayerActivation; alpha?: number; useBias: boolean; kernelInitializer: InitializerName; biasInitializer: InitializerName; inputShape?: number[] }
+  | { type: 'dense'; name: string; units: number; activation: LayerActivation; alpha?: number; useBias: boolean; kernelInitializer: InitializerName; biasInitializer: InitializerName; kernelRegularizer?: Regularizer; biasRegularizer?: Regularizer; inputShape?: number[] }
   | { type: 'activation'; name: string; activation: LayerActivation; alpha?: number; inputShape?: number[] }
   | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
   | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
@@ -41,8 +45,9 @@ const DENSE_OPTIONS = defineOptions('dense', {
   useBias: opt.boolean('add a bias (default true)'),
   kernelInitializer: opt.custom<string>('initializer', `the kernel's initializer (default glorotUniform): ${INITIALIZERS.join(', ')}`, initializerProblem),
   biasInitializer: opt.custom<string>('initializer', `the bias' initializer (default zeros): ${INITIALIZERS.join(', ')}`, initializerProblem),
+  ...regularizerOptions,
   ...layerCommon,
-}, { units: 'the first argument: dense(units, options)', use_bias: 'useBias', kernel_initializer: 'kernelInitializer', bias_initializer: 'biasInitializer', input_shape: 'inputShape' });
+}, { units: 'the first argument: dense(units, options)', use_bias: 'useBias', kernel_initializer: 'kernelInitializer', bias_initializer: 'biasInitializer', kernel_regularizer: 'kernelRegularizer', bias_regularizer: 'biasRegularizer', input_shape: 'inputShape' });
 
 const ACTIVATION_LAYER_OPTIONS = defineOptions('activationLayer', layerCommon, { input_shape: 'inputShape' });
 
@@ -56,7 +61,7 @@ export function dense(units: number, options: DenseOptions = {}): Layer {
     type: 'dense',
     name: options.name ?? autoName('dense'),
     units,
-    ...weightedFields(options),
+    ...weightedFields(options, 'dense'),
   };
   return layerFromConfig(config);
 }
@@ -188,6 +193,7 @@ function denseLayer(config: ConfigOf<'dense'>): Layer {
   if (typeof useBias !== 'boolean') throw new ValueError(`${config.name}: useBias must be true or false, got ${JSON.stringify(useBias)}`);
   checkInitializer(kernelInitializer);
   checkInitializer(biasInitializer);
+  checkRegularizers(config);
   return {
     name: config.name,
     config,
@@ -201,6 +207,7 @@ function denseLayer(config: ConfigOf<'dense'>): Layer {
       return specs;
     },
     forward(g, x, [w, b], ctx) {
+      addPenalties(g, ctx, config.name, [[w, config.kernelRegularizer, 'kernel'], [b, config.biasRegularizer, 'bias']]);
       let y = g.op(matmul, [x, w], {}, `${config.name}/matmul`);
       if (b) y = g.op(biasAdd, [y, b], {}, `${config.name}/bias_add`);
       return ctx.skipActivation ? y : applyActivation(g, y, config.activation, config.alpha, `${config.name}/${config.activation}`);

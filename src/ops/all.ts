@@ -12,5 +12,6 @@ export * from './norm.js';
 export * from './optimizer.js';
 export * from './pool.js';
 export * from './reduce.js';
+export * from './regularizer.js';
 export * from './reshape.js';
 export * from './softmax.js';
