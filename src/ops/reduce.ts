@@ -13,8 +13,17 @@ export type NoAttrs = Readonly<Record<string, never>>;
 
 export type ReduceOp = 'sum' | 'mean';
 
+/**
+ * One workgroup sums every element, each invocation n/256 of them in order.
+ * On llvmpipe a sum of 2^24 values this way came out wrong (about 1/128 of
+ * it) while 2^22 was right: larger inputs are refused, not summed wrongly.
+ * What the models sum (a batch's per-sample losses) is far smaller.
+ */
+export const MAX_REDUCE_VALUES = 2 ** 22;
+
 function expectF32(op: string, arg: string, t: TensorInfo): void {
   if (t.dtype !== 'f32') throw new ShapeError(`${op}: ${arg} must be f32, got ${fmt(t)}`);
+  if (sizeOf(t.shape) > MAX_REDUCE_VALUES) throw new ShapeError(`${op}: at most ${MAX_REDUCE_VALUES.toLocaleString('en-US')} values in one launch, got ${fmt(t)}`);
 }
 
 /**

@@ -107,6 +107,8 @@ describe.each(backends)('reductions on %s', (_name, make) => {
     expect(() => be.run(broadcastScalar, [one], [be.allocate([1])], { shape: [0], scale: 1 })).toThrow(/broadcastScalar: empty tensor \[0\]/);
     expect(() => be.run(broadcastScalar, [one], [be.allocate([2])], { shape: [2], scale: Infinity })).toThrow(/scale must be a finite number, got Infinity/);
     expect(() => be.run(reduceSumInto, [be.allocate([3])], [be.allocate([1])], { alpha: NaN })).toThrow(/reduceSumInto: alpha must be a finite number, got NaN/);
+    // More than one workgroup sums right on llvmpipe: refused, not summed wrongly.
+    expect(() => reduceSum.outputs([{ shape: [4097, 1024], dtype: 'f32' }], {})).toThrow(/reduceSum: at most 4,194,304 values in one launch, got f32\[4097, 1024\]/);
   });
 });
 
