@@ -35,6 +35,9 @@ ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join(
                               momentum for sgd, momentum and rmsprop (an error with adam and adamw)
   --lr-schedule constant|cosine   cosine: decay the rate to 0 over the run (default constant)
   --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
+  --dropout RATE              dropout after every hidden dense layer (Keras' Dropout; off in evaluate and predict)
+  --batch-norm                batch normalization after every hidden dense and conv layer
+  --l1 F  --l2 F              kernel penalties on every dense and conv layer: F·Σ|w|, F·Σw² (part of the loss)
   --early-stopping PATIENCE   stop when val_loss stops improving, keep the best weights
   --standardize               scale features to zero mean, unit variance (training statistics; the model keeps the scaler)
   --seed N (42)               initial weights, shuffling and splits
@@ -46,7 +49,7 @@ ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join(
 
 sweep flags: train's flags, and
   --lr 0.1,0.01,0.001  --layers 64,30:128,64 (lists with convolutions: separated by '/')  --batch-size 1,16,100  --optimizer sgd,adam
-  --momentum 0.5,0.9  --activation relu,tanh  --epochs 5,10
+  --momentum 0.5,0.9  --activation relu,tanh  --epochs 5,10  --dropout 0,0.2,0.5  --l1 0,1e-5  --l2 0,1e-4,1e-3
                               several values: every combination is trained (layer lists separated by ':')
   --folds K                   k-fold cross-validation (stratified for classes); else --validation-split (default 0.2)
   --plot FILE.png             learning curves of every setting (mean over folds), training and validation panels

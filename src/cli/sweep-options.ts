@@ -7,7 +7,7 @@ import type { TrainOptions } from './train-options.js';
 import { TRAIN_BOOLEANS, TRAIN_FLAGS, trainOptions } from './train-options.js';
 
 /** The flags that may take several values; --layers lists are separated by ':' (or '/') since one list is already '64,30'. */
-export const MULTI_FLAGS = ['lr', 'layers', 'batch-size', 'optimizer', 'momentum', 'activation', 'epochs'] as const;
+export const MULTI_FLAGS = ['lr', 'layers', 'batch-size', 'optimizer', 'momentum', 'activation', 'epochs', 'dropout', 'l1', 'l2'] as const;
 /** In sweep, --json names a file rather than switching on a line of JSON. */
 export const SWEEP_FLAGS = [...TRAIN_FLAGS, 'folds', 'json'] as const;
 export const SWEEP_BOOLEANS = [...TRAIN_BOOLEANS.filter((b) => b !== 'json'), 'yes'] as const;
@@ -35,10 +35,12 @@ export interface SweepCliOptions {
  * (`conv16:3,maxpool2,64/conv32:3,maxpool2,64`).
  */
 function splitValues(flag: string, value: string): string[] {
-  if (flag === 'layers' && value.includes('conv') && !value.includes('/') && value.replace(/conv\d+:\d+(:s\d+|:same|:valid)*/g, '').includes(':')) {
-    throw new ValueError(`--layers ${value}: separate layer lists with '/' when they hold convolutions (their tokens use ':'), e.g. conv16:3,maxpool2,64/conv32:3,maxpool2,64`);
+  // Tokens that hold ':' themselves: convolutions, and penalties (128:l2=1e-4).
+  const colons = /conv|:l[12]=/.test(value);
+  if (flag === 'layers' && colons && !value.includes('/') && value.replace(/conv\d+:\d+(:s\d+|:same|:valid)*/g, '').replace(/:l[12]=[^:,/]+/g, '').includes(':')) {
+    throw new ValueError(`--layers ${value}: separate layer lists with '/' when they hold convolutions or penalties (their tokens use ':'), e.g. conv16:3,maxpool2,64/conv32:3,maxpool2,64`);
   }
-  const values = value.split(flag !== 'layers' ? ',' : value.includes('/') || value.includes('conv') ? '/' : ':');
+  const values = value.split(flag !== 'layers' ? ',' : value.includes('/') || colons ? '/' : ':');
   const seen = new Set<string>();
   for (const v of values) {
     if (seen.has(v)) throw new ValueError(`--${flag} lists '${v}' twice`);
@@ -49,7 +51,7 @@ function splitValues(flag: string, value: string): string[] {
 
 /** How a resolved setting reads in the report, as the flag would be written. */
 function shown(o: TrainOptions, flag: (typeof MULTI_FLAGS)[number]): string {
-  const v = { lr: o.lr, layers: o.layers, 'batch-size': o.batchSize, optimizer: o.optimizer, momentum: o.momentum, activation: o.activation, epochs: o.epochs }[flag];
+  const v = { lr: o.lr, layers: o.layers, 'batch-size': o.batchSize, optimizer: o.optimizer, momentum: o.momentum, activation: o.activation, epochs: o.epochs, dropout: o.dropout, l1: o.l1, l2: o.l2 }[flag];
   if (Array.isArray(v)) return v.length ? v.join(',') : 'none';
   return v === undefined ? 'default' : String(v);
 }
@@ -76,7 +78,10 @@ export function sweepOptions(args: Args): SweepCliOptions {
   for (const flag of MULTI_FLAGS) {
     const values = new Set(candidates.map((c) => shown(c.settings, flag)));
     // Leave out what does not apply: momentum nobody set, the activation of a model without hidden layers.
-    const unused = (flag === 'momentum' && values.has('default')) || (flag === 'activation' && candidates.every((c) => c.settings.layers.length === 0));
+    const unused =
+      (flag === 'momentum' && values.has('default')) ||
+      (flag === 'activation' && candidates.every((c) => c.settings.layers.length === 0)) ||
+      ((flag === 'dropout' || flag === 'l1' || flag === 'l2') && values.size === 1 && values.has('0'));
     if (!varied.includes(flag) && values.size === 1 && !unused) fixed[flag] = [...values][0];
   }
   const folds = f.has('folds') ? Number(f.get('folds')) : undefined;

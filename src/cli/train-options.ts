@@ -11,9 +11,9 @@ import type { Task } from './data.js';
 
 export const TRAIN_FLAGS = [
   'data', 'test-data', 'label-column', 'task', 'layers', 'activation', 'loss', 'optimizer', 'lr', 'momentum', 'epochs',
-  'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot', 'lr-schedule',
+  'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot', 'lr-schedule', 'dropout', 'l1', 'l2',
 ] as const;
-export const TRAIN_BOOLEANS = ['standardize', 'json'] as const;
+export const TRAIN_BOOLEANS = ['standardize', 'json', 'batch-norm'] as const;
 
 export interface TrainOptions {
   data?: string;
@@ -21,6 +21,13 @@ export interface TrainOptions {
   labelColumn?: string;
   task?: Task;
   layers: LayerToken[];
+  /** Dropout of this rate after every hidden dense layer (0: none). */
+  dropout: number;
+  /** Batch normalization after every hidden dense and conv layer. */
+  batchNorm: boolean;
+  /** Kernel penalties on every dense and conv layer (0: none). */
+  l1: number;
+  l2: number;
   activation: string;
   loss?: string;
   optimizer: OptimizerType;
@@ -91,6 +98,10 @@ export function trainOptions({ flags: f, positional }: Args): TrainOptions {
     labelColumn: f.get('label-column'),
     task: f.has('task') ? oneOf('task', f.get('task'), ['classification', 'regression'] as const, 'classification') : undefined,
     layers: parseLayers(f.get('layers')),
+    dropout: num('dropout', f.get('dropout'), (n) => n >= 0 && n < 1, 'a rate in [0, 1)') ?? 0,
+    batchNorm: f.get('batch-norm') === 'true',
+    l1: num('l1', f.get('l1'), (n) => n >= 0, 'a number >= 0') ?? 0,
+    l2: num('l2', f.get('l2'), (n) => n >= 0, 'a number >= 0') ?? 0,
     activation,
     loss: f.get('loss'),
     optimizer,

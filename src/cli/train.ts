@@ -38,9 +38,11 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   const classification = data.task === 'classification';
   const outputs = classification ? data.train.classes ?? 0 : (data.train.yShape[1] ?? 1);
   const model = new Sequential([], { seed: o.seed, inputShape: features });
-  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features })) model.add(layer);
+  // --l1 and --l2 put a kernel penalty on every dense and conv layer, the output layer included.
+  const regularizer = o.l1 || o.l2 ? { l1: o.l1, l2: o.l2 } : undefined;
+  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features, batchNorm: o.batchNorm, dropout: o.dropout, regularizer })) model.add(layer);
   const binary = classification && o.loss === 'binaryCrossentropy';
-  model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output' }));
+  model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output', ...(regularizer ? { kernelRegularizer: regularizer } : {}) }));
   const loss = o.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
   const initial = o.lr ?? makeOptimizer(o.optimizer).config.learningRate;
   const trained = Math.floor(data.train.xShape[0] * (1 - o.validationSplit));
