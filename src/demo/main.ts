@@ -109,7 +109,7 @@ class App {
         showDevice(ev.device);
         break;
       case 'model':
-        $('model-info').textContent = `${ev.info.layers} · ${fmt(ev.info.params)} parameters · ${ev.info.optimizer}`;
+        $('model-info').textContent = `${ev.info.layers} · ${fmt(ev.info.params)} parameters${ev.info.nonTrainable ? ` (${fmt(ev.info.nonTrainable)} non-trainable)` : ''} · ${ev.info.optimizer}`;
         break;
       case 'progress':
         showProgress(ev.progress);

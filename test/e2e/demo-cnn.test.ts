@@ -6,14 +6,15 @@ import { describe, expect, test } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { ARCHITECTURE_NAMES, ARCHITECTURES, architectureLayers, hiddenLayers, layersSpec, stackText } from '../../src/demo/train/architecture.js';
 import { buildModel, checkFits, describeModel } from '../../src/demo/train/model.js';
-import type { Digits, LayerChoice, TrainConfig, TrainerEvent } from '../../src/demo/train/protocol.js';
+import type { Digits, LayerChoice, LayerExtras, TrainConfig, TrainerEvent } from '../../src/demo/train/protocol.js';
 import { Trainer } from '../../src/demo/train/trainer.js';
 import { paintTiles, tileLayout, weightColour } from '../../src/demo/ui/weights.js';
 import { conv2d, CpuBackend, dense, flatten, maxPooling2d, sequential } from '../../src/index.js';
 import { layersFromSpec, parseSpec } from '../../src/nn/spec.js';
 
 const smallCnn = architectureLayers('small-cnn', []);
-const config: TrainConfig = { layers: smallCnn, activation: 'relu', optimizer: 'adam', learningRate: 0.003, batchSize: 32, epochs: 1, backend: 'cpu', validationSplit: 0.1, seed: 1 };
+const none: LayerExtras = { dropout: 0, batchNorm: false, l2: 0 };
+const config: TrainConfig = { layers: smallCnn, activation: 'relu', optimizer: 'adam', learningRate: 0.003, batchSize: 32, epochs: 1, backend: 'cpu', validationSplit: 0.1, seed: 1, ...none };
 
 describe('the architectures the form offers', () => {
   test('are spelled as the CLI spells them, and each ends in Dense layers of the sizes typed', () => {
@@ -23,8 +24,8 @@ describe('the architectures the form offers', () => {
     expect(layersSpec(smallCnn)).toBe('conv8:3,maxpool2,conv16:3,maxpool2,flatten');
     expect(layersSpec(architectureLayers('cnn', [128]))).toBe('conv32:3,maxpool2,conv64:3,maxpool2,flatten,128');
     expect(ARCHITECTURES.cnn.dense).toBe('128');
-    expect(stackText(architectureLayers('small-cnn', [64]), 10)).toBe('Conv2D(8, 3) → MaxPooling2D(2) → Conv2D(16, 3) → MaxPooling2D(2) → Flatten → Dense(64) → Dense(10, softmax)');
-    expect(stackText([], 3)).toBe('Dense(3, softmax)');
+    expect(stackText(architectureLayers('small-cnn', [64]), 10, none)).toBe('Conv2D(8, 3) → MaxPooling2D(2) → Conv2D(16, 3) → MaxPooling2D(2) → Flatten → Dense(64) → Dense(10, softmax)');
+    expect(stackText([], 3, none)).toBe('Dense(3, softmax)');
     expect(() => architectureLayers('resnet', [])).toThrow("unknown architecture 'resnet' (known: mlp, small-cnn, cnn)");
     expect(() => architectureLayers('toString', [])).toThrow("unknown architecture 'toString'");
   });
@@ -47,9 +48,9 @@ describe('the architectures the form offers', () => {
 
   test('a Dense layer straight after image layers gets a Flatten; image layers after flat ones are refused by position', () => {
     const choices: LayerChoice[] = [{ type: 'conv2d', filters: 2, kernelSize: 5 }, { type: 'dense', units: 4 }];
-    expect(hiddenLayers(choices, 'relu', 28).map((l) => l.config.type)).toEqual(['reshape', 'conv2d', 'flatten', 'dense']);
-    expect(hiddenLayers([{ type: 'maxPooling2d', poolSize: 2 }], 'relu', 28).map((l) => l.config.type)).toEqual(['reshape', 'maxPooling2d', 'flatten']);
-    expect(() => hiddenLayers([{ type: 'dense', units: 4 }, { type: 'conv2d', filters: 2, kernelSize: 3 }], 'relu', 28)).toThrow('layer 2 (Conv2D(2, 3)) needs images, but the layers before it give flat vectors');
+    expect(hiddenLayers(choices, 'relu', 28, none).map((l) => l.config.type)).toEqual(['reshape', 'conv2d', 'flatten', 'dense']);
+    expect(hiddenLayers([{ type: 'maxPooling2d', poolSize: 2 }], 'relu', 28, none).map((l) => l.config.type)).toEqual(['reshape', 'maxPooling2d', 'flatten']);
+    expect(() => hiddenLayers([{ type: 'dense', units: 4 }, { type: 'conv2d', filters: 2, kernelSize: 3 }], 'relu', 28, none)).toThrow('layer 2 (Conv2D(2, 3)) needs images, but the layers before it give flat vectors');
   });
 });
 

@@ -82,7 +82,7 @@ async function until(what: string, cond: () => boolean, ms = 30_000): Promise<vo
   }
 }
 
-const config: TrainConfig = { layers: [{ type: 'dense', units: 32 }], activation: 'relu', optimizer: 'adam', learningRate: 0.003, batchSize: 32, epochs: 2, backend: 'cpu', validationSplit: 0.1, seed: 1 };
+const config: TrainConfig = { layers: [{ type: 'dense', units: 32 }], activation: 'relu', optimizer: 'adam', learningRate: 0.003, batchSize: 32, epochs: 2, backend: 'cpu', validationSplit: 0.1, seed: 1, dropout: 0, batchNorm: false, l2: 0 };
 
 describe('Trainer on the CPU backend (the page’s worker, without the worker)', () => {
   const trainSet = digits(mnist.train, 1200);

@@ -2,8 +2,8 @@
 // webgrad layers. Pure: the form, the trainer (page or worker) and the tests
 // share it.
 import type { Layer } from '../../index.js';
-import { conv2d, dense, flatten, maxPooling2d, reshape, ValueError } from '../../index.js';
-import type { LayerChoice } from './protocol.js';
+import { batchNormalization, conv2d, dense, dropout, flatten, l2, maxPooling2d, ops, reshape, ValueError } from '../../index.js';
+import type { LayerChoice, LayerExtras } from './protocol.js';
 
 export interface Architecture {
   /** What the form's menu says; stackText spells the layers out. */
@@ -46,6 +46,38 @@ const isImageLayer = (c: LayerChoice) => c.type === 'conv2d' || c.type === 'maxP
 export const isConvolutional = (choices: readonly LayerChoice[]) => choices.some(isImageLayer);
 
 /**
+ * Refuses extras webgrad would refuse, with its own checks (the Dropout
+ * layer's rate, the regularizer's factor): a rate of 1.5 is an error on the
+ * page, never a run with something else. Checked whether or not a layer
+ * takes them (softmax regression has no hidden Dense layer to drop after).
+ */
+export function checkExtras(x: LayerExtras): LayerExtras {
+  const rate = ops.rateProblem(x.dropout);
+  if (rate) throw new ValueError(`Dropout rate ${rate}`);
+  const factor = ops.factorProblem(x.l2);
+  if (factor) throw new ValueError(`L2 factor ${factor}`);
+  if (typeof x.batchNorm !== 'boolean') throw new ValueError(`batch normalization must be true or false, got ${JSON.stringify(x.batchNorm)}`);
+  return x;
+}
+
+type Follower = 'batchNormalization' | 'dropout';
+
+/**
+ * What follows a hidden layer, as the CLI's --batch-norm and --dropout place
+ * it (layersFromSpec): BatchNormalization after every Dense and Conv2D,
+ * then Dropout after every Dense.
+ */
+function followers(c: LayerChoice, x: LayerExtras): Follower[] {
+  const after: Follower[] = [];
+  if (x.batchNorm && (c.type === 'dense' || c.type === 'conv2d')) after.push('batchNormalization');
+  if (x.dropout > 0 && c.type === 'dense') after.push('dropout');
+  return after;
+}
+
+/** The kernel penalty of a Dense or Conv2D layer, the softmax one included, as the CLI's --l2 gives it: none for 0. */
+export const kernelPenalty = (x: LayerExtras) => (x.l2 > 0 ? { kernelRegularizer: l2(x.l2) } : {});
+
+/**
  * The webgrad layers for these choices on flat side×side digits. A model
  * with image layers starts with reshape([side, side, 1]), as the CLI's does
  * for flat pixel data (a CSV of 784 columns): it takes the same 784 values per
@@ -54,7 +86,9 @@ export const isConvolutional = (choices: readonly LayerChoice[]) => choices.some
  * becomes [1, side, side, 1] inside it. A Dense layer after image layers
  * gets a Flatten first if the choices lack one.
  */
-export function hiddenLayers(choices: readonly LayerChoice[], activation: string, side: number): Layer[] {
+export function hiddenLayers(choices: readonly LayerChoice[], activation: string, side: number, extras: LayerExtras): Layer[] {
+  checkExtras(extras);
+  const penalty = kernelPenalty(extras);
   const layers: Layer[] = [];
   let images = false;
   if (choices.length > 0 && isImageLayer(choices[0])) {
@@ -68,20 +102,22 @@ export function hiddenLayers(choices: readonly LayerChoice[], activation: string
       case 'conv2d':
       case 'maxPooling2d':
         if (!images) throw new ValueError(`layer ${i + 1} (${describeChoice(c)}) needs images, but the layers before it give flat vectors`);
-        layers.push(c.type === 'conv2d' ? conv2d(c.filters, c.kernelSize, { activation, name }) : maxPooling2d(c.poolSize, { name }));
-        return;
+        layers.push(c.type === 'conv2d' ? conv2d(c.filters, c.kernelSize, { activation, name, ...penalty }) : maxPooling2d(c.poolSize, { name }));
+        break;
       case 'flatten':
         if (images) layers.push(flatten({ name }));
         images = false;
-        return;
+        break;
       case 'dense':
         if (images) layers.push(flatten({ name: `flatten_${i + 1}` }));
         images = false;
-        layers.push(dense(c.units, { activation, name }));
-        return;
+        layers.push(dense(c.units, { activation, name, ...penalty }));
+        break;
       default:
         throw new ValueError(`unknown layer choice ${JSON.stringify(c)}`);
     }
+    // The CLI's names for what --batch-norm and --dropout add.
+    for (const f of followers(c, extras)) layers.push(f === 'batchNormalization' ? batchNormalization({ name: `${name}_bn` }) : dropout(extras.dropout, { name: `${name}_dropout` }));
   });
   if (images) layers.push(flatten({ name: 'flatten' }));
   return layers;
@@ -101,13 +137,24 @@ export function describeChoice(c: LayerChoice): string {
   }
 }
 
-/** The whole model as Keras writes it, the softmax over `classes` included: "Conv2D(8, 3) → … → Dense(10, softmax)". */
-export function stackText(choices: readonly LayerChoice[], classes: number): string {
-  return [...choices.map(describeChoice), `Dense(${classes}, softmax)`].join(' → ');
+/**
+ * The whole model as Keras writes it, the softmax over `classes` and the
+ * extras included: "Dense(128) → BatchNormalization → Dropout(0.2) →
+ * Dense(10, softmax), L2(0.0001) on every kernel".
+ */
+export function stackText(choices: readonly LayerChoice[], classes: number, extras: LayerExtras): string {
+  const layers = choices.flatMap((c) => [describeChoice(c), ...followers(c, extras).map((f) => (f === 'dropout' ? `Dropout(${extras.dropout})` : 'BatchNormalization'))]);
+  const text = [...layers, `Dense(${classes}, softmax)`].join(' → ');
+  return extras.l2 > 0 ? `${text}, L2(${extras.l2}) on every kernel` : text;
 }
 
 /** The choices in the CLI's --layers spelling (conv8:3,maxpool2,flatten,128), which also keys the speed comparison; 'none' for none. */
 export function layersSpec(choices: readonly LayerChoice[]): string {
   if (choices.length === 0) return 'none';
   return choices.map((c) => (c.type === 'conv2d' ? `conv${c.filters}:${c.kernelSize}` : c.type === 'maxPooling2d' ? `maxpool${c.poolSize}` : c.type === 'flatten' ? 'flatten' : String(c.units))).join(',');
+}
+
+/** The extras as the CLI's flags (--batch-norm --dropout 0.2 --l2 0.0001); '' for none. */
+export function extrasFlags(x: LayerExtras): string {
+  return [x.batchNorm && '--batch-norm', x.dropout > 0 && `--dropout ${x.dropout}`, x.l2 > 0 && `--l2 ${x.l2}`].filter(Boolean).join(' ');
 }

@@ -1,12 +1,12 @@
 // Building the demo's model from the form, and describing models and devices to the page.
-import type { Backend, DeviceDescription, Sequential } from '../../index.js';
+import type { Backend, DeviceDescription, Regularizer, Sequential } from '../../index.js';
 import { dense, sequential, ValueError } from '../../index.js';
-import { hiddenLayers, isConvolutional } from './architecture.js';
+import { hiddenLayers, isConvolutional, kernelPenalty } from './architecture.js';
 import type { DeviceInfo, ModelInfo, TrainConfig } from './protocol.js';
 
-/** The hidden layers of the form (an MLP or a CNN), then a softmax over the classes. */
+/** The hidden layers of the form (an MLP or a CNN) with their extras, then a softmax over the classes (L2 on its kernel too, as the CLI's --l2). */
 export function buildModel(config: TrainConfig, side: number, classes: number, backend: Backend): Sequential {
-  const layers = [...hiddenLayers(config.layers, config.activation, side), dense(classes, { activation: 'softmax' })];
+  const layers = [...hiddenLayers(config.layers, config.activation, side, config), dense(classes, { activation: 'softmax', ...kernelPenalty(config) })];
   const model = sequential(layers, { name: isConvolutional(config.layers) ? 'mnist_cnn' : 'mnist_mlp', inputShape: [side * side], seed: config.seed });
   model.compile({
     optimizer: { type: config.optimizer as 'adam', learningRate: config.learningRate },
@@ -48,23 +48,37 @@ export function checkFits(model: Sequential, side: number, classes: number, sour
   if (last.activation !== 'softmax') throw new ValueError(`${source}: the model's last layer is '${last.activation}', the demo needs a softmax classifier`);
 }
 
-/** "784 → reshape 28×28×1 → conv 8 3×3 relu → maxpool 2×2 → flatten → 10 softmax". */
+/** " (L2 0.0001)", " (L1 1e-5, bias L2 0.01)": a layer's penalties as its config records them; '' for none. */
+function penaltyText(c: { kernelRegularizer?: Regularizer; biasRegularizer?: Regularizer }): string {
+  const terms = (what: string, r?: Regularizer) => (r ? [r.l1 > 0 && `${what}L1 ${r.l1}`, r.l2 > 0 && `${what}L2 ${r.l2}`] : []);
+  const all = [...terms('', c.kernelRegularizer), ...terms('bias ', c.biasRegularizer)].filter(Boolean);
+  return all.length ? ` (${all.join(', ')})` : '';
+}
+
+/** "784 → reshape 28×28×1 → conv 8 3×3 relu → maxpool 2×2 → flatten → 128 relu (L2 0.0001) → batchnorm → dropout 0.2 → 10 softmax". */
 export function describeModel(model: Sequential): ModelInfo {
   const parts = [model.inputShape?.join('×') ?? '?'];
   for (const l of model.layers) {
     const c = l.config;
-    if (c.type === 'dense') parts.push(`${c.units} ${c.activation}`);
-    else if (c.type === 'conv2d') parts.push(`conv ${c.filters} ${c.kernelSize.join('×')} ${c.activation}`);
+    if (c.type === 'dense') parts.push(`${c.units} ${c.activation}${penaltyText(c)}`);
+    else if (c.type === 'conv2d') parts.push(`conv ${c.filters} ${c.kernelSize.join('×')} ${c.activation}${penaltyText(c)}`);
+    else if (c.type === 'dropout') parts.push(`dropout ${c.rate}`);
+    else if (c.type === 'batchNormalization') parts.push('batchnorm');
+    else if (c.type === 'layerNormalization') parts.push('layernorm');
     else if (c.type === 'maxPooling2d' || c.type === 'averagePooling2d') parts.push(`${c.type === 'maxPooling2d' ? 'maxpool' : 'avgpool'} ${c.poolSize.join('×')}`);
     else if (c.type === 'reshape') parts.push(`reshape ${c.targetShape.join('×')}`);
     else if (c.type === 'flatten') parts.push('flatten');
     else if (c.type === 'globalAveragePooling2d') parts.push('global avgpool');
     else parts.push(c.activation);
   }
-  const params = model.paramSpecs().reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+  const specs = model.paramSpecs();
+  const size = (p: (typeof specs)[number]) => p.shape.reduce((a, b) => a * b, 1);
+  const params = specs.reduce((s, p) => s + size(p), 0);
+  // Batch normalization's moving mean and variance: weights that training updates but the optimizer never sees.
+  const nonTrainable = specs.reduce((s, p) => s + (p.trainable === false ? size(p) : 0), 0);
   const opt = model.compileOptions?.optimizer;
   const optimizer = typeof opt === 'string' ? opt : opt ? `${opt.type}${typeof opt.learningRate === 'number' ? ` (lr ${opt.learningRate})` : ''}` : 'none';
-  return { layers: parts.join(' → '), params, optimizer };
+  return { layers: parts.join(' → '), params, nonTrainable, optimizer };
 }
 
 export function deviceInfo(d: DeviceDescription): DeviceInfo {

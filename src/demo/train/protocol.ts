@@ -10,8 +10,21 @@ export type LayerChoice =
   | { type: 'flatten' }
   | { type: 'dense'; units: number };
 
+/**
+ * What the CLI's --dropout, --batch-norm and --l2 add to every layer of a
+ * kind; train/architecture.ts places them as the CLI's layersFromSpec does.
+ */
+export interface LayerExtras {
+  /** Dropout of this rate after every hidden Dense layer, in [0, 1); 0 for none. */
+  dropout: number;
+  /** BatchNormalization after every hidden Dense and Conv2D layer. */
+  batchNorm: boolean;
+  /** An L2 penalty of this factor on every Dense and Conv2D kernel, the softmax layer's too; 0 for none. */
+  l2: number;
+}
+
 /** The form's choices, checked by ui/form.ts. */
-export interface TrainConfig {
+export interface TrainConfig extends LayerExtras {
   /** The hidden layers (train/architecture.ts); a softmax Dense over the classes follows. Empty is softmax regression. */
   layers: LayerChoice[];
   activation: string;
@@ -49,7 +62,9 @@ export interface DeviceInfo {
 export interface ModelInfo {
   /** e.g. "784 → 128 relu → 10 softmax". */
   layers: string;
+  /** Every weight, as Keras' "Total params"; nonTrainable of them are moving statistics. */
   params: number;
+  nonTrainable: number;
   optimizer: string;
 }
 

@@ -1,7 +1,7 @@
 // The training form: filled with webgrad's choices, read back as a checked TrainConfig.
 import { LAYER_ACTIVATIONS, OPTIMIZERS, ValueError } from '../../index.js';
-import { ARCHITECTURE_NAMES, ARCHITECTURES, architectureLayers, stackText } from '../train/architecture.js';
-import type { BackendName, TrainConfig } from '../train/protocol.js';
+import { ARCHITECTURE_NAMES, ARCHITECTURES, architectureLayers, checkExtras, stackText } from '../train/architecture.js';
+import type { BackendName, LayerExtras, TrainConfig } from '../train/protocol.js';
 import { $, h } from './dom.js';
 
 /** Activations that make sense between hidden layers (softmax belongs on the output). */
@@ -17,7 +17,8 @@ export function setUpForm(): void {
     $<HTMLInputElement>('hidden').value = ARCHITECTURES[arch.value as keyof typeof ARCHITECTURES]?.dense ?? '';
     showStack();
   });
-  $<HTMLInputElement>('hidden').addEventListener('input', showStack);
+  for (const id of ['hidden', 'dropout', 'l2']) $<HTMLInputElement>(id).addEventListener('input', showStack);
+  $<HTMLInputElement>('batch-norm').addEventListener('change', showStack);
   showStack();
   const act = $<HTMLSelectElement>('activation');
   for (const a of HIDDEN_ACTIVATIONS) act.append(h('option', a === 'relu' ? { value: a, selected: '' } : { value: a }, a));
@@ -26,11 +27,11 @@ export function setUpForm(): void {
   opt.addEventListener('change', () => ($<HTMLInputElement>('lr').value = String(DEFAULT_LR[opt.value] ?? 0.001)));
 }
 
-/** The model the form describes, layer by layer; while the Dense field does not parse, what is wrong with it. */
+/** The model the form describes, layer by layer; while a field does not parse, what is wrong with it. */
 function showStack(): void {
   let text;
   try {
-    text = stackText(architectureLayers($<HTMLSelectElement>('architecture').value, denseSizes()), 10);
+    text = stackText(architectureLayers($<HTMLSelectElement>('architecture').value, denseSizes()), 10, readExtras());
   } catch (e) {
     text = (e as Error).message;
   }
@@ -59,6 +60,21 @@ function denseSizes(): number[] {
   return sizes;
 }
 
+/**
+ * A number field where empty means 0 (off). What the browser cannot read as
+ * a number (its value is then '') is refused rather than taken as 0.
+ */
+function offOrNumber(id: string, label: string): number {
+  const input = $<HTMLInputElement>(id);
+  if (input.validity.badInput) throw new ValueError(`${label} must be a number (0 for none)`);
+  return Number(input.value.trim());
+}
+
+/** Dropout, batch normalization and L2, checked by webgrad's own rules. */
+function readExtras(): LayerExtras {
+  return checkExtras({ dropout: offOrNumber('dropout', 'Dropout rate'), batchNorm: $<HTMLInputElement>('batch-norm').checked, l2: offOrNumber('l2', 'L2 factor') });
+}
+
 /** The form as a TrainConfig; a bad field throws a message naming it. */
 export function readConfig(): TrainConfig {
   const hidden = denseSizes();
@@ -72,6 +88,7 @@ export function readConfig(): TrainConfig {
     learningRate,
     batchSize: intField('batch', 'batch size', 1, 4096),
     epochs: intField('epochs', 'epochs', 1, 200),
+    ...readExtras(),
     backend: selectedBackend(),
     validationSplit: 0.1,
     seed: 1,

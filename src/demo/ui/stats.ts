@@ -1,6 +1,6 @@
 // The numbers panel: phase, device, counters, speed, test accuracy; and the
 // CPU-vs-GPU throughput comparison once both backends have trained.
-import { layersSpec } from '../train/architecture.js';
+import { extrasFlags, layersSpec } from '../train/architecture.js';
 import type { DeviceInfo, Phase, Progress, RunSummary } from '../train/protocol.js';
 import { $, fmt, h, pct } from './dom.js';
 
@@ -57,7 +57,10 @@ export function clearRun(): void {
   $<HTMLProgressElement>('progress').value = 0;
 }
 
-const modelKey = (s: RunSummary) => `${layersSpec(s.config.layers)}/${s.config.activation}/${s.config.batchSize}`;
+const modelKey = (s: RunSummary) => `${layersSpec(s.config.layers)}/${extrasFlags(s.config)}/${s.config.activation}/${s.config.batchSize}`;
+
+/** "128 relu --batch-norm --dropout 0.2": the model a run trained, in the CLI's words. */
+const modelText = (s: RunSummary) => [s.config.layers.length ? layersSpec(s.config.layers) : 'no hidden layer', s.config.activation, extrasFlags(s.config)].filter(Boolean).join(' ');
 
 /** The last finished run on each backend, side by side. */
 export class Comparison {
@@ -78,7 +81,7 @@ export class Comparison {
         h('span', { class: 'bar-label' }, r.backend === 'webgpu' ? 'WebGPU' : 'CPU'),
         h('span', { class: 'bar-track' }, h('span', { class: 'bar-fill', style: `width:${(100 * r.samplesPerSecond) / top}%` })),
         h('span', { class: 'bar-value' }, `${fmt(r.samplesPerSecond)} samples/s`),
-        h('span', { class: 'bar-note' }, `${deviceLabel(r.device)} · ${r.config.layers.length ? layersSpec(r.config.layers) : 'no hidden layer'} ${r.config.activation}, batch ${r.config.batchSize}, ${fmt(r.samples)} samples in ${r.trainSeconds.toFixed(1)} s`),
+        h('span', { class: 'bar-note' }, `${deviceLabel(r.device)} · ${modelText(r)}, batch ${r.config.batchSize}, ${fmt(r.samples)} samples in ${r.trainSeconds.toFixed(1)} s`),
       ),
     );
     const [gpu, cpu] = [this.runs.get('webgpu'), this.runs.get('cpu')];
