@@ -13,7 +13,7 @@ import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkRegularizers, noteAutoName, initializerProblem, layerCommon, regularizerOptions, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties } from './regularizers.js';
 
@@ -98,7 +98,7 @@ export type Pool2dOptions = OptionsOf<typeof POOL_OPTIONS.spec>;
 export function conv2d(filters: number, kernelSize: number | Pair, options: Conv2dOptions = {}): Layer {
   const o = CONV2D_OPTIONS.check(options);
   if (!Number.isInteger(filters) || filters < 1) throw new ValueError(`conv2d: filters must be a positive integer, got ${filters}`);
-  return convLayer({
+  return noteAutoName(convLayer({
     type: 'conv2d',
     name: o.name ?? autoName('conv2d'),
     filters,
@@ -107,7 +107,7 @@ export function conv2d(filters: number, kernelSize: number | Pair, options: Conv
     padding: o.padding ?? 'valid',
     dilationRate: pair('conv2d: dilationRate', o.dilationRate ?? 1),
     ...weightedFields(o, 'conv2d'),
-  });
+  }));
 }
 
 function poolConfig(type: Pool2dConfig['type'], poolSize: number | Pair, options: Pool2dOptions): Pool2dConfig {
@@ -118,18 +118,18 @@ function poolConfig(type: Pool2dConfig['type'], poolSize: number | Pair, options
 
 /** The largest value of each window, per channel (Keras' MaxPooling2D; default pool 2, strides = pool). */
 export function maxPooling2d(poolSize: number | Pair = 2, options: Pool2dOptions = {}): Layer {
-  return poolLayer(poolConfig('maxPooling2d', poolSize, options));
+  return noteAutoName(poolLayer(poolConfig('maxPooling2d', poolSize, options)));
 }
 
 /** The mean of each window, per channel, over the real (unpadded) elements (Keras' AveragePooling2D). */
 export function averagePooling2d(poolSize: number | Pair = 2, options: Pool2dOptions = {}): Layer {
-  return poolLayer(poolConfig('averagePooling2d', poolSize, options));
+  return noteAutoName(poolLayer(poolConfig('averagePooling2d', poolSize, options)));
 }
 
 /** The mean over all positions, per channel: [h, w, c] → [c] (Keras' GlobalAveragePooling2D). */
 export function globalAveragePooling2d(options: OptionsOf<typeof GLOBAL_OPTIONS.spec> = {}): Layer {
   const o = GLOBAL_OPTIONS.check(options);
-  return globalPoolLayer({ type: 'globalAveragePooling2d', name: o.name ?? autoName('global_average_pooling2d'), activation: 'linear', inputShape: o.inputShape });
+  return noteAutoName(globalPoolLayer({ type: 'globalAveragePooling2d', name: o.name ?? autoName('global_average_pooling2d'), activation: 'linear', inputShape: o.inputShape }));
 }
 
 const GLOBAL_OPTIONS = defineOptions('globalAveragePooling2d', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { input_shape: 'inputShape' });

@@ -134,5 +134,37 @@ export function checkRegularizers(config: { name: string; kernelRegularizer?: Re
 }
 
 let counter = 0;
-/** A fresh layer name, Keras-style: dense_1, flatten_2, ... */
-export const autoName = (prefix: string) => `${prefix}_${++counter}`;
+/** The name autoName gave last, until the layer built with it claims it (noteAutoName). */
+let lastAuto: string | null = null;
+const autoNamed = new WeakSet<Layer>();
+
+/**
+ * A provisional layer name for a layer built without one: dense_7, unique in
+ * the process. A model renames such layers by their place in it
+ * (Sequential.add: dense_1, dense_2, ...), so a model's names never depend
+ * on how many layers the process built before it.
+ */
+export function autoName(prefix: string): string {
+  lastAuto = `${prefix}_${++counter}`;
+  return lastAuto;
+}
+
+/** Marks `layer` as named by autoName when it carries the name autoName just gave; returns it. */
+export function noteAutoName(layer: Layer): Layer {
+  if (layer.name === lastAuto) {
+    autoNamed.add(layer);
+    lastAuto = null;
+  }
+  return layer;
+}
+
+/** Whether the layer's name is autoName's (the user gave none). */
+export const isAutoNamed = (layer: Layer) => autoNamed.has(layer);
+
+/** The name a model gives an auto-named layer: its prefix and the first index no layer in the model has. */
+export function nameInModel(layer: Layer, taken: ReadonlySet<string>): string {
+  const prefix = layer.name.replace(/_\d+$/, '');
+  let k = 1;
+  while (taken.has(`${prefix}_${k}`)) k++;
+  return `${prefix}_${k}`;
+}

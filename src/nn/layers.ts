@@ -12,7 +12,7 @@ import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties } from './regularizers.js';
 
@@ -184,7 +184,7 @@ export function layerFromConfig(config: LayerConfig): Layer {
   if (!kind) throw new ValueError(`unknown layer type '${(config as { type?: string })?.type}' (known: ${Object.keys(KINDS).join(', ')})`);
   checkActivation(config.activation);
   if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
-  return (kind.build as (c: LayerConfig) => Layer)(config);
+  return noteAutoName((kind.build as (c: LayerConfig) => Layer)(config));
 }
 
 function denseLayer(config: ConfigOf<'dense'>): Layer {

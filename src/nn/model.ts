@@ -12,7 +12,7 @@ import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { isTrainable, layerFromConfig, layerTitle, outputShapeOf, shapeProblem } from './layers.js';
+import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, nameInModel, outputShapeOf, shapeProblem } from './layers.js';
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
@@ -91,6 +91,9 @@ export class Sequential implements TrainingModel {
   add(layer: Layer): this {
     this.alive('add');
     if (this.runtime) throw new ValueError('add: the model is already built; add layers before the first fit/evaluate/predict');
+    // A layer built without a name is named by its place in this model (dense_1, dense_2, ...), as if the
+    // process had built no model before: the model holds a copy under that name.
+    if (isAutoNamed(layer)) layer = layerFromConfig({ ...layer.config, name: nameInModel(layer, new Set(this.layers.map((l) => l.name))) });
     if (this.layers.some((l) => l.name === layer.name)) throw new ValueError(`add: a layer named '${layer.name}' is already in the model`);
     if (this.layers.length === 0 && layer.config.inputShape) this.inputShape ??= [...layer.config.inputShape];
     this.layers.push(layer);

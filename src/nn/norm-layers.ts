@@ -8,7 +8,7 @@ import type { Graph, Value } from '../graph/graph.js';
 import { fill } from '../ops/elementwise.js';
 import { batchNorm, batchNormInference, epsilonProblem, layerNorm, momentumProblem, movingAverage } from '../ops/norm.js';
 import type { Layer, ParamSpec } from './layer-base.js';
-import { autoName, layerCommon } from './layer-base.js';
+import { autoName, layerCommon, noteAutoName } from './layer-base.js';
 
 export interface BatchNormConfig {
   type: 'batchNormalization';
@@ -70,7 +70,7 @@ export type LayerNormOptions = OptionsOf<typeof LAYER_NORM_OPTIONS.spec>;
  */
 export function batchNormalization(options: BatchNormOptions = {}): Layer {
   const o = BATCH_NORM_OPTIONS.check(options);
-  return batchNormLayer({
+  return noteAutoName(batchNormLayer({
     type: 'batchNormalization',
     name: o.name ?? autoName('batch_normalization'),
     activation: 'linear',
@@ -80,13 +80,13 @@ export function batchNormalization(options: BatchNormOptions = {}): Layer {
     center: o.center ?? true,
     scale: o.scale ?? true,
     inputShape: o.inputShape,
-  });
+  }));
 }
 
 /** Keras' LayerNormalization: each sample's last axis normalized over itself, then γ and β; the same in training and inference. */
 export function layerNormalization(options: LayerNormOptions = {}): Layer {
   const o = LAYER_NORM_OPTIONS.check(options);
-  return layerNormLayer({
+  return noteAutoName(layerNormLayer({
     type: 'layerNormalization',
     name: o.name ?? autoName('layer_normalization'),
     activation: 'linear',
@@ -95,7 +95,7 @@ export function layerNormalization(options: LayerNormOptions = {}): Layer {
     center: o.center ?? true,
     scale: o.scale ?? true,
     inputShape: o.inputShape,
-  });
+  }));
 }
 
 /** A config from a file is checked as the builders check options. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { trainGraph } from '../../src/nn/graphs.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
-import { batchNormalization, conv2d, dense, flatten, layerNormalization } from '../../src/nn/layers.js';
+import { batchNormalization, conv2d, dense, dropout, flatten, layerNormalization } from '../../src/nn/layers.js';
 import type { Layer } from '../../src/nn/layers.js';
 import { resolveLoss } from '../../src/nn/losses.js';
 import { sequential } from '../../src/nn/model.js';
@@ -200,5 +200,18 @@ describe('batch normalization trains the same on both backends', () => {
       m.dispose();
     }
     expectClose(losses[1], losses[0], { atol: 0, rtol: 1e-4, why: 'float32, sums in different orders, over 36 steps' }, 'loss');
+  });
+});
+
+describe('layer names', () => {
+  it("a model's auto names depend on its own layers only, not on how many models the process built before", () => {
+    const build = () => sequential([dense(8, { inputShape: [6] }), batchNormalization(), dense(8), dropout(0.5), layerNormalization(), dense(3, { name: 'out' })]);
+    const names = ['dense_1', 'batch_normalization_1', 'dense_2', 'dropout_1', 'layer_normalization_1', 'out'];
+    expect(build().layers.map((l) => l.name)).toEqual(names);
+    expect(build().layers.map((l) => l.name)).toEqual(names);
+    expect(build().paramSpecs().map((p) => p.name)[0]).toBe('dense_1/kernel');
+    // A name given is kept, and an auto name steps around it.
+    const m = sequential([dense(4, { inputShape: [6], name: 'dense_1' }), dense(2)]);
+    expect(m.layers.map((l) => l.name)).toEqual(['dense_1', 'dense_2']);
   });
 });
