@@ -163,6 +163,37 @@ const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config
   },
 };
 
+const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
+const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
+
+/** Keras' defaults of the fields a config read from a file may leave out, by layer type (a pool's strides default to its size). */
+const FILE_DEFAULTS: { readonly [T in LayerType]: Readonly<Record<string, unknown>> } = {
+  dense: WEIGHTED_DEFAULTS,
+  activation: {},
+  flatten: { activation: 'linear' },
+  reshape: { activation: 'linear' },
+  dropout: { activation: 'linear' },
+  conv2d: { ...WEIGHTED_DEFAULTS, strides: [1, 1], padding: 'valid', dilationRate: [1, 1] },
+  maxPooling2d: { activation: 'linear', padding: 'valid' },
+  averagePooling2d: { activation: 'linear', padding: 'valid' },
+  globalAveragePooling2d: { activation: 'linear' },
+  batchNormalization: { ...NORM_DEFAULTS, momentum: 0.99 },
+  layerNormalization: NORM_DEFAULTS,
+};
+
+/**
+ * A layer config from a file with the fields it leaves out set to Keras'
+ * defaults (a missing name: an automatic one, which the model then numbers).
+ * What it does give is checked as usual by layerFromConfig.
+ */
+export function withFileDefaults(config: Partial<LayerConfig> & { type: string }): LayerConfig {
+  const type = config?.type as LayerType;
+  if (!FILE_DEFAULTS[type]) return config as LayerConfig;
+  const pool = (type === 'maxPooling2d' || type === 'averagePooling2d') && (config as Partial<Pool2dConfig>).poolSize ? { strides: (config as Pool2dConfig).poolSize } : {};
+  const prefix = type.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/_(\d)/, '$1');
+  return { ...FILE_DEFAULTS[type], ...pool, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
+}
+
 /** The Keras class name of a layer, for summary(). */
 export const layerTitle = (layer: Layer) => KINDS[layer.config.type].title;
 

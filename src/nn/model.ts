@@ -12,7 +12,7 @@ import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, nameInModel, outputShapeOf, shapeProblem } from './layers.js';
+import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, nameInModel, outputShapeOf, shapeProblem, withFileDefaults } from './layers.js';
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
@@ -268,7 +268,8 @@ export class Sequential implements TrainingModel {
 
   static fromTopology(t: Topology): Sequential {
     if (!t || !Array.isArray(t.layers)) throw new ValueError('model topology: no layer list');
-    return new Sequential(t.layers.map(layerFromConfig), { name: t.name, inputShape: t.inputShape ?? undefined, seed: t.seed });
+    // Fields a file leaves out take Keras' defaults (a dense layer without useBias has its bias, as in Keras).
+    return new Sequential(t.layers.map((c) => layerFromConfig(withFileDefaults(c))), { name: t.name, inputShape: t.inputShape ?? undefined, seed: t.seed });
   }
 
   /** @internal Optimizer state for save(): slots per trainable weight and the step count. */

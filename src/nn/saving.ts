@@ -50,16 +50,22 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== FORMAT) throw new ValueError(`${source}: not a webgrad model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${FORMAT}")`);
   if (metadata.format_version !== FORMAT_VERSION) {
-    throw new ValueError(`${source}: format version ${metadata.format_version} is not supported (this webgrad reads version ${FORMAT_VERSION})`);
+    const newer = Number(metadata.format_version) > Number(FORMAT_VERSION);
+    throw new ValueError(
+      `${source}: format version ${metadata.format_version} is ${newer ? 'newer than this webgrad reads' : 'not supported'} (this webgrad reads version ${FORMAT_VERSION})${newer ? '; update webgrad to load it' : ''}`,
+    );
   }
   const topology = parseJson<Topology>(metadata.topology, source, 'topology');
-  const compile = parseJson<CompileOptions | null>(metadata.compile, source, 'compile');
+  // Without compile options the model loads uncompiled: predict needs none, fit asks for compile().
+  const compile = metadata.compile === undefined ? null : parseJson<CompileOptions | null>(metadata.compile, source, 'compile');
   const model = inFile(source, 'topology', () => Sequential.fromTopology(topology));
   if (compile) inFile(source, 'compile options', () => model.compile(compile));
   if (metadata.class_names !== undefined) inFile(source, 'class_names', () => model.setClassNames(parseJson<string[]>(metadata.class_names, source, 'class_names')));
   if (metadata.scaler !== undefined) inFile(source, 'scaler', () => model.setScaler(parseJson<InputScaler>(metadata.scaler, source, 'scaler')));
   const specs = inFile(source, 'topology', () => model.paramSpecs());
+  const used = new Set<string>();
   const take = (name: string, shape: number[]): Float32Array => {
+    used.add(name);
     const t = tensors[name];
     if (!t) throw new ValueError(`${source}: tensor '${name}' is missing`);
     if (t.dtype !== 'F32' || t.shape.join() !== shape.join()) {
@@ -79,6 +85,11 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
     const step = Number(metadata.optimizer_step ?? '0');
     if (!Number.isInteger(step) || step < 0) throw new ValueError(`${source}: optimizer_step ${metadata.optimizer_step} is not a step count`);
     model.setOptimizerState({ slots, step });
+  }
+  // A tensor no weight or slot of the topology takes means the file and its topology disagree: refused, never dropped.
+  const unused = Object.keys(tensors).filter((k) => !used.has(k));
+  if (unused.length) {
+    throw new ValueError(`${source}: tensor${unused.length > 1 ? 's' : ''} ${unused.slice(0, 5).map((k) => `'${k}'`).join(', ')}${unused.length > 5 ? ` and ${unused.length - 5} more` : ''} ${unused.length > 1 ? 'are' : 'is'} not used by the model's topology (its weights: ${specs.map((p) => p.name).join(', ')})`);
   }
   return model;
 }

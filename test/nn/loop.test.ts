@@ -83,13 +83,24 @@ describe('model files', () => {
     const renamed = Object.fromEntries(Object.values(weights).map((t, i) => [`weights/${names[i]}`, t]));
     expect(() => modelFromBytes(encodeSafetensors(renamed, meta))).not.toThrow();
     expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format: 'other' }))).toThrow(/not a webgrad model/);
-    expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format_version: '2' }))).toThrow(/format version 2 is not supported/);
+    expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format_version: '2' }))).toThrow(/format version 2 is newer than this webgrad reads \(this webgrad reads version 1\); update webgrad to load it/);
+    expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format_version: 'x' }))).toThrow(/format version x is not supported/);
     expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, topology: '{' }))).toThrow(/topology is not valid JSON/);
     const wrong = { ...renamed, [`weights/${names[0]}`]: w([5, 9]) };
     expect(() => modelFromBytes(encodeSafetensors(wrong, meta))).toThrow(new RegExp(`'weights/${names[0]}' is F32\\[5, 9\\], the model needs F32\\[5, 8\\]`));
     const missing = { ...renamed };
     delete missing[`weights/${names[3]}`];
     expect(() => modelFromBytes(encodeSafetensors(missing, meta))).toThrow(new RegExp(`tensor 'weights/${names[3]}' is missing`));
+    // A tensor the topology does not take: refused, naming it and the weights the model has.
+    const extra = { ...renamed, 'weights/dense_9/kernel': w([2, 2]) };
+    expect(() => modelFromBytes(encodeSafetensors(extra, meta))).toThrow(new RegExp(`tensor 'weights/dense_9/kernel' is not used by the model's topology \\(its weights: ${names[0]}`));
+    // Left-out metadata and topology fields take Keras' defaults: no compile options loads uncompiled; a dense
+    // layer without useBias has its bias (so its bias tensor is needed, and used).
+    const { compile: _c, ...noCompile } = meta;
+    expect(modelFromBytes(encodeSafetensors(renamed, noCompile)).compileOptions).toBeNull();
+    const bare = { ...model.topology(), layers: model.topology().layers.map(({ type, name, units }: any) => ({ type, name, units })) };
+    const loaded = modelFromBytes(encodeSafetensors(renamed, { ...meta, topology: JSON.stringify(bare) }));
+    expect(loaded.layers[0].config).toMatchObject({ useBias: true, activation: 'linear', kernelInitializer: 'glorotUniform' });
     model.dispose();
   });
 });
