@@ -145,6 +145,10 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   batchNormInference: [{ name: 'batchNormInference 67×13', inputs: [x, f32([C]), f32([C]), f32([C]), f32([C])], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[4]) }],
   penalty: [{ name: 'penalty l1 0.01 l2 0.1 1031', inputs: [N], attrs: { l1: 0.01, l2: 0.1 } }],
   penaltyGrad: [{ name: 'penaltyGrad l1 0.01 l2 0.1 67×13', inputs: [x, f32([1])], attrs: { l1: 0.01, l2: 0.1 } }],
+  translate: [
+    { name: 'translate ±2, ±1 3×11×9×5', inputs: [image], attrs: { maxDy: 2, maxDx: 1, seed: 5 } },
+    { name: 'translate undone ±3 3×11×9×5', inputs: [image], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 } },
+  ],
   movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
   layerNorm: [{ name: 'layerNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } }],
   layerNormBackward: [{ name: 'layerNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([297]), f32([297]), image], attrs: {}, derive: (d) => positive(d[3]) }],

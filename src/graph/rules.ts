@@ -1,6 +1,7 @@
 import { activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import { biasGrad } from '../ops/bias.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
+import { translate } from '../ops/augment.js';
 import { dropout } from '../ops/dropout.js';
 import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops/norm.js';
 import { penaltyGrad } from '../ops/regularizer.js';
@@ -83,6 +84,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const [dgamma, dbeta] = g.apply(layerNormParamGrad, [x, mean, rstd, d], {}, `d(${gamma.name})`);
     return [g.op(layerNormBackward, [x, gamma, mean, rstd, d], {}, `d(${x.name})`), dgamma, dbeta];
   },
+  // A translation with zero fill is linear; its adjoint undoes the same moves (sign −1), filling with 0 again.
+  translate: (g, { inputs: [x], attrs }, [d]) => [d && g.op(translate, [d], { ...attrs, sign: attrs.sign === -1 ? 1 : -1 }, `d(${x.name})`)],
   // out = l1·Σ|w| + l2·Σw²
   penalty: (g, { inputs: [w], attrs }, [d]) => [d && g.op(penaltyGrad, [w, d], attrs, `d(${w.name})`)],
   // out = x + αy

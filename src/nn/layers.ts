@@ -2,6 +2,7 @@ import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
+import { translate } from '../ops/augment.js';
 import { dropout as dropoutOp, pcg, rateProblem, seedProblem } from '../ops/dropout.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
@@ -31,6 +32,7 @@ export type LayerConfig =
   | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
   | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
   | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; inputShape?: number[] }
+  | { type: 'randomTranslation'; name: string; activation: 'linear'; heightFactor: number; widthFactor: number; fillMode: 'constant'; interpolation: 'nearest'; seed?: number; inputShape?: number[] }
   | Conv2dConfig
   | Pool2dConfig
   | GlobalPoolConfig
@@ -126,6 +128,66 @@ function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
   };
 }
 
+const TRANSLATION_OPTIONS = defineOptions('randomTranslation', {
+  fillMode: opt.oneOf(['constant'] as const, "what fills the pixels moved in: 'constant' (0), the only one supported (Keras' default is 'reflect')"),
+  interpolation: opt.oneOf(['nearest'] as const, "'nearest': whole-pixel moves, the only one supported (Keras' default is 'bilinear')"),
+  seed: opt.custom<number>('integer', 'the moves\' seed, an integer in [0, 2^32) (default: from the model\'s seed and the layer\'s position)', seedProblem),
+  inputShape: layerCommon.inputShape,
+  name: layerCommon.name,
+}, { fill_mode: 'fillMode', fill_value: 'not supported: the fill is 0', height_factor: 'the first argument', width_factor: 'the second argument', input_shape: 'inputShape' });
+
+/**
+ * Keras' RandomTranslation with whole-pixel moves: while training, each image
+ * [h, w, c] moves by its own offset, uniform in ±⌊heightFactor·h⌋ rows and
+ * ±⌊widthFactor·w⌋ columns, fresh every step, filled with 0 (Keras' defaults
+ * are fill_mode 'reflect' and bilinear interpolation, which this layer refuses
+ * rather than imitates); evaluate and predict pass images through.
+ */
+export function randomTranslation(heightFactor: number, widthFactor: number, options: OptionsOf<typeof TRANSLATION_OPTIONS.spec> = {}): Layer {
+  const o = TRANSLATION_OPTIONS.check(options);
+  return layerFromConfig({
+    type: 'randomTranslation',
+    name: o.name ?? autoName('random_translation'),
+    activation: 'linear',
+    heightFactor,
+    widthFactor,
+    fillMode: 'constant',
+    interpolation: 'nearest',
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    inputShape: o.inputShape,
+  });
+}
+
+function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
+  const { heightFactor, widthFactor } = config;
+  for (const [k, v] of [['heightFactor', heightFactor], ['widthFactor', widthFactor]] as const) {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ValueError(`${config.name}: ${k} must be a fraction in [0, 1) of the image's size, got ${JSON.stringify(v)}`);
+  }
+  if (config.fillMode !== 'constant' || config.interpolation !== 'nearest') throw new ValueError(`${config.name}: only fillMode 'constant' and interpolation 'nearest' are supported`);
+  if (config.seed !== undefined && seedProblem(config.seed)) throw new ValueError(`${config.name}: seed ${seedProblem(config.seed)}`);
+  return {
+    name: config.name,
+    config,
+    activation: 'linear',
+    outputShape(input) {
+      if (input.length !== 3) throw new ValueError(`${config.name}: randomTranslation takes images [h, w, c], got [${input.join(', ')}]`);
+      return input;
+    },
+    params: () => [],
+    forward(g, x, _w, ctx) {
+      const maxDy = Math.floor(heightFactor * x.shape[1]);
+      const maxDx = Math.floor(widthFactor * x.shape[2]);
+      if (!ctx.training || (maxDy === 0 && maxDx === 0)) return x;
+      const seed = config.seed ?? ctx.seed;
+      // The moves of step s: a hash of the layer's seed and s, as dropout's masks.
+      const at = (step: number) => ({ maxDy, maxDx, seed: pcg((pcg(seed) ^ step) >>> 0) });
+      const attrs = at(0);
+      ctx.perStep(attrs, at);
+      return g.op(translate, [x], attrs, config.name);
+    },
+  };
+}
+
 /**
  * Every layer kind: its name in summary() and how it is built from its
  * config. A kind in LayerConfig without an entry here does not compile.
@@ -148,6 +210,7 @@ const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config
     build: (config) => viewLayer(config, (input) => [input.reduce((a, b) => a * b, 1)]),
   },
   dropout: { title: 'Dropout', build: dropoutLayer },
+  randomTranslation: { title: 'RandomTranslation', build: translationLayer },
   conv2d: { title: 'Conv2D', build: convLayer },
   maxPooling2d: { title: 'MaxPooling2D', build: poolLayer },
   averagePooling2d: { title: 'AveragePooling2D', build: poolLayer },
@@ -173,6 +236,7 @@ const FILE_DEFAULTS: { readonly [T in LayerType]: Readonly<Record<string, unknow
   flatten: { activation: 'linear' },
   reshape: { activation: 'linear' },
   dropout: { activation: 'linear' },
+  randomTranslation: { activation: 'linear', fillMode: 'constant', interpolation: 'nearest' },
   conv2d: { ...WEIGHTED_DEFAULTS, strides: [1, 1], padding: 'valid', dilationRate: [1, 1] },
   maxPooling2d: { activation: 'linear', padding: 'valid' },
   averagePooling2d: { activation: 'linear', padding: 'valid' },

@@ -4,7 +4,7 @@ import { ValueError } from '../core/errors.js';
 import { didYouMean } from '../core/options.js';
 import { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 import type { Layer } from './layer-base.js';
-import { dense, dropout, flatten, reshape } from './layers.js';
+import { dense, dropout, flatten, randomTranslation, reshape } from './layers.js';
 import { batchNormalization, layerNormalization } from './norm-layers.js';
 import type { Regularizer } from './regularizers.js';
 
@@ -18,7 +18,7 @@ export const SPEC_HELP = [
   'maxpoolP    max pooling P×P, strides P; avgpoolP average pooling',
   'gap         global average pooling ([h, w, c] → [c]);  flatten: [h, w, c] → [h·w·c]',
   'bn          batch normalization (Keras\' defaults);  ln: layer normalization',
-  'dropoutR    dropout of rate R, e.g. dropout0.5',
+  'dropoutR    dropout of rate R, e.g. dropout0.5;  translateF: images moved by up to ⌊F·size⌋ pixels while training',
   'N:l2=F      a dense or conv layer with a kernel penalty: :l2=F, :l1=F (e.g. 128:l2=1e-4, conv32:3:l1=1e-5)',
 ].join('\n');
 
@@ -27,7 +27,8 @@ const DENSE = new RegExp(`^(\\d+)(${REG})$`);
 const CONV = new RegExp(`^conv(\\d+):(\\d+)((?::s\\d+|:same|:valid)*)(${REG})$`);
 const POOL = /^(max|avg)pool(\d+)$/;
 const DROPOUT = /^dropout(\d*\.?\d+)$/;
-const WORDS = ['conv32:3', 'maxpool2', 'avgpool2', 'flatten', 'gap', 'bn', 'ln', 'dropout0.5'];
+const TRANSLATE = /^translate(\d*\.?\d+)$/;
+const WORDS = ['conv32:3', 'maxpool2', 'avgpool2', 'flatten', 'gap', 'bn', 'ln', 'dropout0.5', 'translate0.1'];
 
 /** The kernel penalty of a token's `:l1=F:l2=F` suffix, checked; undefined without one. */
 function tokenRegularizer(suffix: string, raw: string, where: string): Regularizer | undefined {
@@ -58,6 +59,11 @@ export function parseToken(raw: string, where = '--layers'): LayerToken {
     if (!(rate >= 0 && rate < 1)) throw new ValueError(`${where}: '${raw}': the dropout rate must be in [0, 1)`);
     return t;
   }
+  const shift = TRANSLATE.exec(t);
+  if (shift) {
+    if (!(Number(shift[1]) < 1)) throw new ValueError(`${where}: '${raw}': the translation must be a fraction in [0, 1) of the image's size`);
+    return t;
+  }
   const conv = CONV.exec(t);
   if (conv) {
     if (Number(conv[1]) < 1 || Number(conv[2]) < 1) throw new ValueError(`${where}: '${raw}' needs at least 1 filter of size at least 1`);
@@ -68,7 +74,7 @@ export function parseToken(raw: string, where = '--layers'): LayerToken {
   const pool = POOL.exec(t);
   if (pool && Number(pool[2]) >= 1) return t;
   throw new ValueError(
-    `${where}: unknown layer '${raw}'${didYouMean(t.replace(/[\d.]+/g, ''), ['conv:', 'maxpool', 'avgpool', 'flatten', 'gap', 'bn', 'ln', 'dropout'])} (a number for dense, or ${WORDS.join(', ')}; see webgrad help)`,
+    `${where}: unknown layer '${raw}'${didYouMean(t.replace(/[\d.]+/g, ''), ['conv:', 'maxpool', 'avgpool', 'flatten', 'gap', 'bn', 'ln', 'dropout', 'translate'])} (a number for dense, or ${WORDS.join(', ')}; see webgrad help)`,
   );
 }
 
@@ -140,6 +146,11 @@ export function layersFromSpec(tokens: readonly LayerToken[], o: SpecExtras): La
       return;
     }
     if (rank !== 3) throw new ValueError(`--layers: '${t}' needs images, but the layers before it give flat vectors`);
+    const shift = TRANSLATE.exec(t);
+    if (shift) {
+      layers.push(randomTranslation(Number(shift[1]), Number(shift[1]), { name }));
+      return;
+    }
     if (t === 'gap') {
       layers.push(globalAveragePooling2d({ name }));
       rank = 1;

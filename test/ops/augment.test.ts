@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import { gradients } from '../../src/graph/autodiff.js';
+import { compileGraph } from '../../src/graph/executor.js';
+import { Graph } from '../../src/graph/graph.js';
+import { translate, translation } from '../../src/ops/augment.js';
+import { activation } from '../../src/ops/activation.js';
+import { reduceSum } from '../../src/ops/reduce.js';
+import { backends } from '../helpers/backends.js';
+import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn } from '../helpers/check.js';
+
+/* Random whole-pixel translation of NHWC images, the op under RandomTranslation in training. */
+
+describe('the moves', () => {
+  it('are uniform over [−max, max] in each direction, independent of the sample index', () => {
+    const counts = new Map<string, number>();
+    const n = 50_000;
+    for (let i = 0; i < n; i++) {
+      const key = translation(9, i, 2, 1).join();
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    // 5 × 3 = 15 moves, each n/15 expected: within 5σ of the binomial.
+    expect(counts.size).toBe(15);
+    const p = 1 / 15;
+    for (const [key, c] of counts) expect(Math.abs(c / n - p), key).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n));
+    expect(translation(9, 0, 0, 0)).toEqual([0, 0]);
+  });
+});
+
+describe.each(backends)('translate on %s', (_name, make) => {
+  let be: Backend;
+  beforeAll(async () => (be = await make()));
+  afterAll(() => be?.dispose());
+
+  // One pixel, odd sizes, moves larger than the image, MNIST-sized batches, and more than 65,535 workgroups.
+  it.each([
+    [[1, 1, 1, 1], 1, 1],
+    [[3, 11, 9, 5], 2, 3],
+    [[2, 5, 7, 3], 9, 9],
+    [[64, 28, 28, 1], 2, 2],
+    [[257, 32, 32, 8], 3, 1],
+  ] as const)('x %j, ±%i rows, ±%i columns: exactly the reference, both ways', async (shape, maxDy, maxDx) => {
+    const x = randn(rng(shape[1]), [...shape]);
+    for (const sign of [1, -1] as const) {
+      const attrs = { maxDy, maxDx, seed: 77, sign };
+      const [got] = await runOn(be, translate, [x], attrs);
+      // A copy or a 0: nothing is computed, so nothing may differ.
+      expect(Array.from(got)).toEqual(Array.from(reference(translate, [x], attrs)[0]));
+    }
+  });
+
+  it('the gradient through autodiff is the moves undone: d(x) of Σ tanh(translate(x)) against finite differences', async () => {
+    const shape = [3, 5, 4, 2];
+    const attrs = { maxDy: 2, maxDx: 2, seed: 4 };
+    const g = new Graph();
+    const x = g.param('x', shape);
+    const L = g.op(reduceSum, [g.op(activation, [g.op(translate, [x], attrs)], { kind: 'tanh' })], {}, 'L');
+    const grads = gradients(g, L, [x]);
+    const data = randn(rng(8), shape);
+    const t = be.allocate(shape);
+    be.write(t, data.data);
+    const compiled = await compileGraph(be, g, new Map<typeof x, DeviceTensor>([[x, t]]), [grads.get(x)!]);
+    compiled.program.run();
+    const got = await be.read(compiled.tensor(grads.get(x)!));
+    const f = (v: Float64Array) => reference(translate, [{ info: data.info, data: v as never }], attrs)[0].reduce((s, y) => s + Math.tanh(y), 0);
+    expectClose(got, numericGradient(f, Float64Array.from(data.data)), { atol: 1e-6, rtol: 1e-5, why: "float32 tanh' against float64 differences" }, 'd(x)');
+    compiled.dispose();
+    be.free(t);
+  });
+});
+
+describe('translate against finite differences and its adjoint (CPU reference)', () => {
+  it('⟨T x, y⟩ = ⟨x, Tᵀ y⟩: the moves undone are the adjoint', () => {
+    const x = randn(rng(1), [4, 6, 5, 3]);
+    const y = randn(rng(2), [4, 6, 5, 3]);
+    const attrs = { maxDy: 2, maxDx: 3, seed: 11 };
+    const tx = reference(translate, [x], attrs)[0];
+    const ty = reference(translate, [y], { ...attrs, sign: -1 as const })[0];
+    const a = tx.reduce((s, v, i) => s + v * y.data[i], 0);
+    const b = ty.reduce((s, v, i) => s + v * x.data[i], 0);
+    expect(Math.abs(a - b)).toBeLessThan(1e-9);
+    const loss = (v: Float64Array) => reference(translate, [{ info: x.info, data: v as never }], attrs)[0].reduce((s, e, i) => s + e * y.data[i], 0);
+    expectClose(ty, numericGradient(loss, Float64Array.from(x.data)), FD_TOL, 'd(x)');
+  });
+
+  it('refuses what it cannot do, naming it', () => {
+    expect(() => translate.outputs([{ shape: [3, 4], dtype: 'f32' }], { maxDy: 1, maxDx: 1, seed: 0 })).toThrow(/translate: x must be f32 images \[n, h, w, c\], got f32\[3, 4\]/);
+    expect(() => translate.outputs([{ shape: [1, 3, 4, 1], dtype: 'f32' }], { maxDy: 1.5, maxDx: 1, seed: 0 })).toThrow(/maxDy must be a whole number of pixels/);
+  });
+});
