@@ -123,7 +123,7 @@ async function overfitting() {
     height: 450,
     panels: [
       {
-        title: 'seed 1: cross-entropy, training digits solid, validation dashed (inference mode)',
+        title: 'cross-entropy, seed 1 (inference mode)',
         xLabel: 'epoch',
         yLabel: 'cross-entropy',
         series: Object.entries(results).flatMap(([name, rs], i) => [
@@ -132,7 +132,7 @@ async function overfitting() {
         ]),
       },
       {
-        title: 'accuracy (seed 1)',
+        title: 'accuracy, seed 1',
         xLabel: 'epoch',
         yLabel: 'accuracy',
         series: Object.entries(results).flatMap(([name, rs], i) => [
