@@ -4,6 +4,7 @@
 // pixels moved in from outside are 0.
 //   h = pcg(pcg(seed) + n); dy = h % (2·maxDy + 1) − maxDy; dx = (h >> 16) % (2·maxDx + 1) − maxDx
 //   out[n, i, j, c] = x[n, i − dy, j − dx, c] (0 outside)
+// pcg is in hash.wgsl, which src/ops/augment.ts prepends.
 // With `sign` −1 the move is undone (out[n, i, j, c] = x[n, i + dy, j + dx, c]): the adjoint, which is the gradient.
 
 const WG = 256u;
@@ -22,12 +23,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
 
 @compute @workgroup_size(WG)
 fn translate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {

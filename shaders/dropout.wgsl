@@ -4,7 +4,8 @@
 // mask bit for bit, and the gradient is the same op on dy with the same seed:
 //   h = pcg(pcg(seed) + i), keep(i) = (h >> 8) ≥ threshold, threshold = round(rate · 2²⁴)
 // pcg is the PCG-RXS-M-XS hash of Jarzynski and Olano, "Hash Functions for GPU
-// Rendering" (JCGT 2020). Dispatch is 1-D, folded into 2-D past 65535 workgroups.
+// Rendering" (JCGT 2020), in hash.wgsl, which src/ops/dropout.ts prepends.
+// Dispatch is 1-D, folded into 2-D past 65535 workgroups.
 
 const WG = 256u;
 
@@ -18,12 +19,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
 
 @compute @workgroup_size(WG)
 fn dropout(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {

@@ -1,11 +1,12 @@
 // Data augmentation on the device: the op under Keras' RandomTranslation while it trains.
 import { ShapeError, ValueError } from '../core/errors.js';
 import { fmt, sizeOf } from '../core/shape.js';
+import hash from '../../shaders/hash.wgsl?raw';
 import code from '../../shaders/augment.wgsl?raw';
 import { pcg, seedProblem } from './dropout.js';
 import { defineKernel, grid1d } from './kernel.js';
 
-const shader = { name: 'augment', code };
+const shader = { name: 'augment', code: `${hash}\n${code}` };
 const WG = 256;
 
 export interface TranslateAttrs {

@@ -1,10 +1,11 @@
 // Inverted dropout: the op behind Keras' Dropout layer while it trains.
 import { ValueError } from '../core/errors.js';
 import { sizeOf } from '../core/shape.js';
+import hash from '../../shaders/hash.wgsl?raw';
 import code from '../../shaders/dropout.wgsl?raw';
 import { defineKernel, grid1d } from './kernel.js';
 
-const shader = { name: 'dropout', code };
+const shader = { name: 'dropout', code: `${hash}\n${code}` };
 const WG = 256;
 
 export interface DropoutAttrs {
