@@ -1,5 +1,6 @@
 import { WebgradError } from '../core/errors.js';
 import { SPEC_HELP } from '../nn/spec.js';
+import { exportCommand } from './export.js';
 import { selfcheck } from './selfcheck.js';
 import { sweepCommand } from './sweep.js';
 import { MAX_RUNS_WITHOUT_YES } from './sweep-options.js';
@@ -15,6 +16,7 @@ Usage:
                                           (a CSV's 20% test split, drawn with the seed the model trained with unless --seed)
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
+  webgrad export MODEL --to pytorch DIR   the model as a PyTorch state_dict (safetensors) and model.py (load_model)
   webgrad help                            this text
 
 Every command takes --verbose: show Dawn's (WebGPU's) start-up messages and the adapters tried,
@@ -76,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
         return await predict(rest);
       case 'selfcheck':
         return await selfcheck(rest);
+      case 'export':
+        return await exportCommand(rest);
       case 'help':
       case '--help':
       case '-h':
