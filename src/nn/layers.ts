@@ -3,7 +3,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
 import { translate } from '../ops/augment.js';
-import { dropout as dropoutOp, pcg, rateProblem, seedProblem } from '../ops/dropout.js';
+import { dropout as dropoutOp, rateProblem, seedProblem } from '../ops/dropout.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
@@ -13,7 +13,7 @@ import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, seededPerStep, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties } from './regularizers.js';
 
@@ -118,12 +118,8 @@ function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
     params: () => [],
     forward(g, x, _w, ctx) {
       if (!ctx.training || rate === 0) return x;
-      const seed = config.seed ?? ctx.seed;
-      // The mask of step s: a hash of the layer's seed and s. The gradient's dropout shares these attrs, hence the mask.
-      const at = (step: number) => ({ rate, seed: pcg((pcg(seed) ^ step) >>> 0) });
-      const attrs = at(0);
-      ctx.perStep(attrs, at);
-      return g.op(dropoutOp, [x], attrs, config.name);
+      // A fresh mask every step; the gradient's dropout shares it.
+      return g.op(dropoutOp, [x], seededPerStep(ctx, config.seed ?? ctx.seed, (seed) => ({ rate, seed })), config.name);
     },
   };
 }
@@ -178,12 +174,7 @@ function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
       const maxDy = Math.floor(heightFactor * x.shape[1]);
       const maxDx = Math.floor(widthFactor * x.shape[2]);
       if (!ctx.training || (maxDy === 0 && maxDx === 0)) return x;
-      const seed = config.seed ?? ctx.seed;
-      // The moves of step s: a hash of the layer's seed and s, as dropout's masks.
-      const at = (step: number) => ({ maxDy, maxDx, seed: pcg((pcg(seed) ^ step) >>> 0) });
-      const attrs = at(0);
-      ctx.perStep(attrs, at);
-      return g.op(translate, [x], attrs, config.name);
+      return g.op(translate, [x], seededPerStep(ctx, config.seed ?? ctx.seed, (seed) => ({ maxDy, maxDx, seed })), config.name);
     },
   };
 }
