@@ -3,7 +3,6 @@
 // torch.nn.Module, in eval mode, predicting what webgrad's predict does.
 // Browser-safe: it returns the files' contents; src/nn/file.ts writes them.
 import { ValueError } from '../core/errors.js';
-import { conv2dGeometry } from '../ops/conv.js';
 import type { LayerConfig } from './layers.js';
 import type { Sequential } from './model.js';
 import type { SafetensorsTensor } from './safetensors.js';
@@ -113,7 +112,6 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
         init.push(`self.${a} = nn.Linear(${fin}, ${fout}, bias=${c.useBias ? 'True' : 'False'})`);
         body.push(`x = self.${a}(x)`);
         activate();
-        shape = [fout];
         break;
       }
       case 'conv2d': {
@@ -135,8 +133,6 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
         init.push(`self.${a} = nn.Conv2d(${cin}, ${cout}, (${kh}, ${kw}), stride=(${c.strides.join(', ')}), dilation=(${c.dilationRate.join(', ')}), bias=${c.useBias ? 'True' : 'False'})`);
         body.push(`x = self.${a}(x)`);
         activate();
-        const g = conv2dGeometry([1, h, w, cin], [kh, kw, cin, cout], { strides: c.strides, padding: c.padding, dilation: c.dilationRate });
-        shape = [g.oh, g.ow, cout];
         break;
       }
       case 'maxPooling2d':
@@ -146,26 +142,22 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
         const op = c.type === 'maxPooling2d' ? 'nn.MaxPool2d' : 'nn.AvgPool2d';
         init.push(`self.${a} = ${op}((${c.poolSize.join(', ')}), stride=(${c.strides.join(', ')}))`);
         body.push(`x = self.${a}(x)`);
-        shape = [Math.floor((shape[0] - c.poolSize[0]) / c.strides[0]) + 1, Math.floor((shape[1] - c.poolSize[1]) / c.strides[1]) + 1, shape[2]];
         break;
       }
       case 'globalAveragePooling2d':
         body.push(layout === 'nchw' ? 'x = x.mean(dim=(2, 3))' : 'x = x.mean(dim=(1, 2))');
         layout = 'flat';
-        shape = [shape[2]];
         break;
       case 'flatten':
         toNhwc();
         body.push('x = x.reshape(x.shape[0], -1)');
         layout = 'flat';
-        shape = [shape.reduce((p, q) => p * q, 1)];
         break;
       case 'reshape': {
         toNhwc();
         const out = layer.outputShape(shape);
         body.push(`x = x.reshape(x.shape[0], ${out.join(', ')})`);
         layout = out.length === 3 ? 'nhwc' : 'flat';
-        shape = out;
         break;
       }
       case 'activation':
@@ -205,6 +197,8 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       default:
         throw new ValueError(`export to PyTorch: layer type '${(c as { type: string }).type}' is not exported yet`);
     }
+    // The sample shape after the layer, as webgrad computes it.
+    shape = layer.outputShape(shape);
   }
   toNhwc();
   const meta = { format: 'pytorch-state-dict', source: 'webgrad', model: model.name, input_shape: JSON.stringify(inputShape) };
