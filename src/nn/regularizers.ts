@@ -1,7 +1,8 @@
 // Keras' weight regularizers: l1(f), l2(f), l1l2({ l1, l2 }), and the strings
 // 'l1', 'l2', 'l1l2' (factor 0.01 each, as Keras). Browser-safe.
 import { ValueError } from '../core/errors.js';
-import { didYouMean, opt } from '../core/options.js';
+import type { OptionsOf } from '../core/options.js';
+import { defineOptions, didYouMean, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { factorProblem, penalty } from '../ops/regularizer.js';
 import type { ForwardContext } from './layer-base.js';
@@ -24,11 +25,15 @@ export const l1 = (f = 0.01): Regularizer => ({ l1: factor('l1', f), l2: 0 });
 /** f·Σw² (Keras' regularizers.l2, default 0.01): its gradient is 2f·w. */
 export const l2 = (f = 0.01): Regularizer => ({ l1: 0, l2: factor('l2', f) });
 
+const L1L2_OPTIONS = defineOptions('l1l2', {
+  l1: opt.custom<number>('number', 'the factor of Σ|w| (default 0.01)', factorProblem),
+  l2: opt.custom<number>('number', 'the factor of Σw² (default 0.01)', factorProblem),
+});
+
 /** l1·Σ|w| + l2·Σw² (Keras' regularizers.l1_l2, defaults 0.01 each). */
-export function l1l2(o: { l1?: number; l2?: number } = {}): Regularizer {
-  const unknown = Object.keys(o ?? {}).find((k) => k !== 'l1' && k !== 'l2');
-  if (unknown !== undefined) throw new ValueError(`l1l2: unknown option '${unknown}'${didYouMean(unknown, ['l1', 'l2'])} (options: l1, l2)`);
-  return { l1: factor('l1l2: l1', o.l1 ?? 0.01), l2: factor('l1l2: l2', o.l2 ?? 0.01) };
+export function l1l2(options: OptionsOf<typeof L1L2_OPTIONS.spec> = {}): Regularizer {
+  const o = L1L2_OPTIONS.check(options);
+  return { l1: o.l1 ?? 0.01, l2: o.l2 ?? 0.01 };
 }
 
 const NAMED: Record<string, () => Regularizer> = { l1: () => l1(), l2: () => l2(), l1l2: () => l1l2(), l1_l2: () => l1l2() };
