@@ -30,9 +30,6 @@ const NORM_TOL: Tolerance = { atol: 2e-5, rtol: 2e-5, why: 'float32 column and r
 // A single row (variance 0: y = β), primes, rows that no tile divides, an image batch, and the issue's large case.
 const SHAPES: number[][] = [[1, 5], [7, 1], [67, 13], [3, 11, 9, 5], [2, 7, 7, 129], [64, 26, 26, 32]];
 
-/** Positive variances or rstd: drawn in [0.1, 2]. */
-const positive = (seed: number, n: number) => randn(rng(seed), [n], 0.1, 2);
-
 describe.each(backends)('normalization on %s', (_name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
