@@ -1,0 +1,232 @@
+// Export to ONNX: a model's inference graph (opset 17, IR version 8) that
+// onnxruntime runs, predicting what webgrad's predict does (after the last
+// activation). Input 'x' [N, ...inputShape], output 'y' [N, ...outputShape],
+// N symbolic; images NHWC, as webgrad takes and gives them. Dropout and
+// RandomTranslation are identities in inference and leave no node.
+// Browser-safe: it returns the file's bytes; the CLI writes them.
+import { ValueError } from '../core/errors.js';
+import type { LayerActivation } from './layer-base.js';
+import type { LayerConfig } from './layers.js';
+import type { Sequential } from './model.js';
+import type { Attribute } from './onnx-proto.js';
+import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';
+
+export const ONNX_OPSET = 17;
+export const ONNX_IR_VERSION = 8;
+
+/** TensorFlow's 'same' padding of one axis: total max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the odd pixel after. */
+function samePads(n: number, k: number, s: number, d: number): [before: number, after: number] {
+  const total = Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/** ONNX pads [top, left, bottom, right] of a window on an h×w image. */
+function pads2d(padding: 'valid' | 'same', [h, w]: number[], [kh, kw]: number[], [sh, sw]: number[], [dh, dw]: number[]): number[] {
+  if (padding === 'valid') return [0, 0, 0, 0];
+  const [top, bottom] = samePads(h, kh, sh, dh);
+  const [left, right] = samePads(w, kw, sw, dw);
+  return [top, left, bottom, right];
+}
+
+/** The nodes and weights of the graph being written, and the name of the value that flows through it. */
+class OnnxGraph {
+  readonly nodes: Uint8Array[] = [];
+  readonly initializers: Uint8Array[] = [];
+  private readonly used = new Set<string>(['x']);
+  private readonly scalars = new Map<number, string>();
+  /** The current value and whether it is channels-first (NCHW), as ONNX's Conv, pools and BatchNormalization take it. */
+  x = 'x';
+  channelsFirst = false;
+  /** webgrad's sample shape (channels last) of the current value. */
+  shape: number[];
+
+  constructor(inputShape: number[]) {
+    this.shape = [...inputShape];
+  }
+
+  private fresh(name: string): string {
+    let out = name;
+    for (let k = 2; this.used.has(out); k++) out = `${name}_${k}`;
+    this.used.add(out);
+    return out;
+  }
+
+  /** Adds a node; returns the name of its output. */
+  op(opType: string, inputs: string[], name: string, attrs: Record<string, Attribute> = {}): string {
+    const out = this.fresh(name);
+    this.nodes.push(node(opType, inputs, [out], out, attrs));
+    return out;
+  }
+
+  /** Applies a one-input op to the current value. */
+  apply(opType: string, name: string, attrs: Record<string, Attribute> = {}, weights: string[] = []): void {
+    this.x = this.op(opType, [this.x, ...weights], name, attrs);
+  }
+
+  weight(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
+    const out = this.fresh(name);
+    this.initializers.push(initializer(out, dims, data));
+    return out;
+  }
+
+  scalar(v: number): string {
+    if (!this.scalars.has(v)) this.scalars.set(v, this.weight(`const_${v}`, [], Float32Array.of(v)));
+    return this.scalars.get(v)!;
+  }
+
+  /** Moves the channels from last to second (NHWC → NCHW), once, where the sample has more than one axis. */
+  toChannelsFirst(layer: string): void {
+    const r = this.shape.length + 1;
+    if (this.channelsFirst || r < 3) return;
+    this.apply('Transpose', `${layer}/to_nchw`, { perm: { ints: [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)] } });
+    this.channelsFirst = true;
+  }
+
+  /** Moves the channels back to last (NCHW → NHWC), webgrad's layout. */
+  toChannelsLast(layer: string): void {
+    const r = this.shape.length + 1;
+    if (!this.channelsFirst) return;
+    this.apply('Transpose', `${layer}/to_nhwc`, { perm: { ints: [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1] } });
+    this.channelsFirst = false;
+  }
+}
+
+/** Each activation as ONNX nodes on the current value; a missing one does not compile. */
+const ACTIVATION_NODES: { [A in LayerActivation]: (g: OnnxGraph, name: string, alpha: number | undefined) => void } = {
+  linear: () => {},
+  relu: (g, name) => g.apply('Relu', `${name}/relu`),
+  sigmoid: (g, name) => g.apply('Sigmoid', `${name}/sigmoid`),
+  tanh: (g, name) => g.apply('Tanh', `${name}/tanh`),
+  softplus: (g, name) => g.apply('Softplus', `${name}/softplus`),
+  // Keras' default slope 0.2 (ONNX's is 0.01).
+  leakyRelu: (g, name, alpha) => g.apply('LeakyRelu', `${name}/leaky_relu`, { alpha: { float: alpha ?? 0.2 } }),
+  elu: (g, name, alpha) => g.apply('Elu', `${name}/elu`, { alpha: { float: alpha ?? 1 } }),
+  // Exact gelu, 0.5·x·(1 + erf(x/√2)), as webgrad's: opset 17 has no Gelu.
+  gelu: (g, name) => {
+    const x = g.x;
+    const e = g.op('Erf', [g.op('Div', [x, g.scalar(Math.SQRT2)], `${name}/gelu_scaled`)], `${name}/gelu_erf`);
+    const cdf2 = g.op('Add', [e, g.scalar(1)], `${name}/gelu_1_plus_erf`);
+    g.x = g.op('Mul', [g.op('Mul', [x, cdf2], `${name}/gelu_x_times`), g.scalar(0.5)], `${name}/gelu`);
+  },
+  // Over the last axis, webgrad's channels or units.
+  softmax: (g, name) => {
+    g.toChannelsLast(name);
+    g.apply('Softmax', `${name}/softmax`, { axis: { int: -1 } });
+  },
+  logSoftmax: (g, name) => {
+    g.toChannelsLast(name);
+    g.apply('LogSoftmax', `${name}/log_softmax`, { axis: { int: -1 } });
+  },
+};
+
+/**
+ * The ONNX file of a built or loaded model: weights as float32
+ * initializers (Conv weights [out, in, kh, kw] from webgrad's [kh, kw, in, out]).
+ */
+export async function onnxExport(model: Sequential): Promise<Uint8Array> {
+  const inputShape = model.inputShape;
+  if (!inputShape) throw new ValueError("export to ONNX: the model's input shape is unknown; fit it or give inputShape");
+  const specs = model.paramSpecs();
+  const weights = await model.getWeights();
+  if (weights.some((w) => w.length === 0)) throw new ValueError('export to ONNX: the model has no weights yet; fit it or load a trained one');
+  const byName = new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i] }]));
+  const weight = (layer: string, part: string) => {
+    const w = byName.get(`${layer}/${part}`);
+    if (!w) throw new ValueError(`export to ONNX: ${layer} has no ${part}`);
+    return w;
+  };
+  const g = new OnnxGraph(inputShape);
+  for (const layer of model.layers) {
+    const c = layer.config as LayerConfig;
+    const activate = () => ACTIVATION_NODES[c.activation](g, c.name, (c as { alpha?: number }).alpha);
+    switch (c.type) {
+      case 'dense': {
+        if (g.shape.length !== 1) throw new ValueError(`export to ONNX: ${c.name} takes [${g.shape.join(', ')}]; webgrad's dense takes flat inputs`);
+        const k = weight(c.name, 'kernel');
+        const W = g.weight(`${c.name}/kernel`, k.shape, k.data);
+        if (c.useBias) g.apply('Gemm', `${c.name}/gemm`, {}, [W, g.weight(`${c.name}/bias`, [c.units], weight(c.name, 'bias').data)]);
+        else g.apply('MatMul', `${c.name}/matmul`, {}, [W]);
+        activate();
+        break;
+      }
+      case 'conv2d':
+        conv2d(g, c, weight(c.name, 'kernel'), c.useBias ? weight(c.name, 'bias').data : null);
+        activate();
+        break;
+      case 'maxPooling2d':
+      case 'averagePooling2d': {
+        const pads = pads2d(c.padding, g.shape, c.poolSize, c.strides, [1, 1]);
+        g.toChannelsFirst(c.name);
+        const attrs: Record<string, Attribute> = { kernel_shape: { ints: c.poolSize }, strides: { ints: c.strides }, pads: { ints: pads } };
+        // webgrad's 'same' average pools the real elements only, as TensorFlow.
+        if (c.type === 'averagePooling2d') g.apply('AveragePool', `${c.name}/average_pool`, { ...attrs, count_include_pad: { int: 0 } });
+        else g.apply('MaxPool', `${c.name}/max_pool`, attrs);
+        break;
+      }
+      case 'globalAveragePooling2d':
+        g.apply('ReduceMean', `${c.name}/mean`, { axes: { ints: g.channelsFirst ? [2, 3] : [1, 2] }, keepdims: { int: 0 } });
+        g.channelsFirst = false;
+        break;
+      case 'flatten':
+        // webgrad flattens (h, w, c) in NHWC order.
+        g.toChannelsLast(c.name);
+        g.apply('Flatten', `${c.name}/flatten`, { axis: { int: 1 } });
+        break;
+      case 'reshape': {
+        g.toChannelsLast(c.name);
+        // 0 keeps the batch dimension as it is.
+        const target = BigInt64Array.from([0, ...layer.outputShape(g.shape)].map(BigInt));
+        g.apply('Reshape', `${c.name}/reshape`, {}, [g.weight(`${c.name}/shape`, [target.length], target)]);
+        break;
+      }
+      case 'activation':
+        activate();
+        break;
+      case 'dropout':
+      case 'randomTranslation':
+        break;
+      case 'batchNormalization': {
+        const C = g.shape[g.shape.length - 1];
+        const [gamma, beta] = affine(g, c.name, C, c.scale ? weight(c.name, 'gamma').data : null, c.center ? weight(c.name, 'beta').data : null);
+        const mean = g.weight(`${c.name}/moving_mean`, [C], weight(c.name, 'moving_mean').data);
+        const variance = g.weight(`${c.name}/moving_variance`, [C], weight(c.name, 'moving_variance').data);
+        g.toChannelsFirst(c.name);
+        g.apply('BatchNormalization', `${c.name}/batch_norm`, { epsilon: { float: c.epsilon } }, [gamma, beta, mean, variance]);
+        break;
+      }
+      case 'layerNormalization': {
+        const C = g.shape[g.shape.length - 1];
+        const [gamma, beta] = affine(g, c.name, C, c.scale ? weight(c.name, 'gamma').data : null, c.center ? weight(c.name, 'beta').data : null);
+        g.toChannelsLast(c.name);
+        g.apply('LayerNormalization', `${c.name}/layer_norm`, { axis: { int: -1 }, epsilon: { float: c.epsilon } }, [gamma, beta]);
+        break;
+      }
+      default:
+        throw new ValueError(`export to ONNX: layer type '${(c as { type: string }).type}' is not exported yet`);
+    }
+    // The sample shape after the layer, as webgrad computes it.
+    g.shape = layer.outputShape(g.shape);
+  }
+  g.toChannelsLast('output');
+  // The graph's output is 'y': an Identity names it (and is the whole graph of a model of identities).
+  g.op('Identity', [g.x], 'y');
+  const fields = [...g.nodes, ...g.initializers, valueInfo(11, 'x', ['N', ...inputShape]), valueInfo(12, 'y', ['N', ...g.shape])];
+  return modelProto(model.name, fields, { irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, producer: 'webgrad' });
+}
+
+/** ONNX Conv on NCHW: explicit pads for TensorFlow's 'same' (odd pixel after), weights [out, in, kh, kw]. */
+function conv2d(g: OnnxGraph, c: Extract<LayerConfig, { type: 'conv2d' }>, k: { shape: number[]; data: Float32Array }, bias: Float32Array | null): void {
+  const [kh, kw, cin, cout] = k.shape;
+  const t = new Float32Array(k.data.length);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = k.data[((y * kw + x) * cin + i) * cout + o];
+  const pads = pads2d(c.padding, g.shape, [kh, kw], c.strides, c.dilationRate);
+  const inputs = [g.weight(`${c.name}/kernel`, [cout, cin, kh, kw], t)];
+  if (bias) inputs.push(g.weight(`${c.name}/bias`, [cout], bias));
+  g.toChannelsFirst(c.name);
+  g.apply('Conv', `${c.name}/conv`, { kernel_shape: { ints: [kh, kw] }, strides: { ints: c.strides }, dilations: { ints: c.dilationRate }, pads: { ints: pads } }, inputs);
+}
+
+/** γ and β as initializers: the layer's where it has them (scale, center), ones and zeros where it does not. */
+function affine(g: OnnxGraph, layer: string, C: number, gamma: Float32Array | null, beta: Float32Array | null): [string, string] {
+  return [g.weight(`${layer}/gamma`, [C], gamma ?? new Float32Array(C).fill(1)), g.weight(`${layer}/beta`, [C], beta ?? new Float32Array(C))];
+}
