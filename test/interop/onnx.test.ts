@@ -121,6 +121,7 @@ const CASES: [string, number[], () => Layer[]][] = [
     ],
   ],
   ['a CNN ending in global average pooling and logits', [7, 7, 3], () => [conv2d(6, 3, { activation: 'leakyRelu', alpha: 0.1, inputShape: [7, 7, 3] }), globalAveragePooling2d(), dense(4)]],
+  ['global average pooling straight on the (NHWC) input', [5, 4, 3], () => [globalAveragePooling2d({ inputShape: [5, 4, 3] }), dense(2, { activation: 'tanh' })]],
   [
     'reshapes between flat vectors and images, and normalization of [8, 4] samples',
     [6],
