@@ -33,6 +33,7 @@ export type { Callback, EarlyStoppingOptions, Logs, NonFiniteLoss } from './nn/c
 export type { Input, TensorData } from './nn/inputs.js';
 export { loadModel, modelFromBytes, modelToBytes, saveModel } from './nn/saving.js';
 export { decodeSafetensors, encodeSafetensors } from './nn/safetensors.js';
+export { importPytorch, type ImportPytorchOptions, type PytorchArchitecture } from './nn/import-pytorch.js';
 export { onnxExport } from './nn/export-onnx.js';
 
 // Browser-safe data helpers, digit preprocessing and charts (file readers are Node-only: src/data/node.ts).

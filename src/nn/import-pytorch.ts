@@ -1,0 +1,336 @@
+// Import from PyTorch, the reverse of export-pytorch.ts: a torch state_dict
+// (safetensors) loaded into a webgrad model whose architecture is given.
+// Browser-safe: it takes the file's bytes; src/cli/import.ts reads the file.
+import { ValueError } from '../core/errors.js';
+import type { OptionsOf } from '../core/options.js';
+import { defineOptions, opt } from '../core/options.js';
+import type { Layer, ParamSpec } from './layers.js';
+import { activationOpt, dense, layerFromConfig, shapeProblem } from './layers.js';
+import type { Topology } from './model.js';
+import { firstNonFinite, Sequential } from './model.js';
+import { MAX_HEADER_BYTES } from './safetensors.js';
+import { layersFromSpec, parseSpec } from './spec.js';
+
+/** The architecture the file's weights go into: layers, a saved model's topology, or a layer spec ('conv8:3,maxpool2,flatten,64'). */
+export type PytorchArchitecture = readonly Layer[] | Topology | string;
+
+const IMPORT_OPTIONS = defineOptions('importPytorch', {
+  inputShape: opt.custom<number[]>('number[]', "the sample shape webgrad takes, images as [h, w, c] (NHWC); default: the architecture's", shapeProblem),
+  modules: opt.custom<string[]>('string[]', "the file's modules in the order of the architecture's weighted layers, for names that do not sort in that order", (v) =>
+    Array.isArray(v) && v.every((m) => typeof m === 'string') ? null : `must be a list of module names like ['conv', 'bn', 'fc'], got ${JSON.stringify(v)}`,
+  ),
+  flattenOrder: opt.oneOf(['nchw', 'nhwc'] as const, "how torch flattened images before its first Linear: 'nchw' (x.flatten(1) on [n, c, h, w]; the default) or 'nhwc' (permuted to channels-last first, as webgrad's export does; the default for files webgrad exported)"),
+  activation: { ...activationOpt, help: "a spec's hidden activation (default relu)" },
+  outputActivation: { ...activationOpt, help: "a spec's output activation (default softmax, so predict gives probabilities from torch's logits; linear keeps the logits)" },
+  name: opt.string("the model's name (default: the topology's, else 'sequential')"),
+  source: opt.string("what errors call the file, e.g. its path (default 'torch file')"),
+}, { input_shape: 'inputShape', flatten_order: 'flattenOrder' });
+
+export type ImportPytorchOptions = OptionsOf<typeof IMPORT_OPTIONS.spec>;
+
+/** torch's name for each webgrad weight. */
+const TORCH_PART: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' };
+const TORCH_CLASS: Record<string, string> = { dense: 'Linear', conv2d: 'Conv2d', batchNormalization: 'BatchNorm', layerNormalization: 'LayerNorm' };
+
+/**
+ * A model with the architecture given and the weights of a torch state_dict
+ * saved as safetensors (`safetensors.torch.save_file(model.state_dict(), path)`),
+ * uncompiled: compile() it to predict. Layouts are converted by rule, never
+ * guessed from shapes, so a square layer cannot load transposed:
+ * Linear.weight [out, in] → kernel [in, out]; Conv2d.weight [out, in, kh, kw]
+ * → [kh, kw, in, out]; BatchNorm weight, bias, running_mean, running_var →
+ * gamma, beta, moving_mean, moving_variance (num_batches_tracked is ignored);
+ * LayerNorm weight, bias → gamma, beta. Inputs are NHWC as webgrad's: feed
+ * webgrad x.permute(0, 2, 3, 1) of torch's images. torch flattens images as
+ * (c, h, w) where webgrad flattens (h, w, c), so the rows of the first dense
+ * layer after a flatten (and any normalization between) are permuted to
+ * match (flattenOrder). F16, BF16 and F64 tensors are converted to float32.
+ *
+ * Matching. A tensor `a.b.weight` belongs to module `a.b`. safetensors writes
+ * its header sorted by dtype and name ('10.weight' before '2.weight'), so the
+ * order torch defined the modules in is lost. When every module is named as
+ * webgrad's export names the architecture's weighted layers, modules match by
+ * name. Otherwise the weighted layers take the modules in `modules` order if
+ * given, else in natural order of their names, numbers compared as numbers
+ * (0, 1, 2, 10; fc1, fc2, fc10), which is definition order for nn.Sequential
+ * and numbered attributes. Refused, naming the tensor, its shape and the one
+ * expected: a shape that differs, a missing tensor, one left over, a
+ * non-float dtype, a non-finite value, a file that is not safetensors.
+ *
+ * The file holds no hyperparameters: batch normalization's epsilon and
+ * momentum come from the architecture (torch's eps 1e-5 and momentum 0.1 are
+ * epsilon 1e-5 and momentum 0.9 in webgrad's layers; a spec's bn and ln get
+ * them), as do the activations, padding and pooling.
+ */
+export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitecture, options: ImportPytorchOptions = {}): Sequential {
+  const o = IMPORT_OPTIONS.check(options);
+  const source = o.source ?? 'torch file';
+  const file = readTorchFile(bytes, source);
+  const modules = groupModules(file.tensors);
+  const model = buildModel(architecture, o, modules, source);
+  const plan = weightedLayers(model, o.flattenOrder ?? (file.metadata.source === 'webgrad' ? 'nhwc' : 'nchw'));
+  const { order, how } = moduleOrder(model, plan, modules, o.modules, source);
+  const weights = new Map<string, Float32Array>();
+  plan.forEach((w, i) => {
+    const module = order[i];
+    const tensors = module === undefined ? undefined : modules.get(module);
+    for (const e of w.expected) {
+      const name = module === undefined ? undefined : module === '' ? e.part : `${module}.${e.part}`;
+      const t = name === undefined ? undefined : tensors?.get(e.part);
+      const what = `layer ${w.layer.name} (${w.layer.config.type}, ${e.spec.name.slice(w.layer.name.length + 1)} [${e.spec.shape.join(', ')}]) expects`;
+      if (!t) {
+        const where = name === undefined ? `no module is left for it (the file has ${modules.size}: ${[...modules.keys()].join(', ')})` : `tensor '${name}' is missing`;
+        throw new ValueError(`${source}: ${where}; ${what} torch's ${TORCH_CLASS[w.layer.config.type]}.${e.part} [${e.shape.join(', ')}]${how}`);
+      }
+      if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${name}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${TORCH_CLASS[w.layer.config.type]}.${e.part})${how}`);
+      weights.set(e.spec.name, e.convert(t.data));
+      tensors!.delete(e.part);
+    }
+    if (module !== undefined) refuseLeftOver(modules.get(module)!, module, `layer ${w.layer.name} (${w.layer.config.type}) takes ${w.expected.map((e) => e.part).join(', ')}`, source);
+  });
+  for (const module of order.slice(plan.length)) refuseLeftOver(modules.get(module)!, module, `the architecture has ${plan.length} weighted layers (${plan.map((w) => w.layer.name).join(', ')}), all taken by modules before it${how}`, source);
+  model.setWeights(model.paramSpecs().map((p) => weights.get(p.name)!));
+  return model;
+}
+
+type TorchTensor = { shape: number[]; data: Float32Array };
+
+function refuseLeftOver(tensors: Map<string, TorchTensor>, module: string, why: string, source: string): void {
+  const [part, t] = [...tensors][0] ?? [];
+  if (t) throw new ValueError(`${source}: tensor '${module ? `${module}.${part}` : part}' [${t.shape.join(', ')}] is left over: ${why}`);
+}
+
+/** Tensors by module: 'features.0.weight' is parameter 'weight' of module 'features.0'. */
+function groupModules(tensors: Map<string, TorchTensor>): Map<string, Map<string, TorchTensor>> {
+  const modules = new Map<string, Map<string, TorchTensor>>();
+  for (const [name, t] of tensors) {
+    const dot = name.lastIndexOf('.');
+    const [module, part] = dot < 0 ? ['', name] : [name.slice(0, dot), name.slice(dot + 1)];
+    if (!modules.has(module)) modules.set(module, new Map());
+    modules.get(module)!.set(part, t);
+  }
+  return modules;
+}
+
+/** The model of an architecture; a spec's output dense layer is as wide as the file's last module's Linear. */
+function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules: Map<string, Map<string, TorchTensor>>, source: string): Sequential {
+  if (typeof arch !== 'string') {
+    const given = (['activation', 'outputActivation'] as const).find((k) => o[k] !== undefined);
+    if (given) throw new ValueError(`importPytorch: ${given} applies to a layer spec; the layers given carry their own activations`);
+  }
+  let model: Sequential;
+  if (typeof arch === 'string') {
+    if (!o.inputShape) throw new ValueError(`importPytorch: a layer spec needs inputShape, the sample shape (e.g. [784], or [28, 28, 1] for images)`);
+    const hidden = layersFromSpec(parseSpec(arch, 'importPytorch spec'), { activation: o.activation ?? 'relu', inputShape: o.inputShape });
+    const last = (o.modules ?? [...modules.keys()].sort(naturalCompare)).at(-1);
+    const w = last === undefined ? undefined : modules.get(last)?.get('weight');
+    if (!w || w.shape.length !== 2) {
+      throw new ValueError(`${source}: the spec's output layer is a dense layer as wide as the file's last module, but ${last === undefined ? 'the file has no tensors' : `'${last}' has no Linear weight [out, in] (its tensors: ${[...(modules.get(last)?.keys() ?? [])].join(', ')})`}`);
+    }
+    const torchDefaults = hidden.map((l) => (l.config.type === 'batchNormalization' ? layerFromConfig({ ...l.config, epsilon: 1e-5, momentum: 0.9 }) : l.config.type === 'layerNormalization' ? layerFromConfig({ ...l.config, epsilon: 1e-5 }) : l));
+    model = new Sequential([...torchDefaults, dense(w.shape[0], { activation: o.outputActivation ?? 'softmax', name: 'output' })], { inputShape: o.inputShape, name: o.name });
+  } else if (Array.isArray(arch)) {
+    model = new Sequential([...arch], { inputShape: o.inputShape, name: o.name });
+  } else if (arch && typeof arch === 'object' && Array.isArray((arch as Topology).layers)) {
+    const t = arch as Topology;
+    model = Sequential.fromTopology({ ...t, inputShape: o.inputShape ?? t.inputShape, name: o.name ?? t.name });
+  } else {
+    throw new ValueError(`importPytorch: the architecture must be a list of layers, a model's topology or a layer spec string, got ${JSON.stringify(arch)?.slice(0, 60)}`);
+  }
+  if (!model.inputShape) throw new ValueError('importPytorch: the input shape is unknown; give inputShape (e.g. [784], or [28, 28, 1] for images)');
+  return model;
+}
+
+interface Expected {
+  spec: ParamSpec;
+  /** torch's parameter name in the module: weight, bias, running_mean, running_var. */
+  part: string;
+  /** torch's shape. */
+  shape: number[];
+  convert(torch: Float32Array): Float32Array;
+}
+
+/** Each layer with weights, and how each weight comes from torch's, in the model's order. */
+function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { layer: Layer; expected: Expected[] }[] {
+  const out: { layer: Layer; expected: Expected[] }[] = [];
+  let shape = model.inputShape!;
+  // The image [h, w, c] whose flattening the current flat features are; torch holds them as (c, h, w).
+  let image: number[] | null = null;
+  for (const layer of model.layers) {
+    const type = layer.config.type;
+    const specs = layer.params(shape);
+    const perm = image && flattenOrder === 'nchw' ? nchwIndex(image) : null;
+    if (specs.length) {
+      out.push({
+        layer,
+        expected: specs.map((spec) => {
+          const part = TORCH_PART[spec.name.slice(layer.name.length + 1)];
+          if (spec.shape.length === 2) return linear(spec, part, perm);
+          if (spec.shape.length === 4) return conv(spec, part);
+          // A normalization of the flattened image normalizes each of its features: they move as the rows do.
+          const moved = perm && spec.shape[0] === perm.length;
+          return { spec, part, shape: spec.shape, convert: (t) => (moved ? Float32Array.from(perm, (q) => t[q]) : t) } as Expected;
+        }),
+      });
+    }
+    const next = layer.outputShape(shape);
+    if ((type === 'flatten' || type === 'reshape') && shape.length === 3 && next.length === 1) image = shape;
+    else if (!['dropout', 'activation', 'batchNormalization', 'layerNormalization'].includes(type) || next.length !== 1) image = null;
+    shape = next;
+  }
+  return out;
+}
+
+/** Linear.weight [out, in] → kernel [in, out], its rows taken through `perm` (torch's index of each webgrad input). Always transposed: never decided by shape. */
+function linear(spec: ParamSpec, part: string, perm: Int32Array | null): Expected {
+  const [fin, fout] = spec.shape;
+  return {
+    spec, part, shape: [fout, fin],
+    convert(t) {
+      const k = new Float32Array(fin * fout);
+      for (let i = 0; i < fin; i++) {
+        const q = perm ? perm[i] : i;
+        for (let o = 0; o < fout; o++) k[i * fout + o] = t[o * fin + q];
+      }
+      return k;
+    },
+  };
+}
+
+/** Conv2d.weight [out, in, kh, kw] → kernel [kh, kw, in, out]. */
+function conv(spec: ParamSpec, part: string): Expected {
+  const [kh, kw, cin, cout] = spec.shape;
+  return {
+    spec, part, shape: [cout, cin, kh, kw],
+    convert(t) {
+      const k = new Float32Array(t.length);
+      for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) k[((y * kw + x) * cin + i) * cout + o] = t[((o * cin + i) * kh + y) * kw + x];
+      return k;
+    },
+  };
+}
+
+/** For each feature of a flattened [h, w, c] image in webgrad's order (h, w, c), its index in torch's (c, h, w). */
+function nchwIndex([h, w, c]: number[]): Int32Array {
+  const q = new Int32Array(h * w * c);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) q[(y * w + x) * c + k] = (k * h + y) * w + x;
+  return q;
+}
+
+/** The file's modules in the order of the weighted layers, and the hint errors add about it. */
+function moduleOrder(model: Sequential, plan: { layer: Layer }[], modules: Map<string, unknown>, given: string[] | undefined, source: string): { order: string[]; how: string } {
+  const names = [...modules.keys()];
+  if (given) {
+    const unknown = given.find((m) => !modules.has(m));
+    if (unknown !== undefined) throw new ValueError(`importPytorch: modules names '${unknown}', which ${source} does not have (its modules: ${names.join(', ')})`);
+    const twice = given.find((m, i) => given.indexOf(m) !== i);
+    if (twice !== undefined) throw new ValueError(`importPytorch: modules names '${twice}' twice`);
+    const rest = names.filter((m) => !given.includes(m));
+    return { order: [...given, ...rest], how: ` (modules matched in the order given: ${given.join(', ')})` };
+  }
+  const exported = exportedNames(model.layers);
+  const byName = plan.map((w) => exported.get(w.layer.name)!);
+  if (byName.length === names.length && byName.every((n) => modules.has(n))) return { order: byName, how: ' (modules matched by name)' };
+  const order = [...names].sort(naturalCompare);
+  return { order, how: ` (modules matched in natural name order: ${order.join(', ')}; if torch defined them in another order, give it: modules / --modules)` };
+}
+
+/**
+ * The names webgrad's PyTorch export gives the layers: export-pytorch.ts'
+ * attr(), which is not exported; kept in step by the round-trip test.
+ */
+function exportedNames(layers: readonly Layer[]): Map<string, string> {
+  const taken = new Set<string>(['x']);
+  const out = new Map<string, string>();
+  for (const l of layers) {
+    let a = l.name.replace(/[^A-Za-z0-9_]/g, '_');
+    if (!/^[A-Za-z_]/.test(a)) a = `layer_${a}`;
+    let name = a;
+    for (let k = 2; taken.has(name); k++) name = `${a}_${k}`;
+    taken.add(name);
+    out.set(l.name, name);
+  }
+  return out;
+}
+
+/** Natural order: runs of digits compare as numbers (fc2 < fc10, 2 < 10), the rest by code unit. */
+export function naturalCompare(a: string, b: string): number {
+  const x = a.match(/\d+|\D+/g) ?? [];
+  const y = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    const numeric = /^\d/.test(x[i]) && /^\d/.test(y[i]);
+    if (numeric && Number(x[i]) !== Number(y[i])) return Number(x[i]) - Number(y[i]);
+    return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+/** Bytes per element of each safetensors dtype. */
+const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
+
+/**
+ * The float tensors of a torch safetensors file as float32, and its metadata.
+ * Not decodeSafetensors: that one holds only F32 and I32, and a torch
+ * state_dict has I64 (num_batches_tracked) and may be F16, BF16 or F64.
+ */
+function readTorchFile(bytes: Uint8Array, source: string): { tensors: Map<string, TorchTensor>; metadata: Record<string, string> } {
+  const not = (why: string) => new ValueError(`${source}: not a safetensors file: ${why}`);
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`importPytorch: the file must be given as its bytes, a Uint8Array; got ${typeof bytes}`);
+  if (bytes.length < 8) throw not(`it is ${bytes.length} bytes long, shorter than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
+  if (n > MAX_HEADER_BYTES || n > bytes.length - 8) throw not(`its first 8 bytes give a ${n}-byte header, but ${bytes.length - 8} bytes follow`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    throw not(`its ${n}-byte header is not UTF-8 JSON`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw not('its header is not a JSON object');
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  if (metadata.format === 'webgrad-model') throw new ValueError(`${source} is a webgrad model file, not a torch state_dict; load it with loadModel (webgrad predict and evaluate take it as it is)`);
+  const start = 8 + n;
+  const tensors = new Map<string, TorchTensor>();
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const { dtype, shape, data_offsets: at } = (info ?? {}) as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const size = DTYPE_BYTES[dtype];
+    const okShape = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+    const count = okShape ? shape.reduce((a, b) => a * b, 1) : NaN;
+    if (!size || !okShape || !Array.isArray(at) || at[1] - at[0] !== count * size || !(at[0] >= 0) || start + at[1] > bytes.length) {
+      throw not(`tensor '${name}' has dtype ${JSON.stringify(dtype)}, shape ${JSON.stringify(shape)} and data_offsets ${JSON.stringify(at)}, which do not fit the ${bytes.length - start} data bytes`);
+    }
+    // A counter torch keeps for BatchNorm's momentum=None; webgrad's moving averages do not use it.
+    if (name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked')) continue;
+    if (!['F32', 'F16', 'BF16', 'F64'].includes(dtype)) throw new ValueError(`${source}: tensor '${name}' is ${dtype} [${shape.join(', ')}]; weights must be float: F32 (F16, BF16 and F64 are converted to float32)`);
+    const data = toFloat32(bytes, start + at[0], dtype, count);
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw new ValueError(`${source}: tensor '${name}' [${shape.join(', ')}] holds ${data[bad]} at index ${bad}${dtype === 'F64' ? ' (as float32)' : ''}; weights must be finite`);
+    tensors.set(name, { shape: [...shape], data });
+  }
+  return { tensors, metadata };
+}
+
+function toFloat32(bytes: Uint8Array, at: number, dtype: string, count: number): Float32Array {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + at, count * DTYPE_BYTES[dtype]);
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) {
+    if (dtype === 'F32') out[i] = v.getFloat32(4 * i, true);
+    else if (dtype === 'F64') out[i] = v.getFloat64(8 * i, true); // rounded to nearest, as torch's .float()
+    else if (dtype === 'BF16') bits[i] = v.getUint16(2 * i, true) << 16; // bfloat16 is float32's top half
+    else out[i] = halfToFloat(v.getUint16(2 * i, true));
+  }
+  return out;
+}
+
+/** IEEE binary16 → number (exact: every half is a float32). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return sign * f * 2 ** -24;
+  if (e === 31) return f ? NaN : sign * Infinity;
+  return sign * (1 + f / 1024) * 2 ** (e - 15);
+}
