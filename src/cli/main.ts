@@ -1,6 +1,7 @@
 import { WebgradError } from '../core/errors.js';
 import { SPEC_HELP } from '../nn/spec.js';
 import { exportCommand } from './export.js';
+import { IMPORT_HELP, importCommand } from './import.js';
 import { selfcheck } from './selfcheck.js';
 import { sweepCommand } from './sweep.js';
 import { MAX_RUNS_WITHOUT_YES } from './sweep-options.js';
@@ -17,6 +18,9 @@ Usage:
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
   webgrad export MODEL --to pytorch DIR   the model as a PyTorch state_dict (safetensors) and model.py (load_model)
+  webgrad import TORCH.safetensors --layers SPEC --input-shape S --out MODEL
+                                          a PyTorch state_dict (safetensors) as a webgrad model file, for predict and
+                                          evaluate: its tensors go into the architecture given, transposed to webgrad's layouts
   webgrad help                            this text
 
 Every command takes --verbose: show Dawn's (WebGPU's) start-up messages and the adapters tried,
@@ -59,6 +63,8 @@ sweep flags: train's flags, and
   --save FILE                 the best settings, refitted on the whole training set
   --yes                       needed above ${MAX_RUNS_WITHOUT_YES} runs (without it one run is timed and the total estimated)
   Ctrl-C stops after the current run and still prints the table of the runs that finished.
+
+${IMPORT_HELP}
 `;
 
 /** Runs a CLI command; returns the process exit code. */
@@ -80,6 +86,8 @@ export async function main(argv: string[]): Promise<number> {
         return await selfcheck(rest);
       case 'export':
         return await exportCommand(rest);
+      case 'import':
+        return await importCommand(rest);
       case 'help':
       case '--help':
       case '-h':

@@ -1,0 +1,75 @@
+// `webgrad import TORCH.safetensors --layers SPEC --input-shape S --out MODEL.safetensors`:
+// a torch state_dict as a webgrad model file, for predict and evaluate.
+import { ValueError } from '../core/errors.js';
+import { readModelFile } from '../nn/file.js';
+import type { ImportPytorchOptions, PytorchArchitecture } from '../nn/import-pytorch.js';
+import { importPytorch } from '../nn/import-pytorch.js';
+import { loadModel, saveModel } from '../nn/saving.js';
+import { oneOf, parseArgs } from './args.js';
+import { checkOutputPath } from './output.js';
+
+export const IMPORT_HELP = `import flags:
+  --layers SPEC               the torch model's hidden layers, as train's --layers (bn and ln take torch's eps 1e-5);
+                              the output dense layer is as wide as the file's last Linear
+  --input-shape S             the sample shape webgrad takes: 784, or 28,28,1 for images (NHWC)
+  --activation relu           the hidden activation (as train's)
+  --output-activation softmax what follows the last Linear: softmax (torch's logits become probabilities), linear, sigmoid
+  --like MODEL.safetensors    instead of --layers: the architecture of a webgrad model file (its topology only)
+  --modules a,b,c             the file's modules in the layers' order, where their names do not sort that way
+  --flatten-order nchw|nhwc   how torch flattened images before its first Linear: nchw (torch's x.flatten(1); the default)
+                              or nhwc (channels-last first; the default for files webgrad exported)
+  --out MODEL.safetensors     the webgrad model file to write (required)`;
+
+/** `--input-shape 784` or `28,28,1` (also 28x28x1). */
+function inputShape(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const dims = v.split(/[,x×]/).map((d) => Number(d.trim()));
+  if (!dims.every((d) => Number.isInteger(d) && d > 0)) throw new ValueError(`--input-shape must be whole numbers > 0 separated by commas, like 784 or 28,28,1; got '${v}'`);
+  return dims;
+}
+
+/** The loss the saved model is compiled with, so that evaluate can use it: from what follows the last Linear. */
+function lossFor(last: string): { loss: string; metrics: string[] } {
+  if (last === 'softmax') return { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
+  if (last === 'sigmoid') return { loss: 'binaryCrossentropy', metrics: ['accuracy'] };
+  return { loss: 'meanSquaredError', metrics: ['mae'] };
+}
+
+export async function importCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['layers', 'input-shape', 'activation', 'output-activation', 'like', 'modules', 'flatten-order', 'out'], []);
+  const f = args.flags;
+  const [file, ...extra] = args.positional;
+  if (!file || extra.length) throw new ValueError('import takes one torch state_dict file: webgrad import TORCH.safetensors --layers SPEC --input-shape S --out MODEL.safetensors');
+  const out = f.get('out');
+  if (!out) throw new ValueError('import: say where to write the webgrad model, --out MODEL.safetensors');
+  checkOutputPath('out', out);
+  if (f.has('like') === f.has('layers')) throw new ValueError('import: give the architecture once: --layers SPEC (with --input-shape), or --like MODEL.safetensors');
+  const options: ImportPytorchOptions = {
+    source: file,
+    inputShape: inputShape(f.get('input-shape')),
+    activation: f.get('activation'),
+    outputActivation: f.get('output-activation'),
+    modules: f.get('modules')?.split(','),
+    flattenOrder: f.has('flatten-order') ? oneOf('flatten-order', f.get('flatten-order'), ['nchw', 'nhwc'] as const, 'nchw') : undefined,
+  };
+  let architecture: PytorchArchitecture;
+  if (f.has('like')) {
+    if (f.has('activation') || f.has('output-activation')) throw new ValueError('import: --activation and --output-activation go with --layers; --like takes the activations of its model');
+    const like = await loadModel(f.get('like')!);
+    architecture = like.topology();
+    like.dispose();
+  } else {
+    if (!options.inputShape) throw new ValueError('import: --layers needs --input-shape, the sample shape (784, or 28,28,1 for images)');
+    architecture = f.get('layers')!;
+  }
+  const model = importPytorch(await readModelFile(file), architecture, options);
+  try {
+    model.compile({ optimizer: 'adam', ...lossFor(model.layers[model.layers.length - 1].activation) });
+    model.summary((line) => console.log(line));
+    await saveModel(model, out);
+    console.log(`wrote ${out}: webgrad predict and evaluate take it (images as NHWC, [n, ${model.inputShape!.join(', ')}])`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
