@@ -1,10 +1,11 @@
 // Random translation of NHWC images (Keras' RandomTranslation with
 // interpolation 'nearest' and fill_mode 'constant'): sample n moves by whole
-// pixels (dy, dx), drawn from a hash of (seed, n), uniform in [−max, max];
-// pixels moved in from outside are 0.
-//   h = pcg(pcg(seed) + n); dy = h % (2·maxDy + 1) − maxDy; dx = (h >> 16) % (2·maxDx + 1) − maxDx
+// pixels (dy, dx), drawn from a hash of (seed, step, n), uniform in [−max, max];
+// pixels moved in from outside are 0. The step is data (binding 1), written
+// before each training step, so every step moves the images anew:
+//   h = pcg(stepSeed(seed, step) + n); dy = h % (2·maxDy + 1) − maxDy; dx = (h >> 16) % (2·maxDx + 1) − maxDx
 //   out[n, i, j, c] = x[n, i − dy, j − dx, c] (0 outside)
-// pcg is in hash.wgsl, which src/ops/augment.ts prepends.
+// pcg and stepSeed are in hash.wgsl, which src/ops/augment.ts prepends.
 // With `sign` −1 the move is undone (out[n, i, j, c] = x[n, i + dy, j + dx, c]): the adjoint, which is the gradient.
 
 const WG = 256u;
@@ -21,8 +22,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> step_number: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn translate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -32,7 +34,7 @@ fn translate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let j = (k / p.c) % p.w;
   let i = (k / (p.c * p.w)) % p.h;
   let n = k / (p.c * p.w * p.h);
-  let hash = pcg(pcg(p.seed) + n);
+  let hash = pcg(stepSeed(p.seed, step_number[0]) + n);
   let dy = i32((hash & 0xffffu) % (2u * p.max_dy + 1u)) - i32(p.max_dy);
   let dx = i32((hash >> 16u) % (2u * p.max_dx + 1u)) - i32(p.max_dx);
   let si = i32(i) - p.sign * dy;

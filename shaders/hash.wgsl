@@ -8,3 +8,8 @@ fn pcg(v: u32) -> u32 {
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
   return (word >> 22u) ^ word;
 }
+
+// The seed of one step's draws (dropout, translate): the op's seed mixed with the step number.
+fn stepSeed(seed: u32, step: i32) -> u32 {
+  return pcg(pcg(seed) ^ bitcast<u32>(step));
+}

@@ -1,17 +1,20 @@
 // Optimizer updates, in place: one invocation per parameter element reads the
-// gradient (binding 0), the parameter (1) and its state (2..), and rewrites the
-// parameter and the state. Learning rates, betas and the step-dependent factors
-// (Adam's bias corrections) come precomputed in float64 on the host; 1 - beta
-// comes separately because 1.0 - f32(0.999) loses ~10 bits of 1 - 0.999.
+// gradient (binding 0) and the step's values (1), and the parameter (2) and
+// its state (3..), which it rewrites. The step's values are data the training
+// step writes before each step, computed in float64 on the host: the learning
+// rate of this step, then for Adam 1 - beta1^t and 1 - beta2^t. What never
+// changes is in the uniform; 1 - beta comes separately because
+// 1.0 - f32(0.999) loses ~10 bits of 1 - 0.999.
 // Dispatch is 1-D, folded into 2-D past 65535 workgroups: see gridIndex.
 
 const WG = 256u;
 
 @group(0) @binding(0) var<storage, read> grad: array<f32>;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state2: array<f32>;
-@group(0) @binding(4) var<storage, read_write> state3: array<f32>;
+@group(0) @binding(1) var<storage, read> step_values: array<f32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> state1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state2: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state3: array<f32>;
 
 fn gridIndex(gid: vec3u, groups: vec3u) -> u32 {
   return gid.x + gid.y * groups.x * WG;
@@ -21,18 +24,17 @@ fn gridIndex(gid: vec3u, groups: vec3u) -> u32 {
 
 struct SgdParams {
   n: u32,
-  lr: f32,
   wd: f32,
 }
 
-@group(0) @binding(2) var<uniform> sgd_p: SgdParams;
+@group(0) @binding(3) var<uniform> sgd_p: SgdParams;
 
 @compute @workgroup_size(WG)
 fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gridIndex(gid, groups);
   if (i >= sgd_p.n) { return; }
   let p = param[i];
-  param[i] = p - sgd_p.lr * (grad[i] + sgd_p.wd * p);
+  param[i] = p - step_values[0] * (grad[i] + sgd_p.wd * p);
 }
 
 // ---- Momentum, PyTorch's form: v <- mu v + g; p <- p - lr v (Nesterov: p - lr (g + mu v)) ----
@@ -41,12 +43,11 @@ override NESTEROV: bool = false;
 
 struct MomentumParams {
   n: u32,
-  lr: f32,
   mu: f32,
   wd: f32,
 }
 
-@group(0) @binding(3) var<uniform> mom_p: MomentumParams;
+@group(0) @binding(4) var<uniform> mom_p: MomentumParams;
 
 @compute @workgroup_size(WG)
 fn momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -58,7 +59,7 @@ fn momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   state1[i] = v;
   var d = v;
   if (NESTEROV) { d = g + mom_p.mu * v; }
-  param[i] = p - mom_p.lr * d;
+  param[i] = p - step_values[0] * d;
 }
 
 // ---- RMSprop: s <- rho s + (1 - rho) g^2; p <- p - lr g / (sqrt(s) + eps) ----
@@ -70,7 +71,6 @@ override EPS_IN_SQRT: bool = false;
 
 struct RmspropParams {
   n: u32,
-  lr: f32,
   rho: f32,
   one_minus_rho: f32,
   eps: f32,
@@ -86,9 +86,9 @@ struct RmspropState {
 }
 
 // One uniform per binding layout: (p, s), (p, s, buf or mg), (p, s, buf, mg).
-@group(0) @binding(3) var<uniform> rms3: RmspropParams;
-@group(0) @binding(4) var<uniform> rms4: RmspropParams;
-@group(0) @binding(5) var<uniform> rms5: RmspropParams;
+@group(0) @binding(4) var<uniform> rms3: RmspropParams;
+@group(0) @binding(5) var<uniform> rms4: RmspropParams;
+@group(0) @binding(6) var<uniform> rms5: RmspropParams;
 
 fn rmspropStep(q: RmspropParams, g0: f32, old: RmspropState, with_momentum: bool, centered: bool) -> RmspropState {
   var r = old;
@@ -106,7 +106,7 @@ fn rmspropStep(q: RmspropParams, g0: f32, old: RmspropState, with_momentum: bool
     r.buf = q.mu * old.buf + d;
     d = r.buf;
   }
-  r.p = old.p - q.lr * d;
+  r.p = old.p - step_values[0] * d;
   return r;
 }
 
@@ -150,35 +150,42 @@ fn rmsprop_centered_momentum(@builtin(global_invocation_id) gid: vec3u, @builtin
   state3[i] = r.mg;
 }
 
-// ---- Adam / AdamW, with the bias corrections folded on the host:
+// ---- Adam / AdamW, with the bias corrections folded into two factors:
 //   lr m_hat / (sqrt(v_hat) + eps) = step_size m / (sqrt(v) + eps_hat),
 //   step_size = lr sqrt(1 - b2^t) / (1 - b1^t), eps_hat = eps sqrt(1 - b2^t)
-// (Keras' form passes eps_hat = eps). l2 is the coupled weight decay (Adam),
-// decay = 1 - lr wd the decoupled one (AdamW); the other is 0 or 1, which is exact. ----
+// (EPS_HAT, Keras' form, keeps eps_hat = eps). l2 is the coupled weight decay
+// (Adam), decoupled_wd the decoupled one (AdamW: p (1 - lr wd)); the other is
+// 0, which leaves g and p exactly as they were. ----
+
+override EPS_HAT: bool = false;
 
 struct AdamParams {
   n: u32,
-  step_size: f32,
   beta1: f32,
   one_minus_beta1: f32,
   beta2: f32,
   one_minus_beta2: f32,
-  eps_hat: f32,
+  eps: f32,
   l2: f32,
-  decay: f32,
+  decoupled_wd: f32,
 }
 
-@group(0) @binding(4) var<uniform> adam_p: AdamParams;
+@group(0) @binding(5) var<uniform> adam_p: AdamParams;
 
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gridIndex(gid, groups);
   if (i >= adam_p.n) { return; }
+  let lr = step_values[0];
+  let root_bc2 = sqrt(step_values[2]);
+  let step_size = lr * root_bc2 / step_values[1];
+  var eps_hat = adam_p.eps * root_bc2;
+  if (EPS_HAT) { eps_hat = adam_p.eps; }
   let p = param[i];
   let g = grad[i] + adam_p.l2 * p;
   let m = adam_p.beta1 * state1[i] + adam_p.one_minus_beta1 * g;
   let v = adam_p.beta2 * state2[i] + adam_p.one_minus_beta2 * g * g;
   state1[i] = m;
   state2[i] = v;
-  param[i] = p * adam_p.decay - adam_p.step_size * m / (sqrt(v) + adam_p.eps_hat);
+  param[i] = p * (1.0 - lr * adam_p.decoupled_wd) - step_size * m / (sqrt(v) + eps_hat);
 }

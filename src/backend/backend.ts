@@ -41,8 +41,6 @@ export interface Launch<A = any> {
 export interface Program {
   /** Queues every launch, in order. */
   run(): void;
-  /** Changes launch i's attributes (e.g. Adam's step); its shapes and variant must stay the same. */
-  update(i: number, attrs: unknown): void;
   dispose(): void;
 }
 

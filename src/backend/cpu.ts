@@ -83,10 +83,6 @@ export class CpuBackend implements Backend {
       run: () => {
         for (const l of list) this.run(l.kernel, l.inputs, l.outputs, l.attrs);
       },
-      update: (i, attrs) => {
-        checkLaunch(this, list[i].kernel, list[i].inputs, list[i].outputs, attrs);
-        list[i] = { ...list[i], attrs };
-      },
       dispose: () => {},
     };
   }

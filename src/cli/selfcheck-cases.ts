@@ -2,6 +2,7 @@ import type { TensorInfo } from '../core/shape.js';
 import { f32, i32 } from '../core/shape.js';
 import { ACTIVATIONS, gradFromOutput } from '../ops/activation.js';
 import type { FloatArray } from '../ops/kernel.js';
+import { adamValues, rateValues } from '../ops/optimizer.js';
 import { maxPool2d } from '../ops/pool.js';
 import type { AttrsOf, KernelName } from '../ops/table.js';
 
@@ -20,6 +21,10 @@ export interface Check<A> {
 export interface NoCheck {
   readonly none: string;
 }
+
+/** An optimizer's step values (input 1): the learning rate, or Adam's [lr, 1 − β1³, 1 − β2³] from adamValues. */
+const rate = (lr: number) => (d: (Float32Array | Int32Array)[]) => d[1].set(rateValues('selfcheck', lr));
+const adamAt3 = (d: (Float32Array | Int32Array)[]) => d[1].set(adamValues('selfcheck', 0.01, 3));
 
 /** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
 const positive = (v: Float32Array | Int32Array) => v.forEach((e, i) => (v[i] = 0.1 + Math.abs(e)));
@@ -120,17 +125,18 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   broadcastScalar: [{ name: 'broadcastScalar 1031', inputs: [f32([1])], attrs: { shape: [1031], scale: 0.5 } }],
   argmaxAccuracy: [{ name: 'argmaxAccuracy', inputs: [x, i32([B])], attrs: {}, classes: C }],
   binaryAccuracy: [{ name: 'binaryAccuracy', inputs: [x, x], attrs: { threshold: 0 } }],
-  sgd: [{ name: 'sgd 1031', inputs: [N], attrs: { lr: 0.1 } }],
-  momentum: [{ name: 'momentum (Nesterov) 1031', inputs: [N], attrs: { lr: 0.1, momentum: 0.9, nesterov: true } }],
+  sgd: [{ name: 'sgd 1031', inputs: [N, f32([1])], attrs: {}, derive: rate(0.1) }],
+  momentum: [{ name: 'momentum (Nesterov) 1031', inputs: [N, f32([1])], attrs: { momentum: 0.9, nesterov: true }, derive: rate(0.1) }],
   rmsprop: [
-    { name: 'rmsprop 1031', inputs: [N], attrs: { lr: 0.01 } },
-    { name: 'rmsprop centered, momentum 1031', inputs: [N], attrs: { lr: 0.01, centered: true, momentum: 0.9 } },
+    { name: 'rmsprop 1031', inputs: [N, f32([1])], attrs: {}, derive: rate(0.01) },
+    { name: 'rmsprop centered, momentum 1031', inputs: [N, f32([1])], attrs: { centered: true, momentum: 0.9 }, derive: rate(0.01) },
   ],
-  adam: [{ name: 'adam step 3 1031', inputs: [N], attrs: { lr: 0.01, step: 3 } }],
-  adamw: [{ name: 'adamw step 3 1031', inputs: [N], attrs: { lr: 0.01, step: 3 } }],
+  adam: [{ name: 'adam step 3 1031', inputs: [N, f32([3])], attrs: {}, derive: adamAt3 }],
+  adamw: [{ name: 'adamw step 3 1031', inputs: [N, f32([3])], attrs: {}, derive: adamAt3 }],
+  // The step number is drawn from [0, classes).
   dropout: [
-    { name: 'dropout 0.3 1031', inputs: [N], attrs: { rate: 0.3, seed: 7 } },
-    { name: 'dropout 0.5, seed 2^32 − 1, 67×13', inputs: [x], attrs: { rate: 0.5, seed: 2 ** 32 - 1 } },
+    { name: 'dropout 0.3 1031', inputs: [N, i32([1])], attrs: { rate: 0.3, seed: 7 }, classes: 1000 },
+    { name: 'dropout 0.5, seed 2^32 − 1, 67×13', inputs: [x, i32([1])], attrs: { rate: 0.5, seed: 2 ** 32 - 1 }, classes: 1000 },
   ],
   fill: [{ name: 'fill 1031', inputs: [], attrs: { shape: [1031], value: 3 } }],
   scale: [{ name: 'scale 1031', inputs: [N], attrs: { alpha: -0.5 } }],
@@ -146,8 +152,8 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   penalty: [{ name: 'penalty l1 0.01 l2 0.1 1031', inputs: [N], attrs: { l1: 0.01, l2: 0.1 } }],
   penaltyGrad: [{ name: 'penaltyGrad l1 0.01 l2 0.1 67×13', inputs: [x, f32([1])], attrs: { l1: 0.01, l2: 0.1 } }],
   translate: [
-    { name: 'translate ±2, ±1 3×11×9×5', inputs: [image], attrs: { maxDy: 2, maxDx: 1, seed: 5 } },
-    { name: 'translate undone ±3 3×11×9×5', inputs: [image], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 } },
+    { name: 'translate ±2, ±1 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 2, maxDx: 1, seed: 5 }, classes: 1000 },
+    { name: 'translate undone ±3 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 }, classes: 1000 },
   ],
   movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
   layerNorm: [{ name: 'layerNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } }],

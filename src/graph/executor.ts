@@ -6,8 +6,6 @@ import type { Graph, Value } from './graph.js';
 /** A graph compiled for one backend: a program plus the temporaries it owns. */
 export interface CompiledGraph {
   readonly program: Program;
-  /** The program's launch for graph node `node` (view nodes launch nothing), for Program.update. */
-  launchOf(node: number): number;
   /** The device tensor behind every value, persistent and temporary. */
   tensor(v: Value): DeviceTensor;
   /** How many temporary buffers the plan needed, against how many values: for tests of reuse. */
@@ -52,7 +50,6 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
   }
 
   const launches: Launch[] = [];
-  const launchOf = new Map<number, number>();
   graph.nodes.forEach((node, i) => {
     for (const v of node.inputs) {
       if (!tensors.has(v)) throw new ValueError(`compile: ${node.kernel.name} reads ${v.role} '${v.name}' which has no buffer (unbound input or used before it is written)`);
@@ -87,18 +84,12 @@ export async function compileGraph(be: Backend, graph: Graph, bound: ReadonlyMap
         free.set(key, [...(free.get(key) ?? []), tensors.get(v)!]);
       }
     }
-    launchOf.set(i, launches.length);
     launches.push({ kernel: node.kernel, inputs: node.inputs.map((v) => viewAs(be, tensors.get(v)!, v)), outputs, attrs: node.attrs });
   });
 
   const program = await be.compile(launches);
   return {
     program,
-    launchOf(node) {
-      const l = launchOf.get(node);
-      if (l === undefined) throw new ValueError(`compiled graph: node ${node} launches nothing (a view) or does not exist`);
-      return l;
-    },
     tensor(v) {
       const t = tensors.get(v);
       if (!t) throw new ValueError(`compiled graph: no tensor for '${v.name}'`);

@@ -72,7 +72,7 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
   // cols = im2col(x) copies x's elements: dx sums the gradients of the copies.
   im2col: (g, { inputs: [x], attrs }, [d]) => [d && g.op(col2im, [d], { ...attrs, inputShape: x.shape }, `d(${x.name})`)],
   // out = x·mask/(1 − rate): linear in x with the same mask, so d(x) is the same op on d(out), same seed.
-  dropout: (g, { inputs: [x], attrs }, [d]) => [d && g.op(dropout, [d], attrs, `d(${x.name})`)],
+  dropout: (g, { inputs: [x, step], attrs }, [d]) => [d && g.op(dropout, [d, step], attrs, `d(${x.name})`), null],
   // The statistics are outputs for the moving averages only: nothing differentiates through them.
   batchNorm: (g, { inputs: [x, gamma], outputs: [, mean, variance], attrs }, [d, dMean, dVar]) => {
     if (dMean || dVar) throw new ValueError("gradients: batchNorm's mean and variance outputs feed the moving averages; a loss may not depend on them");
@@ -85,7 +85,7 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     return [g.op(layerNormBackward, [x, gamma, mean, rstd, d], {}, `d(${x.name})`), dgamma, dbeta];
   },
   // A translation with zero fill is linear; its adjoint undoes the same moves (sign −1), filling with 0 again.
-  translate: (g, { inputs: [x], attrs }, [d]) => [d && g.op(translate, [d], { ...attrs, sign: attrs.sign === -1 ? 1 : -1 }, `d(${x.name})`)],
+  translate: (g, { inputs: [x, step], attrs }, [d]) => [d && g.op(translate, [d, step], { ...attrs, sign: attrs.sign === -1 ? 1 : -1 }, `d(${x.name})`), null],
   // out = l1·Σ|w| + l2·Σw²
   penalty: (g, { inputs: [w], attrs }, [d]) => [d && g.op(penaltyGrad, [w, d], attrs, `d(${w.name})`)],
   // out = x + αy

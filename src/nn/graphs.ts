@@ -1,3 +1,4 @@
+import { ValueError } from '../core/errors.js';
 import { gradients } from '../graph/autodiff.js';
 import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
@@ -27,12 +28,6 @@ export interface ModelSpec {
   readonly seed?: number;
 }
 
-/** A launch whose attributes change every step: its node's index (after fusing) and its attributes at a step. */
-export interface StepUpdate {
-  readonly node: number;
-  attrs(step: number): object;
-}
-
 /** A recorded step and the values the model binds or reads. */
 export interface StepGraph {
   readonly graph: Graph;
@@ -51,41 +46,45 @@ export interface StepGraph {
   /** Σ per-sample loss, then each metric's Σ, accumulated over the steps since they were zeroed. */
   readonly sums: Value[];
   readonly output: Value | null;
-  /** Launches whose attributes change every step: Adam's bias correction, a learning-rate schedule, dropout masks. */
-  readonly stepUpdates: StepUpdate[];
+  /**
+   * The inputs a training step reads each step besides its batch, which the
+   * caller writes before it runs: the step number (i32[1]; null when no layer
+   * draws per step) for dropout's masks and RandomTranslation's moves, and the
+   * optimizer's values at that step (Optimizer.values: the scheduled rate,
+   * Adam's bias corrections). Null outside training.
+   */
+  readonly step: Value | null;
+  readonly stepValues: Value | null;
 }
 
-/** The attributes objects layers marked as changing every step, with their attributes at a step. */
-type PerStep = Map<object, (step: number) => object>;
+/** What a training forward pass records besides its layers: the step number, once a layer asks for it. */
+interface Training {
+  step: Value | null;
+}
 
 /**
- * Records every layer, training or not; with `fused`, the last activation is
+ * Records every layer, training (`training` given) or not; with `fused`, the last activation is
  * left to the loss. Each layer's seed is a hash of the model's and its position.
  */
-function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: boolean, perStep: PerStep, losses: Value[] | null): Value {
+function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: Training | null, losses: Value[] | null): Value {
   let h = x;
   let w = 0;
   spec.layers.forEach((layer, i) => {
     const n = spec.paramCounts[i];
     const ctx: ForwardContext = {
       skipActivation: fused && i === spec.layers.length - 1,
-      training,
+      training: training !== null,
       seed: pcg(((spec.seed ?? 0) + Math.imul(i + 1, 0x9e3779b9)) >>> 0),
-      perStep: (attrs, at) => void perStep.set(attrs, at),
+      step: () => {
+        if (!training) throw new ValueError(`${layer.name}: the step number exists only while training`);
+        return (training.step ??= g.input('step', [1], 'i32'));
+      },
       addLoss: (v) => void losses?.push(v),
     };
     h = layer.forward(g, h, weights.slice(w, w + n), ctx);
     w += n;
   });
   return h;
-}
-
-/** The step updates of the marked attributes, by node index (taken after fusing, which moves nodes). */
-function perStepUpdates(g: Graph, perStep: PerStep): StepUpdate[] {
-  return g.nodes.flatMap((n, node) => {
-    const at = perStep.get(n.attrs as object);
-    return at ? [{ node, attrs: at }] : [];
-  });
 }
 
 function weightValues(g: Graph, spec: ModelSpec): Value[] {
@@ -102,9 +101,9 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const x = g.input('x', [batch, ...spec.inputShape]);
   const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
   const weights = weightValues(g, spec);
-  const perStep: PerStep = new Map();
   const losses: Value[] = [];
-  const out = forward(g, spec, x, weights, spec.loss.fused, training, perStep, losses);
+  const recorded: Training | null = training ? { step: null } : null;
+  const out = forward(g, spec, x, weights, spec.loss.fused, recorded, losses);
   // The layers' penalties (regularizers), one scalar: part of the loss, as Keras reports it, in training and evaluation.
   const penalty = losses.length ? losses.reduce((a, b) => g.op(add, [a, b], {}, 'penalty')) : null;
   const last = spec.layers[spec.layers.length - 1];
@@ -122,7 +121,7 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   // Per sample, the batch's penalty: the loss sum gains batch·penalty.
   if (penalty) g.update(accumulate, [penalty], [sums[0]], { alpha: batch });
   for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), y], m.attrs, m.name), m.name);
-  return { g, x, y, weights, perSample, penalty, sums, perStep };
+  return { g, x, y, weights, perSample, penalty, sums, step: recorded?.step ?? null };
 }
 
 /**
@@ -132,30 +131,28 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
  * one update launch serves every weight where the gradients allow it
  * (`packable`); otherwise each weight has its own.
  */
-export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, step: number, packWeights = false): StepGraph {
-  const { g, x, y, weights, perSample, penalty, sums, perStep } = forwardAndLoss(spec, batch, true);
+export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, packWeights = false): StepGraph {
+  const { g, x, y, weights, perSample, penalty, sums, step } = forwardAndLoss(spec, batch, true);
   const mean = g.op(reduceMean, [perSample], {}, 'mean_loss');
   const loss = penalty ? g.op(add, [mean, penalty], {}, 'loss_with_penalty') : mean;
   // The optimizer trains the trainable weights; layers update their other state (moving statistics) themselves.
   const trainable = weights.filter((_, i) => isTrainable(spec.params[i]));
   const found = gradients(g, loss, trainable);
   const grads = trainable.map((w) => found.get(w)!);
+  const stepValues = g.input('step_values', [optimizer.valueCount]);
   const slots = trainable.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
   let packed: StepGraph['packed'] = null;
-  let updates: Node[];
   const stored = packWeights && spec.fuse ? storedGradients(g, grads) : null;
   if (stored && packable(stored.nodes, stored.grads)) {
     // The views that only re-shaped a gradient for its weight are not needed: the update reads the packed storage.
     g.nodes.splice(0, g.nodes.length, ...stored.nodes);
     packed = { weights: g.pack('weights', trainable), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, slots.map((s) => s[k]))) };
-    updates = [g.nodes[optimizer.record(g, packed.weights, g.pack('gradients', stored.grads), packed.slots, step)]];
+    optimizer.record(g, packed.weights, g.pack('gradients', stored.grads), stepValues, packed.slots);
   } else {
-    updates = trainable.map((w, i) => g.nodes[optimizer.record(g, w, grads[i], slots[i], step)]);
+    trainable.forEach((w, i) => optimizer.record(g, w, grads[i], stepValues, slots[i]));
   }
   if (spec.fuse) fuse(g);
-  // Indexed after fusing, which moves nodes.
-  const optimizerUpdates = optimizer.stepDependent ? updates.map((n): StepUpdate => ({ node: g.nodes.indexOf(n), attrs: (s) => optimizer.attrs(s) })) : [];
-  return { graph: g, x, y, weights, slots, packed, sums, output: null, stepUpdates: [...optimizerUpdates, ...perStepUpdates(g, perStep)] };
+  return { graph: g, x, y, weights, slots, packed, sums, output: null, step, stepValues };
 }
 
 /**
@@ -199,7 +196,7 @@ function packable(nodes: readonly Node[], grads: readonly Value[]): boolean {
 export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
   const { g, x, y, weights, sums } = forwardAndLoss(spec, batch, false);
   if (spec.fuse) fuse(g);
-  return { graph: g, x, y, weights, slots: [], packed: null, sums, output: null, stepUpdates: [] };
+  return { graph: g, x, y, weights, slots: [], packed: null, sums, output: null, step: null, stepValues: null };
 }
 
 /** Forward through every layer, final activation included: predict(). */
@@ -207,7 +204,7 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const g = new Graph();
   const x = g.input('x', [batch, ...spec.inputShape]);
   const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, false, false, new Map(), null);
+  const out = forward(g, spec, x, weights, false, null, null);
   if (spec.fuse) fuse(g, [out]);
-  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, stepUpdates: [] };
+  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, step: null, stepValues: null };
 }

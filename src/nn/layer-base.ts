@@ -5,7 +5,6 @@ import type { Random } from '../core/random.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { ActivationKind } from '../ops/activation.js';
 import { ACTIVATIONS, activation } from '../ops/activation.js';
-import { pcg } from '../ops/dropout.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
 import { checkInitializer, INITIALIZERS } from './initializers.js';
 import type { LayerConfig } from './layers.js';
@@ -63,25 +62,13 @@ export interface ForwardContext {
   /** A seed for this layer's randomness, from the model's seed and the layer's position. */
   readonly seed: number;
   /**
-   * Marks the ops recorded with `attrs` (the object itself: autodiff passes it
-   * on to the gradient's ops) as changing every step: `at(step)` gives their
-   * attributes for step 1, 2, ... (a dropout mask's seed).
+   * The step number, i32[1]: data the training step writes before each step,
+   * which ops that draw anew every step (dropout's masks, RandomTranslation's
+   * moves) mix into their seed. Only in training.
    */
-  perStep(attrs: object, at: (step: number) => object): void;
+  step(): Value;
   /** Adds a scalar [1] to the loss (Keras' add_loss): a weight's penalty. Predict ignores it. */
   addLoss(v: Value): void;
-}
-
-/**
- * Attributes whose `seed` is new every step, a hash of the layer's seed and the
- * step (dropout's masks, RandomTranslation's moves), marked as such through
- * the context. The gradient's launch shares the object, hence the seed.
- */
-export function seededPerStep<A extends object>(ctx: ForwardContext, seed: number, attrs: (seed: number) => A): A {
-  const at = (step: number) => attrs(pcg((pcg(seed) ^ step) >>> 0));
-  const first = at(0);
-  ctx.perStep(first, at);
-  return first;
 }
 
 /** The sample shape after `layers`, given the sample shape that goes in. */

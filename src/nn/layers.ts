@@ -13,7 +13,7 @@ import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, seededPerStep, shapeProblem, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties } from './regularizers.js';
 
@@ -118,8 +118,8 @@ function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
     params: () => [],
     forward(g, x, _w, ctx) {
       if (!ctx.training || rate === 0) return x;
-      // A fresh mask every step; the gradient's dropout shares it.
-      return g.op(dropoutOp, [x], seededPerStep(ctx, config.seed ?? ctx.seed, (seed) => ({ rate, seed })), config.name);
+      // A fresh mask every step (the op reads the step number); the gradient's dropout draws the same.
+      return g.op(dropoutOp, [x, ctx.step()], { rate, seed: config.seed ?? ctx.seed }, config.name);
     },
   };
 }
@@ -174,7 +174,7 @@ function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
       const maxDy = Math.floor(heightFactor * x.shape[1]);
       const maxDx = Math.floor(widthFactor * x.shape[2]);
       if (!ctx.training || (maxDy === 0 && maxDx === 0)) return x;
-      return g.op(translate, [x], seededPerStep(ctx, config.seed ?? ctx.seed, (seed) => ({ maxDy, maxDx, seed })), config.name);
+      return g.op(translate, [x, ctx.step()], { maxDy, maxDx, seed: config.seed ?? ctx.seed }, config.name);
     },
   };
 }

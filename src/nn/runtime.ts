@@ -60,6 +60,8 @@ export class Runtime {
   private layout: { offsets: number[]; size: number };
   /** Optimizer steps taken: Adam's t. */
   step = 0;
+  /** What every training step reads besides its batch (StepGraph.step, .stepValues), written by nextStep. */
+  private stepInputs: { number: DeviceTensor; values: DeviceTensor } | null = null;
   private sums = new Map<'train' | 'eval', DeviceTensor[]>();
   private steps = new Map<string, CompiledStep>();
 
@@ -99,6 +101,21 @@ export class Runtime {
     if (optimizer) this.resetOptimizer();
   }
 
+  /**
+   * Counts one more optimizer step and writes what the compiled training
+   * steps read for it: the step number and the optimizer's values at that
+   * step (its scheduled rate, Adam's bias corrections). Data, like the batch:
+   * no launch changes.
+   */
+  nextStep(): void {
+    if (!this.optimizer) throw new ValueError('fit: the model has no optimizer; call compile() first');
+    this.step++;
+    if (!Number.isSafeInteger(this.step) || this.step > 0x7fffffff) throw new ValueError(`fit: the step count ${this.step} passed 2^31 − 1, which the step input (i32) holds`);
+    const inputs = (this.stepInputs ??= { number: this.backend.allocate([1], 'i32'), values: this.backend.allocate([this.optimizer.valueCount]) });
+    this.backend.write(inputs.number, Int32Array.of(this.step));
+    this.backend.write(inputs.values, Float32Array.from(this.optimizer.values(this.step)));
+  }
+
   resetOptimizer(): void {
     const be = this.backend;
     const count = this.optimizer?.slots ?? 0;
@@ -135,7 +152,7 @@ export class Runtime {
   async trainStep(batch: number): Promise<CompiledStep> {
     if (!this.optimizer) throw new ValueError('fit: the model has no optimizer; call compile() first');
     const optimizer = this.optimizer;
-    return this.cached(`train:${batch}`, () => trainGraph(this.spec, batch, optimizer, Math.max(1, this.step + 1), this.arenas !== null), 'train');
+    return this.cached(`train:${batch}`, () => trainGraph(this.spec, batch, optimizer, this.arenas !== null), 'train');
   }
 
   async evalStep(batch: number): Promise<CompiledStep> {
@@ -158,6 +175,7 @@ export class Runtime {
       return;
     }
     const owned = [...this.separate, ...(this.arenas ? [this.arenas.weights, ...this.arenas.slots] : this.slots.flat())];
+    if (this.stepInputs) owned.push(this.stepInputs.number, this.stepInputs.values);
     for (const t of [...owned, ...[...this.sums.values()].flat()]) this.backend.free(t);
     this.sums.clear();
   }
@@ -189,6 +207,11 @@ export class Runtime {
       graph.packed.slots.forEach((v, k) => bound.set(v, this.arenas!.slots[k]));
     }
     if (sums) graph.sums.forEach((v, i) => bound.set(v, this.accumulators(sums)[i]));
+    if (graph.stepValues) {
+      this.stepInputs ??= { number: be.allocate([1], 'i32'), values: be.allocate([this.optimizer!.valueCount]) };
+      bound.set(graph.stepValues, this.stepInputs.values);
+      if (graph.step) bound.set(graph.step, this.stepInputs.number);
+    }
     const compiled = await compileGraph(be, graph.graph, bound, graph.output ? [graph.output] : []);
     const step = { graph, compiled, x, y };
     this.steps.set(key, step);

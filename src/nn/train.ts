@@ -124,8 +124,7 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
       done += idx.length;
       const step = await rt.trainStep(idx.length);
       load(rt, step, train, idx);
-      rt.step++;
-      for (const u of step.graph.stepUpdates) step.compiled.program.update(step.compiled.launchOf(u.node), u.attrs(rt.step));
+      rt.nextStep();
       step.compiled.program.run();
       if ((batch + 1) % QUEUE_WINDOW === 0) {
         // Let at most one window of steps run ahead of the GPU: a wait, not a readback.

@@ -3,7 +3,7 @@ import { ShapeError, ValueError } from '../core/errors.js';
 import { fmt, sizeOf } from '../core/shape.js';
 import hash from '../../shaders/hash.wgsl?raw';
 import code from '../../shaders/augment.wgsl?raw';
-import { pcg, seedProblem } from './dropout.js';
+import { checkStepInput, pcg, seedProblem, stepSeed } from './dropout.js';
 import { defineKernel, grid1d } from './kernel.js';
 
 const shader = { name: 'augment', code: `${hash}\n${code}` };
@@ -13,15 +13,15 @@ export interface TranslateAttrs {
   /** The largest move, in whole pixels, down or up (maxDy) and right or left (maxDx). */
   readonly maxDy: number;
   readonly maxDx: number;
-  /** Which moves: an integer in [0, 2³²). */
+  /** Which moves: an integer in [0, 2³²). The same seed and step draw the same moves. */
   readonly seed: number;
   /** 1 moves the images; −1 undoes the same moves (the adjoint: translate's gradient). */
   readonly sign?: 1 | -1;
 }
 
-/** Sample n's move (dy, dx), as shaders/augment.wgsl draws it. */
-export function translation(seed: number, n: number, maxDy: number, maxDx: number): [number, number] {
-  const h = pcg((pcg(seed) + n) >>> 0);
+/** Sample n's move (dy, dx) at a step, as shaders/augment.wgsl draws it. */
+export function translation(seed: number, step: number, n: number, maxDy: number, maxDx: number): [number, number] {
+  const h = pcg((stepSeed(seed, step) + n) >>> 0);
   return [((h & 0xffff) % (2 * maxDy + 1)) - maxDy, ((h >>> 16) % (2 * maxDx + 1)) - maxDx];
 }
 
@@ -35,22 +35,24 @@ function check({ maxDy, maxDx, seed, sign = 1 }: TranslateAttrs): void {
 
 /**
  * Moves each image of x [n, h, w, c] by its own whole-pixel offset (dy, dx),
- * uniform in [−maxDy, maxDy] × [−maxDx, maxDx], drawn from a hash of (seed, n);
+ * uniform in [−maxDy, maxDy] × [−maxDx, maxDx], drawn from a hash of (seed,
+ * step, n), the step being input 1 (i32[1], as dropout's);
  * what moves in from outside is 0. A linear map whose adjoint is the same
  * moves undone (sign −1), so it is its own family's gradient.
  */
 export const translate = defineKernel<TranslateAttrs>({
   name: 'translate',
   shader,
-  outputs([x], attrs) {
+  outputs([x, step], attrs) {
     if (!x || x.dtype !== 'f32' || x.shape.length !== 4) throw new ShapeError(`translate: x must be f32 images [n, h, w, c], got ${x ? fmt(x) : 'nothing'}`);
+    checkStepInput('translate', step);
     check(attrs);
     return [x];
   },
-  cpu([x], [out], [info], { maxDy, maxDx, seed, sign = 1 }) {
+  cpu([x, [step]], [out], [info], { maxDy, maxDx, seed, sign = 1 }) {
     const [N, H, W, C] = info.shape;
     for (let n = 0; n < N; n++) {
-      const [dy, dx] = translation(seed, n, maxDy, maxDx);
+      const [dy, dx] = translation(seed, step, n, maxDy, maxDx);
       for (let i = 0; i < H; i++) {
         for (let j = 0; j < W; j++) {
           const si = i - sign * dy;

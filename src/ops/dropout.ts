@@ -1,6 +1,7 @@
 // Inverted dropout: the op behind Keras' Dropout layer while it trains.
 import { ValueError } from '../core/errors.js';
-import { sizeOf } from '../core/shape.js';
+import type { TensorInfo } from '../core/shape.js';
+import { fmt, sizeOf } from '../core/shape.js';
 import hash from '../../shaders/hash.wgsl?raw';
 import code from '../../shaders/dropout.wgsl?raw';
 import { defineKernel, grid1d } from './kernel.js';
@@ -11,7 +12,7 @@ const WG = 256;
 export interface DropoutAttrs {
   /** The fraction of elements zeroed, in [0, 1). */
   readonly rate: number;
-  /** Which mask: an integer in [0, 2³²). The same seed draws the same mask. */
+  /** Which masks: an integer in [0, 2³²). The same seed and step draw the same mask. */
   readonly seed: number;
 }
 
@@ -27,9 +28,25 @@ export function dropoutThreshold(rate: number): number {
   return Math.round(rate * 2 ** 24);
 }
 
-/** Whether element i survives: the mask the kernel draws. */
-export function dropoutKeeps(seed: number, i: number, threshold: number): boolean {
-  return pcg((pcg(seed) + i) >>> 0) >>> 8 >= threshold;
+/**
+ * The seed of one step's draws: a hash of the op's seed and the step number,
+ * which the op reads as data (input 1, i32[1]), so one compiled training step
+ * draws new masks every step. Dropout and RandomTranslation both mix it so.
+ */
+export function stepSeed(seed: number, step: number): number {
+  return pcg((pcg(seed) ^ step) >>> 0);
+}
+
+/** Whether element i survives at a step: the mask the kernel draws. */
+export function dropoutKeeps(seed: number, step: number, i: number, threshold: number): boolean {
+  return pcg((stepSeed(seed, step) + i) >>> 0) >>> 8 >= threshold;
+}
+
+/** The step input of a seeded op: i32[1], the step number, which the training step writes before each step. */
+export function checkStepInput(op: string, step: TensorInfo | undefined): void {
+  if (!step || step.dtype !== 'i32' || step.shape.length !== 1 || step.shape[0] !== 1) {
+    throw new ValueError(`${op}: input 1 must be the step number, i32[1], got ${step ? fmt(step) : 'nothing'}`);
+  }
 }
 
 const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
@@ -51,21 +68,22 @@ function check({ rate, seed }: DropoutAttrs): void {
 
 /**
  * out = x / (1 − rate) where element i's mask bit keeps it, else 0: each
- * element dropped with probability `rate` (to 2⁻²⁴), the expectation kept. The
- * mask is a hash of (seed, i), so the op is its own gradient: d(x) is dropout
- * of d(out) with the same seed.
+ * element dropped with probability `rate` (to 2⁻²⁴), the expectation kept.
+ * Inputs (x, step). The mask is a hash of (seed, step, i), so the op is its
+ * own gradient: d(x) is dropout of d(out) with the same seed and step.
  */
 export const dropout = defineKernel<DropoutAttrs>({
   name: 'dropout',
   shader,
-  outputs([x], attrs) {
-    if (!x || x.dtype !== 'f32') throw new ValueError(`dropout: expects one f32 input, got ${x ? x.dtype : 'none'}`);
+  outputs([x, step], attrs) {
+    if (!x || x.dtype !== 'f32') throw new ValueError(`dropout: input 0 must be f32, got ${x ? fmt(x) : 'nothing'}`);
+    checkStepInput('dropout', step);
     check(attrs);
     return [x];
   },
-  cpu([x], [out], _infos, { rate, seed }) {
+  cpu([x, [step]], [out], _infos, { rate, seed }) {
     const t = dropoutThreshold(rate);
-    for (let i = 0; i < x.length; i++) out[i] = dropoutKeeps(seed, i, t) ? x[i] / (1 - rate) : 0;
+    for (let i = 0; i < x.length; i++) out[i] = dropoutKeeps(seed, step, i, t) ? x[i] / (1 - rate) : 0;
   },
   gpu([x], { rate, seed }, ctx) {
     const n = sizeOf(x.shape);

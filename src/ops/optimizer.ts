@@ -9,8 +9,14 @@ import { defineKernel, grid1d } from './kernel.js';
  * Optimizer updates as in-place kernels: input g (the gradient), outputs the
  * parameter and its state, which they read and rewrite. State starts at zero,
  * which gives PyTorch's first step (its buffers start as a copy of g for
- * momentum, which equals mu*0 + g). Scalars live in the uniform; anything
- * depending on the step count is computed here in float64.
+ * momentum, which equals mu*0 + g).
+ *
+ * Inputs: the gradient, then the step's values, a small f32 tensor the
+ * training step writes before each step like its batch (the learning rate of
+ * this step, and Adam's bias corrections 1 − β^t, computed in float64 on the
+ * host by `rateValues` / `adamValues`). The hyperparameters that never change
+ * are attributes, in the uniform. So one compiled step serves every step: no
+ * launch is re-encoded when the rate or the step count moves.
  *
  * Weight decay: `weightDecay` is PyTorch's L2 form (wd*p added to g) except in
  * AdamW. Keras 3 always decays decoupled (p -= lr*wd*p before the step): the
@@ -50,6 +56,28 @@ function sameAsGrad(op: string, g: TensorInfo, count: number): TensorInfo[] {
   return Array.from({ length: count }, () => f32(g.shape));
 }
 
+/** The step's values must be f32[count]; outputs: the parameter and `outputs - 1` state tensors, all shaped like g. */
+function shapes(op: string, [g, values]: readonly TensorInfo[], count: number, outputs: number): TensorInfo[] {
+  if (!values || values.dtype !== 'f32' || values.shape.length !== 1 || values.shape[0] !== count) {
+    const what = count === 1 ? '[lr]' : '[lr, 1 − beta1^step, 1 − beta2^step]';
+    throw new ValueError(`${op}: input 1 must be the step's values, f32[${count}] ${what}, got ${values ? fmt(values) : 'nothing'}`);
+  }
+  return sameAsGrad(op, g, outputs);
+}
+
+/** The values an SGD, momentum or RMSprop update reads at a step: [lr], checked here because the kernel cannot. */
+export function rateValues(op: string, lr: number): number[] {
+  nonNegative(op, 'lr', lr);
+  return [lr];
+}
+
+/** The values an Adam update reads at step `step` (the first is 1): [lr, 1 − β1^step, 1 − β2^step], in float64. */
+export function adamValues(op: string, lr: number, step: number, beta1 = 0.9, beta2 = 0.999): number[] {
+  nonNegative(op, 'lr', lr);
+  if (!Number.isInteger(step) || step < 1) throw new ValueError(`${op}: step must be an integer >= 1 (the first step is 1), got ${step}`);
+  return [lr, 1 - beta1 ** step, 1 - beta2 ** step];
+}
+
 /** Uniform: the element count, then f32 scalars in WGSL struct order (their names are for the reader). */
 function launch(entry: string, g: TensorInfo, params: [string, number][], ctx: GpuContext, constants?: Record<string, number>): GpuLaunch {
   const n = sizeOf(g.shape);
@@ -59,54 +87,50 @@ function launch(entry: string, g: TensorInfo, params: [string, number][], ctx: G
 // ---------------------------------------------------------------- SGD
 
 export interface SgdAttrs {
-  readonly lr: number;
   readonly weightDecay?: number;
 }
 
-function sgdChecked({ lr, weightDecay = 0 }: SgdAttrs) {
-  nonNegative('sgd', 'lr', lr);
+function sgdChecked({ weightDecay = 0 }: SgdAttrs) {
   nonNegative('sgd', 'weightDecay', weightDecay);
-  return { lr, wd: weightDecay };
+  return { wd: weightDecay };
 }
 
-/** p ← p − lr·(g + wd·p). Outputs: (p). */
+/** p ← p − lr·(g + wd·p). Inputs: (g, [lr]); outputs: (p). */
 export const sgd = defineKernel<SgdAttrs>({
   name: 'sgd',
   shader,
   inout: true,
-  outputs([g], attrs) {
+  outputs(inputs, attrs) {
     sgdChecked(attrs);
-    return sameAsGrad('sgd', g, 1);
+    return shapes('sgd', inputs, 1, 1);
   },
-  cpu([g], [p], _infos, attrs) {
-    const { lr, wd } = sgdChecked(attrs);
+  cpu([g, [lr]], [p], _infos, attrs) {
+    const { wd } = sgdChecked(attrs);
     for (let i = 0; i < p.length; i++) p[i] -= lr * (g[i] + wd * p[i]);
   },
   gpu([g], attrs, ctx) {
-    const { lr, wd } = sgdChecked(attrs);
-    return launch('sgd', g, [['lr', lr], ['wd', wd]], ctx);
+    const { wd } = sgdChecked(attrs);
+    return launch('sgd', g, [['wd', wd]], ctx);
   },
 });
 
 // ---------------------------------------------------------------- Momentum
 
 export interface MomentumAttrs {
-  readonly lr: number;
   readonly momentum: number;
   readonly nesterov?: boolean;
   readonly weightDecay?: number;
 }
 
-function momentumChecked({ lr, momentum: mu, nesterov = false, weightDecay = 0 }: MomentumAttrs) {
-  nonNegative('momentum', 'lr', lr);
+function momentumChecked({ momentum: mu, nesterov = false, weightDecay = 0 }: MomentumAttrs) {
   decayRate('momentum', 'momentum', mu);
   nonNegative('momentum', 'weightDecay', weightDecay);
   if (nesterov && mu === 0) throw new ValueError('momentum: nesterov needs momentum > 0, got 0');
-  return { lr, mu, nesterov, wd: weightDecay };
+  return { mu, nesterov, wd: weightDecay };
 }
 
 /**
- * SGD with momentum in PyTorch's form, outputs (p, velocity):
+ * SGD with momentum in PyTorch's form, inputs (g, [lr]), outputs (p, velocity):
  *   g' = g + wd·p;  v ← μ·v + g';  p ← p − lr·v   (Nesterov: p ← p − lr·(g' + μ·v)).
  * Keras writes v ← μ·v − lr·g; p ← p + v (Nesterov: p ← p + μ·v − lr·g). For a
  * constant lr the two give the same parameters: by induction v_keras = −lr·v_torch,
@@ -117,12 +141,12 @@ export const momentum = defineKernel<MomentumAttrs>({
   name: 'momentum',
   shader,
   inout: true,
-  outputs([g], attrs) {
+  outputs(inputs, attrs) {
     momentumChecked(attrs);
-    return sameAsGrad('momentum', g, 2);
+    return shapes('momentum', inputs, 1, 2);
   },
-  cpu([g], [p, v], _infos, attrs) {
-    const { lr, mu, nesterov, wd } = momentumChecked(attrs);
+  cpu([g, [lr]], [p, v], _infos, attrs) {
+    const { mu, nesterov, wd } = momentumChecked(attrs);
     for (let i = 0; i < p.length; i++) {
       const gi = g[i] + wd * p[i];
       v[i] = mu * v[i] + gi;
@@ -130,15 +154,14 @@ export const momentum = defineKernel<MomentumAttrs>({
     }
   },
   gpu([g], attrs, ctx) {
-    const { lr, mu, nesterov, wd } = momentumChecked(attrs);
-    return launch('momentum', g, [['lr', lr], ['mu', mu], ['wd', wd]], ctx, { NESTEROV: nesterov ? 1 : 0 });
+    const { mu, nesterov, wd } = momentumChecked(attrs);
+    return launch('momentum', g, [['mu', mu], ['wd', wd]], ctx, { NESTEROV: nesterov ? 1 : 0 });
   },
 });
 
 // ---------------------------------------------------------------- RMSprop
 
 export interface RmspropAttrs {
-  readonly lr: number;
   /** Decay of the mean square (Keras' rho, PyTorch's alpha). Default 0.9 (Keras; PyTorch uses 0.99). */
   readonly rho?: number;
   /** Default 1e-8, PyTorch's, which goes with its placement sqrt(s) + ε. Keras' default is 1e-7. */
@@ -153,17 +176,16 @@ export interface RmspropAttrs {
 }
 
 function rmspropChecked(a: RmspropAttrs) {
-  const { lr, rho = 0.9, epsilon = 1e-8, epsilonInsideSqrt = false, momentum: mu = 0, centered = false, weightDecay = 0 } = a;
-  nonNegative('rmsprop', 'lr', lr);
+  const { rho = 0.9, epsilon = 1e-8, epsilonInsideSqrt = false, momentum: mu = 0, centered = false, weightDecay = 0 } = a;
   decayRate('rmsprop', 'rho', rho);
   epsilonOk('rmsprop', 'epsilon', epsilon);
   decayRate('rmsprop', 'momentum', mu);
   nonNegative('rmsprop', 'weightDecay', weightDecay);
-  return { lr, rho, eps: epsilon, epsInside: epsilonInsideSqrt, mu, centered, wd: weightDecay };
+  return { rho, eps: epsilon, epsInside: epsilonInsideSqrt, mu, centered, wd: weightDecay };
 }
 
 /**
- * RMSprop, outputs (p, meanSquare[, momentumBuffer if momentum > 0][, meanGrad if centered]):
+ * RMSprop, inputs (g, [lr]), outputs (p, meanSquare[, momentumBuffer if momentum > 0][, meanGrad if centered]):
  *   g' = g + wd·p;  s ← ρ·s + (1−ρ)·g'²;  d = g'/(√s + ε);  p ← p − lr·d.
  * Centered: mg ← ρ·mg + (1−ρ)·g' and s becomes max(s − mg², 0) in d (the clamp
  * only removes rounding below 0: s ≥ mg² in exact arithmetic, by Cauchy–Schwarz).
@@ -177,12 +199,12 @@ export const rmsprop = defineKernel<RmspropAttrs>({
   name: 'rmsprop',
   shader,
   inout: true,
-  outputs([g], attrs) {
+  outputs(inputs, attrs) {
     const { mu, centered } = rmspropChecked(attrs);
-    return sameAsGrad('rmsprop', g, 2 + (mu > 0 ? 1 : 0) + (centered ? 1 : 0));
+    return shapes('rmsprop', inputs, 1, 2 + (mu > 0 ? 1 : 0) + (centered ? 1 : 0));
   },
-  cpu([g], [p, s, ...rest], _infos, attrs) {
-    const { lr, rho, eps, epsInside, mu, centered, wd } = rmspropChecked(attrs);
+  cpu([g, [lr]], [p, s, ...rest], _infos, attrs) {
+    const { rho, eps, epsInside, mu, centered, wd } = rmspropChecked(attrs);
     const buf = mu > 0 ? rest[0] : null;
     const mg = centered ? rest[rest.length - 1] : null;
     for (let i = 0; i < p.length; i++) {
@@ -203,9 +225,9 @@ export const rmsprop = defineKernel<RmspropAttrs>({
     }
   },
   gpu([g], attrs, ctx) {
-    const { lr, rho, eps, epsInside, mu, centered, wd } = rmspropChecked(attrs);
+    const { rho, eps, epsInside, mu, centered, wd } = rmspropChecked(attrs);
     const entry = `rmsprop${centered ? '_centered' : ''}${mu > 0 ? '_momentum' : ''}`;
-    const params: [string, number][] = [['lr', lr], ['rho', rho], ['1-rho', 1 - rho], ['eps', eps], ['wd', wd], ['mu', mu]];
+    const params: [string, number][] = [['rho', rho], ['1-rho', 1 - rho], ['eps', eps], ['wd', wd], ['mu', mu]];
     return launch(entry, g, params, ctx, { EPS_IN_SQRT: epsInside ? 1 : 0 });
   },
 });
@@ -213,9 +235,6 @@ export const rmsprop = defineKernel<RmspropAttrs>({
 // ---------------------------------------------------------------- Adam / AdamW
 
 export interface AdamAttrs {
-  readonly lr: number;
-  /** The step being taken, counting from 1: the bias corrections are 1 − β^step. */
-  readonly step: number;
   readonly beta1?: number;
   readonly beta2?: number;
   /**
@@ -234,24 +253,21 @@ export interface AdamAttrs {
 export type AdamWAttrs = Omit<AdamAttrs, 'decoupled'>;
 
 function adamChecked(op: string, a: AdamAttrs) {
-  const { lr, step, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, epsilonHat = false, weightDecay = 0, decoupled = false } = a;
-  nonNegative(op, 'lr', lr);
-  if (!Number.isInteger(step) || step < 1) throw new ValueError(`${op}: step must be an integer >= 1 (the first step is 1), got ${step}`);
+  const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, epsilonHat = false, weightDecay = 0, decoupled = false } = a;
   decayRate(op, 'beta1', beta1);
   decayRate(op, 'beta2', beta2);
   nonNegative(op, 'weightDecay', weightDecay);
-  const bc1 = 1 - beta1 ** step;
-  const bc2 = 1 - beta2 ** step;
   epsilonOk(op, 'epsilon', epsilon);
-  const epsHat = epsilonHat ? epsilon : epsilon * Math.sqrt(bc2);
-  if (Math.fround(epsHat) < MIN_NORMAL_F32) {
-    throw new ValueError(`${op}: epsilon·√(1−beta2^step) = ${epsHat} is below float32's normal range; use a larger epsilon`);
+  // PyTorch's placement scales ε by √(1−β2^t), smallest at the first step.
+  const smallest = epsilonHat ? epsilon : epsilon * Math.sqrt(1 - beta2);
+  if (Math.fround(smallest) < MIN_NORMAL_F32) {
+    throw new ValueError(`${op}: epsilon·√(1−beta2) = ${smallest} (its size at step 1) is below float32's normal range; use a larger epsilon`);
   }
-  return { lr, step, beta1, beta2, eps: epsilon, epsilonHat, wd: weightDecay, decoupled, bc1, bc2, epsHat };
+  return { beta1, beta2, eps: epsilon, epsilonHat, wd: weightDecay, decoupled };
 }
 
 /**
- * Adam, outputs (p, m, v):
+ * Adam, inputs (g, [lr, 1−β1^t, 1−β2^t]) (adamValues), outputs (p, m, v):
  *   g' = g + wd·p (or, decoupled, p ← p − lr·wd·p first);
  *   m ← β1·m + (1−β1)·g';  v ← β2·v + (1−β2)·g'²;  m̂ = m/(1−β1^t);  v̂ = v/(1−β2^t);
  *   p ← p − lr·m̂/(√v̂ + ε).
@@ -261,12 +277,12 @@ function adamKernel(name: 'adam' | 'adamw', resolve: (a: AdamAttrs) => AdamAttrs
     name,
     shader,
     inout: true,
-    outputs([g], attrs) {
+    outputs(inputs, attrs) {
       adamChecked(name, resolve(attrs));
-      return sameAsGrad(name, g, 3);
+      return shapes(name, inputs, 3, 3);
     },
-    cpu([g], [p, m, v], _infos, attrs) {
-      const { lr, beta1, beta2, eps, epsilonHat, wd, decoupled, bc1, bc2 } = adamChecked(name, resolve(attrs));
+    cpu([g, [lr, bc1, bc2]], [p, m, v], _infos, attrs) {
+      const { beta1, beta2, eps, epsilonHat, wd, decoupled } = adamChecked(name, resolve(attrs));
       for (let i = 0; i < p.length; i++) {
         if (decoupled) p[i] -= lr * wd * p[i];
         const gi = decoupled ? g[i] : g[i] + wd * p[i];
@@ -282,18 +298,17 @@ function adamKernel(name: 'adam' | 'adamw', resolve: (a: AdamAttrs) => AdamAttrs
       }
     },
     gpu([g], attrs, ctx) {
-      const { lr, beta1, beta2, wd, decoupled, bc1, bc2, epsHat } = adamChecked(name, resolve(attrs));
+      const { beta1, beta2, eps, epsilonHat, wd, decoupled } = adamChecked(name, resolve(attrs));
       const params: [string, number][] = [
-        ['step_size', (lr * Math.sqrt(bc2)) / bc1],
         ['beta1', beta1],
         ['1-beta1', 1 - beta1],
         ['beta2', beta2],
         ['1-beta2', 1 - beta2],
-        ['eps_hat', epsHat],
+        ['eps', eps],
         ['l2', decoupled ? 0 : wd],
-        ['decay', decoupled ? 1 - lr * wd : 1],
+        ['decoupled_wd', decoupled ? wd : 0],
       ];
-      return launch('adam', g, params, ctx);
+      return launch('adam', g, params, ctx, { EPS_HAT: epsilonHat ? 1 : 0 });
     },
   });
 }

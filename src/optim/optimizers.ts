@@ -3,7 +3,7 @@ import type { ForeignNames, OptionSet, OptionSpec, OptionsOf } from '../core/opt
 import { defineOptions, didYouMean, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { Kernel } from '../ops/kernel.js';
-import { adam, adamw, momentum, rmsprop, sgd } from '../ops/optimizer.js';
+import { adam, adamValues, adamw, momentum, rateValues, rmsprop, sgd } from '../ops/optimizer.js';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerType = (typeof OPTIMIZERS)[number];
@@ -159,18 +159,22 @@ const DEFAULTS: Record<OptimizerType, ResolvedConfig> = {
 
 /**
  * An optimizer as the graph sees it: how many state slots each weight
- * needs, and the in-place update kernel recorded once per weight. Adam's
- * attributes change every step (its bias correction), so the model updates
- * those launches' uniforms before each step.
+ * needs, the in-place update kernel recorded once per weight (or once for
+ * all of them, packed) with its fixed attributes, and the values it reads
+ * each step (the scheduled learning rate, Adam's bias corrections), which the
+ * training step writes as data before it runs.
  */
 export interface Optimizer {
   readonly config: ResolvedConfig;
   readonly slots: number;
-  readonly stepDependent: boolean;
   readonly kernel: Kernel<any>;
-  attrs(step: number): object;
-  /** Records the update of `param`; returns the node's index in the graph. */
-  record(g: Graph, param: Value, grad: Value, slots: readonly Value[], step: number): number;
+  readonly attrs: object;
+  /** How many values `values` gives. */
+  readonly valueCount: number;
+  /** The values the update reads at the step numbered `step` (the first is 1), in float64. */
+  values(step: number): number[];
+  /** Records the update of `param`, reading the step's values from `values`; returns the node's index in the graph. */
+  record(g: Graph, param: Value, grad: Value, values: Value, slots: readonly Value[]): number;
 }
 
 export function makeOptimizer(spec: OptimizerSpec): Optimizer {
@@ -181,39 +185,43 @@ export function makeOptimizer(spec: OptimizerSpec): Optimizer {
   const mu = config.momentum ?? 0;
   let kernel: Kernel<any>;
   let slots: number;
-  let attrs: (step: number) => object;
+  let attrs: object;
+  let values = (step: number) => rateValues(type, rate(step));
   switch (type) {
     case 'sgd':
     case 'momentum':
       // Keras' SGD: momentum > 0 makes it SGD with momentum.
-      if (mu > 0) [kernel, slots, attrs] = [momentum, 1, (step) => ({ lr: rate(step), momentum: mu, nesterov: config.nesterov, weightDecay: wd })];
+      if (mu > 0) [kernel, slots, attrs] = [momentum, 1, { momentum: mu, nesterov: config.nesterov, weightDecay: wd }];
       else if (config.nesterov) throw new ValueError(`optimizer '${type}': nesterov needs momentum > 0, got ${mu}`);
-      else [kernel, slots, attrs] = [sgd, 0, (step) => ({ lr: rate(step), weightDecay: wd })];
+      else [kernel, slots, attrs] = [sgd, 0, { weightDecay: wd }];
       break;
     case 'rmsprop':
       // Keras' form: ε inside the square root; momentum and centered add a state slot each.
       [kernel, slots, attrs] = [
         rmsprop,
         1 + (mu > 0 ? 1 : 0) + (config.centered ? 1 : 0),
-        (step) => ({ lr: rate(step), rho: config.rho, epsilon: config.epsilon, epsilonInsideSqrt: true, momentum: mu, centered: config.centered, weightDecay: wd }),
+        { rho: config.rho, epsilon: config.epsilon, epsilonInsideSqrt: true, momentum: mu, centered: config.centered, weightDecay: wd },
       ];
       break;
     case 'adam':
     case 'adamw':
       // Keras' placement of ε by default (added to √v, the paper's ε̂); epsilonHat: false adds it to √v̂.
-      [kernel, slots, attrs] = [type === 'adam' ? adam : adamw, 2, (step) => ({ lr: rate(step), step, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, epsilonHat: config.epsilonHat, weightDecay: wd })];
+      [kernel, slots, attrs] = [type === 'adam' ? adam : adamw, 2, { beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, epsilonHat: config.epsilonHat, weightDecay: wd }];
+      values = (step) => adamValues(type, rate(step), step, config.beta1, config.beta2);
       break;
   }
-  kernel.outputs([{ shape: [1], dtype: 'f32' }], attrs(1)); // validates the hyperparameters now, not at the first step
+  const valueCount = values(1).length;
+  // Validates the hyperparameters now, not at the first step.
+  kernel.outputs([{ shape: [1], dtype: 'f32' }, { shape: [valueCount], dtype: 'f32' }], attrs);
   return {
     config,
     slots,
-    // Adam's bias correction, or a schedule, changes the update's attributes every step.
-    stepDependent: type === 'adam' || type === 'adamw' || typeof config.learningRate !== 'number',
     kernel,
     attrs,
-    record(g, param, grad, state, step) {
-      g.update(kernel, [grad], [param, ...state], attrs(step));
+    valueCount,
+    values,
+    record(g, param, grad, stepValues, state) {
+      g.update(kernel, [grad, stepValues], [param, ...state], attrs);
       return g.nodes.length - 1;
     },
   };

@@ -142,14 +142,15 @@ function w1Spec(fuseKernels: boolean): ModelSpec {
 }
 
 describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
-  it('training: 16 fused, 25 unfused; the Adam updates are still found for their per-step attributes', () => {
-    const launches = (f: boolean) => trainGraph(w1Spec(f), 128, makeOptimizer('adam'), 1);
+  it('training: 16 fused, 25 unfused; each Adam update reads the step values and updates its weight', () => {
+    const launches = (f: boolean) => trainGraph(w1Spec(f), 128, makeOptimizer('adam'));
     const plain = launches(false);
     const fused = launches(true);
     expect(plain.graph.nodes.length).toBe(25);
     expect(fused.graph.nodes.length).toBe(16);
-    expect(fused.stepUpdates.map((u) => fused.graph.nodes[u.node].kernel.name)).toEqual(['adam', 'adam', 'adam', 'adam']);
-    fused.stepUpdates.forEach((u, k) => expect(fused.graph.nodes[u.node].outputs[0]).toBe(fused.weights[k]));
+    const updates = fused.graph.nodes.filter((n) => n.kernel.name === 'adam');
+    updates.forEach((n, k) => expect([n.outputs[0], n.inputs[1]]).toEqual([fused.weights[k], fused.stepValues]));
+    expect(updates).toHaveLength(4);
     expect(kernels(fused.graph)).toEqual([
       'matmulBiasActivation', 'matmulBiasActivation', // Dense forwards, bias and relu included
       'fill', 'softmaxCrossEntropyWithGrad', // the loss and its gradient, for the seed 1/128
@@ -160,7 +161,7 @@ describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
   });
 
   it('training with the weights packed: 13 launches, one Adam update for all four weights', () => {
-    const packed = trainGraph(w1Spec(true), 128, makeOptimizer('adam'), 1, true);
+    const packed = trainGraph(w1Spec(true), 128, makeOptimizer('adam'), true);
     expect(kernels(packed.graph)).toEqual([
       'matmulBiasActivation', 'matmulBiasActivation',
       'fill', 'softmaxCrossEntropyWithGrad',
@@ -168,14 +169,14 @@ describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
       'biasGrad', 'matmul', 'matmulActivationGrad', 'biasGrad', 'matmul',
       'adam',
     ]);
-    const update = packed.graph.nodes[packed.stepUpdates[0].node];
-    expect(packed.stepUpdates).toHaveLength(1);
+    const update = packed.graph.nodes[packed.graph.nodes.length - 1];
+    expect(update.inputs[1]).toBe(packed.stepValues);
     expect(update.outputs).toEqual([packed.packed!.weights, ...packed.packed!.slots]);
     // 784·128, 128, 128·10 and 10 values, each rounded up to a multiple of 64.
     expect(packed.packed!.weights.shape).toEqual([100352 + 128 + 1280 + 64]);
     expect(packed.graph.packs.get(update.inputs[0])!.members.map((m) => m.shape)).toEqual([[784, 128], [128], [128, 10], [10]]);
     // Unfused graphs keep an update per weight.
-    expect(trainGraph(w1Spec(false), 128, makeOptimizer('adam'), 1, true).packed).toBeNull();
+    expect(trainGraph(w1Spec(false), 128, makeOptimizer('adam'), true).packed).toBeNull();
   });
 
   it('evaluation: 6 fused, 11 unfused', () => {
@@ -338,7 +339,7 @@ function w4Spec(): ModelSpec {
 
 describe('launches per step of W4 (a CNN, Adam, accuracy)', () => {
   it('lowers each convolution to im2col + a matmul with the bias and relu fused, and packs all eight weights into one update', () => {
-    const step = trainGraph(w4Spec(), 64, makeOptimizer('adam'), 1, true);
+    const step = trainGraph(w4Spec(), 64, makeOptimizer('adam'), true);
     expect(kernels(step.graph).filter((k) => k !== 'reshape')).toEqual([
       'im2col', 'matmulBiasActivation', 'maxPool2d', // conv 1 forward: bias and relu in the matmul
       'im2col', 'matmulBiasActivation', 'maxPool2d',
@@ -351,8 +352,7 @@ describe('launches per step of W4 (a CNN, Adam, accuracy)', () => {
     ]);
     // The kernel gradients are matmul results [kh·kw·cin, cout]; the packed update reads them as they are.
     expect(step.packed).not.toBeNull();
-    expect(step.stepUpdates).toHaveLength(1);
-    const update = step.graph.nodes[step.stepUpdates[0].node];
+    const update = step.graph.nodes[step.graph.nodes.length - 1];
     expect(step.graph.packs.get(update.inputs[0])!.members.map((m) => m.shape)).toEqual([[9, 32], [32], [288, 64], [64], [1600, 128], [128], [128, 10], [10]]);
     expect(step.graph.nodes.some((n) => n.kernel.view && update.inputs.includes(n.outputs[0]))).toBe(false);
   });

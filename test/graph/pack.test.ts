@@ -25,8 +25,9 @@ function packedSgd() {
   const grads = [g.op(scale, [a], { alpha: 2 }, 'da'), g.op(scale, [b], { alpha: -1 }, 'db')];
   const p = g.pack('params', [a, b]);
   const d = g.pack('grads', grads);
-  g.update(sgd, [d], [p], { lr: 0.5 });
-  return { g, a, b, p, d, grads };
+  const lr = g.input('lr', [1]);
+  g.update(sgd, [d, lr], [p], {});
+  return { g, a, b, p, d, grads, lr };
 }
 
 describe('Graph.pack', () => {
@@ -53,10 +54,12 @@ describe('Graph.pack', () => {
 
   it('compiles a packed temp into one zeroed buffer with its members as views, and updates every member in one launch', async () => {
     const be = new CpuBackend();
-    const { g, a, b, p, d, grads } = packedSgd();
+    const { g, a, b, p, d, grads, lr } = packedSgd();
+    const rate = be.allocate([1]);
+    be.write(rate, [0.5]);
     const arena = be.allocate(p.shape);
     be.write(arena, Float32Array.from({ length: arena.size }, (_, i) => i + 1));
-    const bound = new Map<Value, DeviceTensor>([[p, arena]]);
+    const bound = new Map<Value, DeviceTensor>([[p, arena], [lr, rate]]);
     const { offsets } = g.packs.get(p)!;
     [a, b].forEach((v, k) => bound.set(v, be.view(arena, offsets[k], v.shape)));
     const c = await compileGraph(be, g, bound);

@@ -14,10 +14,14 @@ export interface Tolerance {
   why: string;
 }
 
-/** Input data plus its shape and dtype. f32 data is stored as Float32Array, so the f64 reference sees the same values. */
+/**
+ * Input data plus its shape and dtype. f32 data is stored as Float32Array, so
+ * the f64 reference sees the same values; a Float64Array hands the reference
+ * exact values on purpose (a backend rounds them to f32 when written).
+ */
 export interface HostTensor {
   info: TensorInfo;
-  data: Float32Array | Int32Array;
+  data: Float32Array | Float64Array | Int32Array;
 }
 
 export function tensor(shape: number[], data: ArrayLike<number>, dtype: 'f32' | 'i32' = 'f32'): HostTensor {

@@ -24,21 +24,25 @@ const net = (rate: number | null, seed = 1) =>
   sequential([dense(32, { activation: 'relu', inputShape: [6] }), ...(rate === null ? [] : [dropout(rate)]), dense(3, { activation: 'softmax' })], { seed });
 
 describe('dropout: a fresh mask every step, the same one forward and backward', () => {
-  it('the training step updates the forward and backward dropout launches with one seed per step', () => {
+  it('the forward and backward dropout launches read the step number, an input written each step, with one seed', () => {
     const layers = [dense(8, { activation: 'relu' }), dropout(0.5), dense(3, { activation: 'softmax' })];
     const loss = resolveLoss('sparseCategoricalCrossentropy', 'softmax');
     const params = [...layers[0].params([6]), ...layers[2].params([8])];
     const spec: ModelSpec = { layers, inputShape: [6], params, paramCounts: [2, 0, 2], loss, metrics: [], targetShape: [], fuse: true, seed: 4 };
-    const step = trainGraph(spec, 16, makeOptimizer('sgd'), 1);
-    const drops = step.stepUpdates.filter((u) => step.graph.nodes[u.node].kernel.name === 'dropout');
+    const step = trainGraph(spec, 16, makeOptimizer('sgd'));
+    const drops = step.graph.nodes.filter((n) => n.kernel.name === 'dropout');
     expect(drops).toHaveLength(2);
-    const seeds = (s: number) => drops.map((u) => (u.attrs(s) as { seed: number }).seed);
-    expect(new Set(seeds(1)).size).toBe(1);
-    expect(seeds(1)[0]).not.toBe(seeds(2)[0]);
-    expect(new Set([1, 2, 3, 4, 5].map((s) => seeds(s)[0])).size).toBe(5);
-    expect(drops.map((u) => (u.attrs(7) as { rate: number }).rate)).toEqual([0.5, 0.5]);
-    // SGD at a constant rate has no per-step attributes of its own.
-    expect(step.stepUpdates).toHaveLength(2);
+    expect(step.step).toMatchObject({ role: 'input', shape: [1], dtype: 'i32' });
+    for (const n of drops) expect(n.inputs[1]).toBe(step.step);
+    expect(new Set(drops.map((n) => n.attrs.seed)).size).toBe(1);
+    expect(drops.map((n) => n.attrs.rate)).toEqual([0.5, 0.5]);
+    // The optimizer reads its rate from the step's values, another input.
+    const updates = step.graph.nodes.filter((n) => n.kernel.name === 'sgd');
+    expect(updates.length).toBeGreaterThan(0);
+    for (const n of updates) expect(n.inputs[1]).toBe(step.stepValues);
+    // Without a layer that draws per step, no step number is recorded.
+    const plain: ModelSpec = { ...spec, layers: [layers[0], layers[2]], paramCounts: [2, 2] };
+    expect(trainGraph(plain, 16, makeOptimizer('sgd')).step).toBeNull();
   });
 });
 

@@ -86,7 +86,7 @@ describe('batch normalization as Keras has it', () => {
     const layers: Layer[] = [dense(4), batchNormalization({ scale: false }), dense(3, { activation: 'softmax' })];
     const params = [...layers[0].params([6]), ...layers[1].params([4]), ...layers[2].params([4])];
     const spec: ModelSpec = { layers, inputShape: [6], params, paramCounts: [2, 3, 2], loss: resolveLoss('sparseCategoricalCrossentropy', 'softmax'), metrics: [], targetShape: [], fuse: true };
-    const step = trainGraph(spec, 8, makeOptimizer('adam'), 1);
+    const step = trainGraph(spec, 8, makeOptimizer('adam'));
     const kinds = step.graph.nodes.map((n) => n.kernel.name);
     expect(kinds.filter((k) => k === 'movingAverage')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'batchNorm')).toHaveLength(1);

@@ -12,9 +12,11 @@ import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, ten
 
 /*
  * Inverted dropout, the op under Keras' Dropout layer in training: the mask is
- * a hash of (seed, index), so the GPU draws the CPU reference's mask bit for
- * bit, and the op is its own gradient.
+ * a hash of (seed, step, index), the step being an input (i32[1]) the training
+ * step writes, so the GPU draws the CPU reference's mask bit for bit, and the
+ * op is its own gradient.
  */
+const at = (step: number) => tensor([1], [step], 'i32');
 // x / (1 − rate) is one float32 rounding on the GPU (x · f32(1/(1 − rate)): two) against the float64 reference.
 const ONE_ROUNDING: Tolerance = { atol: 0, rtol: 2.5e-7, why: 'x·(1/(1 − rate)) in float32: two roundings, each ≤ 2^-24 relative' };
 
@@ -40,7 +42,7 @@ describe('the dropout hash', () => {
       let dropped = 0;
       let droppedEven = 0;
       for (let i = 0; i < n; i++) {
-        if (!dropoutKeeps(42, i, t)) {
+        if (!dropoutKeeps(42, 3, i, t)) {
           dropped++;
           if (i % 2 === 0) droppedEven++;
         }
@@ -60,58 +62,66 @@ describe.each(backends)('dropout on %s', (_name, make) => {
   afterAll(() => be?.dispose());
 
   // 1, a prime, a batch of images, and more than 65,535 workgroups of 256 (2-D dispatch).
-  it.each([[[1], 0.5, 3], [[1031], 0.3, 7], [[64, 26, 26, 32], 0.25, 2 ** 32 - 1], [[65536 * 257 + 3], 0.5, 11]] as const)(
-    'x %j, rate %d, seed %d: the reference mask and values',
-    async (shape, rate, seed) => {
+  // Steps: the first, a large one, and 2^31 − 1, the last an i32 holds.
+  it.each([[[1], 0.5, 3, 1], [[1031], 0.3, 7, 123457], [[64, 26, 26, 32], 0.25, 2 ** 32 - 1, 2 ** 31 - 1], [[65536 * 257 + 3], 0.5, 11, 2]] as const)(
+    'x %j, rate %d, seed %d, step %d: the reference mask and values',
+    async (shape, rate, seed, step) => {
       const x = randn(rng(shape[0]), [...shape]);
       const attrs = { rate, seed };
-      const [got] = await runOn(be, dropout, [x], attrs);
-      const [want] = reference(dropout, [x], attrs);
+      const [got] = await runOn(be, dropout, [x, at(step)], attrs);
+      const [want] = reference(dropout, [x, at(step)], attrs);
       // The same zeros exactly, then the values.
       for (let i = 0; i < want.length; i++) if ((got[i] === 0) !== (want[i] === 0)) expect.fail(`mask differs at ${i}: got ${got[i]}, want ${want[i]}`);
       expectClose(got, want, ONE_ROUNDING, `dropout ${JSON.stringify(shape)}`);
     },
   );
 
-  it('rate 0 is the identity; the same seed draws the same mask, another seed another', async () => {
+  it('rate 0 is the identity; the same seed and step draw the same mask, another seed or step another', async () => {
     const x = randn(rng(1), [4099]);
-    expect(Array.from((await runOn(be, dropout, [x], { rate: 0, seed: 5 }))[0])).toEqual(Array.from(x.data));
-    const a = (await runOn(be, dropout, [x], { rate: 0.5, seed: 5 }))[0];
-    const b = (await runOn(be, dropout, [x], { rate: 0.5, seed: 5 }))[0];
-    const c = (await runOn(be, dropout, [x], { rate: 0.5, seed: 6 }))[0];
+    expect(Array.from((await runOn(be, dropout, [x, at(1)], { rate: 0, seed: 5 }))[0])).toEqual(Array.from(x.data));
+    const a = (await runOn(be, dropout, [x, at(1)], { rate: 0.5, seed: 5 }))[0];
+    const b = (await runOn(be, dropout, [x, at(1)], { rate: 0.5, seed: 5 }))[0];
     expect(Array.from(a)).toEqual(Array.from(b));
-    const differs = a.filter((v, i) => (v === 0) !== (c[i] === 0)).length;
-    // Two independent masks at rate 0.5 disagree on about half the elements.
-    expect(differs / a.length).toBeGreaterThan(0.45);
-    expect(differs / a.length).toBeLessThan(0.55);
+    for (const [seed, step] of [[6, 1], [5, 2]]) {
+      const c = (await runOn(be, dropout, [x, at(step)], { rate: 0.5, seed }))[0];
+      const differs = a.filter((v, i) => (v === 0) !== (c[i] === 0)).length;
+      // Two independent masks at rate 0.5 disagree on about half the elements.
+      expect(differs / a.length, `seed ${seed}, step ${step}`).toBeGreaterThan(0.45);
+      expect(differs / a.length, `seed ${seed}, step ${step}`).toBeLessThan(0.55);
+    }
   });
 
   it('through autodiff: d(x) of Σ tanh(dropout(x)) matches finite differences, with the same mask', async () => {
     const attrs = { rate: 0.4, seed: 99 };
     const g = new Graph();
     const x = g.param('x', [7, 13]);
-    const L = g.op(reduceSum, [g.op(activation, [g.op(dropout, [x], attrs, 'd')], { kind: 'tanh' })], {}, 'L');
+    const step = g.input('step', [1], 'i32');
+    const L = g.op(reduceSum, [g.op(activation, [g.op(dropout, [x, step], attrs, 'd')], { kind: 'tanh' })], {}, 'L');
     const grads = gradients(g, L, [x]);
     const data = randn(rng(3), [7, 13]).data as Float32Array;
     const t = be.allocate([7, 13]);
     be.write(t, data);
-    const compiled = await compileGraph(be, g, new Map<typeof x, DeviceTensor>([[x, t]]), [grads.get(x)!]);
+    const s = be.allocate([1], 'i32');
+    be.write(s, Int32Array.of(17));
+    const compiled = await compileGraph(be, g, new Map<typeof x, DeviceTensor>([[x, t], [step, s]]), [grads.get(x)!]);
     compiled.program.run();
     const got = await be.read(compiled.tensor(grads.get(x)!));
-    const loss = (v: Float64Array) => reference(dropout, [{ info: { shape: [7, 13], dtype: 'f32' }, data: v as never }], attrs)[0].reduce((s, y) => s + Math.tanh(y), 0);
+    const loss = (v: Float64Array) => reference(dropout, [{ info: { shape: [7, 13], dtype: 'f32' }, data: v }, at(17)], attrs)[0].reduce((s, y) => s + Math.tanh(y), 0);
     const want = numericGradient(loss, Float64Array.from(data));
     // float32 tanh' and one scaling against float64 central differences.
     expectClose(got, want, { atol: 1e-6, rtol: 1e-5, why: 'float32 tanh derivative times 1/(1 − rate)' }, 'd(x)');
     // Dropped elements get no gradient.
-    const [y] = reference(dropout, [tensor([7, 13], data)], attrs);
+    const [y] = reference(dropout, [tensor([7, 13], data), at(17)], attrs);
     y.forEach((v, i) => v === 0 && expect(got[i], `element ${i}`).toBe(0));
     compiled.dispose();
     be.free(t);
+    be.free(s);
   });
 });
 
 describe('dropout refuses bad options, naming them', () => {
   const x = { shape: [3], dtype: 'f32' as const };
+  const step = { shape: [1], dtype: 'i32' as const };
   it.each([
     [{ rate: 1, seed: 0 }, /dropout: rate must be a number in \[0, 1\), got 1/],
     [{ rate: -0.1, seed: 0 }, /rate must be a number in \[0, 1\), got -0.1/],
@@ -119,10 +129,14 @@ describe('dropout refuses bad options, naming them', () => {
     [{ rate: 0.5, seed: 1.5 }, /dropout: seed must be an integer in \[0, 2\^32\), got 1.5/],
     [{ rate: 0.5, seed: 2 ** 32 }, /seed must be an integer in \[0, 2\^32\)/],
   ])('%j', (attrs, message) => {
-    expect(() => dropout.outputs([x], attrs)).toThrow(message);
+    expect(() => dropout.outputs([x, step], attrs)).toThrow(message);
   });
-  it('an i32 input', () => {
-    expect(() => dropout.outputs([{ shape: [3], dtype: 'i32' }], { rate: 0.5, seed: 1 })).toThrow(/dropout: expects one f32 input, got i32/);
+  it('an i32 input, and a missing or malformed step number', () => {
+    const ok = { rate: 0.5, seed: 1 };
+    expect(() => dropout.outputs([{ shape: [3], dtype: 'i32' }, step], ok)).toThrow(/dropout: input 0 must be f32, got i32\[3\]/);
+    expect(() => dropout.outputs([x], ok)).toThrow(/dropout: input 1 must be the step number, i32\[1\], got nothing/);
+    expect(() => dropout.outputs([x, { shape: [1], dtype: 'f32' }], ok)).toThrow(/input 1 must be the step number, i32\[1\], got f32\[1\]/);
+    expect(() => dropout.outputs([x, { shape: [2], dtype: 'i32' }], ok)).toThrow(/got i32\[2\]/);
   });
 });
 
@@ -131,7 +145,7 @@ describe('dropout against finite differences (CPU reference)', () => {
     const attrs = { rate: 0.3, seed: 12345 };
     const x = randn(rng(4), [101]);
     const G = randn(rng(5), [101]);
-    const loss = (v: Float64Array) => reference(dropout, [{ info: x.info, data: v as never }], attrs)[0].reduce((s, y, i) => s + y * G.data[i], 0);
-    expectClose(reference(dropout, [G], attrs)[0], numericGradient(loss, Float64Array.from(x.data)), FD_TOL, 'd(x)');
+    const loss = (v: Float64Array) => reference(dropout, [{ info: x.info, data: v }, at(5)], attrs)[0].reduce((s, y, i) => s + y * G.data[i], 0);
+    expectClose(reference(dropout, [G, at(5)], attrs)[0], numericGradient(loss, Float64Array.from(x.data)), FD_TOL, 'd(x)');
   });
 });

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import type { Kernel } from '../../src/ops/kernel.js';
 import type { AdamAttrs, MomentumAttrs, RmspropAttrs, SgdAttrs } from '../../src/ops/optimizer.js';
-import { adam, adamw, momentum, rmsprop, sgd } from '../../src/ops/optimizer.js';
+import { adam, adamValues, adamw, momentum, rateValues, rmsprop, sgd } from '../../src/ops/optimizer.js';
 import { backends } from '../helpers/backends.js';
 import type { Tolerance } from '../helpers/check.js';
 import { expectClose, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
+import { f32 } from '../../src/core/shape.js';
 
 const U = 2 ** -24; // float32 unit roundoff
 
@@ -17,7 +18,9 @@ const U = 2 ** -24; // float32 unit roundoff
  * WGSL lets the compiler reassociate and any order of our ≤ 3-term sums stays
  * within twice one rounding per term), x/y 2.5 ULP = 5u, sqrt "inherited from
  * 1/inverseSqrt" = 2 ULP then 2.5 ULP, 9u to first order, 10u with the rest.
- * Uniform scalars carry their float64→float32 rounding. Fusion only removes roundings.
+ * Scalars (the uniform's, and the step's values lr, 1 − β1^t, 1 − β2^t, which
+ * the host computes in float64) carry their float64→float32 rounding. Fusion
+ * only removes roundings.
  */
 class R {
   constructor(readonly v: number, readonly e: number) {}
@@ -41,8 +44,18 @@ function sqrt(a: R): R {
   return new R(r, e + 10 * U * Math.sqrt(a.v + a.e));
 }
 
+/** What a test names: the kernel's attributes plus the step's learning rate and (Adam) step number. */
+type Hyper<A> = A & { readonly lr: number; readonly step?: number };
+
+/** A kernel's attributes and its step values (input 1), as the training step computes them, from what a test names. */
+function split<A>(k: Kernel<A>, { lr, step = 1, ...rest }: Hyper<A>): { attrs: A; values: number[] } {
+  const attrs = rest as unknown as A;
+  const { beta1, beta2 } = attrs as AdamAttrs;
+  return { attrs, values: k === adam || k === adamw ? adamValues(k.name, lr, step, beta1, beta2) : rateValues(k.name, lr) };
+}
+
 /** Each model follows its WGSL entry point's order of operations: attrs → (g, old outputs) → new outputs. */
-type Model<A> = (a: A) => (g: number, old: number[]) => R[];
+type Model<A> = (a: Hyper<A>) => (g: number, old: number[]) => R[];
 
 const sgdModel: Model<SgdAttrs> = (a) => {
   const [lr, wd] = [constant(a.lr), constant(a.weightDecay ?? 0)];
@@ -82,12 +95,15 @@ function adamModel(decoupledDefault: boolean, wdDefault: number): Model<AdamAttr
   return (a) => {
     const [b1, b2, eps, wd] = [a.beta1 ?? 0.9, a.beta2 ?? 0.999, a.epsilon ?? 1e-8, a.weightDecay ?? wdDefault];
     const decoupled = a.decoupled ?? decoupledDefault;
-    const [bc1, bc2] = [1 - b1 ** a.step, 1 - b2 ** a.step];
+    const step = a.step ?? 1;
+    const [lr, bc1, bc2] = [constant(a.lr), constant(1 - b1 ** step), constant(1 - b2 ** step)];
     const [beta1, omb1, beta2, omb2] = [constant(b1), constant(1 - b1), constant(b2), constant(1 - b2)];
     const l2 = constant(decoupled ? 0 : wd);
-    const decay = constant(decoupled ? 1 - a.lr * wd : 1);
-    const epsHat = constant(a.epsilonHat ? eps : eps * Math.sqrt(bc2));
-    const stepSize = constant((a.lr * Math.sqrt(bc2)) / bc1);
+    // Per invocation, from the step's values: p·(1 − lr·wd), lr·√bc2/bc1 and ε·√bc2 (ε̂: ε).
+    const decay = sub(exact(1), mul(lr, constant(decoupled ? wd : 0)));
+    const root = sqrt(bc2);
+    const epsHat = a.epsilonHat ? constant(eps) : mul(constant(eps), root);
+    const stepSize = div(mul(lr, root), bc1);
     return (g, [p, m, v]) => {
       const G = add(exact(g), mul(l2, exact(p)));
       const M = add(mul(beta1, exact(m)), mul(omb1, G));
@@ -97,7 +113,7 @@ function adamModel(decoupledDefault: boolean, wdDefault: number): Model<AdamAttr
   };
 }
 
-function modelTolerances<A>(model: Model<A>, attrs: A, g: Float32Array, old: Float32Array[]): Tolerance[] {
+function modelTolerances<A>(model: Model<A>, attrs: Hyper<A>, g: Float32Array, old: Float32Array[]): Tolerance[] {
   const atol = old.map(() => new Float64Array(g.length));
   const at = model(attrs);
   const olds = old.map(() => 0);
@@ -106,7 +122,7 @@ function modelTolerances<A>(model: Model<A>, attrs: A, g: Float32Array, old: Flo
     const rs = at(g[i], olds);
     for (let k = 0; k < rs.length; k++) atol[k][i] = rs[k].e;
   }
-  const why = 'running error bound of the WGSL operations (see R): inputs exact, uniforms rounded to f32, WGSL accuracy per op';
+  const why = 'running error bound of the WGSL operations (see R): inputs exact, scalars rounded to f32, WGSL accuracy per op';
   return atol.map((a) => ({ atol: a, rtol: 0, why }));
 }
 
@@ -121,8 +137,9 @@ function modelTolerances<A>(model: Model<A>, attrs: A, g: Float32Array, old: Flo
 const HAND: Tolerance = { atol: 0, rtol: 32 * U, why: 'float32 evaluation of short cancellation-free formulas: ≤ 26u by the running bound' };
 
 /** One step on `be`: outputs start from `old` (one array per output); returns the new outputs. */
-async function step<A>(be: Backend, k: Kernel<A>, attrs: A, g: number[], old: number[][]): Promise<Float64Array[]> {
-  return runOn(be, k, [tensor([g.length], g)], attrs, old.map((o) => tensor([o.length], o)));
+async function step<A>(be: Backend, k: Kernel<A>, hyper: Hyper<A>, g: number[], old: number[][]): Promise<Float64Array[]> {
+  const { attrs, values } = split(k, hyper);
+  return runOn(be, k, [tensor([g.length], g), tensor([values.length], values)], attrs, old.map((o) => tensor([o.length], o)));
 }
 
 const zeros = (n: number) => new Array<number>(n).fill(0);
@@ -236,9 +253,11 @@ describe.each(backends)('optimizer updates on %s', (_name, make) => {
     const ts = [be.allocate([n]), be.allocate([n]), be.allocate([n]), be.allocate([n])];
     ts.forEach((t) => be.write(t, new Float32Array(n)));
     be.write(ts[0], g);
-    for (let t = 0; t < 300; t++) be.run(rmsprop, [ts[0]], ts.slice(1), { lr: 0.01, centered: true, epsilon: 1e-4 });
+    const lr = be.allocate([1]);
+    be.write(lr, [0.01]);
+    for (let t = 0; t < 300; t++) be.run(rmsprop, [ts[0], lr], ts.slice(1), { centered: true, epsilon: 1e-4 });
     const p = await be.read(ts[1]);
-    ts.forEach((t) => be.free(t));
+    [...ts, lr].forEach((t) => be.free(t));
     expect(p.every(Number.isFinite)).toBe(true);
     // A state with s < mg² (as rounding can leave it): s' = 0.9·0.2 + 0.1·0.25 = 0.205 < mg'² = 0.25, so the variance counts as 0.
     const [p1, s1, mg1] = await step(be, rmsprop, { lr: 0.01, centered: true, epsilon: 1e-4 }, [0.5], [[1], [0.2], [0.5]]);
@@ -248,8 +267,8 @@ describe.each(backends)('optimizer updates on %s', (_name, make) => {
 
 // ------------------------------------------------------------------ GPU vs float64 reference
 
-type Case = readonly [label: string, kernel: Kernel<never>, attrs: (t: number) => unknown, model: Model<never>];
-const c = <A>(label: string, kernel: Kernel<A>, attrs: (t: number) => A, model: Model<A>) => [label, kernel, attrs, model] as unknown as Case;
+type Case = readonly [label: string, kernel: Kernel<never>, attrs: (t: number) => Hyper<never>, model: Model<never>];
+const c = <A>(label: string, kernel: Kernel<A>, attrs: (t: number) => Hyper<A>, model: Model<A>) => [label, kernel, attrs, model] as unknown as Case;
 const CASES: Case[] = [
   c('sgd', sgd, () => ({ lr: 0.1, weightDecay: 0.01 }), sgdModel),
   c('momentum', momentum, () => ({ lr: 0.1, momentum: 0.9, weightDecay: 0.01 }), momentumModel),
@@ -277,22 +296,27 @@ describe.each(backends)('optimizer updates vs the float64 reference on %s', (nam
     // The large case is for the GPU's dispatch grid and buffer sizes; the CPU loop is the same at every size.
     it.each(name === 'webgpu' ? SIZES : SIZES.slice(0, -1))(`${STEPS} steps, n=%i`, async (n) => {
       const r = rng(n + label.length);
-      const outs = kernel.outputs([{ shape: [n], dtype: 'f32' }], attrsAt(1) as never).map(() => be.allocate([n]));
+      const first = split(kernel, attrsAt(1));
+      const outs = kernel.outputs([f32([n]), f32([first.values.length])], first.attrs).map(() => be.allocate([n]));
       let old = outs.map((_, k) => (k === 0 ? (randn(r, [n]).data as Float32Array) : new Float32Array(n)));
       outs.forEach((t, k) => be.write(t, old[k]));
       const gt = be.allocate([n]);
+      const vt = be.allocate([first.values.length]);
       for (let t = 1; t <= STEPS; t++) {
         const g = randn(r, [n]);
-        const attrs = attrsAt(t) as never;
+        const hyper = attrsAt(t);
+        const { attrs, values } = split(kernel, hyper);
         be.write(gt, g.data);
-        be.run(kernel, [gt], outs, attrs);
+        be.write(vt, values);
+        be.run(kernel, [gt, vt], outs, attrs);
         const got = (await Promise.all(outs.map((o) => be.read(o)))).map((o) => o as Float32Array);
-        const want = reference(kernel, [g], attrs, old.map((o) => tensor([n], o)));
-        const tols = modelTolerances(model, attrs, g.data as Float32Array, old);
+        // The reference reads the step's values in float64, as the host computed them; the device reads them rounded.
+        const want = reference(kernel, [g, { info: f32([values.length]), data: Float64Array.from(values) }], attrs, old.map((o) => tensor([n], o)));
+        const tols = modelTolerances(model, hyper, g.data as Float32Array, old);
         got.forEach((o, k) => expectClose(o, want[k], tols[k], `${label} n=${n} step ${t} output ${k}`));
         old = got;
       }
-      [gt, ...outs].forEach((x) => be.free(x));
+      [gt, vt, ...outs].forEach((x) => be.free(x));
     });
   });
 
@@ -300,39 +324,44 @@ describe.each(backends)('optimizer updates vs the float64 reference on %s', (nam
   it.skipIf(name !== 'webgpu')('sgd over 65535·256 + 3 elements (2-D dispatch)', async () => {
     const n = 65535 * 256 + 3;
     const g = Float32Array.from({ length: n }, (_, i) => (i % 4099) - 2049);
-    const [gt, pt] = [be.allocate([n]), be.allocate([n])];
+    const [gt, pt, lr] = [be.allocate([n]), be.allocate([n]), be.allocate([1])];
     be.write(gt, g);
     be.write(pt, new Float32Array(n));
-    be.run(sgd, [gt], [pt], { lr: 1 });
+    be.write(lr, [1]);
+    be.run(sgd, [gt, lr], [pt], {});
     const p = await be.read(pt);
-    [gt, pt].forEach((x) => be.free(x));
+    [gt, pt, lr].forEach((x) => be.free(x));
     const bad = p.findIndex((x, i) => x !== -g[i]);
     expect(bad, `first wrong element ${bad}: got ${p[bad]}, expected ${-g[bad]}`).toBe(-1);
   });
 
-  it('refuses bad attributes and mismatched state, naming the op and the value', () => {
-    const [g, a, b, c, d] = [[3], [3], [3], [3], [4]].map((s) => be.allocate(s));
-    const bad = (k: Kernel<never>, attrs: unknown, outs = [a]) => () => be.run(k, [g], outs, attrs as never);
-    expect(bad(sgd, { lr: -0.1 })).toThrow(/sgd: lr must be >= 0, got -0.1/);
-    expect(bad(sgd, { lr: NaN })).toThrow(/sgd: lr must be a finite float32 number, got NaN/);
-    expect(bad(sgd, { lr: 1e39 })).toThrow(/sgd: lr must be a finite float32 number, got 1e\+39/);
-    expect(bad(sgd, { lr: 0.1, weightDecay: -1 })).toThrow(/sgd: weightDecay must be >= 0, got -1/);
-    expect(bad(momentum, { lr: 0.1, momentum: 1 }, [a, b])).toThrow(/momentum: momentum must be in \[0, 1\), got 1/);
-    expect(bad(momentum, { lr: 0.1, momentum: 0, nesterov: true }, [a, b])).toThrow(/nesterov needs momentum > 0/);
-    expect(bad(rmsprop, { lr: 0.1, rho: 1 }, [a, b])).toThrow(/rmsprop: rho must be in \[0, 1\), got 1/);
-    expect(bad(rmsprop, { lr: 0.1, epsilon: 0 }, [a, b])).toThrow(/rmsprop: epsilon must be a normal positive float32/);
-    expect(bad(rmsprop, { lr: 0.1, centered: true }, [a, b])).toThrow(/rmsprop: expects 3 output tensor\(s\), got 2/);
-    expect(bad(adam, { lr: 0.1, step: 0 }, [a, b, c])).toThrow(/adam: step must be an integer >= 1 \(the first step is 1\), got 0/);
-    expect(bad(adam, { lr: 0.1, step: 1.5 }, [a, b, c])).toThrow(/adam: step must be an integer >= 1/);
-    expect(bad(adam, { lr: 0.1, step: 1, beta1: 1 }, [a, b, c])).toThrow(/adam: beta1 must be in \[0, 1\), got 1/);
-    expect(bad(adam, { lr: 0.1, step: 1, beta2: -0.1 }, [a, b, c])).toThrow(/adam: beta2 must be in \[0, 1\), got -0.1/);
-    expect(bad(adam, { lr: -1, step: 1 }, [a, b, c])).toThrow(/adam: lr must be >= 0, got -1/);
-    expect(bad(adamw, { lr: 0.1, step: 1, epsilon: 1e-40 }, [a, b, c])).toThrow(/adamw: epsilon must be a normal positive float32/);
-    expect(bad(adam, { lr: 0.1, step: 1, epsilon: 1e-37 }, [a, b, c])).toThrow(/epsilon·√\(1−beta2\^step\) = .* is below float32's normal range/);
-    expect(bad(adam, { lr: 0.1, step: 1 }, [a, b, d])).toThrow(/adam: output 2 must be f32\[3\], got f32\[4\]/);
+  it('refuses bad attributes, step values and mismatched state, naming the op and the value', () => {
+    const [g, a, b, c, d, one, three] = [[3], [3], [3], [3], [4], [1], [3]].map((s) => be.allocate(s));
+    const bad = (k: Kernel<never>, attrs: unknown, outs = [a], values = k === adam || k === adamw ? three : one) => () => be.run(k, [g, values], outs, attrs as never);
+    expect(bad(sgd, { weightDecay: -1 })).toThrow(/sgd: weightDecay must be >= 0, got -1/);
+    expect(bad(momentum, { momentum: 1 }, [a, b])).toThrow(/momentum: momentum must be in \[0, 1\), got 1/);
+    expect(bad(momentum, { momentum: 0, nesterov: true }, [a, b])).toThrow(/nesterov needs momentum > 0/);
+    expect(bad(rmsprop, { rho: 1 }, [a, b])).toThrow(/rmsprop: rho must be in \[0, 1\), got 1/);
+    expect(bad(rmsprop, { epsilon: 0 }, [a, b])).toThrow(/rmsprop: epsilon must be a normal positive float32/);
+    expect(bad(rmsprop, { centered: true }, [a, b])).toThrow(/rmsprop: expects 3 output tensor\(s\), got 2/);
+    expect(bad(adam, { beta1: 1 }, [a, b, c])).toThrow(/adam: beta1 must be in \[0, 1\), got 1/);
+    expect(bad(adam, { beta2: -0.1 }, [a, b, c])).toThrow(/adam: beta2 must be in \[0, 1\), got -0.1/);
+    expect(bad(adamw, { epsilon: 1e-40 }, [a, b, c])).toThrow(/adamw: epsilon must be a normal positive float32/);
+    expect(bad(adam, { epsilon: 1e-37 }, [a, b, c])).toThrow(/epsilon·√\(1−beta2\) = .* \(its size at step 1\) is below float32's normal range/);
+    expect(bad(adam, {}, [a, b, d])).toThrow(/adam: output 2 must be f32\[3\], got f32\[4\]/);
+    // The step's values: their shape, and what the host checks before it writes them.
+    expect(bad(sgd, {}, [a], three)).toThrow(/sgd: input 1 must be the step's values, f32\[1\] \[lr\], got f32\[3\]/);
+    expect(bad(adam, {}, [a, b, c], one)).toThrow(/adam: input 1 must be the step's values, f32\[3\] \[lr, 1 − beta1\^step, 1 − beta2\^step\], got f32\[1\]/);
+    expect(() => be.run(sgd, [g], [a], {})).toThrow(/sgd: input 1 must be the step's values, f32\[1\] \[lr\], got nothing/);
+    expect(() => rateValues('sgd', -0.1)).toThrow(/sgd: lr must be >= 0, got -0.1/);
+    expect(() => rateValues('sgd', NaN)).toThrow(/sgd: lr must be a finite float32 number, got NaN/);
+    expect(() => rateValues('sgd', 1e39)).toThrow(/sgd: lr must be a finite float32 number, got 1e\+39/);
+    expect(() => adamValues('adam', 0.1, 0)).toThrow(/adam: step must be an integer >= 1 \(the first step is 1\), got 0/);
+    expect(() => adamValues('adam', 0.1, 1.5)).toThrow(/adam: step must be an integer >= 1/);
+    expect(() => adamValues('adam', -1, 1)).toThrow(/adam: lr must be >= 0, got -1/);
     const gi = be.allocate([3], 'i32');
-    expect(() => be.run(sgd, [gi], [a], { lr: 0.1 })).toThrow(/sgd: gradient must be f32, got i32\[3\]/);
-    [g, a, b, c, d, gi].forEach((x) => be.free(x));
+    expect(() => be.run(sgd, [gi, one], [a], {})).toThrow(/sgd: gradient must be f32, got i32\[3\]/);
+    [g, a, b, c, d, one, three, gi].forEach((x) => be.free(x));
   });
 });
 
@@ -355,7 +384,7 @@ describe("momentum: PyTorch's form and Keras' give the same trajectory for a con
     const run = (lrAt: (t: number) => number) => {
       const [pt, vt, pk, vk] = [Float64Array.from(p0), new Float64Array(n), Float64Array.from(p0), new Float64Array(n)];
       grads.forEach((g, t) => {
-        momentum.cpu([g], [pt, vt], [{ shape: [n], dtype: 'f32' }], { lr: lrAt(t), momentum: 0.9, nesterov });
+        momentum.cpu([g, Float64Array.of(lrAt(t))], [pt, vt], [f32([n]), f32([1])], { momentum: 0.9, nesterov });
         keras(pk, vk, g, lrAt(t), 0.9, nesterov);
       });
       return [pt, pk];

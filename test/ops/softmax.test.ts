@@ -16,7 +16,7 @@ const TINY = 2 ** -120; // results below 2^-126 may be flushed to zero (WGSL all
  */
 const depth = (cols: number) => Math.ceil(cols / 256) + 8;
 
-type Row = (x: Float32Array | Int32Array, base: number, cols: number) => void;
+type Row = (x: Float32Array | Float64Array | Int32Array, base: number, cols: number) => void;
 function eachRow(t: HostTensor, fn: Row): void {
   const [rows, cols] = t.info.shape;
   for (let r = 0; r < rows; r++) fn(t.data, r * cols, cols);

@@ -27,15 +27,18 @@ describe('learning-rate schedules', () => {
 });
 
 describe('makeOptimizer', () => {
-  it("uses Keras' defaults and passes each step's rate to the update", () => {
+  it("uses Keras' defaults and gives each step's rate (and Adam's bias corrections) as the update's values", () => {
     expect(makeOptimizer('adam').config.learningRate).toBe(0.001);
     expect(makeOptimizer('sgd').config.learningRate).toBe(0.01);
     expect(makeOptimizer('momentum').config.momentum).toBe(0.9);
     const sgd = makeOptimizer({ type: 'sgd', learningRate: { type: 'exponentialDecay', initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5 } });
-    expect(sgd.stepDependent).toBe(true);
-    expect((sgd.attrs(3) as { lr: number }).lr).toBeCloseTo(0.025, 12);
-    expect(makeOptimizer('sgd').stepDependent).toBe(false);
-    expect((makeOptimizer('adam').attrs(7) as { step: number }).step).toBe(7);
+    expect(sgd.valueCount).toBe(1);
+    expect(sgd.values(3)[0]).toBeCloseTo(0.025, 12);
+    expect(makeOptimizer('sgd').values(1000)).toEqual([0.01]);
+    const adam = makeOptimizer({ type: 'adam', beta1: 0.8, beta2: 0.99 });
+    expect(adam.valueCount).toBe(3);
+    expect(adam.values(7)).toEqual([0.001, 1 - 0.8 ** 7, 1 - 0.99 ** 7]);
+    expect(() => adam.values(0)).toThrow(/adam: step must be an integer >= 1 \(the first step is 1\), got 0/);
   });
 
   it("places Adam's ε as Keras does by default, and as PyTorch and TensorFlow.js do with epsilonHat: false", () => {
@@ -45,7 +48,8 @@ describe('makeOptimizer', () => {
     const step = (epsilonHat?: boolean) => {
       const opt = makeOptimizer({ type: 'adam', ...(epsilonHat === undefined ? {} : { epsilonHat }) });
       const zero = { info: f32([1]), data: Float32Array.of(0) };
-      const [p] = reference(opt.kernel, [{ info: f32([1]), data: Float32Array.of(g) }], opt.attrs(1), [zero, zero, zero]);
+      const values = { info: f32([opt.valueCount]), data: Float64Array.from(opt.values(1)) };
+      const [p] = reference(opt.kernel, [{ info: f32([1]), data: Float32Array.of(g) }, values], opt.attrs, [zero, zero, zero]);
       return p[0];
     };
     const keras = -1e-3 * (g / (g + 1e-7 / Math.sqrt(1 - 0.999)));
@@ -61,9 +65,11 @@ describe('makeOptimizer', () => {
     const w = g.param('w', [3]);
     const grad = g.input('g', [3]);
     const adam = makeOptimizer('adam');
+    const values = g.input('step_values', [adam.valueCount]);
     const slots = [g.state('m', [3]), g.state('v', [3])];
-    const node = adam.record(g, w, grad, slots, 1);
+    const node = adam.record(g, w, grad, values, slots);
     expect(g.nodes[node].kernel.name).toBe('adam');
+    expect(g.nodes[node].inputs).toEqual([grad, values]);
     expect(g.nodes[node].outputs).toEqual([w, ...slots]);
   });
 

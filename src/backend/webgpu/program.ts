@@ -1,14 +1,11 @@
-import { ValueError } from '../../core/errors.js';
-import type { GpuLaunch, Kernel } from '../../ops/kernel.js';
+import type { GpuLaunch } from '../../ops/kernel.js';
 import type { Launch, Program } from '../backend.js';
 import { checkLaunch } from '../validate.js';
 import type { WebGPUBackend } from './backend.js';
 import { packParams, uniformSize } from './buffers.js';
-import { layoutKeyOf, PipelineCache } from './pipelines.js';
 
 interface Step {
   readonly launch: Launch;
-  readonly key: string;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: readonly [number, number, number];
@@ -16,9 +13,11 @@ interface Step {
 
 /**
  * A compiled launch sequence: pipelines compiled asynchronously up front,
- * bind groups built once, every launch's uniforms in one buffer of its own.
- * Running it records dispatches into the backend's open pass, so several
- * runs share a submit, changed uniforms included (an ordered write).
+ * bind groups built once, every launch's uniforms in one buffer of its own,
+ * uploaded before the first run and fixed thereafter: what changes between
+ * runs (the batch, the step number, the learning rate) is data in buffers the
+ * launches read. Running it records dispatches into the backend's open pass,
+ * so several runs share a submit.
  */
 export class GpuProgram implements Program {
   private steps: Step[] = [];
@@ -54,24 +53,10 @@ export class GpuProgram implements Program {
   }
 
   run(): void {
-    // Runs already recorded read the old values, this run the new: an ordered write, no submit.
+    // The first run uploads the uniforms: an ordered write, no submit.
     if (this.dirty && this.uniform) this.be.writeOrdered(this.uniform, new Uint8Array(this.staging.buffer));
     this.dirty = false;
     for (const s of this.steps) this.be.record(s.launch.kernel.name, s.pipeline, s.bindGroup, s.workgroups);
-  }
-
-  update(i: number, attrs: unknown): void {
-    const old = this.steps[i];
-    if (!old) throw new ValueError(`program: no launch ${i} (it has ${this.steps.length})`);
-    const launch = { ...old.launch, attrs };
-    checkLaunch(this.be, launch.kernel, launch.inputs, launch.outputs, attrs);
-    const g = launch.kernel.gpu(launch.inputs, attrs, this.be.ctx);
-    if (keyOf(launch, g) !== old.key || g.workgroups.join() !== old.workgroups.join()) {
-      throw new ValueError(`program: update of ${launch.kernel.name} changes its pipeline or grid; compile a new program instead`);
-    }
-    packParams(this.staging, i * this.slot, g.params);
-    this.steps[i] = { ...old, launch };
-    this.dirty = true;
   }
 
   dispose(): void {
@@ -90,10 +75,6 @@ export class GpuProgram implements Program {
     this.be.pushExtra(entries, launch.inputs, g);
     const layout = this.be.layoutFor(launch, g);
     const bindGroup = this.be.device.createBindGroup({ layout, entries, label: launch.kernel.name });
-    this.steps.push({ launch, key: keyOf(launch, g), pipeline, bindGroup, workgroups: g.workgroups });
+    this.steps.push({ launch, pipeline, bindGroup, workgroups: g.workgroups });
   }
-}
-
-function keyOf(l: Launch, g: GpuLaunch): string {
-  return PipelineCache.key(l.kernel as Kernel<unknown>, g, layoutKeyOf(l, g));
 }
