@@ -1,12 +1,18 @@
-// Export to PyTorch: a state_dict in torch's names and layouts (safetensors)
-// and a generated model.py whose load_model(folder) returns the matching
-// torch.nn.Module, in eval mode, predicting what webgrad's predict does.
+// Export to PyTorch: a state_dict in torch's names and layouts (safetensors),
+// a generated model.py whose load_model(folder) returns the matching
+// torch.nn.Module, in eval mode, predicting what webgrad's predict does, the
+// optimizer state in torch's layout, and train.py, which continues training
+// with DistributedDataParallel under torchrun and writes a file webgrad loads.
 // Browser-safe: it returns the files' contents; src/nn/file.ts writes them.
 import { ValueError } from '../core/errors.js';
+import { checkOptimizer, learningRateAt } from '../optim/optimizers.js';
+import { isTrainable } from './layer-base.js';
 import type { LayerConfig } from './layers.js';
 import type { Sequential } from './model.js';
+import { TRAIN_PY } from './export-pytorch-train.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { encodeSafetensors } from './safetensors.js';
+import { modelMetadata } from './saving.js';
 
 /** The files of an export: name → contents. */
 export type ExportFiles = Record<string, Uint8Array | string>;
@@ -15,6 +21,19 @@ type Layout = 'flat' | 'nhwc' | 'nchw';
 
 /** A number as Python reads it (JavaScript prints 1e-7 and 0.001 as Python writes them). */
 const py = (v: number) => String(v);
+const pyBool = (v: boolean | undefined) => (v ? 'True' : 'False');
+
+/** How a webgrad weight becomes its torch tensor: as it is, a dense kernel transposed, a conv kernel permuted. */
+type Conversion = 'same' | 'linear' | 'conv';
+
+/** One tensor of the state_dict: its torch key, the webgrad weight it comes from, and how. */
+interface Mapped {
+  readonly key: string;
+  readonly name: string;
+  readonly conversion: Conversion;
+  readonly shape: number[];
+  readonly trainable: boolean;
+}
 
 /** A Python identifier for a layer name (dense_1 stays dense_1). */
 function attr(name: string, taken: Set<string>): string {
@@ -60,10 +79,33 @@ function samePads(n: number, k: number, s: number, d: number): [number, number] 
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** A webgrad weight (or optimizer slot, laid out like it) in torch's layout: [in, out] → [out, in]; [kh, kw, in, out] → [out, in, kh, kw]. */
+function toTorch(conversion: Conversion, shape: number[], data: Float32Array): { shape: number[]; data: Float32Array } {
+  if (conversion === 'same') return { shape, data };
+  const t = new Float32Array(data.length);
+  if (conversion === 'linear') {
+    const [fin, fout] = shape;
+    for (let i = 0; i < fin; i++) for (let j = 0; j < fout; j++) t[j * fin + i] = data[i * fout + j];
+    return { shape: [fout, fin], data: t };
+  }
+  const [kh, kw, cin, cout] = shape;
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = data[((y * kw + x) * cin + i) * cout + o];
+  return { shape: [cout, cin, kh, kw], data: t };
+}
+
 /**
- * The export of a built or loaded model: model.safetensors (torch's
- * state_dict: Linear.weight [out, in], Conv2d.weight [out, in, kh, kw],
- * BatchNorm's weight, bias, running_mean, running_var) and model.py.
+ * The export of a built or loaded model:
+ * - model.safetensors: torch's state_dict (Linear.weight [out, in],
+ *   Conv2d.weight [out, in, kh, kw], BatchNorm's weight, bias, running_mean,
+ *   running_var; the input scaler, if any, as buffers input_mean, input_std);
+ * - model.py: the module, load_model, the compiled loss and regularizers,
+ *   make_optimizer / load_optimizer, and save_webgrad / load_webgrad, which
+ *   write and read webgrad model files;
+ * - optimizer.safetensors (with a compiled model that has trained): the
+ *   optimizer's state in torch's names (exp_avg, momentum_buffer, ...);
+ * - webgrad.json: what save_webgrad needs to write a file webgrad loads (the
+ *   model file's metadata and each tensor's webgrad name and layout);
+ * - train.py: continues training under torchrun with DistributedDataParallel.
  */
 export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   const inputShape = model.inputShape;
@@ -71,12 +113,29 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   const specs = model.paramSpecs();
   const weights = await model.getWeights();
   if (weights.some((w) => w.length === 0)) throw new ValueError('export to PyTorch: the model has no weights yet; fit it or load a trained one');
-  const byName = new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i] }]));
+  const byName = new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i], trainable: isTrainable(p) }]));
   const tensors: Record<string, SafetensorsTensor> = {};
-  const put = (key: string, shape: number[], data: Float32Array) => (tensors[key] = { dtype: 'F32', shape, data });
+  const mapped: Mapped[] = [];
+  const put = (key: string, name: string, conversion: Conversion = 'same') => {
+    const w = byName.get(name);
+    if (!w) throw new ValueError(`export to PyTorch: the model has no weight ${name}`);
+    const t = toTorch(conversion, w.shape, w.data);
+    tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
+    mapped.push({ key, name, conversion, shape: w.shape, trainable: w.trainable });
+  };
   const init: string[] = [];
   const body: string[] = [];
-  const taken = new Set<string>(['x']);
+  const penalties: string[] = [];
+  const taken = new Set<string>(['x', 'input_mean', 'input_std']);
+  const scaler = model.scaler;
+  if (scaler) {
+    // webgrad's predict standardizes each feature first: (x − mean) / std, kept here as buffers.
+    const F = scaler.mean.length;
+    tensors.input_mean = { dtype: 'F32', shape: [F], data: Float32Array.from(scaler.mean) };
+    tensors.input_std = { dtype: 'F32', shape: [F], data: Float32Array.from(scaler.std) };
+    init.push(`self.register_buffer('input_mean', torch.zeros(${F}))`, `self.register_buffer('input_std', torch.ones(${F}))`);
+    body.push('x = (x - self.input_mean.view(1, *INPUT_SHAPE)) / self.input_std.view(1, *INPUT_SHAPE)  # the input scaler');
+  }
   let layout = (inputShape.length === 3 ? 'nhwc' : 'flat') as Layout;
   let shape = [...inputShape];
   const toNchw = () => {
@@ -102,26 +161,21 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
     switch (c.type) {
       case 'dense': {
         if (shape.length !== 1) throw new ValueError(`export to PyTorch: ${c.name} takes [${shape.join(', ')}]; webgrad's dense takes flat inputs`);
-        const k = weight(c.name, 'kernel');
-        const [fin, fout] = k.shape;
+        const [fin, fout] = weight(c.name, 'kernel').shape;
         // Linear.weight is [out, in]: the kernel [in, out] transposed.
-        const t = new Float32Array(fin * fout);
-        for (let i = 0; i < fin; i++) for (let j = 0; j < fout; j++) t[j * fin + i] = k.data[i * fout + j];
-        put(`${a}.weight`, [fout, fin], t);
-        if (c.useBias) put(`${a}.bias`, [fout], weight(c.name, 'bias').data);
+        put(`${a}.weight`, `${c.name}/kernel`, 'linear');
+        if (c.useBias) put(`${a}.bias`, `${c.name}/bias`);
         init.push(`self.${a} = nn.Linear(${fin}, ${fout}, bias=${c.useBias ? 'True' : 'False'})`);
+        penalties.push(...penaltyCode(a, c.kernelRegularizer, c.useBias ? c.biasRegularizer : undefined));
         body.push(`x = self.${a}(x)`);
         activate();
         break;
       }
       case 'conv2d': {
-        const k = weight(c.name, 'kernel');
-        const [kh, kw, cin, cout] = k.shape;
+        const [kh, kw, cin, cout] = weight(c.name, 'kernel').shape;
         // Conv2d.weight is [out, in, kh, kw]: the kernel [kh, kw, in, out] permuted.
-        const t = new Float32Array(k.data.length);
-        for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = k.data[((y * kw + x) * cin + i) * cout + o];
-        put(`${a}.weight`, [cout, cin, kh, kw], t);
-        if (c.useBias) put(`${a}.bias`, [cout], weight(c.name, 'bias').data);
+        put(`${a}.weight`, `${c.name}/kernel`, 'conv');
+        if (c.useBias) put(`${a}.bias`, `${c.name}/bias`);
         toNchw();
         const [h, w] = shape;
         if (c.padding === 'same') {
@@ -131,6 +185,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
           if (top + bottom + left + right > 0) body.push(`x = F.pad(x, (${left}, ${right}, ${top}, ${bottom}))`);
         }
         init.push(`self.${a} = nn.Conv2d(${cin}, ${cout}, (${kh}, ${kw}), stride=(${c.strides.join(', ')}), dilation=(${c.dilationRate.join(', ')}), bias=${c.useBias ? 'True' : 'False'})`);
+        penalties.push(...penaltyCode(a, c.kernelRegularizer, c.useBias ? c.biasRegularizer : undefined));
         body.push(`x = self.${a}(x)`);
         activate();
         break;
@@ -173,10 +228,10 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       case 'batchNormalization': {
         if (c.center !== c.scale) throw new ValueError(`export to PyTorch: ${c.name} has center ${c.center} and scale ${c.scale}; torch's BatchNorm learns both or neither`);
         const C = shape[shape.length - 1];
-        if (c.scale) put(`${a}.weight`, [C], weight(c.name, 'gamma').data);
-        if (c.center) put(`${a}.bias`, [C], weight(c.name, 'beta').data);
-        put(`${a}.running_mean`, [C], weight(c.name, 'moving_mean').data);
-        put(`${a}.running_var`, [C], weight(c.name, 'moving_variance').data);
+        if (c.scale) put(`${a}.weight`, `${c.name}/gamma`);
+        if (c.center) put(`${a}.bias`, `${c.name}/beta`);
+        put(`${a}.running_mean`, `${c.name}/moving_mean`);
+        put(`${a}.running_var`, `${c.name}/moving_variance`);
         const images = shape.length === 3;
         if (images) toNchw();
         // Keras' momentum weighs the old average, torch's the new batch: 1 − momentum.
@@ -187,8 +242,8 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       case 'layerNormalization': {
         if (c.center !== c.scale) throw new ValueError(`export to PyTorch: ${c.name} has center ${c.center} and scale ${c.scale}; torch 1.13's LayerNorm learns both or neither`);
         const C = shape[shape.length - 1];
-        if (c.scale) put(`${a}.weight`, [C], weight(c.name, 'gamma').data);
-        if (c.center) put(`${a}.bias`, [C], weight(c.name, 'beta').data);
+        if (c.scale) put(`${a}.weight`, `${c.name}/gamma`);
+        if (c.center) put(`${a}.bias`, `${c.name}/beta`);
         toNhwc();
         init.push(`self.${a} = nn.LayerNorm(${C}, eps=${py(c.epsilon)}, elementwise_affine=${c.scale ? 'True' : 'False'})`);
         body.push(`x = self.${a}(x)`);
@@ -201,25 +256,148 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
     shape = layer.outputShape(shape);
   }
   toNhwc();
+  // A loss on logits (softmax or sigmoid fused into it, as webgrad trains) reads the output before the last activation.
+  const last = model.layers[model.layers.length - 1];
+  if ((last.activation === 'softmax' || last.activation === 'sigmoid') && /^x = (torch\.softmax|torch\.sigmoid)\(x/.test(body[body.length - 1] ?? '')) {
+    body.push(`if not logits:\n    ${body.pop()!}`);
+  }
+  const compile = model.compileOptions;
+  const state = compile ? await model.optimizerState() : null;
+  const files: ExportFiles = {};
   const meta = { format: 'pytorch-state-dict', source: 'webgrad', model: model.name, input_shape: JSON.stringify(inputShape) };
-  return {
-    'model.safetensors': encodeSafetensors(tensors, meta),
-    'model.py': modelPy(model.name, inputShape, init, body),
-  };
+  files['model.safetensors'] = encodeSafetensors(tensors, meta);
+  const optimizer = compile ? optimizerExport(compile.optimizer ?? 'adam', mapped, state) : null;
+  if (optimizer?.file) files['optimizer.safetensors'] = optimizer.file;
+  files['model.py'] = modelPy(model.name, inputShape, init, body, penalties, compile ? lossCode(compile.loss) : null, optimizer);
+  files['webgrad.json'] = `${JSON.stringify({ metadata: { ...modelMetadata(model, 0), optimizer_step: '0' }, tensors: mapped.map(({ key, name, conversion, shape }) => ({ key, name, conversion, shape })) }, null, 1)}\n`;
+  files['train.py'] = TRAIN_PY;
+  return files;
 }
 
-function modelPy(name: string, inputShape: number[], init: string[], body: string[]): string {
-  const indent = (lines: string[], n: number) => lines.map((l) => `${' '.repeat(n)}${l}`).join('\n');
-  return `"""${name}, exported by webgrad: a torch.nn.Module and its weights.
+/** model.penalty()'s terms for a layer's regularizers: l1·Σ|w| + l2·Σw², as webgrad adds them to the loss. */
+function penaltyCode(a: string, kernel: { l1: number; l2: number } | undefined, bias: { l1: number; l2: number } | undefined): string[] {
+  const terms: string[] = [];
+  for (const [r, part] of [[kernel, 'weight'], [bias, 'bias']] as const) {
+    if (!r) continue;
+    if (r.l1) terms.push(`p = p + ${py(r.l1)} * self.${a}.${part}.abs().sum()`);
+    if (r.l2) terms.push(`p = p + ${py(r.l2)} * self.${a}.${part}.pow(2).sum()`);
+  }
+  return terms;
+}
+
+/** loss_fn(output, target) for the compiled loss; the output is the model's with logits=True (see forward). */
+function lossCode(loss: string): string {
+  switch (loss) {
+    case 'sparseCategoricalCrossentropy':
+      return 'return F.cross_entropy(output, target.long())';
+    case 'categoricalCrossentropy':
+      return 'return -(target * torch.log_softmax(output, dim=-1)).sum(dim=-1).mean()';
+    case 'binaryCrossentropy':
+      return 'return F.binary_cross_entropy_with_logits(output, target)';
+    case 'meanSquaredError':
+      return 'return (output - target).pow(2).mean()';
+    case 'meanAbsoluteError':
+      return 'return (output - target).abs().mean()';
+    case 'nll':
+      return 'return F.nll_loss(output, target.long())';
+    default:
+      return `raise NotImplementedError("the loss '${loss}' is not carried over to torch by this export")`;
+  }
+}
+
+/** What the export writes of an optimizer: the torch constructor, its state file, and where its rule differs from webgrad's. */
+interface OptimizerExport {
+  readonly constructor: string;
+  readonly file: Uint8Array | null;
+  /** The state names per slot, in webgrad's slot order. */
+  readonly names: string[];
+  readonly step: number;
+  readonly differs: string | null;
+}
+
+/**
+ * The optimizer in torch's terms. SGD, momentum (PyTorch's form, which
+ * webgrad's is), Adam and AdamW with epsilonHat false, and L2 or decoupled
+ * weight decay as torch applies them, continue exactly; Keras' ε̂ placement
+ * (adam's default here) and RMSprop's ε inside the root do not exist in
+ * torch, so the state is carried and torch's rule is used, said in `differs`.
+ * A schedule is not carried: torch continues at the rate of the next step.
+ */
+function optimizerExport(spec: unknown, mapped: readonly Mapped[], state: { slots: Float32Array[][]; step: number } | null): OptimizerExport {
+  const c = checkOptimizer(spec);
+  const step = state?.step ?? 0;
+  const lr = learningRateAt(c.learningRate, step + 1);
+  const wd = c.weightDecay ?? 0;
+  const mu = c.momentum ?? 0;
+  let constructor: string;
+  let names: string[];
+  let differs: string | null = null;
+  switch (c.type) {
+    case 'sgd':
+    case 'momentum':
+      constructor = `torch.optim.SGD(params, lr=${py(lr)}, momentum=${py(mu)}, nesterov=${pyBool(c.nesterov)}, weight_decay=${py(wd)})`;
+      names = mu > 0 ? ['momentum_buffer'] : [];
+      break;
+    case 'rmsprop':
+      constructor = `torch.optim.RMSprop(params, lr=${py(lr)}, alpha=${py(c.rho!)}, eps=${py(c.epsilon!)}, weight_decay=${py(wd)}, momentum=${py(mu)}, centered=${pyBool(c.centered)})`;
+      names = ['square_avg', ...(mu > 0 ? ['momentum_buffer'] : []), ...(c.centered ? ['grad_avg'] : [])];
+      differs = "webgrad's RMSprop (Keras') divides by √(s + ε); torch's by √s + ε";
+      break;
+    case 'adam':
+    case 'adamw':
+      constructor = `torch.optim.${c.type === 'adam' ? 'Adam' : 'AdamW'}(params, lr=${py(lr)}, betas=(${py(c.beta1!)}, ${py(c.beta2!)}), eps=${py(c.epsilon!)}, weight_decay=${py(wd)})`;
+      names = ['exp_avg', 'exp_avg_sq'];
+      if (c.epsilonHat) differs = "webgrad's Adam was compiled with epsilonHat (Keras' ε̂, added to √v); torch adds ε to √v̂";
+      break;
+  }
+  if (typeof c.learningRate !== 'number') differs = [differs, `the learning-rate schedule is not carried: torch continues at ${py(lr)}, the rate of step ${step + 1}`].filter(Boolean).join('; ');
+  let file: Uint8Array | null = null;
+  if (state && step > 0) {
+    const trained = mapped.filter((m) => m.trainable);
+    const tensors: Record<string, SafetensorsTensor> = {};
+    trained.forEach((m, i) =>
+      names.forEach((n, k) => {
+        const t = toTorch(m.conversion, m.shape, state.slots[i][k]);
+        tensors[`state.${i}.${n}`] = { dtype: 'F32', shape: t.shape, data: t.data };
+      }),
+    );
+    file = encodeSafetensors(tensors, { format: 'pytorch-optimizer-state', step: String(step) });
+  }
+  return { constructor, file, names, step, differs };
+}
+
+function modelPy(name: string, inputShape: number[], init: string[], body: string[], penalties: string[], loss: string | null, optimizer: OptimizerExport | null): string {
+  const indent = (lines: string[], n: number) => lines.flatMap((l) => l.split('\n')).map((l) => `${' '.repeat(n)}${l}`).join('\n');
+  const optimizerCode = optimizer
+    ? [
+        `def make_optimizer(model):`,
+        `    """The optimizer webgrad compiled, in torch: ${optimizer.differs ? `not the same rule (${optimizer.differs.replace(/"/g, "'")})` : 'the same update rule'}."""`,
+        `    params = model.parameters()`,
+        `    return ${optimizer.constructor}`,
+        ``,
+        ``,
+        `OPTIMIZER_STATE = ${JSON.stringify(optimizer.names)}  # torch's names of webgrad's optimizer slots, in order`,
+        `OPTIMIZER_STEP = ${optimizer.step}  # the steps webgrad took`,
+        `OPTIMIZER_DIFFERS = ${optimizer.differs ? JSON.stringify(optimizer.differs) : 'None'}`,
+      ].join('\n')
+    : ['def make_optimizer(model):', '    raise ValueError("the webgrad model was not compiled: no optimizer to carry over")', '', '', 'OPTIMIZER_STATE = []', 'OPTIMIZER_STEP = 0', 'OPTIMIZER_DIFFERS = None'].join('\n');
+  return `"""${name}, exported by webgrad: a torch.nn.Module, its weights and its optimizer.
 
     from model import load_model
     model = load_model('this folder')    # eval mode: dropout off, batch normalization's running statistics
     y = model(x)                         # x: float32 [n, ${inputShape.join(', ')}], as webgrad's predict takes it
 
-The output is what webgrad's predict returns (after the last activation).
-Images are NHWC, as in webgrad and Keras; the module permutes them for torch.
+The output is what webgrad's predict returns (after the last activation);
+model(x, logits=True) stops before a final softmax or sigmoid, which the loss
+(loss_fn) then applies itself, as webgrad trains. Images are NHWC, as in
+webgrad and Keras; the module permutes them for torch.
+
+To go on training: load_optimizer(model, folder) is the optimizer with the
+state webgrad had; train.py runs it under torchrun with
+DistributedDataParallel; save_webgrad(model, path) writes a file webgrad loads.
 """
 import json
+import math
 import os
 import struct
 
@@ -229,10 +407,11 @@ import torch.nn.functional as F
 from torch import nn
 
 INPUT_SHAPE = (${inputShape.join(', ')}${inputShape.length === 1 ? ',' : ''})
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def read_safetensors(path):
-    """A safetensors file as {name: tensor}: an 8-byte little-endian header length, a JSON header, raw data."""
+    """A safetensors file as ({name: tensor}, metadata): an 8-byte little-endian header length, a JSON header, raw data."""
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
         header = json.loads(f.read(n))
@@ -245,7 +424,23 @@ def read_safetensors(path):
             raise ValueError(f"{path}: tensor {key} is {info['dtype']}; this reader takes F32")
         begin, end = info['data_offsets']
         out[key] = torch.from_numpy(np.frombuffer(data[begin:end], dtype='<f4').reshape(info['shape']).copy())
-    return out
+    return out, header.get('__metadata__', {})
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes {name: tensor} as float32 safetensors, atomically (a temporary file, then a rename)."""
+    header, chunks, offset = {'__metadata__': metadata}, [], 0
+    for key, t in tensors.items():
+        b = t.detach().cpu().contiguous().numpy().astype('<f4').tobytes()
+        header[key] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(b)]}
+        chunks.append(b)
+        offset += len(b)
+    text = json.dumps(header).encode()
+    text += b' ' * (-len(text) % 8)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(chunks))
+    os.replace(tmp, path)
 
 
 class WebgradModel(nn.Module):
@@ -253,17 +448,99 @@ class WebgradModel(nn.Module):
         super().__init__()
 ${indent(init.length ? init : ['pass'], 8)}
 
-    def forward(self, x):
+    def forward(self, x, logits=False):
 ${indent([...body, 'return x'], 8)}
 
+    def penalty(self):
+        """The regularizers' penalty, part of the loss as in webgrad (Keras): l1·Σ|w| + l2·Σw²."""
+        p = torch.zeros(())
+${indent(penalties, 8)}
+        return p
 
-def load_model(folder='.'):
+
+def loss_fn(output, target):
+    """The compiled loss of model(x, logits=True) against the targets, averaged over the batch."""
+    ${loss ?? 'raise ValueError("the webgrad model was not compiled: no loss to carry over")'}
+
+
+${optimizerCode}
+
+
+def load_model(folder=HERE):
     """The model with its weights loaded, in eval mode."""
     model = WebgradModel()
-    state = read_safetensors(os.path.join(folder, 'model.safetensors'))
+    state, _ = read_safetensors(os.path.join(folder, 'model.safetensors'))
     for key, module in model.named_modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             state[f'{key}.num_batches_tracked'] = torch.tensor(0, dtype=torch.long)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def load_optimizer(model, folder=HERE):
+    """make_optimizer(model) holding the state webgrad's optimizer had (its slots, in torch's layout, and its step)."""
+    opt = make_optimizer(model)
+    path = os.path.join(folder, 'optimizer.safetensors')
+    if not os.path.exists(path):
+        return opt  # the model had not trained: the state starts at zero, as webgrad's
+    tensors, meta = read_safetensors(path)
+    params = list(model.parameters())
+    step = int(meta['step'])
+    state = {}
+    for i, p in enumerate(params):
+        s = {name: tensors.pop(f'state.{i}.{name}').to(p.device) for name in OPTIMIZER_STATE}
+        if isinstance(opt, (torch.optim.Adam, torch.optim.AdamW)):
+            s['step'] = torch.tensor(float(step))
+        elif isinstance(opt, torch.optim.RMSprop):
+            s['step'] = step
+        if s:
+            state[i] = s
+    if tensors:
+        raise ValueError(f'{path}: tensors {sorted(tensors)} belong to no parameter of the model')
+    opt.load_state_dict({'state': state, 'param_groups': opt.state_dict()['param_groups']})
+    return opt
+
+
+def _to_webgrad(conversion, t):
+    """A torch tensor in webgrad's layout: Linear [out, in] to [in, out]; Conv2d [out, in, kh, kw] to [kh, kw, in, out]."""
+    if conversion == 'linear':
+        return t.t()
+    if conversion == 'conv':
+        return t.permute(2, 3, 1, 0)
+    return t
+
+
+def _from_webgrad(conversion, t):
+    if conversion == 'linear':
+        return t.t()
+    if conversion == 'conv':
+        return t.permute(3, 2, 0, 1)
+    return t
+
+
+def save_webgrad(model, path, folder=HERE):
+    """Writes the model's weights as a webgrad model file (webgrad's names and layouts), which webgrad loads and trains on."""
+    info = json.load(open(os.path.join(folder, 'webgrad.json')))
+    state = model.state_dict()
+    tensors = {}
+    for t in info['tensors']:
+        w = _to_webgrad(t['conversion'], state[t['key']].float())
+        if list(w.shape) != t['shape']:
+            raise ValueError(f"{t['key']}: shape {list(w.shape)} in webgrad's layout, expected {t['shape']}")
+        if not torch.isfinite(w).all():
+            raise ValueError(f"{t['key']}: holds NaN or infinite values; not written (a webgrad model file never holds them)")
+        tensors[f"weights/{t['name']}"] = w
+    write_safetensors(path, tensors, info['metadata'])
+
+
+def load_webgrad(path, folder=HERE):
+    """A webgrad model file of this architecture (one save_webgrad wrote) as the torch module, in eval mode."""
+    info = json.load(open(os.path.join(folder, 'webgrad.json')))
+    weights, _ = read_safetensors(path)
+    model = load_model(folder)  # the input scaler's buffers and the architecture; the weights come from the file
+    state = model.state_dict()
+    for t in info['tensors']:
+        state[t['key']] = _from_webgrad(t['conversion'], weights[f"weights/{t['name']}"])
     model.load_state_dict(state, strict=True)
     return model.eval()
 `;

@@ -32,18 +32,28 @@ export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
       tensors[`optimizer/${trained[i].name}/${k}`] = { dtype: 'F32', shape: trained[i].shape, data: s };
     }),
   );
+  return encodeSafetensors(tensors, modelMetadata(model, opt?.step ?? 0));
+}
+
+/**
+ * A model file's metadata: the format version, the topology and compile
+ * options as JSON, the optimizer step, and what predictions depend on
+ * besides the weights (class names, input scaler). Exports that write a file
+ * webgrad loads back (the PyTorch export's train.py) take it from here.
+ */
+export function modelMetadata(model: Sequential, optimizerStep: number): Record<string, string> {
   const metadata: Record<string, string> = {
     format: FORMAT,
     format_version: FORMAT_VERSION,
     topology: JSON.stringify(model.topology()),
     // The backend is where this process ran it, not part of the model.
     compile: JSON.stringify(model.compileOptions ? { ...model.compileOptions, backend: undefined } : null),
-    optimizer_step: String(opt?.step ?? 0),
+    optimizer_step: String(optimizerStep),
   };
   // What predictions depend on besides the weights: the class names in label order and the input scaler.
   if (model.classNames) metadata.class_names = JSON.stringify(model.classNames);
   if (model.scaler) metadata.scaler = JSON.stringify(model.scaler);
-  return encodeSafetensors(tensors, metadata);
+  return metadata;
 }
 
 export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequential {

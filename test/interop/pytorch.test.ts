@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,9 @@ import { pytorchExport } from '../../src/nn/export-pytorch.js';
 import { batchNormalization, conv2d, dense, dropout, flatten, globalAveragePooling2d, layerNormalization, maxPooling2d, randomTranslation } from '../../src/nn/layers.js';
 import type { Layer } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
+import { l2 } from '../../src/nn/regularizers.js';
+import { loadModel } from '../../src/nn/saving.js';
+import type { OptimizerSpec } from '../../src/optim/optimizers.js';
 import { expectClose } from '../helpers/check.js';
 
 /*
@@ -23,6 +26,13 @@ if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the
 
 const dir = mkdtempSync(join(tmpdir(), 'webgrad-torch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs a Python script; fails with its stderr. */
+function python(script: string, timeout = 120_000): string {
+  const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8', timeout });
+  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
 
 /** Runs the exported model in torch on x [n, ...shape]; returns its output. */
 function torchPredict(folder: string, x: Float32Array, shape: number[]): Float32Array {
@@ -50,6 +60,8 @@ function digits(n: number, shape: number[], classes: number, seed: number) {
   const y = Int32Array.from({ length: n }, (_, i) => (x[i * size] + x[i * size + 1] > 1 ? 1 : 0) + (i % (classes - 1)));
   return { x: { data: x, shape: [n, ...shape] }, y: { data: y, shape: [n] } };
 }
+
+const SAME_MODEL = { atol: 2e-6, rtol: 2e-5, why: 'float32 in both engines, sums in different orders: a few ulps of O(1) values per layer' };
 
 const CASES: [string, number[], () => Layer[]][] = [
   [
@@ -88,7 +100,19 @@ describe('export to PyTorch', () => {
     const want = (await m.predict(x)).data;
     const got = torchPredict(folder, x.data, x.shape);
     // float32 in both, sums in other orders (torch's conv and matmul kernels): a few ulps of O(1) values per layer.
-    expectClose(got, want, { atol: 2e-6, rtol: 2e-5, why: 'float32 in both engines, sums in different orders' }, 'torch vs webgrad');
+    expectClose(got, want, SAME_MODEL, 'torch vs webgrad');
+    m.dispose();
+  }, 120_000);
+
+  it.skipIf(!hasTorch)("carries the input scaler: torch standardizes as webgrad's predict does", async () => {
+    const m = sequential([dense(6, { activation: 'tanh', inputShape: [4] }), dense(2, { activation: 'softmax' })], { seed: 5 });
+    m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    m.setScaler({ mean: [10, -3, 0.5, 100], std: [2, 0.25, 1, 40] });
+    const x = { data: Float32Array.from({ length: 20 }, (_, i) => [10, -3, 0.5, 100][i % 4] + ((i * 7) % 5) - 2), shape: [5, 4] };
+    const want = (await m.predict(x)).data;
+    const folder = mkdtempSync(join(dir, 'scaler-'));
+    await writeExport(folder, await pytorchExport(m));
+    expectClose(torchPredict(folder, x.data, x.shape), want, SAME_MODEL, 'scaled inputs');
     m.dispose();
   }, 120_000);
 
@@ -104,4 +128,128 @@ describe('export to PyTorch', () => {
     m.dispose();
     half.dispose();
   });
+});
+
+/*
+ * Continuing in torch: the optimizer's state moves with the weights, and where
+ * the update rules coincide one step in torch equals one more step in webgrad.
+ */
+const CONTINUED: [string, OptimizerSpec][] = [
+  ['Adam (epsilonHat false) with L2 weight decay', { type: 'adam', learningRate: 0.01, epsilonHat: false, weightDecay: 0.01 }],
+  ['AdamW (epsilonHat false)', { type: 'adamw', learningRate: 0.01, epsilonHat: false }],
+  ['SGD with Nesterov momentum and weight decay', { type: 'sgd', learningRate: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }],
+  ['plain SGD', { type: 'sgd', learningRate: 0.1 }],
+];
+
+describe('continuing training in torch', () => {
+  it.skipIf(!hasTorch).each(CONTINUED)('%s: one step in torch equals one more step in webgrad', async (_label, optimizer) => {
+    const make = () => sequential([dense(8, { activation: 'relu', inputShape: [5], kernelRegularizer: l2(1e-3) }), dense(3, { activation: 'softmax' })], { seed: 4 });
+    const m = make();
+    m.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const { x, y } = digits(40, [5], 3, 6);
+    await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 });
+    const folder = mkdtempSync(join(dir, 'continue-'));
+    await writeExport(folder, await pytorchExport(m));
+    expect(existsSync(join(folder, 'optimizer.safetensors'))).toBe(true);
+    const before = await m.getWeights();
+    // The next step on one batch of 16, in torch and in webgrad.
+    const batch = { x: { data: x.data.slice(0, 16 * 5), shape: [16, 5] }, y: { data: y.data.slice(0, 16), shape: [16] } };
+    writeFileSync(join(folder, 'bx.f32'), batch.x.data);
+    writeFileSync(join(folder, 'by.i32'), batch.y.data);
+    const out = join(folder, 'stepped.safetensors');
+    const f = JSON.stringify(folder);
+    python(
+      [
+        'import sys, numpy as np, torch',
+        `sys.path.insert(0, ${f})`,
+        'from model import load_model, load_optimizer, loss_fn, save_webgrad',
+        `model = load_model(${f}).train()`,
+        `opt = load_optimizer(model, ${f})`,
+        `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'bx.f32'))}, dtype='<f4').reshape(16, 5))`,
+        `y = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'by.i32'))}, dtype='<i4').astype('int64'))`,
+        'opt.zero_grad()',
+        '(loss_fn(model(x, logits=True), y) + model.penalty()).backward()',
+        'opt.step()',
+        `save_webgrad(model.eval(), ${JSON.stringify(out)}, ${f})`,
+      ].join('\n'),
+    );
+    await m.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const want = await m.getWeights();
+    const torchStepped = await loadModel(out);
+    const got = await torchStepped.getWeights();
+    const moved = Math.max(...want.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - before[i][j])))));
+    expect(moved, 'the step moves the weights').toBeGreaterThan(1e-4);
+    // The same state and gradient up to float32 rounding in other orders: the step agrees far below its size.
+    got.forEach((g, i) => expectClose(g, want[i], { atol: 1e-6, rtol: 1e-5, why: 'one update from the same state; gradients differ by float32 rounding only' }, `weight ${i}`));
+    m.dispose();
+    torchStepped.dispose();
+  }, 120_000);
+
+  it.skipIf(!hasTorch)("says where torch's rule differs: Keras' ε̂ in Adam, and RMSprop's ε inside the root", async () => {
+    for (const [optimizer, differs] of [
+      ['adam', /epsilonHat \(Keras' ε̂, added to √v\); torch adds ε to √v̂/],
+      ['rmsprop', /divides by √\(s \+ ε\); torch's by √s \+ ε/],
+    ] as const) {
+      const m = sequential([dense(2, { inputShape: [3] })], { seed: 1 });
+      m.compile({ optimizer, loss: 'meanSquaredError', backend: 'cpu' });
+      await m.fit({ data: new Float32Array(12).fill(0.5), shape: [4, 3] }, { data: new Float32Array(8), shape: [4, 2] }, { epochs: 1, verbose: 0 });
+      const py = (await pytorchExport(m))['model.py'] as string;
+      expect(py).toMatch(differs);
+      m.dispose();
+    }
+  });
+});
+
+describe('train.py under torchrun', () => {
+  it.skipIf(!hasTorch)('two processes (DistributedDataParallel over gloo) train on IDX files; webgrad loads the result and predicts as torch does', async () => {
+    // 64 images of 4×4 in the MNIST layout, labels by which half is brighter.
+    const n = 64;
+    const r = new Random(9);
+    const pixels = Uint8Array.from({ length: n * 16 }, () => Math.floor(r.uniform() * 256));
+    const labels = Uint8Array.from({ length: n }, (_, i) => (pixels.slice(i * 16, i * 16 + 8).reduce((a, b) => a + b, 0) > pixels.slice(i * 16 + 8, i * 16 + 16).reduce((a, b) => a + b, 0) ? 1 : 0));
+    const data = join(dir, 'idx');
+    mkdirSync(data, { recursive: true });
+    const idx = (dims: number[], body: Uint8Array) => {
+      const head = Buffer.alloc(4 + 4 * dims.length);
+      head.writeUInt8(0x08, 2);
+      head.writeUInt8(dims.length, 3);
+      dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
+      return Buffer.concat([head, body]);
+    };
+    writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([n, 4, 4], pixels));
+    writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([n], labels));
+    const x = { data: Float32Array.from(pixels, (p) => p / 255), shape: [n, 4, 4, 1] };
+    const m = sequential([flatten({ inputShape: [4, 4, 1] }), dense(8, { activation: 'relu' }), dense(2, { activation: 'softmax' })], { seed: 2 });
+    m.compile({ optimizer: { type: 'adam', epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    await m.fit(x, { data: Int32Array.from(labels), shape: [n] }, { epochs: 1, batchSize: 16, verbose: 0 });
+    const folder = mkdtempSync(join(dir, 'ddp-'));
+    await writeExport(folder, await pytorchExport(m));
+    const out = join(folder, 'continued.safetensors');
+    // Debian's torch 1.13 on Python 3.11 reads torchrun's default '--redirects 0' as nothing and fails; 1 and 1 work.
+    const run = spawnSync('torchrun', ['--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1', join(folder, 'train.py'), '--data', data, '--epochs', '2', '--batch-size', '8', '--out', out], { encoding: 'utf8', timeout: 240_000 });
+    if (run.status !== 0) throw new Error(`torchrun failed (${run.status}): ${run.stderr}`);
+    expect(run.stdout).toMatch(/epoch 2\/2: loss [\d.]+ \(rank 0, 32 samples\)/); // each of the 2 processes sees half of the 64
+    const continued = await loadModel(out);
+    const [w0, w1] = [await m.getWeights(), await continued.getWeights()];
+    expect(Math.max(...w1[1].map((v, j) => Math.abs(v - w0[1][j]))), 'torch trained the weights').toBeGreaterThan(1e-4);
+    writeFileSync(join(folder, 'x.f32'), x.data);
+    const f = JSON.stringify(folder);
+    python(
+      [
+        'import sys, numpy as np, torch',
+        `sys.path.insert(0, ${f})`,
+        'from model import load_webgrad',
+        `model = load_webgrad(${JSON.stringify(out)}, ${f})`,
+        `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(${n}, 4, 4, 1))`,
+        'with torch.no_grad():',
+        `    model(x).numpy().astype('<f4').tofile(${JSON.stringify(join(folder, 'y.f32'))})`,
+      ].join('\n'),
+    );
+    const bytes = readFileSync(join(folder, 'y.f32'));
+    expectClose(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), (await continued.predict(x)).data, SAME_MODEL, 'torch vs webgrad after DDP');
+    // The file is a whole webgrad model: compiled as before, it trains on.
+    await continued.fit(x, { data: Int32Array.from(labels), shape: [n] }, { epochs: 1, batchSize: 16, verbose: 0 });
+    m.dispose();
+    continued.dispose();
+  }, 300_000);
 });
