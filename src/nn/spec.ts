@@ -159,7 +159,8 @@ export function layersFromSpec(tokens: readonly LayerToken[], o: SpecExtras): La
     const conv = CONV.exec(t);
     if (conv) {
       const opts = conv[3].split(':').filter(Boolean);
-      const stride = opts.find((s) => s.startsWith('s'));
+      // 's2', not 'same': both start with s.
+      const stride = opts.find((s) => /^s\d+$/.test(s));
       const kernelRegularizer = tokenRegularizer(conv[4], t, '--layers') ?? o.regularizer;
       layers.push(
         conv2d(Number(conv[1]), Number(conv[2]), { activation: o.activation, padding: opts.includes('same') ? 'same' : 'valid', strides: stride ? Number(stride.slice(1)) : 1, name, ...(kernelRegularizer ? { kernelRegularizer } : {}) }),

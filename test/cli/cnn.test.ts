@@ -6,7 +6,7 @@ import { writePng } from '../../src/cli/png.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { dense } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
-import { parseSpec } from '../../src/nn/spec.js';
+import { layersFromSpec, parseSpec } from '../../src/nn/spec.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 
 /** A digit [28·28] in [0, 1] as MNIST draws it, white on black, as an RGBA picture. */
@@ -24,6 +24,9 @@ describe('the --layers spec', () => {
   it('reads dense widths and image tokens, and names a bad token', () => {
     expect(parseSpec('conv32:3,maxpool2,conv64:3:s2:same,avgpool2,gap,128')).toEqual(['conv32:3', 'maxpool2', 'conv64:3:s2:same', 'avgpool2', 'gap', 128]);
     expect(parseSpec('none')).toEqual([]);
+    // 'same' alone is padding, not a stride (both start with s).
+    const [same] = layersFromSpec(parseSpec('conv4:3:same'), { activation: 'relu', inputShape: [8, 8, 1] });
+    expect(same.config).toMatchObject({ padding: 'same', strides: [1, 1] });
     expect(() => parseSpec('conv32:3,maxpol2')).toThrow("--layers: unknown layer 'maxpol2' (did you mean 'maxpool'?)");
     expect(() => parseSpec('conv32')).toThrow("--layers: unknown layer 'conv32'");
     expect(() => parseSpec('0')).toThrow('--layers: a dense layer needs at least 1 unit');
