@@ -8,17 +8,12 @@ import { ValueError } from '../core/errors.js';
 import type { LayerActivation } from './layer-base.js';
 import type { LayerConfig } from './layers.js';
 import type { Sequential } from './model.js';
+import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
 import type { Attribute } from './onnx-proto.js';
 import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';
 
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
-
-/** TensorFlow's 'same' padding of one axis: total max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the odd pixel after. */
-function samePads(n: number, k: number, s: number, d: number): [before: number, after: number] {
-  const total = Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
 
 /** ONNX pads [top, left, bottom, right] of a window on an h×w image. */
 function pads2d(padding: 'valid' | 'same', [h, w]: number[], [kh, kw]: number[], [sh, sw]: number[], [dh, dw]: number[]): number[] {
@@ -124,18 +119,20 @@ const ACTIVATION_NODES: { [A in LayerActivation]: (g: OnnxGraph, name: string, a
  * initializers (Conv weights [out, in, kh, kw] from webgrad's [kh, kw, in, out]).
  */
 export async function onnxExport(model: Sequential): Promise<Uint8Array> {
-  const inputShape = model.inputShape;
-  if (!inputShape) throw new ValueError("export to ONNX: the model's input shape is unknown; fit it or give inputShape");
-  const specs = model.paramSpecs();
-  const weights = await model.getWeights();
-  if (weights.some((w) => w.length === 0)) throw new ValueError('export to ONNX: the model has no weights yet; fit it or load a trained one');
-  const byName = new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i] }]));
+  const { inputShape, byName } = await exportedWeights(model, 'ONNX');
   const weight = (layer: string, part: string) => {
     const w = byName.get(`${layer}/${part}`);
     if (!w) throw new ValueError(`export to ONNX: ${layer} has no ${part}`);
     return w;
   };
   const g = new OnnxGraph(inputShape);
+  const scaler = model.scaler;
+  if (scaler) {
+    // webgrad's predict standardizes each feature first: (x − mean) / std.
+    const dims = [1, ...inputShape];
+    g.apply('Sub', 'input_scaler/sub', {}, [g.weight('input_mean', dims, Float32Array.from(scaler.mean))]);
+    g.apply('Div', 'input_scaler/div', {}, [g.weight('input_std', dims, Float32Array.from(scaler.std))]);
+  }
   for (const layer of model.layers) {
     const c = layer.config as LayerConfig;
     const activate = () => ACTIVATION_NODES[c.activation](g, c.name, (c as { alpha?: number }).alpha);
@@ -217,8 +214,7 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
 /** ONNX Conv on NCHW: explicit pads for TensorFlow's 'same' (odd pixel after), weights [out, in, kh, kw]. */
 function conv2d(g: OnnxGraph, c: Extract<LayerConfig, { type: 'conv2d' }>, k: { shape: number[]; data: Float32Array }, bias: Float32Array | null): void {
   const [kh, kw, cin, cout] = k.shape;
-  const t = new Float32Array(k.data.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = k.data[((y * kw + x) * cin + i) * cout + o];
+  const t = channelsFirstKernel(k.shape, k.data);
   const pads = pads2d(c.padding, g.shape, [kh, kw], c.strides, c.dilationRate);
   const inputs = [g.weight(`${c.name}/kernel`, [cout, cin, kh, kw], t)];
   if (bias) inputs.push(g.weight(`${c.name}/bias`, [cout], bias));

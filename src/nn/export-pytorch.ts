@@ -6,7 +6,7 @@
 // Browser-safe: it returns the files' contents; src/nn/file.ts writes them.
 import { ValueError } from '../core/errors.js';
 import { checkOptimizer, learningRateAt } from '../optim/optimizers.js';
-import { isTrainable } from './layer-base.js';
+import { channelsFirstKernel, exportedWeights, samePads, transposed } from './export-common.js';
 import type { LayerConfig } from './layers.js';
 import type { Sequential } from './model.js';
 import { TRAIN_PY } from './export-pytorch-train.js';
@@ -35,14 +35,23 @@ interface Mapped {
   readonly trainable: boolean;
 }
 
-/** A Python identifier for a layer name (dense_1 stays dense_1). */
-function attr(name: string, taken: Set<string>): string {
-  let a = name.replace(/[^A-Za-z0-9_]/g, '_');
-  if (!/^[A-Za-z_]/.test(a)) a = `layer_${a}`;
-  let out = a;
-  for (let k = 2; taken.has(out); k++) out = `${a}_${k}`;
-  taken.add(out);
-  return out;
+/**
+ * Each layer's attribute name in the exported module: a Python identifier for
+ * its name (dense_1 stays dense_1), numbered on where two would collide. The
+ * state_dict keys are `<name>.weight` and so on; importPytorch matches by them.
+ */
+export function torchModuleNames(layers: readonly { readonly name: string }[]): Map<string, string> {
+  const taken = new Set<string>(['x', 'input_mean', 'input_std']);
+  const names = new Map<string, string>();
+  for (const { name } of layers) {
+    let a = name.replace(/[^A-Za-z0-9_]/g, '_');
+    if (!/^[A-Za-z_]/.test(a)) a = `layer_${a}`;
+    let out = a;
+    for (let k = 2; taken.has(out); k++) out = `${a}_${k}`;
+    taken.add(out);
+    names.set(name, out);
+  }
+  return names;
 }
 
 /** The torch expression applying a webgrad activation to `x`. */
@@ -73,24 +82,12 @@ function activationCode(kind: string, alpha: number | undefined): string | null 
   }
 }
 
-/** TensorFlow's 'same' padding of one axis: total max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the odd pixel after. */
-function samePads(n: number, k: number, s: number, d: number): [number, number] {
-  const total = Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
-
 /** A webgrad weight (or optimizer slot, laid out like it) in torch's layout: [in, out] → [out, in]; [kh, kw, in, out] → [out, in, kh, kw]. */
 function toTorch(conversion: Conversion, shape: number[], data: Float32Array): { shape: number[]; data: Float32Array } {
   if (conversion === 'same') return { shape, data };
-  const t = new Float32Array(data.length);
-  if (conversion === 'linear') {
-    const [fin, fout] = shape;
-    for (let i = 0; i < fin; i++) for (let j = 0; j < fout; j++) t[j * fin + i] = data[i * fout + j];
-    return { shape: [fout, fin], data: t };
-  }
+  if (conversion === 'linear') return { shape: [shape[1], shape[0]], data: transposed(shape, data) };
   const [kh, kw, cin, cout] = shape;
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = data[((y * kw + x) * cin + i) * cout + o];
-  return { shape: [cout, cin, kh, kw], data: t };
+  return { shape: [cout, cin, kh, kw], data: channelsFirstKernel(shape, data) };
 }
 
 /**
@@ -108,12 +105,7 @@ function toTorch(conversion: Conversion, shape: number[], data: Float32Array): {
  * - train.py: continues training under torchrun with DistributedDataParallel.
  */
 export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
-  const inputShape = model.inputShape;
-  if (!inputShape) throw new ValueError("export to PyTorch: the model's input shape is unknown; fit it or give inputShape");
-  const specs = model.paramSpecs();
-  const weights = await model.getWeights();
-  if (weights.some((w) => w.length === 0)) throw new ValueError('export to PyTorch: the model has no weights yet; fit it or load a trained one');
-  const byName = new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i], trainable: isTrainable(p) }]));
+  const { inputShape, byName } = await exportedWeights(model, 'PyTorch');
   const tensors: Record<string, SafetensorsTensor> = {};
   const mapped: Mapped[] = [];
   const put = (key: string, name: string, conversion: Conversion = 'same') => {
@@ -126,7 +118,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   const init: string[] = [];
   const body: string[] = [];
   const penalties: string[] = [];
-  const taken = new Set<string>(['x', 'input_mean', 'input_std']);
+  const moduleNames = torchModuleNames(model.layers);
   const scaler = model.scaler;
   if (scaler) {
     // webgrad's predict standardizes each feature first: (x − mean) / std, kept here as buffers.
@@ -153,7 +145,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   };
   for (const layer of model.layers) {
     const c = layer.config as LayerConfig;
-    const a = attr(c.name, taken);
+    const a = moduleNames.get(c.name)!;
     const activate = () => {
       const code = activationCode(c.activation, (c as { alpha?: number }).alpha);
       if (code) body.push(`x = ${code}`);

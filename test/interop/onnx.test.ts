@@ -167,4 +167,15 @@ describe.skipIf(!ort)('export to ONNX', () => {
     await expectSamePredictions(layered, samples(6, [4, 4, 2], 6, -3, 3), `${a} in layers`);
     await expectSamePredictions(wide, samples(4, [50], 7, -30, 30), `${a} on ±30`);
   }, 60_000);
+
+  it("carries the input scaler: the graph standardizes as webgrad's predict does", async () => {
+    const m = sequential([conv2d(2, 2, { activation: 'tanh', inputShape: [3, 3, 2] }), flatten(), dense(3, { activation: 'softmax' })], { seed: 8 });
+    models.push(m);
+    m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const F = 18;
+    m.setScaler({ mean: Array.from({ length: F }, (_, f) => 10 * f - 50), std: Array.from({ length: F }, (_, f) => 0.5 + f) });
+    // Raw values around the means, so that only standardized inputs land in tanh's useful range.
+    const x = samples(5, [3, 3, 2], 9, -60, 130);
+    await expectSamePredictions(m, x, 'scaled inputs');
+  });
 });

@@ -1,0 +1,43 @@
+// What the exports to PyTorch and ONNX share: a trained model's weights by
+// name, TensorFlow's 'same' padding made explicit, and the kernel layouts of
+// frameworks that are channels-first.
+import { ValueError } from '../core/errors.js';
+import { isTrainable } from './layer-base.js';
+import type { Sequential } from './model.js';
+
+/** A weight of the model as an export reads it: webgrad's shape and data, and whether the optimizer trains it. */
+export interface ExportedWeight {
+  readonly shape: number[];
+  readonly data: Float32Array;
+  readonly trainable: boolean;
+}
+
+/** The model's input shape and every weight by name ('dense_1/kernel'), refusing a model that has neither yet. */
+export async function exportedWeights(model: Sequential, to: string): Promise<{ inputShape: number[]; byName: Map<string, ExportedWeight> }> {
+  const inputShape = model.inputShape;
+  if (!inputShape) throw new ValueError(`export to ${to}: the model's input shape is unknown; fit it or give inputShape`);
+  const specs = model.paramSpecs();
+  const weights = await model.getWeights();
+  if (weights.some((w) => w.length === 0)) throw new ValueError(`export to ${to}: the model has no weights yet; fit it or load a trained one`);
+  return { inputShape, byName: new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i], trainable: isTrainable(p) }])) };
+}
+
+/** TensorFlow's 'same' padding of one axis: total max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the odd pixel after. */
+export function samePads(n: number, k: number, s: number, d: number): [before: number, after: number] {
+  const total = Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/** A dense kernel [in, out] as [out, in] (torch's Linear.weight). */
+export function transposed([fin, fout]: number[], data: Float32Array): Float32Array {
+  const t = new Float32Array(data.length);
+  for (let i = 0; i < fin; i++) for (let j = 0; j < fout; j++) t[j * fin + i] = data[i * fout + j];
+  return t;
+}
+
+/** A conv kernel [kh, kw, in, out] as [out, in, kh, kw] (torch's Conv2d.weight, ONNX's Conv). */
+export function channelsFirstKernel([kh, kw, cin, cout]: number[], data: Float32Array): Float32Array {
+  const t = new Float32Array(data.length);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = data[((y * kw + x) * cin + i) * cout + o];
+  return t;
+}
