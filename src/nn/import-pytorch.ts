@@ -8,6 +8,7 @@ import type { Layer, ParamSpec } from './layers.js';
 import { activationOpt, dense, layerFromConfig, shapeProblem } from './layers.js';
 import type { Topology } from './model.js';
 import { firstNonFinite, Sequential } from './model.js';
+import { torchModuleNames } from './export-pytorch.js';
 import { MAX_HEADER_BYTES } from './safetensors.js';
 import { layersFromSpec, parseSpec } from './spec.js';
 
@@ -228,30 +229,13 @@ function moduleOrder(model: Sequential, plan: { layer: Layer }[], modules: Map<s
     const rest = names.filter((m) => !given.includes(m));
     return { order: [...given, ...rest], how: ` (modules matched in the order given: ${given.join(', ')})` };
   }
-  const exported = exportedNames(model.layers);
+  const exported = torchModuleNames(model.layers);
   const byName = plan.map((w) => exported.get(w.layer.name)!);
   if (byName.length === names.length && byName.every((n) => modules.has(n))) return { order: byName, how: ' (modules matched by name)' };
   const order = [...names].sort(naturalCompare);
   return { order, how: ` (modules matched in natural name order: ${order.join(', ')}; if torch defined them in another order, give it: modules / --modules)` };
 }
 
-/**
- * The names webgrad's PyTorch export gives the layers: export-pytorch.ts'
- * attr(), which is not exported; kept in step by the round-trip test.
- */
-function exportedNames(layers: readonly Layer[]): Map<string, string> {
-  const taken = new Set<string>(['x']);
-  const out = new Map<string, string>();
-  for (const l of layers) {
-    let a = l.name.replace(/[^A-Za-z0-9_]/g, '_');
-    if (!/^[A-Za-z_]/.test(a)) a = `layer_${a}`;
-    let name = a;
-    for (let k = 2; taken.has(name); k++) name = `${a}_${k}`;
-    taken.add(name);
-    out.set(l.name, name);
-  }
-  return out;
-}
 
 /** Natural order: runs of digits compare as numbers (fc2 < fc10, 2 < 10), the rest by code unit. */
 export function naturalCompare(a: string, b: string): number {
