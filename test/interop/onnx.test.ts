@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { onnxExport } from '../../src/nn/export-onnx.js';
@@ -20,23 +21,16 @@ import {
 import type { Sequential } from '../../src/nn/model.js';
 import { sequential } from '../../src/nn/model.js';
 import { expectClose } from '../helpers/check.js';
+import { loadOnnxruntime, ONNXRUNTIME_VERSION } from '../helpers/onnxruntime.js';
 
 /*
- * Export to ONNX: onnxruntime-node (a devDependency, its CPU binary) runs the
- * exported graph and predicts what webgrad's predict does on the CPU backend.
- * In CI these tests fail when onnxruntime-node cannot be loaded; elsewhere they
- * are skipped, saying why.
+ * Export to ONNX: onnxruntime-node (its CPU binary) runs the exported graph
+ * and predicts what webgrad's predict does on the CPU backend. In CI these
+ * tests fail when onnxruntime-node cannot be loaded; elsewhere they are
+ * skipped, saying why (test/helpers/onnxruntime.ts).
  */
-type Ort = typeof import('onnxruntime-node');
-let ort: Ort | null = null;
-let why = '';
-try {
-  ort = await import('onnxruntime-node');
-} catch (e) {
-  why = (e as Error).message;
-}
-if (!ort && process.env.CI) throw new Error(`CI needs onnxruntime-node for the ONNX interop tests (npm ci installs it, a devDependency): ${why}`);
-if (!ort) console.warn(`skipping the ONNX interop tests: onnxruntime-node cannot be loaded (${why}); run npm ci`);
+const { ort, why } = await loadOnnxruntime();
+if (!ort) console.warn(`skipping the ONNX interop tests: ${why}`);
 
 /** Runs the exported model in onnxruntime on x; returns y and its shape. */
 async function ortPredict(bytes: Uint8Array, x: { data: Float32Array; shape: number[] }): Promise<{ data: Float32Array; shape: number[] }> {
@@ -138,6 +132,12 @@ const CASES: [string, number[], () => Layer[]][] = [
     ],
   ],
 ];
+
+describe('onnxruntime-node for these tests', () => {
+  it('.ci/run installs the version the tests name', () => {
+    expect(readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8')).toContain(`onnxruntime-node@${ONNXRUNTIME_VERSION}`);
+  });
+});
 
 describe.skipIf(!ort)('export to ONNX', () => {
   const models: Sequential[] = [];
