@@ -40,5 +40,6 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const files = await pytorchExport(await loadModel(model));
   for (const path of await writeExport(dest, files)) console.log(`wrote ${path}`);
   console.log(`in Python: import sys; sys.path.insert(0, '${dest}'); from model import load_model; model = load_model('${dest}')`);
+  console.log(`to train on: torchrun --nproc_per_node N ${join(dest, 'train.py')} --data PATH --epochs E --out FILE.safetensors`);
   return 0;
 }

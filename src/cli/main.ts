@@ -17,7 +17,10 @@ Usage:
                                           (a CSV's 20% test split, drawn with the seed the model trained with unless --seed)
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
-  webgrad export MODEL --to pytorch DIR   the model as a PyTorch state_dict (safetensors) and model.py (load_model)
+  webgrad export MODEL --to pytorch DIR   the model as a PyTorch state_dict (safetensors), model.py (load_model, the loss,
+                                          load_optimizer with webgrad's optimizer state, save_webgrad) and train.py, which
+                                          continues training under torchrun (DistributedDataParallel) and writes a webgrad file
+  webgrad export MODEL --to onnx FILE     the inference graph as ONNX (opset 17), for onnxruntime on the web, Node, Python
   webgrad import TORCH.safetensors --layers SPEC --input-shape S --out MODEL
                                           a PyTorch state_dict (safetensors) as a webgrad model file, for predict and
                                           evaluate: its tensors go into the architecture given, transposed to webgrad's layouts
