@@ -200,6 +200,64 @@ describe('continuing training in torch', () => {
   });
 });
 
+describe('save_webgrad', () => {
+  it.skipIf(!hasTorch)('refuses to write NaN weights, naming the tensor, and leaves no file', async () => {
+    const m = sequential([dense(3, { activation: 'relu', inputShape: [4] }), dense(2)], { seed: 1 });
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    await m.predict({ data: new Float32Array(4), shape: [1, 4] });
+    const folder = mkdtempSync(join(dir, 'nan-'));
+    await writeExport(folder, await pytorchExport(m));
+    const out = join(folder, 'nan.safetensors');
+    const f = JSON.stringify(folder);
+    const said = python(
+      [
+        'import sys, torch',
+        `sys.path.insert(0, ${f})`,
+        'from model import load_model, save_webgrad',
+        `model = load_model(${f})`,
+        'with torch.no_grad():',
+        "    model.dense_2.weight[0, 1] = float('nan')",
+        'try:',
+        `    save_webgrad(model, ${JSON.stringify(out)}, ${f})`,
+        "    print('written')",
+        'except ValueError as e:',
+        '    print(e)',
+      ].join('\n'),
+    );
+    expect(said).toMatch(/dense_2\.weight: holds NaN or infinite values; not written/);
+    expect(existsSync(out)).toBe(false);
+    m.dispose();
+  }, 60_000);
+});
+
+describe('train.py without torchrun', () => {
+  it.skipIf(!hasTorch)('trains on a CSV in one process and writes a file webgrad loads; refuses a CSV of the wrong width, naming it', async () => {
+    const m = sequential([dense(6, { activation: 'relu', inputShape: [3] }), dense(2, { activation: 'softmax' })], { seed: 3 });
+    m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const x = { data: new Random(4).fill(new Float32Array(30 * 3), -1, 1), shape: [30, 3] };
+    const y = { data: Int32Array.from({ length: 30 }, (_, i) => (x.data[i * 3] > 0 ? 1 : 0)), shape: [30] };
+    await m.fit(x, y, { epochs: 1, batchSize: 10, verbose: 0 });
+    const folder = mkdtempSync(join(dir, 'csv-'));
+    await writeExport(folder, await pytorchExport(m));
+    const csv = join(folder, 'data.csv');
+    writeFileSync(csv, ['a,b,c,label', ...Array.from({ length: 30 }, (_, i) => `${x.data[i * 3]},${x.data[i * 3 + 1]},${x.data[i * 3 + 2]},${y.data[i]}`)].join('\n'));
+    const out = join(folder, 'out.safetensors');
+    const run = spawnSync(PYTHON, [join(folder, 'train.py'), '--data', csv, '--epochs', '2', '--batch-size', '10', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/epoch 2\/2: loss [\d.]+ \(rank 0, 30 samples\)/);
+    const back = await loadModel(out);
+    expect((await back.predict(x)).shape).toEqual([30, 2]);
+    back.dispose();
+    const wide = join(folder, 'wide.csv');
+    writeFileSync(wide, 'a,b,c,d,label\n1,2,3,4,0\n');
+    const bad = spawnSync(PYTHON, [join(folder, 'train.py'), '--data', wide, '--epochs', '1', '--out', join(folder, 'never.safetensors')], { encoding: 'utf8', timeout: 120_000 });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/wide\.csv: 4 values per sample; the model takes 3 \[3\]/);
+    expect(existsSync(join(folder, 'never.safetensors'))).toBe(false);
+    m.dispose();
+  }, 120_000);
+});
+
 describe('train.py under torchrun', () => {
   it.skipIf(!hasTorch)('two processes (DistributedDataParallel over gloo) train on IDX files; webgrad loads the result and predicts as torch does', async () => {
     // 64 images of 4×4 in the MNIST layout, labels by which half is brighter.
