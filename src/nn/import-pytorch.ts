@@ -9,7 +9,8 @@ import { activationOpt, dense, layerFromConfig, shapeProblem } from './layers.js
 import type { Topology } from './model.js';
 import { firstNonFinite, Sequential } from './model.js';
 import { torchModuleNames } from './export-pytorch.js';
-import { MAX_HEADER_BYTES } from './safetensors.js';
+import { decodeSafetensors } from './safetensors.js';
+import { FORMAT } from './saving.js';
 import { layersFromSpec, parseSpec } from './spec.js';
 
 /** The architecture the file's weights go into: layers, a saved model's topology, or a layer spec ('conv8:3,maxpool2,flatten,64'). */
@@ -250,71 +251,21 @@ export function naturalCompare(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** Bytes per element of each safetensors dtype. */
-const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
-
 /**
- * The float tensors of a torch safetensors file as float32, and its metadata.
- * Not decodeSafetensors: that one holds only F32 and I32, and a torch
- * state_dict has I64 (num_batches_tracked) and may be F16, BF16 or F64.
+ * The float tensors of a torch safetensors file as float32, and its metadata:
+ * F16, BF16 and F64 widened, torch's I64 num_batches_tracked (a counter for
+ * BatchNorm's momentum=None, which webgrad's moving averages do not use) left out.
  */
 function readTorchFile(bytes: Uint8Array, source: string): { tensors: Map<string, TorchTensor>; metadata: Record<string, string> } {
-  const not = (why: string) => new ValueError(`${source}: not a safetensors file: ${why}`);
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`importPytorch: the file must be given as its bytes, a Uint8Array; got ${typeof bytes}`);
-  if (bytes.length < 8) throw not(`it is ${bytes.length} bytes long, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
-  if (n > MAX_HEADER_BYTES || n > bytes.length - 8) throw not(`its first 8 bytes give a ${n}-byte header, but ${bytes.length - 8} bytes follow`);
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
-  } catch {
-    throw not(`its ${n}-byte header is not UTF-8 JSON`);
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw not('its header is not a JSON object');
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  if (metadata.format === 'webgrad-model') throw new ValueError(`${source} is a webgrad model file, not a torch state_dict; load it with loadModel (webgrad predict and evaluate take it as it is)`);
-  const start = 8 + n;
+  const file = decodeSafetensors(bytes, source, { widenFloats: true, skip: (name) => name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked') });
+  if (file.metadata.format === FORMAT) throw new ValueError(`${source} is a webgrad model file, not a torch state_dict; load it with loadModel (webgrad predict and evaluate take it as it is)`);
   const tensors = new Map<string, TorchTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: at } = (info ?? {}) as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const size = DTYPE_BYTES[dtype];
-    const okShape = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
-    const count = okShape ? shape.reduce((a, b) => a * b, 1) : NaN;
-    if (!size || !okShape || !Array.isArray(at) || at[1] - at[0] !== count * size || !(at[0] >= 0) || start + at[1] > bytes.length) {
-      throw not(`tensor '${name}' has dtype ${JSON.stringify(dtype)}, shape ${JSON.stringify(shape)} and data_offsets ${JSON.stringify(at)}, which do not fit the ${bytes.length - start} data bytes`);
-    }
-    // A counter torch keeps for BatchNorm's momentum=None; webgrad's moving averages do not use it.
-    if (name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked')) continue;
-    if (!['F32', 'F16', 'BF16', 'F64'].includes(dtype)) throw new ValueError(`${source}: tensor '${name}' is ${dtype} [${shape.join(', ')}]; weights must be float: F32 (F16, BF16 and F64 are converted to float32)`);
-    const data = toFloat32(bytes, start + at[0], dtype, count);
-    const bad = firstNonFinite(data);
-    if (bad >= 0) throw new ValueError(`${source}: tensor '${name}' [${shape.join(', ')}] holds ${data[bad]} at index ${bad}${dtype === 'F64' ? ' (as float32)' : ''}; weights must be finite`);
-    tensors.set(name, { shape: [...shape], data });
+  for (const [name, { dtype, shape, data }] of Object.entries(file.tensors)) {
+    if (dtype !== 'F32') throw new ValueError(`${source}: tensor '${name}' is ${dtype} [${shape.join(', ')}]; weights must be float: F32 (F16, BF16 and F64 are converted to float32)`);
+    const bad = firstNonFinite(data as Float32Array);
+    if (bad >= 0) throw new ValueError(`${source}: tensor '${name}' [${shape.join(', ')}] holds ${data[bad]} at index ${bad}; weights must be finite`);
+    tensors.set(name, { shape, data: data as Float32Array });
   }
-  return { tensors, metadata };
-}
-
-function toFloat32(bytes: Uint8Array, at: number, dtype: string, count: number): Float32Array {
-  const v = new DataView(bytes.buffer, bytes.byteOffset + at, count * DTYPE_BYTES[dtype]);
-  const out = new Float32Array(count);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < count; i++) {
-    if (dtype === 'F32') out[i] = v.getFloat32(4 * i, true);
-    else if (dtype === 'F64') out[i] = v.getFloat64(8 * i, true); // rounded to nearest, as torch's .float()
-    else if (dtype === 'BF16') bits[i] = v.getUint16(2 * i, true) << 16; // bfloat16 is float32's top half
-    else out[i] = halfToFloat(v.getUint16(2 * i, true));
-  }
-  return out;
-}
-
-/** IEEE binary16 → number (exact: every half is a float32). */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return sign * f * 2 ** -24;
-  if (e === 31) return f ? NaN : sign * Infinity;
-  return sign * (1 + f / 1024) * 2 ** (e - 15);
+  return { tensors, metadata: file.metadata };
 }

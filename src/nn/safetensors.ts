@@ -22,10 +22,19 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-const BYTES: Record<SafetensorsDtype, number> = { F32: 4, I32: 4 };
+/** Bytes per element of every dtype of the format; webgrad holds F32 and I32, and reads F16, BF16 and F64 as F32 on request. */
+const BYTES: Record<string, number> = { F32: 4, I32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 const ARRAY = { F32: Float32Array, I32: Int32Array } as const;
-/** Dtypes of the format that webgrad knows of but cannot hold, so the error can say so. */
-const OTHER_DTYPES = ['F64', 'F16', 'BF16', 'I64', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
+/** The float dtypes decodeSafetensors widens to F32 with `widenFloats`. */
+const WIDENED = ['F16', 'BF16', 'F64'];
+
+/** How decodeSafetensors reads a file another tool wrote (a torch state_dict). */
+export interface DecodeOptions {
+  /** Read F16, BF16 and F64 tensors too, as F32 (exactly for F16 and BF16; F64 rounded to nearest). */
+  readonly widenFloats?: boolean;
+  /** Tensors to check but leave out of the result, whatever their dtype (torch's I64 num_batches_tracked). */
+  readonly skip?: (name: string) => boolean;
+}
 /** The reference implementation's limit; a larger header is a corrupt length, not a model. */
 export const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
@@ -100,22 +109,48 @@ function describeArray(data: unknown): string {
  * errors. The tensors' data are copies: they do not alias `bytes`, and their
  * offsets need not be aligned.
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'model file'): SafetensorsFile {
+export function decodeSafetensors(bytes: Uint8Array, source = 'model file', options: DecodeOptions = {}): SafetensorsFile {
   const header = readHeader(bytes, source);
   const dataStart = 8 + header.length;
   const dataLength = bytes.length - dataStart;
   const metadata = readMetadata(header.json[METADATA_KEY], source);
+  const readable = options.widenFloats ? ['F32', 'I32', ...WIDENED] : ['F32', 'I32'];
   const entries = Object.entries(header.json)
     .filter(([name]) => name !== METADATA_KEY)
-    .map(([name, info]) => readEntry(name, info, source));
+    .map(([name, info]) => readEntry(name, info, source, options.skip?.(name) ? Object.keys(BYTES) : readable));
   checkLayout(entries, dataLength, source);
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const e of entries) {
-    const data = readLittleEndian(bytes, dataStart + e.begin, e.dtype, e.end - e.begin);
+    if (options.skip?.(e.name)) continue;
+    const at = dataStart + e.begin;
+    const stored = WIDENED.includes(e.dtype) ? { dtype: 'F32' as const, data: widened(bytes, at, e.dtype, numel(e.shape)) } : { dtype: e.dtype as SafetensorsDtype, data: readLittleEndian(bytes, at, e.dtype as SafetensorsDtype, e.end - e.begin) };
     // defineProperty, not assignment: a tensor may be named '__proto__'.
-    Object.defineProperty(tensors, e.name, { value: { dtype: e.dtype, shape: e.shape, data }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(tensors, e.name, { value: { ...stored, shape: e.shape }, enumerable: true, writable: true, configurable: true });
   }
   return { tensors, metadata };
+}
+
+/** F16, BF16 or F64 data as float32: half and bfloat16 exactly, double rounded to nearest (as torch's .float()). */
+function widened(bytes: Uint8Array, at: number, dtype: string, count: number): Float32Array {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + at, count * BYTES[dtype]);
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) {
+    if (dtype === 'F64') out[i] = v.getFloat64(8 * i, true);
+    else if (dtype === 'BF16') bits[i] = v.getUint16(2 * i, true) << 16; // bfloat16 is float32's top half
+    else out[i] = halfToFloat(v.getUint16(2 * i, true));
+  }
+  return out;
+}
+
+/** IEEE binary16 → number (exact: every half is a float32). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return sign * f * 2 ** -24;
+  if (e === 31) return f ? NaN : sign * Infinity;
+  return sign * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 function readHeader(bytes: Uint8Array, source: string): { length: number; json: Record<string, unknown> } {
@@ -165,22 +200,22 @@ function readMetadata(raw: unknown, source: string): Record<string, string> {
 
 interface Entry {
   name: string;
-  dtype: SafetensorsDtype;
+  dtype: string;
   shape: number[];
   begin: number;
   end: number;
 }
 
-function readEntry(name: string, info: unknown, source: string): Entry {
+function readEntry(name: string, info: unknown, source: string, readable: readonly string[]): Entry {
   const where = `${source}: tensor '${name}'`;
   if (info === null || typeof info !== 'object' || Array.isArray(info)) {
     throw new ValueError(`${where} must be a { dtype, shape, data_offsets } object, got ${kind(info)}`);
   }
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-  if (dtype !== 'F32' && dtype !== 'I32') {
-    const known = typeof dtype === 'string' && OTHER_DTYPES.includes(dtype);
+  if (typeof dtype !== 'string' || !readable.includes(dtype)) {
+    const known = typeof dtype === 'string' && Object.hasOwn(BYTES, dtype);
     const what = known ? `dtype ${dtype}, which webgrad cannot load` : `unknown dtype ${JSON.stringify(dtype)}`;
-    throw new ValueError(`${where} has ${what} (supported: F32, I32)`);
+    throw new ValueError(`${where} has ${what} (supported: ${readable.join(', ')})`);
   }
   const shapeProblem = checkShape(shape);
   if (shapeProblem) throw new ValueError(`${where}: ${shapeProblem}`);
