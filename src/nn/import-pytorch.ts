@@ -70,6 +70,7 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
   const file = readTorchFile(bytes, source);
   const modules = groupModules(file.tensors);
   const model = buildModel(architecture, o, modules, source);
+  takeScaler(model, modules);
   const plan = weightedLayers(model, o.flattenOrder ?? (file.metadata.source === 'webgrad' ? 'nhwc' : 'nchw'));
   const { order, how } = moduleOrder(model, plan, modules, o.modules, source);
   const weights = new Map<string, Float32Array>();
@@ -96,6 +97,17 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
 }
 
 type TorchTensor = { shape: number[]; data: Float32Array };
+
+/** webgrad's export keeps the input scaler as buffers input_mean and input_std: they become the model's scaler again. */
+function takeScaler(model: Sequential, modules: Map<string, Map<string, TorchTensor>>): void {
+  const top = modules.get('');
+  const [mean, std] = [top?.get('input_mean'), top?.get('input_std')];
+  if (!top || !mean || !std) return;
+  model.setScaler({ mean: Array.from(mean.data), std: Array.from(std.data) });
+  top.delete('input_mean');
+  top.delete('input_std');
+  if (top.size === 0) modules.delete('');
+}
 
 function refuseLeftOver(tensors: Map<string, TorchTensor>, module: string, why: string, source: string): void {
   const [part, t] = [...tensors][0] ?? [];

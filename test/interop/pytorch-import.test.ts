@@ -258,6 +258,11 @@ describe('import from PyTorch: conversions and refusals', () => {
     const files = await pytorchExport(m);
     const back = importPytorch(files['model.safetensors'] as Uint8Array, m.topology());
     (await back.getWeights()).forEach((w, i) => expect(Array.from(w), m.paramSpecs()[i].name).toEqual(Array.from(want[i])));
+    // With an input scaler, which the export keeps as buffers input_mean and input_std: it comes back too.
+    const scaler = { mean: Array.from({ length: 40 }, (_, i) => i / 4), std: Array.from({ length: 40 }, (_, i) => 1 + i / 8) };
+    m.setScaler(scaler);
+    const scaled = importPytorch((await pytorchExport(m))['model.safetensors'] as Uint8Array, m.topology());
+    expect(scaled.scaler).toEqual({ mean: scaler.mean.map(Math.fround), std: scaler.std.map(Math.fround) });
     m.dispose();
   });
 });
