@@ -15,8 +15,9 @@ a folder of IDX files (MNIST / Fashion-MNIST layout, optionally .gz; pixels
 scaled to [0, 1], images NHWC) or a CSV file with a header (the label column
 is the last unless --label-column names another). The optimizer starts from
 the state webgrad's had (model.load_optimizer). --batch-size is per process,
-so a step of N processes sees N times as many samples. The model is written
-with model.save_webgrad: webgrad loads it (webgrad predict / evaluate / fit).
+so a step of N processes sees N times as many samples. The model and the
+optimizer's state are written with model.save_webgrad: webgrad loads it
+(webgrad predict / evaluate) and its fit goes on from there.
 """
 import argparse
 import csv
@@ -158,7 +159,8 @@ def main():
             break
 
     if rank == 0:
-        exported.save_webgrad(model.eval().cpu(), args.out)
+        # The optimizer's state goes too, so webgrad's next step continues this run (every rank holds the same).
+        exported.save_webgrad(model.eval().cpu(), args.out, optimizer=opt, step=exported.OPTIMIZER_STEP + steps)
         print(f'wrote {args.out}: load it in webgrad (webgrad predict {args.out} ...)', flush=True)
     if distributed:
         dist.barrier()

@@ -261,7 +261,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   const optimizer = compile ? optimizerExport(compile.optimizer ?? 'adam', mapped, state) : null;
   if (optimizer?.file) files['optimizer.safetensors'] = optimizer.file;
   files['model.py'] = modelPy(model.name, inputShape, init, body, penalties, compile ? lossCode(compile.loss) : null, optimizer);
-  files['webgrad.json'] = `${JSON.stringify({ metadata: { ...modelMetadata(model, 0), optimizer_step: '0' }, tensors: mapped.map(({ key, name, conversion, shape }) => ({ key, name, conversion, shape })) }, null, 1)}\n`;
+  files['webgrad.json'] = `${JSON.stringify({ metadata: { ...modelMetadata(model, 0), optimizer_step: '0' }, tensors: mapped.map(({ key, name, conversion, shape, trainable }) => ({ key, name, conversion, shape, trainable })) }, null, 1)}\n`;
   files['train.py'] = TRAIN_PY;
   return files;
 }
@@ -510,19 +510,38 @@ def _from_webgrad(conversion, t):
     return t
 
 
-def save_webgrad(model, path, folder=HERE):
-    """Writes the model's weights as a webgrad model file (webgrad's names and layouts), which webgrad loads and trains on."""
+def save_webgrad(model, path, folder=HERE, optimizer=None, step=None):
+    """Writes the model as a webgrad model file (webgrad's names and layouts), which webgrad loads and trains on.
+
+    With the optimizer (make_optimizer's or load_optimizer's) and the step count, its state goes in
+    too, as webgrad's optimizer slots, so webgrad's next step continues where torch's stopped.
+    """
     info = json.load(open(os.path.join(folder, 'webgrad.json')))
     state = model.state_dict()
     tensors = {}
-    for t in info['tensors']:
-        w = _to_webgrad(t['conversion'], state[t['key']].float())
-        if list(w.shape) != t['shape']:
-            raise ValueError(f"{t['key']}: shape {list(w.shape)} in webgrad's layout, expected {t['shape']}")
+
+    def put(name, key, conversion, t, shape):
+        w = _to_webgrad(conversion, t.detach().float())
+        if list(w.shape) != shape:
+            raise ValueError(f"{key}: shape {list(w.shape)} in webgrad's layout, expected {shape}")
         if not torch.isfinite(w).all():
-            raise ValueError(f"{t['key']}: holds NaN or infinite values; not written (a webgrad model file never holds them)")
-        tensors[f"weights/{t['name']}"] = w
-    write_safetensors(path, tensors, info['metadata'])
+            raise ValueError(f"{key}: holds NaN or infinite values; not written (a webgrad model file never holds them)")
+        tensors[name] = w
+
+    for t in info['tensors']:
+        put(f"weights/{t['name']}", t['key'], t['conversion'], state[t['key']], t['shape'])
+    metadata = dict(info['metadata'])
+    if optimizer is not None:
+        if step is None:
+            raise ValueError('save_webgrad: give the step count with the optimizer (OPTIMIZER_STEP plus the steps torch took)')
+        slots = optimizer.state_dict()['state']
+        for i, t in enumerate(x for x in info['tensors'] if x['trainable']):
+            for k, name in enumerate(OPTIMIZER_STATE):
+                if i not in slots or name not in slots[i]:
+                    raise ValueError(f"save_webgrad: the optimizer holds no {name} for parameter {i} ({t['key']}); has it taken a step?")
+                put(f"optimizer/{t['name']}/{k}", f"{t['key']} {name}", t['conversion'], slots[i][name], t['shape'])
+        metadata['optimizer_step'] = str(int(step))
+    write_safetensors(path, tensors, metadata)
 
 
 def load_webgrad(path, folder=HERE):

@@ -142,7 +142,7 @@ const CONTINUED: [string, OptimizerSpec][] = [
 ];
 
 describe('continuing training in torch', () => {
-  it.skipIf(!hasTorch).each(CONTINUED)('%s: one step in torch equals one more step in webgrad', async (_label, optimizer) => {
+  it.skipIf(!hasTorch).each(CONTINUED)("%s: one step in torch equals one more step in webgrad, and webgrad goes on from torch's state", async (_label, optimizer) => {
     const make = () => sequential([dense(8, { activation: 'relu', inputShape: [5], kernelRegularizer: l2(1e-3) }), dense(3, { activation: 'softmax' })], { seed: 4 });
     const m = make();
     m.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
@@ -162,7 +162,7 @@ describe('continuing training in torch', () => {
       [
         'import sys, numpy as np, torch',
         `sys.path.insert(0, ${f})`,
-        'from model import load_model, load_optimizer, loss_fn, save_webgrad',
+        'from model import load_model, load_optimizer, loss_fn, save_webgrad, OPTIMIZER_STEP',
         `model = load_model(${f}).train()`,
         `opt = load_optimizer(model, ${f})`,
         `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'bx.f32'))}, dtype='<f4').reshape(16, 5))`,
@@ -170,17 +170,23 @@ describe('continuing training in torch', () => {
         'opt.zero_grad()',
         '(loss_fn(model(x, logits=True), y) + model.penalty()).backward()',
         'opt.step()',
-        `save_webgrad(model.eval(), ${JSON.stringify(out)}, ${f})`,
+        `save_webgrad(model.eval(), ${JSON.stringify(out)}, ${f}, optimizer=opt, step=OPTIMIZER_STEP + 1)`,
       ].join('\n'),
     );
     await m.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
     const want = await m.getWeights();
     const torchStepped = await loadModel(out);
+    torchStepped.compile({ ...torchStepped.compileOptions!, backend: 'cpu' });
     const got = await torchStepped.getWeights();
     const moved = Math.max(...want.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - before[i][j])))));
     expect(moved, 'the step moves the weights').toBeGreaterThan(1e-4);
     // The same state and gradient up to float32 rounding in other orders: the step agrees far below its size.
-    got.forEach((g, i) => expectClose(g, want[i], { atol: 1e-6, rtol: 1e-5, why: 'one update from the same state; gradients differ by float32 rounding only' }, `weight ${i}`));
+    const stepTol = { atol: 1e-6, rtol: 1e-5, why: 'one update from the same state; gradients differ by float32 rounding only' };
+    got.forEach((g, i) => expectClose(g, want[i], stepTol, `weight ${i}`));
+    // Back in webgrad, with torch's optimizer state: the next step is the one webgrad would have taken.
+    for (const model of [m, torchStepped]) await model.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const [again, resumed] = [await m.getWeights(), await torchStepped.getWeights()];
+    resumed.forEach((g, i) => expectClose(g, again[i], { ...stepTol, atol: 2e-6, why: 'two updates, each from the same state up to float32 rounding' }, `weight ${i} after one more webgrad step`));
     m.dispose();
     torchStepped.dispose();
   }, 120_000);
