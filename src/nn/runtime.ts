@@ -110,8 +110,8 @@ export class Runtime {
   nextStep(): void {
     if (!this.optimizer) throw new ValueError('fit: the model has no optimizer; call compile() first');
     this.step++;
-    if (!Number.isSafeInteger(this.step) || this.step > 0x7fffffff) throw new ValueError(`fit: the step count ${this.step} passed 2^31 − 1, which the step input (i32) holds`);
-    const inputs = (this.stepInputs ??= { number: this.backend.allocate([1], 'i32'), values: this.backend.allocate([this.optimizer.valueCount]) });
+    if (this.step > 0x7fffffff) throw new ValueError(`fit: the step count ${this.step} passed 2^31 − 1, which the step input (i32) holds`);
+    const inputs = this.stepTensors(this.optimizer);
     this.backend.write(inputs.number, Int32Array.of(this.step));
     this.backend.write(inputs.values, Float32Array.from(this.optimizer.values(this.step)));
   }
@@ -180,6 +180,11 @@ export class Runtime {
     this.sums.clear();
   }
 
+  /** The step number and the optimizer's values, one pair every compiled training step reads. */
+  private stepTensors(optimizer: Optimizer): { number: DeviceTensor; values: DeviceTensor } {
+    return (this.stepInputs ??= { number: this.backend.allocate([1], 'i32'), values: this.backend.allocate([optimizer.valueCount]) });
+  }
+
   private zeros(shape: Shape): DeviceTensor {
     const t = this.backend.allocate(shape);
     this.backend.write(t, new Float32Array(t.size));
@@ -208,9 +213,9 @@ export class Runtime {
     }
     if (sums) graph.sums.forEach((v, i) => bound.set(v, this.accumulators(sums)[i]));
     if (graph.stepValues) {
-      this.stepInputs ??= { number: be.allocate([1], 'i32'), values: be.allocate([this.optimizer!.valueCount]) };
-      bound.set(graph.stepValues, this.stepInputs.values);
-      if (graph.step) bound.set(graph.step, this.stepInputs.number);
+      const inputs = this.stepTensors(this.optimizer!);
+      bound.set(graph.stepValues, inputs.values);
+      if (graph.step) bound.set(graph.step, inputs.number);
     }
     const compiled = await compileGraph(be, graph.graph, bound, graph.output ? [graph.output] : []);
     const step = { graph, compiled, x, y };

@@ -50,19 +50,14 @@ function epsilonOk(op: string, name: string, v: number): void {
   if (Math.fround(v) < MIN_NORMAL_F32) throw new ValueError(`${op}: ${name} must be a normal positive float32 (>= 2^-126), got ${v}`);
 }
 
-/** Outputs: the parameter and `count - 1` state tensors, all shaped like g. */
-function sameAsGrad(op: string, g: TensorInfo, count: number): TensorInfo[] {
-  if (g.dtype !== 'f32') throw new ValueError(`${op}: gradient must be f32, got ${fmt(g)}`);
-  return Array.from({ length: count }, () => f32(g.shape));
-}
-
 /** The step's values must be f32[count]; outputs: the parameter and `outputs - 1` state tensors, all shaped like g. */
 function shapes(op: string, [g, values]: readonly TensorInfo[], count: number, outputs: number): TensorInfo[] {
   if (!values || values.dtype !== 'f32' || values.shape.length !== 1 || values.shape[0] !== count) {
     const what = count === 1 ? '[lr]' : '[lr, 1 − beta1^step, 1 − beta2^step]';
     throw new ValueError(`${op}: input 1 must be the step's values, f32[${count}] ${what}, got ${values ? fmt(values) : 'nothing'}`);
   }
-  return sameAsGrad(op, g, outputs);
+  if (g.dtype !== 'f32') throw new ValueError(`${op}: gradient must be f32, got ${fmt(g)}`);
+  return Array.from({ length: outputs }, () => f32(g.shape));
 }
 
 /** The values an SGD, momentum or RMSprop update reads at a step: [lr], checked here because the kernel cannot. */

@@ -14,7 +14,7 @@ interface Step {
 /**
  * A compiled launch sequence: pipelines compiled asynchronously up front,
  * bind groups built once, every launch's uniforms in one buffer of its own,
- * uploaded before the first run and fixed thereafter: what changes between
+ * uploaded when it is compiled and fixed thereafter: what changes between
  * runs (the batch, the step number, the learning rate) is data in buffers the
  * launches read. Running it records dispatches into the backend's open pass,
  * so several runs share a submit.
@@ -24,7 +24,6 @@ export class GpuProgram implements Program {
   private uniform: GPUBuffer | null = null;
   private staging: DataView;
   private slot: number;
-  private dirty = true;
 
   private constructor(
     private be: WebGPUBackend,
@@ -49,13 +48,12 @@ export class GpuProgram implements Program {
     }
     const pipelines = await Promise.all(launches.map((l, i) => be.pipelineFor(l, gpuLaunches[i], true)));
     launches.forEach((l, i) => program.addStep(l, gpuLaunches[i], pipelines[i]));
+    // Uploaded once, ordered before any run: an ordered write, no submit.
+    if (program.uniform) be.writeOrdered(program.uniform, new Uint8Array(program.staging.buffer));
     return program;
   }
 
   run(): void {
-    // The first run uploads the uniforms: an ordered write, no submit.
-    if (this.dirty && this.uniform) this.be.writeOrdered(this.uniform, new Uint8Array(this.staging.buffer));
-    this.dirty = false;
     for (const s of this.steps) this.be.record(s.launch.kernel.name, s.pipeline, s.bindGroup, s.workgroups);
   }
 
