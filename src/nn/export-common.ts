@@ -12,14 +12,24 @@ export interface ExportedWeight {
   readonly trainable: boolean;
 }
 
-/** The model's input shape and every weight by name ('dense_1/kernel'), refusing a model that has neither yet. */
-export async function exportedWeights(model: Sequential, to: string): Promise<{ inputShape: number[]; byName: Map<string, ExportedWeight> }> {
+/**
+ * The model's input shape and its weights, refusing a model that has neither
+ * yet: `weight(layer, part)` is one ('dense_1', 'kernel'), or an error naming
+ * what the layer lacks.
+ */
+export async function exportedWeights(model: Sequential, to: string): Promise<{ inputShape: number[]; weight: (layer: string, part: string) => ExportedWeight }> {
   const inputShape = model.inputShape;
   if (!inputShape) throw new ValueError(`export to ${to}: the model's input shape is unknown; fit it or give inputShape`);
   const specs = model.paramSpecs();
   const weights = await model.getWeights();
   if (weights.some((w) => w.length === 0)) throw new ValueError(`export to ${to}: the model has no weights yet; fit it or load a trained one`);
-  return { inputShape, byName: new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i], trainable: isTrainable(p) }])) };
+  const byName = new Map(specs.map((p, i) => [p.name, { shape: p.shape, data: weights[i], trainable: isTrainable(p) }]));
+  const weight = (layer: string, part: string) => {
+    const w = byName.get(`${layer}/${part}`);
+    if (!w) throw new ValueError(`export to ${to}: ${layer} has no ${part}`);
+    return w;
+  };
+  return { inputShape, weight };
 }
 
 /** TensorFlow's 'same' padding of one axis: total max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the odd pixel after. */

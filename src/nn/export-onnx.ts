@@ -119,12 +119,7 @@ const ACTIVATION_NODES: { [A in LayerActivation]: (g: OnnxGraph, name: string, a
  * initializers (Conv weights [out, in, kh, kw] from webgrad's [kh, kw, in, out]).
  */
 export async function onnxExport(model: Sequential): Promise<Uint8Array> {
-  const { inputShape, byName } = await exportedWeights(model, 'ONNX');
-  const weight = (layer: string, part: string) => {
-    const w = byName.get(`${layer}/${part}`);
-    if (!w) throw new ValueError(`export to ONNX: ${layer} has no ${part}`);
-    return w;
-  };
+  const { inputShape, weight } = await exportedWeights(model, 'ONNX');
   const g = new OnnxGraph(inputShape);
   const scaler = model.scaler;
   if (scaler) {

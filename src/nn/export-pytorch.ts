@@ -105,15 +105,15 @@ function toTorch(conversion: Conversion, shape: number[], data: Float32Array): {
  * - train.py: continues training under torchrun with DistributedDataParallel.
  */
 export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
-  const { inputShape, byName } = await exportedWeights(model, 'PyTorch');
+  const { inputShape, weight } = await exportedWeights(model, 'PyTorch');
   const tensors: Record<string, SafetensorsTensor> = {};
   const mapped: Mapped[] = [];
-  const put = (key: string, name: string, conversion: Conversion = 'same') => {
-    const w = byName.get(name);
-    if (!w) throw new ValueError(`export to PyTorch: the model has no weight ${name}`);
+  /** Layer `layer`'s weight `part` as torch tensor `key`, noted for save_webgrad and the optimizer state. */
+  const put = (key: string, layer: string, part: string, conversion: Conversion = 'same') => {
+    const w = weight(layer, part);
     const t = toTorch(conversion, w.shape, w.data);
     tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
-    mapped.push({ key, name, conversion, shape: w.shape, trainable: w.trainable });
+    mapped.push({ key, name: `${layer}/${part}`, conversion, shape: w.shape, trainable: w.trainable });
   };
   const init: string[] = [];
   const body: string[] = [];
@@ -138,11 +138,6 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
     if (layout === 'nchw') body.push('x = x.permute(0, 2, 3, 1)  # back to NHWC');
     if (layout !== 'flat') layout = 'nhwc';
   };
-  const weight = (layer: string, part: string) => {
-    const w = byName.get(`${layer}/${part}`);
-    if (!w) throw new ValueError(`export to PyTorch: ${layer} has no ${part}`);
-    return w;
-  };
   for (const layer of model.layers) {
     const c = layer.config as LayerConfig;
     const a = moduleNames.get(c.name)!;
@@ -155,8 +150,8 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
         if (shape.length !== 1) throw new ValueError(`export to PyTorch: ${c.name} takes [${shape.join(', ')}]; webgrad's dense takes flat inputs`);
         const [fin, fout] = weight(c.name, 'kernel').shape;
         // Linear.weight is [out, in]: the kernel [in, out] transposed.
-        put(`${a}.weight`, `${c.name}/kernel`, 'linear');
-        if (c.useBias) put(`${a}.bias`, `${c.name}/bias`);
+        put(`${a}.weight`, c.name, 'kernel', 'linear');
+        if (c.useBias) put(`${a}.bias`, c.name, 'bias');
         init.push(`self.${a} = nn.Linear(${fin}, ${fout}, bias=${c.useBias ? 'True' : 'False'})`);
         penalties.push(...penaltyCode(a, c.kernelRegularizer, c.useBias ? c.biasRegularizer : undefined));
         body.push(`x = self.${a}(x)`);
@@ -166,8 +161,8 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       case 'conv2d': {
         const [kh, kw, cin, cout] = weight(c.name, 'kernel').shape;
         // Conv2d.weight is [out, in, kh, kw]: the kernel [kh, kw, in, out] permuted.
-        put(`${a}.weight`, `${c.name}/kernel`, 'conv');
-        if (c.useBias) put(`${a}.bias`, `${c.name}/bias`);
+        put(`${a}.weight`, c.name, 'kernel', 'conv');
+        if (c.useBias) put(`${a}.bias`, c.name, 'bias');
         toNchw();
         const [h, w] = shape;
         if (c.padding === 'same') {
@@ -220,10 +215,10 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       case 'batchNormalization': {
         if (c.center !== c.scale) throw new ValueError(`export to PyTorch: ${c.name} has center ${c.center} and scale ${c.scale}; torch's BatchNorm learns both or neither`);
         const C = shape[shape.length - 1];
-        if (c.scale) put(`${a}.weight`, `${c.name}/gamma`);
-        if (c.center) put(`${a}.bias`, `${c.name}/beta`);
-        put(`${a}.running_mean`, `${c.name}/moving_mean`);
-        put(`${a}.running_var`, `${c.name}/moving_variance`);
+        if (c.scale) put(`${a}.weight`, c.name, 'gamma');
+        if (c.center) put(`${a}.bias`, c.name, 'beta');
+        put(`${a}.running_mean`, c.name, 'moving_mean');
+        put(`${a}.running_var`, c.name, 'moving_variance');
         const images = shape.length === 3;
         if (images) toNchw();
         // Keras' momentum weighs the old average, torch's the new batch: 1 − momentum.
@@ -234,8 +229,8 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       case 'layerNormalization': {
         if (c.center !== c.scale) throw new ValueError(`export to PyTorch: ${c.name} has center ${c.center} and scale ${c.scale}; torch 1.13's LayerNorm learns both or neither`);
         const C = shape[shape.length - 1];
-        if (c.scale) put(`${a}.weight`, `${c.name}/gamma`);
-        if (c.center) put(`${a}.bias`, `${c.name}/beta`);
+        if (c.scale) put(`${a}.weight`, c.name, 'gamma');
+        if (c.center) put(`${a}.bias`, c.name, 'beta');
         toNhwc();
         init.push(`self.${a} = nn.LayerNorm(${C}, eps=${py(c.epsilon)}, elementwise_affine=${c.scale ? 'True' : 'False'})`);
         body.push(`x = self.${a}(x)`);
