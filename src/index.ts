@@ -32,9 +32,9 @@ export { EarlyStopping, earlyStopping, TerminateOnNaN, terminateOnNaN } from './
 export type { Callback, EarlyStoppingOptions, Logs, NonFiniteLoss } from './nn/callbacks.js';
 export type { Input, TensorData } from './nn/inputs.js';
 export { loadModel, modelFromBytes, modelToBytes, saveModel } from './nn/saving.js';
-export { decodeSafetensors, encodeSafetensors } from './nn/safetensors.js';
-export { importPytorch, type ImportPytorchOptions, type PytorchArchitecture } from './nn/import-pytorch.js';
-export { onnxExport } from './nn/export-onnx.js';
+export { decodeSafetensors, encodeSafetensors } from './interop/safetensors.js';
+export { importPytorch, type ImportPytorchOptions, type PytorchArchitecture } from './interop/import-pytorch.js';
+export { onnxExport } from './interop/export-onnx.js';
 
 // Browser-safe data helpers, digit preprocessing and charts (file readers are Node-only: src/data/node.ts).
 export * from './data/index.js';

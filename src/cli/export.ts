@@ -3,8 +3,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ValueError } from '../core/errors.js';
-import { onnxExport } from '../nn/export-onnx.js';
-import { pytorchExport } from '../nn/export-pytorch.js';
+import { onnxExport } from '../interop/export-onnx.js';
+import { pytorchExport } from '../interop/export-pytorch.js';
 import { writeFileAtomic } from '../nn/file.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';

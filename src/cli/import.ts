@@ -2,8 +2,8 @@
 // a torch state_dict as a webgrad model file, for predict and evaluate.
 import { ValueError } from '../core/errors.js';
 import { readModelFile } from '../nn/file.js';
-import type { ImportPytorchOptions, PytorchArchitecture } from '../nn/import-pytorch.js';
-import { importPytorch } from '../nn/import-pytorch.js';
+import type { ImportPytorchOptions, PytorchArchitecture } from '../interop/import-pytorch.js';
+import { importPytorch } from '../interop/import-pytorch.js';
 import { loadModel, saveModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { checkOutputPath } from './output.js';

@@ -2,8 +2,8 @@ import { ValueError, WebgradError } from '../core/errors.js';
 import type { CompileOptions, InputScaler, Topology } from './model.js';
 import { firstNonFinite, Sequential } from './model.js';
 import { isTrainable } from './layer-base.js';
-import type { SafetensorsTensor } from './safetensors.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import type { SafetensorsTensor } from '../interop/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js';
 
 /**
  * The model file: safetensors, which other tools read. Weights are

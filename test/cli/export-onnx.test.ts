@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
-import { onnxExport } from '../../src/nn/export-onnx.js';
+import { onnxExport } from '../../src/interop/export-onnx.js';
 import { conv2d, dense, flatten, maxPooling2d } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { loadModel } from '../../src/nn/saving.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
-import { onnxExport } from '../../src/nn/export-onnx.js';
+import { onnxExport } from '../../src/interop/export-onnx.js';
 import type { Layer } from '../../src/nn/layers.js';
 import {
   activationLayer,

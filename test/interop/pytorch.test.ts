@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeExport } from '../../src/cli/export.js';
 import { Random } from '../../src/core/random.js';
-import { pytorchExport } from '../../src/nn/export-pytorch.js';
+import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { batchNormalization, conv2d, dense, dropout, flatten, globalAveragePooling2d, layerNormalization, maxPooling2d, randomTranslation } from '../../src/nn/layers.js';
 import type { Layer } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';

@@ -4,7 +4,7 @@ import { Random } from '../../src/core/random.js';
 import { dense } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
-import { encodeSafetensors } from '../../src/nn/safetensors.js';
+import { encodeSafetensors } from '../../src/interop/safetensors.js';
 import { backends } from '../helpers/backends.js';
 
 function data(n: number) {

@@ -6,7 +6,7 @@ import { Random } from '../../src/core/random.js';
 import { earlyStopping, terminateOnNaN } from '../../src/nn/callbacks.js';
 import { activationLayer, dense } from '../../src/nn/layers.js';
 import { Sequential, sequential } from '../../src/nn/model.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/nn/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetensors.js';
 import { loadModel, modelFromBytes, saveModel } from '../../src/nn/saving.js';
 import type { OptimizerSpec } from '../../src/optim/optimizers.js';
 import { backends } from '../helpers/backends.js';

@@ -7,12 +7,12 @@
 import { ValueError } from '../core/errors.js';
 import { checkOptimizer, learningRateAt } from '../optim/optimizers.js';
 import { channelsFirstKernel, exportedWeights, samePads, transposed } from './export-common.js';
-import type { LayerConfig } from './layers.js';
-import type { Sequential } from './model.js';
+import type { LayerConfig } from '../nn/layers.js';
+import type { Sequential } from '../nn/model.js';
 import { TRAIN_PY } from './export-pytorch-train.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { encodeSafetensors } from './safetensors.js';
-import { modelMetadata } from './saving.js';
+import { modelMetadata } from '../nn/saving.js';
 
 /** The files of an export: name → contents. */
 export type ExportFiles = Record<string, Uint8Array | string>;

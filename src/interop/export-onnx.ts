@@ -5,9 +5,9 @@
 // RandomTranslation are identities in inference and leave no node.
 // Browser-safe: it returns the file's bytes; the CLI writes them.
 import { ValueError } from '../core/errors.js';
-import type { LayerActivation } from './layer-base.js';
-import type { LayerConfig } from './layers.js';
-import type { Sequential } from './model.js';
+import type { LayerActivation } from '../nn/layer-base.js';
+import type { LayerConfig } from '../nn/layers.js';
+import type { Sequential } from '../nn/model.js';
 import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
 import type { Attribute } from './onnx-proto.js';
 import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';

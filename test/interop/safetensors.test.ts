@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, ValueError } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
 import { FileError, readModelFile, writeFileAtomic } from '../../src/nn/file.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/nn/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/interop/safetensors.js';
 
 const enc = new TextEncoder();
 

@@ -4,14 +4,14 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
-import type { Layer, ParamSpec } from './layers.js';
-import { activationOpt, dense, layerFromConfig, shapeProblem } from './layers.js';
-import type { Topology } from './model.js';
-import { firstNonFinite, Sequential } from './model.js';
+import type { Layer, ParamSpec } from '../nn/layers.js';
+import { activationOpt, dense, layerFromConfig, shapeProblem } from '../nn/layers.js';
+import type { Topology } from '../nn/model.js';
+import { firstNonFinite, Sequential } from '../nn/model.js';
 import { torchModuleNames } from './export-pytorch.js';
 import { decodeSafetensors } from './safetensors.js';
-import { FORMAT } from './saving.js';
-import { layersFromSpec, parseSpec } from './spec.js';
+import { FORMAT } from '../nn/saving.js';
+import { layersFromSpec, parseSpec } from '../nn/spec.js';
 
 /** The architecture the file's weights go into: layers, a saved model's topology, or a layer spec ('conv8:3,maxpool2,flatten,64'). */
 export type PytorchArchitecture = readonly Layer[] | Topology | string;

@@ -2,8 +2,8 @@
 // name, TensorFlow's 'same' padding made explicit, and the kernel layouts of
 // frameworks that are channels-first.
 import { ValueError } from '../core/errors.js';
-import { isTrainable } from './layer-base.js';
-import type { Sequential } from './model.js';
+import { isTrainable } from '../nn/layer-base.js';
+import type { Sequential } from '../nn/model.js';
 
 /** A weight of the model as an export reads it: webgrad's shape and data, and whether the optimizer trains it. */
 export interface ExportedWeight {

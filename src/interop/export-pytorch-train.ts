@@ -1,4 +1,4 @@
-// The train.py of a PyTorch export (src/nn/export-pytorch.ts): it continues
+// The train.py of a PyTorch export (src/interop/export-pytorch.ts): it continues
 // training the exported model in torch, under torchrun with
 // DistributedDataParallel, and writes a webgrad model file. It is the same for
 // every model: what is model-specific lives in the generated model.py.
