@@ -249,6 +249,9 @@ export function withFileDefaults(config: Partial<LayerConfig> & { type: string }
   return { ...FILE_DEFAULTS[type], ...pool, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
 }
 
+/** Every layer kind, in the order KINDS declares them: what generated tests (the export conformance matrix) walk. */
+export const LAYER_TYPES = Object.keys(KINDS) as readonly LayerType[];
+
 /** The Keras class name of a layer, for summary(). */
 export const layerTitle = (layer: Layer) => KINDS[layer.config.type].title;
 
