@@ -243,7 +243,7 @@ const FILE_DEFAULTS: { readonly [T in LayerType]: Readonly<Record<string, unknow
  */
 export function withFileDefaults(config: Partial<LayerConfig> & { type: string }): LayerConfig {
   const type = config?.type as LayerType;
-  if (!FILE_DEFAULTS[type]) return config as LayerConfig;
+  if (!Object.hasOwn(FILE_DEFAULTS, type)) return config as LayerConfig;
   const pool = (type === 'maxPooling2d' || type === 'averagePooling2d') && (config as Partial<Pool2dConfig>).poolSize ? { strides: (config as Pool2dConfig).poolSize } : {};
   const prefix = type.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/_(\d)/, '$1');
   return { ...FILE_DEFAULTS[type], ...pool, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
@@ -269,7 +269,8 @@ function viewLayer(config: ConfigOf<'flatten' | 'reshape'>, shape: (input: numbe
 
 export function layerFromConfig(config: LayerConfig): Layer {
   // A config may come from a file: check it as the builders would.
-  const kind = KINDS[config?.type as LayerType];
+  // hasOwn: a file's type may be 'constructor' or '__proto__', which every object has.
+  const kind = Object.hasOwn(KINDS, String(config?.type)) ? KINDS[config.type] : undefined;
   if (!kind) throw new ValueError(`unknown layer type '${(config as { type?: string })?.type}' (known: ${Object.keys(KINDS).join(', ')})`);
   checkActivation(config.activation);
   if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
