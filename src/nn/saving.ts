@@ -2,6 +2,8 @@ import { ValueError, WebgradError } from '../core/errors.js';
 import type { CompileOptions, InputScaler, Topology } from './model.js';
 import { firstNonFinite, Sequential } from './model.js';
 import { isTrainable } from './layer-base.js';
+import type { ParamSpec } from './layers.js';
+import { makeOptimizer } from '../optim/optimizers.js';
 import type { SafetensorsTensor } from '../interop/safetensors.js';
 import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js';
 
@@ -92,8 +94,8 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
       for (let k = 0; tensors[`optimizer/${p.name}/${k}`]; k++) out.push(take(`optimizer/${p.name}/${k}`, p.shape));
       return out;
     });
-    const step = Number(metadata.optimizer_step ?? '0');
-    if (!Number.isInteger(step) || step < 0) throw new ValueError(`${source}: optimizer_step ${metadata.optimizer_step} is not a step count`);
+    checkSlotCounts(slots, specs.filter(isTrainable), compile, source);
+    const step = readStep(metadata.optimizer_step, source);
     model.setOptimizerState({ slots, step });
   }
   // A tensor no weight or slot of the topology takes means the file and its topology disagree: refused, never dropped.
@@ -102,6 +104,28 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
     throw new ValueError(`${source}: tensor${unused.length > 1 ? 's' : ''} ${unused.slice(0, 5).map((k) => `'${k}'`).join(', ')}${unused.length > 5 ? ` and ${unused.length - 5} more` : ''} ${unused.length > 1 ? 'are' : 'is'} not used by the model's topology (its weights: ${specs.map((p) => p.name).join(', ')})`);
   }
   return model;
+}
+
+/**
+ * Every trainable weight has as many optimizer slot tensors as the optimizer
+ * keeps (Adam 2, momentum 1, SGD none): a file missing one, or holding slots
+ * for some weights only, is refused here rather than crash the first step.
+ */
+function checkSlotCounts(slots: Float32Array[][], trainable: ParamSpec[], compile: CompileOptions | null, source: string): void {
+  const optimizer = compile ? makeOptimizer(compile.optimizer ?? 'adam') : null;
+  const want = optimizer ? optimizer.slots : slots[0]?.length ?? 0;
+  const i = slots.findIndex((s) => s.length !== want);
+  if (i < 0) return;
+  const name = trainable[i].name;
+  const keeps = optimizer ? `its optimizer '${optimizer.config.type}' keeps ${want} per weight` : `weight '${trainable[0].name}' has ${want}`;
+  throw new ValueError(`${source}: weight '${name}' has ${slots[i].length} optimizer slot tensor${slots[i].length === 1 ? '' : 's'} (optimizer/${name}/0, 1, ...) but ${keeps}; the optimizer state is incomplete or belongs to another optimizer`);
+}
+
+/** The optimizer step as the writer writes it: decimal digits, a safe integer. */
+function readStep(text: string | undefined, source: string): number {
+  const step = Number(text ?? '0');
+  if (text !== undefined && (!/^\d+$/.test(text) || !Number.isSafeInteger(step))) throw new ValueError(`${source}: optimizer_step ${JSON.stringify(text)} is not a step count (a whole number written in decimal digits)`);
+  return step;
 }
 
 /** A model file never holds NaN or Infinity: refused on save and on load, naming the tensor. */
