@@ -141,6 +141,7 @@ function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules:
     if (!w || w.shape.length !== 2) {
       throw new ValueError(`${source}: the spec's output layer is a dense layer as wide as the file's last module, but ${last === undefined ? 'the file has no tensors' : `'${last}' has no Linear weight [out, in] (its tensors: ${[...(modules.get(last)?.keys() ?? [])].join(', ')})`}`);
     }
+    if (w.shape[0] < 1) throw new ValueError(`${source}: the spec's output layer is a dense layer as wide as the file's last module, but '${last}.weight' is [${w.shape.join(', ')}], a Linear layer with no outputs`);
     const torchDefaults = hidden.map((l) => (l.config.type === 'batchNormalization' ? layerFromConfig({ ...l.config, epsilon: 1e-5, momentum: 0.9 }) : l.config.type === 'layerNormalization' ? layerFromConfig({ ...l.config, epsilon: 1e-5 }) : l));
     model = new Sequential([...torchDefaults, dense(w.shape[0], { activation: o.outputActivation ?? 'softmax', name: 'output' })], { inputShape: o.inputShape, name: o.name });
   } else if (Array.isArray(arch)) {
