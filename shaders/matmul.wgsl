@@ -49,43 +49,13 @@ override EPILOGUE: u32 = 0u;
 override ACT: u32 = 0u;
 override ALPHA: f32 = 0.0;
 
-// activation.wgsl's forms for the kinds ACT may name (KIND 0 linear, 1 relu,
-// 2 leakyRelu, 3 elu, 4 sigmoid, 5 tanh), four at a time: a fused launch
-// computes what the unfused ops would (test/ops/matmul-epilogue.test.ts).
+// activate and activateGradOfOutput over V = vec4f, four values at a time,
+// are generated from the activation records for the kinds ACT may name (those
+// whose gradient needs only y: src/ops/activations.ts' EPILOGUE_ACTIVATIONS)
+// and prepended when this file is loaded. They are activation.wgsl's forms, so
+// a fused launch computes what the unfused ops would (test/ops/matmul-epilogue.test.ts).
 // Vectors keep the code small: llvmpipe compiles each stored element's copy.
-fn expm1Neg4(v: vec4f) -> vec4f {
-  var s = 1.0 + v * (1.0 / 10.0);
-  for (var k = 9.0; k >= 2.0; k -= 1.0) { s = 1.0 + v / k * s; }
-  return select(exp(v) - 1.0, v * s, v > vec4f(-0.5));
-}
-
-fn act4(v: vec4f) -> vec4f {
-  switch ACT {
-    case 1u: { return max(v, vec4f(0.0)); }
-    case 2u: { return select(ALPHA * v, v, v > vec4f(0.0)); }
-    case 3u: { return select(ALPHA * expm1Neg4(min(v, vec4f(0.0))), v, v > vec4f(0.0)); }
-    case 4u: {
-      let z = exp(-abs(v));
-      return select(z, vec4f(1.0), v >= vec4f(0.0)) / (1.0 + z);
-    }
-    case 5u: {
-      let t = expm1Neg4(-2.0 * min(abs(v), vec4f(64.0)));
-      return sign(v) * (-t / (2.0 + t));
-    }
-    default: { return v; }
-  }
-}
-
-fn actGradOfOutput4(y: vec4f) -> vec4f {
-  switch ACT {
-    case 1u: { return select(vec4f(0.0), vec4f(1.0), y > vec4f(0.0)); }
-    case 2u: { return select(vec4f(ALPHA), vec4f(1.0), y > vec4f(0.0)); }
-    case 3u: { return select(y + ALPHA, vec4f(1.0), y > vec4f(0.0)); }
-    case 4u: { return y * (1.0 - y); }
-    case 5u: { return 1.0 - y * y; }
-    default: { return vec4f(1.0); }
-  }
-}
+alias V = vec4f;
 
 // The epilogue's operand at row `row`, columns c0..c0+3: the bias (EPILOGUE
 // 1, the same for every row) or y (2). Columns past the edge read a clamped
@@ -99,8 +69,8 @@ fn operand4(row: u32, c0: u32) -> vec4f {
 
 // C's values finished as EPILOGUE says, given the operand o at their place.
 fn finish4(v: vec4f, o: vec4f) -> vec4f {
-  if (EPILOGUE == 1u) { return act4(v + o); }
-  if (EPILOGUE == 2u) { return v * actGradOfOutput4(o); }
+  if (EPILOGUE == 1u) { return activate(v + o, ALPHA, ACT); }
+  if (EPILOGUE == 2u) { return v * activateGradOfOutput(o, ALPHA, ACT); }
   return v;
 }
 

@@ -5,7 +5,8 @@
 // RandomTranslation are identities in inference and leave no node.
 // Browser-safe: it returns the file's bytes; the CLI writes them.
 import { ValueError } from '../core/errors.js';
-import type { LayerActivation } from '../nn/layer-base.js';
+import type { OnnxNodes } from '../ops/activations.js';
+import { onnxActivation } from '../ops/activations.js';
 import type { LayerConfig } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
@@ -86,33 +87,18 @@ class OnnxGraph {
   }
 }
 
-/** Each activation as ONNX nodes on the current value; a missing one does not compile. */
-const ACTIVATION_NODES: { [A in LayerActivation]: (g: OnnxGraph, name: string, alpha: number | undefined) => void } = {
-  linear: () => {},
-  relu: (g, name) => g.apply('Relu', `${name}/relu`),
-  sigmoid: (g, name) => g.apply('Sigmoid', `${name}/sigmoid`),
-  tanh: (g, name) => g.apply('Tanh', `${name}/tanh`),
-  softplus: (g, name) => g.apply('Softplus', `${name}/softplus`),
-  // Keras' default slope 0.2 (ONNX's is 0.01).
-  leakyRelu: (g, name, alpha) => g.apply('LeakyRelu', `${name}/leaky_relu`, { alpha: { float: alpha ?? 0.2 } }),
-  elu: (g, name, alpha) => g.apply('Elu', `${name}/elu`, { alpha: { float: alpha ?? 1 } }),
-  // Exact gelu, 0.5·x·(1 + erf(x/√2)), as webgrad's: opset 17 has no Gelu.
-  gelu: (g, name) => {
-    const x = g.x;
-    const e = g.op('Erf', [g.op('Div', [x, g.scalar(Math.SQRT2)], `${name}/gelu_scaled`)], `${name}/gelu_erf`);
-    const cdf2 = g.op('Add', [e, g.scalar(1)], `${name}/gelu_1_plus_erf`);
-    g.x = g.op('Mul', [g.op('Mul', [x, cdf2], `${name}/gelu_x_times`), g.scalar(0.5)], `${name}/gelu`);
-  },
-  // Over the last axis, webgrad's channels or units.
-  softmax: (g, name) => {
-    g.toChannelsLast(name);
-    g.apply('Softmax', `${name}/softmax`, { axis: { int: -1 } });
-  },
-  logSoftmax: (g, name) => {
-    g.toChannelsLast(name);
-    g.apply('LogSoftmax', `${name}/log_softmax`, { axis: { int: -1 } });
-  },
-};
+/** The graph as the activation records see it (src/ops/activations.ts: each record writes its own nodes). */
+function recordNodes(g: OnnxGraph): OnnxNodes {
+  return {
+    node: (type, inputs, name, attrs) => g.op(type, inputs, name, attrs),
+    scalar: (v) => g.scalar(v),
+    channelsLast(x, name) {
+      g.x = x;
+      g.toChannelsLast(name);
+      return g.x;
+    },
+  };
+}
 
 /**
  * The ONNX file of a built or loaded model: weights as float32
@@ -130,7 +116,9 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
   }
   for (const layer of model.layers) {
     const c = layer.config as LayerConfig;
-    const activate = () => ACTIVATION_NODES[c.activation](g, c.name, (c as { alpha?: number }).alpha);
+    const activate = () => {
+      g.x = onnxActivation(recordNodes(g), g.x, c.activation, (c as { alpha?: number }).alpha, c.name);
+    };
     switch (c.type) {
       case 'dense': {
         if (g.shape.length !== 1) throw new ValueError(`export to ONNX: ${c.name} takes [${g.shape.join(', ')}]; webgrad's dense takes flat inputs`);
@@ -193,8 +181,11 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
         g.apply('LayerNormalization', `${c.name}/layer_norm`, { axis: { int: -1 }, epsilon: { float: c.epsilon } }, [gamma, beta]);
         break;
       }
-      default:
-        throw new ValueError(`export to ONNX: layer type '${(c as { type: string }).type}' is not exported yet`);
+      default: {
+        // Exhaustive: a layer kind without an ONNX mapping does not compile (its config is not `never` here).
+        const unmapped: never = c;
+        throw new ValueError(`export to ONNX: layer type '${(unmapped as LayerConfig).type}' is not exported yet`);
+      }
     }
     // The sample shape after the layer, as webgrad computes it.
     g.shape = layer.outputShape(g.shape);

@@ -3,23 +3,23 @@ import { ValueError } from '../core/errors.js';
 import { didYouMean, opt } from '../core/options.js';
 import type { Random } from '../core/random.js';
 import type { Graph, Value } from '../graph/graph.js';
-import type { ActivationKind } from '../ops/activation.js';
-import { ACTIVATIONS, activation } from '../ops/activation.js';
-import { logSoftmax, softmax } from '../ops/softmax.js';
+import type { ActivationKind, LayerActivation } from '../ops/activations.js';
+import { activationNamed, LAYER_ACTIVATIONS, layerActivationRecord } from '../ops/activations.js';
+import { activation } from '../ops/activation.js';
 import { checkInitializer, INITIALIZERS } from './initializers.js';
 import type { LayerConfig } from './layers.js';
 import type { Regularizer } from './regularizers.js';
 import { regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
 
-/** Everything a layer may use as its activation: the elementwise kinds plus the row-wise softmax family. */
-export const LAYER_ACTIVATIONS = [...ACTIVATIONS, 'softmax', 'logSoftmax'] as const;
-export type LayerActivation = (typeof LAYER_ACTIVATIONS)[number];
+/** Everything a layer may use as its activation (src/ops/activations.ts' records): the elementwise kinds plus the row-wise softmax family. */
+export { LAYER_ACTIVATIONS };
+export type { LayerActivation };
 
+/** The activation a name means: webgrad's (TensorFlow.js') name, or Keras' (leaky_relu); unknown ones are refused with the nearest. */
 export function checkActivation(name: string): LayerActivation {
-  if (!(LAYER_ACTIVATIONS as readonly string[]).includes(name)) {
-    throw new ValueError(`unknown activation '${name}'${didYouMean(name, LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);
-  }
-  return name as LayerActivation;
+  const kind = typeof name === 'string' ? activationNamed(name) : null;
+  if (kind === null) throw new ValueError(`unknown activation '${name}'${didYouMean(String(name), LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);
+  return kind;
 }
 
 /** A weight a layer owns: its shape and how to initialise it. */
@@ -51,6 +51,13 @@ export interface Layer {
   params(input: number[]): ParamSpec[];
   /** Records the layer, as the context asks (training or inference, the last activation left to a fused loss). */
   forward(g: Graph, x: Value, weights: readonly Value[], ctx: ForwardContext): Value;
+  /**
+   * Only a layer with moving statistics (BatchNormalization): records, for one
+   * batch `x` of its inputs, the update that makes those statistics exact
+   * over every batch of a pass (fit's recomputeBatchNormStatistics). State it
+   * creates with g.state starts at zero with each pass.
+   */
+  recordStatistics?(g: Graph, x: Value, weights: readonly Value[]): void;
 }
 
 /** What a layer's forward pass may depend on besides its input. */
@@ -79,8 +86,8 @@ export function outputShapeOf(layers: readonly Layer[], input: number[]): number
 /** Records one activation of x (any of LAYER_ACTIVATIONS). */
 export function applyActivation(g: Graph, x: Value, kind: LayerActivation, alpha: number | undefined, name: string): Value {
   if (kind === 'linear') return x;
-  if (kind === 'softmax') return g.op(softmax, [x], {}, name);
-  if (kind === 'logSoftmax') return g.op(logSoftmax, [x], {}, name);
+  const a = layerActivationRecord(kind);
+  if (a.rowwise) return g.op(a.record.kernel, [x], {}, name);
   return g.op(activation, [x], { kind: kind as ActivationKind, alpha }, name);
 }
 
@@ -89,8 +96,8 @@ export function shapeProblem(v: unknown): string | null {
   return Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0) ? null : `must be a list of positive whole numbers, like [784], got ${JSON.stringify(v)}`;
 }
 
-export const activationOpt = opt.custom<string>('activation', `the activation: ${LAYER_ACTIVATIONS.join(', ')}`, (v) =>
-  typeof v === 'string' && (LAYER_ACTIVATIONS as readonly string[]).includes(v) ? null : `${JSON.stringify(v)} is unknown${didYouMean(v, LAYER_ACTIVATIONS)}; known: ${LAYER_ACTIVATIONS.join(', ')}`,
+export const activationOpt = opt.custom<string>('activation', `the activation: ${LAYER_ACTIVATIONS.join(', ')} (or its Keras name, e.g. leaky_relu)`, (v) =>
+  typeof v === 'string' && activationNamed(v) !== null ? null : `${JSON.stringify(v)} is unknown${didYouMean(v, LAYER_ACTIVATIONS)}; known: ${LAYER_ACTIVATIONS.join(', ')}`,
 );
 export const layerCommon = {
   alpha: opt.number("leakyRelu's slope or elu's scale"),

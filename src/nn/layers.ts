@@ -272,7 +272,8 @@ export function layerFromConfig(config: LayerConfig): Layer {
   // hasOwn: a file's type may be 'constructor' or '__proto__', which every object has.
   const kind = Object.hasOwn(KINDS, String(config?.type)) ? KINDS[config.type] : undefined;
   if (!kind) throw new ValueError(`unknown layer type '${(config as { type?: string })?.type}' (known: ${Object.keys(KINDS).join(', ')})`);
-  checkActivation(config.activation);
+  // A file may name the activation as Keras does (leaky_relu): keep webgrad's name.
+  config = { ...config, activation: checkActivation(config.activation) } as LayerConfig;
   if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
   return noteAutoName((kind.build as (c: LayerConfig) => Layer)(config));
 }
