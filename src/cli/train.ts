@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import type { StandardParams } from '../data/transform.js';
 import { standardScaler } from '../data/transform.js';
 import type { Callback } from '../nn/callbacks.js';
-import type { NonFiniteLoss } from '../nn/callbacks.js';
-import { earlyStopping, terminateOnNaN } from '../nn/callbacks.js';
+import type { Divergence } from '../nn/callbacks.js';
+import { earlyStopping, terminateOnDivergence } from '../nn/callbacks.js';
 import { dense } from '../nn/layers.js';
 import { layersFromSpec } from '../nn/spec.js';
 import { Sequential } from '../nn/model.js';
@@ -68,12 +68,11 @@ function standardization(data: LoadedData, validationSplit: number): StandardPar
   return standardScaler({ x: data.train.x.subarray(0, cut * F), xShape: [cut, F] }).params;
 }
 
-/** The message for a run stopped by a non-finite loss: where, and what to try. */
-export function divergenceMessage(stop: NonFiniteLoss, o: TrainOptions): string {
+/** The one-line message for a diverged run: where, the loss and the rule it broke, what was kept, what to try. */
+export function divergenceMessage(stop: Divergence, o: TrainOptions): string {
   const lr = o.lr ?? makeOptimizer(o.optimizer).config.learningRate;
-  const where = stop.batch === null ? `by the end of epoch ${stop.epoch + 1}` : `in epoch ${stop.epoch + 1}, seen after batch ${stop.batch + 1} (the running loss is read about once a second, so it may have turned a few batches earlier)`;
   const saved = o.save ? ` Nothing was saved${existsSync(o.save) ? `; the model already at ${o.save} is unchanged` : ''}.` : '';
-  return `training diverged: the loss became ${stop.loss} ${where}. Training stopped.${saved} Try a lower learning rate (--lr ${typeof lr === 'number' ? lr / 10 : 'smaller'}), --standardize for features of large scale, or another --optimizer.`;
+  return `training diverged: ${stop.reason}. Training stopped.${saved} Try a lower learning rate (--lr ${typeof lr === 'number' ? lr / 10 : 'smaller'}), --standardize for features of large scale, or another --optimizer.`;
 }
 
 const asInput = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, shape: d.yShape }] as const;
@@ -95,13 +94,13 @@ export async function train(argv: string[]): Promise<number> {
     model = buildModel(o, data, backend);
     if (o.standardize) model.setScaler(standardization(data, o.validationSplit));
     model.summary(say);
-    // Keras' TerminateOnNaN, on by default: a diverged run stops, says so and saves nothing.
-    const nan = terminateOnNaN();
-    const callbacks: Callback[] = [nan, ...(o.earlyStopping !== undefined ? [earlyStopping({ patience: o.earlyStopping, restoreBestWeights: true })] : [])];
+    // On by default: a run that blows up (NaN, or 10× its first loss) stops, says so and saves nothing.
+    const diverged = terminateOnDivergence();
+    const callbacks: Callback[] = [diverged, ...(o.earlyStopping !== undefined ? [earlyStopping({ patience: o.earlyStopping, restoreBestWeights: true })] : [])];
     const [x, y] = asInput(data.train);
     const history: History = await model.fit(x, y, { epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined, callbacks, verbose: 1 });
-    if (nan.stopped) {
-      console.error(`webgrad train: ${divergenceMessage(nan.stopped, o)}`);
+    if (diverged.stopped) {
+      console.error(`webgrad train: ${divergenceMessage(diverged.stopped, o)}`);
       return 1;
     }
     const [tx, ty] = asInput(data.test);

@@ -1,7 +1,7 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
-import type { Callback, Logs } from './callbacks.js';
+import type { Callback, Logs, TrainingStop } from './callbacks.js';
 import type { Features, Input, Targets } from './inputs.js';
 import { featureSize } from '../data/dataset.js';
 import { gather, toFeatures, toTargets } from './inputs.js';
@@ -34,6 +34,8 @@ export interface History {
   readonly history: Record<string, number[]>;
   /** Samples per second over all epochs (training steps only). */
   readonly samplesPerSecond: number;
+  /** Set when a callback stopped training early (divergence, NaN, early stopping): which, in what epoch, why. */
+  readonly stopped?: TrainingStop;
 }
 
 interface Data {
@@ -134,7 +136,9 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
       }
       const now = performance.now();
       let running: Logs | undefined;
-      if (wantsRunningLogs && now - lastDraw >= (o.logInterval ?? 1) * 1000) {
+      // Also after the run's first batch, once: its loss is where the untrained model starts (terminateOnDivergence's reference).
+      const first = epoch === 0 && batch === 0;
+      if (wantsRunningLogs && (first || now - lastDraw >= (o.logInterval ?? 1) * 1000)) {
         running = shown = logsFrom(rt, await rt.readSums('train'), b + idx.length);
         lastDraw = now;
       }
@@ -153,7 +157,8 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, model);
   }
   for (const c of callbacks) await c.onTrainEnd?.(logs, model);
-  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9) };
+  const stopped = callbacks.map((c) => c.stopReason?.() ?? null).find((s) => s !== null) ?? undefined;
+  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9), ...(stopped ? { stopped } : {}) };
 }
 
 async function evaluateData(rt: Runtime, d: Data, batchSize: number, prefix = ''): Promise<Logs> {

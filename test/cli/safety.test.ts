@@ -59,21 +59,36 @@ describe('webgrad train refuses what it would otherwise ignore', () => {
     expect(p.err).toContain('is a folder; give a file name inside it');
   });
 
-  it('a diverging run stops, says where and what to try, exits non-zero and keeps the good file at --save', async () => {
+  it('a run that turns NaN or blows up stops, names the epoch, the loss and the rule, exits 1 and leaves the file at --save as it was', async () => {
     const rows = ['x1,x2,y'];
     for (let i = 0; i < 200; i++) rows.push(`${i * 50},${(i * 37) % 101},${i * 1e4}`);
     const csv = join(dir, 'houses.csv');
     writeFileSync(csv, rows.join('\n'));
     const save = join(dir, 'good.safetensors');
-    writeFileSync(save, 'a good model');
+    const good = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 73) & 255));
+    writeFileSync(save, good);
     const r = await runCli(['train', '--backend', 'cpu', '--data', csv, '--task', 'regression', '--optimizer', 'sgd', '--lr', '0.5', '--epochs', '20', '--save', save, '--json']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/training diverged: the loss became (NaN|Infinity) (in|by the end of) epoch \d+/);
-    expect(r.err).toContain(`Nothing was saved; the model already at ${save} is unchanged`);
-    expect(r.err).toContain('Try a lower learning rate (--lr 0.05)');
-    expect(readFileSync(save, 'utf8')).toBe('a good model');
+    const message = r.err.trim().split('\n').filter((l) => l.includes('diverged'));
+    expect(message).toHaveLength(1);
+    expect(message[0]).toMatch(/^webgrad train: training diverged: the loss (became (NaN|-?Infinity)|reached [\d.e+]+) (in epoch 1, after batch \d+|at the end of epoch 1) \(rule: /);
+    expect(message[0]).toContain(`Nothing was saved; the model already at ${save} is unchanged`);
+    expect(message[0]).toContain('Try a lower learning rate (--lr 0.05)');
+    expect(readFileSync(save).equals(good)).toBe(true);
     expect(r.out).not.toContain('"train_loss"');
+    expect(r.out).not.toContain('test R²');
   });
+
+  it('a loss that explodes without turning NaN (sgd --lr 1e6 on the digits) is divergence too: exit 1, nothing saved', async () => {
+    const save = join(dir, 'digits.safetensors');
+    const good = Buffer.from('the good model that was here');
+    writeFileSync(save, good);
+    const r = await runCli(['train', '--backend', 'cpu', '--optimizer', 'sgd', '--lr', '1e6', '--epochs', '3', '--layers', '16', '--save', save]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/training diverged: the loss reached [\d.]+e\+\d+ (in epoch 1, after batch \d+|at the end of epoch 1) \(rule: more than 10 × the first batch's loss 2\.\d+\)\. Training stopped\. Nothing was saved/);
+    expect(readFileSync(save).equals(good)).toBe(true);
+    expect(r.out).not.toMatch(/test accuracy|Epoch 2\//);
+  }, 60_000);
 });
 
 describe('a saved model carries what its predictions depend on', () => {
