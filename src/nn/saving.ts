@@ -73,7 +73,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   const model = inFile(source, 'topology', () => Sequential.fromTopology(topology));
   if (compile) inFile(source, 'compile options', () => model.compile(compile));
   if (metadata.class_names !== undefined) inFile(source, 'class_names', () => model.setClassNames(parseJson<string[]>(metadata.class_names, source, 'class_names')));
-  if (metadata.scaler !== undefined) inFile(source, 'scaler', () => model.setScaler(parseJson<InputScaler>(metadata.scaler, source, 'scaler')));
+  if (metadata.scaler !== undefined) inFile(source, 'scaler', () => model.setScaler(float32Scaler(parseJson<InputScaler>(metadata.scaler, source, 'scaler'), source)));
   const specs = inFile(source, 'topology', () => model.paramSpecs());
   const used = new Set<string>();
   const take = (name: string, shape: number[]): Float32Array => {
@@ -127,6 +127,23 @@ function readStep(text: string | undefined, source: string): number {
   if (text !== undefined && (!/^\d+$/.test(text) || !Number.isSafeInteger(step))) throw new ValueError(`${source}: optimizer_step ${JSON.stringify(text)} is not a step count (a whole number written in decimal digits)`);
   return step;
 }
+
+/**
+ * The scaler as a float32 pipeline wrote it: every mean and std a float32
+ * (|v| <= 3.4e38) and every std at least float32's smallest positive value,
+ * so that scaling an input cannot turn it into Infinity by the file's values alone.
+ */
+function float32Scaler(scaler: InputScaler, source: string): InputScaler {
+  for (const part of ['mean', 'std'] as const) {
+    const values: unknown = scaler?.[part];
+    if (!Array.isArray(values)) continue; // setScaler names the missing list
+    const i = values.findIndex((v) => typeof v === 'number' && (Math.abs(v) > FLOAT32_MAX || (part === 'std' && Math.fround(v) === 0)));
+    if (i >= 0) throw new ValueError(`${source}: scaler ${part}[${i}] is ${values[i]}, ${part === 'std' && Math.abs(values[i]) <= FLOAT32_MAX ? 'below' : 'past'} what float32 holds; a scaler computed from float32 data never is`);
+  }
+  return scaler;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** A model file never holds NaN or Infinity: refused on save and on load, naming the tensor. */
 function refuseNonFinite(where: string, what: string, data: Float32Array): void {
