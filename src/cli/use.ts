@@ -1,6 +1,8 @@
 import { ValueError } from '../core/errors.js';
 import { sameShape, sizeOf } from '../core/shape.js';
 import type { Dataset } from '../data/dataset.js';
+import type { Sequential } from '../nn/model.js';
+import { firstNonFinite } from '../nn/model.js';
 import { describeSamples, featureSize } from '../data/dataset.js';
 import { blankImageNotice, toMnistInput } from '../data/image.js';
 import { loadModel } from '../nn/saving.js';
@@ -85,6 +87,7 @@ export async function predict(argv: string[]): Promise<number> {
     const label = (c: number) => names?.[c] ?? String(c);
     const { data, shape } = await model.predict({ data: x, shape: [images.length, ...inputShape] });
     const k = shape[1];
+    await refuseNonFinite(data, k, model, modelPath!, images);
     images.forEach((path, i) => {
       const p = Array.from(data.subarray(i * k, (i + 1) * k));
       const best = p.indexOf(Math.max(...p));
@@ -100,4 +103,24 @@ export async function predict(argv: string[]): Promise<number> {
     model.dispose();
     backend.dispose();
   }
+}
+
+/**
+ * Refuses outputs that are not numbers, rather than print NaN as an answer:
+ * finite weights can still overflow float32 on an input (a weight of 1e37,
+ * as a flipped bit in a file gives, or training that blew up), and the file
+ * cannot say so before it runs.
+ */
+export async function refuseNonFinite(data: Float32Array, k: number, model: Sequential, modelPath: string, inputs: readonly string[]): Promise<void> {
+  const i = firstNonFinite(data);
+  if (i < 0) return;
+  const weights = await model.getWeights();
+  let largest = { v: 0, name: '' };
+  model.paramSpecs().forEach((p, w) => weights[w].forEach((v) => {
+    if (Math.abs(v) > largest.v) largest = { v: Math.abs(v), name: p.name };
+  }));
+  throw new ValueError(
+    `predict: ${modelPath} gives ${data[i]} for ${inputs[Math.floor(i / k)]}: its arithmetic overflows float32 (its largest weight, in ${largest.name}, is ${largest.v.toExponential(2)} in size); ` +
+      'the file is damaged or its training diverged, so no prediction is printed',
+  );
 }
