@@ -46,13 +46,16 @@ ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join(
   --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
   --dropout RATE              dropout after every hidden dense layer (Keras' Dropout; off in evaluate and predict)
   --batch-norm                batch normalization after every hidden dense and conv layer
+  --no-bn-recompute           keep the moving averages as they are; by default, when training ends, each batch-norm
+                              layer's moving mean and variance are recomputed exactly over the training data
   --l1 F  --l2 F              kernel penalties on every dense and conv layer: F·Σ|w|, F·Σw² (part of the loss)
   --early-stopping PATIENCE   stop when val_loss stops improving, keep the best weights
   --standardize               scale features to zero mean, unit variance (training statistics; the model keeps the scaler)
   --seed N (42)               initial weights, shuffling and splits
   --backend webgpu|cpu        default: WebGPU if an adapter exists, else the CPU (with a notice)
   --save FILE                 write the model (safetensors: topology, weights, optimizer state, class names, scaler);
-                              checked before training; never written when the loss diverges
+                              checked before training; never written when the run diverges
+                              (its loss turns NaN or grows past 10× the first batch's: training stops, exit 1)
   --plot FILE.png             learning curves: loss and accuracy against epoch
   --json                      end with one line of JSON: the run's figures
 
@@ -65,6 +68,8 @@ sweep flags: train's flags, and
   --json FILE                 every run's history and scores, the ranking and the refit
   --save FILE                 the best settings, refitted on the whole training set
   --yes                       needed above ${MAX_RUNS_WITHOUT_YES} runs (without it one run is timed and the total estimated)
+  A run that diverges (as in train) stops and is marked "diverged, epoch N" in the table, the JSON and the plot;
+  its setting ranks last. When every setting diverges nothing is refitted or saved, and the exit code is 1.
   Ctrl-C stops after the current run and still prints the table of the runs that finished.
 
 ${IMPORT_HELP}

@@ -40,9 +40,11 @@ function stopOnSigint(): { signal: AbortSignal; release: () => void } {
 
 /** What --json writes: the device, every run's history and scores, the ranking and the refit. */
 function jsonReport(r: SweepResult<TrainOptions>, backend: Backend) {
+  // Epochs in `diverged` count from 1, as the printed lines do.
   const run = (x: RunResult<TrainOptions>) => ({
     name: x.name, params: x.params, fold: x.fold, epochs: x.epochs, history: x.history.history,
     validation: x.validation, train: x.train, seconds: x.seconds, samples_per_second: x.samplesPerSecond,
+    diverged: x.diverged && { epoch: x.diverged.epoch + 1, batch: x.diverged.batch === null ? null : x.diverged.batch + 1, loss: x.diverged.loss, rule: x.diverged.rule, reason: x.diverged.reason },
   });
   return {
     backend: backend.kind, adapter: describeDevice(backend.describe()), task: r.task, metric: r.metric, validation: r.validation,
@@ -50,6 +52,7 @@ function jsonReport(r: SweepResult<TrainOptions>, backend: Backend) {
     summary: r.summary.map((s, i) => ({
       rank: i + 1, name: s.name, params: s.params, runs: s.runs, val_loss: s.valLoss, [`val_${r.metric}`]: s.valMetric,
       train_loss: s.trainLoss, [`train_${r.metric}`]: s.trainMetric, seconds: s.seconds, samples_per_second: s.samplesPerSecond,
+      diverged: s.diverged && { runs: s.diverged.runs, epoch: s.diverged.epoch + 1 },
     })),
     refit: r.refit && { name: r.refit.name, params: r.refit.params, epochs: r.refit.epochs, train_samples: r.refit.trainSamples, test: r.refit.test, seconds: r.refit.seconds },
   };
@@ -104,7 +107,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const by = result.task === 'classification' ? 'validation accuracy' : 'validation loss';
     say(`\n${result.stopped ? `stopped after ${result.runs.length} of ${result.planned} runs; ` : ''}results (${result.validation}), best ${by} first:`);
     say(formatTable(result));
-    say(formatRefit(result) ?? (result.stopped ? 'refit skipped: the sweep was stopped' : 'no refit'));
+    const allDiverged = result.summary.length > 0 && result.summary.every((x) => x.diverged);
+    say(formatRefit(result) ?? (result.stopped ? 'refit skipped: the sweep was stopped' : allDiverged ? 'refit skipped: every setting diverged' : 'no refit'));
     if (s.save && result.refit) say(`saved the refitted model to ${s.save}`);
     if (s.plot && result.runs.length > 0) {
       writePng(s.plot, renderChart(curvesChart(result)));
@@ -113,6 +117,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     if (s.json) {
       writeFileSync(s.json, JSON.stringify(jsonReport(result, backend), null, 1) + '\n');
       say(`wrote every run's history to ${s.json}`);
+    }
+    if (allDiverged && !result.stopped) {
+      console.error(`webgrad sweep: every setting diverged (a loss that turned NaN or grew past 10× its first batch's); nothing was refitted${s.save ? ' or saved' : ''}. Try lower learning rates (--lr), --standardize, or another --optimizer.`);
+      return 1;
     }
     return result.stopped ? 130 : 0;
   } finally {

@@ -3,8 +3,8 @@ import type { Backend } from '../backend/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import type { StandardParams } from '../data/transform.js';
 import { standardScaler } from '../data/transform.js';
-import type { Callback, Logs } from '../nn/callbacks.js';
-import { earlyStopping } from '../nn/callbacks.js';
+import type { Callback, Divergence, Logs } from '../nn/callbacks.js';
+import { earlyStopping, terminateOnDivergence } from '../nn/callbacks.js';
 import type { Sequential } from '../nn/model.js';
 import type { History } from '../nn/train.js';
 import type { FoldData } from './folds.js';
@@ -32,6 +32,8 @@ export interface RunResult<S extends ModelSettings = ModelSettings> {
   samplesPerSecond: number;
   /** The standardisation used, fitted on this fold's training part (null without standardize). */
   scaler: StandardParams | null;
+  /** Where the run blew up (terminateOnDivergence's rule: NaN, or 10× its first loss), which stopped it; null when it did not. */
+  diverged: Divergence | null;
 }
 
 /**
@@ -84,7 +86,9 @@ export async function trainRun<S extends ModelSettings>(spec: RunSpec<S>): Promi
     const [x, y] = input(data.train);
     const [vx, vy] = input(data.validation);
     const stop = spec.earlyStopping !== undefined ? earlyStopping({ patience: spec.earlyStopping, restoreBestWeights: true }) : null;
-    const callbacks: Callback[] = [{ onEpochEnd: yieldNowAndThen }, ...(stop ? [stop] : [])];
+    // A run that blows up stops there and is marked diverged, rather than trained on into a row of NaN.
+    const divergence = terminateOnDivergence();
+    const callbacks: Callback[] = [{ onEpochEnd: yieldNowAndThen }, divergence, ...(stop ? [stop] : [])];
     const fitStart = performance.now();
     const history = await model.fit(x, y, { epochs: settings.epochs, batchSize: settings.batchSize, validationData: [vx, vy], callbacks, verbose: 0 });
     // Measured here at sub-millisecond resolution: tiny runs finish an epoch faster than fit's own clock ticks.
@@ -94,7 +98,7 @@ export async function trainRun<S extends ModelSettings>(spec: RunSpec<S>): Promi
     const seconds = (performance.now() - started) / 1000;
     // Early stopping put back the best epoch's weights: those are the ones scored, and the count a refit trains for.
     const epochs = stop && stop.stoppedEpoch >= 0 ? stop.bestEpoch + 1 : history.epoch.length;
-    return { settings, history, validation, train, epochs, seconds, samplesPerSecond, scaler: data.scaler };
+    return { settings, history, validation, train, epochs, seconds, samplesPerSecond, scaler: data.scaler, diverged: divergence.stopped };
   });
 }
 

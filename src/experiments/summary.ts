@@ -24,6 +24,8 @@ export interface SettingSummary<S extends ModelSettings = ModelSettings> {
   epochs: Stat;
   seconds: Stat;
   samplesPerSecond: Stat;
+  /** Set when any of its runs diverged: how many, and the earliest epoch (0-based) one did in. */
+  diverged: { runs: number; epoch: number } | null;
 }
 
 export function stat(values: readonly number[]): Stat {
@@ -35,8 +37,9 @@ export function stat(values: readonly number[]): Stat {
 /**
  * One summary per setting that finished at least one run, best first:
  * highest validation accuracy for classification (then lowest validation
- * loss), lowest validation loss for regression. A diverged setting (NaN or
- * infinite loss) ranks last; ties keep the sweep's order.
+ * loss), lowest validation loss for regression. A setting with a diverged
+ * run (RunResult.diverged), or a NaN or infinite score, ranks last; ties keep
+ * the sweep's order.
  */
 export function summarize<S extends ModelSettings>(runs: readonly RunResult<S>[], metric: 'accuracy' | 'mae'): SettingSummary<S>[] {
   const bySetting = new Map<number, RunResult<S>[]>();
@@ -56,15 +59,22 @@ export function summarize<S extends ModelSettings>(runs: readonly RunResult<S>[]
       epochs: of((r) => r.epochs),
       seconds: of((r) => r.seconds),
       samplesPerSecond: of((r) => r.samplesPerSecond),
+      diverged: divergedRuns(rs),
     };
   });
   const low = (v: number) => (Number.isFinite(v) ? v : Infinity);
   const high = (v: number) => (Number.isFinite(v) ? v : -Infinity);
-  const order = metric === 'accuracy'
-    ? (a: SettingSummary<S>, b: SettingSummary<S>) => high(b.valMetric.mean) - high(a.valMetric.mean) || low(a.valLoss.mean) - low(b.valLoss.mean) || a.setting - b.setting
-    : (a: SettingSummary<S>, b: SettingSummary<S>) => low(a.valLoss.mean) - low(b.valLoss.mean) || a.setting - b.setting;
-  // Infinity − Infinity is NaN, which `||` passes over: two diverged settings fall through to the next key.
-  return out.sort(order);
+  const score = metric === 'accuracy'
+    ? (a: SettingSummary<S>, b: SettingSummary<S>) => high(b.valMetric.mean) - high(a.valMetric.mean) || low(a.valLoss.mean) - low(b.valLoss.mean)
+    : (a: SettingSummary<S>, b: SettingSummary<S>) => low(a.valLoss.mean) - low(b.valLoss.mean);
+  // A setting that diverged on any fold goes last, whatever its other folds scored. Infinity − Infinity is NaN,
+  // which `||` passes over: two settings with non-finite scores fall through to the sweep's order.
+  return out.sort((a, b) => Number(a.diverged !== null) - Number(b.diverged !== null) || score(a, b) || a.setting - b.setting);
+}
+
+function divergedRuns(runs: readonly RunResult[]): SettingSummary['diverged'] {
+  const epochs = runs.flatMap((r) => (r.diverged ? [r.diverged.epoch] : []));
+  return epochs.length ? { runs: epochs.length, epoch: Math.min(...epochs) } : null;
 }
 
 /** A setting's learning curves averaged over its folds, epoch by epoch (over the folds that reached that epoch). */

@@ -156,7 +156,8 @@ export async function sweep<S extends ModelSettings = ModelSettings>(o: SweepOpt
     const summary = summarize(runs, metric);
     let refitted: RefitResult<S> | null = null;
     const best = summary[0];
-    if (refitting && !stopped && best) {
+    // Nothing to refit when even the best setting diverged (diverged settings rank last: then all did).
+    if (refitting && !stopped && best && !best.diverged) {
       const epochs = o.earlyStopping !== undefined ? Math.max(1, Math.round(best.epochs.mean)) : best.settings.epochs;
       const head = { name: best.name, params: best.params, settings: best.settings };
       const keep = o.onRefit ? (m: Sequential, r: RefitScores) => o.onRefit!(m, { ...head, ...r }) : undefined;

@@ -99,6 +99,32 @@ describe('webgrad sweep', () => {
     expect(process.listeners('SIGINT')).toEqual(before);
   });
 
+  it('marks a run that blows up "diverged" with its epoch in the progress, the table, the JSON and the plot, instead of a nan row', async () => {
+    const json = join(dir, 'diverged.json');
+    const plot = join(dir, 'diverged.png');
+    const args = ['sweep', '--data', linear, '--layers', 'none', '--optimizer', 'sgd', '--batch-size', '8', '--epochs', '3', '--backend', 'cpu'];
+    const { code, out, err } = await run([...args, '--lr', '0.1,1e30', '--json', json, '--plot', plot]);
+    expect(code, err).toBe(0);
+    expect(progress(out)[1]).toMatch(/^run 2\/2  lr=1e\+30  diverged: the loss (became (NaN|Infinity)|reached \S+) (in epoch 1, after batch 1|at the end of epoch 1) \(rule: /);
+    const t = table(out);
+    expect(t[2]).toMatch(/^\| 2 +\| 1e\+30 +\| diverged, epoch 1 +\| — +\| — +\|/);
+    expect(t.join('\n')).not.toMatch(/nan/i);
+    expect(out).toMatch(/^best: lr=0\.1, refitted/m);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.runs[1].diverged).toMatchObject({ epoch: 1 });
+    expect(report.runs[0].diverged).toBeNull();
+    expect(report.summary[1]).toMatchObject({ name: 'lr=1e+30', diverged: { runs: 1, epoch: 1 } });
+    expect(readPng(plot).width).toBe(1100);
+    // Every setting diverged: nothing to refit, nothing saved, exit 1.
+    const save = join(dir, 'kept.safetensors');
+    writeFileSync(save, 'the good model');
+    const all = await run([...args, '--lr', '1e20,1e30', '--save', save]);
+    expect(all.code).toBe(1);
+    expect(all.out).toContain('refit skipped: every setting diverged');
+    expect(all.err).toMatch(/every setting diverged .* nothing was refitted or saved/);
+    expect(readFileSync(save, 'utf8')).toBe('the good model');
+  });
+
   it('above 24 runs without --yes, times one run and says how many it would run', async () => {
     const { code, out, err } = await run(['sweep', '--data', linear, '--layers', 'none', '--lr', '0.1,0.05,0.01,0.005,0.001', '--folds', '5', ...small]);
     expect(code).toBe(1);

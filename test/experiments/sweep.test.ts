@@ -105,6 +105,23 @@ describe('sweep on the linear regression y = 2x + 1 + noise', () => {
     expect(r.refit!.test.mse).toBeLessThan(0.02);
   });
 
+  it('a learning rate that blows up is a run marked diverged with its epoch, stopped there, ranked last and never refitted', async () => {
+    const r = await sweep({ train, test, backend: cpu, folds: 2, fixed: { ...fixed, batchSize: 8 }, grid: { lr: [1e6, 0.1] } });
+    const bad = r.runs.filter((x) => x.params.lr === '1000000');
+    expect(bad).toHaveLength(2);
+    for (const run of bad) {
+      expect(run.diverged).toMatchObject({ epoch: 0 });
+      expect(run.history.epoch).toHaveLength(1);
+      expect(run.history.stopped?.by).toBe('terminateOnDivergence');
+    }
+    expect(r.runs.filter((x) => x.params.lr === '0.1').every((x) => x.diverged === null && x.history.epoch.length === 20)).toBe(true);
+    expect(r.summary.map((s) => [s.params.lr, s.diverged])).toEqual([['0.1', null], ['1000000', { runs: 2, epoch: 0 }]]);
+    expect(r.refit?.params.lr).toBe('0.1');
+    const all = await sweep({ train, test, backend: cpu, validationSplit: 0.2, fixed: { ...fixed, batchSize: 8 }, grid: { lr: [1e6, 1e30] } });
+    expect(all.summary.every((s) => s.diverged)).toBe(true);
+    expect(all.refit).toBeNull();
+  });
+
   it('stochastic gradient descent takes more steps per epoch than full batch, and gets further in the same epochs', async () => {
     const r = await sweep({ train, backend: cpu, validationSplit: 0.2, fixed: { ...fixed, lr: 0.01 }, grid: { batchSize: [100, 1, 16] } });
     expect(r.validation).toMatch(/last 20% .*16 samples/);
