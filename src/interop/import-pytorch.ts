@@ -10,7 +10,7 @@ import type { Topology } from '../nn/model.js';
 import { firstNonFinite, Sequential } from '../nn/model.js';
 import { torchModuleNames } from './export-pytorch.js';
 import { decodeSafetensors } from './safetensors.js';
-import { FORMAT } from '../nn/saving.js';
+import { FORMAT, refuseNegativeVariance } from '../nn/saving.js';
 import { layersFromSpec, parseSpec } from '../nn/spec.js';
 
 /** The architecture the file's weights go into: layers, a saved model's topology, or a layer spec ('conv8:3,maxpool2,flatten,64'). */
@@ -86,6 +86,7 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
         throw new ValueError(`${source}: ${where}; ${what} torch's ${TORCH_CLASS[w.layer.config.type]}.${e.part} [${e.shape.join(', ')}]${how}`);
       }
       if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${name}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${TORCH_CLASS[w.layer.config.type]}.${e.part})${how}`);
+      refuseNegativeVariance(source, name!, t.data);
       weights.set(e.spec.name, e.convert(t.data));
       tensors!.delete(e.part);
     }

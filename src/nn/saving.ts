@@ -84,6 +84,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
       throw new ValueError(`${source}: tensor '${name}' is ${t.dtype}[${t.shape.join(', ')}], the model needs F32[${shape.join(', ')}]`);
     }
     refuseNonFinite(source, `tensor '${name}'`, t.data as Float32Array);
+    refuseNegativeVariance(source, name, t.data as Float32Array);
     return t.data as Float32Array;
   };
   model.setWeights(specs.map((p) => take(`weights/${p.name}`, p.shape)));
@@ -144,6 +145,13 @@ function float32Scaler(scaler: InputScaler, source: string): InputScaler {
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A moving variance is never negative (a flipped sign bit makes it so, and normalization then gives NaN). */
+export function refuseNegativeVariance(source: string, name: string, data: Float32Array): void {
+  if (!/(^|[/.])(moving_variance|running_var)$/.test(name)) return;
+  const i = data.findIndex((v) => v < 0);
+  if (i >= 0) throw new ValueError(`${source}: tensor '${name}' holds ${data[i]} at index ${i}; a variance is never negative`);
+}
 
 /** A model file never holds NaN or Infinity: refused on save and on load, naming the tensor. */
 function refuseNonFinite(where: string, what: string, data: Float32Array): void {
