@@ -143,6 +143,8 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
     const a = moduleNames.get(c.name)!;
     const activate = () => {
       const code = activationCode(c.activation, (c as { alpha?: number }).alpha);
+      // softmax and its log run over webgrad's last axis, the channels: after a conv2d (NCHW) that is dim 1, not -1.
+      if (c.activation === 'softmax' || c.activation === 'logSoftmax') toNhwc();
       if (code) body.push(`x = ${code}`);
     };
     switch (c.type) {
