@@ -1,98 +1,71 @@
 // A model's hidden layers in one line, as the CLI and sweeps take them:
 // `conv32:3,maxpool2,conv64:3,maxpool2,flatten,128`. Browser-safe.
+//
+// The grammar is declared once, in RULES: each rule is a word (or a number,
+// for dense), its options after colons, its help line, and how its layers are
+// built. parseToken is the only parser; the help, the suggestions for a typo
+// and the builder all read the same rules.
 import { ValueError } from '../core/errors.js';
 import { didYouMean } from '../core/options.js';
 import { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 import type { Layer } from './layer-base.js';
+import type { LayerType } from './layers.js';
 import { dense, dropout, flatten, randomTranslation, reshape } from './layers.js';
 import { batchNormalization, layerNormalization } from './norm-layers.js';
 import type { Regularizer } from './regularizers.js';
 
-/** One layer: a number is a dense layer's width; a string one of the image tokens, as written. */
+/** One layer as written: a number is a dense layer's width; a string any other token. What settings and sweeps store. */
 export type LayerToken = number | string;
 
-export const SPEC_HELP = [
-  'N           a dense layer of N units (the hidden activation)',
-  'convN:K     a conv2d layer: N filters of K×K, stride 1, valid padding, the hidden activation;',
-  '            convN:K:sS strides S, convN:K:same same padding (both may follow, e.g. conv32:3:s2:same)',
-  'maxpoolP    max pooling P×P, strides P; avgpoolP average pooling',
-  'gap         global average pooling ([h, w, c] → [c]);  flatten: [h, w, c] → [h·w·c]',
-  'bn          batch normalization (Keras\' defaults);  ln: layer normalization',
-  'dropoutR    dropout of rate R, e.g. dropout0.5;  translateF: images moved by up to ⌊F·size⌋ pixels while training',
-  'N:l2=F      a dense or conv layer with a kernel penalty: :l2=F, :l1=F (e.g. 128:l2=1e-4, conv32:3:l1=1e-5)',
-].join('\n');
+/** A token's options after its colons, by option name. */
+type Parts = { strides?: number; padding?: 'same' | 'valid'; l1?: number; l2?: number };
 
-const REG = '(?::l[12]=[^:,]+)*';
-const DENSE = new RegExp(`^(\\d+)(${REG})$`);
-const CONV = new RegExp(`^conv(\\d+):(\\d+)((?::s\\d+|:same|:valid)*)(${REG})$`);
-const POOL = /^(max|avg)pool(\d+)$/;
-const DROPOUT = /^dropout(\d*\.?\d+)$/;
-const TRANSLATE = /^translate(\d*\.?\d+)$/;
-const WORDS = ['conv32:3', 'maxpool2', 'avgpool2', 'flatten', 'gap', 'bn', 'ln', 'dropout0.5', 'translate0.1'];
-
-/** The kernel penalty of a token's `:l1=F:l2=F` suffix, checked; undefined without one. */
-function tokenRegularizer(suffix: string, raw: string, where: string): Regularizer | undefined {
-  if (!suffix) return undefined;
-  const r = { l1: 0, l2: 0 };
-  for (const part of suffix.split(':').filter(Boolean)) {
-    const [key, text] = part.split('=') as ['l1' | 'l2', string];
-    const f = Number(text);
-    if (text.trim() === '' || !Number.isFinite(f) || f < 0) throw new ValueError(`${where}: '${raw}': ${key} must be a number >= 0, got '${text}'`);
-    r[key] = f;
-  }
-  return r;
+/** An option a token may take after a colon: `s2`, `same`, `l2=1e-4`. Options of one `slot` exclude each other. */
+interface PartRule {
+  readonly slot: keyof Parts;
+  readonly pattern: RegExp;
+  read(m: RegExpExecArray, raw: string, where: string): Parts[keyof Parts];
 }
 
-/** Checks one token; returns it (numbers as numbers) or throws naming it. */
-export function parseToken(raw: string, where = '--layers'): LayerToken {
-  const t = raw.trim();
-  const dense = DENSE.exec(t);
-  if (dense) {
-    if (Number(dense[1]) < 1) throw new ValueError(`${where}: a dense layer needs at least 1 unit, got '${raw}'`);
-    tokenRegularizer(dense[2], raw, where);
-    return dense[2] ? t : Number(dense[1]);
-  }
-  if (t === 'flatten' || t === 'gap' || t === 'bn' || t === 'ln') return t;
-  const drop = DROPOUT.exec(t);
-  if (drop) {
-    const rate = Number(drop[1]);
-    if (!(rate >= 0 && rate < 1)) throw new ValueError(`${where}: '${raw}': the dropout rate must be in [0, 1)`);
-    return t;
-  }
-  const shift = TRANSLATE.exec(t);
-  if (shift) {
-    if (!(Number(shift[1]) < 1)) throw new ValueError(`${where}: '${raw}': the translation must be a fraction in [0, 1) of the image's size`);
-    return t;
-  }
-  const conv = CONV.exec(t);
-  if (conv) {
-    if (Number(conv[1]) < 1 || Number(conv[2]) < 1) throw new ValueError(`${where}: '${raw}' needs at least 1 filter of size at least 1`);
-    for (const s of conv[3].split(':').filter(Boolean)) if (s.startsWith('s') && Number(s.slice(1)) < 1) throw new ValueError(`${where}: '${raw}': strides must be at least 1`);
-    tokenRegularizer(conv[4], raw, where);
-    return t;
-  }
-  const pool = POOL.exec(t);
-  if (pool && Number(pool[2]) >= 1) return t;
-  throw new ValueError(
-    `${where}: unknown layer '${raw}'${didYouMean(t.replace(/[\d.]+/g, ''), ['conv:', 'maxpool', 'avgpool', 'flatten', 'gap', 'bn', 'ln', 'dropout', 'translate'])} (a number for dense, or ${WORDS.join(', ')}; see webgrad help)`,
-  );
+function penalty(key: 'l1' | 'l2'): PartRule {
+  return {
+    slot: key,
+    pattern: new RegExp(`^${key}=(.*)$`),
+    read(m, raw, where) {
+      const f = Number(m[1]);
+      if (m[1].trim() === '' || !Number.isFinite(f) || f < 0) throw new ValueError(`${where}: '${raw}': ${key} must be a number >= 0, got '${m[1]}'`);
+      return f;
+    },
+  };
+}
+const PENALTIES = [penalty('l1'), penalty('l2')];
+const CONV_PARTS: PartRule[] = [
+  {
+    slot: 'strides',
+    pattern: /^s(\d+)$/,
+    read(m, raw, where) {
+      if (Number(m[1]) < 1) throw new ValueError(`${where}: '${raw}': strides must be at least 1`);
+      return Number(m[1]);
+    },
+  },
+  { slot: 'padding', pattern: /^(same|valid)$/, read: (m) => m[1] as 'same' | 'valid' },
+  ...PENALTIES,
+];
+
+/** A token parsed: the rule it matched, its numbers, its options. */
+export interface SpecToken {
+  readonly rule: TokenRule;
+  /** The token as written, trimmed; dense widths without options as numbers. */
+  readonly token: LayerToken;
+  /** The numbers the rule's head captured (dense: units; conv: filters, size; pool: size; dropout: rate). */
+  readonly values: readonly number[];
+  readonly parts: Parts;
 }
 
-/** `128,64` or `conv32:3,maxpool2,flatten,128`; '' or 'none' for no hidden layer. */
-export function parseSpec(text: string, where = '--layers'): LayerToken[] {
-  if (text === '' || text === 'none') return [];
-  return text.split(',').map((t) => parseToken(t, where));
-}
+/** What the layers before a token give: flat vectors or images [h, w, c]. */
+type Rank = 'flat' | 'images';
 
-export const specText = (tokens: readonly LayerToken[]) => (tokens.length ? tokens.join(',') : 'none');
-
-/** Whether the tokens need images [h, w, c] (a conv or pooling layer before any dense one). */
-export function needsImages(tokens: readonly LayerToken[]): boolean {
-  const first = tokens.find((t) => !(typeof t === 'string' && (t === 'bn' || t === 'ln' || DROPOUT.test(t))));
-  return typeof first === 'string' && first !== 'flatten' && !DENSE.test(first);
-}
-
-/** What every layer of a spec may get besides its token (the CLI's --batch-norm, --dropout, --l1, --l2). */
+/** How the spec builds layers, beyond the tokens: the CLI's --activation, --batch-norm, --dropout, --l1, --l2. */
 export interface SpecExtras {
   readonly activation: string;
   readonly inputShape: number[];
@@ -104,73 +77,203 @@ export interface SpecExtras {
   readonly regularizer?: Regularizer;
 }
 
+interface TokenRule {
+  /** The layer kinds this token makes. */
+  readonly kinds: readonly LayerType[];
+  /** What the word looks like in help and suggestions. */
+  readonly example: string;
+  readonly help: readonly string[];
+  /** The token's head, before any options: captures its numbers. */
+  readonly head: RegExp;
+  readonly parts?: readonly PartRule[];
+  /** Checks the head's numbers; returns them. */
+  check(values: number[], raw: string, where: string): void;
+  /** What it takes: images only, or anything (flat or images). */
+  readonly takes: 'images' | 'any';
+  /** What it gives: 'same' keeps the rank. */
+  readonly gives: Rank | 'same';
+  build(t: SpecToken, name: string, o: SpecExtras): Layer[];
+}
+
+const kernelPenalty = (t: SpecToken, o: SpecExtras) => {
+  const r = t.parts.l1 !== undefined || t.parts.l2 !== undefined ? { l1: t.parts.l1 ?? 0, l2: t.parts.l2 ?? 0 } : o.regularizer;
+  return r ? { kernelRegularizer: r } : {};
+};
+const positive = (what: string) => (values: number[], raw: string, where: string) => {
+  if (values.some((v) => v < 1)) throw new ValueError(`${where}: '${raw}' needs ${what}`);
+};
+const fraction = (what: string) => (values: number[], raw: string, where: string) => {
+  if (!(values[0] >= 0 && values[0] < 1)) throw new ValueError(`${where}: '${raw}': ${what} must be in [0, 1)`);
+};
+
+/** The grammar: every token the spec knows, in the order help lists them. */
+const RULES = [
+  {
+    kinds: ['dense'], example: '128', head: /^(\d+)/, parts: PENALTIES, takes: 'any', gives: 'flat',
+    help: ['N           a dense layer of N units (the hidden activation); after images, a flatten first'],
+    check: (values, raw, where) => {
+      if (values[0] < 1) throw new ValueError(`${where}: a dense layer needs at least 1 unit, got '${raw}'`);
+    },
+    build: (t, name, o) => [
+      dense(t.values[0], { activation: o.activation, name, ...kernelPenalty(t, o) }),
+      ...(o.batchNorm ? [batchNormalization({ name: `${name}_bn` })] : []),
+      ...(o.dropout ? [dropout(o.dropout, { name: `${name}_dropout` })] : []),
+    ],
+  },
+  {
+    kinds: ['conv2d'], example: 'conv32:3', head: /^conv(\d+):(\d+)/, parts: CONV_PARTS, takes: 'images', gives: 'images',
+    help: [
+      'convN:K     a conv2d layer: N filters of K×K, stride 1, valid padding, the hidden activation;',
+      '            convN:K:sS strides S, convN:K:same same padding (both may follow, e.g. conv32:3:s2:same)',
+    ],
+    check: positive('at least 1 filter of size at least 1'),
+    build: (t, name, o) => [
+      conv2d(t.values[0], t.values[1], { activation: o.activation, padding: t.parts.padding ?? 'valid', strides: t.parts.strides ?? 1, name, ...kernelPenalty(t, o) }),
+      ...(o.batchNorm ? [batchNormalization({ name: `${name}_bn` })] : []),
+    ],
+  },
+  {
+    kinds: ['maxPooling2d'], example: 'maxpool2', head: /^maxpool(\d+)/, takes: 'images', gives: 'images',
+    help: ['maxpoolP    max pooling P×P, strides P; avgpoolP average pooling'],
+    check: positive('a pool size of at least 1'),
+    build: (t, name) => [maxPooling2d(t.values[0], { name })],
+  },
+  {
+    kinds: ['averagePooling2d'], example: 'avgpool2', head: /^avgpool(\d+)/, takes: 'images', gives: 'images', help: [],
+    check: positive('a pool size of at least 1'),
+    build: (t, name) => [averagePooling2d(t.values[0], { name })],
+  },
+  {
+    kinds: ['globalAveragePooling2d'], example: 'gap', head: /^gap/, takes: 'images', gives: 'flat',
+    help: ['gap         global average pooling ([h, w, c] → [c]);  flatten: [h, w, c] → [h·w·c]'],
+    check: () => {},
+    build: (_t, name) => [globalAveragePooling2d({ name })],
+  },
+  {
+    kinds: ['flatten'], example: 'flatten', head: /^flatten/, takes: 'any', gives: 'flat', help: [],
+    check: () => {},
+    // Flat vectors are flat already: no layer.
+    build: () => [],
+  },
+  {
+    kinds: ['batchNormalization'], example: 'bn', head: /^bn/, takes: 'any', gives: 'same',
+    help: ['bn          batch normalization (Keras\' defaults);  ln: layer normalization'],
+    check: () => {},
+    build: (_t, name) => [batchNormalization({ name })],
+  },
+  {
+    kinds: ['layerNormalization'], example: 'ln', head: /^ln/, takes: 'any', gives: 'same', help: [],
+    check: () => {},
+    build: (_t, name) => [layerNormalization({ name })],
+  },
+  {
+    kinds: ['dropout'], example: 'dropout0.5', head: /^dropout(\d*\.?\d+)/, takes: 'any', gives: 'same',
+    help: ['dropoutR    dropout of rate R, e.g. dropout0.5;  translateF: images moved by up to ⌊F·size⌋ pixels while training'],
+    check: fraction('the dropout rate'),
+    build: (t, name) => [dropout(t.values[0], { name })],
+  },
+  {
+    kinds: ['randomTranslation'], example: 'translate0.1', head: /^translate(\d*\.?\d+)/, takes: 'images', gives: 'images', help: [],
+    check: fraction("the translation, a fraction of the image's size,"),
+    build: (t, name) => [randomTranslation(t.values[0], t.values[0], { name })],
+  },
+] as const satisfies readonly TokenRule[];
+
+/**
+ * The layer kinds no token makes, and why: with the rules above, every kind is
+ * accounted for (a new kind that is in neither does not compile).
+ */
+const NO_TOKEN = {
+  activation: 'the hidden activation is --activation; the output activation follows from the loss',
+  reshape: 'flat data that convolutions need is viewed as [s, s, 1] by the spec itself',
+} as const;
+type Covered = (typeof RULES)[number]['kinds'][number] | keyof typeof NO_TOKEN;
+// A compile-time check: LayerType minus the kinds covered must be empty.
+const everyKindCovered: [Exclude<LayerType, Covered>] extends [never] ? true : never = true;
+void everyKindCovered;
+export const LAYERS_WITHOUT_TOKEN: Readonly<Record<string, string>> = NO_TOKEN;
+
+export const SPEC_HELP = [
+  ...RULES.flatMap((r) => r.help),
+  'N:l2=F      a dense or conv layer with a kernel penalty: :l2=F, :l1=F (e.g. 128:l2=1e-4, conv32:3:l1=1e-5)',
+  'An option may appear once in a token: conv32:3:s2:s3 and conv32:3:same:valid are refused.',
+].join('\n');
+
+/** The token's options after its head, each checked, none repeated or in conflict. */
+function readParts(rule: TokenRule, rest: string, raw: string, where: string): Parts | null {
+  const parts: Parts = {};
+  if (rest === '') return parts;
+  if (!rest.startsWith(':')) return null;
+  const seen = new Map<keyof Parts, string>();
+  for (const p of rest.slice(1).split(':')) {
+    const known = (rule.parts ?? []).map((pr) => ({ pr, m: pr.pattern.exec(p) })).find((x) => x.m);
+    if (!known) {
+      const options = rule.parts?.length ? `it takes ${[...new Set(rule.parts.map((pr) => pr.slot))].join(', ')}` : 'it takes no options';
+      throw new ValueError(`${where}: '${raw}': unknown option '${p}' (${options}; see webgrad help)`);
+    }
+    const before = seen.get(known.pr.slot);
+    if (before !== undefined) {
+      throw new ValueError(before === p ? `${where}: '${raw}': '${p}' is given twice` : `${where}: '${raw}': '${before}' and '${p}' both set ${known.pr.slot}; give one`);
+    }
+    seen.set(known.pr.slot, p);
+    (parts as Record<string, unknown>)[known.pr.slot] = known.pr.read(known.m!, raw, where);
+  }
+  return parts;
+}
+
+/** The one parser: a token checked against the grammar, or an error naming it and the nearest known token. */
+export function parseToken(raw: LayerToken, where = '--layers'): SpecToken {
+  const t = String(raw).trim();
+  for (const rule of RULES as readonly TokenRule[]) {
+    const m = rule.head.exec(t);
+    if (!m) continue;
+    const parts = readParts(rule, t.slice(m[0].length), String(raw), where);
+    if (!parts) continue;
+    const values = m.slice(1).map(Number);
+    rule.check(values, String(raw), where);
+    const plain = rule.kinds[0] === 'dense' && t === m[0];
+    return { rule, token: plain ? values[0] : t, values, parts };
+  }
+  const words = RULES.map((r) => r.example);
+  throw new ValueError(`${where}: unknown layer '${raw}'${didYouMean(t.replace(/[\d.]+/g, ''), words.map((w) => w.replace(/[\d.]+/g, '')).filter(Boolean))} (a number for dense, or ${words.slice(1).join(', ')}; see webgrad help)`);
+}
+
+/** `128,64` or `conv32:3,maxpool2,flatten,128`, each token checked; '' or 'none' for no hidden layer. */
+export function parseSpec(text: string, where = '--layers'): LayerToken[] {
+  if (text === '' || text === 'none') return [];
+  return text.split(',').map((t) => parseToken(t, where).token);
+}
+
+export const specText = (tokens: readonly LayerToken[]) => (tokens.length ? tokens.join(',') : 'none');
+
+/** Whether the first token that changes the rank needs images (a conv or pooling layer before any dense one). */
+function needsImages(tokens: readonly SpecToken[]): boolean {
+  const first = tokens.find((t) => t.rule.gives !== 'same');
+  return first !== undefined && first.rule.takes === 'images';
+}
+
 /**
  * The layers of a spec. `inputShape` is the data's sample shape: flat data
  * that a convolution needs as images is viewed as [s, s, 1] when it has s²
  * features (MNIST's 784 = 28²); a dense layer after images gets a flatten.
  */
-export function layersFromSpec(tokens: readonly LayerToken[], o: SpecExtras): Layer[] {
+export function layersFromSpec(raw: readonly LayerToken[], o: SpecExtras): Layer[] {
+  const tokens = raw.map((t) => parseToken(t));
   const layers: Layer[] = [];
-  let rank = o.inputShape.length;
-  if (needsImages(tokens) && rank === 1) {
+  let rank: Rank = o.inputShape.length === 3 ? 'images' : 'flat';
+  if (needsImages(tokens) && rank === 'flat') {
     const side = Math.round(Math.sqrt(o.inputShape[0]));
-    if (side * side !== o.inputShape[0]) throw new ValueError(`--layers ${specText(tokens)}: convolution and pooling need images; this data has ${o.inputShape[0]} features per sample, not a square image`);
+    if (side * side !== o.inputShape[0]) throw new ValueError(`--layers ${specText(raw)}: convolution and pooling need images; this data has ${o.inputShape[0]} features per sample, not a square image`);
     layers.push(reshape([side, side, 1], { name: 'image' }));
-    rank = 3;
+    rank = 'images';
   }
-  tokens.forEach((token, i) => {
-    const name = `hidden_${i + 1}`;
-    const t = String(token);
-    const denseToken = DENSE.exec(t);
-    if (denseToken) {
-      if (rank > 1) layers.push(flatten({ name: `flatten_${i + 1}` }));
-      const kernelRegularizer = tokenRegularizer(denseToken[2], t, '--layers') ?? o.regularizer;
-      layers.push(dense(Number(denseToken[1]), { activation: o.activation, name, ...(kernelRegularizer ? { kernelRegularizer } : {}) }));
-      if (o.batchNorm) layers.push(batchNormalization({ name: `${name}_bn` }));
-      if (o.dropout) layers.push(dropout(o.dropout, { name: `${name}_dropout` }));
-      rank = 1;
-      return;
-    }
-    if (t === 'bn' || t === 'ln') {
-      layers.push(t === 'bn' ? batchNormalization({ name }) : layerNormalization({ name }));
-      return;
-    }
-    const drop = DROPOUT.exec(t);
-    if (drop) {
-      layers.push(dropout(Number(drop[1]), { name }));
-      return;
-    }
-    if (t === 'flatten') {
-      if (rank > 1) layers.push(flatten({ name }));
-      rank = 1;
-      return;
-    }
-    if (rank !== 3) throw new ValueError(`--layers: '${t}' needs images, but the layers before it give flat vectors`);
-    const shift = TRANSLATE.exec(t);
-    if (shift) {
-      layers.push(randomTranslation(Number(shift[1]), Number(shift[1]), { name }));
-      return;
-    }
-    if (t === 'gap') {
-      layers.push(globalAveragePooling2d({ name }));
-      rank = 1;
-      return;
-    }
-    const conv = CONV.exec(t);
-    if (conv) {
-      const opts = conv[3].split(':').filter(Boolean);
-      // 's2', not 'same': both start with s.
-      const stride = opts.find((s) => /^s\d+$/.test(s));
-      const kernelRegularizer = tokenRegularizer(conv[4], t, '--layers') ?? o.regularizer;
-      layers.push(
-        conv2d(Number(conv[1]), Number(conv[2]), { activation: o.activation, padding: opts.includes('same') ? 'same' : 'valid', strides: stride ? Number(stride.slice(1)) : 1, name, ...(kernelRegularizer ? { kernelRegularizer } : {}) }),
-      );
-      if (o.batchNorm) layers.push(batchNormalization({ name: `${name}_bn` }));
-      return;
-    }
-    const [, kind, size] = POOL.exec(t)!;
-    layers.push((kind === 'max' ? maxPooling2d : averagePooling2d)(Number(size), { name }));
+  tokens.forEach((t, i) => {
+    if (t.rule.takes === 'images' && rank !== 'images') throw new ValueError(`--layers: '${t.token}' needs images, but the layers before it give flat vectors`);
+    // Dense layers take flat vectors: flatten images first (the flatten token is that layer itself).
+    if (t.rule.gives === 'flat' && t.rule.takes === 'any' && rank === 'images') layers.push(flatten({ name: t.rule.kinds[0] === 'flatten' ? `hidden_${i + 1}` : `flatten_${i + 1}` }));
+    layers.push(...t.rule.build(t, `hidden_${i + 1}`, o));
+    if (t.rule.gives !== 'same') rank = t.rule.gives;
   });
-  if (rank > 1) layers.push(flatten({ name: 'flatten' }));
+  if (rank === 'images') layers.push(flatten({ name: 'flatten' }));
   return layers;
 }
