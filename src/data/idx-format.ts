@@ -33,6 +33,25 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /** Parses an (uncompressed) IDX file; `source` names it in every error. */
 export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+  const { kind, shape, headerBytes, byteLength } = readIdxHeader(bytes, source);
+  const expected = byteLength - headerBytes;
+  const got = bytes.length - headerBytes;
+  if (got < expected) {
+    throw new ValueError(`${source}: truncated: expected ${expected} bytes of data after the header (shape [${shape.join(', ')}], ${kind.type}), got ${got}`);
+  }
+  if (got > expected) {
+    throw new ValueError(`${source}: ${got - expected} unexpected bytes after the data: shape [${shape.join(', ')}] of ${kind.type} needs ${expected} bytes, got ${got}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { type: kind.type, shape, data: decode(view, headerBytes, expected / kind.bytes, kind.type) };
+}
+
+/**
+ * The header of an IDX file (or of the first bytes of one): element type,
+ * shape, and the length the whole file must have, header and data. What a
+ * gzipped file may decompress to is bounded by it.
+ */
+export function readIdxHeader(bytes: Uint8Array, source: string): { kind: { type: IdxType; bytes: number }; shape: number[]; headerBytes: number; byteLength: number } {
   if (bytes.length < 4) throw new ValueError(`${source}: ${bytes.length} bytes is too short for an IDX header (4 bytes of magic number)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const got = [...bytes.subarray(0, 4)].map((b) => hex(b)).join(' ');
@@ -52,16 +71,7 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
   for (let d = 0; d < rank; d++) shape.push(view.getUint32(4 + 4 * d, false));
-  const count = shape.reduce((a, b) => a * b, 1);
-  const expected = count * kind.bytes;
-  const got = bytes.length - headerBytes;
-  if (got < expected) {
-    throw new ValueError(`${source}: truncated: expected ${expected} bytes of data after the header (shape [${shape.join(', ')}], ${kind.type}), got ${got}`);
-  }
-  if (got > expected) {
-    throw new ValueError(`${source}: ${got - expected} unexpected bytes after the data: shape [${shape.join(', ')}] of ${kind.type} needs ${expected} bytes, got ${got}`);
-  }
-  return { type: kind.type, shape, data: decode(view, headerBytes, count, kind.type) };
+  return { kind, shape, headerBytes, byteLength: headerBytes + shape.reduce((a, b) => a * b, 1) * kind.bytes };
 }
 
 /** Big-endian elements → a native typed array (a copy, so the result owns aligned memory). */
@@ -100,6 +110,7 @@ export function idxToDataset(images: IdxArray, labels: IdxArray, source: string 
   checkRole(labels, 'labels', files.labels);
   const [n, rows, cols] = images.shape;
   if (n === 0) throw new ValueError(`${files.images}: the images file holds no images`);
+  if (rows === 0 || cols === 0) throw new ShapeError(`${files.images}: its header gives ${n} images of ${rows}×${cols} pixels; an image needs at least one row and one column`);
   if (labels.shape[0] !== n) throw new ShapeError(`${pair}: ${n} images but ${labels.shape[0]} labels; the counts must agree`);
   const px = images.data as Uint8Array; // a single concrete type keeps this 47M-pixel loop fast
   const x = new Float32Array(px.length);

@@ -28,15 +28,12 @@ export const FASHION_MNIST_CLASS_NAMES = [
 export function readIdx(path: string): IdxArray {
   if (!existsSync(path)) throw new ValueError(`readIdx: no such file ${path} (expected an IDX file, plain or .gz, such as train-images-idx3-ubyte.gz)`);
   if (statSync(path).isDirectory()) throw new ValueError(`readIdx: ${path} is a directory, expected an IDX file`);
-  let bytes: Uint8Array = readFileSync(path);
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new ValueError(`readIdx: ${path} starts like gzip but does not decompress: ${(e as Error).message}`);
-    }
-  }
-  return parseIdx(bytes, path);
+  return decodeIdxFile(readFileSync(path), path);
+}
+
+/** An IDX file's bytes, plain or gzipped (told by the magic bytes); `path` names it in errors. */
+export function decodeIdxFile(bytes: Uint8Array, path: string): IdxArray {
+  return parseIdx(isGzip(bytes) ? gunzipIdx(bytes, path) : bytes, path);
 }
 
 const FILES = {
@@ -92,4 +89,12 @@ export function loadIdxDir(dir: string, options: IdxDirOptions = {}): { train: D
     throw new ValueError(`loadIdxDir: train images are ${train.xShape[1]}×${train.xShape[2]} but test images ${test.xShape[1]}×${test.xShape[2]} (${dir})`);
   }
   return { train, test };
+}
+
+function gunzipIdx(bytes: Uint8Array, path: string): Uint8Array {
+  try {
+    return gunzipSync(bytes);
+  } catch (e) {
+    throw new ValueError(`readIdx: ${path} starts like gzip but does not decompress: ${(e as Error).message}`);
+  }
 }
