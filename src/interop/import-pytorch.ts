@@ -4,7 +4,7 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
-import type { Layer, ParamSpec } from '../nn/layers.js';
+import type { Layer, LayerConfig, LayerType, ParamSpec } from '../nn/layers.js';
 import { activationOpt, dense, layerFromConfig, shapeProblem } from '../nn/layers.js';
 import type { Topology } from '../nn/model.js';
 import { firstNonFinite, Sequential } from '../nn/model.js';
@@ -32,7 +32,37 @@ export type ImportPytorchOptions = OptionsOf<typeof IMPORT_OPTIONS.spec>;
 
 /** torch's name for each webgrad weight. */
 const TORCH_PART: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' };
-const TORCH_CLASS: Record<string, string> = { dense: 'Linear', conv2d: 'Conv2d', batchNormalization: 'BatchNorm', layerNormalization: 'LayerNorm' };
+
+/**
+ * How each layer kind comes from torch: the module class that holds its
+ * weights (none: the kind has no weights to import), the hyperparameters
+ * torch's defaults give it where a spec builds it, and what it does to the
+ * order of a flattened image's features, which torch holds as (c, h, w) and
+ * webgrad as (h, w, c): 'keep' passes each feature through in its place (its
+ * per-feature weights move with the rows), 'view' flattens an image, 'mix'
+ * makes new features. A kind without an entry does not compile.
+ */
+const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; readonly features: 'keep' | 'view' | 'mix'; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }> } } = {
+  dense: { torchClass: 'Linear', features: 'mix' },
+  conv2d: { torchClass: 'Conv2d', features: 'mix' },
+  // torch's eps 1e-5 and momentum 0.1 (webgrad's momentum is the share kept: 0.9).
+  batchNormalization: { torchClass: 'BatchNorm', features: 'keep', torchDefaults: (c) => ({ ...c, epsilon: 1e-5, momentum: 0.9 }) },
+  layerNormalization: { torchClass: 'LayerNorm', features: 'keep', torchDefaults: (c) => ({ ...c, epsilon: 1e-5 }) },
+  activation: { features: 'keep' },
+  dropout: { features: 'keep' },
+  randomTranslation: { features: 'mix' },
+  flatten: { features: 'view' },
+  reshape: { features: 'view' },
+  maxPooling2d: { features: 'mix' },
+  averagePooling2d: { features: 'mix' },
+  globalAveragePooling2d: { features: 'mix' },
+};
+const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string; features: 'keep' | 'view' | 'mix'; torchDefaults?(c: LayerConfig): LayerConfig };
+const torchClass = (layer: Layer) => {
+  const cls = importRule(layer.config).torchClass;
+  if (cls === undefined) throw new ValueError(`importPytorch: layer ${layer.name} (${layer.config.type}) has weights but no torch module maps to it`);
+  return cls;
+};
 
 /**
  * A model with the architecture given and the weights of a torch state_dict
@@ -83,9 +113,9 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
       const what = `layer ${w.layer.name} (${w.layer.config.type}, ${e.spec.name.slice(w.layer.name.length + 1)} [${e.spec.shape.join(', ')}]) expects`;
       if (!t) {
         const where = name === undefined ? `no module is left for it (the file has ${modules.size}: ${[...modules.keys()].join(', ')})` : `tensor '${name}' is missing`;
-        throw new ValueError(`${source}: ${where}; ${what} torch's ${TORCH_CLASS[w.layer.config.type]}.${e.part} [${e.shape.join(', ')}]${how}`);
+        throw new ValueError(`${source}: ${where}; ${what} torch's ${torchClass(w.layer)}.${e.part} [${e.shape.join(', ')}]${how}`);
       }
-      if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${name}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${TORCH_CLASS[w.layer.config.type]}.${e.part})${how}`);
+      if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${name}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${torchClass(w.layer)}.${e.part})${how}`);
       refuseNegativeVariance(source, name!, t.data);
       weights.set(e.spec.name, e.convert(t.data));
       tensors!.delete(e.part);
@@ -143,7 +173,10 @@ function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules:
       throw new ValueError(`${source}: the spec's output layer is a dense layer as wide as the file's last module, but ${last === undefined ? 'the file has no tensors' : `'${last}' has no Linear weight [out, in] (its tensors: ${[...(modules.get(last)?.keys() ?? [])].join(', ')})`}`);
     }
     if (w.shape[0] < 1) throw new ValueError(`${source}: the spec's output layer is a dense layer as wide as the file's last module, but '${last}.weight' is [${w.shape.join(', ')}], a Linear layer with no outputs`);
-    const torchDefaults = hidden.map((l) => (l.config.type === 'batchNormalization' ? layerFromConfig({ ...l.config, epsilon: 1e-5, momentum: 0.9 }) : l.config.type === 'layerNormalization' ? layerFromConfig({ ...l.config, epsilon: 1e-5 }) : l));
+    const torchDefaults = hidden.map((l) => {
+      const rule = importRule(l.config);
+      return rule.torchDefaults ? layerFromConfig(rule.torchDefaults(l.config)) : l;
+    });
     model = new Sequential([...torchDefaults, dense(w.shape[0], { activation: o.outputActivation ?? 'softmax', name: 'output' })], { inputShape: o.inputShape, name: o.name });
   } else if (Array.isArray(arch)) {
     model = new Sequential([...arch], { inputShape: o.inputShape, name: o.name });
@@ -173,7 +206,6 @@ function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { lay
   // The image [h, w, c] whose flattening the current flat features are; torch holds them as (c, h, w).
   let image: number[] | null = null;
   for (const layer of model.layers) {
-    const type = layer.config.type;
     const specs = layer.params(shape);
     const perm = image && flattenOrder === 'nchw' ? nchwIndex(image) : null;
     if (specs.length) {
@@ -190,8 +222,9 @@ function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { lay
       });
     }
     const next = layer.outputShape(shape);
-    if ((type === 'flatten' || type === 'reshape') && shape.length === 3 && next.length === 1) image = shape;
-    else if (!['dropout', 'activation', 'batchNormalization', 'layerNormalization'].includes(type) || next.length !== 1) image = null;
+    const features = importRule(layer.config).features;
+    if (features === 'view' && shape.length === 3 && next.length === 1) image = shape;
+    else if (features !== 'keep' || next.length !== 1) image = null;
     shape = next;
   }
   return out;
