@@ -1,11 +1,11 @@
 // Reading IDX files (MNIST, Fashion-MNIST) from disk, plain or gzipped. Node-only.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
 import { ValueError } from '../core/errors.js';
 import type { Dataset } from './dataset.js';
 import type { IdxArray } from './idx-format.js';
-import { idxToDataset, isGzip, parseIdx } from './idx-format.js';
+import { idxToDataset, isGzip, parseIdx, readIdxHeader } from './idx-format.js';
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four .gz files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -91,10 +91,36 @@ export function loadIdxDir(dir: string, options: IdxDirOptions = {}): { train: D
   return { train, test };
 }
 
+/**
+ * Compressed bytes inflated first, for the IDX header inside: 256 (which
+ * inflate to at most ~260 KB), or 4 KiB when a long gzip header (a stored
+ * file name) leaves the IDX header short of its end.
+ */
+const HEAD_BYTES = [256, 4096];
+
+/**
+ * Inflates a gzipped IDX file, never past the length its IDX header declares:
+ * the first compressed bytes give the header, and the whole file is then
+ * inflated with that length as the limit, so a damaged or hostile file (a
+ * gzip bomb) costs no more memory than the array it claims to hold.
+ */
 function gunzipIdx(bytes: Uint8Array, path: string): Uint8Array {
+  const broken = (e: unknown) => new ValueError(`readIdx: ${path} starts like gzip but does not decompress: ${(e as Error).message}`);
+  let head = new Uint8Array(0);
+  for (const n of HEAD_BYTES) {
+    try {
+      // SYNC_FLUSH: a prefix of the stream inflates to a prefix of the file, without an "unexpected end" error.
+      head = gunzipSync(bytes.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw broken(e);
+    }
+    if (head.length >= 4 + 4 * (head[3] ?? 255) || n >= bytes.length) break;
+  }
+  const { kind, shape, byteLength } = readIdxHeader(head, path);
   try {
-    return gunzipSync(bytes);
+    return gunzipSync(bytes, { maxOutputLength: byteLength + 1 });
   } catch (e) {
-    throw new ValueError(`readIdx: ${path} starts like gzip but does not decompress: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw broken(e);
+    throw new ValueError(`${path}: decompresses to more than the ${byteLength} bytes its IDX header declares (shape [${shape.join(', ')}] of ${kind.type}); the file is damaged or holds more than one array`);
   }
 }
