@@ -8,5 +8,6 @@ if (!existsSync(fileURLToPath(cli))) {
   console.error('webgrad: dist/cli.js is missing. Run `npm install` (or `npm run build`) in the webgrad folder first.');
   process.exit(1);
 }
-const { main } = await import(cli.href);
-process.exitCode = await main(process.argv.slice(2));
+// cli() runs the command in a child process that this one filters Dawn's stderr noise from (src/cli/launch.ts).
+const { cli: run } = await import(cli.href);
+await run(process.argv.slice(2));

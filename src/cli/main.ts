@@ -2,6 +2,7 @@ import { WebgradError } from '../core/errors.js';
 import { SPEC_HELP } from '../nn/spec.js';
 import { exportCommand } from './export.js';
 import { IMPORT_HELP, importCommand } from './import.js';
+import { launch } from './launch.js';
 import { selfcheck } from './selfcheck.js';
 import { sweepCommand } from './sweep.js';
 import { MAX_RUNS_WITHOUT_YES } from './sweep-options.js';
@@ -27,7 +28,8 @@ Usage:
   webgrad help                            this text
 
 Every command takes --verbose: show Dawn's (WebGPU's) start-up messages and the adapters tried,
-which are hidden otherwise (the environment variable WEBGRAD_VERBOSE=1 does the same).
+which are hidden otherwise, whatever stderr is: a terminal, a pipe or a file (\`> run.log 2>&1\`).
+The environment variable WEBGRAD_VERBOSE=1 does the same.
 
 train flags:
   --data mnist|DIR|FILE.csv   built-in digits (default), a directory of IDX files, or a CSV with a header
@@ -72,6 +74,14 @@ sweep flags: train's flags, and
 
 ${IMPORT_HELP}
 `;
+
+/**
+ * What bin/webgrad.js runs: main() in a child process whose stderr is
+ * filtered of Dawn's warnings (launch.ts), or here with --verbose.
+ */
+export function cli(argv: string[]): Promise<void> {
+  return launch(argv, main);
+}
 
 /** Runs a CLI command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {

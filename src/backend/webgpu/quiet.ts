@@ -13,7 +13,9 @@
  * (Node's own child_process pipes: it cannot be reopened) nor a file being
  * overwritten (`2>log`: the reopened file would not share its offset with
  * stdout); there Dawn's lines show, as they would without webgrad. A crash
- * inside the call (none seen there) would take its message with it.
+ * inside the call (none seen there) would take its message with it. The CLI
+ * covers every case: it runs a command in a child process whose stderr is a
+ * pipe it reads and filters (src/cli/launch.ts).
  *
  * Imported everywhere (by device.ts) but active only in Node on Linux; it
  * imports node: modules by name at run time, so browser bundles leave them out.
