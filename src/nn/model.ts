@@ -3,6 +3,7 @@ import { ValueError, WebgradError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, didYouMean, opt } from '../core/options.js';
 import { Random } from '../core/random.js';
+import { printable } from '../core/text.js';
 import type { Scaler, StandardParams } from '../data/transform.js';
 import { standardScalerFrom } from '../data/transform.js';
 import type { OptimizerSpec } from '../optim/optimizers.js';
@@ -71,6 +72,8 @@ export class Sequential implements TrainingModel {
   stopTraining = false;
   compileOptions: CompileOptions | null = null;
   /** Filled by fit(): the rng that shuffles, continuing across fit() calls. */
+  /** Where the training data came from, as the CLI was given it ('mnist' or a path, and the CSV's label column): saved with the model so that an export can name it; null when unknown. */
+  trainingData: { data: string; labelColumn?: string } | null = null;
   readonly rng: Random;
   private runtime: Runtime | null = null;
   private pendingWeights: Float32Array[] | null = null;
@@ -129,13 +132,14 @@ export class Sequential implements TrainingModel {
       s = l.outputShape(s);
       total += n;
       trainable += count(ps.filter(isTrainable));
-      rows.push([`${l.name} (${layerTitle(l)})`, `(None, ${s.join(', ')})`, n]);
+      // A name is shown, never obeyed: its control characters (terminal escapes) are printed as escapes.
+      rows.push([`${printable(l.name)} (${layerTitle(l)})`, `(None, ${s.join(', ')})`, n]);
     }
     // Keras' columns, widened where a name (max_pooling2d_12 (MaxPooling2D)) needs more.
     const nameWidth = Math.max(28, ...rows.map(([a]) => a.length + 2));
     const rule = (c: string) => c.repeat(nameWidth + 37);
     const row = (a: string, b: string, c: string) => ` ${a.padEnd(nameWidth)}${b.padEnd(26)}${c}`;
-    const text = [`Model: "${this.name}"`, rule('_'), row('Layer (type)', 'Output Shape', 'Param #'), rule('=')]
+    const text = [`Model: "${printable(this.name)}"`, rule('_'), row('Layer (type)', 'Output Shape', 'Param #'), rule('=')]
       .concat(rows.map(([a, b, c]) => row(a, b, c.toLocaleString('en-US'))))
       .concat([rule('='), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${trainable.toLocaleString('en-US')}`, `Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`, rule('_')])
       .join('\n');

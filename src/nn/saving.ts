@@ -4,6 +4,8 @@ import { firstNonFinite, Sequential } from './model.js';
 import { isTrainable } from './layer-base.js';
 import type { ParamSpec } from './layers.js';
 import { makeOptimizer } from '../optim/optimizers.js';
+import { checkModelStrings } from './names.js';
+import { quoted } from '../core/text.js';
 import type { SafetensorsTensor } from '../interop/safetensors.js';
 import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js';
 
@@ -34,7 +36,10 @@ export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
       tensors[`optimizer/${trained[i].name}/${k}`] = { dtype: 'F32', shape: trained[i].shape, data: s };
     }),
   );
-  return encodeSafetensors(tensors, modelMetadata(model, opt?.step ?? 0));
+  const metadata = modelMetadata(model, opt?.step ?? 0);
+  // A file this save writes must load: its names are held to the grammar load checks (src/nn/names.ts).
+  checkModelStrings('save', metadata, Object.keys(tensors));
+  return encodeSafetensors(tensors, metadata);
 }
 
 /**
@@ -55,18 +60,25 @@ export function modelMetadata(model: Sequential, optimizerStep: number): Record<
   // What predictions depend on besides the weights: the class names in label order and the input scaler.
   if (model.classNames) metadata.class_names = JSON.stringify(model.classNames);
   if (model.scaler) metadata.scaler = JSON.stringify(model.scaler);
+  // Where the training data came from (the CLI's --data), so that an export can name it.
+  if (model.trainingData) {
+    metadata.data = model.trainingData.data;
+    if (model.trainingData.labelColumn !== undefined) metadata.label_column = model.trainingData.labelColumn;
+  }
   return metadata;
 }
 
 export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequential {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
-  if (metadata.format !== FORMAT) throw new ValueError(`${source}: not a webgrad model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${FORMAT}")`);
+  if (metadata.format !== FORMAT) throw new ValueError(`${source}: not a webgrad model (metadata format is ${metadata.format === undefined ? 'missing' : quoted(metadata.format)}, expected "${FORMAT}")`);
   if (metadata.format_version !== FORMAT_VERSION) {
     const newer = Number(metadata.format_version) > Number(FORMAT_VERSION);
     throw new ValueError(
-      `${source}: format version ${metadata.format_version} is ${newer ? 'newer than this webgrad reads' : 'not supported'} (this webgrad reads version ${FORMAT_VERSION})${newer ? '; update webgrad to load it' : ''}`,
+      `${source}: format version ${quoted(metadata.format_version ?? '')} is ${newer ? 'newer than this webgrad reads' : 'not supported'} (this webgrad reads version ${FORMAT_VERSION})${newer ? '; update webgrad to load it' : ''}`,
     );
   }
+  // Every string of the file, before any of it is used or shown: names as the grammar says, nothing that is markup in a terminal.
+  checkModelStrings(source, metadata, Object.keys(tensors));
   const topology = parseJson<Topology>(metadata.topology, source, 'topology');
   // Without compile options the model loads uncompiled: predict needs none, fit asks for compile().
   const compile = metadata.compile === undefined ? null : parseJson<CompileOptions | null>(metadata.compile, source, 'compile');
@@ -74,6 +86,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   if (compile) inFile(source, 'compile options', () => model.compile(compile));
   if (metadata.class_names !== undefined) inFile(source, 'class_names', () => model.setClassNames(parseJson<string[]>(metadata.class_names, source, 'class_names')));
   if (metadata.scaler !== undefined) inFile(source, 'scaler', () => model.setScaler(float32Scaler(parseJson<InputScaler>(metadata.scaler, source, 'scaler'), source)));
+  if (metadata.data !== undefined) model.trainingData = { data: metadata.data, ...(metadata.label_column === undefined ? {} : { labelColumn: metadata.label_column }) };
   const specs = inFile(source, 'topology', () => model.paramSpecs());
   const used = new Set<string>();
   const take = (name: string, shape: number[]): Float32Array => {
