@@ -93,6 +93,8 @@ export async function train(argv: string[]): Promise<number> {
     say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);
     model = buildModel(o, data, backend);
     if (o.standardize) model.setScaler(standardization(data, o.validationSplit));
+    // Saved with the model: `webgrad export --to pytorch` names it in the torchrun line it prints.
+    model.trainingData = { data: o.data ?? 'mnist', ...(o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn }) };
     model.summary(say);
     // On by default: a run that blows up (NaN, or 10× its first loss) stops, says so and saves nothing.
     const diverged = terminateOnDivergence();

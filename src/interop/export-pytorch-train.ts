@@ -1,172 +1,140 @@
-// The train.py of a PyTorch export (src/interop/export-pytorch.ts): it continues
-// training the exported model in torch, under torchrun with
-// DistributedDataParallel, and writes a webgrad model file. It is the same for
-// every model: what is model-specific lives in the generated model.py.
+// What the PyTorch export's model.py needs to go on training: the compiled
+// loss, the regularizers' penalty, and the optimizer with its state in
+// torch's names and layouts. Only numbers, sanitized identifiers and escaped
+// literals (python-source.ts) go into the code written here.
+import { channelsFirstKernel, transposed } from './export-common.js';
+import { checkOptimizer, learningRateAt } from '../optim/optimizers.js';
+import { pyBool, pyNum, pyStr, pyStrList } from './python-source.js';
+import type { SafetensorsTensor } from './safetensors.js';
+import { encodeSafetensors } from './safetensors.js';
 
-export const TRAIN_PY = `"""Continues training a model exported by webgrad, on PyTorch, across processes and machines.
+/** How a webgrad weight becomes its torch tensor: as it is, a dense kernel transposed, a conv kernel permuted. */
+export type Conversion = 'same' | 'linear' | 'conv';
 
-    torchrun --nproc_per_node N train.py --data PATH --epochs E --out FILE.safetensors
+/** One tensor of the state_dict: its torch key, the webgrad weight it comes from, and how. */
+export interface Mapped {
+  readonly key: string;
+  readonly name: string;
+  readonly conversion: Conversion;
+  readonly shape: number[];
+  readonly trainable: boolean;
+}
 
-DistributedDataParallel over gloo on CPUs, nccl on GPUs (one process per GPU).
-(Debian's torch 1.13 on Python 3.11: add --redirects 1 --tee 1 after torchrun,
-or it fails at start with "'NoneType' object has no attribute 'get'".)
-Without torchrun it runs as one process. --data takes what webgrad reads:
-a folder of IDX files (MNIST / Fashion-MNIST layout, optionally .gz; pixels
-scaled to [0, 1], images NHWC) or a CSV file with a header (the label column
-is the last unless --label-column names another). The optimizer starts from
-the state webgrad's had (model.load_optimizer). --batch-size is per process,
-so a step of N processes sees N times as many samples. The model and the
-optimizer's state are written with model.save_webgrad: webgrad loads it
-(webgrad predict / evaluate) and its fit goes on from there.
-"""
-import argparse
-import csv
-import gzip
-import json
-import os
-import struct
-import sys
+/** A webgrad weight (or optimizer slot, laid out like it) in torch's layout: [in, out] → [out, in]; [kh, kw, in, out] → [out, in, kh, kw]. */
+export function toTorch(conversion: Conversion, shape: number[], data: Float32Array): { shape: number[]; data: Float32Array } {
+  if (conversion === 'same') return { shape, data };
+  if (conversion === 'linear') return { shape: [shape[1], shape[0]], data: transposed(shape, data) };
+  const [kh, kw, cin, cout] = shape;
+  return { shape: [cout, cin, kh, kw], data: channelsFirstKernel(shape, data) };
+}
 
-import numpy as np
-import torch
-import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, TensorDataset
-from torch.utils.data.distributed import DistributedSampler
+/** model.penalty()'s terms for a layer's regularizers: l1·Σ|w| + l2·Σw², as webgrad adds them to the loss. `a` is a sanitized module name. */
+export function penaltyCode(a: string, kernel: { l1: number; l2: number } | undefined, bias: { l1: number; l2: number } | undefined): string[] {
+  const terms: string[] = [];
+  for (const [r, part] of [[kernel, 'weight'], [bias, 'bias']] as const) {
+    if (!r) continue;
+    if (r.l1) terms.push(`p = p + ${pyNum(r.l1)} * self.${a}.${part}.abs().sum()`);
+    if (r.l2) terms.push(`p = p + ${pyNum(r.l2)} * self.${a}.${part}.pow(2).sum()`);
+  }
+  return terms;
+}
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import model as exported  # noqa: E402
+/** loss_fn(output, target)'s body for the compiled loss; the output is the model's with logits=True (see forward). */
+export function lossCode(loss: unknown): string {
+  switch (loss) {
+    case 'sparseCategoricalCrossentropy':
+      return 'return F.cross_entropy(output, target.long())';
+    case 'categoricalCrossentropy':
+      return 'return -(target * torch.log_softmax(output, dim=-1)).sum(dim=-1).mean()';
+    case 'binaryCrossentropy':
+      return 'return F.binary_cross_entropy_with_logits(output, target)';
+    case 'meanSquaredError':
+      return 'return (output - target).pow(2).mean()';
+    case 'meanAbsoluteError':
+      return 'return (output - target).abs().mean()';
+    case 'nll':
+      return 'return F.nll_loss(output, target.long())';
+    default:
+      return `raise NotImplementedError(${pyStr(`the loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`;
+  }
+}
 
-IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte')
+/** What the export writes of an optimizer: make_optimizer's body, its state file, and where its rule differs from webgrad's. */
+export interface OptimizerExport {
+  /** The line that returns the torch optimizer of `params`. */
+  readonly code: string;
+  readonly file: Uint8Array | null;
+  /** The state names per slot, in webgrad's slot order. */
+  readonly names: string[];
+  readonly step: number;
+  readonly differs: string | null;
+}
 
+/** model.py's make_optimizer body and its constants, for a compiled model or (null) one that was not. */
+export function optimizerSlots(optimizer: OptimizerExport | null): { make_optimizer: string[]; optimizer_constants: string[] } {
+  if (!optimizer) {
+    return {
+      make_optimizer: [`raise ValueError(${pyStr('the webgrad model was not compiled: no optimizer to carry over')})`],
+      optimizer_constants: ['OPTIMIZER_STATE = []', 'OPTIMIZER_STEP = 0', 'OPTIMIZER_DIFFERS = None'],
+    };
+  }
+  return {
+    make_optimizer: [optimizer.code],
+    optimizer_constants: [
+      `OPTIMIZER_STATE = ${pyStrList(optimizer.names)}  # torch's names of webgrad's optimizer slots, in order`,
+      `OPTIMIZER_STEP = ${pyNum(optimizer.step)}  # the steps webgrad took`,
+      `OPTIMIZER_DIFFERS = ${optimizer.differs === null ? 'None' : pyStr(optimizer.differs)}`,
+    ],
+  };
+}
 
-def read_idx(path):
-    opener = gzip.open if path.endswith('.gz') else open
-    with opener(path, 'rb') as f:
-        data = f.read()
-    zero, kind, rank = struct.unpack('>HBB', data[:4])
-    if zero != 0 or kind != 0x08:
-        raise ValueError(f'{path}: not an IDX file of unsigned bytes')
-    shape = struct.unpack('>' + 'I' * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
-
-
-def find(folder, base):
-    for name in (base, base + '.gz', base.replace('-idx', '.idx'), base.replace('-idx', '.idx') + '.gz'):
-        if os.path.exists(os.path.join(folder, name)):
-            return os.path.join(folder, name)
-    raise FileNotFoundError(f'{folder}: no {base} (or {base}.gz)')
-
-
-def load_data(path, label_column, class_names):
-    """(x [n, *INPUT_SHAPE] float32, y labels int64 [n] or targets float32 [n, k])."""
-    if os.path.isdir(path):
-        images = read_idx(find(path, IDX_FILES[0])).astype(np.float32) / 255
-        labels = read_idx(find(path, IDX_FILES[1])).astype(np.int64)
-        x = images.reshape(len(images), -1)
-        y = labels
-    else:
-        with open(path, newline='') as f:
-            rows = list(csv.reader(f))
-        header, rows = rows[0], rows[1:]
-        at = len(header) - 1 if label_column is None else header.index(label_column)
-        x = np.array([[float(v) for i, v in enumerate(r) if i != at] for r in rows], dtype=np.float32)
-        raw = [r[at] for r in rows]
-        if class_names:
-            index = {name: i for i, name in enumerate(class_names)}
-            unknown = sorted(set(raw) - set(index))
-            if unknown:
-                raise ValueError(f'{path}: labels {unknown[:5]} are not among the model\\'s classes {class_names}')
-            y = np.array([index[v] for v in raw], dtype=np.int64)
-        else:
-            y = np.array([float(v) for v in raw])
-    size = int(np.prod(exported.INPUT_SHAPE))
-    if x.shape[1] != size:
-        raise ValueError(f'{path}: {x.shape[1]} values per sample; the model takes {size} {list(exported.INPUT_SHAPE)}')
-    return torch.from_numpy(x.reshape(len(x), *exported.INPUT_SHAPE)), torch.from_numpy(y)
-
-
-def targets_for(loss, y, units):
-    """Labels as the compiled loss takes them: indices, one-hot rows, or float targets."""
-    if loss in ('sparseCategoricalCrossentropy', 'nll'):
-        return y.long()
-    if loss == 'categoricalCrossentropy' and y.dim() == 1:
-        return torch.nn.functional.one_hot(y.long(), units).float()
-    y = y.float()
-    return y.reshape(len(y), -1)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\\n')[0])
-    parser.add_argument('--data', required=True, help='a folder of IDX files or a CSV file')
-    parser.add_argument('--epochs', type=int, required=True)
-    parser.add_argument('--out', required=True, help='the webgrad model file to write')
-    parser.add_argument('--batch-size', type=int, default=32, help='samples per step in each process (default 32)')
-    parser.add_argument('--label-column', default=None, help='the CSV label column (default: the last)')
-    parser.add_argument('--max-steps', type=int, default=None, help='stop after this many steps (for a quick check)')
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error('--epochs and --batch-size must be positive')
-
-    distributed = 'RANK' in os.environ
-    cuda = torch.cuda.is_available()
-    if distributed:
-        dist.init_process_group('nccl' if cuda else 'gloo')
-    rank = dist.get_rank() if distributed else 0
-    local = int(os.environ.get('LOCAL_RANK', 0))
-    device = torch.device(f'cuda:{local}' if cuda else 'cpu')
-    if cuda:
-        torch.cuda.set_device(device)
-    torch.manual_seed(args.seed)
-
-    info = json.load(open(os.path.join(exported.HERE, 'webgrad.json')))
-    compile_options = json.loads(info['metadata']['compile']) or {}
-    loss = compile_options.get('loss')
-    class_names = json.loads(info['metadata']['class_names']) if 'class_names' in info['metadata'] else None
-    x, y = load_data(args.data, args.label_column, class_names)
-
-    model = exported.load_model().to(device)
-    opt = exported.load_optimizer(model)
-    if rank == 0 and exported.OPTIMIZER_DIFFERS:
-        print(f'note: {exported.OPTIMIZER_DIFFERS}', file=sys.stderr)
-    units = model(x[:1].to(device)).shape[-1]
-    data = TensorDataset(x, targets_for(loss, y, units))
-    sampler = DistributedSampler(data, shuffle=True, seed=args.seed) if distributed else None
-    loader = DataLoader(data, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None)
-    net = DistributedDataParallel(model, device_ids=[local] if cuda else None) if distributed else model
-
-    steps = 0
-    for epoch in range(args.epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        net.train()
-        total, count = 0.0, 0
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            opt.zero_grad()
-            batch_loss = exported.loss_fn(net(xb, logits=True), yb) + model.penalty()
-            batch_loss.backward()
-            opt.step()
-            total += batch_loss.item() * len(xb)
-            count += len(xb)
-            steps += 1
-            if args.max_steps is not None and steps >= args.max_steps:
-                break
-        if rank == 0:
-            print(f'epoch {epoch + 1}/{args.epochs}: loss {total / max(count, 1):.4f} (rank 0, {count} samples)', flush=True)
-        if args.max_steps is not None and steps >= args.max_steps:
-            break
-
-    if rank == 0:
-        # The optimizer's state goes too, so webgrad's next step continues this run (every rank holds the same).
-        exported.save_webgrad(model.eval().cpu(), args.out, optimizer=opt, step=exported.OPTIMIZER_STEP + steps)
-        print(f'wrote {args.out}: load it in webgrad (webgrad predict {args.out} ...)', flush=True)
-    if distributed:
-        dist.barrier()
-        dist.destroy_process_group()
-
-
-if __name__ == '__main__':
-    main()
-`;
+/**
+ * The optimizer in torch's terms. SGD, momentum (PyTorch's form, which
+ * webgrad's is), Adam and AdamW with epsilonHat false, and L2 or decoupled
+ * weight decay as torch applies them, continue exactly; Keras' ε̂ placement
+ * (adam's default here) and RMSprop's ε inside the root do not exist in
+ * torch, so the state is carried and torch's rule is used, said in `differs`.
+ * A schedule is not carried: torch continues at the rate of the next step.
+ */
+export function optimizerExport(spec: unknown, mapped: readonly Mapped[], state: { slots: Float32Array[][]; step: number } | null): OptimizerExport {
+  const c = checkOptimizer(spec);
+  const step = state?.step ?? 0;
+  const lr = learningRateAt(c.learningRate, step + 1);
+  const wd = c.weightDecay ?? 0;
+  const mu = c.momentum ?? 0;
+  let code: string;
+  let names: string[];
+  let differs: string | null = null;
+  switch (c.type) {
+    case 'sgd':
+    case 'momentum':
+      code = `torch.optim.SGD(params, lr=${pyNum(lr)}, momentum=${pyNum(mu)}, nesterov=${pyBool(c.nesterov)}, weight_decay=${pyNum(wd)})`;
+      names = mu > 0 ? ['momentum_buffer'] : [];
+      break;
+    case 'rmsprop':
+      code = `torch.optim.RMSprop(params, lr=${pyNum(lr)}, alpha=${pyNum(c.rho)}, eps=${pyNum(c.epsilon)}, weight_decay=${pyNum(wd)}, momentum=${pyNum(mu)}, centered=${pyBool(c.centered)})`;
+      names = ['square_avg', ...(mu > 0 ? ['momentum_buffer'] : []), ...(c.centered ? ['grad_avg'] : [])];
+      differs = "webgrad's RMSprop (Keras') divides by √(s + ε); torch's by √s + ε";
+      break;
+    case 'adam':
+    case 'adamw':
+      code = `torch.optim.${c.type === 'adam' ? 'Adam' : 'AdamW'}(params, lr=${pyNum(lr)}, betas=(${pyNum(c.beta1)}, ${pyNum(c.beta2)}), eps=${pyNum(c.epsilon)}, weight_decay=${pyNum(wd)})`;
+      names = ['exp_avg', 'exp_avg_sq'];
+      if (c.epsilonHat) differs = "webgrad's Adam was compiled with epsilonHat (Keras' ε̂, added to √v); torch adds ε to √v̂";
+      break;
+  }
+  if (typeof c.learningRate !== 'number') differs = [differs, `the learning-rate schedule is not carried: torch continues at ${pyNum(lr)}, the rate of step ${step + 1}`].filter(Boolean).join('; ');
+  let file: Uint8Array | null = null;
+  if (state && step > 0) {
+    const trained = mapped.filter((m) => m.trainable);
+    const tensors: Record<string, SafetensorsTensor> = {};
+    trained.forEach((m, i) =>
+      names.forEach((n, k) => {
+        const t = toTorch(m.conversion, m.shape, state.slots[i][k]);
+        tensors[`state.${i}.${n}`] = { dtype: 'F32', shape: t.shape, data: t.data };
+      }),
+    );
+    file = encodeSafetensors(tensors, { format: 'pytorch-optimizer-state', step: String(step) });
+  }
+  return { code: `return ${code}`, file, names, step, differs };
+}

@@ -1,0 +1,192 @@
+"""A model exported by webgrad: a torch.nn.Module, its weights and its optimizer.
+
+    from model import load_model
+    model = load_model('this folder')    # eval mode: dropout off, batch normalization's running statistics
+    y = model(x)                         # x: float32 [n, *INPUT_SHAPE], as webgrad's predict takes it
+
+The output is what webgrad's predict returns (after the last activation);
+model(x, logits=True) stops before a final softmax or sigmoid, which the loss
+(loss_fn) then applies itself, as webgrad trains. Images are NHWC, as in
+webgrad and Keras; the module permutes them for torch.
+
+To go on training: load_optimizer(model, folder) is the optimizer with the
+state webgrad had; train.py runs it under torchrun with
+DistributedDataParallel; save_webgrad(model, path) writes a file webgrad loads.
+
+This file is webgrad's template (src/interop/python/model.py): the export
+replaces each line that is only a `# <slot>` comment with code generated
+from the model's layers. Every string that comes from the model file (its
+name, its layers' names) is written as an escaped literal, never as code.
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# <constants>
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_safetensors(path):
+    """A safetensors file as ({name: tensor}, metadata): an 8-byte little-endian header length, a JSON header, raw data."""
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for key, info in header.items():
+        if key == '__metadata__':
+            continue
+        if info['dtype'] != 'F32':
+            raise ValueError(f"{path}: tensor {key} is {info['dtype']}; this reader takes F32")
+        begin, end = info['data_offsets']
+        out[key] = torch.from_numpy(np.frombuffer(data[begin:end], dtype='<f4').reshape(info['shape']).copy())
+    return out, header.get('__metadata__', {})
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes {name: tensor} as float32 safetensors, atomically (a temporary file, then a rename)."""
+    header, chunks, offset = {'__metadata__': metadata}, [], 0
+    for key, t in tensors.items():
+        b = t.detach().cpu().contiguous().numpy().astype('<f4').tobytes()
+        header[key] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(b)]}
+        chunks.append(b)
+        offset += len(b)
+    text = json.dumps(header).encode()
+    text += b' ' * (-len(text) % 8)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(chunks))
+    os.replace(tmp, path)
+
+
+class WebgradModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # <init>
+
+    def forward(self, x, logits=False):
+        # <forward>
+        return x
+
+    def penalty(self):
+        """The regularizers' penalty, part of the loss as in webgrad (Keras): l1·Σ|w| + l2·Σw²."""
+        p = torch.zeros(())
+        # <penalty>
+        return p
+
+
+def loss_fn(output, target):
+    """The compiled loss of model(x, logits=True) against the targets, averaged over the batch."""
+    # <loss>
+
+
+def make_optimizer(model):
+    """The optimizer webgrad compiled, in torch; OPTIMIZER_DIFFERS says where torch's rule is not webgrad's (None: the same rule)."""
+    params = model.parameters()
+    # <make_optimizer>
+
+
+# <optimizer_constants>
+
+
+def load_model(folder=HERE):
+    """The model with its weights loaded, in eval mode."""
+    model = WebgradModel()
+    state, _ = read_safetensors(os.path.join(folder, 'model.safetensors'))
+    for key, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            state[f'{key}.num_batches_tracked'] = torch.tensor(0, dtype=torch.long)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def load_optimizer(model, folder=HERE):
+    """make_optimizer(model) holding the state webgrad's optimizer had (its slots, in torch's layout, and its step)."""
+    opt = make_optimizer(model)
+    path = os.path.join(folder, 'optimizer.safetensors')
+    if not os.path.exists(path):
+        return opt  # the model had not trained: the state starts at zero, as webgrad's
+    tensors, meta = read_safetensors(path)
+    params = list(model.parameters())
+    step = int(meta['step'])
+    state = {}
+    for i, p in enumerate(params):
+        s = {name: tensors.pop(f'state.{i}.{name}').to(p.device) for name in OPTIMIZER_STATE}
+        if isinstance(opt, (torch.optim.Adam, torch.optim.AdamW)):
+            s['step'] = torch.tensor(float(step))
+        elif isinstance(opt, torch.optim.RMSprop):
+            s['step'] = step
+        if s:
+            state[i] = s
+    if tensors:
+        raise ValueError(f'{path}: tensors {sorted(tensors)} belong to no parameter of the model')
+    opt.load_state_dict({'state': state, 'param_groups': opt.state_dict()['param_groups']})
+    return opt
+
+
+def _to_webgrad(conversion, t):
+    """A torch tensor in webgrad's layout: Linear [out, in] to [in, out]; Conv2d [out, in, kh, kw] to [kh, kw, in, out]."""
+    if conversion == 'linear':
+        return t.t()
+    if conversion == 'conv':
+        return t.permute(2, 3, 1, 0)
+    return t
+
+
+def _from_webgrad(conversion, t):
+    if conversion == 'linear':
+        return t.t()
+    if conversion == 'conv':
+        return t.permute(3, 2, 0, 1)
+    return t
+
+
+def save_webgrad(model, path, folder=HERE, optimizer=None, step=None):
+    """Writes the model as a webgrad model file (webgrad's names and layouts), which webgrad loads and trains on.
+
+    With the optimizer (make_optimizer's or load_optimizer's) and the step count, its state goes in
+    too, as webgrad's optimizer slots, so webgrad's next step continues where torch's stopped.
+    """
+    info = json.load(open(os.path.join(folder, 'webgrad.json')))
+    state = model.state_dict()
+    tensors = {}
+
+    def put(name, key, conversion, t, shape):
+        w = _to_webgrad(conversion, t.detach().float())
+        if list(w.shape) != shape:
+            raise ValueError(f"{key}: shape {list(w.shape)} in webgrad's layout, expected {shape}")
+        if not torch.isfinite(w).all():
+            raise ValueError(f"{key}: holds NaN or infinite values; not written (a webgrad model file never holds them)")
+        tensors[name] = w
+
+    for t in info['tensors']:
+        put(f"weights/{t['name']}", t['key'], t['conversion'], state[t['key']], t['shape'])
+    metadata = dict(info['metadata'])
+    if optimizer is not None:
+        if step is None:
+            raise ValueError('save_webgrad: give the step count with the optimizer (OPTIMIZER_STEP plus the steps torch took)')
+        slots = optimizer.state_dict()['state']
+        for i, t in enumerate(x for x in info['tensors'] if x['trainable']):
+            for k, name in enumerate(OPTIMIZER_STATE):
+                if i not in slots or name not in slots[i]:
+                    raise ValueError(f"save_webgrad: the optimizer holds no {name} for parameter {i} ({t['key']}); has it taken a step?")
+                put(f"optimizer/{t['name']}/{k}", f"{t['key']} {name}", t['conversion'], slots[i][name], t['shape'])
+        metadata['optimizer_step'] = str(int(step))
+    write_safetensors(path, tensors, metadata)
+
+
+def load_webgrad(path, folder=HERE):
+    """A webgrad model file of this architecture (one save_webgrad wrote) as the torch module, in eval mode."""
+    info = json.load(open(os.path.join(folder, 'webgrad.json')))
+    weights, _ = read_safetensors(path)
+    model = load_model(folder)  # the input scaler's buffers and the architecture; the weights come from the file
+    state = model.state_dict()
+    for t in info['tensors']:
+        state[t['key']] = _from_webgrad(t['conversion'], weights[f"weights/{t['name']}"])
+    model.load_state_dict(state, strict=True)
+    return model.eval()
