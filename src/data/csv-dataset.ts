@@ -39,6 +39,13 @@ export const MAX_INFERRED_CLASSES = 20;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NOT_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
+/**
+ * A cell's text in a message, quoted: line breaks and other control
+ * characters (a quoted field may hold them) are escaped so that every error
+ * stays one line.
+ */
+const q = (text: string | number | undefined): string => `'${String(text).replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+
 interface Cell {
   value: string;
   line: number;
@@ -46,12 +53,12 @@ interface Cell {
 }
 
 function parseNumber(cell: Cell, source: string): number {
-  const where = `${source}: line ${cell.line}, column '${cell.column}'`;
+  const where = `${source}: line ${cell.line}, column ${q(cell.column)}`;
   if (cell.value === '') throw new ValueError(`${where}: empty value (every feature must be a number)`);
-  if (NOT_FINITE.test(cell.value)) throw new ValueError(`${where}: value '${cell.value}' is not finite (NaN and Inf are not allowed)`);
-  if (!NUMBER.test(cell.value)) throw new ValueError(`${where}: value '${cell.value}' is not a number`);
+  if (NOT_FINITE.test(cell.value)) throw new ValueError(`${where}: value ${q(cell.value)} is not finite (NaN and Inf are not allowed)`);
+  if (!NUMBER.test(cell.value)) throw new ValueError(`${where}: value ${q(cell.value)} is not a number`);
   const v = Number(cell.value);
-  if (!Number.isFinite(v)) throw new ValueError(`${where}: value '${cell.value}' overflows to ${v}`);
+  if (!Number.isFinite(v)) throw new ValueError(`${where}: value ${q(cell.value)} overflows to ${v}`);
   return v;
 }
 
@@ -64,11 +71,11 @@ function checkHeader(header: CsvRecord, source: string): void {
   const seen = new Map<string, number>();
   header.fields.forEach((name, i) => {
     const prev = seen.get(name);
-    if (prev !== undefined) throw new ValueError(`${source}: line ${header.line}: column name '${name}' appears twice (columns ${prev + 1} and ${i + 1})`);
+    if (prev !== undefined) throw new ValueError(`${source}: line ${header.line}: column name ${q(name)} appears twice (columns ${prev + 1} and ${i + 1})`);
     seen.set(name, i);
   });
   if (header.fields.length < 2) {
-    throw new ValueError(`${source}: the header has ${header.fields.length} column ('${header.fields[0]}'); need at least one feature column and a label column`);
+    throw new ValueError(`${source}: the header has ${header.fields.length} column (${q(header.fields[0])}); need at least one feature column and a label column`);
   }
 }
 
@@ -80,7 +87,7 @@ export function csvToDataset(records: CsvRecord[], source: string, options: CsvO
   if (rows.length === 0) throw new ValueError(`${source}: no data rows after the header (line ${header.line})`);
   const labelAt = options.labelColumn === undefined ? names.length - 1 : names.indexOf(options.labelColumn);
   if (labelAt < 0) {
-    throw new ValueError(`${source}: unknown label column '${options.labelColumn}'; the columns are: ${names.map((n) => `'${n}'`).join(', ')}`);
+    throw new ValueError(`${source}: unknown label column ${q(options.labelColumn)}; the columns are: ${names.map((n) => `${q(n)}`).join(', ')}`);
   }
   const F = names.length - 1;
   const n = rows.length;
@@ -105,8 +112,8 @@ type Targets = Pick<Dataset, 'y' | 'yShape' | 'classes' | 'classNames'>;
 
 function labelsToTargets(labels: Cell[], source: string, options: CsvOptions): Targets {
   for (const cell of labels) {
-    if (cell.value === '') throw new ValueError(`${source}: line ${cell.line}, column '${cell.column}': empty label`);
-    if (NOT_FINITE.test(cell.value)) throw new ValueError(`${source}: line ${cell.line}, column '${cell.column}': label '${cell.value}' is not finite (NaN and Inf are not allowed)`);
+    if (cell.value === '') throw new ValueError(`${source}: line ${cell.line}, column ${q(cell.column)}: empty label`);
+    if (NOT_FINITE.test(cell.value)) throw new ValueError(`${source}: line ${cell.line}, column ${q(cell.column)}: label ${q(cell.value)} is not finite (NaN and Inf are not allowed)`);
   }
   if ((options.classNames || options.knownClasses) && options.task === 'regression') {
     throw new ValueError(`${source}: classNames or knownClasses were given but task is 'regression'`);
@@ -123,7 +130,7 @@ function classify(labels: Cell[], source: string, options: CsvOptions): Targets 
   const nonNumeric = labels.find((c) => !NUMBER.test(c.value));
   if (nonNumeric) {
     if (options.task === 'regression') {
-      throw new ValueError(`${source}: line ${nonNumeric.line}, column '${nonNumeric.column}': label '${nonNumeric.value}' is not a number (task 'regression')`);
+      throw new ValueError(`${source}: line ${nonNumeric.line}, column ${q(nonNumeric.column)}: label ${q(nonNumeric.value)} is not a number (task 'regression')`);
     }
     if (options.knownClasses) {
       throw notAClass(nonNumeric, options.knownClasses.map(String), source, from);
@@ -140,7 +147,7 @@ function classify(labels: Cell[], source: string, options: CsvOptions): Targets 
     return { y: Float32Array.from(values), yShape: [n, 1] };
   }
   const bad = labels.find((_, i) => !Number.isInteger(values[i]));
-  if (bad) throw new ValueError(`${source}: line ${bad.line}, column '${bad.column}': class label '${bad.value}' is not an integer`);
+  if (bad) throw new ValueError(`${source}: line ${bad.line}, column ${q(bad.column)}: class label ${q(bad.value)} is not an integer`);
   if (options.knownClasses) {
     // Indices as they stand, sized by the classes known, not by this file.
     return { y: Int32Array.from(values), yShape: [n], classes: Math.max(0, ...options.knownClasses) + 1 };
@@ -166,26 +173,26 @@ function inferenceNotice(labels: Cell[], values: number[], source: string, notic
   const whole = [...new Set(values.filter(Number.isInteger))];
   const force = "pass task 'classification' (--task classification) to treat it as class labels, or task 'regression' to silence this";
   if (fractional.length === 0) {
-    notice(`${source}: column '${column}' holds ${whole.length} distinct whole numbers, more than ${MAX_INFERRED_CLASSES}, so it is taken as a regression target; ${force}`);
+    notice(`${source}: column ${q(column)} holds ${whole.length} distinct whole numbers, more than ${MAX_INFERRED_CLASSES}, so it is taken as a regression target; ${force}`);
     return;
   }
   if (fractional.length > 0.1 * labels.length || whole.length > MAX_INFERRED_CLASSES) return; // plainly a regression target
   const first = fractional[0];
   const others = fractional.length > 1 ? ` (and ${fractional.length - 1} more fractional label${fractional.length > 2 ? 's' : ''})` : '';
   notice(
-    `${source}: column '${column}' is taken as a regression target because of the fractional value '${first.value}' on line ${first.line}${others}; ` +
+    `${source}: column ${q(column)} is taken as a regression target because of the fractional value ${q(first.value)} on line ${first.line}${others}; ` +
       `the other ${labels.length - fractional.length} labels are whole numbers (${whole.length} distinct), as class labels would be. ` +
       `If they are classes, fix that line, or ${force}`,
   );
 }
 
-const listClasses = (names: readonly string[]) => names.map((s) => `'${s}'`).join(', ');
+const listClasses = (names: readonly string[]) => names.map((s) => `${q(s)}`).join(', ');
 
 function notAClass(cell: Cell, known: readonly string[], source: string, from: string | undefined): ValueError {
   const of = from ? ` of ${from}` : '';
   const near = NUMBER.test(cell.value) ? '' : didYouMean(cell.value, known); // '2' is no typo of '0'
   return new ValueError(
-    `${source}: line ${cell.line}, column '${cell.column}': label '${cell.value}' is not one of the classes ${listClasses(known)}${of}${near}`,
+    `${source}: line ${cell.line}, column ${q(cell.column)}: label ${q(cell.value)} is not one of the classes ${listClasses(known)}${of}${near}`,
   );
 }
 
