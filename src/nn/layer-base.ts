@@ -4,7 +4,8 @@ import { didYouMean, opt } from '../core/options.js';
 import type { Random } from '../core/random.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { ActivationKind, LayerActivation } from '../ops/activations.js';
-import { activationNamed, LAYER_ACTIVATIONS, layerActivationRecord } from '../ops/activations.js';
+import { activationNamed, LAYER_ACTIVATIONS, layerActivationRecord, resolveActivation } from '../ops/activations.js';
+import { reshape } from '../ops/reshape.js';
 import { activation } from '../ops/activation.js';
 import { checkInitializer, INITIALIZERS } from './initializers.js';
 import type { LayerConfig } from './layers.js';
@@ -16,6 +17,14 @@ export { LAYER_ACTIVATIONS };
 export type { LayerActivation };
 
 /** The activation a name means: webgrad's (TensorFlow.js') name, or Keras' (leaky_relu); unknown ones are refused with the nearest. */
+/** Refuses an alpha given to an activation that takes none (it would be ignored), naming the layer. */
+export function checkAlpha(layer: string, kind: LayerActivation, alpha: number | undefined): void {
+  if (alpha === undefined) return;
+  const a = layerActivationRecord(kind);
+  if (a.rowwise || !a.record.alpha) throw new ValueError(`${layer}: activation '${kind}' takes no alpha, got ${alpha} (only ${LAYER_ACTIVATIONS.filter((k) => { const r = layerActivationRecord(k); return !r.rowwise && r.record.alpha; }).join(' and ')} do)`);
+  resolveActivation(layer, { kind: kind as ActivationKind, alpha });
+}
+
 export function checkActivation(name: string): LayerActivation {
   const kind = typeof name === 'string' ? activationNamed(name) : null;
   if (kind === null) throw new ValueError(`unknown activation '${name}'${didYouMean(String(name), LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);
@@ -87,7 +96,13 @@ export function outputShapeOf(layers: readonly Layer[], input: number[]): number
 export function applyActivation(g: Graph, x: Value, kind: LayerActivation, alpha: number | undefined, name: string): Value {
   if (kind === 'linear') return x;
   const a = layerActivationRecord(kind);
-  if (a.rowwise) return g.op(a.record.kernel, [x], {}, name);
+  if (a.rowwise) {
+    // Over the last axis of any rank, as Keras: the kernel takes rows [n, c], so view the rest as rows.
+    if (x.shape.length === 2) return g.op(a.record.kernel, [x], {}, name);
+    const c = x.shape[x.shape.length - 1];
+    const rows = g.op(reshape, [x], { shape: [x.shape.reduce((p, d) => p * d, 1) / c, c] }, `${name}/rows`);
+    return g.op(reshape, [g.op(a.record.kernel, [rows], {}, name)], { shape: [...x.shape] }, `${name}/shape`);
+  }
   return g.op(activation, [x], { kind: kind as ActivationKind, alpha }, name);
 }
 

@@ -13,7 +13,7 @@ import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, checkAlpha, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties } from './regularizers.js';
 
@@ -274,6 +274,7 @@ export function layerFromConfig(config: LayerConfig): Layer {
   if (!kind) throw new ValueError(`unknown layer type '${(config as { type?: string })?.type}' (known: ${Object.keys(KINDS).join(', ')})`);
   // A file may name the activation as Keras does (leaky_relu): keep webgrad's name.
   config = { ...config, activation: checkActivation(config.activation) } as LayerConfig;
+  checkAlpha(config.name, config.activation, (config as { alpha?: number }).alpha);
   if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
   return noteAutoName((kind.build as (c: LayerConfig) => Layer)(config));
 }

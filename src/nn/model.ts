@@ -160,7 +160,7 @@ export class Sequential implements TrainingModel {
   }
 
   /** Outputs [n, units] after the final activation (probabilities for a softmax model). */
-  async predict(x: Input, options: { batchSize?: number } = {}): Promise<{ data: Float32Array; shape: [number, number] }> {
+  async predict(x: Input, options: { batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }> {
     const o = PREDICT_OPTIONS.check(options);
     return predictModel(await this.ready('predict', x), this.scaled(x, 'predict x'), o.batchSize ?? 256);
   }

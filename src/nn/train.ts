@@ -179,10 +179,12 @@ export async function evaluateModel(rt: Runtime, x: Input, y: Input, batchSize: 
   return evaluateData(rt, prepare(rt, x, y, 'evaluate'), batchSize);
 }
 
-export async function predictModel(rt: Runtime, x: Input, batchSize: number): Promise<{ data: Float32Array; shape: [number, number] }> {
+export async function predictModel(rt: Runtime, x: Input, batchSize: number): Promise<{ data: Float32Array; shape: number[] }> {
   const fx = toFeatures(x, rt.spec.inputShape, 'predict x');
   const n = fx.shape[0];
-  const units = outputUnits(rt);
+  // Each sample's output may have any shape (an image, after a convolution last): count all of it.
+  const sample = outputShapeOf(rt.spec.layers, rt.spec.inputShape);
+  const units = sample.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n * units);
   const bs = Math.min(batchSize, n);
   for (let b = 0; b < n; b += bs) {
@@ -195,5 +197,5 @@ export async function predictModel(rt: Runtime, x: Input, batchSize: number): Pr
     step.compiled.program.run();
     out.set(await rt.backend.read(step.compiled.tensor(step.graph.output!)), b * units);
   }
-  return { data: out, shape: [n, units] };
+  return { data: out, shape: [n, ...sample] };
 }

@@ -43,9 +43,6 @@ export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [
 
 const ALL: readonly LayerActivation[] = LAYER_ACTIVATIONS;
 const LINEAR = ['linear'] as const;
-/** webgrad's softmax family normalizes rows [n, units]; on images only a layer that works on rows (conv2d's epilogue) takes it. */
-const rowWise = (a: LayerActivation) => !(ACTIVATIONS as readonly string[]).includes(a);
-const WEBGRAD_ROWS = /must have rank 2/;
 const TORCH_SAME_POOL = /has 'same' padding, which torch's pooling has no counterpart for/;
 const TORCH_HALF_AFFINE = /has center (true|false) and scale (true|false); torch('s| 1\.13's) \w+ learns both or neither/;
 /** An epsilon far from the default, so that an export that drops it shows. */
@@ -61,9 +58,8 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
     ranks: ['flat', 'image'],
     activations: ALL,
     examples: (a, input, alpha) => {
-      const refusedBy = input.length > 1 && rowWise(a) ? { webgrad: WEBGRAD_ROWS } : undefined;
       // With the exporters' default alpha too, where the activation takes one: Keras' and ONNX's defaults differ.
-      return [{ config: { activation: a, alpha }, refusedBy }, ...(alpha === undefined ? [] : [{ config: { activation: a }, refusedBy }])];
+      return [{ config: { activation: a, alpha } }, ...(alpha === undefined ? [] : [{ config: { activation: a } }])];
     },
   },
   conv2d: {

@@ -63,15 +63,16 @@ export function randomWeights(specs: readonly ParamSpec[], seed: number): Float3
 export async function takesAlphaOf(activations: readonly LayerActivation[]): Promise<(a: LayerActivation) => boolean> {
   const x = { data: Float32Array.of(-1.5, -0.5, 0.5, 1.5), shape: [1, 4] };
   const outputOf = async (a: LayerActivation, alpha: number | undefined) => {
-    const m = sequential([activationLayer(a, { alpha, inputShape: [4] })]);
-    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    let m;
     try {
+      m = sequential([activationLayer(a, { alpha, inputShape: [4] })]);
+      m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
       return Array.from((await m.predict(x)).data);
     } catch (e) {
       if (alpha !== undefined && /takes no alpha/.test((e as Error).message)) return null;
       throw e;
     } finally {
-      m.dispose();
+      m?.dispose();
     }
   };
   const yes = new Set<LayerActivation>();
@@ -85,23 +86,6 @@ export async function takesAlphaOf(activations: readonly LayerActivation[]): Pro
 /** The input of case i: values in [-2, 2], past the bends of the activations. */
 export function inputOf(c: Case, i: number): { data: Float32Array; shape: number[] } {
   return { data: new Random(1000 + i).fill(new Float32Array(BATCH * c.input.reduce((a, b) => a * b, 1)), -2, 2), shape: [BATCH, ...c.input] };
-}
-
-/**
- * webgrad's predict of the model with a flatten() appended, which has no
- * weights and keeps the values in NHWC order: the reference for a model whose
- * output is not flat, which webgrad's predict cannot give yet (see the known
- * failure in conformance.test.ts). The exports still end at the layer itself.
- */
-async function flatTwinPredict(c: Case, weights: Float32Array[], x: { data: Float32Array; shape: number[] }): Promise<Float32Array> {
-  const twin = sequential([...c.layers(), flatten()], { inputShape: c.input, seed: 1 });
-  try {
-    twin.setWeights(weights);
-    twin.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
-    return (await twin.predict(x)).data;
-  } finally {
-    twin.dispose();
-  }
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -121,7 +105,7 @@ export async function buildAll(cases: readonly Case[], dir: string): Promise<{ o
       const weights = randomWeights(m.paramSpecs(), 2000 + i);
       m.setWeights(weights);
       m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
-      webgrad = c.output?.length === 1 ? (await m.predict(x)).data : await flatTwinPredict(c, weights, x);
+      webgrad = (await m.predict(x)).data;
     } catch (e) {
       errors.webgrad = message(e);
     }

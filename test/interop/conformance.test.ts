@@ -125,24 +125,24 @@ describe('export conformance matrix', () => {
     });
   }
 
-  // src/nn/train.ts' outputUnits takes the output shape's first axis, so predict
-  // writes h·w·c values per sample into room for h and throws a RangeError
-  // ('offset is out of bounds'). Until it is fixed the matrix takes webgrad's
-  // reference for such models from a twin ending in flatten() (conformance-run.ts).
-  it.fails("webgrad's predict gives a model's output when it is not flat (images at the last position)", async () => {
+  // predict once took the output shape's first axis for its width, and threw a RangeError on these.
+  it("webgrad's predict gives a model's output when it is not flat (images at the last position)", async () => {
     const c = CASES.find((k) => k.output?.length === 3 && !k.refusedBy.webgrad)!;
     const m = sequential(c.layers(), { inputShape: c.input, seed: 1 });
     m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
     try {
       const y = await m.predict(inputOf(c, 0));
       expect(y.data.length).toBe(BATCH * c.output!.reduce((a, b) => a * b, 1));
+      expect(y.shape).toEqual([BATCH, ...c.output!]);
     } finally {
       m.dispose();
     }
   });
 
-  describe('webgrad refuses what the examples say it refuses, naming why', () => {
-    for (const [c, i] of CASES.map((c, i) => [c, i] as const).filter(([c]) => c.refusedBy.webgrad)) {
+  // Only when some example expects webgrad to refuse it (none does today: softmax on images works over the last axis).
+  const refusedByWebgrad = CASES.map((c, i) => [c, i] as const).filter(([c]) => c.refusedBy.webgrad);
+  describe.runIf(refusedByWebgrad.length > 0)('webgrad refuses what the examples say it refuses, naming why', () => {
+    for (const [c, i] of refusedByWebgrad) {
       it(c.label, () => expect(outcomes[i].errors.webgrad, c.label).toMatch(c.refusedBy.webgrad!));
     }
   });
