@@ -36,6 +36,8 @@ export interface CsvOptions {
 /** Integer label columns with more distinct values than this are taken as regression targets unless task says otherwise. */
 export const MAX_INFERRED_CLASSES = 20;
 
+/** Features and targets are float32: a number past its range would become Infinity (1e-50 rounds to 0, as in numpy's float32). */
+const FLOAT32_RANGE = "is past float32's range (at most 3.4e38 in size), in which webgrad holds data";
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NOT_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
@@ -59,6 +61,7 @@ function parseNumber(cell: Cell, source: string): number {
   if (!NUMBER.test(cell.value)) throw new ValueError(`${where}: value ${q(cell.value)} is not a number`);
   const v = Number(cell.value);
   if (!Number.isFinite(v)) throw new ValueError(`${where}: value ${q(cell.value)} overflows to ${v}`);
+  if (!Number.isFinite(Math.fround(v))) throw new ValueError(`${where}: value ${q(cell.value)} ${FLOAT32_RANGE}`);
   return v;
 }
 
@@ -138,6 +141,8 @@ function classify(labels: Cell[], source: string, options: CsvOptions): Targets 
     return byName(labels, [...new Set(labels.map((c) => c.value))].sort(), source, from);
   }
   const values = labels.map((c) => Number(c.value));
+  const huge = labels.findIndex((_, i) => !Number.isFinite(Math.fround(values[i])));
+  if (huge >= 0) throw new ValueError(`${source}: line ${labels[huge].line}, column ${q(labels[huge].column)}: label ${q(labels[huge].value)} ${FLOAT32_RANGE}`);
   const integral = values.every(Number.isInteger);
   const distinct = [...new Set(values)].sort((a, b) => a - b);
   const inferred = options.task === undefined && !options.knownClasses;
