@@ -38,6 +38,9 @@ export const MAX_INFERRED_CLASSES = 20;
 
 /** Features and targets are float32: a number past its range would become Infinity (1e-50 rounds to 0, as in numpy's float32). */
 const FLOAT32_RANGE = "is past float32's range (at most 3.4e38 in size), in which webgrad holds data";
+/** Class indices stand for output units, one per class: a label past this is a regression target or a typo. */
+export const MAX_CLASSES = 65_536;
+
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NOT_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
@@ -153,6 +156,13 @@ function classify(labels: Cell[], source: string, options: CsvOptions): Targets 
   }
   const bad = labels.find((_, i) => !Number.isInteger(values[i]));
   if (bad) throw new ValueError(`${source}: line ${bad.line}, column ${q(bad.column)}: class label ${q(bad.value)} is not an integer`);
+  // Negative labels become indices in sorted order (below), whatever their size; others are indices as they stand.
+  const far = distinct[0] >= 0 || options.knownClasses ? labels.find((_, i) => values[i] >= MAX_CLASSES) : undefined;
+  if (far) {
+    throw new ValueError(
+      `${source}: line ${far.line}, column ${q(far.column)}: class label ${q(far.value)} is past ${MAX_CLASSES - 1}, the largest class index webgrad takes (a model has an output unit per class); if the column is a regression target, pass task 'regression' (--task regression)`,
+    );
+  }
   if (options.knownClasses) {
     // Indices as they stand, sized by the classes known, not by this file.
     return { y: Int32Array.from(values), yShape: [n], classes: Math.max(0, ...options.knownClasses) + 1 };
