@@ -1,10 +1,12 @@
-// webgrad's public API: the demo and the CLI import only from here.
-// Everything here runs in the browser and in Node; Node-only helpers
-// (files, PNG) are imported by the CLI directly.
+// webgrad's public API. The demo imports only from here (a test checks it);
+// everything here runs in the browser and in Node. The CLI is a Node program
+// inside the package and imports the modules it needs directly, this API's
+// and Node-only ones (file readers, PNG, the export writers).
 export type { Backend, DeviceDescription, DeviceTensor, Launch, Program } from './backend/backend.js';
 export { CpuBackend } from './backend/cpu.js';
-export { WebGPUBackend } from './backend/webgpu/backend.js';
-export { acquireDevice, NO_ADAPTER_HELP } from './backend/webgpu/device.js';
+// WebGPU loads only when asked: createWebGPUBackend imports it (and Dawn, in Node) then.
+export type { WebGPUBackend } from './backend/webgpu/backend.js';
+export { acquireDevice, createWebGPUBackend, NO_ADAPTER_HELP } from './backend/load.js';
 export { AdapterError, GpuError, ShapeError, ValueError, WebgradError } from './core/errors.js';
 export { Random } from './core/random.js';
 export { defineOptions, opt } from './core/options.js';

@@ -28,4 +28,16 @@ describe('the public API', () => {
     expect(graph.size).toBeGreaterThan(20);
     expect(bad).toEqual([]);
   });
+
+  it('loads WebGPU only when asked: no module outside src/backend/ imports it statically', () => {
+    // From every entry point: the library, the CLI and the demo.
+    const bad: string[] = [];
+    for (const entry of ['src/index.ts', 'src/node.ts', 'src/cli/main.ts', 'src/demo/main.ts']) {
+      for (const [file, specs] of staticImports(resolve(entry))) {
+        if (file.includes('/src/backend/')) continue;
+        for (const s of specs) if (/backend\/webgpu\//.test(s)) bad.push(`${file}: ${s}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
 });

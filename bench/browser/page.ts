@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
-import { ops, WebGPUBackend } from '../../src/index.js';
+import { createWebGPUBackend, ops } from '../../src/index.js';
 import type { MatmulFigure, MatmulShape, TrainFigure } from '../lib/jobs.js';
 import { timeMatmul } from '../lib/matmul-timing.js';
 import { checkMatmul } from '../kernels/check.js';
@@ -73,7 +73,7 @@ async function run(p: BrowserPlan): Promise<BrowserResult> {
   await tf.setBackend('webgpu');
   await tf.ready();
   const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-  const be = await WebGPUBackend.create();
+  const be = await createWebGPUBackend();
   const desc = be.describe();
   const devices = { 'webgrad-webgpu': describeAdapter(desc), 'tfjs-webgpu': `${info?.vendor ?? ''} ${info?.architecture ?? ''}`.trim() };
   log(`webgrad: ${devices['webgrad-webgpu']}\ntfjs:    ${devices['tfjs-webgpu']}`);

@@ -3,13 +3,14 @@
 // the bench to decide whether the driver needs pointing at. Exit status: 0 on
 // a native (Vulkan) hardware adapter, 3 on any other adapter (OpenGL ES, or a
 // software one: a CPU in disguise), 4 on none.
-import { WebGPUBackend } from '../../src/index.js';
+import { createWebGPUBackend } from '../../src/index.js';
+import type { WebGPUBackend } from '../../src/index.js';
 import { describeAdapter } from '../systems/open-browser.js';
 
 async function probe(): Promise<number> {
   let be: WebGPUBackend;
   try {
-    be = await WebGPUBackend.create();
+    be = await createWebGPUBackend();
   } catch (e) {
     console.log(`probe: no WebGPU adapter: ${(e as Error).message}`);
     return 4;

@@ -4,7 +4,7 @@
 // kernels for the same passes timed in the same rounds, same process.
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Backend } from '../../src/index.js';
-import { WebGPUBackend } from '../../src/index.js';
+import { createWebGPUBackend } from '../../src/index.js';
 import type { ConvFigure, JobResult } from '../lib/jobs.js';
 import { now, rates, timeRound } from '../lib/stats.js';
 import { describeAdapter } from '../systems/open-browser.js';
@@ -98,7 +98,7 @@ interface Cell {
  * (variant, pass, case) once, so that load changes touch them all alike.
  */
 export async function runConvLab(cases: ConvCase[], budgetSeconds: number, maxRuns: number, variants: ConvVariant[] = convVariants(), peer = true): Promise<JobResult> {
-  const be = (await WebGPUBackend.create()) as WebGPUBackend;
+  const be = await createWebGPUBackend();
   const figures: ConvFigure[] = [];
   try {
     const cells: Cell[] = [];

@@ -5,7 +5,7 @@
 // adapter, in the same process, so that the ratio to it is not at the mercy
 // of the machine's load changing between separate runs.
 import type { Backend, Kernel } from '../../src/index.js';
-import { ops, WebGPUBackend } from '../../src/index.js';
+import { createWebGPUBackend, ops } from '../../src/index.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
 import type { GpuContext } from '../../src/ops/kernel.js';
 import type { JobResult, MatmulFigure, MatmulShape } from '../lib/jobs.js';
@@ -104,7 +104,7 @@ function tfjsTimer(tf: Parameters<typeof tfjsMatmulRunner>[0], s: MatmulShape): 
  * timed separately: it is the variant chooseVariant picks for the shape.
  */
 export async function runKernelLab(shapes: MatmulShape[], budgetSeconds: number, maxRuns: number, quick = false): Promise<JobResult> {
-  const be = (await WebGPUBackend.create()) as WebGPUBackend;
+  const be = await createWebGPUBackend();
   const figures: MatmulFigure[] = [];
   const untimed: MatmulFigure[] = [];
   try {

@@ -1,6 +1,6 @@
 // One interface over every system the bench compares (Node side).
 import type { Backend, DeviceDescription } from '../../src/index.js';
-import { CpuBackend, ops, WebGPUBackend } from '../../src/index.js';
+import { CpuBackend, createWebGPUBackend, ops } from '../../src/index.js';
 import type { MatmulShape, SystemName } from '../lib/jobs.js';
 import type { MatmulRunner } from '../lib/matmul-timing.js';
 import { now } from '../lib/stats.js';
@@ -54,7 +54,7 @@ async function openWebgrad(name: 'webgrad-webgpu' | 'webgrad-cpu'): Promise<Open
       };
     },
     async backend() {
-      be ??= kind === 'cpu' ? new CpuBackend() : await WebGPUBackend.create();
+      be ??= kind === 'cpu' ? new CpuBackend() : await createWebGPUBackend();
       desc ??= be.describe();
       return be;
     },

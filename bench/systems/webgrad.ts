@@ -1,6 +1,7 @@
 // webgrad through its public API only: sequential / conv2d / maxPooling2d / flatten / dense / compile / fit.
 import type { DeviceDescription, Layer, Sequential } from '../../src/index.js';
-import { conv2d, dense, flatten, maxPooling2d, sequential, WebGPUBackend } from '../../src/index.js';
+import { conv2d, createWebGPUBackend, dense, flatten, maxPooling2d, sequential } from '../../src/index.js';
+import type { WebGPUBackend } from '../../src/index.js';
 import type { Digits, TrainWorkload } from '../workloads.js';
 import { initialWeights, inputSize, LEARNING_RATE } from '../workloads.js';
 import type { Trainer } from './trainer.js';
@@ -34,7 +35,7 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
   let counts = { submits: 0, dispatches: 0 };
   const ready = async (): Promise<Sequential> => {
     if (model) return model;
-    if (kind === 'webgpu') gpu = await WebGPUBackend.create();
+    if (kind === 'webgpu') gpu = await createWebGPUBackend();
     const m = sequential(webgradLayers(w), { seed: 1 });
     // A WebGPU backend or the CPU, never 'auto': a bench must not fall back to the CPU behind our back.
     // ε where TensorFlow.js puts it (on √v̂; webgrad's default is Keras' ε̂ on √v), so that every system does the same arithmetic.

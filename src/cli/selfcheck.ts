@@ -1,6 +1,6 @@
 import type { Backend, DeviceDescription } from '../backend/backend.js';
 import { CpuBackend } from '../backend/cpu.js';
-import { WebGPUBackend } from '../backend/webgpu/backend.js';
+import { createWebGPUBackend } from '../backend/load.js';
 import { Random } from '../core/random.js';
 import { sizeOf } from '../core/shape.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -33,7 +33,7 @@ export function describeDevice(d: DeviceDescription): string {
 export async function selfcheck(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['backend']);
   const kind = oneOf('backend', args.flags.get('backend'), ['webgpu', 'cpu'] as const, 'webgpu');
-  const device: Backend = kind === 'webgpu' ? await WebGPUBackend.create() : new CpuBackend();
+  const device: Backend = kind === 'webgpu' ? await createWebGPUBackend() : new CpuBackend();
   const cpu = new CpuBackend();
   console.log(`adapter: ${describeDevice(device.describe())}`);
   let failures = 0;

@@ -1,6 +1,6 @@
 import type { Backend, DeviceTensor } from '../backend/backend.js';
 import { CpuBackend } from '../backend/cpu.js';
-import { WebGPUBackend } from '../backend/webgpu/backend.js';
+import { createWebGPUBackend } from '../backend/load.js';
 import { AdapterError, ValueError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { Shape } from '../core/shape.js';
@@ -29,7 +29,7 @@ export async function openBackend(choice: BackendChoice, warn: (msg: string) => 
   if (choice === 'cpu') return new CpuBackend();
   if (choice !== 'webgpu' && choice !== 'auto') throw new ValueError(`unknown backend '${choice}' (use 'webgpu', 'cpu' or 'auto')`);
   try {
-    return await WebGPUBackend.create();
+    return await createWebGPUBackend();
   } catch (e) {
     if (choice === 'webgpu' || !(e instanceof AdapterError)) throw e;
     warn(`${e.message}\nwebgrad: training on the CPU backend instead.`);

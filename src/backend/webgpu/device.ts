@@ -1,5 +1,6 @@
 import { AdapterError } from '../../core/errors.js';
 import type { DeviceDescription } from '../backend.js';
+import { NO_ADAPTER_HELP } from '../load.js';
 import { quietStderr } from './quiet.js';
 
 /** A device and what we know about where it came from. */
@@ -17,10 +18,7 @@ export interface AcquireOptions {
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software|microsoft basic render/i;
 
-export const NO_ADAPTER_HELP =
-  'To get a software adapter on Debian/Ubuntu: apt-get install -y libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri. ' +
-  'With a GPU, install its Vulkan driver and the libvulkan1 loader. In a browser, use a recent Chrome or Edge ' +
-  '(or enable WebGPU in chrome://flags). Or pass backend "cpu".';
+export { NO_ADAPTER_HELP };
 
 /**
  * Finds a WebGPU adapter and opens a device with every limit the adapter offers.

@@ -2,7 +2,7 @@
 // page and the CPU backend in a Web Worker (worker.ts); the page talks to
 // either through TrainerApi.
 import type { Backend, Sequential } from '../../index.js';
-import { CpuBackend, modelFromBytes, ValueError, WebGPUBackend } from '../../index.js';
+import { CpuBackend, modelFromBytes, ValueError, createWebGPUBackend } from '../../index.js';
 import { RunCallbacks } from './callbacks.js';
 import { takeInsight } from './insight.js';
 import { liveLogSink } from './live.js';
@@ -195,6 +195,6 @@ export class Trainer implements TrainerApi {
 
 function openBackend(name: BackendName): Promise<Backend> {
   if (name === 'cpu') return Promise.resolve(new CpuBackend());
-  if (name === 'webgpu') return WebGPUBackend.create();
+  if (name === 'webgpu') return createWebGPUBackend();
   throw new ValueError(`unknown backend '${String(name)}' (webgpu or cpu)`);
 }

@@ -1,5 +1,5 @@
 // Before anything else: does this browser have WebGPU, and on what adapter?
-import { AdapterError, WebGPUBackend } from '../../index.js';
+import { AdapterError, createWebGPUBackend } from '../../index.js';
 import { deviceInfo } from '../train/model.js';
 import type { DeviceInfo } from '../train/protocol.js';
 import { $, h } from './dom.js';
@@ -15,7 +15,7 @@ const HOW_TO_ENABLE = [
 export async function probeWebGPU(): Promise<DeviceInfo | null> {
   const banner = $('gpu-banner');
   try {
-    const backend = await WebGPUBackend.create();
+    const backend = await createWebGPUBackend();
     const info = deviceInfo(backend.describe());
     backend.dispose();
     banner.className = info.software ? 'banner warn' : 'banner ok';
