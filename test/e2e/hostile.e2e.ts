@@ -41,7 +41,7 @@ afterAll(async () => {
 const injected = (p: Page) =>
   p.evaluate(() => ({
     elements: document.querySelectorAll('img, script, iframe, object, embed').length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+    handlers: Array.from(document.querySelectorAll('*')).filter((el) => Array.from(el.attributes).some((a) => a.name.startsWith('on'))).length,
     hacked: (window as unknown as { __hacked?: number }).__hacked ?? null,
     title: document.title,
   }));
