@@ -40,4 +40,16 @@ describe('the public API', () => {
     }
     expect(bad).toEqual([]);
   });
+
+  it('is all the demo imports of webgrad', () => {
+    const bad: string[] = [];
+    for (const [file, specs] of [...staticImports(resolve('src/demo/main.ts')), ...staticImports(resolve('src/demo/train/worker.ts'))]) {
+      if (!file.includes('/src/demo/')) continue;
+      for (const s of specs) {
+        const target = resolve(dirname(file), s);
+        if (s.startsWith('.') && !target.includes('/src/demo/') && !target.endsWith('/src/index.js') && !s.endsWith('?raw')) bad.push(`${file}: ${s}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
 });
