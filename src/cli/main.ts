@@ -1,5 +1,6 @@
 import { WebgradError } from '../core/errors.js';
 import { SPEC_HELP } from '../nn/spec.js';
+import { ACTIVATIONS } from '../ops/activations.js';
 import { exportCommand } from './export.js';
 import { IMPORT_HELP, importCommand } from './import.js';
 import { launch } from './launch.js';
@@ -39,7 +40,7 @@ train flags:
   --layers SPEC               hidden layers (default 128; 'none' for a linear model): dense widths and image layers,
                               e.g. 256,128 or conv32:3,maxpool2,conv64:3,maxpool2,flatten,128 (a CNN):
 ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join('\n')}
-  --activation relu           hidden activation: relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu, linear
+  --activation relu           hidden activation: ${ACTIVATIONS.join(', ')}
   --loss NAME                 default sparseCategoricalCrossentropy, or meanSquaredError for regression
   --optimizer adam|sgd|momentum|rmsprop|adamw   (default adam)
   --lr RATE  --momentum M     learning rate (default 0.002 for adam, else the optimizer's Keras default);
