@@ -8,6 +8,7 @@
 // batch_norm_backward:   dβ = Σ dy, dγ = Σ dy·x̂, dx = γ·rstd/M · (M·dy − dβ − x̂·dγ)
 // batch_norm_inference:  y with given (moving) statistics; 1-D over the elements
 // moving_average:        avg = momentum·avg + (1 − momentum)·v, in place
+// accumulate_moments:    merges x's mean[c], var[c] into running ones over every row seen, in place
 // layer_norm:            per row: mean, rstd; y = (x − mean)·rstd·γ + β
 // layer_norm_backward:   per row: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ
 // layer_norm_param_grad: dγ[c] = Σ_r dy·x̂, dβ[c] = Σ_r dy
@@ -155,6 +156,48 @@ fn moving_average(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i >= mp.cols) { return; }
   avg[i] = mp.momentum * avg[i] + (1.0 - mp.momentum) * x[i];
+}
+
+// accumulate_moments: x → mean, var, count (in place). The batch's statistics
+// as batch_norm takes them, then Chan et al.'s merge with the n rows before:
+// mean += δ·m/N, var = var·n/N + var_x·m/N + δ²·(n/N)·(m/N), N = n + m.
+@group(0) @binding(1) var<storage, read_write> mo_mean: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mo_var: array<f32>;
+@group(0) @binding(3) var<storage, read_write> mo_count: array<f32>;
+@group(0) @binding(4) var<uniform> mo: Params;
+
+@compute @workgroup_size(COLS, ROWS)
+fn accumulate_moments(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let c = tile_column(wid, groups, lid);
+  let live = c < mo.cols;
+  var s = 0.0;
+  if (live) { for (var r = lid.y; r < mo.rows; r += ROWS) { s += x[r * mo.cols + c]; } }
+  column_sums(lid, s, 0.0);
+  let m = f32(mo.rows);
+  let bm = part_a[lid.x] / m;
+  var q = 0.0;
+  if (live) {
+    for (var r = lid.y; r < mo.rows; r += ROWS) {
+      let d = x[r * mo.cols + c] - bm;
+      q += d * d;
+    }
+  }
+  column_sums(lid, q, 0.0);
+  let bv = part_a[lid.x] / m;
+  if (!live || lid.y != 0u) { return; }
+  let n = mo_count[c];
+  if (n == 0.0) {
+    mo_mean[c] = bm;
+    mo_var[c] = bv;
+  } else {
+    let total = n + m;
+    let wa = n / total;
+    let wb = m / total;
+    let d = bm - mo_mean[c];
+    mo_mean[c] = mo_mean[c] + d * wb;
+    mo_var[c] = mo_var[c] * wa + bv * wb + d * d * wa * wb;
+  }
+  mo_count[c] = n + m;
 }
 
 // layer_norm: one invocation per row (rows are short: a layer's units or an image's channels).

@@ -156,6 +156,11 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'translate undone ±3 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 }, classes: 1000 },
   ],
   movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
+  // The running statistics start at 0.5 (the self-check's fill for outputs): 0.5 rows seen, mean and variance 0.5.
+  accumulateMoments: [
+    { name: 'accumulateMoments 67×13', inputs: [x], attrs: {} },
+    { name: 'accumulateMoments 3×11×9×5', inputs: [image], attrs: {} },
+  ],
   layerNorm: [{ name: 'layerNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } }],
   layerNormBackward: [{ name: 'layerNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([297]), f32([297]), image], attrs: {}, derive: (d) => positive(d[3]) }],
   layerNormParamGrad: [{ name: 'layerNormParamGrad 67×13', inputs: [x, f32([B]), f32([B]), x], attrs: {}, derive: (d) => positive(d[2]) }],

@@ -41,6 +41,7 @@ export const NOT_DIFFERENTIABLE = {
   argmaxAccuracy: 'a metric (piecewise constant)', binaryAccuracy: 'a metric (piecewise constant)',
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',
   fill: 'a constant', accumulate: 'an in-place running total', movingAverage: 'an in-place running average (batch normalization\'s moving statistics)',
+  accumulateMoments: "an in-place running mean and variance (fit's recomputeBatchNormStatistics)",
   penaltyGrad: "penalty's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
 } as const satisfies Partial<Record<KernelName, string>>;

@@ -203,6 +203,51 @@ export const movingAverage = defineKernel<MovingAverageAttrs>({
 });
 
 /**
+ * In place, the exact mean and biased variance of every row seen so far:
+ * x's per-channel mean and biased variance (two passes, as batchNorm's) are
+ * merged into the running ones by Chan et al.'s parallel formula, with n rows
+ * seen before (count[c]) and m = x's rows, N = n + m, δ = mean_x − mean:
+ *   mean += δ·m/N,  var = var·n/N + var_x·m/N + δ²·(n/N)·(m/N),  count = N.
+ * Batch by batch, this gives the statistics of the whole set (not the mean of
+ * the batches' variances, which leaves out how the batches' means differ).
+ * With count 0 the old mean and variance are ignored. Input x [..., C];
+ * outputs mean, var, count [C] (count in f32: exact to 2^24 rows, past that
+ * off by a relative 6e-8).
+ */
+export const accumulateMoments = defineKernel<Readonly<Record<string, never>>>({
+  name: 'accumulateMoments',
+  shader,
+  inout: true,
+  outputs([x]) {
+    const [, C] = asRows('accumulateMoments', x);
+    return [f32([C]), f32([C]), f32([C])];
+  },
+  cpu([x], [mean, variance, count], [info]) {
+    const [R, C] = asRows('accumulateMoments', info);
+    const bm: number[] = [];
+    const bv: number[] = [];
+    columnMoments(x, R, C, bm, bv);
+    for (let c = 0; c < C; c++) {
+      const n = count[c];
+      if (n === 0) {
+        mean[c] = bm[c];
+        variance[c] = bv[c];
+      } else {
+        const N = n + R;
+        const d = bm[c] - mean[c];
+        mean[c] = mean[c] + (d * R) / N;
+        variance[c] = variance[c] * (n / N) + bv[c] * (R / N) + d * d * (n / N) * (R / N);
+      }
+      count[c] = n + R;
+    }
+  },
+  gpu([x], _attrs, ctx) {
+    const [R, C] = asRows('accumulateMoments', x);
+    return columnLaunch('accumulate_moments', R, C, normParams(R, C, 0), ctx);
+  },
+});
+
+/**
  * Layer normalization: each row (every index but the last axis) normalized
  * over its C values, y = (x − mean) / √(var + ε) · γ + β, γ and β [C] (Keras'
  * LayerNormalization, axis −1). Outputs y, and each row's mean and
