@@ -55,6 +55,8 @@ export interface StepGraph {
    */
   readonly step: Value | null;
   readonly stepValues: Value | null;
+  /** State that starts at zero with each pass over the data (statisticsGraph's rows seen), bound by name. */
+  readonly passState?: Value[];
 }
 
 /** What a training forward pass records besides its layers: the step number, once a layer asks for it. */
@@ -207,4 +209,31 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const out = forward(g, spec, x, weights, false, null, null);
   if (spec.fuse) fuse(g, [out]);
   return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, step: null, stepValues: null };
+}
+
+/** The layers that keep moving statistics a pass can recompute (BatchNormalization), by index. */
+export function statisticsLayers(spec: ModelSpec): number[] {
+  return spec.layers.flatMap((l, i) => (l.recordStatistics ? [i] : []));
+}
+
+/**
+ * One batch of the pass that recomputes layer `index`'s moving statistics:
+ * the layers before it in inference mode (dropout off, batch normalization
+ * with its moving statistics, which earlier passes have recomputed), so the
+ * statistics are those of what the layer sees in predict; then the layer's
+ * recordStatistics. Nothing after the layer runs.
+ */
+export function statisticsGraph(spec: ModelSpec, batch: number, index: number): StepGraph {
+  const layer = spec.layers[index];
+  if (!layer?.recordStatistics) throw new ValueError(`statisticsGraph: layer ${index} (${layer?.name ?? 'none'}) keeps no moving statistics`);
+  const g = new Graph();
+  const x = g.input('x', [batch, ...spec.inputShape]);
+  const weights = weightValues(g, spec);
+  const before = { ...spec, layers: spec.layers.slice(0, index) };
+  const h = forward(g, before, x, weights, false, null, null);
+  const first = spec.paramCounts.slice(0, index).reduce((a, b) => a + b, 0);
+  layer.recordStatistics(g, h, weights.slice(first, first + spec.paramCounts[index]));
+  if (spec.fuse) fuse(g);
+  const passState = g.values.filter((v) => v.role === 'state');
+  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: null, step: null, stepValues: null, passState };
 }

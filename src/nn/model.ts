@@ -17,8 +17,8 @@ import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, nameInModel, out
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
-import type { FitOptions, History } from './train.js';
-import { evaluateModel, FIT_OPTIONS, fitModel, predictModel } from './train.js';
+import type { FitOptions, History, StatisticsPass } from './train.js';
+import { evaluateModel, FIT_OPTIONS, fitModel, predictModel, recomputeStatistics } from './train.js';
 
 const COMPILE_OPTIONS = defineOptions('compile', {
   optimizer: opt.custom<OptimizerSpec>('name|config', "an optimizer name ('adam') or config ({ type: 'sgd', learningRate: 0.1, momentum: 0.9 }); default 'adam'", (v) => {
@@ -51,6 +51,7 @@ export type SequentialOptions = OptionsOf<typeof SEQUENTIAL_OPTIONS.spec>;
 const BATCH_OPTIONS = (owner: string) => defineOptions(owner, { batchSize: opt.integer('samples per launch (default 256)', { min: 1 }) });
 const EVALUATE_OPTIONS = BATCH_OPTIONS('evaluate');
 const PREDICT_OPTIONS = BATCH_OPTIONS('predict');
+const STATISTICS_OPTIONS = BATCH_OPTIONS('recomputeBatchNormStatistics');
 
 /** A feature scaler saved with the model: x' = (x − mean) / std, applied to every input of fit, evaluate and predict. */
 export type InputScaler = StandardParams;
@@ -71,9 +72,9 @@ export class Sequential implements TrainingModel {
   inputShape: number[] | null;
   stopTraining = false;
   compileOptions: CompileOptions | null = null;
-  /** Filled by fit(): the rng that shuffles, continuing across fit() calls. */
   /** Where the training data came from, as the CLI was given it ('mnist' or a path, and the CSV's label column): saved with the model so that an export can name it; null when unknown. */
   trainingData: { data: string; labelColumn?: string } | null = null;
+  /** Filled by fit(): the rng that shuffles, continuing across fit() calls. */
   readonly rng: Random;
   private runtime: Runtime | null = null;
   private pendingWeights: Float32Array[] | null = null;
@@ -163,6 +164,19 @@ export class Sequential implements TrainingModel {
   async predict(x: Input, options: { batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }> {
     const o = PREDICT_OPTIONS.check(options);
     return predictModel(await this.ready('predict', x), this.scaled(x, 'predict x'), o.batchSize ?? 256);
+  }
+
+  /**
+   * Makes every BatchNormalization layer's moving mean and variance the exact
+   * (biased) statistics of its inputs over x, the layers before it in
+   * inference mode: what fit's recomputeBatchNormStatistics does when training
+   * ends, for data of your choosing (PyTorch's update_bn). One pass over x per
+   * such layer, on the device. Returns what it covered.
+   */
+  async recomputeBatchNormStatistics(x: Input, options: { batchSize?: number } = {}): Promise<StatisticsPass> {
+    const o = STATISTICS_OPTIONS.check(options);
+    const rt = await this.ready('recomputeBatchNormStatistics', x);
+    return recomputeStatistics(rt, toFeatures(this.scaled(x, 'recomputeBatchNormStatistics x'), rt.spec.inputShape, 'recomputeBatchNormStatistics x'), o.batchSize ?? 256);
   }
 
   /** Writes the model (topology, weights, optimizer state, class names, scaler) to a safetensors file, atomically. Node only. */

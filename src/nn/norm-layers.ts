@@ -6,7 +6,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { fill } from '../ops/elementwise.js';
-import { batchNorm, batchNormInference, epsilonProblem, layerNorm, momentumProblem, movingAverage } from '../ops/norm.js';
+import { accumulateMoments, batchNorm, batchNormInference, epsilonProblem, layerNorm, momentumProblem, movingAverage } from '../ops/norm.js';
 import type { Layer, ParamSpec } from './layer-base.js';
 import { autoName, layerCommon, noteAutoName } from './layer-base.js';
 
@@ -157,6 +157,14 @@ export function batchNormLayer(config: BatchNormConfig): Layer {
       g.update(movingAverage, [mean], [movingMean], { momentum });
       g.update(movingAverage, [variance], [movingVariance], { momentum });
       return y;
+    },
+    // The moving statistics become the exact mean and biased variance of every
+    // input the pass shows the layer: biased, as training normalizes by the
+    // batch's biased variance and the moving variance averages those.
+    recordStatistics(g, x, weights) {
+      const C = x.shape[x.shape.length - 1];
+      const [movingMean, movingVariance] = weights.slice(weights.length - 2);
+      g.update(accumulateMoments, [x], [movingMean, movingVariance, g.state(`${config.name}/rows_seen`, [C])], {});
     },
   };
 }

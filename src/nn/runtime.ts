@@ -4,7 +4,7 @@ import { createWebGPUBackend } from '../backend/load.js';
 import { AdapterError, ValueError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { Shape } from '../core/shape.js';
-import { packLayout } from '../core/shape.js';
+import { packLayout, sizeOf } from '../core/shape.js';
 import type { CompiledGraph } from '../graph/executor.js';
 import { compileGraph } from '../graph/executor.js';
 import type { Value } from '../graph/graph.js';
@@ -12,7 +12,7 @@ import type { Optimizer } from '../optim/optimizers.js';
 import type { ModelSpec, StepGraph } from './graphs.js';
 import type { ParamSpec } from './layer-base.js';
 import { isTrainable } from './layer-base.js';
-import { evalGraph, predictGraph, trainGraph } from './graphs.js';
+import { evalGraph, predictGraph, statisticsGraph, trainGraph } from './graphs.js';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
 
@@ -63,6 +63,8 @@ export class Runtime {
   /** What every training step reads besides its batch (StepGraph.step, .stepValues), written by nextStep. */
   private stepInputs: { number: DeviceTensor; values: DeviceTensor } | null = null;
   private sums = new Map<'train' | 'eval', DeviceTensor[]>();
+  /** StepGraph.passState's tensors, by value name: the compiled steps of one pass (a full and a last, smaller batch) share them. */
+  private passState = new Map<string, DeviceTensor>();
   private steps = new Map<string, CompiledStep>();
 
   constructor(
@@ -163,6 +165,16 @@ export class Runtime {
     return this.cached(`predict:${batch}`, () => predictGraph(this.spec, batch), null);
   }
 
+  /** One batch of the pass that recomputes layer `index`'s moving statistics (statisticsGraph). */
+  async statisticsStep(index: number, batch: number): Promise<CompiledStep> {
+    return this.cached(`statistics:${index}:${batch}`, () => statisticsGraph(this.spec, batch, index), null);
+  }
+
+  /** Zeroes a step's pass state (the rows a statistics pass has seen), before the pass's first batch. */
+  startPass(step: CompiledStep): void {
+    for (const v of step.graph.passState ?? []) this.backend.write(this.passState.get(v.name)!, new Float32Array(sizeOf(v.shape)));
+  }
+
   dispose(): void {
     for (const s of this.steps.values()) {
       s.compiled.dispose();
@@ -176,8 +188,9 @@ export class Runtime {
     }
     const owned = [...this.separate, ...(this.arenas ? [this.arenas.weights, ...this.arenas.slots] : this.slots.flat())];
     if (this.stepInputs) owned.push(this.stepInputs.number, this.stepInputs.values);
-    for (const t of [...owned, ...[...this.sums.values()].flat()]) this.backend.free(t);
+    for (const t of [...owned, ...[...this.sums.values()].flat(), ...this.passState.values()]) this.backend.free(t);
     this.sums.clear();
+    this.passState.clear();
   }
 
   /** The step number and the optimizer's values, one pair every compiled training step reads. */
@@ -212,6 +225,11 @@ export class Runtime {
       graph.packed.slots.forEach((v, k) => bound.set(v, this.arenas!.slots[k]));
     }
     if (sums) graph.sums.forEach((v, i) => bound.set(v, this.accumulators(sums)[i]));
+    for (const v of graph.passState ?? []) {
+      let t = this.passState.get(v.name);
+      if (!t) this.passState.set(v.name, (t = be.allocate(v.shape, v.dtype)));
+      bound.set(v, t);
+    }
     if (graph.stepValues) {
       const inputs = this.stepTensors(this.optimizer!);
       bound.set(graph.stepValues, inputs.values);

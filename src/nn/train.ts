@@ -5,6 +5,7 @@ import type { Callback, Logs, TrainingStop } from './callbacks.js';
 import type { Features, Input, Targets } from './inputs.js';
 import { featureSize } from '../data/dataset.js';
 import { gather, toFeatures, toTargets } from './inputs.js';
+import { statisticsLayers } from './graphs.js';
 import { outputShapeOf } from './layer-base.js';
 import type { Sequential } from './model.js';
 import { defaultSink, ProgressBar } from './progress.js';
@@ -24,7 +25,10 @@ export const FIT_OPTIONS = defineOptions('fit', {
   verbose: opt.oneOf([0, 1, 2] as const, '0 silent, 1 progress bar, 2 one line per epoch (default 1)'),
   sink: opt.custom<ProgressSink>('ProgressSink', 'where progress goes; a terminal by default', (v) => (typeof v === 'object' && v !== null ? null : 'must be a progress sink')),
   logInterval: opt.number('seconds between reads of the running loss and metrics, for the progress bar and onBatchEnd (default 1)', { min: 0 }),
-}, { batch_size: 'batchSize', validation_split: 'validationSplit', validation_data: 'validationData' });
+  recomputeBatchNormStatistics: opt.boolean(
+    "when training ends, make each BatchNormalization layer's moving mean and variance the exact ones of its inputs over the training data, seen in inference mode (PyTorch's update_bn); before the last epoch's validation. Default false (Keras keeps the moving averages)",
+  ),
+}, { batch_size: 'batchSize', validation_split: 'validationSplit', validation_data: 'validationData', update_bn: 'recomputeBatchNormStatistics' });
 
 export type FitOptions = OptionsOf<typeof FIT_OPTIONS.spec>;
 
@@ -36,6 +40,15 @@ export interface History {
   readonly samplesPerSecond: number;
   /** Set when a callback stopped training early (divergence, NaN, early stopping): which, in what epoch, why. */
   readonly stopped?: TrainingStop;
+  /** Set when recomputeBatchNormStatistics ran: over how many layers and training samples, in how many seconds. */
+  readonly batchNormStatistics?: StatisticsPass;
+}
+
+/** What a recomputation of the moving statistics covered. */
+export interface StatisticsPass {
+  readonly layers: number;
+  readonly samples: number;
+  readonly seconds: number;
 }
 
 interface Data {
@@ -102,7 +115,8 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`fit: batchSize must be a positive integer, got ${o.batchSize}`);
   const bs = Math.min(batchSize, n);
   const callbacks = o.callbacks ?? [];
-  const bar = new ProgressBar(o.sink ?? defaultSink(), n, verbose);
+  const sink = o.sink ?? defaultSink();
+  const bar = new ProgressBar(sink, n, verbose);
   const history: Record<string, number[]> = {};
   const epochList: number[] = [];
   let trainSeconds = 0;
@@ -110,6 +124,13 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
   model.stopTraining = false;
   for (const c of callbacks) await c.onTrainBegin?.(model);
   let logs: Logs = {};
+  let statistics: StatisticsPass | null = null;
+  let recompute = o.recomputeBatchNormStatistics === true && statisticsLayers(rt.spec).length > 0;
+  // Once, at the end; skipped after a non-finite loss (the weights are then useless).
+  const recomputeOnce = async () => {
+    recompute = false;
+    if (Number.isFinite(logs.loss)) statistics = await recomputeStatistics(rt, train.x, STATISTICS_BATCH);
+  };
   for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
     for (const c of callbacks) await c.onEpochBegin?.(epoch, model);
     bar.epochBegin(epoch, epochs);
@@ -150,15 +171,51 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
     logs = logsFrom(rt, await rt.readSums('train'), done);
     trainSeconds += (performance.now() - t0) / 1000;
     trained += done;
+    // In the last epoch (or one a callback ended inside), before validation: the last val_ logs are then the returned model's.
+    if (recompute && (epoch === epochs - 1 || model.stopTraining)) await recomputeOnce();
     if (val) Object.assign(logs, await evaluateData(rt, val, 256, 'val_'));
     for (const [k, v] of Object.entries(logs)) (history[k] ??= []).push(v);
     epochList.push(epoch);
     bar.epochEnd(epoch, epochs, logs);
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, model);
   }
+  // Stopped at an epoch's end (early stopping, which may have put the best epoch's weights back): now.
+  if (recompute) await recomputeOnce();
+  const pass = statistics as StatisticsPass | null;
+  if (pass && verbose > 0) sink.write(`recomputed the moving statistics of ${pass.layers} BatchNormalization layer${pass.layers === 1 ? '' : 's'} over ${n} training samples (${pass.seconds.toFixed(1)}s)\n`);
   for (const c of callbacks) await c.onTrainEnd?.(logs, model);
   const stopped = callbacks.map((c) => c.stopReason?.() ?? null).find((s) => s !== null) ?? undefined;
-  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9), ...(stopped ? { stopped } : {}) };
+  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9), ...(stopped ? { stopped } : {}), ...(pass ? { batchNormStatistics: pass } : {}) };
+}
+
+/** Samples per launch of a statistics pass: evaluate's default. */
+const STATISTICS_BATCH = 256;
+
+/**
+ * Recomputes every BatchNormalization layer's moving mean and variance as
+ * the exact (biased) statistics of its inputs over `x`, PyTorch's update_bn
+ * with the layers before it in inference mode: one pass over x per layer,
+ * in order, each running only the layers before it (with the statistics the
+ * earlier passes made), so each layer gets the statistics of what it sees in
+ * predict. On the device; nothing is read back.
+ */
+export async function recomputeStatistics(rt: Runtime, x: Features, batchSize: number): Promise<StatisticsPass> {
+  const t0 = performance.now();
+  const n = x.shape[0];
+  const bs = Math.min(batchSize, n);
+  const layers = statisticsLayers(rt.spec);
+  const d: Data = { x, y: { data: new Float32Array(0), shape: [n, 0] } };
+  for (const index of layers) {
+    for (let b = 0; b < n; b += bs) {
+      const m = Math.min(bs, n - b);
+      const step = await rt.statisticsStep(index, m);
+      if (b === 0) rt.startPass(step);
+      load(rt, step, d, Int32Array.from({ length: m }, (_, i) => b + i));
+      step.compiled.program.run();
+    }
+    await rt.backend.sync();
+  }
+  return { layers: layers.length, samples: n, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function evaluateData(rt: Runtime, d: Data, batchSize: number, prefix = ''): Promise<Logs> {
