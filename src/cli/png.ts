@@ -2,7 +2,7 @@
 // an RgbaImage and leaves the file to this module.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { ValueError, WebgradError } from '../core/errors.js';
 import { MAX_PIXELS } from '../data/image.js';
@@ -62,6 +62,11 @@ export function readPng(path: string): RgbaImage {
     if (code === 'EISDIR') throw new ValueError(`readPng: ${path} is a directory, not a PNG file`);
     throw new ValueError(`readPng: cannot read ${path}: ${(e as Error).message}`);
   }
+  return decodePng(bytes, path);
+}
+
+/** A PNG file's bytes as 8-bit RGBA; `path` names the file in errors. Its size is checked before anything is decoded. */
+export function decodePng(bytes: Buffer, path: string): RgbaImage {
   const { width, height } = pngSize(bytes, path);
   if (width * height > MAX_PNG_PIXELS || width > MAX_SIDE || height > MAX_SIDE) {
     throw new ValueError(
@@ -69,7 +74,7 @@ export function readPng(path: string): RgbaImage {
         `${MAX_PNG_PIXELS.toLocaleString('en-US')} pixels (4096×4096) and ${MAX_SIDE} a side: scale the picture down first (a digit needs only 28×28)`,
     );
   }
-  const damage = chunkProblem(bytes);
+  const damage = chunkProblem(bytes) ?? imageDataProblem(bytes, width, height);
   if (damage) throw damaged(path, damage);
   let png: PNG;
   try {
@@ -135,4 +140,39 @@ function pngjsReason(e: unknown): string {
   const text = (e instanceof Error ? e.message : String(e)).split('\n')[0];
   if (/read requests waitng|read requests waiting/.test(text)) return 'the image data ends early';
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * What is wrong with the image data, or null: the IDAT chunks must inflate,
+ * completely (zlib's checksum checked), to exactly the bytes the IHDR's size,
+ * depth, colour type and interlacing need. pngjs fills a short image with
+ * zeros and ignores a long one; a damaged file would load as another picture.
+ * Inflating stops one byte past the need, so a file cannot ask for more memory
+ * than its header declares. A depth or colour type PNG does not define is left to pngjs to name.
+ */
+function imageDataProblem(bytes: Uint8Array, width: number, height: number): string | null {
+  const [depth, colorType, , , interlace] = bytes.subarray(24, 29);
+  const channels = CHANNELS[colorType];
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth) || interlace > 1) return null;
+  const bits = channels * depth;
+  const rows = (w: number, h: number) => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bits) / 8)) : 0);
+  // Adam7's seven passes: [x0, y0, dx, dy].
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  const need = interlace ? passes.reduce((n, [x0, y0, dx, dy]) => n + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0) : rows(width, height);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = SIGNATURE.length; at + 8 <= bytes.length; at += 12 + view.getUint32(at)) {
+    if (String.fromCharCode(...bytes.subarray(at + 4, at + 8)) === 'IDAT') parts.push(bytes.subarray(at + 8, at + 8 + view.getUint32(at)));
+  }
+  if (parts.length === 0) return 'it has no IDAT chunk, which holds the image';
+  let got: number;
+  try {
+    got = inflateSync(Buffer.concat(parts), { maxOutputLength: need + 1 }).length;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return `its image data inflates to more than the ${need} bytes a ${width}×${height} image of its kind needs`;
+    return `its image data does not inflate (${(e as Error).message})`;
+  }
+  return got === need ? null : `its image data inflates to ${got} bytes, a ${width}×${height} image of its kind needs ${need}`;
 }
