@@ -64,6 +64,7 @@ export function mutateBytes(rng: Random, bytes: Uint8Array, lo = 0, hi = bytes.l
       return { input: concat(bytes.subarray(0, at), bytes.subarray(at, at + n), bytes.subarray(at)), what: `${n} bytes duplicated at ${at}` };
     }
     case 5: {
+      if (out.length < 4) return { input: concat(out, out), what: 'bytes doubled' };
       const v = pick(rng, EDGE_U32);
       const le = rng.int(2) === 0;
       const w = Math.min(at, Math.max(0, out.length - 4));
