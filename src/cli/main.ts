@@ -49,6 +49,8 @@ ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join(
   --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
   --dropout RATE              dropout after every hidden dense layer (Keras' Dropout; off in evaluate and predict)
   --batch-norm                batch normalization after every hidden dense and conv layer
+  --no-bn-recompute           keep the moving averages as they are; by default, when training ends, each batch-norm
+                              layer's moving mean and variance are recomputed exactly over the training data
   --l1 F  --l2 F              kernel penalties on every dense and conv layer: F·Σ|w|, F·Σw² (part of the loss)
   --early-stopping PATIENCE   stop when val_loss stops improving, keep the best weights
   --standardize               scale features to zero mean, unit variance (training statistics; the model keeps the scaler)

@@ -14,6 +14,8 @@ export const TRAIN_FLAGS = [
   'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot', 'lr-schedule', 'dropout', 'l1', 'l2',
 ] as const;
 export const TRAIN_BOOLEANS = ['standardize', 'json', 'batch-norm'] as const;
+/** Booleans of `train` alone (sweep compares runs by their validation scores without them). */
+export const TRAIN_ONLY_BOOLEANS = ['no-bn-recompute'] as const;
 
 export interface TrainOptions {
   data?: string;
@@ -25,6 +27,12 @@ export interface TrainOptions {
   dropout: number;
   /** Batch normalization after every hidden dense and conv layer. */
   batchNorm: boolean;
+  /**
+   * fit's recomputeBatchNormStatistics, on unless --no-bn-recompute: after a
+   * short run the moving averages (momentum 0.99) are still far from the
+   * data's, and a one-epoch CNN tested at 50% with them.
+   */
+  bnRecompute: boolean;
   /** Kernel penalties on every dense and conv layer (0: none). */
   l1: number;
   l2: number;
@@ -100,6 +108,7 @@ export function trainOptions({ flags: f, positional }: Args): TrainOptions {
     layers: parseLayers(f.get('layers')),
     dropout: num('dropout', f.get('dropout'), (n) => n >= 0 && n < 1, 'a rate in [0, 1)') ?? 0,
     batchNorm: f.get('batch-norm') === 'true',
+    bnRecompute: f.get('no-bn-recompute') !== 'true',
     l1: num('l1', f.get('l1'), (n) => n >= 0, 'a number >= 0') ?? 0,
     l2: num('l2', f.get('l2'), (n) => n >= 0, 'a number >= 0') ?? 0,
     activation,

@@ -22,7 +22,7 @@ import { checkOutputPath } from './output.js';
 import { writeHistoryPlot } from './report.js';
 import { describeDevice } from './selfcheck.js';
 import type { TrainOptions } from './train-options.js';
-import { TRAIN_BOOLEANS, TRAIN_FLAGS, trainOptions } from './train-options.js';
+import { TRAIN_BOOLEANS, TRAIN_FLAGS, TRAIN_ONLY_BOOLEANS, trainOptions } from './train-options.js';
 
 /**
  * The backend for a CLI run. Asked for explicitly, WebGPU must be there;
@@ -79,7 +79,7 @@ const asInput = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, sh
 
 /** `webgrad train`: trains an MLP and reports test accuracy (or R² and MSE for regression). */
 export async function train(argv: string[]): Promise<number> {
-  const o = trainOptions(parseArgs(argv, TRAIN_FLAGS, TRAIN_BOOLEANS));
+  const o = trainOptions(parseArgs(argv, TRAIN_FLAGS, [...TRAIN_BOOLEANS, ...TRAIN_ONLY_BOOLEANS]));
   checkOutputPath('save', o.save);
   checkOutputPath('plot', o.plot);
   const say = (s: string) => console.log(s);
@@ -100,7 +100,7 @@ export async function train(argv: string[]): Promise<number> {
     const diverged = terminateOnDivergence();
     const callbacks: Callback[] = [diverged, ...(o.earlyStopping !== undefined ? [earlyStopping({ patience: o.earlyStopping, restoreBestWeights: true })] : [])];
     const [x, y] = asInput(data.train);
-    const history: History = await model.fit(x, y, { epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined, callbacks, verbose: 1 });
+    const history: History = await model.fit(x, y, { epochs: o.epochs, batchSize: o.batchSize, validationSplit: o.validationSplit || undefined, callbacks, verbose: 1, recomputeBatchNormStatistics: o.bnRecompute });
     if (diverged.stopped) {
       console.error(`webgrad train: ${divergenceMessage(diverged.stopped, o)}`);
       return 1;
