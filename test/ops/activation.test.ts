@@ -189,7 +189,7 @@ describe.each(backends)('activation on %s', (_name, make) => {
     const out = be.allocate([3]);
     const run = (attrs: unknown) => be.run(activation, [x], [out], attrs as ActivationAttrs);
     expect(() => run({ kind: 'swish' })).toThrow(ValueError);
-    expect(() => run({ kind: 'swish' })).toThrow(/unknown activation 'swish' \(use one of linear, relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu\)/);
+    expect(() => run({ kind: 'swish' })).toThrow(`unknown activation 'swish' (use one of ${ACTIVATIONS.join(', ')})`);
     expect(() => run({ kind: 'elu', alpha: NaN })).toThrow(/alpha must be a finite number, got NaN/);
     expect(() => run({ kind: 'leakyRelu', alpha: Infinity })).toThrow(/alpha must be a finite number, got Infinity/);
     expect(() => run({ kind: 'leakyRelu', alpha: -0.1 })).toThrow(/must be ≥ 0, got -0.1/);
