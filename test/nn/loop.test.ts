@@ -83,7 +83,7 @@ describe('model files', () => {
     const renamed = Object.fromEntries(Object.values(weights).map((t, i) => [`weights/${names[i]}`, t]));
     expect(() => modelFromBytes(encodeSafetensors(renamed, meta))).not.toThrow();
     expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format: 'other' }))).toThrow(/not a webgrad model/);
-    expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format_version: '2' }))).toThrow(/format version 2 is newer than this webgrad reads \(this webgrad reads version 1\); update webgrad to load it/);
+    expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format_version: '2' }))).toThrow(/format version "2" is newer than this webgrad reads \(this webgrad reads version 1\); update webgrad to load it/);
     expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, format_version: 'x' }))).toThrow(/format version x is not supported/);
     expect(() => modelFromBytes(encodeSafetensors(renamed, { ...meta, topology: '{' }))).toThrow(/topology is not valid JSON/);
     const wrong = { ...renamed, [`weights/${names[0]}`]: w([5, 9]) };
