@@ -124,13 +124,9 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
   model.stopTraining = false;
   for (const c of callbacks) await c.onTrainBegin?.(model);
   let logs: Logs = {};
+  // recomputeBatchNormStatistics: once, when training ends.
+  let pending = o.recomputeBatchNormStatistics === true && statisticsLayers(rt.spec).length > 0;
   let statistics: StatisticsPass | null = null;
-  let recompute = o.recomputeBatchNormStatistics === true && statisticsLayers(rt.spec).length > 0;
-  // Once, at the end; skipped after a non-finite loss (the weights are then useless).
-  const recomputeOnce = async () => {
-    recompute = false;
-    if (Number.isFinite(logs.loss)) statistics = await recomputeStatistics(rt, train.x, STATISTICS_BATCH);
-  };
   for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
     for (const c of callbacks) await c.onEpochBegin?.(epoch, model);
     bar.epochBegin(epoch, epochs);
@@ -172,7 +168,7 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
     trainSeconds += (performance.now() - t0) / 1000;
     trained += done;
     // In the last epoch (or one a callback ended inside), before validation: the last val_ logs are then the returned model's.
-    if (recompute && (epoch === epochs - 1 || model.stopTraining)) await recomputeOnce();
+    if (pending && (epoch === epochs - 1 || model.stopTraining)) [pending, statistics] = [false, await recomputeAfter(rt, train.x, logs)];
     if (val) Object.assign(logs, await evaluateData(rt, val, 256, 'val_'));
     for (const [k, v] of Object.entries(logs)) (history[k] ??= []).push(v);
     epochList.push(epoch);
@@ -180,12 +176,16 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, model);
   }
   // Stopped at an epoch's end (early stopping, which may have put the best epoch's weights back): now.
-  if (recompute) await recomputeOnce();
-  const pass = statistics as StatisticsPass | null;
-  if (pass && verbose > 0) sink.write(`recomputed the moving statistics of ${pass.layers} BatchNormalization layer${pass.layers === 1 ? '' : 's'} over ${n} training samples (${pass.seconds.toFixed(1)}s)\n`);
+  if (pending) statistics = await recomputeAfter(rt, train.x, logs);
+  if (statistics && verbose > 0) sink.write(`recomputed the moving statistics of ${statistics.layers} BatchNormalization layer${statistics.layers === 1 ? '' : 's'} over ${n} training samples (${statistics.seconds.toFixed(1)}s)\n`);
   for (const c of callbacks) await c.onTrainEnd?.(logs, model);
   const stopped = callbacks.map((c) => c.stopReason?.() ?? null).find((s) => s !== null) ?? undefined;
-  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9), ...(stopped ? { stopped } : {}), ...(pass ? { batchNormStatistics: pass } : {}) };
+  return { epoch: epochList, history, samplesPerSecond: trained / Math.max(trainSeconds, 1e-9), ...(stopped ? { stopped } : {}), ...(statistics ? { batchNormStatistics: statistics } : {}) };
+}
+
+/** The statistics recomputed over x, unless the last loss is NaN or ±Infinity (the weights are then useless). */
+async function recomputeAfter(rt: Runtime, x: Features, logs: Logs): Promise<StatisticsPass | null> {
+  return Number.isFinite(logs.loss) ? recomputeStatistics(rt, x, STATISTICS_BATCH) : null;
 }
 
 /** Samples per launch of a statistics pass: evaluate's default. */

@@ -140,6 +140,28 @@ describe.each(backends)('recomputing the batch-normalization statistics (%s)', (
     backend.dispose();
   });
 
+  it('a run a callback stops at an epoch’s end (as early stopping does) gets them after it; a run whose loss is not finite does not', async () => {
+    const backend = await make();
+    const { x, y } = data();
+    const m = net();
+    compile(m, backend);
+    const stopAtEnd = { onEpochEnd: (_e: number, _l: unknown, model: { stopTraining: boolean }) => void (model.stopTraining = true) };
+    const history = await m.fit(x, y, { epochs: 3, batchSize: 32, recomputeBatchNormStatistics: true, callbacks: [stopAtEnd], verbose: 0 });
+    expect(history.epoch).toEqual([0]);
+    expect(history.batchNormStatistics).toMatchObject({ layers: 2, samples: N });
+    const w = await m.getWeights();
+    checkStats(w, reference(x.data, N, w), name);
+    m.dispose();
+    // SGD at 1e30 blows the loss up in a step or two.
+    const blown = net();
+    blown.compile({ optimizer: { type: 'sgd', learningRate: 1e30 }, loss: 'sparseCategoricalCrossentropy', backend });
+    const lost = await blown.fit(x, y, { epochs: 1, batchSize: 32, recomputeBatchNormStatistics: true, verbose: 0 });
+    expect(lost.history.loss[0]).not.toBeLessThan(Infinity);
+    expect(lost.batchNormStatistics).toBeUndefined();
+    blown.dispose();
+    backend.dispose();
+  });
+
   it('without the option, fit keeps the moving averages, which after 10 steps are far from the statistics', async () => {
     const backend = await make();
     const { x, y } = data();
