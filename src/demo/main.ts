@@ -78,7 +78,7 @@ class App {
     this.active = config.backend;
     this.buttons();
     clearRun();
-    this.curves.reset(config.epochs);
+    this.curves.reset(config.epochs, config.validationSplit);
     try {
       const summary = await (await this.withData(config.backend)).train(config);
       if (summary) this.comparison.add(summary);

@@ -18,16 +18,20 @@ export class Curves {
   private loss = empty();
   private acc = empty();
   private epochs = 1;
+  /** Where the validation curve's data comes from, in its legend. */
+  private validation = 'validation';
   readonly redraw = onePerFrame(() => this.draw());
 
   constructor(private canvas: HTMLCanvasElement) {
     new ResizeObserver(() => this.redraw()).observe(canvas);
   }
 
-  reset(epochs: number): void {
+  /** A new run of `epochs`, holding out `validationSplit` of its training digits (fit's validationSplit) for the validation curve. */
+  reset(epochs: number, validationSplit: number): void {
     this.loss = empty();
     this.acc = empty();
     this.epochs = epochs;
+    this.validation = validationSplit > 0 ? `validation (${Math.round(validationSplit * 100)}% held out)` : 'validation (none held out)';
     this.redraw();
   }
 
@@ -54,7 +58,7 @@ export class Curves {
   private series(t: Track): SeriesSpec[] {
     return [
       { name: 'train', points: t.train, color: 0 },
-      { name: 'validation', points: t.val, color: 1, dashed: true },
+      { name: this.validation, points: t.val, color: 1, dashed: true },
       { name: 'test', points: t.test, color: 2 },
     ];
   }

@@ -75,6 +75,14 @@ function readExtras(): LayerExtras {
   return checkExtras({ dropout: offOrNumber('dropout', 'Dropout rate'), batchNorm: $<HTMLInputElement>('batch-norm').checked, l2: offOrNumber('l2', 'L2 factor') });
 }
 
+/** The validation split field: the last fraction of the training digits held out, from 0 (none) to 0.5. */
+function validationSplit(): number {
+  const input = $<HTMLInputElement>('validation-split');
+  const v = Number(input.value.trim());
+  if (input.validity.badInput || !(v >= 0 && v <= 0.5)) throw new ValueError(`validation split must be a fraction from 0 (none) to 0.5, got '${input.value}'`);
+  return v;
+}
+
 /** The form as a TrainConfig; a bad field throws a message naming it. */
 export function readConfig(): TrainConfig {
   const hidden = denseSizes();
@@ -90,7 +98,7 @@ export function readConfig(): TrainConfig {
     epochs: intField('epochs', 'epochs', 1, 200),
     ...readExtras(),
     backend: selectedBackend(),
-    validationSplit: 0.1,
+    validationSplit: validationSplit(),
     seed: 1,
   };
 }
