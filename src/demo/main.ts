@@ -11,7 +11,7 @@ import { $, fmt } from './ui/dom.js';
 import { readConfig, selectedBackend, setUpForm } from './ui/form.js';
 import { TestGrid } from './ui/grid.js';
 import { Sketchpad } from './ui/sketch.js';
-import { clearRun, Comparison, showDevice, showPhase, showProgress, showRunSpeed, showTest } from './ui/stats.js';
+import { clearRun, Comparison, showBatchNormStatistics, showDevice, showPhase, showProgress, showRunSpeed, showTest } from './ui/stats.js';
 import { showWeights } from './ui/weights.js';
 
 class App {
@@ -133,6 +133,7 @@ class App {
       }
       case 'done':
         showRunSpeed(ev.summary);
+        if (ev.summary.batchNormSamples !== null) showBatchNormStatistics(ev.summary.batchNormSamples);
         break;
       case 'error':
         this.error(ev.message);

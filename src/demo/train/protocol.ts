@@ -102,6 +102,8 @@ export interface RunSummary {
   backend: BackendName;
   device: DeviceInfo;
   stopped: boolean;
+  /** The training digits batch normalization's moving statistics were recomputed over at the end; null without batch normalization. */
+  batchNormSamples: number | null;
   samples: number;
   trainSeconds: number;
   samplesPerSecond: number;

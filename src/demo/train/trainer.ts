@@ -53,9 +53,9 @@ export class Trainer implements TrainerApi {
       this.phase('compiling', config.backend === 'webgpu' ? 'Compiling the training step’s shaders (async pipelines, before the first step)…' : 'Building the training step…');
       const epochSize = Math.floor(train.n * (1 - config.validationSplit));
       const callbacks = new RunCallbacks(this.host(), model, config, meter, epochSize);
-      const stopped = await this.fit(model, train, config, callbacks);
+      const { stopped, recomputed } = await this.fit(model, train, config, callbacks, epochSize);
       meter.stop();
-      if (!callbacks.insightFresh) {
+      if (!callbacks.insightFresh || recomputed) {
         this.phase('evaluating', 'Evaluating on the test set…');
         this.emit({ type: 'insight', insight: await this.insight(callbacks.at, true) });
       }
@@ -64,6 +64,8 @@ export class Trainer implements TrainerApi {
         backend: config.backend,
         device,
         stopped,
+        // fit recomputes them when it ends; a stopped run, here when it was stopped.
+        batchNormSamples: config.batchNorm && (recomputed || !stopped) ? epochSize : null,
         samples: meter.samples,
         trainSeconds: meter.trainSeconds(),
         samplesPerSecond: meter.rate(),
@@ -135,19 +137,29 @@ export class Trainer implements TrainerApi {
     return info;
   }
 
-  /** fit() on the training set; true when the user stopped it. */
-  private async fit(model: Sequential, train: Digits, config: TrainConfig, callbacks: RunCallbacks): Promise<boolean> {
+  /**
+   * fit() on the training set, with batch normalization's moving statistics
+   * recomputed over the digits trained on when it ends (fit's
+   * recomputeBatchNormStatistics), or when the user stops it: after a short
+   * run the moving averages are far from the data's, and the test accuracy,
+   * the test digits and the pad all use them. Whether the user stopped it,
+   * and whether statistics were recomputed after the last look at the test set.
+   */
+  private async fit(model: Sequential, train: Digits, config: TrainConfig, callbacks: RunCallbacks, epochSize: number): Promise<{ stopped: boolean; recomputed: boolean }> {
     const sink = liveLogSink((done, total, logs) => this.emit({ type: 'live', at: callbacks.epoch + done / total, logs }));
+    const x = { data: train.x, shape: [train.n, ...digitShape(model, train.side)!] };
     try {
-      await model.fit(
-        { data: train.x, shape: [train.n, ...digitShape(model, train.side)!] },
-        { data: train.y, shape: [train.n] },
-        { epochs: config.epochs, batchSize: config.batchSize, validationSplit: config.validationSplit, verbose: 1, sink, logInterval: 0.5, callbacks: [callbacks] },
-      );
-      return false;
+      await model.fit(x, { data: train.y, shape: [train.n] }, {
+        epochs: config.epochs, batchSize: config.batchSize, validationSplit: config.validationSplit, verbose: 1, sink, logInterval: 0.5, callbacks: [callbacks], recomputeBatchNormStatistics: true,
+      });
+      return { stopped: false, recomputed: false };
     } catch (e) {
-      if (e instanceof StopSignal) return true;
-      throw e;
+      if (!(e instanceof StopSignal)) throw e;
+      if (!config.batchNorm || callbacks.step === 0) return { stopped: true, recomputed: false };
+      this.phase('evaluating', `Recomputing the batch-normalization statistics over the ${epochSize.toLocaleString('en-US')} training digits…`);
+      const pixels = train.side * train.side;
+      await model.recomputeBatchNormStatistics({ data: train.x.subarray(0, epochSize * pixels), shape: [epochSize, ...x.shape.slice(1)] });
+      return { stopped: true, recomputed: true };
     }
   }
 

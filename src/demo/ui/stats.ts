@@ -49,6 +49,12 @@ export function showTest(test: { loss: number; accuracy: number }, n: number, wh
   $('test-note').textContent = `${when} · loss ${test.loss.toFixed(3)}`;
 }
 
+/** Says that the test figures use batch normalization's recomputed statistics, and over what. */
+export function showBatchNormStatistics(samples: number): void {
+  const note = $('test-note');
+  note.textContent = `${note.textContent} · batch-norm statistics recomputed over the ${fmt(samples)} training digits`;
+}
+
 export function clearRun(): void {
   for (const id of ['epoch', 'step', 'speed', 'elapsed']) $(id).textContent = '–';
   $('test-accuracy').textContent = '–';
