@@ -1,6 +1,6 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
-import { defineOptions, opt } from '../core/options.js';
+import { defineOptions, didYouMean, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
 import { translate } from '../ops/augment.js';
 import { dropout as dropoutOp, rateProblem, seedProblem } from '../ops/dropout.js';
@@ -179,12 +179,35 @@ function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
   };
 }
 
+const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
+const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
+
+/** The config of kind T: the member of LayerConfig whose type names T (a pool's config serves two kinds). */
+type ConfigFor<T extends LayerType> = LayerConfig extends infer C ? (C extends { type: infer U } ? (T extends U ? C : never) : never) : never;
+
 /**
- * Every layer kind: its name in summary() and how it is built from its
- * config. A kind in LayerConfig without an entry here does not compile.
+ * What webgrad itself knows of a layer kind: its Keras class name for
+ * summary(), how it is built from its config, the fields of its config (every
+ * one, so that a file's unknown field is refused by name), and Keras' defaults
+ * of the fields a file may leave out (a pool's strides default to its size).
+ * The spec token (spec.ts), the PyTorch and ONNX exports and the PyTorch import
+ * (src/interop/) hold their parts in tables and switches over the same kinds;
+ * each fails to compile without an entry for a new kind.
  */
-const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config: ConfigOf<T>): Layer } } = {
-  dense: { title: 'Dense', build: denseLayer },
+interface KindDefinition<T extends LayerType> {
+  readonly title: string;
+  build(config: ConfigFor<T>): Layer;
+  readonly fields: { readonly [K in keyof ConfigFor<T>]-?: true };
+  readonly fileDefaults: Readonly<Partial<Record<keyof ConfigFor<T>, unknown>>>;
+}
+
+const COMMON = { type: true, name: true, activation: true, inputShape: true } as const;
+const WEIGHTED_FIELDS = { ...COMMON, alpha: true, useBias: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true } as const;
+const NORM_FIELDS = { ...COMMON, axis: true, epsilon: true, center: true, scale: true } as const;
+
+/** Every layer kind. A kind in LayerConfig without an entry here does not compile. */
+const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
+  dense: { title: 'Dense', build: denseLayer, fields: { ...WEIGHTED_FIELDS, units: true }, fileDefaults: WEIGHTED_DEFAULTS },
   activation: {
     title: 'Activation',
     build: (config) => ({
@@ -195,46 +218,46 @@ const KINDS: { readonly [T in LayerType]: { readonly title: string; build(config
       params: () => [],
       forward: (g, x, _w, ctx) => (ctx.skipActivation ? x : applyActivation(g, x, config.activation, config.alpha, config.name)),
     }),
+    fields: { ...COMMON, alpha: true },
+    fileDefaults: {},
   },
   flatten: {
     title: 'Flatten',
     build: (config) => viewLayer(config, (input) => [input.reduce((a, b) => a * b, 1)]),
+    fields: COMMON,
+    fileDefaults: { activation: 'linear' },
   },
-  dropout: { title: 'Dropout', build: dropoutLayer },
-  randomTranslation: { title: 'RandomTranslation', build: translationLayer },
-  conv2d: { title: 'Conv2D', build: convLayer },
-  maxPooling2d: { title: 'MaxPooling2D', build: poolLayer },
-  averagePooling2d: { title: 'AveragePooling2D', build: poolLayer },
-  globalAveragePooling2d: { title: 'GlobalAveragePooling2D', build: globalPoolLayer },
-  batchNormalization: { title: 'BatchNormalization', build: batchNormLayer },
-  layerNormalization: { title: 'LayerNormalization', build: layerNormLayer },
+  dropout: { title: 'Dropout', build: dropoutLayer, fields: { ...COMMON, rate: true, seed: true }, fileDefaults: { activation: 'linear' } },
+  randomTranslation: {
+    title: 'RandomTranslation',
+    build: translationLayer,
+    fields: { ...COMMON, heightFactor: true, widthFactor: true, fillMode: true, interpolation: true, seed: true },
+    fileDefaults: { activation: 'linear', fillMode: 'constant', interpolation: 'nearest' },
+  },
+  conv2d: {
+    title: 'Conv2D',
+    build: convLayer,
+    fields: { ...WEIGHTED_FIELDS, filters: true, kernelSize: true, strides: true, padding: true, dilationRate: true },
+    fileDefaults: { ...WEIGHTED_DEFAULTS, strides: [1, 1], padding: 'valid', dilationRate: [1, 1] },
+  },
+  maxPooling2d: { title: 'MaxPooling2D', build: poolLayer, fields: { ...COMMON, poolSize: true, strides: true, padding: true }, fileDefaults: { activation: 'linear', padding: 'valid' } },
+  averagePooling2d: { title: 'AveragePooling2D', build: poolLayer, fields: { ...COMMON, poolSize: true, strides: true, padding: true }, fileDefaults: { activation: 'linear', padding: 'valid' } },
+  globalAveragePooling2d: { title: 'GlobalAveragePooling2D', build: globalPoolLayer, fields: COMMON, fileDefaults: { activation: 'linear' } },
+  batchNormalization: { title: 'BatchNormalization', build: batchNormLayer, fields: { ...NORM_FIELDS, momentum: true }, fileDefaults: { ...NORM_DEFAULTS, momentum: 0.99 } },
+  layerNormalization: { title: 'LayerNormalization', build: layerNormLayer, fields: NORM_FIELDS, fileDefaults: NORM_DEFAULTS },
   reshape: {
     title: 'Reshape',
     build: (config) => {
       if (shapeProblem(config.targetShape.map((d) => (d === -1 ? 1 : d)))) throw new ValueError(`${config.name}: targetShape must be positive whole numbers (one may be -1), got ${JSON.stringify(config.targetShape)}`);
       return viewLayer(config, (input) => resolveShape(config.targetShape, input.reduce((a, b) => a * b, 1), `${config.name}: reshape of [${input.join(', ')}]`));
     },
+    fields: { ...COMMON, targetShape: true },
+    fileDefaults: { activation: 'linear' },
   },
 };
 
-const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
-const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
-
-/** Keras' defaults of the fields a config read from a file may leave out, by layer type (a pool's strides default to its size). */
-const FILE_DEFAULTS: { readonly [T in LayerType]: Readonly<Record<string, unknown>> } = {
-  dense: WEIGHTED_DEFAULTS,
-  activation: {},
-  flatten: { activation: 'linear' },
-  reshape: { activation: 'linear' },
-  dropout: { activation: 'linear' },
-  randomTranslation: { activation: 'linear', fillMode: 'constant', interpolation: 'nearest' },
-  conv2d: { ...WEIGHTED_DEFAULTS, strides: [1, 1], padding: 'valid', dilationRate: [1, 1] },
-  maxPooling2d: { activation: 'linear', padding: 'valid' },
-  averagePooling2d: { activation: 'linear', padding: 'valid' },
-  globalAveragePooling2d: { activation: 'linear' },
-  batchNormalization: { ...NORM_DEFAULTS, momentum: 0.99 },
-  layerNormalization: NORM_DEFAULTS,
-};
+/** Every layer kind, in the order KINDS declares them: what generated tests (the export conformance matrix) walk. */
+export const LAYER_TYPES = Object.keys(KINDS) as readonly LayerType[];
 
 /**
  * A layer config from a file with the fields it leaves out set to Keras'
@@ -243,14 +266,11 @@ const FILE_DEFAULTS: { readonly [T in LayerType]: Readonly<Record<string, unknow
  */
 export function withFileDefaults(config: Partial<LayerConfig> & { type: string }): LayerConfig {
   const type = config?.type as LayerType;
-  if (!Object.hasOwn(FILE_DEFAULTS, type)) return config as LayerConfig;
+  if (!Object.hasOwn(KINDS, type)) return config as LayerConfig;
   const pool = (type === 'maxPooling2d' || type === 'averagePooling2d') && (config as Partial<Pool2dConfig>).poolSize ? { strides: (config as Pool2dConfig).poolSize } : {};
   const prefix = type.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/_(\d)/, '$1');
-  return { ...FILE_DEFAULTS[type], ...pool, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
+  return { ...KINDS[type].fileDefaults, ...pool, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
 }
-
-/** Every layer kind, in the order KINDS declares them: what generated tests (the export conformance matrix) walk. */
-export const LAYER_TYPES = Object.keys(KINDS) as readonly LayerType[];
 
 /** The Keras class name of a layer, for summary(). */
 export const layerTitle = (layer: Layer) => KINDS[layer.config.type].title;
@@ -272,6 +292,11 @@ export function layerFromConfig(config: LayerConfig): Layer {
   // hasOwn: a file's type may be 'constructor' or '__proto__', which every object has.
   const kind = Object.hasOwn(KINDS, String(config?.type)) ? KINDS[config.type] : undefined;
   if (!kind) throw new ValueError(`unknown layer type '${(config as { type?: string })?.type}' (known: ${Object.keys(KINDS).join(', ')})`);
+  // A field nobody reads is an error, not a silent no-op: a file's typo (useBais) or a field of another kind.
+  const fields = Object.keys(kind.fields);
+  for (const key of Object.keys(config)) {
+    if (!fields.includes(key)) throw new ValueError(`${config.name}: unknown field '${key}' in a ${config.type} layer's config${didYouMean(key, fields)} (its fields: ${fields.join(', ')})`);
+  }
   // A file may name the activation as Keras does (leaky_relu): keep webgrad's name.
   config = { ...config, activation: checkActivation(config.activation) } as LayerConfig;
   checkAlpha(config.name, config.activation, (config as { alpha?: number }).alpha);

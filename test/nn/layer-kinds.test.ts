@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { encodeSafetensors } from '../../src/interop/safetensors.js';
+import { dense, LAYER_TYPES, layerFromConfig, withFileDefaults } from '../../src/nn/layers.js';
+import { sequential } from '../../src/nn/model.js';
+import { modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
+import { EXAMPLES, SHAPES } from '../helpers/conformance-cases.js';
+
+/** One config of each kind, as a file would hold it: the conformance matrix's first example, with Keras' defaults filled in. */
+const configOf = (type: (typeof LAYER_TYPES)[number]) => {
+  const kind = EXAMPLES[type];
+  const [example] = kind.examples(kind.activations[0], SHAPES[kind.ranks[0]], undefined);
+  return withFileDefaults({ type, name: `a_${type}`, ...example.config } as never);
+};
+
+describe('every layer kind', () => {
+  it.each(LAYER_TYPES.map((t) => [t]))('%s: builds from its config and refuses a field it does not read, by name', (type) => {
+    expect(layerFromConfig(configOf(type)).config.type).toBe(type);
+    expect(() => layerFromConfig({ ...configOf(type), useBais: true } as never)).toThrow(new RegExp(`a_${type}: unknown field 'useBais' in a ${type} layer's config`));
+    // A property every object has is no field either.
+    expect(() => layerFromConfig({ ...configOf(type), toString: {} } as never)).toThrow(/unknown field 'toString'/);
+  });
+
+  it('a model file whose layer has a field nobody reads is refused, with the nearest field', async () => {
+    const m = sequential([dense(3, { inputShape: [4] })]);
+    m.setWeights([new Float32Array(12).fill(0.5), new Float32Array(3)]);
+    const bytes = await modelToBytes(m);
+    const { metadata, tensors } = (await import('../../src/interop/safetensors.js')).decodeSafetensors(bytes);
+    const topology = JSON.parse(metadata.topology);
+    topology.layers[0].useBais = false;
+    const bad = encodeSafetensors(tensors, { ...metadata, topology: JSON.stringify(topology) });
+    expect(() => modelFromBytes(bad, 'm.safetensors')).toThrow(/unknown field 'useBais'.*did you mean 'useBias'/);
+  });
+});
