@@ -8,7 +8,9 @@ import { EXAMPLES, SHAPES } from '../helpers/conformance-cases.js';
 /** One config of each kind, as a file would hold it: the conformance matrix's first example, with Keras' defaults filled in. */
 const configOf = (type: (typeof LAYER_TYPES)[number]) => {
   const kind = EXAMPLES[type];
-  const [example] = kind.examples(kind.activations[0], SHAPES[kind.ranks[0]], undefined);
+  // Each kind's examples take its own activations; the first is one of them.
+  const examples = kind.examples as (a: string, input: number[], alpha: undefined) => readonly { config: object }[];
+  const [example] = examples(kind.activations[0], SHAPES[kind.ranks[0]], undefined);
   return withFileDefaults({ type, name: `a_${type}`, ...example.config } as never);
 };
 
