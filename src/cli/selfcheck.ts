@@ -5,8 +5,8 @@ import { Random } from '../core/random.js';
 import { sizeOf } from '../core/shape.js';
 import type { Kernel } from '../ops/kernel.js';
 import { KERNELS, KERNEL_NAMES } from '../ops/table.js';
-import type { Check } from './selfcheck-cases.js';
-import { SELFCHECKS } from './selfcheck-cases.js';
+import type { Check } from '../ops/selfcheck-cases.js';
+import { SELFCHECKS } from '../ops/selfcheck-cases.js';
 import { oneOf, parseArgs } from './args.js';
 
 /** A check with its kernel. */

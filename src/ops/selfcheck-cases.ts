@@ -1,10 +1,10 @@
 import type { TensorInfo } from '../core/shape.js';
 import { f32, i32 } from '../core/shape.js';
-import { ACTIVATIONS, gradFromOutput } from '../ops/activation.js';
-import type { FloatArray } from '../ops/kernel.js';
-import { adamValues, rateValues } from '../ops/optimizer.js';
-import { maxPool2d } from '../ops/pool.js';
-import type { AttrsOf, KernelName } from '../ops/table.js';
+import { ACTIVATIONS, gradFromOutput } from './activation.js';
+import type { FloatArray } from './kernel.js';
+import { adamValues, rateValues } from './optimizer.js';
+import { maxPool2d } from './pool.js';
+import type { AttrsOf, KernelName } from './table.js';
 
 /** One launch of a kernel on the device, compared with the CPU reference on the same random inputs. */
 export interface Check<A> {

@@ -1,6 +1,6 @@
 // Every kernel by name, derived from the op families' exports (./all.js): no
 // list is kept by hand. The tables that must cover every kernel, the gradient
-// rules (src/graph/rules.ts) and the self-check cases (src/cli/selfcheck-cases.ts),
+// rules (src/graph/rules.ts) and the self-check cases (src/ops/selfcheck-cases.ts),
 // are typed over KernelName, so a kernel added to an op family without its
 // entries fails `tsc` (jax-js' `{ [P in Primitive]: Rule<P> }`).
 import * as families from './all.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { selfcheckCases } from '../../src/cli/selfcheck.js';
-import { SELFCHECKS } from '../../src/cli/selfcheck-cases.js';
+import { SELFCHECKS } from '../../src/ops/selfcheck-cases.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph } from '../../src/graph/graph.js';
 import { GRADIENTS, NOT_DIFFERENTIABLE } from '../../src/graph/rules.js';
