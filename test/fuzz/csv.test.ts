@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/csv-dataset.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { Failure } from './mutate.js';
-import { allocatedBy, expectNoFailures, judgeError, pick, PROTO_NAMES, Random } from './mutate.js';
+import { expectNoFailures, pick, PROTO_NAMES, Random, attempt } from './mutate.js';
 
 const SOURCE = 'fuzz/data.csv';
 const CASES = 3000;
@@ -107,22 +107,16 @@ describe('fuzzing CSV files', () => {
     for (let i = 0; i < CASES; i++) {
       const file = pick(rng, files);
       const m = rng.int(2) ? mutateText(rng, file.text) : mutateCell(rng, file.text, file.intact.xShape[1]);
-      const run = allocatedBy(() => parseCsv(m.input, SOURCE));
       // float32 x and labels: at most 8 bytes a character, plus the strings of the records.
-      if (run.bytes > 16 * m.input.length + (1 << 20)) failures.push({ kind: 'memory past what the file needs', what: m.what, detail: `${run.bytes} bytes` });
-      if (run.error !== undefined) {
-        outcomes.error++;
-        const bad = judgeError(run.error, SOURCE);
-        if (bad) failures.push({ ...bad, what: m.what });
-        continue;
-      }
-      if (same(run.result!, file.intact)) {
+      const parsed = attempt(() => parseCsv(m.input, SOURCE), m, { failures, outcomes }, { source: SOURCE, bound: 16 * m.input.length + (1 << 20) });
+      if (parsed === undefined) continue;
+      if (same(parsed, file.intact)) {
         outcomes.same++;
         continue;
       }
       outcomes.different++;
       if (process.env.FUZZ_VERBOSE === '2') console.log(`different: ${m.what}`);
-      const problem = inconsistency(run.result!, m);
+      const problem = inconsistency(parsed, m);
       if (problem) failures.push({ kind: problem.replace(/-?\b\d[\d.e+]*\b|'[^']*'/g, 'N'), what: m.what, detail: problem });
     }
     expect(outcomes.same + outcomes.different + outcomes.error).toBe(CASES);

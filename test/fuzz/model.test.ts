@@ -16,7 +16,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetens
 import { modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
 import type { Failure } from './mutate.js';
 import { judgePredictions } from './predict.js';
-import { allocatedBy, concat, expectNoFailures, judgeError, mutateBytes, mutateJson, pick, PROTO_NAMES, Random } from './mutate.js';
+import { concat, expectNoFailures, mutateBytes, mutateJson, pick, PROTO_NAMES, Random, attempt } from './mutate.js';
 
 const SOURCE = 'fuzzed.safetensors';
 const CASES = 2000;
@@ -150,16 +150,9 @@ describe('fuzzing webgrad model files', () => {
     const x = { data: Float32Array.from({ length: 32 }, (_, i) => (i % 7) / 7), shape: [2, 4, 4, 1] };
     for (let i = 0; i < CASES; i++) {
       const m = mutate(rng, bytes);
-      const run = allocatedBy(() => modelFromBytes(m.input, SOURCE));
       // The largest tensor copy is the file's own size; anything far past that is a size taken from the header on trust.
-      if (run.bytes > 4 * m.input.length + (1 << 20)) failures.push({ kind: 'memory past what the file needs', what: m.what, detail: `${run.bytes} bytes for a ${m.input.length}-byte file` });
-      if (run.error !== undefined) {
-        outcomes.error++;
-        const bad = judgeError(run.error, SOURCE);
-        if (bad) failures.push({ ...bad, what: m.what });
-        continue;
-      }
-      const model = run.result!;
+      const model = attempt(() => modelFromBytes(m.input, SOURCE), m, { failures, outcomes }, { source: SOURCE, bound: 4 * m.input.length + (1 << 20) });
+      if (model === undefined) continue;
       const got = JSON.stringify(await snapshot(model));
       if (got === intact) {
         outcomes.same++;

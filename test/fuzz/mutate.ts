@@ -172,6 +172,29 @@ export function allocatedBy<T>(f: () => T): { result?: T; error?: unknown; bytes
   }
 }
 
+/** What one fuzz run tallies: the failures found and how each case came out. */
+export interface Tally {
+  readonly failures: Failure[];
+  readonly outcomes: { same: number; different: number; error: number };
+}
+
+/**
+ * Runs a loader on one mutated input and files what it did: memory past
+ * `bound` bytes and, with `slowMs`, time past it are failures; an error is
+ * counted and judged (a WebgradError naming `source` on one line). Returns
+ * the loader's result, or undefined when it threw.
+ */
+export function attempt<T>(load: () => T, m: { what: string }, t: Tally, o: { source: string; bound: number; slowMs?: number }): T | undefined {
+  const run = allocatedBy(load);
+  if (run.bytes > o.bound) t.failures.push({ kind: 'memory past what the file needs', what: m.what, detail: `${run.bytes} bytes (bound ${o.bound})` });
+  if (o.slowMs !== undefined && run.ms > o.slowMs) t.failures.push({ kind: 'slow', what: m.what, detail: `${run.ms.toFixed(0)} ms` });
+  if (run.error === undefined) return run.result;
+  t.outcomes.error++;
+  const bad = judgeError(run.error, o.source);
+  if (bad) t.failures.push({ ...bad, what: m.what });
+  return undefined;
+}
+
 /** Summary of failures by kind, with the first case of each, for the assertion message. */
 export function summarize(failures: Failure[]): string {
   const byKind = new Map<string, Failure[]>();

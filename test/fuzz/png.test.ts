@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../src/cli/png.js';
 import { blankImageNotice, toMnistInput } from '../../src/data/image.js';
 import type { Failure } from './mutate.js';
-import { allocatedBy, concat, EDGE_U32, expectNoFailures, judgeError, mutateBytes, pick, Random } from './mutate.js';
+import { concat, EDGE_U32, expectNoFailures, mutateBytes, pick, Random, attempt } from './mutate.js';
 
 const SOURCE = 'fuzz/digit.png';
 const CASES = 1500;
@@ -119,19 +119,12 @@ describe('fuzzing PNG files', () => {
     for (let i = 0; i < CASES; i++) {
       const file = pick(rng, files);
       const m = mutate(rng, file.bytes);
-      const run = allocatedBy(() => predictInput(m.input));
       // The image the IHDR declares, at 24 bytes a pixel (inflated rows, RGBA, the gray planes), is what a file may ask for.
       const declared = m.input.length >= 24 ? new DataView(m.input.buffer, m.input.byteOffset).getUint32(16) * new DataView(m.input.buffer, m.input.byteOffset).getUint32(20) : 0;
-      const honest = Math.min(declared * 24, 1032 * 24 * m.input.length) + (4 << 20);
-      if (run.bytes > honest) failures.push({ kind: 'memory past what the file needs', what: m.what, detail: `${run.bytes} bytes for a ${m.input.length}-byte file` });
-      if (run.ms > 2000) failures.push({ kind: 'slow', what: m.what, detail: `${run.ms.toFixed(0)} ms` });
-      if (run.error !== undefined) {
-        outcomes.error++;
-        const bad = judgeError(run.error, SOURCE);
-        if (bad) failures.push({ ...bad, what: m.what });
-        continue;
-      }
-      const { img, x } = run.result!;
+      const bound = Math.min(declared * 24, 1032 * 24 * m.input.length) + (4 << 20);
+      const loaded = attempt(() => predictInput(m.input), m, { failures, outcomes }, { source: SOURCE, bound, slowMs: 2000 });
+      if (loaded === undefined) continue;
+      const { img, x } = loaded;
       if (img.rgba.length !== img.width * img.height * 4) failures.push({ kind: 'RGBA length disagrees with the size', what: m.what, detail: `${img.width}×${img.height}, ${img.rgba.length} bytes` });
       if (x.length !== 784 || !x.every((v) => v >= 0 && v <= 1)) failures.push({ kind: 'input outside [0, 1] or not 784 values', what: m.what, detail: '' });
       const same = img.width === file.intact.img.width && img.height === file.intact.img.height && img.rgba.every((v, j) => v === file.intact.img.rgba[j]);

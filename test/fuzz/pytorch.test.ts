@@ -10,7 +10,7 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import { importPytorch } from '../../src/interop/import-pytorch.js';
 import type { Failure } from './mutate.js';
 import { judgePredictions } from './predict.js';
-import { allocatedBy, concat, expectNoFailures, judgeError, mutateBytes, mutateJson, pick, PROTO_NAMES, Random } from './mutate.js';
+import { concat, expectNoFailures, mutateBytes, mutateJson, pick, PROTO_NAMES, Random, attempt } from './mutate.js';
 
 const SOURCE = 'fuzzed-torch.safetensors';
 const CASES = 2000;
@@ -154,15 +154,8 @@ describe('fuzzing PyTorch imports', () => {
     const x = { data: Float32Array.from({ length: 32 }, (_, i) => (i % 5) / 5), shape: [2, 4, 4, 1] };
     for (let i = 0; i < CASES; i++) {
       const m = mutate(rng, tensors, bytes);
-      const run = allocatedBy(() => importPytorch(m.input, SPEC, OPTIONS));
-      if (run.bytes > 8 * m.input.length + (1 << 20)) failures.push({ kind: 'memory past what the file needs', what: m.what, detail: `${run.bytes} bytes for a ${m.input.length}-byte file` });
-      if (run.error !== undefined) {
-        outcomes.error++;
-        const bad = judgeError(run.error, SOURCE);
-        if (bad) failures.push({ ...bad, what: m.what });
-        continue;
-      }
-      const model = run.result!;
+      const model = attempt(() => importPytorch(m.input, SPEC, OPTIONS), m, { failures, outcomes }, { source: SOURCE, bound: 8 * m.input.length + (1 << 20) });
+      if (model === undefined) continue;
       const got = JSON.stringify((await model.getWeights()).map((w) => Array.from(w)));
       if (got === intact) {
         outcomes.same++;
