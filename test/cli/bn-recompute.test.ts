@@ -9,27 +9,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { lastJson, runCli } from '../helpers/cli.js';
+import { idxBytes } from '../helpers/idx.js';
 
 const TRAIN = 2000;
 const TEST = 1000;
 const RECIPE = ['--layers', 'conv8:3,bn,maxpool2,conv16:3,bn,maxpool2,flatten,32,bn,dropout0.25', '--epochs', '1', '--backend', 'cpu', '--json'];
 
 /** An IDX file: magic (0, 0, 0x08 unsigned bytes, rank), the dimensions, the bytes. */
-function idx(dims: number[], body: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt8(0x08, 2);
-  head.writeUInt8(dims.length, 3);
-  dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
-  return Buffer.concat([head, body]);
-}
-
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'webgrad-bn-'));
   const { train, test } = loadBuiltinMnist();
   const write = (prefix: string, set: typeof train, n: number) => {
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), idx([n, 28, 28], Uint8Array.from(set.x.subarray(0, n * 784), (v) => Math.round(v * 255))));
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], Uint8Array.from(set.y.subarray(0, n))));
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), idxBytes([n, 28, 28], Uint8Array.from(set.x.subarray(0, n * 784), (v) => Math.round(v * 255))));
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idxBytes([n], Uint8Array.from(set.y.subarray(0, n))));
   };
   mkdirSync(dir, { recursive: true });
   write('train', train, TRAIN);

@@ -14,6 +14,7 @@ import { modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
 import { runCli } from '../helpers/cli.js';
 import { loadOnnxruntime } from '../helpers/onnxruntime.js';
 import { hostileValues, IMAGE, NEVER_LOADED } from '../helpers/hostile.js';
+import { idxBytes } from '../helpers/idx.js';
 
 /*
  * A model file is data, never code. Every string field of a model file gets
@@ -249,14 +250,7 @@ afterAll(() => accepted.forEach((a) => a.model.dispose()));
 
 /** n 4×4 images and their labels (0 or 1) in the MNIST IDX layout. */
 function writeIdx(folder: string, n: number): void {
-  const idx = (dims: number[], body: Uint8Array) => {
-    const head = Buffer.alloc(4 + 4 * dims.length);
-    head.writeUInt8(0x08, 2);
-    head.writeUInt8(dims.length, 3);
-    dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
-    return Buffer.concat([head, body]);
-  };
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'train-images-idx3-ubyte'), idx([n, 4, 4], Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37) % 256)));
-  writeFileSync(join(folder, 'train-labels-idx1-ubyte'), idx([n], Uint8Array.from({ length: n }, (_, i) => i % 2)));
+  writeFileSync(join(folder, 'train-images-idx3-ubyte'), idxBytes([n, 4, 4], Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37) % 256)));
+  writeFileSync(join(folder, 'train-labels-idx1-ubyte'), idxBytes([n], Uint8Array.from({ length: n }, (_, i) => i % 2)));
 }

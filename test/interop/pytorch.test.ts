@@ -13,6 +13,7 @@ import { l2 } from '../../src/nn/regularizers.js';
 import { loadModel } from '../../src/nn/saving.js';
 import type { OptimizerSpec } from '../../src/optim/optimizers.js';
 import { expectClose } from '../helpers/check.js';
+import { idxBytes } from '../helpers/idx.js';
 
 /*
  * Export to PyTorch: the generated model.py, run by Debian's python3-torch,
@@ -276,15 +277,8 @@ describe('train.py under torchrun', () => {
     const labels = Uint8Array.from({ length: n }, (_, i) => (pixels.slice(i * 16, i * 16 + 8).reduce((a, b) => a + b, 0) > pixels.slice(i * 16 + 8, i * 16 + 16).reduce((a, b) => a + b, 0) ? 1 : 0));
     const data = join(dir, 'idx');
     mkdirSync(data, { recursive: true });
-    const idx = (dims: number[], body: Uint8Array) => {
-      const head = Buffer.alloc(4 + 4 * dims.length);
-      head.writeUInt8(0x08, 2);
-      head.writeUInt8(dims.length, 3);
-      dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
-      return Buffer.concat([head, body]);
-    };
-    writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([n, 4, 4], pixels));
-    writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([n], labels));
+    writeFileSync(join(data, 'train-images-idx3-ubyte'), idxBytes([n, 4, 4], pixels));
+    writeFileSync(join(data, 'train-labels-idx1-ubyte'), idxBytes([n], labels));
     const x = { data: Float32Array.from(pixels, (p) => p / 255), shape: [n, 4, 4, 1] };
     const m = sequential([flatten({ inputShape: [4, 4, 1] }), dense(8, { activation: 'relu' }), dense(2, { activation: 'softmax' })], { seed: 2 });
     m.compile({ optimizer: { type: 'adam', epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
