@@ -199,7 +199,11 @@ interface KindDefinition<T extends LayerType> {
   build(config: ConfigFor<T>): Layer;
   readonly fields: { readonly [K in keyof ConfigFor<T>]-?: true };
   readonly fileDefaults: Readonly<Partial<Record<keyof ConfigFor<T>, unknown>>>;
+  /** Defaults that follow from what the file gives (a pool's strides are its size). */
+  defaultsFrom?(given: Partial<ConfigFor<T>>): Readonly<Partial<Record<keyof ConfigFor<T>, unknown>>>;
 }
+
+const POOL_STRIDES = (given: Partial<Pool2dConfig>) => (given.poolSize ? { strides: given.poolSize } : {});
 
 const COMMON = { type: true, name: true, activation: true, inputShape: true } as const;
 const WEIGHTED_FIELDS = { ...COMMON, alpha: true, useBias: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true } as const;
@@ -240,8 +244,8 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
     fields: { ...WEIGHTED_FIELDS, filters: true, kernelSize: true, strides: true, padding: true, dilationRate: true },
     fileDefaults: { ...WEIGHTED_DEFAULTS, strides: [1, 1], padding: 'valid', dilationRate: [1, 1] },
   },
-  maxPooling2d: { title: 'MaxPooling2D', build: poolLayer, fields: { ...COMMON, poolSize: true, strides: true, padding: true }, fileDefaults: { activation: 'linear', padding: 'valid' } },
-  averagePooling2d: { title: 'AveragePooling2D', build: poolLayer, fields: { ...COMMON, poolSize: true, strides: true, padding: true }, fileDefaults: { activation: 'linear', padding: 'valid' } },
+  maxPooling2d: { title: 'MaxPooling2D', build: poolLayer, fields: { ...COMMON, poolSize: true, strides: true, padding: true }, fileDefaults: { activation: 'linear', padding: 'valid' }, defaultsFrom: POOL_STRIDES },
+  averagePooling2d: { title: 'AveragePooling2D', build: poolLayer, fields: { ...COMMON, poolSize: true, strides: true, padding: true }, fileDefaults: { activation: 'linear', padding: 'valid' }, defaultsFrom: POOL_STRIDES },
   globalAveragePooling2d: { title: 'GlobalAveragePooling2D', build: globalPoolLayer, fields: COMMON, fileDefaults: { activation: 'linear' } },
   batchNormalization: { title: 'BatchNormalization', build: batchNormLayer, fields: { ...NORM_FIELDS, momentum: true }, fileDefaults: { ...NORM_DEFAULTS, momentum: 0.99 } },
   layerNormalization: { title: 'LayerNormalization', build: layerNormLayer, fields: NORM_FIELDS, fileDefaults: NORM_DEFAULTS },
@@ -267,9 +271,10 @@ export const LAYER_TYPES = Object.keys(KINDS) as readonly LayerType[];
 export function withFileDefaults(config: Partial<LayerConfig> & { type: string }): LayerConfig {
   const type = config?.type as LayerType;
   if (!Object.hasOwn(KINDS, type)) return config as LayerConfig;
-  const pool = (type === 'maxPooling2d' || type === 'averagePooling2d') && (config as Partial<Pool2dConfig>).poolSize ? { strides: (config as Pool2dConfig).poolSize } : {};
+  const kind = KINDS[type] as KindDefinition<LayerType>;
+  const derived = kind.defaultsFrom?.(config as never) ?? {};
   const prefix = type.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/_(\d)/, '$1');
-  return { ...KINDS[type].fileDefaults, ...pool, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
+  return { ...kind.fileDefaults, ...derived, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
 }
 
 /** The Keras class name of a layer, for summary(). */

@@ -22,6 +22,12 @@ describe('every layer kind', () => {
     expect(() => layerFromConfig({ ...configOf(type), toString: {} } as never)).toThrow(/unknown field 'toString'/);
   });
 
+  it("fills what a file leaves out with Keras' defaults, a pool's strides from its size", () => {
+    expect(withFileDefaults({ type: 'maxPooling2d', poolSize: [3, 3] } as never)).toMatchObject({ strides: [3, 3], padding: 'valid' });
+    expect(withFileDefaults({ type: 'averagePooling2d', poolSize: [2, 2], strides: [1, 1] } as never)).toMatchObject({ strides: [1, 1] });
+    expect(withFileDefaults({ type: 'dense', units: 3 } as never)).toMatchObject({ activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform' });
+  });
+
   it('a model file whose layer has a field nobody reads is refused, with the nearest field', async () => {
     const m = sequential([dense(3, { inputShape: [4] })]);
     m.setWeights([new Float32Array(12).fill(0.5), new Float32Array(3)]);
