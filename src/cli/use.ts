@@ -40,6 +40,9 @@ export async function evaluate(argv: string[]): Promise<number> {
     const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined });
     for (const n of data.notices) console.error(`webgrad evaluate: ${n}`);
     const logs = await model.evaluate(asModelTakes(model.inputShape ?? [], data.test, 'evaluate'), { data: data.test.y, shape: data.test.yShape }, { batchSize });
+    // As predict: finite weights can still overflow float32 on the data; a NaN is no answer.
+    const bad = Object.entries(logs).find(([, v]) => !Number.isFinite(v));
+    if (bad) throw new ValueError(`evaluate: ${args.positional[0]} gives ${bad[0]} ${bad[1]} on ${data.source}: its arithmetic overflows float32; the file is damaged or its training diverged, so no figure is printed`);
     console.log(`model: ${args.positional[0]} on ${backend.kind} — ${describeDevice(backend.describe())}`);
     console.log(`data: ${data.source}: ${data.test.xShape[0]} test samples`);
     for (const [k, v] of Object.entries(logs)) console.log(`${k}: ${v.toFixed(4)}`);

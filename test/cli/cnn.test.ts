@@ -46,6 +46,19 @@ describe('the --layers spec', () => {
     expect(bad.err).toContain("--layers: 'conv8:3' needs images, but the layers before it give flat vectors");
   }, 120_000);
 
+  it('evaluate refuses to print a figure that is not a number: a model whose finite weights overflow float32 on the digits', async () => {
+    const m = sequential([dense(10, { activation: 'softmax', inputShape: [784] })]);
+    // A weight of 3e38 (a flipped exponent bit, or training that blew up): finite in the file, Infinity on any digit with ink.
+    m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], backend: 'cpu' });
+    m.setWeights([new Float32Array(7840).fill(3e38), new Float32Array(10)]);
+    const file = join(dir, 'overflow.safetensors');
+    await m.save(file);
+    const e = await runCli(['evaluate', file, '--backend', 'cpu']);
+    expect(e.code).toBe(1);
+    expect(e.err).toMatch(/evaluate: .*overflow\.safetensors gives loss NaN .*overflows float32.*no figure is printed/);
+    expect(e.out).not.toMatch(/NaN/);
+  });
+
   it('a model file that takes 784 flat features (MLPs saved before the loaders gave images) still evaluates and predicts on images', async () => {
     const { train, test } = loadBuiltinMnist();
     const flat = (d: typeof train, n: number) => ({ data: d.x.subarray(0, n * 784), shape: [n, 784] });
