@@ -1,9 +1,11 @@
 // Debian's Chromium, headless, with WebGPU on its bundled SwiftShader
 // adapter (see shared/WEBGPU-SETUP.md), and a record of everything the page
 // says is wrong: console errors, uncaught exceptions, WebGPU warnings.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import type { StaticServer } from './server.js';
+import { serveStatic } from './server.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -77,4 +79,30 @@ export async function newPage(browser: Browser, options: { noWebGPU?: boolean } 
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   return { context, page, problems: watchProblems(page) };
+}
+
+/** What an end-to-end file opens before its tests: the built demo served from the repository root, Chromium, one page. */
+export interface DemoSession {
+  readonly server: StaticServer;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly problems: string[];
+  close(): Promise<void>;
+}
+
+/** Serves the repository root, so the demo lives at /dist-demo/ (the build must work from a sub-path), and opens a page. */
+export async function openDemo(output: string): Promise<DemoSession> {
+  mkdirSync(output, { recursive: true });
+  const server = await serveStatic('.', 'dist-demo/index.html');
+  const browser = await launchChromium();
+  const { context, page, problems } = await newPage(browser);
+  return {
+    server, browser, context, page, problems,
+    async close() {
+      await context.close().catch(() => {});
+      await browser.close().catch(() => {});
+      await server.close();
+    },
+  };
 }

@@ -7,17 +7,17 @@
 // epoch to 90%, its filters drawn, drawn on; the same CNN trained on the CPU
 // backend in a worker, stopped, and compared; and finally
 // opened with no WebGPU at all. Any console error or page error fails the run.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { CpuBackend, modelFromBytes } from '../../src/index.js';
-import { launchChromium, newPage } from './browser.js';
+import type { DemoSession } from './browser.js';
+import { newPage, openDemo } from './browser.js';
 import { drawOnPad, frameWatch, readState, startFrameWatch, waitUntil } from './page.js';
 import type { StaticServer } from './server.js';
-import { serveStatic } from './server.js';
 
 export const OUTPUT = 'test/e2e/output';
 const EPOCHS = 2;
@@ -42,27 +42,20 @@ const CNN_BAR = 0.9;
 const EXTRAS_STEPS = 60;
 const EXTRAS_BAR = 0.7;
 
+let demo: DemoSession;
 let server: StaticServer;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let problems: string[];
 /** The page's test accuracy after WebGPU training. */
 let trainedAccuracy = 0;
 
 beforeAll(async () => {
-  mkdirSync(OUTPUT, { recursive: true });
-  // The repository root, so the demo lives at /dist-demo/: the build must work from a sub-path.
-  server = await serveStatic('.', 'dist-demo/index.html');
-  browser = await launchChromium();
-  ({ context, page, problems } = await newPage(browser));
+  demo = await openDemo(OUTPUT);
+  ({ server, browser, page, problems } = demo);
 });
 
-afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+afterAll(() => demo?.close());
 
 describe('the demo in Chromium with WebGPU (SwiftShader)', () => {
   test('loads the built-in digits and names the adapter', async () => {

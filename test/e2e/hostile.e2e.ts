@@ -2,40 +2,33 @@
 // names, and the file's own name, reach the page only as text. A file whose
 // names are markup loads and is evaluated with no element or script added;
 // one whose name the loader refuses shows the refusal, as text, in one line.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetensors.js';
 import { dense, flatten } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelToBytes } from '../../src/nn/saving.js';
-import { launchChromium, newPage } from './browser.js';
+import type { DemoSession } from './browser.js';
+import { openDemo } from './browser.js';
 import { waitUntil } from './page.js';
 import type { StaticServer } from './server.js';
-import { serveStatic } from './server.js';
 
 const OUTPUT = 'test/e2e/output';
 const MARKUP = `</script><img src=x onerror="window.__hacked=1"><script>window.__hacked=2</script>`;
 
+let demo: DemoSession;
 let server: StaticServer;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  mkdirSync(OUTPUT, { recursive: true });
-  server = await serveStatic('.', 'dist-demo/index.html');
-  browser = await launchChromium();
-  ({ context, page, problems } = await newPage(browser));
+  demo = await openDemo(OUTPUT);
+  ({ server, page, problems } = demo);
 });
 
-afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+afterAll(() => demo?.close());
 
 /** What markup could have added: elements that run or fetch, inline handlers, a flag the payload sets, the title. */
 const injected = (p: Page) =>
