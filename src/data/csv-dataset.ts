@@ -5,6 +5,7 @@ import { didYouMean } from '../core/options.js';
 import type { CsvRecord } from './csv-format.js';
 import { parseCsvRecords } from './csv-format.js';
 import type { Dataset } from './dataset.js';
+import { printable } from '../core/text.js';
 
 export interface CsvOptions {
   /** Name of the label column. Default: the last column. */
@@ -49,7 +50,7 @@ const NOT_FINITE = /^[+-]?(nan|inf|infinity)$/i;
  * characters (a quoted field may hold them) are escaped so that every error
  * stays one line.
  */
-const q = (text: string | number | undefined): string => `'${String(text).replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+const q = (text: string | number | undefined): string => `'${printable(String(text))}'`;
 
 interface Cell {
   value: string;
