@@ -9,8 +9,7 @@
 // as text at build time; the export fills model.py's `# <slot>` lines with
 // code made of numbers, sanitized identifiers and escaped literals only.
 import { ValueError } from '../core/errors.js';
-import type { LayerActivation } from '../ops/activations.js';
-import { torchActivation } from '../ops/activations.js';
+import { layerActivationRecord, torchActivation } from '../ops/activations.js';
 import { exportedWeights, samePads } from './export-common.js';
 import type { Conversion, Mapped } from './export-pytorch-train.js';
 import { lossCode, optimizerExport, optimizerSlots, penaltyCode, toTorch } from './export-pytorch-train.js';
@@ -63,11 +62,6 @@ export function torchModuleNames(layers: readonly { readonly name: string }[]): 
   return names;
 }
 
-/** The torch expression applying a webgrad activation to `x` (its record's, src/ops/activations.ts). */
-function activationCode(kind: LayerActivation, alpha: number | undefined): string | null {
-  return torchActivation(kind, alpha, py);
-}
-
 
 /** What the export builds while it walks the layers: model.py's slots, the state_dict and its map back to webgrad's names. */
 interface Builder {
@@ -92,9 +86,9 @@ interface Builder {
 function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
   const c = layer.config as LayerConfig;
   const activate = () => {
-    const code = activationCode(c.activation, (c as { alpha?: number }).alpha);
-    // softmax and its log run over webgrad's last axis, the channels: after a conv2d (NCHW) that is dim 1, not -1.
-    if (c.activation === 'softmax' || c.activation === 'logSoftmax') b.toNhwc();
+    const code = torchActivation(c.activation, (c as { alpha?: number }).alpha, py);
+    // A row-wise activation (softmax, its log) runs over webgrad's last axis, the channels: after a conv2d (NCHW) that is dim 1, not -1.
+    if (layerActivationRecord(c.activation).rowwise) b.toNhwc();
     if (code) b.body.push(`x = ${code}`);
   };
   switch (c.type) {
