@@ -4,7 +4,7 @@ import { didYouMean, opt } from '../core/options.js';
 import type { Random } from '../core/random.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { ActivationKind, LayerActivation } from '../ops/activations.js';
-import { activationNamed, LAYER_ACTIVATIONS, layerActivationRecord, resolveActivation } from '../ops/activations.js';
+import { activationNamed, LAYER_ACTIVATIONS, layerActivationRecord, noAlpha, resolveActivation } from '../ops/activations.js';
 import { reshape } from '../ops/reshape.js';
 import { activation } from '../ops/activation.js';
 import { checkInitializer, INITIALIZERS } from './initializers.js';
@@ -16,15 +16,14 @@ import { regularizerOpt, regularizerProblem, resolveRegularizer } from './regula
 export { LAYER_ACTIVATIONS };
 export type { LayerActivation };
 
-/** The activation a name means: webgrad's (TensorFlow.js') name, or Keras' (leaky_relu); unknown ones are refused with the nearest. */
-/** Refuses an alpha given to an activation that takes none (it would be ignored), naming the layer. */
+/** Refuses an alpha given to an activation that takes none (it would be ignored), or a bad one, naming the layer. */
 export function checkAlpha(layer: string, kind: LayerActivation, alpha: number | undefined): void {
   if (alpha === undefined) return;
-  const a = layerActivationRecord(kind);
-  if (a.rowwise || !a.record.alpha) throw new ValueError(`${layer}: activation '${kind}' takes no alpha, got ${alpha} (only ${LAYER_ACTIVATIONS.filter((k) => { const r = layerActivationRecord(k); return !r.rowwise && r.record.alpha; }).join(' and ')} do)`);
+  if (layerActivationRecord(kind).rowwise) throw noAlpha(layer, kind, alpha);
   resolveActivation(layer, { kind: kind as ActivationKind, alpha });
 }
 
+/** The activation a name means: webgrad's (TensorFlow.js') name, or Keras' (leaky_relu); unknown ones are refused with the nearest. */
 export function checkActivation(name: string): LayerActivation {
   const kind = typeof name === 'string' ? activationNamed(name) : null;
   if (kind === null) throw new ValueError(`unknown activation '${name}'${didYouMean(String(name), LAYER_ACTIVATIONS)} (known: ${LAYER_ACTIVATIONS.join(', ')})`);

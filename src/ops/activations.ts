@@ -202,14 +202,19 @@ export interface ActivationAttrs {
   readonly alpha?: number;
 }
 
+/** The kinds that take an alpha. */
+const ALPHA_KINDS = ACTIVATIONS.filter((k) => ACTIVATION_RECORDS[k].alpha);
+
+/** The refusal of an alpha given to a kind that takes none (any layer activation). */
+export const noAlpha = (op: string, kind: string, alpha: unknown) => new ValueError(`${op}: '${kind}' takes no alpha, got ${alpha} (only ${ALPHA_KINDS.join(' and ')} do)`);
+
 /** An activation's record, its KIND number and the alpha to use, validated. */
 export function resolveActivation(op: string, { kind, alpha }: ActivationAttrs): { record: ElementwiseActivation; alpha: number; index: number } {
   const index = ACTIVATIONS.indexOf(kind);
   if (index < 0) throw new ValueError(`${op}: unknown activation '${String(kind)}'${didYouMean(String(kind), ACTIVATIONS)} (use one of ${ACTIVATIONS.join(', ')})`);
   const record = ACTIVATION_RECORDS[kind];
   if (alpha === undefined) return { record, alpha: record.alpha?.default ?? 0, index };
-  const takes = ACTIVATIONS.filter((k) => ACTIVATION_RECORDS[k].alpha);
-  if (!record.alpha) throw new ValueError(`${op}: '${kind}' takes no alpha, got ${alpha} (only ${takes.join(' and ')} do)`);
+  if (!record.alpha) throw noAlpha(op, kind, alpha);
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new ValueError(`${op}: alpha must be a finite number, got ${alpha}`);
   const min = record.alpha.min;
   if (min !== undefined && alpha < min) throw new ValueError(`${op}: ${kind} alpha (${record.alpha.meaning}) must be ≥ ${min}, got ${alpha}`);
