@@ -9,6 +9,11 @@ export const NO_ADAPTER_HELP =
   'With a GPU, install its Vulkan driver and the libvulkan1 loader. In a browser, use a recent Chrome or Edge ' +
   '(or enable WebGPU in chrome://flags). Or pass backend "cpu".';
 
+/** Whether WEBGRAD_VERBOSE (which the CLI's --verbose sets) asks for Dawn's start-up output and the adapters tried. */
+export function verboseEnv(env: Readonly<Record<string, string | undefined>> | undefined): boolean {
+  return /^(1|true|yes|on)$/i.test(env?.WEBGRAD_VERBOSE ?? '');
+}
+
 /** A WebGPU backend on the best adapter there is (see acquireDevice); throws AdapterError, saying what was tried, where there is none. */
 export async function createWebGPUBackend(options: AcquireOptions = {}): Promise<WebGPUBackend> {
   const { WebGPUBackend } = await import('./webgpu/backend.js');

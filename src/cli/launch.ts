@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { isatty } from 'node:tty';
+import { verboseEnv } from '../backend/load.js';
 
 /*
  * Dawn (dawn.node) prints its adapter warnings ("Warning: Couldn't load
@@ -24,7 +25,7 @@ export const CHILD_ENV = 'WEBGRAD_FILTERED_STDERR';
 /** Commands that may open a WebGPU device, and so load dawn.node. */
 const DEVICE_COMMANDS = new Set(['train', 'sweep', 'evaluate', 'predict', 'selfcheck']);
 
-const wantsVerbose = (argv: readonly string[], env: NodeJS.ProcessEnv) => argv.includes('--verbose') || /^(1|true|yes|on)$/i.test(env.WEBGRAD_VERBOSE ?? '');
+const wantsVerbose = (argv: readonly string[], env: NodeJS.ProcessEnv) => argv.includes('--verbose') || verboseEnv(env);
 
 /** Whether `webgrad ARGV` runs in a filtered child: a command that may load Dawn, not verbose, not already the child, on a POSIX system. */
 export function filtersStderr(argv: readonly string[], env: NodeJS.ProcessEnv, platform: string = process.platform): boolean {

@@ -1,6 +1,6 @@
 import { AdapterError } from '../../core/errors.js';
 import type { DeviceDescription } from '../backend.js';
-import { NO_ADAPTER_HELP } from '../load.js';
+import { NO_ADAPTER_HELP, verboseEnv } from '../load.js';
 import { quietStderr } from './quiet.js';
 
 /** A device and what we know about where it came from. */
@@ -52,7 +52,7 @@ export function liveDevices(): number {
 
 /** WEBGRAD_VERBOSE=1 (the CLI's --verbose): show Dawn's start-up output and the adapters tried. */
 export function verbose(): boolean {
-  return typeof process !== 'undefined' && /^(1|true|yes|on)$/i.test(process.env?.WEBGRAD_VERBOSE ?? '');
+  return typeof process !== 'undefined' && verboseEnv(process.env);
 }
 
 interface Share {
