@@ -2,7 +2,7 @@
 //
 // A model file is data. Its strings reach a terminal (summary, errors), the
 // demo's page and generated code; the exports write them only as escaped
-// literals (src/interop/python-literal.ts), and this grammar keeps out what
+// literals (src/interop/python-source.ts: pyStr), and this grammar keeps out what
 // no honest name needs and what would be markup where it is shown:
 //
 // - a name (the model's, a layer's, a class's) is 1 to 256 characters
