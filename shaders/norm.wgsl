@@ -63,23 +63,31 @@ fn tile_column(wid: vec3u, groups: vec3u, lid: vec3u) -> u32 {
   return (wid.x + wid.y * groups.x) * COLS + lid.x;
 }
 
-@compute @workgroup_size(COLS, ROWS)
-fn batch_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let c = tile_column(wid, groups, lid);
-  let live = c < p.cols;
+// Column c's mean and biased variance over x's `rows` rows of `cols`, in two
+// passes; every invocation of the workgroup must call it (it holds barriers).
+fn column_moments(lid: vec3u, c: u32, live: bool, rows: u32, cols: u32) -> vec2f {
   var s = 0.0;
-  if (live) { for (var r = lid.y; r < p.rows; r += ROWS) { s += x[r * p.cols + c]; } }
+  if (live) { for (var r = lid.y; r < rows; r += ROWS) { s += x[r * cols + c]; } }
   column_sums(lid, s, 0.0);
-  let mean = part_a[lid.x] / f32(p.rows);
+  let mean = part_a[lid.x] / f32(rows);
   var q = 0.0;
   if (live) {
-    for (var r = lid.y; r < p.rows; r += ROWS) {
-      let d = x[r * p.cols + c] - mean;
+    for (var r = lid.y; r < rows; r += ROWS) {
+      let d = x[r * cols + c] - mean;
       q += d * d;
     }
   }
   column_sums(lid, q, 0.0);
-  let variance = part_a[lid.x] / f32(p.rows);
+  return vec2f(mean, part_a[lid.x] / f32(rows));
+}
+
+@compute @workgroup_size(COLS, ROWS)
+fn batch_norm(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let c = tile_column(wid, groups, lid);
+  let live = c < p.cols;
+  let moments = column_moments(lid, c, live, p.rows, p.cols);
+  let mean = moments.x;
+  let variance = moments.y;
   if (!live) { return; }
   let rstd = inverseSqrt(variance + p.eps);
   let k = gamma[c] * rstd;
@@ -170,20 +178,10 @@ fn moving_average(@builtin(global_invocation_id) gid: vec3u) {
 fn accumulate_moments(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let c = tile_column(wid, groups, lid);
   let live = c < mo.cols;
-  var s = 0.0;
-  if (live) { for (var r = lid.y; r < mo.rows; r += ROWS) { s += x[r * mo.cols + c]; } }
-  column_sums(lid, s, 0.0);
+  let moments = column_moments(lid, c, live, mo.rows, mo.cols);
   let m = f32(mo.rows);
-  let bm = part_a[lid.x] / m;
-  var q = 0.0;
-  if (live) {
-    for (var r = lid.y; r < mo.rows; r += ROWS) {
-      let d = x[r * mo.cols + c] - bm;
-      q += d * d;
-    }
-  }
-  column_sums(lid, q, 0.0);
-  let bv = part_a[lid.x] / m;
+  let bm = moments.x;
+  let bv = moments.y;
   if (!live || lid.y != 0u) { return; }
   let n = mo_count[c];
   if (n == 0.0) {
