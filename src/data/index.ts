@@ -14,3 +14,5 @@ export type { CsvOptions } from './csv-dataset.js';
 export { MAX_INFERRED_CLASSES, parseCsv } from './csv-dataset.js';
 export type { IdxArray, IdxType } from './idx-format.js';
 export { idxToDataset, isGzip, parseIdx } from './idx-format.js';
+export type { OptionsOfToy, ToyDataset, ToyLabels, ToyName, ToyPoint } from './toy.js';
+export { isToyName, isToyRegression, multigaussLabel, TOY_CLASSIFICATION, TOY_DATASETS, TOY_REGRESSION, toyDataset, toyDatasetFrom, toyDefaultPoints, toyPoints } from './toy.js';
