@@ -3,6 +3,7 @@ import { biasGrad } from '../ops/bias.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { translate } from '../ops/augment.js';
 import { dropout } from '../ops/dropout.js';
+import { pointFeaturesBackward } from '../ops/features.js';
 import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops/norm.js';
 import { penaltyGrad } from '../ops/regularizer.js';
 import { add, scale } from '../ops/elementwise.js';
@@ -42,7 +43,7 @@ export const NOT_DIFFERENTIABLE = {
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',
   fill: 'a constant', accumulate: 'an in-place running total', movingAverage: 'an in-place running average (batch normalization\'s moving statistics)',
   accumulateMoments: "an in-place running mean and variance (fit's recomputeBatchNormStatistics)",
-  penaltyGrad: "penalty's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
+  penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
 } as const satisfies Partial<Record<KernelName, string>>;
 
@@ -85,6 +86,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const [dgamma, dbeta] = g.apply(layerNormParamGrad, [x, mean, rstd, d], {}, `d(${gamma.name})`);
     return [g.op(layerNormBackward, [x, gamma, mean, rstd, d], {}, `d(${x.name})`), dgamma, dbeta];
   },
+  // Each point's gradient gathers its features' gradients through their partial derivatives.
+  pointFeatures: (g, { inputs: [x], attrs }, [d]) => [d && g.op(pointFeaturesBackward, [x, d], attrs, `d(${x.name})`)],
   // A translation with zero fill is linear; its adjoint undoes the same moves (sign −1), filling with 0 again.
   translate: (g, { inputs: [x, step], attrs }, [d]) => [d && g.op(translate, [d, step], { ...attrs, sign: attrs.sign === -1 ? 1 : -1 }, `d(${x.name})`), null],
   // out = l1·Σ|w| + l2·Σw²

@@ -6,6 +6,7 @@
 // Browser-safe: it returns the file's bytes; the CLI writes them.
 import { ValueError } from '../core/errors.js';
 import type { OnnxNodes } from '../ops/activations.js';
+import { featureRecord } from '../ops/features.js';
 import { onnxActivation } from '../ops/activations.js';
 import type { LayerConfig } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
@@ -165,6 +166,18 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
       case 'dropout':
       case 'randomTranslation':
         break;
+      case 'pointFeatures': {
+        // The columns x and y ([N, 1] each), each feature's nodes from its record, then the features side by side.
+        const column = (i: number, name: string) => {
+          const at = (what: string, v: number) => g.weight(`${c.name}/${name}_${what}`, [1], BigInt64Array.of(BigInt(v)));
+          return g.op('Slice', [g.x, at('start', i), at('end', i + 1), at('axis', 1)], `${c.name}/${name}`);
+        };
+        const [x, y] = [column(0, 'x'), column(1, 'y')];
+        const nodes = { node: (type: string, inputs: string[], name: string) => g.op(type, inputs, name) };
+        const outs = c.features.map((f) => featureRecord(f).onnx(nodes, x, y, `${c.name}/${f}`));
+        g.x = g.op('Concat', outs, `${c.name}/concat`, { axis: { int: 1 } });
+        break;
+      }
       case 'batchNormalization': {
         const C = g.shape[g.shape.length - 1];
         const [gamma, beta] = affine(g, c.name, C, c.scale ? weight(c.name, 'gamma').data : null, c.center ? weight(c.name, 'beta').data : null);

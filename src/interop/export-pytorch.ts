@@ -10,6 +10,7 @@
 // code made of numbers, sanitized identifiers and escaped literals only.
 import { ValueError } from '../core/errors.js';
 import { layerActivationRecord, torchActivation } from '../ops/activations.js';
+import { featureRecord } from '../ops/features.js';
 import { exportedWeights, samePads } from './export-common.js';
 import type { Conversion, Mapped } from './export-pytorch-train.js';
 import { lossCode, optimizerExport, optimizerSlots, penaltyCode, toTorch } from './export-pytorch-train.js';
@@ -154,6 +155,10 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
     case 'dropout':
       b.init.push(`self.${a} = nn.Dropout(${py(c.rate)})`);
       b.body.push(`x = self.${a}(x)`);
+      return;
+    case 'pointFeatures':
+      // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.
+      b.body.push('x0, x1 = x[:, 0], x[:, 1]', `x = torch.stack((${c.features.map((f) => featureRecord(f).torch).join(', ')}), dim=1)  # ${a}: ${c.features.join(', ')}`);
       return;
     case 'randomTranslation':
       b.body.push(`# ${a}: RandomTranslation moves images only while training; inference passes them through`);

@@ -51,6 +51,7 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; reado
   activation: { features: 'keep' },
   dropout: { features: 'keep' },
   randomTranslation: { features: 'mix' },
+  pointFeatures: { features: 'mix' },
   flatten: { features: 'view' },
   reshape: { features: 'view' },
   maxPooling2d: { features: 'mix' },

@@ -4,6 +4,8 @@ import { defineOptions, didYouMean, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
 import { translate } from '../ops/augment.js';
 import { dropout as dropoutOp, rateProblem, seedProblem } from '../ops/dropout.js';
+import type { PointFeature } from '../ops/features.js';
+import { featuresProblem, pointFeatures as pointFeaturesOp } from '../ops/features.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
@@ -32,6 +34,7 @@ export type LayerConfig =
   | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
   | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
   | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; inputShape?: number[] }
+  | { type: 'pointFeatures'; name: string; activation: 'linear'; features: PointFeature[]; inputShape?: number[] }
   | { type: 'randomTranslation'; name: string; activation: 'linear'; heightFactor: number; widthFactor: number; fillMode: 'constant'; interpolation: 'nearest'; seed?: number; inputShape?: number[] }
   | Conv2dConfig
   | Pool2dConfig
@@ -179,6 +182,39 @@ function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
   };
 }
 
+const FEATURES_OPTIONS = defineOptions('pointFeatures', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { features: 'the first argument: pointFeatures(features, options)', input_shape: 'inputShape' });
+
+/**
+ * TensorFlow Playground's input features: takes points [2] (x, y) and gives
+ * the features named, in that order, from x, y, xSquared, ySquared,
+ * xTimesY, sinX, sinY (the Playground's names). A model that starts with it
+ * predicts from x and y alone; its file, and its PyTorch and ONNX exports,
+ * compute the features themselves.
+ *
+ *   sequential([pointFeatures(['x', 'y', 'xTimesY']), dense(1, { activation: 'tanh' })], { inputShape: [2] })
+ */
+export function pointFeatures(features: readonly PointFeature[], options: OptionsOf<typeof FEATURES_OPTIONS.spec> = {}): Layer {
+  const o = FEATURES_OPTIONS.check(options);
+  return layerFromConfig({ type: 'pointFeatures', name: o.name ?? autoName('point_features'), activation: 'linear', features: Array.isArray(features) ? [...features] : (features as PointFeature[]), inputShape: o.inputShape });
+}
+
+function featuresLayer(config: ConfigOf<'pointFeatures'>): Layer {
+  const problem = featuresProblem(config.features);
+  if (problem) throw new ValueError(`${config.name}: features ${problem}`);
+  const { features } = config;
+  return {
+    name: config.name,
+    config,
+    activation: 'linear',
+    outputShape(input) {
+      if (input.length !== 1 || input[0] !== 2) throw new ValueError(`${config.name}: pointFeatures takes points [2] (x, y), got [${input.join(', ')}]`);
+      return [features.length];
+    },
+    params: () => [],
+    forward: (g, x) => g.op(pointFeaturesOp, [x], { features }, config.name),
+  };
+}
+
 const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
 const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
 
@@ -232,6 +268,7 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
     fileDefaults: { activation: 'linear' },
   },
   dropout: { title: 'Dropout', build: dropoutLayer, fields: { ...COMMON, rate: true, seed: true }, fileDefaults: { activation: 'linear' } },
+  pointFeatures: { title: 'PointFeatures', build: featuresLayer, fields: { ...COMMON, features: true }, fileDefaults: { activation: 'linear' } },
   randomTranslation: {
     title: 'RandomTranslation',
     build: translationLayer,

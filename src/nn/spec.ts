@@ -186,6 +186,7 @@ const RULES = [
 const NO_TOKEN = {
   activation: 'the hidden activation is --activation; the output activation follows from the loss',
   reshape: 'flat data that convolutions need is viewed as [s, s, 1] by the spec itself',
+  pointFeatures: "the CLI's --features puts it first, ahead of --layers",
 } as const;
 type Covered = (typeof RULES)[number]['kinds'][number] | keyof typeof NO_TOKEN;
 // A compile-time check: LayerType minus the kinds covered must be empty.

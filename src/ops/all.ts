@@ -5,6 +5,7 @@ export * from './bias.js';
 export * from './conv.js';
 export * from './dropout.js';
 export * from './elementwise.js';
+export * from './features.js';
 export * from './loss.js';
 export * from './matmul-epilogue.js';
 export * from './matmul.js';

@@ -1,6 +1,7 @@
 import type { TensorInfo } from '../core/shape.js';
 import { f32, i32 } from '../core/shape.js';
 import { ACTIVATIONS, gradFromOutput } from './activation.js';
+import { POINT_FEATURES } from './features.js';
 import type { FloatArray } from './kernel.js';
 import { adamValues, rateValues } from './optimizer.js';
 import { maxPool2d } from './pool.js';
@@ -151,6 +152,11 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   batchNormInference: [{ name: 'batchNormInference 67×13', inputs: [x, f32([C]), f32([C]), f32([C]), f32([C])], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[4]) }],
   penalty: [{ name: 'penalty l1 0.01 l2 0.1 1031', inputs: [N], attrs: { l1: 0.01, l2: 0.1 } }],
   penaltyGrad: [{ name: 'penaltyGrad l1 0.01 l2 0.1 67×13', inputs: [x, f32([1])], attrs: { l1: 0.01, l2: 0.1 } }],
+  pointFeatures: [
+    { name: 'pointFeatures all 7 of 67 points', inputs: [f32([B, 2])], attrs: { features: POINT_FEATURES } },
+    { name: 'pointFeatures sinY, xTimesY of 67 points', inputs: [f32([B, 2])], attrs: { features: ['sinY', 'xTimesY'] } },
+  ],
+  pointFeaturesBackward: [{ name: 'pointFeaturesBackward all 7 of 67 points', inputs: [f32([B, 2]), f32([B, 7])], attrs: { features: POINT_FEATURES } }],
   translate: [
     { name: 'translate ±2, ±1 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 2, maxDx: 1, seed: 5 }, classes: 1000 },
     { name: 'translate undone ±3 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 }, classes: 1000 },

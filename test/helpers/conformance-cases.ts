@@ -12,8 +12,8 @@ import { batchNormalization, conv2d, dense, flatten, LAYER_ACTIVATIONS, LAYER_TY
 import type { Layer, LayerActivation, LayerConfig, LayerType } from '../../src/nn/layers.js';
 import { ACTIVATIONS } from '../../src/ops/activation.js';
 
-/** The input ranks a layer may see: flat samples [f] and images [h, w, c]. */
-export type Rank = 'flat' | 'image';
+/** The input ranks a layer may see: flat samples [f], images [h, w, c], and the Playground's points [2] (x, y). */
+export type Rank = 'flat' | 'image' | 'point';
 /** Where a case may be refused on purpose: webgrad building it, or one of the exports (which name the layer and say why). */
 export type Stage = 'webgrad' | 'pytorch' | 'onnx';
 
@@ -39,7 +39,7 @@ interface KindExamples<T extends LayerType> {
 }
 
 /** The layer under test sees flat samples of FLAT or images of IMAGE (not square, channels ≠ 1, so a swapped axis shows). */
-export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [4, 6, 3] };
+export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [4, 6, 3], point: [2] };
 
 const ALL: readonly LayerActivation[] = LAYER_ACTIVATIONS;
 const LINEAR = ['linear'] as const;
@@ -86,6 +86,12 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
     },
   },
   dropout: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => [{ config: { rate: 0.4, seed: 7 } }] },
+  pointFeatures: {
+    ranks: ['point'],
+    activations: LINEAR,
+    // Every feature, and a few in another order than the table's.
+    examples: () => [{ config: { features: ['x', 'y', 'xSquared', 'ySquared', 'xTimesY', 'sinX', 'sinY'] } }, { config: { features: ['sinY', 'xTimesY', 'x'] } }],
+  },
   randomTranslation: { ranks: ['image'], activations: LINEAR, examples: () => [{ config: { heightFactor: 0.3, widthFactor: 0.2, seed: 7 } }] },
   maxPooling2d: { ranks: ['image'], activations: LINEAR, examples: () => poolExamples() },
   averagePooling2d: { ranks: ['image'], activations: LINEAR, examples: () => poolExamples() },
@@ -126,17 +132,24 @@ interface Around {
 
 /** Each position for each rank it gives the layer, or null where it gives none. */
 export const POSITIONS: { readonly [P in Position]: { readonly [R in Rank]: Around | null } } = {
-  first: { flat: { input: SHAPES.flat, before: () => [], head: true }, image: { input: SHAPES.image, before: () => [], head: true } },
+  first: {
+    flat: { input: SHAPES.flat, before: () => [], head: true },
+    image: { input: SHAPES.image, before: () => [], head: true },
+    point: { input: SHAPES.point, before: () => [], head: true },
+  },
   last: {
     flat: { input: [5], before: () => [dense(12, { activation: 'tanh' })], head: false },
     image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: false },
+    // Points made by a layer: the features of a learned 2-D embedding.
+    point: { input: [5], before: () => [dense(2, { activation: 'tanh' })], head: false },
   },
   // A flatten of channels-first values in torch and ONNX: the exports must flatten in webgrad's NHWC order.
-  afterFlatten: { flat: { input: [2, 3, 2], before: () => [conv2d(2, 3, { padding: 'same', activation: 'tanh' }), flatten()], head: true }, image: null },
-  afterConv: { flat: null, image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: true } },
+  afterFlatten: { flat: { input: [2, 3, 2], before: () => [conv2d(2, 3, { padding: 'same', activation: 'tanh' }), flatten()], head: true }, image: null, point: null },
+  afterConv: { flat: null, point: null, image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: true } },
   insideCnn: {
     flat: { input: [6, 8, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'relu' }), maxPooling2d(2), flatten(), dense(12, { activation: 'tanh' })], head: true },
     image: { input: [8, 12, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'relu' }), batchNormalization(), maxPooling2d(2)], head: true },
+    point: null,
   },
 };
 
