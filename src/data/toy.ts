@@ -48,8 +48,9 @@ const GENERATORS: { readonly [N in ToyName]: (n: number, noise: number, r: Rando
       const ny = r.uniform(-radius, radius) * noise;
       points.push({ x, y, label: Math.hypot(x + nx, y + ny) < radius * 0.5 ? 1 : -1 });
     };
-    for (let i = 0; i < n / 2; i++) draw(0, radius * 0.5);
-    for (let i = 0; i < n / 2; i++) draw(radius * 0.7, radius);
+    const [inner, outer] = halves(n);
+    for (let i = 0; i < inner; i++) draw(0, radius * 0.5);
+    for (let i = 0; i < outer; i++) draw(radius * 0.7, radius);
     return points;
   },
   xor(n, noise, r) {
@@ -70,16 +71,18 @@ const GENERATORS: { readonly [N in ToyName]: (n: number, noise: number, r: Rando
     const variance = 0.5 + (noise / 0.5) * 3.5;
     const std = Math.sqrt(variance);
     const points: ToyPoint[] = [];
-    for (const [c, label] of [[2, 1], [-2, -1]] as const) {
-      for (let i = 0; i < n / 2; i++) points.push({ x: r.normal(c, std), y: r.normal(c, std), label });
+    const counts = halves(n);
+    for (const [k, c, label] of [[0, 2, 1], [1, -2, -1]] as const) {
+      for (let i = 0; i < counts[k]; i++) points.push({ x: r.normal(c, std), y: r.normal(c, std), label });
     }
     return points;
   },
   spiral(n, noise, r) {
     const points: ToyPoint[] = [];
-    const half = n / 2;
+    const counts = halves(n);
     // Two arms half a turn apart, 1.75 turns each, the radius growing to 5.
-    for (const [delta, label] of [[0, 1], [Math.PI, -1]] as const) {
+    for (const [k, delta, label] of [[0, 0, 1], [1, Math.PI, -1]] as const) {
+      const half = counts[k];
       for (let i = 0; i < half; i++) {
         const d = (i / half) * 5;
         const t = ((1.75 * i) / half) * 2 * Math.PI + delta;
@@ -91,6 +94,9 @@ const GENERATORS: { readonly [N in ToyName]: (n: number, noise: number, r: Rando
   plane: (n, noise, r) => regression(n, noise, r, (x, y) => (x + y) / 10),
   multigauss: (n, noise, r) => regression(n, noise, r, multigaussLabel),
 };
+
+/** The two classes' counts: n/2 each as the Playground draws them, the odd point in the first (the Playground would draw n + 1). */
+const halves = (n: number): [number, number] => [Math.ceil(n / 2), Math.floor(n / 2)];
 
 /** Uniform points in [−6, 6]², each labelled by `label` at a position moved by up to ±6·noise on each axis. */
 function regression(n: number, noise: number, r: Random, label: (x: number, y: number) => number): ToyPoint[] {
