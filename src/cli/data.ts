@@ -7,6 +7,7 @@ import { describeSamples, sameSampleShape } from '../data/dataset.js';
 import { loadIdxDir } from '../data/idx.js';
 import { loadBuiltinMnist } from '../data/mnist.js';
 import { trainTestSplit } from '../data/split.js';
+import { isToyName, toyDataset, toyDefaultPoints, TOY_DATASETS } from '../data/toy.js';
 
 export type Task = 'classification' | 'regression';
 
@@ -34,17 +35,35 @@ export interface DataFlags {
    * of 10 is accepted there, and it names the digits' classes.
    */
   classNames?: string[];
+  /** --noise, --points, --test-percent: only for the Playground's data sets. */
+  toy?: ToyFlags;
 }
 
+export interface ToyFlags {
+  noise?: number;
+  points?: number;
+  testPercent?: number;
+}
+
+/** Which toy flags were given, as they are spelled on the command line. */
+const givenToyFlags = (t: ToyFlags = {}) =>
+  [t.noise !== undefined && '--noise', t.points !== undefined && '--points', t.testPercent !== undefined && '--test-percent'].filter((s): s is string => Boolean(s));
+
 /**
- * --data: 'mnist' (the built-in digits, 8,000 / 2,000), a directory of IDX
- * files (MNIST / Fashion-MNIST layout), or a CSV file. Without --test-data a
+ * --data: 'mnist' (the built-in digits, 8,000 / 2,000), one of TensorFlow
+ * Playground's data sets (circle, xor, gauss, spiral, plane, multigauss:
+ * generated from --seed with --noise and --points, split by --test-percent,
+ * default 50, as the Playground splits), a directory of IDX files (MNIST /
+ * Fashion-MNIST layout), or a CSV file. Without --test-data a
  * CSV is split 80/20, seeded (stratified for classification). Everything
  * that would make training meaningless is refused here, before it starts.
  */
 export function loadData(f: DataFlags): LoadedData {
   const data = f.data ?? 'mnist';
   const notices: string[] = [];
+  if (isToyName(data)) return loadToy(data, f, notices);
+  const stray = givenToyFlags(f.toy);
+  if (stray.length) throw new ValueError(`${stray.join(', ')} ${stray.length === 1 ? 'applies' : 'apply'} to the Playground's data sets (--data ${TOY_DATASETS.join('|')}), not to --data ${data}`);
   if (data === 'mnist') {
     if (f.testData) throw new ValueError('--test-data goes with --data <dir or CSV file>; the built-in digits come with their own test split');
     checkDigitClasses(f, 'the built-in MNIST digits');
@@ -73,6 +92,19 @@ export function loadData(f: DataFlags): LoadedData {
   if (task === 'classification' && !f.classNames) oneClassNotice(train, data, notices);
   const split = trainTestSplit(train, 0.2, { seed: f.seed, stratify: task === 'classification' });
   return { ...split, task, source: `${data} (80/20 split, seed ${f.seed})`, notices };
+}
+
+/** A Playground data set, drawn from the seed: the same flags give the same points and the same split. */
+function loadToy(name: (typeof TOY_DATASETS)[number], f: DataFlags, notices: string[]): LoadedData {
+  if (f.testData) throw new ValueError(`--test-data goes with --data <dir or CSV file>; the Playground's '${name}' is split by --test-percent (default 50)`);
+  if (f.labelColumn !== undefined) throw new ValueError(`--label-column goes with a CSV file; the Playground's '${name}' has its labels`);
+  const { noise = 0, points = toyDefaultPoints(name), testPercent = 50 } = f.toy ?? {};
+  const set = toyDataset(name, { noise, points, testPercent, seed: f.seed });
+  if (f.task && f.task !== set.task) throw new ValueError(`--task ${f.task}: the Playground's '${name}' is a ${set.task} set`);
+  if (f.classNames && (f.classNames.length !== 2 || f.classNames.join() !== '-1,1')) {
+    throw new ValueError(`the model has the classes ${f.classNames.map((c) => `'${c}'`).join(', ')}; the Playground's '${name}' has the classes '-1' and '1'`);
+  }
+  return { ...set, source: `TensorFlow Playground's '${name}' (${points} points, noise ${noise}, ${testPercent}% test, seed ${f.seed})`, notices };
 }
 
 /** For a test file: its labels must be classes the training file holds, at the training file's indices. */

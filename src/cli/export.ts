@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ValueError } from '../core/errors.js';
+import { isToyName } from '../data/toy.js';
 import { onnxExport } from '../interop/export-onnx.js';
 import { pytorchExport } from '../interop/export-pytorch.js';
 import { pyStr } from '../interop/python-source.js';
@@ -67,6 +68,9 @@ export function torchrunCommand(dest: string, trained: { data: string; labelColu
   if (!trained) {
     data = 'PATH_TO_DATA';
     note = 'the model file does not say what it was trained on: replace PATH_TO_DATA with a folder of IDX files or a CSV file';
+  } else if (isToyName(trained.data)) {
+    data = 'PATH_TO_CSV';
+    note = `the model was trained on TensorFlow Playground's '${trained.data}', which train.py cannot generate: replace PATH_TO_CSV with a CSV of the points (columns x,y,label)`;
   } else if (trained.data === 'mnist') {
     data = 'PATH_TO_MNIST_IDX';
     note = "the model was trained on webgrad's built-in MNIST digits, which train.py cannot read: replace PATH_TO_MNIST_IDX with a folder of MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte)";

@@ -16,8 +16,10 @@ Usage:
   webgrad train [FILE] [flags]            train an MLP (default: 784-128-10 on the built-in MNIST digits, on the GPU)
   webgrad sweep [train flags]             train every combination of several values; a table, best validation score first
   webgrad evaluate MODEL [--data ...] [--seed N]   loss and metrics of a saved model on a data set's test part
-                                          (a CSV's 20% test split, drawn with the seed the model trained with unless --seed)
+                                          (a CSV's 20% test split, drawn with the seed the model trained with unless --seed;
+                                          a Playground set with the seed it trained with, and --noise, --points, --test-percent)
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
+  webgrad predict MODEL ROWS.csv          predictions for rows of features (a header naming the model's inputs, e.g. x,y)
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
   webgrad export MODEL --to pytorch DIR   the model as a PyTorch state_dict (safetensors), model.py (load_model, the loss,
                                           load_optimizer with webgrad's optimizer state, save_webgrad) and train.py, which
@@ -34,6 +36,16 @@ The environment variable WEBGRAD_VERBOSE=1 does the same.
 
 train flags:
   --data mnist|DIR|FILE.csv   built-in digits (default), a directory of IDX files, or a CSV with a header
+  --data circle|xor|gauss|spiral|plane|multigauss
+                              TensorFlow Playground's 2-D data sets (x, y), generated from --seed as the Playground
+                              generates them (500 points; 1,200 for the regression sets plane and multigauss);
+                              a file of such a name is ./circle
+  --noise PCT (0)  --points N  --test-percent P (50)
+                              the Playground's noise slider (0 to 50), the number of points, the share held out to test;
+                              on these sets --batch-size defaults to 10 (the Playground's) and --epochs to 100
+  --features x,y,xSquared,ySquared,xTimesY,sinX,sinY
+                              the Playground's input features of (x, y), computed by the model's first layer
+                              (PointFeatures), so the saved model predicts from x and y (default: x,y as they are)
   --test-data FILE|DIR        test set (default: the IDX t10k files, or 20% of the CSV)
   --label-column NAME         CSV label column (default: the last)
   --task classification|regression   inferred from the labels when absent

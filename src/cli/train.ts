@@ -2,12 +2,14 @@ import type { Backend } from '../backend/backend.js';
 import type { Dataset } from '../data/dataset.js';
 import { describeSamples, featureSize } from '../data/dataset.js';
 import { existsSync } from 'node:fs';
+import { ValueError } from '../core/errors.js';
 import type { StandardParams } from '../data/transform.js';
 import { standardScaler } from '../data/transform.js';
 import type { Callback } from '../nn/callbacks.js';
 import type { Divergence } from '../nn/callbacks.js';
 import { earlyStopping, terminateOnDivergence } from '../nn/callbacks.js';
-import { dense } from '../nn/layers.js';
+import type { Layer } from '../nn/layers.js';
+import { dense, pointFeatures } from '../nn/layers.js';
 import { layersFromSpec } from '../nn/spec.js';
 import { Sequential } from '../nn/model.js';
 import { openBackend } from '../nn/runtime.js';
@@ -34,12 +36,15 @@ export async function cliBackend(choice: 'webgpu' | 'cpu' | undefined, log: (s: 
 }
 
 export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend | 'cpu' | 'webgpu'): Sequential {
-  const features = data.train.xShape.slice(1);
+  const inputShape = data.train.xShape.slice(1);
   const classification = data.task === 'classification';
   const outputs = classification ? data.train.classes ?? 0 : (data.train.yShape[1] ?? 1);
-  const model = new Sequential([], { seed: o.seed, inputShape: features });
+  const model = new Sequential([], { seed: o.seed, inputShape });
+  const first = featuresLayer(o, inputShape);
+  if (first) model.add(first);
   // --l1 and --l2 put a kernel penalty on every dense and conv layer, the output layer included.
   const regularizer = o.l1 || o.l2 ? { l1: o.l1, l2: o.l2 } : undefined;
+  const features = first ? first.outputShape(inputShape) : inputShape;
   for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features, batchNorm: o.batchNorm, dropout: o.dropout, regularizer })) model.add(layer);
   const binary = classification && o.loss === 'binaryCrossentropy';
   model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output', ...(regularizer ? { kernelRegularizer: regularizer } : {}) }));
@@ -54,6 +59,18 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   // Label i means classNames[i]: saved with the model, so evaluate maps a file's labels the same way.
   if (classification && data.train.classNames) model.setClassNames(data.train.classNames);
   return model;
+}
+
+/**
+ * --features: the Playground's features of points (x, y), computed inside the
+ * model by its first layer, so that the saved model predicts from x and y
+ * alone. None where they are x and y as they come.
+ */
+function featuresLayer(o: TrainOptions, inputShape: number[]): Layer | null {
+  if (!o.features) return null;
+  if (inputShape.length !== 1 || inputShape[0] !== 2) throw new ValueError(`--features makes features of points (x, y); the data has ${describeSamples([0, ...inputShape])}`);
+  if (o.features.join() === 'x,y') return null;
+  return pointFeatures(o.features, { name: 'features' });
 }
 
 /**
@@ -87,7 +104,7 @@ export async function train(argv: string[]): Promise<number> {
   const backend = await cliBackend(o.backend, (s) => console.error(s));
   let model: Sequential | null = null;
   try {
-    const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed });
+    const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed, toy: o.toy });
     for (const n of data.notices) console.error(`webgrad train: ${n}`);
     say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${describeSamples(data.train.xShape)}, ${data.task}`);
     say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);

@@ -8,8 +8,9 @@ import { blankImageNotice, toMnistInput } from '../data/image.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { loadData } from './data.js';
-import { int } from './train-options.js';
+import { int, trainOptions } from './train-options.js';
 import { readPng } from './png.js';
+import { predictRows } from './predict-rows.js';
 import { describeDevice } from './selfcheck.js';
 import { cliBackend } from './train.js';
 
@@ -30,14 +31,14 @@ async function openModel(path: string | undefined, backendFlag: string | undefin
  * names; features go through its saved scaler.
  */
 export async function evaluate(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data', 'test-data', 'label-column', 'backend', 'batch-size', 'seed'], ['json']);
+  const args = parseArgs(argv, ['data', 'test-data', 'label-column', 'backend', 'batch-size', 'seed', 'noise', 'points', 'test-percent'], ['json']);
   if (args.positional.length > 1) throw new ValueError(`evaluate takes one model file; got ${args.positional.map((p) => `'${p}'`).join(', ')} (the data goes with --data)`);
   const seedFlag = int('seed', args.flags.get('seed'), 0);
   const batchSize = int('batch-size', args.flags.get('batch-size'), 1);
   const { model, backend } = await openModel(args.positional[0], args.flags.get('backend'), 'evaluate');
   try {
     const seed = seedFlag ?? model.seed;
-    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined });
+    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined, toy: toyFlags(args.flags) });
     for (const n of data.notices) console.error(`webgrad evaluate: ${n}`);
     const logs = await model.evaluate(asModelTakes(model.inputShape ?? [], data.test, 'evaluate'), { data: data.test.y, shape: data.test.yShape }, { batchSize });
     // As predict: finite weights can still overflow float32 on the data; a NaN is no answer.
@@ -70,13 +71,24 @@ function asModelTakes(inputShape: readonly number[], test: Dataset, command: str
   return { data: test.x, shape: [test.xShape[0], ...inputShape] };
 }
 
+/** evaluate's --noise, --points and --test-percent, checked as train checks them: they must be the ones the model trained with to give its test split. */
+function toyFlags(f: Map<string, string>) {
+  return trainOptions({ flags: new Map([...f].filter(([k]) => ['noise', 'points', 'test-percent'].includes(k))), positional: [] }).toy;
+}
+
 /** `webgrad predict MODEL image.png`: class probabilities for a picture of a digit, preprocessed as MNIST's were. */
 export async function predict(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['backend'], ['json']);
   const [modelPath, ...images] = args.positional;
-  if (images.length === 0) throw new ValueError('predict: give one or more PNG files after the model, e.g. webgrad predict model.safetensors digit.png');
+  if (images.length === 0) throw new ValueError('predict: give one or more PNG files after the model (webgrad predict model.safetensors digit.png), or a CSV of samples (webgrad predict model.safetensors points.csv)');
+  const csv = images.filter((p) => /\.csv$/i.test(p));
+  if (csv.length > 0 && (csv.length > 1 || images.length > 1)) throw new ValueError(`predict: give one CSV file of samples, or PNG pictures of digits; got ${images.map((p) => `'${p}'`).join(', ')}`);
   const { model, backend } = await openModel(modelPath, args.flags.get('backend'), 'predict');
   try {
+    if (csv.length === 1) {
+      await predictRows(model, csv[0], args.flags.get('json') === 'true', (data, k, rows) => refuseNonFinite(data, k, model, modelPath!, rows));
+      return 0;
+    }
     const inputShape = model.inputShape ?? [];
     if (sizeOf(inputShape) !== 784) throw new ValueError(`predict: pictures of digits need a model that takes 28×28 pixels ([28, 28, 1] images, or 784 features); ${modelPath} takes ${describeSamples([0, ...inputShape])}`);
     const x = new Float32Array(784 * images.length);

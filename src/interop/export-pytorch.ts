@@ -158,7 +158,7 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
       return;
     case 'pointFeatures':
       // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.
-      b.body.push('x0, x1 = x[:, 0], x[:, 1]', `x = torch.stack((${c.features.map((f) => featureRecord(f).torch).join(', ')}), dim=1)  # ${a}: ${c.features.join(', ')}`);
+      b.body.push('x0, x1 = x[:, 0], x[:, 1]', `x = torch.stack([${c.features.map((f) => featureRecord(f).torch).join(', ')}], dim=1)  # ${a}: ${c.features.join(', ')}`);
       return;
     case 'randomTranslation':
       b.body.push(`# ${a}: RandomTranslation moves images only while training; inference passes them through`);

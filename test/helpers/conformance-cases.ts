@@ -89,8 +89,8 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
   pointFeatures: {
     ranks: ['point'],
     activations: LINEAR,
-    // Every feature, and a few in another order than the table's.
-    examples: () => [{ config: { features: ['x', 'y', 'xSquared', 'ySquared', 'xTimesY', 'sinX', 'sinY'] } }, { config: { features: ['sinY', 'xTimesY', 'x'] } }],
+    // Every feature, a few in another order than the table's, and one alone.
+    examples: () => [{ config: { features: ['x', 'y', 'xSquared', 'ySquared', 'xTimesY', 'sinX', 'sinY'] } }, { config: { features: ['sinY', 'xTimesY', 'x'] } }, { config: { features: ['xTimesY'] } }],
   },
   randomTranslation: { ranks: ['image'], activations: LINEAR, examples: () => [{ config: { heightFactor: 0.3, widthFactor: 0.2, seed: 7 } }] },
   maxPooling2d: { ranks: ['image'], activations: LINEAR, examples: () => poolExamples() },
