@@ -85,6 +85,7 @@ class App {
     const opened = await openEngine();
     this.engine = opened.engine;
     this.device(opened.device);
+    $('speed').textContent = `Press play to measure the speed on ${this.deviceText}.`;
     await this.rebuild('data');
     document.body.dataset.ready = '';
   }

@@ -47,6 +47,7 @@ export class Player {
   }
 
   pause(): void {
+    if (this.playing) this.flush(0.25);
     this.playing = false;
     this.view.playing(false);
   }
@@ -96,8 +97,14 @@ export class Player {
     w.epochs += epochs;
     w.steps += steps;
     w.fitSeconds += fitSeconds;
+    if (this.playing) this.flush(1);
+  }
+
+  /** Shows the window's rates once it spans at least `seconds`, and starts a new one. */
+  private flush(seconds: number): void {
+    const w = this.window;
     const wall = (performance.now() - w.since) / 1000;
-    if (wall < 1 || !this.playing) return;
+    if (wall < seconds || w.steps === 0) return;
     this.view.speed(`${fmtRate(w.epochs / wall)} epochs/s · ${fmtRate(w.steps / wall)} steps/s (fit() alone: ${fmtRate(w.steps / w.fitSeconds)} steps/s; ${this.chunk} epoch${this.chunk === 1 ? '' : 's'} per call)`);
     this.window = { epochs: 0, steps: 0, fitSeconds: 0, since: performance.now() };
   }
