@@ -26,6 +26,8 @@ export class Player {
   private playing = false;
   private queue: Promise<unknown> = Promise.resolve();
   private chunk = 1;
+  /** No epoch trained since the last reset: the first fit() compiles the training step first. */
+  private fresh = true;
   private lastDraw = 0;
   /** Over the current window of about a second: epochs and steps trained, fit()'s seconds, and when it began. */
   private window = { epochs: 0, steps: 0, fitSeconds: 0, since: 0 };
@@ -59,6 +61,7 @@ export class Player {
 
   reset(plan: ModelPlan, data: EngineData): Promise<{ params: number; snapshot: Snapshot }> {
     this.chunk = 1;
+    this.fresh = true;
     return this.serial(() => this.engine().reset(plan, data));
   }
 
@@ -77,6 +80,8 @@ export class Player {
 
   /** One engine call; fit()'s seconds, or null when it failed (and was said). */
   private async train(epochs: number, draw: boolean): Promise<number | null> {
+    if (this.fresh) this.view.speed('Compiling the training step’s shaders (the first epoch waits for them)…');
+    this.fresh = false;
     try {
       const r = await this.serial(() => this.engine().run(epochs, draw));
       this.view.epoch(r.epoch);
