@@ -1,21 +1,12 @@
 // The seven input features of a point, as the page shows them: their names
 // (the hash keys), labels and values on the CPU, for the input neurons'
 // thumbnails (an input is not computed by the model: it is the input).
-// A copy of the labels and float64 functions of src/ops/features.ts'
-// records, which the public API does not export (yet): typed over
-// PointFeature, so a feature added there and missing here fails to compile.
-import type { PointFeature } from '../../index.js';
-import { POINT_FEATURES } from '../../index.js';
+// Each comes from its record in src/ops/features.ts, the one definition the
+// PointFeatures layer's kernels and exports are made from.
+import type { FeatureRecord, PointFeature } from '../../index.js';
+import { featureRecord, POINT_FEATURES } from '../../index.js';
 
 export const FEATURES: readonly PointFeature[] = POINT_FEATURES;
 export type Feature = PointFeature;
 
-export const FEATURE_INFO: { readonly [F in Feature]: { label: string; f: (x: number, y: number) => number } } = {
-  x: { label: 'X₁', f: (x) => x },
-  y: { label: 'X₂', f: (_x, y) => y },
-  xSquared: { label: 'X₁²', f: (x) => x * x },
-  ySquared: { label: 'X₂²', f: (_x, y) => y * y },
-  xTimesY: { label: 'X₁X₂', f: (x, y) => x * y },
-  sinX: { label: 'sin(X₁)', f: (x) => Math.sin(x) },
-  sinY: { label: 'sin(X₂)', f: (_x, y) => Math.sin(y) },
-};
+export const FEATURE_INFO: { readonly [F in Feature]: FeatureRecord } = Object.fromEntries(FEATURES.map((f) => [f, featureRecord(f)])) as { [F in Feature]: FeatureRecord };
