@@ -5,18 +5,24 @@
 import { loadBuiltinMnist } from '../src/data/mnist.js';
 import type { Job, JobResult, MatmulFigure, TrainFigure } from './lib/jobs.js';
 import { RESULT_TAG } from './lib/jobs.js';
-import { rates } from './lib/stats.js';
 import { runKernelLab } from './kernels/lab.js';
 import { runConvLab, w4ConvCases } from './kernels/conv-lab.js';
 import { matmulRunner, openSystem } from './systems/open.js';
 import { timeMatmul } from './lib/matmul-timing.js';
-import { timeTraining } from './systems/trainer.js';
-import type { Digits } from './workloads.js';
-import { flopsPerSample, shuffledDigits } from './workloads.js';
+import { timeTraining, trainFigure } from './systems/trainer.js';
+import type { Digits, TrainWorkload } from './workloads.js';
+import { playgroundPoints, shuffledDigits } from './workloads.js';
 
-function digits(): Digits {
-  const { train } = loadBuiltinMnist();
-  return shuffledDigits(train.x, train.y as Int32Array);
+let digits: Digits | null = null;
+
+/** The workload's samples: W5's Playground points, or the digits (loaded once, only if a workload needs them). */
+function dataFor(w: TrainWorkload): Digits {
+  if (w.playground) return playgroundPoints();
+  if (!digits) {
+    const { train } = loadBuiltinMnist();
+    digits = shuffledDigits(train.x, train.y as Int32Array);
+  }
+  return digits;
 }
 
 async function runJob(job: Job): Promise<JobResult> {
@@ -32,15 +38,12 @@ async function runJob(job: Job): Promise<JobResult> {
       }
       return { device: sys.device(), adapter: sys.adapter(), matmul };
     }
-    const data = digits();
     const train: TrainFigure[] = [];
     for (const w of job.workloads) {
       const trainer = sys.trainer(w);
       try {
-        const t = await timeTraining(trainer, w, data, { seconds: job.budgetSeconds / job.workloads.length, maxRuns: job.maxRuns });
-        const sps = rates(t.seconds, t.samples);
-        const gflops = (sps.median * flopsPerSample(w)) / 1e9;
-        train.push({ system: job.system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, samplesPerCpuSecond: rates(t.cpuSeconds, t.samples), gflops, warmupSeconds: t.warmupSeconds, losses: t.losses, ...t.counts });
+        const t = await timeTraining(trainer, w, dataFor(w), { seconds: job.budgetSeconds / job.workloads.length, maxRuns: job.maxRuns });
+        train.push(trainFigure(job.system, w, t));
       } finally {
         await trainer.dispose();
       }

@@ -1,6 +1,6 @@
 // The workloads of the bench, the same for every system: layer sizes, batch,
 // samples per timed run, data order and initial weights. Browser-safe.
-import { Random } from '../src/index.js';
+import { Random, toyPoints } from '../src/index.js';
 
 export const FEATURES = 784;
 export const CLASSES = 10;
@@ -32,12 +32,28 @@ export interface TrainWorkload {
   /** A CNN's convolutions before the dense layers (W4); absent for an MLP. */
   readonly conv?: ConvStack;
   readonly batch: number;
-  /** Samples per timed run (an epoch, or a fixed number of steps where an epoch would take minutes). */
+  /** Samples per epoch of a timed run (an epoch, or a fixed number of steps where an epoch would take minutes). */
   readonly samples: number;
+  /** Epochs per timed run, one fit() call (W5: 20); 1 when absent. */
+  readonly epochs?: number;
+  /**
+   * W5's recipe instead of the digits' (absent): TensorFlow Playground's circle
+   * points, tanh between and at the output, mean squared error on ±1 labels, SGD.
+   */
+  readonly playground?: true;
 }
 
-/** Warm-up samples: one full batch plus the epoch's last partial batch, so every step shape is compiled before timing. */
+/** Epochs per timed run. */
+export const epochsOf = (w: Pick<TrainWorkload, 'epochs'>): number => w.epochs ?? 1;
+
+/**
+ * Warm-up samples: one full batch plus the epoch's last partial batch, so every
+ * step shape is compiled before timing. A workload of several epochs a run
+ * (W5) warms up on one whole epoch: its figure is the per-epoch path, whose
+ * end (the loss read back) must have run once too.
+ */
 export function warmupSamples(w: TrainWorkload): number {
+  if (epochsOf(w) > 1) return w.samples;
   return Math.min(w.samples, w.batch + (w.samples % w.batch));
 }
 
@@ -85,7 +101,28 @@ export function mainWorkloads(quick: boolean): TrainWorkload[] {
     // An epoch of W3 is ~1 TFLOP, minutes on a CPU: it is timed one step (61 GFLOP) at a time.
     { id: 'W3', title: 'MLP 784-4096-4096-10, batch 512, one step', layers: [784, 4096, 4096, 10], batch: 512, samples: 512 },
     W4(quick),
+    W5,
   ];
+}
+
+/** W5's constants: TensorFlow Playground's defaults (its state.ts) on the circle set. */
+export const PLAYGROUND = { learningRate: 0.03, points: 500, seed: 1 } as const;
+
+/**
+ * W5, TensorFlow Playground's default network on its circle data: the x and y
+ * of the first 250 of 500 points (its 50% training share), Dense 4 tanh,
+ * Dense 2 tanh, Dense 1 tanh, mean squared error on ±1 labels, SGD 0.03, batch
+ * 10 (25 steps an epoch), 20 epochs per timed run. Per-step overhead (JS,
+ * submits, readbacks) is nearly all of its cost: the Playground page's situation.
+ */
+export const W5: TrainWorkload = { id: 'W5', title: 'Playground MLP 2-4-2-1 tanh, MSE, SGD 0.03, circle 250 points, batch 10, 20 epochs', layers: [2, 4, 2, 1], batch: 10, samples: 250, epochs: 20, playground: true };
+
+/** W5's training points in the Playground's seeded order (toyPoints shuffles as it does), used unshuffled by every system: x, y and ±1 labels. */
+export function playgroundPoints(seed: number = PLAYGROUND.seed): Digits {
+  const points = toyPoints('circle', { points: PLAYGROUND.points, seed }).slice(0, W5.samples);
+  const x = new Float32Array(points.length * 2);
+  points.forEach((p, i) => x.set([p.x, p.y], 2 * i));
+  return { x, y: Float32Array.from(points, (p) => p.label), n: points.length, features: 2 };
 }
 
 /** W4, the CNN: conv 32 3×3 ReLU, max pool 2, conv 64 3×3 ReLU, max pool 2, flatten, dense 128 ReLU, dense 10; one epoch (512 digits with --quick). */
@@ -111,11 +148,16 @@ export function scalingWorkloads(quick: boolean): { batch: TrainWorkload[]; widt
   };
 }
 
-/** The digits in one fixed order (shuffled once, seeded), used unshuffled by every system. */
+/**
+ * A workload's samples in one fixed order, used unshuffled by every system: the
+ * digits (shuffled once, seeded; y their classes) or W5's points (y ±1 targets).
+ */
 export interface Digits {
   readonly x: Float32Array;
-  readonly y: Int32Array;
+  readonly y: Int32Array | Float32Array;
   readonly n: number;
+  /** Values per sample: 784 (FEATURES) when absent, 2 for W5's points. */
+  readonly features?: number;
 }
 
 /** x: the loader's pixels, [n, 784] or [n, 28, 28, 1] alike (the same row-major values); each workload views them in its own shape. */
@@ -131,16 +173,17 @@ export function shuffledDigits(x: Float32Array, y: Int32Array, seed = 7): Digits
   return { x: xs, y: ys, n };
 }
 
-/** The first n digits, repeated if n exceeds the set (never the case for the standard workloads). */
+/** The first n samples, repeated if n exceeds the set (never the case for the standard workloads). */
 export function firstDigits(d: Digits, n: number): Digits {
-  if (n <= d.n) return { x: d.x.subarray(0, n * FEATURES), y: d.y.subarray(0, n), n };
-  const x = new Float32Array(n * FEATURES);
-  const y = new Int32Array(n);
+  const f = d.features ?? FEATURES;
+  if (n <= d.n) return { x: d.x.subarray(0, n * f), y: d.y.subarray(0, n), n, features: d.features };
+  const x = new Float32Array(n * f);
+  const y = d.y instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    x.set(d.x.subarray((i % d.n) * FEATURES, (i % d.n + 1) * FEATURES), i * FEATURES);
+    x.set(d.x.subarray((i % d.n) * f, (i % d.n + 1) * f), i * f);
     y[i] = d.y[i % d.n];
   }
-  return { x, y, n };
+  return { x, y, n, features: d.features };
 }
 
 export interface InitialWeights {

@@ -12,14 +12,13 @@ import { checkMatmul } from '../kernels/check.js';
 import type { Kernel } from '../../src/index.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
 import { labKernel, labVariants, supports } from '../kernels/variants.js';
-import { rates } from '../lib/stats.js';
 import { describeAdapter } from '../systems/open-browser.js';
 import { tfjsMatmulRunner, tfjsTrainer } from '../systems/tfjs.js';
 import type { Trainer } from '../systems/trainer.js';
-import { timeTraining } from '../systems/trainer.js';
+import { timeTraining, trainFigure as figureOf } from '../systems/trainer.js';
 import { webgradTrainer } from '../systems/webgrad.js';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { FEATURES, flopsPerSample } from '../workloads.js';
+import { FEATURES, playgroundPoints } from '../workloads.js';
 
 export interface BrowserPlan {
   readonly workloads: TrainWorkload[];
@@ -61,9 +60,9 @@ async function loadDigits(): Promise<Digits> {
 
 async function trainFigure(system: 'webgrad-webgpu' | 'tfjs-webgpu', t: Trainer, w: TrainWorkload, d: Digits, p: BrowserPlan): Promise<TrainFigure> {
   try {
-    const r = await timeTraining(t, w, d, { seconds: p.budgetSeconds, maxRuns: p.maxRuns });
-    const sps = rates(r.seconds, r.samples);
-    return { system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, samplesPerSecond: sps, gflops: (sps.median * flopsPerSample(w)) / 1e9, warmupSeconds: r.warmupSeconds, losses: r.losses, ...r.counts };
+    // A W5 run is 20 epochs of a tiny net: short enough for a median of several runs even in --quick (one run each otherwise).
+    const maxRuns = w.playground ? Math.max(p.maxRuns, 5) : p.maxRuns;
+    return figureOf(system, w, await timeTraining(t, w, d, { seconds: p.budgetSeconds, maxRuns }));
   } finally {
     await t.dispose();
   }
@@ -77,7 +76,8 @@ async function run(p: BrowserPlan): Promise<BrowserResult> {
   const desc = be.describe();
   const devices = { 'webgrad-webgpu': describeAdapter(desc), 'tfjs-webgpu': `${info?.vendor ?? ''} ${info?.architecture ?? ''}`.trim() };
   log(`webgrad: ${devices['webgrad-webgpu']}\ntfjs:    ${devices['tfjs-webgpu']}`);
-  const digits = await loadDigits();
+  // W5's points are generated here, as the Playground page does; the digits are fetched only if a workload needs them.
+  const digits = p.workloads.some((w) => !w.playground) ? await loadDigits() : null;
   const train: TrainFigure[] = [];
   const matmul: MatmulFigure[] = [];
   const errors: string[] = [];
@@ -85,9 +85,10 @@ async function run(p: BrowserPlan): Promise<BrowserResult> {
     for (const system of ['webgrad-webgpu', 'tfjs-webgpu'] as const) {
       try {
         const t = system === 'tfjs-webgpu' ? tfjsTrainer(tf, w) : webgradTrainer('webgpu', w);
-        const f = await trainFigure(system, t, w, digits, p);
+        const f = await trainFigure(system, t, w, w.playground ? playgroundPoints() : digits!, p);
         train.push(f);
-        log(`${w.id} ${system}: ${f.samplesPerSecond.median.toFixed(0)} samples/s, loss ${f.losses[0].toFixed(4)}`);
+        const epochs = f.epochsPerSecond ? `, ${f.epochsPerSecond.median.toFixed(1)} epochs/s, ${f.stepsPerSecond!.median.toFixed(0)} steps/s` : '';
+        log(`${w.id} ${system}: ${f.samplesPerSecond.median.toFixed(0)} samples/s${epochs}, loss ${f.losses[0].toFixed(4)}`);
       } catch (e) {
         errors.push(`${w.id} ${system}: ${(e as Error).message}`);
         log(`${w.id} ${system}: FAILED ${(e as Error).message}`);

@@ -8,7 +8,7 @@ import { extname, join, normalize } from 'node:path';
 import { build } from 'vite';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import type { MatmulShape } from '../lib/jobs.js';
-import { shuffledDigits, W4 } from '../workloads.js';
+import { shuffledDigits, W4, W5 } from '../workloads.js';
 import type { TrainWorkload } from '../workloads.js';
 import type { BrowserPlan, BrowserResult } from './page.js';
 
@@ -30,6 +30,8 @@ export function browserPlan(quick: boolean, only?: readonly string[]): BrowserPl
   // W4 on the first BROWSER_W4 digits: SwiftShader trains tfjs-webgpu's W4 at a few samples/s.
   const w4 = W4(quick);
   workloads.push({ ...w4, title: w4.title.replace('one epoch', `first ${BROWSER_W4(quick)} digits`), samples: BROWSER_W4(quick) });
+  // W5, the Playground page's own work on this adapter: 20 epochs a run, as in Node (SwiftShader is where the page trains here).
+  workloads.push(W5);
   if (only) workloads = workloads.filter((w) => only.includes(w.id));
   const shapes: MatmulShape[] = [{ label: '1024³', M: 1024, K: 1024, N: 1024, transA: false, transB: false }];
   if (!quick) shapes.push({ label: '256³', M: 256, K: 256, N: 256, transA: false, transB: false });

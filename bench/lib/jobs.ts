@@ -25,15 +25,21 @@ export interface TrainFigure {
   readonly workload: string;
   readonly layers: readonly number[];
   readonly batch: number;
+  /** Samples per epoch of a timed run. */
   readonly samples: number;
+  /** Epochs per timed run, where more than one (W5: 20, one fit() call); samplesPerSecond counts them all. */
+  readonly epochs?: number;
   readonly samplesPerSecond: Spread;
+  /** Where a timed run is several epochs (W5): epochs and optimizer steps per second, wall clock. */
+  readonly epochsPerSecond?: Spread;
+  readonly stepsPerSecond?: Spread;
   /** Samples per CPU-second of the process, all threads (Node only): steadier than wall time on a shared machine. */
   readonly samplesPerCpuSecond?: Spread;
   readonly gflops: number;
   readonly warmupSeconds: number;
   /** Mean training loss of each timed run. */
   readonly losses: number[];
-  /** Command-buffer submits in the last timed run (one epoch over `samples`), where counted: webgrad on WebGPU. */
+  /** Command-buffer submits in the last timed run (its epochs over `samples`), where counted: webgrad on WebGPU. */
   readonly submits?: number;
   /** Kernel dispatches in that run, where counted (webgrad on WebGPU): launches per step times steps. */
   readonly dispatches?: number;

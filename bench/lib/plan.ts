@@ -2,7 +2,7 @@
 import type { Job, MatmulShape, SystemName } from './jobs.js';
 import { SYSTEMS } from './jobs.js';
 import type { TrainWorkload } from '../workloads.js';
-import { mainWorkloads, scalingWorkloads, W4 } from '../workloads.js';
+import { mainWorkloads, scalingWorkloads, W4, W5 } from '../workloads.js';
 
 export const SECTIONS = ['train', 'matmul', 'scaling', 'lab', 'browser'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -92,13 +92,18 @@ export function plan(o: PlanOptions): PlannedJob[] {
   if (want('train')) {
     for (const system of o.systems) {
       // --quick leaves W3 out; W3 costs ~80 s per step on tfjs-cpu, which runs it only with --all.
-      const workloads = mainWorkloads(q).filter((w) => !w.conv && picked(w.id) && (w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all))));
+      const workloads = mainWorkloads(q).filter((w) => !w.conv && !w.playground && picked(w.id) && (w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all))));
       if (workloads.length) jobs.push({ section: 'train', label: `train ${system}`, job: { kind: 'train', system, workloads, budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 120 : 900 });
     }
     // W4 (the CNN) in jobs of its own: an epoch is 123 GFLOP, one to five minutes per system here.
     for (const system of o.systems) {
       const w = picked('W4') ? w4For(system, q, o.all) : null;
       if (w) jobs.push({ section: 'train', label: `train W4 ${system}`, job: { kind: 'train', system, workloads: [w], budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 3 }, timeoutSeconds: q ? 180 : 900 });
+    }
+    // W5 (the Playground's network) in jobs of its own too: it is per-step overhead, which a shared job's other work would not disturb,
+    // and a timed run (20 epochs) takes well under a second on every system, so even --quick affords several for a median.
+    for (const system of o.systems) {
+      if (picked('W5')) jobs.push({ section: 'train', label: `train W5 ${system}`, job: { kind: 'train', system, workloads: [W5], budgetSeconds: q ? 6 : 30, maxRuns: q ? 5 : 15 }, timeoutSeconds: q ? 90 : 300 });
     }
   }
   if (want('matmul')) {
@@ -136,7 +141,7 @@ export function parseSystems(list: string | undefined): SystemName[] {
   return names as SystemName[];
 }
 
-/** --workloads: training workload ids (W1–W4), checked against the bench's. */
+/** --workloads: training workload ids (W1–W5), checked against the bench's. */
 export function parseWorkloads(list: string | undefined): string[] | undefined {
   if (!list) return undefined;
   const known = mainWorkloads(false).map((w) => w.id);

@@ -44,8 +44,8 @@ async function openWebgrad(name: 'webgrad-webgpu' | 'webgrad-cpu'): Promise<Open
     trainer(w) {
       const t = webgradTrainer(kind, w);
       return {
-        train: async (d) => {
-          const loss = await t.train(d);
+        train: async (d, epochs) => {
+          const loss = await t.train(d, epochs);
           desc ??= t.device();
           return loss;
         },

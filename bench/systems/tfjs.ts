@@ -5,7 +5,7 @@
 // Browser-safe: the caller imports the backends and hands in the `tf` namespace.
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { CLASSES, initialWeights, inputSize, LEARNING_RATE } from '../workloads.js';
+import { CLASSES, initialWeights, inputSize, LEARNING_RATE, PLAYGROUND } from '../workloads.js';
 import type { Trainer } from './trainer.js';
 import type { MatmulRunner } from '../lib/matmul-timing.js';
 
@@ -16,9 +16,12 @@ export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
   const ws = kernels.map((k, i) => tf.variable(tf.tensor(k, shapes[i])));
   const bs = biases.map((b) => tf.variable(tf.tensor1d(b)));
   // Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7. tfjs adds ε to √v̂; the webgrad trainer asks for the same (epsilonHat: false).
-  const optimizer = tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-7);
+  // W5: plain SGD, as the Playground.
+  const optimizer = w.playground ? tf.train.sgd(PLAYGROUND.learningRate) : tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-7);
   const blocks = w.conv?.blocks ?? [];
   const sample = w.conv ? [...w.conv.input] : [inputSize(w)];
+  // ReLU between the digits' layers; W5 has tanh between and at its output (no logits: the loss is squared error on it).
+  const between = (h: TF.Tensor) => (w.playground ? tf.tanh(h) : tf.relu(h));
   const logits = (x: TF.Tensor): TF.Tensor2D => {
     let h = x;
     // Conv blocks: 'valid' convolution, bias, ReLU, max pool; then flatten (row-major NHWC, as webgrad's flatten).
@@ -29,28 +32,34 @@ export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
     if (blocks.length) h = tf.reshape(h, [h.shape[0], -1]);
     for (let i = blocks.length; i < ws.length; i++) {
       h = tf.add(tf.matMul(h as TF.Tensor2D, ws[i] as TF.Tensor2D), bs[i]);
-      if (i < ws.length - 1) h = tf.relu(h);
+      if (i < ws.length - 1 || w.playground) h = between(h);
     }
     return h as TF.Tensor2D;
   };
+  const loss = (x: TF.Tensor, y: TF.Tensor): TF.Scalar =>
+    (w.playground ? tf.losses.meanSquaredError(y, logits(x)) : tf.losses.softmaxCrossEntropy(y, logits(x))) as TF.Scalar;
   const size = inputSize(w);
   return {
-    async train(d: Digits) {
-      // The loss is summed on the device and read once, as webgrad does: no readback per step.
-      let total = tf.scalar(0);
-      for (let b = 0; b < d.n; b += w.batch) {
-        const m = Math.min(w.batch, d.n - b);
-        const x = tf.tensor(d.x.subarray(b * size, (b + m) * size), [m, ...sample]);
-        const labels = tf.tensor1d(d.y.subarray(b, b + m), 'int32');
-        const y = tf.oneHot(labels, CLASSES);
-        const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, logits(x)) as TF.Scalar, true)!;
-        const next = tf.tidy(() => tf.add(total, tf.mul(cost, m)));
-        tf.dispose([x, labels, y, cost, total]);
-        total = next as TF.Scalar;
+    async train(d: Digits, epochs = 1) {
+      // The loss is summed on the device and read once per epoch, as webgrad's fit() does: no readback per step.
+      let sum = 0;
+      for (let e = 0; e < epochs; e++) {
+        let total = tf.scalar(0);
+        for (let b = 0; b < d.n; b += w.batch) {
+          const m = Math.min(w.batch, d.n - b);
+          const x = tf.tensor(d.x.subarray(b * size, (b + m) * size), [m, ...sample]);
+          // The digits' class indices one-hot; W5's ±1 targets as they are, [m, 1].
+          const labels = w.playground ? tf.tensor2d(d.y.subarray(b, b + m), [m, 1]) : tf.tensor1d(d.y.subarray(b, b + m), 'int32');
+          const y = w.playground ? labels : tf.oneHot(labels as TF.Tensor1D, CLASSES);
+          const cost = optimizer.minimize(() => loss(x, y), true)!;
+          const next = tf.tidy(() => tf.add(total, tf.mul(cost, m)));
+          tf.dispose([x, labels, y, cost, total]);
+          total = next as TF.Scalar;
+        }
+        sum += (await total.data())[0];
+        total.dispose();
       }
-      const sum = (await total.data())[0];
-      total.dispose();
-      return sum / d.n;
+      return sum / (d.n * epochs);
     },
     dispose() {
       tf.dispose([...ws, ...bs]);

@@ -1,11 +1,16 @@
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { firstDigits, warmupSamples } from '../workloads.js';
-import { cpuSeconds, now } from '../lib/stats.js';
+import { epochsOf, firstDigits, flopsPerSample, warmupSamples } from '../workloads.js';
+import type { SystemName, TrainFigure } from '../lib/jobs.js';
+import { cpuSeconds, now, rates } from '../lib/stats.js';
 
 /** One system training one workload: the same steps on every system. */
 export interface Trainer {
-  /** Trains once over `d` in order, in batches of the workload's size; returns the mean per-sample training loss. */
-  train(d: Digits): Promise<number>;
+  /**
+   * Trains `epochs` (default 1) passes over `d` in order, in batches of the
+   * workload's size, in one call (webgrad: one fit()); returns the mean
+   * per-sample training loss over them.
+   */
+  train(d: Digits, epochs?: number): Promise<number>;
   /** Command-buffer submits and kernel dispatches of the last train() call, where the system can count them (webgrad on WebGPU). */
   counts?(): GpuCounts | undefined;
   dispose(): Promise<void> | void;
@@ -24,6 +29,7 @@ export interface TrainTiming {
   readonly cpuSeconds: number[];
   /** Mean training loss of each timed run (same start weights and data order on every system). */
   readonly losses: number[];
+  /** Samples trained per timed run: the workload's samples × its epochs. */
   readonly samples: number;
   /** Command-buffer submits and dispatches of the last timed run, where counted. */
   readonly counts?: GpuCounts;
@@ -42,8 +48,9 @@ export interface TimingBudget {
  */
 export async function timeTraining(t: Trainer, w: TrainWorkload, digits: Digits, budget: TimingBudget): Promise<TrainTiming> {
   const data = firstDigits(digits, w.samples);
+  const epochs = epochsOf(w);
   let t0 = now();
-  await t.train(firstDigits(digits, warmupSamples(w)));
+  await t.train(firstDigits(digits, warmupSamples(w)), 1);
   const warmupSeconds = now() - t0;
   const seconds: number[] = [];
   const cpu: number[] = [];
@@ -52,9 +59,21 @@ export async function timeTraining(t: Trainer, w: TrainWorkload, digits: Digits,
   while (seconds.length === 0 || (seconds.length < budget.maxRuns && spent() + Math.max(...seconds) <= budget.seconds)) {
     t0 = now();
     const c0 = cpuSeconds();
-    losses.push(await t.train(data));
+    losses.push(await t.train(data, epochs));
     seconds.push(now() - t0);
     cpu.push(cpuSeconds() - c0);
   }
-  return { warmupSeconds, seconds, cpuSeconds: cpu, losses, samples: w.samples, counts: t.counts?.() };
+  return { warmupSeconds, seconds, cpuSeconds: cpu, losses, samples: w.samples * epochs, counts: t.counts?.() };
+}
+
+/** A workload's figure from its timing (Node and the browser page alike); epochs and steps per second where a run is several epochs (W5). */
+export function trainFigure(system: SystemName, w: TrainWorkload, t: TrainTiming): TrainFigure {
+  const sps = rates(t.seconds, t.samples);
+  const epochs = epochsOf(w);
+  const perEpoch = epochs > 1 ? { epochs, epochsPerSecond: rates(t.seconds, epochs), stepsPerSecond: rates(t.seconds, epochs * Math.ceil(w.samples / w.batch)) } : {};
+  const cpu = t.cpuSeconds.every(Number.isFinite) ? { samplesPerCpuSecond: rates(t.cpuSeconds, t.samples) } : {};
+  return {
+    system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, ...perEpoch, samplesPerSecond: sps, ...cpu,
+    gflops: (sps.median * flopsPerSample(w)) / 1e9, warmupSeconds: t.warmupSeconds, losses: t.losses, ...t.counts,
+  };
 }

@@ -3,7 +3,7 @@ import type { DeviceDescription, Layer, Sequential } from '../../src/index.js';
 import { conv2d, createWebGPUBackend, dense, flatten, maxPooling2d, sequential } from '../../src/index.js';
 import type { WebGPUBackend } from '../../src/index.js';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { initialWeights, inputSize, LEARNING_RATE } from '../workloads.js';
+import { initialWeights, inputSize, LEARNING_RATE, PLAYGROUND } from '../workloads.js';
 import type { Trainer } from './trainer.js';
 
 export type WebgradKind = 'webgpu' | 'cpu';
@@ -13,7 +13,11 @@ export interface WebgradTrainer extends Trainer {
   device(): DeviceDescription | null;
 }
 
-/** The workload's network: its convolution blocks (ReLU, max pool) and a flatten, if any, then Dense layers, ReLU between, softmax last. */
+/**
+ * The workload's network: its convolution blocks (ReLU, max pool) and a
+ * flatten, if any, then Dense layers, ReLU between, softmax last; for W5
+ * (playground) tanh between and at the output, as the Playground.
+ */
 export function webgradLayers(w: TrainWorkload): Layer[] {
   const out: Layer[] = [];
   w.conv?.blocks.forEach((b, i) => {
@@ -22,12 +26,13 @@ export function webgradLayers(w: TrainWorkload): Layer[] {
   if (w.conv) out.push(flatten());
   const widths = w.layers.slice(1);
   widths.forEach((units, i) => {
-    out.push(dense(units, { activation: i === widths.length - 1 ? 'softmax' : 'relu', inputShape: i === 0 && !w.conv ? [w.layers[0]] : undefined }));
+    const activation = w.playground ? 'tanh' : i === widths.length - 1 ? 'softmax' : 'relu';
+    out.push(dense(units, { activation, inputShape: i === 0 && !w.conv ? [w.layers[0]] : undefined }));
   });
   return out;
 }
 
-/** The workload's network (webgradLayers), sparse cross-entropy, Adam, the bench's initial weights. */
+/** The workload's network (webgradLayers), sparse cross-entropy and Adam (W5: squared error and SGD), the bench's initial weights. */
 export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrainer {
   let model: Sequential | null = null;
   // On WebGPU the trainer owns the backend, so that it can count the command-buffer submits and dispatches of each run.
@@ -39,19 +44,24 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
     const m = sequential(webgradLayers(w), { seed: 1 });
     // A WebGPU backend or the CPU, never 'auto': a bench must not fall back to the CPU behind our back.
     // ε where TensorFlow.js puts it (on √v̂; webgrad's default is Keras' ε̂ on √v), so that every system does the same arithmetic.
-    m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: gpu ?? 'cpu' });
+    const backend = gpu ?? 'cpu';
+    if (w.playground) m.compile({ optimizer: { type: 'sgd', learningRate: PLAYGROUND.learningRate }, loss: 'meanSquaredError', backend });
+    else m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend });
     const { kernels, biases } = initialWeights(w);
     m.setWeights(kernels.flatMap((k, i) => [k, biases[i]]));
     return (model = m);
   };
   return {
-    async train(d: Digits) {
+    async train(d: Digits, epochs = 1) {
       const m = await ready();
       const before = gpu ? { ...gpu.counters } : null;
       const sample = w.conv ? [...w.conv.input] : [inputSize(w)];
-      const h = await m.fit({ data: d.x, shape: [d.n, ...sample] }, { data: d.y, shape: [d.n] }, { epochs: 1, batchSize: w.batch, shuffle: false, verbose: 0 });
+      // W5's targets are ±1 values [n, 1]; the digits' are class indices [n].
+      const y = w.playground ? { data: d.y, shape: [d.n, 1] } : { data: d.y, shape: [d.n] };
+      const h = await m.fit({ data: d.x, shape: [d.n, ...sample] }, y, { epochs, batchSize: w.batch, shuffle: false, verbose: 0 });
       if (gpu && before) counts = { submits: gpu.counters.submits - before.submits, dispatches: gpu.counters.dispatches - before.dispatches };
-      return h.history.loss[0];
+      // Every epoch has as many samples: the mean of the epochs' means is the run's per-sample mean.
+      return h.history.loss.reduce((a, b) => a + b, 0) / h.history.loss.length;
     },
     counts: () => (gpu ? counts : undefined),
     device: () => model?.device() ?? null,

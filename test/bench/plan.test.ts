@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseWorkloads, plan } from '../../bench/lib/plan.js';
-import { flopsPerSample, INIT_SEED, initialWeights, W4 } from '../../bench/workloads.js';
+import { flopsPerSample, INIT_SEED, initialWeights, playgroundPoints, W4, W5, warmupSamples } from '../../bench/workloads.js';
 import { Random } from '../../src/index.js';
 import type { PlanOptions } from '../../bench/lib/plan.js';
 
@@ -90,7 +90,35 @@ describe('bench plan: W4, the CNN', () => {
     expect(only.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W4 ${s}`));
     const mlp = plan({ ...full, sections: ['train'], workloads: parseWorkloads('W1,W2') });
     expect(mlp.flatMap(samplesOf)).not.toContain('W4:8000');
-    expect(() => parseWorkloads('W5')).toThrow(/unknown workload 'W5' \(known: W1, W2, W3, W4\)/);
+    expect(() => parseWorkloads('W6')).toThrow(/unknown workload 'W6' \(known: W1, W2, W3, W4, W5\)/);
+  });
+});
+
+describe('bench plan: W5, the Playground\'s network', () => {
+  it('runs in a job of its own per system, in --quick too, and alone with --workloads W5', () => {
+    for (const o of [full, { ...full, quick: true }]) {
+      const jobs = plan(o).filter((pj) => pj.label.startsWith('train W5'));
+      expect(jobs.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W5 ${s}`));
+      for (const pj of jobs) expect(pj.job.kind === 'train' && pj.job.workloads.map((w) => w.id)).toEqual(['W5']);
+    }
+    // The MLP jobs do not carry it.
+    for (const pj of plan(full).filter((p) => p.section === 'train' && !p.label.startsWith('train W5'))) expect(pj.job.kind === 'train' && pj.job.workloads.some((w) => w.id === 'W5')).toBe(false);
+    const only = plan({ ...full, sections: ['train'], workloads: parseWorkloads('w5') });
+    expect(only.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W5 ${s}`));
+  });
+
+  it('is the Playground\'s default: 250 circle points of x and y, 2-4-2-1, batch 10, 20 epochs a run, one epoch of warm-up', () => {
+    expect(W5).toMatchObject({ layers: [2, 4, 2, 1], batch: 10, samples: 250, epochs: 20, playground: true });
+    expect(warmupSamples(W5)).toBe(250);
+    const d = playgroundPoints();
+    expect(d.n).toBe(250);
+    expect(d.features).toBe(2);
+    expect(d.x).toHaveLength(500);
+    expect(new Set(d.y)).toEqual(new Set([1, -1]));
+    // The circle's rule at noise 0: +1 inside radius 2.5, −1 in the ring from 3.5 to 5.
+    for (let i = 0; i < d.n; i++) expect(Math.hypot(d.x[2 * i], d.x[2 * i + 1]) < 2.5 ? 1 : -1).toBe(d.y[i]);
+    expect(playgroundPoints().x).toEqual(d.x);
+    expect(initialWeights(W5).shapes).toEqual([[2, 4], [4, 2], [2, 1]]);
   });
 });
 
