@@ -10,6 +10,8 @@ import type { Feature } from '../features.js';
 import { FEATURE_INFO, FEATURES } from '../features.js';
 import type { PlaygroundState } from '../state.js';
 import { HIDDEN_ACTIVATIONS, MAX_NEURONS } from '../state.js';
+import type { Curve } from './link-hit.js';
+import { curveAt } from './link-hit.js';
 
 export type NodeRef = { kind: 'input'; feature: Feature } | { kind: 'hidden'; layer: number; unit: number } | { kind: 'output' };
 
@@ -32,6 +34,17 @@ interface Placed {
 const HEAD = 64;
 const LABEL = 58;
 const OUTPUT_SIZE = 44;
+/** How near the pointer must be to a link to show its weight, in CSS pixels: a 1 px link is still easy to hit. */
+const HOVER_PX = 4;
+
+/** A drawn link: its curve and which weight it is (layer's kernel, row i, column j). */
+type DrawnLink = Curve & { layer: number; i: number; j: number; from: Placed; to: Placed };
+
+/** A neuron's name on the weight card. */
+function nodeName(ref: NodeRef): string {
+  if (ref.kind === 'input') return `${ref.feature} (${FEATURE_INFO[ref.feature].label})`;
+  return ref.kind === 'output' ? 'the output' : `layer ${ref.layer + 1}, neuron ${ref.unit + 1}`;
+}
 
 /** A neuron's size and the spacing of its column: the Playground's 30 pixels up to 8 neurons, smaller beyond. */
 function sizing(n: number): { size: number; step: number } {
@@ -52,6 +65,10 @@ export class NetworkView {
   private hidden: Placed[][] = [];
   private output: Placed | null = null;
   private readonly links: HTMLCanvasElement;
+  /** The weight under the pointer, as text only (the original's hover card). */
+  private readonly card: HTMLElement;
+  private drawn: DrawnLink[] = [];
+  private hoveredLink: DrawnLink | null = null;
   private last: Snapshot | null = null;
   private discretize = false;
   private toHeat: (v: number) => number = (v) => v;
@@ -59,11 +76,40 @@ export class NetworkView {
   constructor(private readonly box: HTMLElement, private readonly on: NetworkHandlers) {
     this.links = document.createElement('canvas');
     this.links.className = 'pg-links';
+    this.card = document.createElement('div');
+    this.card.className = 'pg-link-card';
+    this.card.dataset.testid = 'link-card';
+    this.card.hidden = true;
+    // The links canvas takes no pointer events: over a link, the pointer is over the box itself.
+    box.addEventListener('mousemove', (e) => {
+      const r = box.getBoundingClientRect();
+      this.hoverLink(e.target === box ? curveAt(this.drawn, e.clientX - r.left, e.clientY - r.top, HOVER_PX) : -1, e.clientX - r.left, e.clientY - r.top);
+    });
+    box.addEventListener('mouseleave', () => this.hoverLink(-1, 0, 0));
+  }
+
+  private hoverLink(index: number, x: number, y: number): void {
+    this.hoveredLink = this.drawn[index] ?? null;
+    this.card.hidden = !this.hoveredLink;
+    if (!this.hoveredLink) return;
+    Object.assign(this.card.style, { left: `${x + 12}px`, top: `${y + 12}px` });
+    this.showWeight();
+  }
+
+  /** The hovered link's weight now (training moves it) and the two neurons it joins. */
+  private showWeight(): void {
+    const l = this.hoveredLink;
+    const layer = l && this.last?.links[l.layer];
+    if (!l || !layer) return;
+    const w = layer.kernel[l.i * layer.units + l.j];
+    this.card.textContent = `Weight ${Number.isFinite(w) ? w.toPrecision(3) : String(w)}: ${nodeName(l.from.ref)} → ${nodeName(l.to.ref)}`;
   }
 
   /** Lays the columns out anew for the state's features and layers. */
   build(s: PlaygroundState): void {
-    this.box.replaceChildren(this.links);
+    this.box.replaceChildren(this.links, this.card);
+    this.drawn = [];
+    this.hoverLink(-1, 0, 0);
     const width = Math.max(420, this.box.clientWidth || 600);
     const columns = s.networkShape.length;
     const first = LABEL + 40;
@@ -192,6 +238,7 @@ export class NetworkView {
     ctx.clearRect(0, 0, this.links.width, this.links.height);
     const sources = [this.inputs.filter((p) => !p.canvas.classList.contains('off')), ...this.hidden];
     const targets = [...this.hidden, this.output ? [this.output] : []];
+    this.drawn = [];
     snap.links.forEach((l, layer) => {
       const from = sources[layer] ?? [];
       const to = targets[layer] ?? [];
@@ -204,6 +251,7 @@ export class NetworkView {
           const x0 = a.x + a.size / 2 + 1;
           const x1 = b.x - b.size / 2 - 1;
           const mid = (x0 + x1) / 2;
+          this.drawn.push({ x0, y0: a.y, x1, y1: b.y, layer, i, j, from: a, to: b });
           ctx.beginPath();
           ctx.moveTo(x0, a.y);
           ctx.bezierCurveTo(mid, a.y, mid, b.y, x1, b.y);
@@ -222,5 +270,11 @@ export class NetworkView {
       });
     });
     ctx.globalAlpha = 1;
+    if (this.hoveredLink) {
+      const { layer, i, j } = this.hoveredLink;
+      this.hoveredLink = this.drawn.find((d) => d.layer === layer && d.i === i && d.j === j) ?? null;
+      this.card.hidden = !this.hoveredLink;
+      this.showWeight();
+    }
   }
 }
