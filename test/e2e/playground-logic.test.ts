@@ -5,6 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { CpuBackend, modelFromBytes, toyPoints } from '../../src/index.js';
 import { gridPoints, shade, toCanvas } from '../../src/demo/playground/colors.js';
 import { Engine, GRID, THUMB } from '../../src/demo/playground/engine.js';
+import { LinkProblems } from '../../src/demo/playground/link-problems.js';
+import { curveAt, curvePoint } from '../../src/demo/playground/ui/link-hit.js';
 import { accuracy, dataLoss, modelLayers, planFrom, targets } from '../../src/demo/playground/plan.js';
 import { parsePointsCsv, pointSet } from '../../src/demo/playground/points.js';
 import { defaultState, parseHash, seedNumber, serializeHash } from '../../src/demo/playground/state.js';
@@ -24,9 +26,10 @@ describe('the link', () => {
   test('every key round-trips, per-layer activations included', () => {
     const s = defaultState('42');
     Object.assign(s, { dataset: 'spiral', noise: 25, percTrainData: 70, batchSize: 3, learningRate: 0.1, activation: 'relu', activations: ['relu', 'gelu', 'tanh'], networkShape: [8, 8, 3] });
-    Object.assign(s, { regularization: 'L2', regularizationRate: 0.003, xTimesY: true, sinX: true, discretize: true, showTestData: true, optimizer: 'adam', loss: 'crossentropy', dropout: 0.2, batchNorm: true });
+    Object.assign(s, { regularization: 'L2', regularizationRate: 0.003, xTimesY: true, sinX: true, discretize: true, showTestData: true, optimizer: 'adam', loss: 'crossentropy', dropout: 0.2, batchNorm: true, backend: 'cpu' });
     const hash = serializeHash(s);
     expect(hash).toContain('activations=relu,gelu,tanh');
+    expect(hash).toContain('backend=cpu');
     const back = parseHash(`#${hash}`);
     expect(back.problems).toEqual([]);
     expect(back.hasSeed).toBe(true);
@@ -45,7 +48,9 @@ describe('the link', () => {
   });
 
   test('a bad value is named, with the nearest valid one, and falls back to its default', () => {
-    const { state, problems } = parseHash('#learningRate=fast&activation=tanhh&networkShape=4,0&noise=80&x=maybe', '1');
+    const { state, problems: found } = parseHash('#learningRate=fast&activation=tanhh&networkShape=4,0&noise=80&x=maybe', '1');
+    const problems = found.map((p) => p.text);
+    expect(found.map((p) => p.keys)).toEqual([['learningRate'], ['activation'], ['networkShape'], ['noise'], ['x']]);
     expect(state.learningRate).toBe(0.03);
     expect(state.activation).toBe('tanh');
     expect(state.networkShape).toEqual([4, 2]);
@@ -60,23 +65,26 @@ describe('the link', () => {
   });
 
   test('an unknown key is named with the nearest one; a hostile one is quoted and clipped, never trusted', () => {
-    const { problems } = parseHash('#learningrat=0.1&%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E=1&seed=%3Cb%3E&cosX=true&%E0%A4%A=1');
+    const found = parseHash('#learningrat=0.1&%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E=1&seed=%3Cb%3E&cosX=true&%E0%A4%A=1').problems;
+    const problems = found.map((p) => p.text);
+    // The misspelt key is taken to mean the nearest; the others name no key of the page's but the seed.
+    expect(found.map((p) => p.keys)).toEqual([['learningRate'], [], ['seed'], [], []]);
     expect(problems[0]).toMatch(/unknown option "learningrat" \(did you mean 'learningRate'\?\).*; ignored$/);
     expect(problems[1]).toContain('unknown option "<img src=x onerror=alert(1)>"');
     expect(problems[2]).toMatch(/^link: seed must be up to 40 letters.*got "<b>"; using /);
     expect(problems[3]).toMatch(/cosX="true" is a TensorFlow Playground setting this page does not have/);
     expect(problems[4]).toMatch(/is not URL-encoded text; ignored/);
-    const long = parseHash(`#activation=${'a'.repeat(500)}`).problems[0];
+    const long = parseHash(`#activation=${'a'.repeat(500)}`).problems[0].text;
     expect(long.length).toBeLessThan(400);
   });
 
   test('per-layer activations that do not fit networkShape, and no features at all, are refused', () => {
     const a = parseHash('#networkShape=3&activations=relu,relu');
     expect(a.state.activations).toEqual(['tanh']);
-    expect(a.problems[0]).toMatch(/activations lists 2 activations for 1 hidden layer/);
+    expect(a.problems[0].text).toMatch(/activations lists 2 activations for 1 hidden layer/);
     const b = parseHash('#x=false&y=false');
     expect(b.state.x && b.state.y).toBe(true);
-    expect(b.problems[0]).toMatch(/every input feature is off/);
+    expect(b.problems[0].text).toMatch(/every input feature is off/);
     expect(parseHash('#networkShape=').state.networkShape).toEqual([]);
   });
 
@@ -85,6 +93,44 @@ describe('the link', () => {
     expect(seedNumber('0.71355')).toBe(seedNumber('0.71355'));
     expect(seedNumber('0.71355')).not.toBe(seedNumber('0.71356'));
     expect(seedNumber('99999999999')).toBeLessThan(2 ** 32);
+  });
+});
+
+describe("the link's problems once the user takes over", () => {
+  test('each is resolved by setting a key it names (a keyless one by any change); none open, no banner', () => {
+    const found = parseHash('#learningRate=fast&activation=tanhh&cosX=true').problems;
+    const p = new LinkProblems(found);
+    expect(p.open).toBe(true);
+    // Any change resolves the keyless one (a setting the page does not have), and only that.
+    expect(p.changed(['noise'])).toBe(true);
+    expect(p.items.map((i) => i.resolvedBy)).toEqual([null, null, '']);
+    expect(p.changed(['learningRate'])).toBe(true);
+    expect(p.open).toBe(true);
+    expect(p.changed(['learningRate'])).toBe(false);
+    expect(p.changed(['activation', 'activations'])).toBe(true);
+    expect(p.items.map((i) => i.resolvedBy)).toEqual(['learningRate', 'activation', '']);
+    expect(p.open).toBe(false);
+    // Every feature off names all seven: turning any one on settles it.
+    const features = new LinkProblems(parseHash('#x=false&y=false').problems);
+    features.changed(['sinY']);
+    expect(features.open).toBe(false);
+  });
+});
+
+describe("a link's weight under the pointer", () => {
+  test('the curve nearest the pointer within the tolerance, by its drawn shape', () => {
+    const flat = { x0: 0, y0: 10, x1: 100, y1: 10 };
+    const down = { x0: 0, y0: 0, x1: 100, y1: 100 };
+    const up = { x0: 0, y0: 100, x1: 100, y1: 0 };
+    expect(curveAt([flat], 50, 13, 4)).toBe(0);
+    expect(curveAt([flat], 50, 15, 4)).toBe(-1);
+    expect(curveAt([flat], 105, 10, 4)).toBe(-1);
+    // Off the straight line between the ends: the curve runs flat, then steep at the middle x.
+    const [x, y] = curvePoint(down, 0.2);
+    expect(y).toBeLessThan(x / 2);
+    expect(curveAt([up, down], x, y + 1, 4)).toBe(1);
+    expect(curveAt([up, down], ...curvePoint(up, 0.8), 4)).toBe(0);
+    expect(curveAt([up, down], x, x, 4)).toBe(-1);
   });
 });
 
@@ -203,6 +249,14 @@ describe('the engine on the CPU backend (as in the page\u2019s worker)', () => {
     for (let i = 0; i < again.data.length; i++) worst = Math.max(worst, Math.abs(again.data[i] - snap.output[i]));
     // The same weights on the same backend: the same float32 arithmetic.
     expect(worst).toBe(0);
+    // Switching backends carries the training over: weights, optimizer state, epoch; the same output.
+    const other = new Engine();
+    await other.open('cpu');
+    const moved = await other.reset(plan, data, await engine.carry());
+    expect(moved.snapshot.epoch).toBe(40);
+    expect(moved.snapshot.output).toEqual(snap.output);
+    expect((await other.run(1, false)).epoch).toBe(41);
+    other.dispose();
     engine.dispose();
   });
 });

@@ -2,9 +2,11 @@
 // SwiftShader WebGPU adapter: open a link, play, watch epochs pass and the
 // test loss fall, see a boundary of more than one colour; export the model
 // and hand the file to the CLI (predict, both exports); change controls and
-// see the link follow, reload it and see the same controls; a hostile link
-// and a hostile CSV shown as text only; and the page with no WebGPU, training
-// on the CPU backend in a worker. Any console error fails the run.
+// see the link follow, reload it and see the same controls; hover a link to
+// read its weight; switch the backend to the CPU worker and keep it through a
+// reload; a hostile link and a hostile CSV shown as text only, its problems
+// resolved as the user sets what they named; and the page with no WebGPU,
+// training on the CPU backend in a worker. Any console error fails the run.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -62,6 +64,21 @@ const open = async (p: Page, hash: string) => {
   await p.waitForSelector('body[data-ready]', { timeout: 60_000 });
 };
 
+/** A new document (goto with only the hash changed would stay in the page, which then follows the link). */
+const reopen = async (p: Page, hash: string) => {
+  await p.goto('about:blank');
+  await open(p, hash);
+};
+
+/** The middle of the link from the first input that is on to layer 1's first neuron, in page coordinates. */
+const firstLinkMiddle = (p: Page) =>
+  p.evaluate(() => {
+    const a = document.querySelector('#network .pg-node.input:not(.off)')!.getBoundingClientRect();
+    const b = document.querySelector('#network .pg-node:not(.input)')!.getBoundingClientRect();
+    // Both control points sit at the middle x, so at t = 1/2 the curve passes through the middle of its ends.
+    return { x: (a.right + b.left) / 2, y: (a.top + a.bottom + b.top + b.bottom) / 4 };
+  });
+
 /** Distinct colours in the boundary canvas, and how many pixels lean orange (−) and blue (+). */
 const colours = (p: Page) =>
   p.evaluate(() => {
@@ -110,7 +127,13 @@ describe('the Playground in Chromium with WebGPU (SwiftShader)', () => {
     // The blue disc inside the orange ring: both sides hold a real share of the plane.
     expect(c.orange).toBeGreaterThan(c.pixels / 10);
     expect(c.blue).toBeGreaterThan(c.pixels / 20);
+    // Hovering a link shows its weight and the neurons it joins, as text.
+    const middle = await firstLinkMiddle(page);
+    await page.mouse.move(middle.x, middle.y);
+    expect(await page.textContent('[data-testid="link-card"]')).toMatch(/^Weight -?\d+(\.\d+)?(e[-+]\d+)?: x \(X₁\) → layer 1, neuron 1$/);
     await page.screenshot({ path: join(OUTPUT, 'playground-trained.png'), fullPage: true });
+    await page.mouse.move(middle.x, middle.y - 40);
+    expect(await page.isVisible('[data-testid="link-card"]')).toBe(false);
     expect(problems).toEqual([]);
   });
 
@@ -128,6 +151,41 @@ describe('the Playground in Chromium with WebGPU (SwiftShader)', () => {
     expect(onnx.code, onnx.err).toBe(0);
     const torch = await runCli(['export', file, '--to', 'pytorch', join(OUTPUT, 'playground-circle-torch')]);
     expect(torch.code, torch.err).toBe(0);
+  });
+
+  test('the backend control moves the training to the CPU worker; the link and a reload keep it', async () => {
+    await reopen(page, LINK);
+    await page.click('[data-testid="play"]');
+    await until(page, 'epoch 5 on WebGPU', (s) => s.epoch >= 5, 60_000);
+    await page.click('[data-testid="play"]');
+    // Pause lets the epochs already asked for finish: wait for the counter to stand still.
+    let before = await read(page);
+    for (let again = await read(page); ; before = again) {
+      await page.waitForTimeout(300);
+      again = await read(page);
+      if (again.epoch === before.epoch) break;
+    }
+    expect(await page.getAttribute('body', 'data-training-on')).toBe('webgpu');
+    await page.selectOption('#backend', 'cpu');
+    await page.waitForSelector('body[data-training-on="cpu"]');
+    expect(await page.textContent('#speed')).toBe('Press play to measure the speed on the CPU backend in a Web Worker.');
+    // The weights, the optimizer state and the epoch went over with it.
+    const moved = await read(page);
+    expect(moved.hash).toContain('backend=cpu');
+    expect(moved.epoch).toBe(before.epoch);
+    await page.click('[data-testid="play"]');
+    const later = await until(page, '30 epochs more on the CPU', (s) => s.epoch >= before.epoch + 30, 60_000);
+    await page.click('[data-testid="play"]');
+    expect(Number.isFinite(later.trainLoss)).toBe(true);
+    expect(await page.textContent('#speed')).toMatch(/epochs\/s · .* steps\/s .* · the CPU backend in a Web Worker$/);
+    console.log(`playground (CPU worker, chosen): ${await page.textContent('#speed')}`);
+    await page.reload();
+    await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+    expect((await read(page)).hash).toContain('backend=cpu');
+    expect(await page.inputValue('#backend')).toBe('cpu');
+    expect(await page.textContent('#speed')).toBe('Press play to measure the speed on the CPU backend in a Web Worker.');
+    expect(await page.textContent('#gpu-banner')).toMatch(/WebGPU ready/);
+    expect(problems).toEqual([]);
   });
 
   test('a control change moves the link; reloading the link gives the same controls', async () => {
@@ -170,6 +228,13 @@ describe('the Playground in Chromium with WebGPU (SwiftShader)', () => {
     expect(await injected(page)).toEqual(before);
     await page.setInputFiles('#csv', { name: 'mine.csv', mimeType: 'text/csv', buffer: Buffer.from('x,y,label\n-3,-3,0\n3,3,1\n-4,-2,0\n2,4,1\n-2,-4,0\n4,2,1\n') });
     await page.waitForFunction(() => document.getElementById('csv-status')!.textContent!.startsWith('mine.csv: 3 training and 3 test points (classification)'));
+    // The link's problems go once the user has set what each named: the upload set the data set; two to go.
+    expect(await page.locator('#link-problems li.resolved').count()).toBe(1);
+    expect(await page.isVisible('#link-problems')).toBe(true);
+    await page.selectOption('#activation', 'relu');
+    expect(await page.isVisible('#link-problems')).toBe(true);
+    await page.selectOption('#learningRate', '0.1');
+    expect(await page.isVisible('#link-problems')).toBe(false);
     await page.screenshot({ path: join(OUTPUT, 'playground-upload.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
@@ -179,8 +244,12 @@ describe('the Playground with no WebGPU', () => {
   test('says so, and trains on the CPU backend in a worker', async () => {
     const cpu = await newPage(browser, { noWebGPU: true });
     try {
-      await open(cpu.page, LINK);
+      // A link that asks for WebGPU, where there is none: the CPU instead, and the banner says so.
+      await open(cpu.page, `${LINK}&backend=webgpu`);
       expect(await cpu.page.getAttribute('#gpu-banner', 'data-no-webgpu')).toBe('');
+      expect(await cpu.page.textContent('#gpu-banner')).toContain('This link asks for backend=webgpu; with no WebGPU here, it runs on backend=cpu.');
+      expect((await read(cpu.page)).hash).toContain('backend=cpu');
+      expect(await cpu.page.isDisabled('#backend-webgpu')).toBe(true);
       expect(await cpu.page.textContent('#gpu-banner')).toContain('trains on the CPU backend instead, in a Web Worker');
       const first = await read(cpu.page);
       await cpu.page.click('[data-testid="play"]');

@@ -55,6 +55,13 @@ export interface RunResult {
   snapshot: Snapshot | null;
 }
 
+/** A model's training so far, moved between backends: every weight (moving statistics included), the optimizer's slots, the epoch. */
+export interface Carried {
+  weights: Float32Array[];
+  optimizer: { slots: Float32Array[][]; step: number } | null;
+  epoch: number;
+}
+
 export interface DeviceText {
   backend: BackendName;
   /** "google swiftshader", "nvidia ...". */
@@ -83,10 +90,25 @@ export class Engine {
     return { backend: d.backend, adapter: [d.vendor, d.architecture, d.device].filter(Boolean).join(' ') || d.description, software: d.software };
   }
 
-  /** A new model for this plan and these points, at epoch 0; its first snapshot and its parameter count. */
-  async reset(plan: ModelPlan, data: EngineData): Promise<{ params: number; snapshot: Snapshot }> {
+  /** A new model for this plan and these points, at epoch 0, or going on from `carried` (another backend's); its first snapshot and its parameter count. */
+  async reset(plan: ModelPlan, data: EngineData, carried?: Carried | null): Promise<{ params: number; snapshot: Snapshot }> {
     const params = this.build(plan, data);
+    if (carried) this.restore(carried);
     return { params, snapshot: await this.snapshot() };
+  }
+
+  /** The training so far, for another backend to go on from; null with no model, or weights that are not finite (nothing to carry). */
+  async carry(): Promise<Carried | null> {
+    if (!this.model) return null;
+    const weights = await this.model.getWeights();
+    if (!finite(weights) || weights.some((w) => w.length === 0)) return null;
+    return { weights, optimizer: await this.model.optimizerState(), epoch: this.epoch };
+  }
+
+  private restore(c: Carried): void {
+    this.model!.setWeights(c.weights);
+    if (c.optimizer) this.model!.setOptimizerState(c.optimizer);
+    this.epoch = c.epoch;
   }
 
   /** The models for a plan, unbuilt (no weights on the device yet); the parameter count. */
@@ -123,13 +145,9 @@ export class Engine {
    */
   async retune(plan: ModelPlan): Promise<void> {
     const { model, data } = this.require();
-    const weights = await model.getWeights();
-    const state = await model.optimizerState();
-    const epoch = this.epoch;
+    const carried = { weights: await model.getWeights(), optimizer: await model.optimizerState(), epoch: this.epoch };
     this.build(plan, data);
-    this.model!.setWeights(weights);
-    if (state) this.model!.setOptimizerState(state);
-    this.epoch = epoch;
+    this.restore(carried);
   }
 
   /** Trains `epochs` passes over the training points in one fit() call (the Playground's order: no reshuffling). */

@@ -6,7 +6,8 @@ import type { ModelPlan } from './plan.js';
 import { pointSet } from './points.js';
 import type { PointSet, UploadedPoints } from './points.js';
 import type { DeviceText, EngineData, Snapshot } from './engine.js';
-import { openEngine } from './open.js';
+import { LinkProblems } from './link-problems.js';
+import { Engines } from './open.js';
 import type { EngineApi } from './rpc.js';
 import type { LinkKey, PlaygroundState } from './state.js';
 import { MAX_LAYERS, parseHash, reshapeActivations, serializeHash, setFromText } from './state.js';
@@ -23,12 +24,14 @@ import { readUpload, saveBytes, showLinkProblems } from './ui/page.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** What a change needs: new points (and a new model), a new model, the same weights at a new learning rate, or only a redraw. */
-type Effect = 'data' | 'model' | 'retune' | 'redraw';
+/** What a change needs: new points (and a new model), a new model, the same weights at a new learning rate, the training moved to the other backend, or only a redraw. */
+type Effect = 'data' | 'model' | 'retune' | 'backend' | 'redraw';
 const EFFECT: Partial<Record<LinkKey, Effect>> = {
   dataset: 'data', regDataset: 'data', problem: 'data', noise: 'data', percTrainData: 'data', seed: 'data',
-  learningRate: 'retune', discretize: 'redraw', showTestData: 'redraw',
+  learningRate: 'retune', discretize: 'redraw', showTestData: 'redraw', backend: 'backend',
 };
+/** The keys a change of one key sets too (picking a data set sets the problem type; the activation sets every layer's). */
+const ALSO_SETS: Partial<Record<LinkKey, LinkKey[]>> = { dataset: ['regDataset', 'problem'], activation: ['activations'] };
 
 const randomSeed = () => String(Math.floor(Math.random() * 1e6));
 
@@ -38,6 +41,11 @@ class App {
   private points!: PointSet;
   private plan!: ModelPlan;
   private engine!: EngineApi;
+  private readonly engines = new Engines((message) => this.error(message));
+  /** The link's problems, until the user has set what they named, or another link is loaded. */
+  private problems: LinkProblems;
+  /** Whether the link opened named its backend (a fallback from webgpu is then worth a word). */
+  private linkNamedBackend: boolean;
   private last: Snapshot | null = null;
   private hovered: NodeRef | null = null;
   private readonly chart = new LossChart($<HTMLCanvasElement>('chart'));
@@ -49,7 +57,9 @@ class App {
   constructor() {
     const link = parseHash(location.hash, randomSeed());
     this.state = link.state;
-    showLinkProblems(link.problems);
+    this.problems = new LinkProblems(link.problems);
+    this.linkNamedBackend = link.named.includes('backend');
+    showLinkProblems(this.problems);
     this.network = new NetworkView($('network'), {
       toggleFeature: (f) => this.toggleFeature(f),
       resize: (layer, delta) => this.change('networkShape', () => (this.state.networkShape[layer] += delta)),
@@ -82,26 +92,63 @@ class App {
     $('export').addEventListener('click', () => void this.player.serial(async () => saveBytes(await this.engine.exportModel(), `webgrad-playground-${this.upload ? 'upload' : this.state.problem === 'regression' ? this.state.regDataset : this.state.dataset}.safetensors`)).catch((e) => this.error(String((e as Error).message ?? e))));
     $<HTMLInputElement>('csv').addEventListener('change', (e) => void this.loadCsv(e.target as HTMLInputElement));
     window.addEventListener('hashchange', () => this.followLink());
-    const opened = await openEngine();
-    this.engine = opened.engine;
-    this.device(opened.device);
-    $('speed').textContent = `Press play to measure the speed on ${this.deviceText}.`;
+    if (!(await this.engines.probe())) {
+      const gpu = $<HTMLSelectElement>('backend').options.namedItem('backend-webgpu')!;
+      gpu.disabled = true;
+      gpu.textContent = 'WebGPU (not available here)';
+    }
+    await this.useBackend();
     await this.rebuild('data');
     document.body.dataset.ready = '';
   }
 
   private device(d: DeviceText): void {
     this.deviceText = d.backend === 'webgpu' ? `WebGPU (${d.adapter}${d.software ? ', a software adapter: CPU speed' : ''})` : 'the CPU backend in a Web Worker';
+    $('speed').textContent = `Press play to measure the speed on ${this.deviceText}.`;
+  }
+
+  /** The engine of the state's backend (cpu where a link asks for WebGPU that is not here); no model moves. */
+  private async useBackend(): Promise<void> {
+    if (this.state.backend === 'webgpu' && !this.engines.hasWebGPU) {
+      this.state.backend = 'cpu';
+      if (this.linkNamedBackend) this.engines.noteFallback();
+    }
+    const opened = await this.engines.get(this.state.backend);
+    this.engine = opened.engine;
+    this.device(opened.device);
+  }
+
+  /**
+   * The backend control: the training so far (weights, optimizer state,
+   * epoch) continues on the other backend, so the two can be compared on one
+   * run; a model with nothing to carry (weights gone to NaN) starts anew.
+   */
+  private async switchBackend(): Promise<void> {
+    this.player.pause();
+    try {
+      const carried = await this.player.serial(() => this.engine.carry());
+      await this.useBackend();
+      if (!carried) this.chart.reset();
+      const { snapshot } = await this.player.reset(this.plan, engineData(this.points), carried);
+      this.show(snapshot);
+      // For scripts and tests: the model now lives on this backend.
+      document.body.dataset.trainingOn = this.state.backend;
+    } catch (e) {
+      this.error((e as Error).message);
+    }
   }
 
   /** The link changed under the page (typed, or back and forward): read it all again. */
   private followLink(): void {
     if (location.hash.slice(1) === serializeHash(this.state)) return;
     const link = parseHash(location.hash, this.state.seed);
-    showLinkProblems(link.problems);
+    this.problems = new LinkProblems(link.problems);
+    this.linkNamedBackend = link.named.includes('backend');
+    showLinkProblems(this.problems);
     this.state = link.state;
     this.upload = null;
-    void this.rebuild('data');
+    this.player.pause();
+    void this.useBackend().then(() => this.rebuild('data'), (e) => this.error((e as Error).message));
   }
 
   private control(key: ControlKey, raw: string): void {
@@ -118,6 +165,7 @@ class App {
   }
 
   private after(key: LinkKey): void {
+    this.userSet([key, ...(ALSO_SETS[key] ?? [])]);
     if (key === 'activation') this.state.activations = this.state.networkShape.map(() => this.state.activation);
     const effect = EFFECT[key] ?? 'model';
     if (effect === 'data' && key !== 'seed') this.upload = null;
@@ -149,7 +197,13 @@ class App {
       return this.error((e as Error).message);
     }
     this.state.problem = this.upload.regression ? 'regression' : 'classification';
+    this.userSet(['dataset', 'regDataset', 'problem']);
     await this.rebuild('data');
+  }
+
+  /** The user set these keys: the link's problems about them are resolved. */
+  private userSet(keys: LinkKey[]): void {
+    if (this.problems.changed(keys)) showLinkProblems(this.problems);
   }
 
   /** Writes the link, then renews what the change needs, after the engine's current call (the player pauses for a new model). */
@@ -158,6 +212,7 @@ class App {
     history.replaceState(null, '', `#${serializeHash(this.state)}`);
     showControls(this.state);
     if (effect === 'redraw') return this.redraw();
+    if (effect === 'backend') return this.switchBackend();
     if (effect === 'data') this.points = pointSet(this.state, this.upload);
     this.plan = planFrom(this.state, this.points.regression);
     this.showData();
@@ -173,6 +228,7 @@ class App {
       const { params, snapshot } = await this.player.reset(this.plan, engineData(this.points));
       $('model-info').textContent = `${planText(this.plan)} · ${params.toLocaleString('en-US')} parameters`;
       this.show(snapshot);
+      document.body.dataset.trainingOn = this.state.backend;
     } catch (e) {
       this.error((e as Error).message);
     }

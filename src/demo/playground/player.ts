@@ -3,7 +3,7 @@
 // CHUNK_MS; a snapshot (the pictures and the losses) comes back with it at
 // most every DRAW_MS, and the browser paints between calls. Every engine
 // call goes through serial(), so a reset never lands inside a fit().
-import type { EngineData, Snapshot } from './engine.js';
+import type { Carried, EngineData, Snapshot } from './engine.js';
 import type { ModelPlan } from './plan.js';
 import type { EngineApi } from './rpc.js';
 import { fmtRate } from './ui/format.js';
@@ -59,10 +59,11 @@ export class Player {
     await this.train(1, true);
   }
 
-  reset(plan: ModelPlan, data: EngineData): Promise<{ params: number; snapshot: Snapshot }> {
+  /** A new model on the engine, or one going on from `carried` (another backend's training). */
+  reset(plan: ModelPlan, data: EngineData, carried?: Carried | null): Promise<{ params: number; snapshot: Snapshot }> {
     this.chunk = 1;
     this.fresh = true;
-    return this.serial(() => this.engine().reset(plan, data));
+    return this.serial(() => this.engine().reset(plan, data, carried));
   }
 
   private async loop(): Promise<void> {
@@ -80,7 +81,7 @@ export class Player {
 
   /** One engine call; fit()'s seconds, or null when it failed (and was said). */
   private async train(epochs: number, draw: boolean): Promise<number | null> {
-    if (this.fresh) this.view.speed('Compiling the training step’s shaders (the first epoch waits for them)…');
+    if (this.fresh) this.view.speed('Building the training step (on WebGPU the first epoch waits for its shaders)…');
     this.fresh = false;
     try {
       const r = await this.serial(() => this.engine().run(epochs, draw));

@@ -3,13 +3,14 @@
 // runs it on the CPU backend, so training never blocks the page.
 import type { Engine } from './engine.js';
 
-export type EngineApi = Pick<Engine, 'open' | 'reset' | 'retune' | 'run' | 'snapshot' | 'exportModel'>;
+export type EngineApi = Pick<Engine, 'open' | 'reset' | 'carry' | 'retune' | 'run' | 'snapshot' | 'exportModel'>;
 export type Method = keyof EngineApi;
 
 export type Request = { id: number; method: Method; args: unknown[] };
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
-const METHODS: Method[] = ['open', 'reset', 'retune', 'run', 'snapshot', 'exportModel'];
+/** Every call, listed once for the page's side and the worker's. */
+export const METHODS: readonly Method[] = ['open', 'reset', 'carry', 'retune', 'run', 'snapshot', 'exportModel'];
 
 /** The engine in a worker, behind the same calls; a worker that fails rejects every call waiting on it. */
 export function workerEngine(onFailure: (message: string) => void): EngineApi {

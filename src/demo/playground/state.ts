@@ -14,6 +14,8 @@ export type Problem = 'classification' | 'regression';
 export type Regularization = 'none' | 'L1' | 'L2';
 export type LossChoice = 'mse' | 'crossentropy';
 export type OptimizerChoice = (typeof OPTIMIZERS)[number];
+/** Where the page trains: WebGPU on the page, or webgrad's CPU backend in a Web Worker. */
+export type BackendChoice = 'webgpu' | 'cpu';
 
 /** Hidden-layer activations: every elementwise one (a row-wise softmax means nothing on one hidden unit), the Playground's four first. */
 export const HIDDEN_ACTIVATIONS: readonly string[] = (() => {
@@ -55,6 +57,8 @@ export type PlaygroundState = {
   loss: LossChoice;
   dropout: number;
   batchNorm: boolean;
+  /** WebGPU by default; the page falls back to cpu where the browser has no adapter. */
+  backend: BackendChoice;
 } & Record<Feature, boolean>;
 
 /** The Playground's defaults (its state.ts), and SGD with its squared error for the extras. The seed is drawn when a link has none. */
@@ -63,7 +67,7 @@ export function defaultState(seed = '1'): PlaygroundState {
     dataset: 'circle', regDataset: 'plane', problem: 'classification', noise: 0, percTrainData: 50, batchSize: 10, learningRate: 0.03,
     activation: 'tanh', activations: ['tanh', 'tanh'], regularization: 'none', regularizationRate: 0, networkShape: [4, 2],
     x: true, y: true, xSquared: false, ySquared: false, xTimesY: false, sinX: false, sinY: false,
-    discretize: false, showTestData: false, seed, optimizer: 'sgd', loss: 'mse', dropout: 0, batchNorm: false,
+    discretize: false, showTestData: false, seed, optimizer: 'sgd', loss: 'mse', dropout: 0, batchNorm: false, backend: 'webgpu',
   };
 }
 
@@ -104,6 +108,7 @@ export const LINK = defineOptions('link', {
   loss: opt.oneOf(['mse', 'crossentropy'] as const, 'mse (a tanh output on ±1 labels, as the original) or crossentropy (a sigmoid output on 0/1 labels)'),
   dropout: opt.number('dropout after every hidden layer', { min: 0, max: 1, maxExclusive: true }),
   batchNorm: flag('batch normalization after every hidden layer'),
+  backend: opt.oneOf(['webgpu', 'cpu'] as const, 'webgpu (on the page) or cpu (webgrad\u2019s CPU backend in a Web Worker)'),
 });
 
 export type LinkKey = keyof typeof LINK.spec;
@@ -124,10 +129,18 @@ function typed(key: LinkKey, raw: string): unknown {
   return raw;
 }
 
+/** One thing a link got wrong, and the keys whose values the page chose instead (none for a key it ignored outright). */
+export interface LinkProblem {
+  text: string;
+  keys: LinkKey[];
+}
+
 export interface ParsedLink {
   state: PlaygroundState;
-  /** One line per key that was refused, each naming the key, the value and what was used instead. */
-  problems: string[];
+  /** One per key that was refused, each naming the key, the value and what was used instead. */
+  problems: LinkProblem[];
+  /** The keys the link gave a valid value for. */
+  named: LinkKey[];
   /** Whether the link named a seed (otherwise the caller's was kept). */
   hasSeed: boolean;
 }
@@ -135,7 +148,8 @@ export interface ParsedLink {
 /** A hash (with or without '#') read into a state; every bad key or value is named and falls back to its default. */
 export function parseHash(hash: string, fallbackSeed = '1'): ParsedLink {
   const state = defaultState(fallbackSeed);
-  const problems: string[] = [];
+  const problems: LinkProblem[] = [];
+  const say = (text: string, keys: LinkKey[] = []) => problems.push({ text, keys });
   const given: Partial<Record<LinkKey, unknown>> = {};
   const body = hash.startsWith('#') ? hash.slice(1) : hash;
   for (const part of body.split('&')) {
@@ -147,40 +161,43 @@ export function parseHash(hash: string, fallbackSeed = '1'): ParsedLink {
       key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
       raw = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1));
     } catch {
-      problems.push(`link: ${clip(part)} is not URL-encoded text; ignored`);
+      say(`link: ${clip(part)} is not URL-encoded text; ignored`);
       continue;
     }
     if (key.endsWith('_hide') || IGNORED[key] === raw) continue;
     if (Object.hasOwn(IGNORED, key)) {
-      problems.push(`link: ${key}=${clip(raw)} is a TensorFlow Playground setting this page does not have; ignored`);
+      say(`link: ${key}=${clip(raw)} is a TensorFlow Playground setting this page does not have; ignored`);
       continue;
     }
     if (!Object.hasOwn(LINK.spec, key)) {
-      problems.push(unknownKeyText(key));
+      const text = unknownKeyText(key);
+      // The nearest key is what the link most likely meant: setting it resolves this.
+      const meant = /did you mean '(\w+)'\?/.exec(text)?.[1];
+      say(text, meant && Object.hasOwn(LINK.spec, meant) ? [meant as LinkKey] : []);
       continue;
     }
     const k = key as LinkKey;
     const value = typed(k, raw);
     const problem = LINK.spec[k].problem(value);
     // The value is shown clipped, the nearest valid one kept: "must be one of 'relu', ..., got "tan" (did you mean 'tanh'?)".
-    if (problem) problems.push(`link: ${k} ${problem.replace(/, got .*?( \(did you mean [^)]*\?\))?$/s, (_m, dym?: string) => `, got ${clip(raw)}${dym ?? ''}`)}; using ${serializeValue(k, state)}`);
+    if (problem) say(`link: ${k} ${problem.replace(/, got .*?( \(did you mean [^)]*\?\))?$/s, (_m, dym?: string) => `, got ${clip(raw)}${dym ?? ''}`)}; using ${serializeValue(k, state)}`, [k]);
     else given[k] = value;
   }
   Object.assign(state, given);
   if (given.regDataset !== undefined) state.regDataset = REG_NAMES[given.regDataset as string];
   // dataset=plane is our short spelling of problem=regression&regDataset=reg-plane.
   if ((TOY_REGRESSION as readonly string[]).includes(state.dataset)) {
-    if (given.problem === 'classification') problems.push(`link: dataset=${state.dataset} is a regression set; problem=classification ignored`);
+    if (given.problem === 'classification') say(`link: dataset=${state.dataset} is a regression set; problem=classification ignored`, ['problem', 'dataset']);
     state.regDataset = state.dataset as unknown as RegressionSet;
     state.problem = 'regression';
     state.dataset = 'circle';
   }
-  fitActivations(state, given.activations as string[] | undefined, problems);
+  fitActivations(state, given.activations as string[] | undefined, say);
   if (!FEATURES.some((f) => state[f])) {
-    problems.push('link: every input feature is off; the network needs at least one, so x and y are on');
+    say('link: every input feature is off; the network needs at least one, so x and y are on', [...FEATURES]);
     state.x = state.y = true;
   }
-  return { state, problems, hasSeed: given.seed !== undefined };
+  return { state, problems, named: Object.keys(given) as LinkKey[], hasSeed: given.seed !== undefined };
 }
 
 function unknownKeyText(key: string): string {
@@ -194,9 +211,9 @@ function unknownKeyText(key: string): string {
 }
 
 /** Per-layer activations that match networkShape: the link's when they fit, else the global one for every layer. */
-function fitActivations(state: PlaygroundState, given: string[] | undefined, problems: string[]): void {
+function fitActivations(state: PlaygroundState, given: string[] | undefined, say: (text: string, keys: LinkKey[]) => void): void {
   const n = state.networkShape.length;
-  if (given !== undefined && given.length !== n) problems.push(`link: activations lists ${given.length} activation${given.length === 1 ? '' : 's'} for ${n} hidden layer${n === 1 ? '' : 's'} (networkShape); using ${state.activation} for each`);
+  if (given !== undefined && given.length !== n) say(`link: activations lists ${given.length} activation${given.length === 1 ? '' : 's'} for ${n} hidden layer${n === 1 ? '' : 's'} (networkShape); using ${state.activation} for each`, ['activations', 'activation']);
   state.activations = given !== undefined && given.length === n ? [...given] : Array(n).fill(state.activation);
 }
 

@@ -2,7 +2,7 @@
 // dedicated worker, answering the page's calls (rpc.ts) one at a time.
 import { Engine } from './engine.js';
 import type { Reply, Request } from './rpc.js';
-import { transferables } from './rpc.js';
+import { METHODS, transferables } from './rpc.js';
 
 const scope = self as unknown as {
   postMessage(message: Reply, transfer?: Transferable[]): void;
@@ -10,12 +10,11 @@ const scope = self as unknown as {
 };
 
 const engine = new Engine();
-const METHODS = new Set(['open', 'reset', 'retune', 'run', 'snapshot', 'exportModel']);
 
 scope.onmessage = async (e) => {
   const { id, method, args } = e.data;
   try {
-    if (!METHODS.has(method)) throw new Error(`unknown request '${String(method)}'`);
+    if (!METHODS.includes(method)) throw new Error(`unknown request '${String(method)}'`);
     const value = await (engine[method] as (...a: unknown[]) => Promise<unknown>).apply(engine, args);
     scope.postMessage({ id, ok: true, value }, transferables(value));
   } catch (err) {

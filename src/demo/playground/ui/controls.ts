@@ -5,7 +5,7 @@ import { OPTIMIZERS } from '../../../index.js';
 import type { LinkKey, PlaygroundState } from '../state.js';
 import { HIDDEN_ACTIVATIONS, LEARNING_RATES, REGULARIZATION_RATES } from '../state.js';
 
-export const CONTROL_KEYS = ['learningRate', 'activation', 'regularization', 'regularizationRate', 'problem', 'optimizer', 'loss', 'dropout', 'batchNorm', 'percTrainData', 'noise', 'batchSize', 'showTestData', 'discretize'] as const satisfies readonly LinkKey[];
+export const CONTROL_KEYS = ['learningRate', 'activation', 'regularization', 'regularizationRate', 'problem', 'optimizer', 'loss', 'dropout', 'batchNorm', 'percTrainData', 'noise', 'batchSize', 'showTestData', 'discretize', 'backend'] as const satisfies readonly LinkKey[];
 export type ControlKey = (typeof CONTROL_KEYS)[number];
 
 const element = (key: ControlKey) => document.getElementById(key) as HTMLInputElement | HTMLSelectElement;

@@ -1,15 +1,24 @@
 // Small pieces of the page: the link's problems, a download, an upload.
+import type { LinkProblems } from '../link-problems.js';
 import type { UploadedPoints } from '../points.js';
 import { CSV_MAX_BYTES, parsePointsCsv } from '../points.js';
 
-/** Each problem as a list item's text: a link's words never become markup. */
-export function showLinkProblems(problems: readonly string[]): void {
+/** Each problem as a list item's text (a link's words never become markup), the resolved ones marked; hidden once none is open. */
+export function showLinkProblems(problems: LinkProblems): void {
   const box = document.getElementById('link-problems')!;
-  box.hidden = problems.length === 0;
+  const items = problems.items;
+  box.hidden = !problems.open;
   const title = document.createElement('strong');
-  title.textContent = `This link has ${problems.length} problem${problems.length === 1 ? '' : 's'}; the page uses the defaults for them:`;
+  title.textContent = `This link has ${items.length} problem${items.length === 1 ? '' : 's'}; the page uses the defaults for them:`;
   const list = document.createElement('ul');
-  for (const p of problems) list.append(Object.assign(document.createElement('li'), { textContent: p }));
+  for (const p of items) {
+    const li = Object.assign(document.createElement('li'), { textContent: p.text });
+    if (p.resolvedBy !== null) {
+      li.className = 'resolved';
+      li.append(` (resolved: ${p.resolvedBy ? `you set ${p.resolvedBy}` : 'the page now follows your controls'})`);
+    }
+    list.append(li);
+  }
   box.replaceChildren(title, list);
 }
 
