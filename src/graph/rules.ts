@@ -4,6 +4,7 @@ import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { translate } from '../ops/augment.js';
 import { dropout } from '../ops/dropout.js';
 import { pointFeaturesBackward } from '../ops/features.js';
+import { embeddingBackward } from '../ops/embedding.js';
 import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops/norm.js';
 import { penaltyGrad } from '../ops/regularizer.js';
 import { add, scale } from '../ops/elementwise.js';
@@ -12,6 +13,7 @@ import { ValueError } from '../core/errors.js';
 import type { Kernel } from '../ops/kernel.js';
 import { avgPool2dBackward, globalAvgPool2dBackward, maxPool2dBackward } from '../ops/pool.js';
 import { reshape } from '../ops/reshape.js';
+import { lastStepBackward, recurrentSequenceBackward } from '../ops/recurrent.js';
 import { losses } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
 import { broadcastScalar, reduceGradAttrs } from '../ops/reduce.js';
@@ -43,8 +45,9 @@ export const NOT_DIFFERENTIABLE = {
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',
   fill: 'a constant', accumulate: 'an in-place running total', movingAverage: 'an in-place running average (batch normalization\'s moving statistics)',
   accumulateMoments: "an in-place running mean and variance (fit's recomputeBatchNormStatistics)",
-  penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
+  penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", embeddingBackward: "embedding's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
+  recurrentSequenceBackward: "recurrentSequence's gradient", lastStepBackward: "lastStep's gradient",
 } as const satisfies Partial<Record<KernelName, string>>;
 
 type Differentiable = Exclude<KernelName, keyof typeof NOT_DIFFERENTIABLE>;
@@ -86,6 +89,26 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const [dgamma, dbeta] = g.apply(layerNormParamGrad, [x, mean, rstd, d], {}, `d(${gamma.name})`);
     return [g.op(layerNormBackward, [x, gamma, mean, rstd, d], {}, `d(${x.name})`), dgamma, dbeta];
   },
+  // The ids are data, not differentiable; each table row gathers the gradients of the positions that read it.
+  embedding: (g, { inputs: [ids, table] }, [d]) => {
+    if (!d) return [null, null];
+    const [V, D] = table.shape;
+    const partial = g.op(embeddingBackward, [ids, d], { inputDim: V }, `d(${table.name})/chunks`);
+    const chunks = g.op(reshape, [partial], { shape: [partial.shape[0], V * D] }, `d(${table.name})/rows`);
+    return [null, g.op(reshape, [g.op(biasGrad, [chunks], {}, `d(${table.name})/sum`)], { shape: [V, D] }, `d(${table.name})`)];
+  },
+  // Through time in one launch: dxp and drec (the gradient of the recurrent pre-activations, in hprev's
+  // row order), then dwhh = hprevᵀ·drec over the B·T rows as one matmul, and dbhh the column sums of drec.
+  recurrentSequence: (g, { inputs: [xp, whh, bhh], outputs: [hs, hprev, cache], attrs }, [dhs, dHprev, dCache]) => {
+    if (dHprev || dCache) throw new ValueError("gradients: recurrentSequence's hprev and cache outputs are for its gradient; a loss may not depend on them");
+    if (!dhs) return [null, null, null];
+    const ins = cache ? [dhs, hs, hprev, cache, whh] : [dhs, hs, hprev, whh];
+    const [dxp, drec = dxp] = g.apply(recurrentSequenceBackward, ins, attrs, `d(${xp.name})`);
+    const rows = (v: Value, n: number) => g.op(reshape, [v], { shape: [-1, n] });
+    const dwhh = g.op(matmul, [rows(hprev, attrs.units), rows(drec, whh.shape[1])], { transA: true }, `d(${whh.name})`);
+    return [dxp, dwhh, bhh ? g.op(biasGrad, [drec], {}, `d(${bhh.name})`) : null];
+  },
+  lastStep: (g, { inputs: [hs] }, [d]) => [d && g.op(lastStepBackward, [d], { steps: hs.shape[1] }, `d(${hs.name})`)],
   // Each point's gradient gathers its features' gradients through their partial derivatives.
   pointFeatures: (g, { inputs: [x], attrs }, [d]) => [d && g.op(pointFeaturesBackward, [x, d], attrs, `d(${x.name})`)],
   // A translation with zero fill is linear; its adjoint undoes the same moves (sign −1), filling with 0 again.

@@ -29,6 +29,8 @@ const adamAt3 = (d: (Float32Array | Int32Array)[]) => d[1].set(adamValues('selfc
 
 /** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
 const positive = (v: Float32Array | Int32Array) => v.forEach((e, i) => (v[i] = 0.1 + Math.abs(e)));
+/** Random values made token ids in [0, vocabulary). */
+const ids = (v: Float32Array | Int32Array, vocabulary: number) => v.forEach((e, i) => (v[i] = Math.floor(Math.abs(e) * 1000) % vocabulary));
 
 const B = 67;
 const C = 13;
@@ -152,6 +154,8 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   batchNormInference: [{ name: 'batchNormInference 67×13', inputs: [x, f32([C]), f32([C]), f32([C]), f32([C])], attrs: { epsilon: 1e-3 }, derive: (d) => positive(d[4]) }],
   penalty: [{ name: 'penalty l1 0.01 l2 0.1 1031', inputs: [N], attrs: { l1: 0.01, l2: 0.1 } }],
   penaltyGrad: [{ name: 'penaltyGrad l1 0.01 l2 0.1 67×13', inputs: [x, f32([1])], attrs: { l1: 0.01, l2: 0.1 } }],
+  embedding: [{ name: 'embedding of 67×13 ids in a 29×17 table', inputs: [f32([B, 13]), f32([29, 17])], attrs: {}, derive: (d) => ids(d[0], 29) }],
+  embeddingBackward: [{ name: 'embeddingBackward of 67×13 ids into 29×17', inputs: [f32([B, 13]), f32([B, 13, 17])], attrs: { inputDim: 29 }, derive: (d) => ids(d[0], 29) }],
   pointFeatures: [
     { name: 'pointFeatures all 7 of 67 points', inputs: [f32([B, 2])], attrs: { features: POINT_FEATURES } },
     { name: 'pointFeatures sinY, xTimesY of 67 points', inputs: [f32([B, 2])], attrs: { features: ['sinY', 'xTimesY'] } },
@@ -161,6 +165,22 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'translate ±2, ±1 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 2, maxDx: 1, seed: 5 }, classes: 1000 },
     { name: 'translate undone ±3 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 }, classes: 1000 },
   ],
+  // 67 sequences of 5 steps of 13 units (37 for a GRU): primes, which no workgroup divides.
+  recurrentSequence: [
+    { name: 'recurrentSequence simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C } },
+    { name: 'recurrentSequence lstm goBackwards 67×5×4·13', inputs: [f32([B, 5, 4 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true } },
+    { name: 'recurrentSequence gru resetAfter 67×5×3·37', inputs: [f32([B, 5, 3 * 37]), f32([37, 3 * 37]), f32([3 * 37])], attrs: { cell: 'gru', units: 37 } },
+    { name: 'recurrentSequence gru resetAfter false 67×5×3·13', inputs: [f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false } },
+  ],
+  // The cache and states are drawn at random: the backward is algebra on them, whatever produced them.
+  recurrentSequenceBackward: [
+    { name: 'recurrentSequenceBackward simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C } },
+    { name: 'recurrentSequenceBackward lstm goBackwards 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 5 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true } },
+    { name: 'recurrentSequenceBackward gru resetAfter 67×5×37', inputs: [f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 4 * 37]), f32([37, 3 * 37])], attrs: { cell: 'gru', units: 37 } },
+    { name: 'recurrentSequenceBackward gru resetAfter false 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([2, B, 5, C]), f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false } },
+  ],
+  lastStep: [{ name: 'lastStep 67×5×13', inputs: [f32([B, 5, C])], attrs: {} }],
+  lastStepBackward: [{ name: 'lastStepBackward 67×13 into 5 steps', inputs: [x], attrs: { steps: 5 } }],
   movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
   // The running statistics start at 0.5 (the self-check's fill for outputs): 0.5 rows seen, mean and variance 0.5.
   accumulateMoments: [
