@@ -26,6 +26,8 @@ export interface NoCheck {
 /** An optimizer's step values (input 1): the learning rate, or Adam's [lr, 1 − β1³, 1 − β2³] from adamValues. */
 const rate = (lr: number) => (d: (Float32Array | Int32Array)[]) => d[1].set(rateValues('selfcheck', lr));
 const adamAt3 = (d: (Float32Array | Int32Array)[]) => d[1].set(adamValues('selfcheck', 0.01, 3));
+/** Scales input k, a recurrent kernel of U units drawn in ±2, into ±1/√U. */
+const recurrentWeights = (k: number, U: number) => (d: (Float32Array | Int32Array)[]) => d[k].forEach((e, i) => (d[k][i] = (e * 0.5) / Math.sqrt(U)));
 
 /** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
 const positive = (v: Float32Array | Int32Array) => v.forEach((e, i) => (v[i] = 0.1 + Math.abs(e)));
@@ -165,19 +167,20 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'translate ±2, ±1 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 2, maxDx: 1, seed: 5 }, classes: 1000 },
     { name: 'translate undone ±3 3×11×9×5', inputs: [image, i32([1])], attrs: { maxDy: 3, maxDx: 3, seed: 2 ** 32 - 1, sign: -1 }, classes: 1000 },
   ],
-  // 67 sequences of 5 steps of 13 units (37 for a GRU): primes, which no workgroup divides.
+  // 67 sequences of 5 steps of 13 units (37 for a GRU): primes, which no workgroup divides. whh is scaled
+  // into ±1/√U, as a trained layer's would be: drawn in ±2 the gradients grow ~10× a step.
   recurrentSequence: [
-    { name: 'recurrentSequence simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C } },
-    { name: 'recurrentSequence lstm goBackwards 67×5×4·13', inputs: [f32([B, 5, 4 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true } },
-    { name: 'recurrentSequence gru resetAfter 67×5×3·37', inputs: [f32([B, 5, 3 * 37]), f32([37, 3 * 37]), f32([3 * 37])], attrs: { cell: 'gru', units: 37 } },
-    { name: 'recurrentSequence gru resetAfter false 67×5×3·13', inputs: [f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false } },
+    { name: 'recurrentSequence simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C }, derive: recurrentWeights(1, C) },
+    { name: 'recurrentSequence lstm goBackwards 67×5×4·13', inputs: [f32([B, 5, 4 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true }, derive: recurrentWeights(1, C) },
+    { name: 'recurrentSequence gru resetAfter 67×5×3·37', inputs: [f32([B, 5, 3 * 37]), f32([37, 3 * 37]), f32([3 * 37])], attrs: { cell: 'gru', units: 37 }, derive: recurrentWeights(1, 37) },
+    { name: 'recurrentSequence gru resetAfter false 67×5×3·13', inputs: [f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false }, derive: recurrentWeights(1, C) },
   ],
   // The cache and states are drawn at random: the backward is algebra on them, whatever produced them.
   recurrentSequenceBackward: [
-    { name: 'recurrentSequenceBackward simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C } },
-    { name: 'recurrentSequenceBackward lstm goBackwards 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 5 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true } },
-    { name: 'recurrentSequenceBackward gru resetAfter 67×5×37', inputs: [f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 4 * 37]), f32([37, 3 * 37])], attrs: { cell: 'gru', units: 37 } },
-    { name: 'recurrentSequenceBackward gru resetAfter false 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([2, B, 5, C]), f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false } },
+    { name: 'recurrentSequenceBackward simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C }, derive: recurrentWeights(3, C) },
+    { name: 'recurrentSequenceBackward lstm goBackwards 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 5 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true }, derive: recurrentWeights(4, C) },
+    { name: 'recurrentSequenceBackward gru resetAfter 67×5×37', inputs: [f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 4 * 37]), f32([37, 3 * 37])], attrs: { cell: 'gru', units: 37 }, derive: recurrentWeights(4, 37) },
+    { name: 'recurrentSequenceBackward gru resetAfter false 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([2, B, 5, C]), f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false }, derive: recurrentWeights(4, C) },
   ],
   lastStep: [{ name: 'lastStep 67×5×13', inputs: [f32([B, 5, C])], attrs: {} }],
   lastStepBackward: [{ name: 'lastStepBackward 67×13 into 5 steps', inputs: [x], attrs: { steps: 5 } }],
