@@ -21,7 +21,7 @@ export { compileGraph } from './graph/executor.js';
 export type { Kernel } from './ops/kernel.js';
 export * as ops from './ops/all.js';
 
-export { activationLayer, averagePooling2d, batchNormalization, conv2d, dense, dropout, flatten, globalAveragePooling2d, l1, l1l2, l2, LAYER_ACTIVATIONS, layerNormalization, maxPooling2d, pointFeatures, randomTranslation, reshape } from './nn/layers.js';
+export { activationLayer, averagePooling2d, batchNormalization, conv2d, dense, dropout, embedding, flatten, globalAveragePooling2d, l1, l1l2, l2, LAYER_ACTIVATIONS, layerNormalization, maxPooling2d, pointFeatures, randomTranslation, reshape } from './nn/layers.js';
 export { featureRecord, POINT_FEATURES } from './ops/features.js';
 export type { FeatureRecord, PointFeature } from './ops/features.js';
 export type { BatchNormOptions, Conv2dOptions, DenseOptions, Layer, LayerActivation, LayerNormOptions, Pool2dOptions, Regularizer } from './nn/layers.js';

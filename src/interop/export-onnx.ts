@@ -166,6 +166,13 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
       case 'dropout':
       case 'randomTranslation':
         break;
+      case 'embedding': {
+        // The ids as int64 (ONNX's Cast to 7), then a Gather of the table's rows.
+        const table = g.weight(`${c.name}/embeddings`, [c.inputDim, c.outputDim], weight(c.name, 'embeddings').data);
+        const ids = g.op('Cast', [g.x], `${c.name}/ids`, { to: { int: 7 } });
+        g.x = g.op('Gather', [table, ids], `${c.name}/gather`, { axis: { int: 0 } });
+        break;
+      }
       case 'pointFeatures': {
         // The columns x and y ([N, 1] each), each feature's nodes from its record, then the features side by side.
         const column = (i: number, name: string) => {

@@ -156,6 +156,13 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
       b.init.push(`self.${a} = nn.Dropout(${py(c.rate)})`);
       b.body.push(`x = self.${a}(x)`);
       return;
+    case 'embedding':
+      // nn.Embedding's weight is webgrad's table [inputDim, outputDim] as it is; it takes ids as integers.
+      b.put(`${a}.weight`, c.name, 'embeddings');
+      b.init.push(`self.${a} = nn.Embedding(${pyNums([c.inputDim, c.outputDim])})`);
+      b.penalties.push(...penaltyCode(a, c.embeddingsRegularizer, undefined));
+      b.body.push(`x = self.${a}(x.long())`);
+      return;
     case 'pointFeatures':
       // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.
       b.body.push('x0, x1 = x[:, 0], x[:, 1]', `x = torch.stack([${c.features.map((f) => featureRecord(f).torch).join(', ')}], dim=1)  # ${a}: ${c.features.join(', ')}`);

@@ -31,7 +31,7 @@ const IMPORT_OPTIONS = defineOptions('importPytorch', {
 export type ImportPytorchOptions = OptionsOf<typeof IMPORT_OPTIONS.spec>;
 
 /** torch's name for each webgrad weight. */
-const TORCH_PART: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' };
+const TORCH_PART: Record<string, string> = { kernel: 'weight', embeddings: 'weight', bias: 'bias', gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' };
 
 /**
  * How each layer kind comes from torch: the module class that holds its
@@ -42,7 +42,7 @@ const TORCH_PART: Record<string, string> = { kernel: 'weight', bias: 'bias', gam
  * per-feature weights move with the rows), 'view' flattens an image, 'mix'
  * makes new features. A kind without an entry does not compile.
  */
-const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; readonly features: 'keep' | 'view' | 'mix'; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }> } } = {
+const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }> } } = {
   dense: { torchClass: 'Linear', features: 'mix' },
   conv2d: { torchClass: 'Conv2d', features: 'mix' },
   // torch's eps 1e-5 and momentum 0.1 (webgrad's momentum is the share kept: 0.9).
@@ -52,13 +52,14 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; reado
   dropout: { features: 'keep' },
   randomTranslation: { features: 'mix' },
   pointFeatures: { features: 'mix' },
+  embedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
   flatten: { features: 'view' },
   reshape: { features: 'view' },
   maxPooling2d: { features: 'mix' },
   averagePooling2d: { features: 'mix' },
   globalAveragePooling2d: { features: 'mix' },
 };
-const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string; features: 'keep' | 'view' | 'mix'; torchDefaults?(c: LayerConfig): LayerConfig };
+const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string; features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig };
 const torchClass = (layer: Layer) => {
   const cls = importRule(layer.config).torchClass;
   if (cls === undefined) throw new ValueError(`importPytorch: layer ${layer.name} (${layer.config.type}) has weights but no torch module maps to it`);
@@ -214,6 +215,8 @@ function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { lay
         layer,
         expected: specs.map((spec) => {
           const part = TORCH_PART[spec.name.slice(layer.name.length + 1)];
+          // nn.Embedding's weight is laid out as webgrad's table: no transpose.
+          if (importRule(layer.config).sameLayout) return { spec, part, shape: spec.shape, convert: (t) => t } as Expected;
           if (spec.shape.length === 2) return linear(spec, part, perm);
           if (spec.shape.length === 4) return conv(spec, part);
           // A normalization of the flattened image normalizes each of its features: they move as the rows do.

@@ -66,6 +66,12 @@ export interface Layer {
    * creates with g.state starts at zero with each pass.
    */
   recordStatistics?(g: Graph, x: Value, weights: readonly Value[]): void;
+  /**
+   * Only a layer whose inputs must be of a kind the graph cannot check (an
+   * Embedding's token ids): refuses, by name, data that is not. The model
+   * calls it on every input of its first layer, before anything runs.
+   */
+  checkInput?(x: Float32Array, what: string): void;
 }
 
 /** What a layer's forward pass may depend on besides its input. */

@@ -6,6 +6,7 @@ import { translate } from '../ops/augment.js';
 import { dropout as dropoutOp, rateProblem, seedProblem } from '../ops/dropout.js';
 import type { PointFeature } from '../ops/features.js';
 import { featuresProblem, pointFeatures as pointFeaturesOp } from '../ops/features.js';
+import { embedding as embeddingOp, idsProblem, MAX_VOCABULARY } from '../ops/embedding.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
@@ -17,7 +18,7 @@ import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
 import { activationOpt, applyActivation, autoName, checkActivation, checkAlpha, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
-import { addPenalties } from './regularizers.js';
+import { addPenalties, regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
 
 export * from './layer-base.js';
 export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
@@ -34,6 +35,7 @@ export type LayerConfig =
   | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
   | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
   | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; inputShape?: number[] }
+  | { type: 'embedding'; name: string; activation: 'linear'; inputDim: number; outputDim: number; embeddingsInitializer: InitializerName; embeddingsRegularizer?: Regularizer; maskZero: boolean; inputShape?: number[] }
   | { type: 'pointFeatures'; name: string; activation: 'linear'; features: PointFeature[]; inputShape?: number[] }
   | { type: 'randomTranslation'; name: string; activation: 'linear'; heightFactor: number; widthFactor: number; fillMode: 'constant'; interpolation: 'nearest'; seed?: number; inputShape?: number[] }
   | Conv2dConfig
@@ -182,6 +184,65 @@ function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
   };
 }
 
+const EMBEDDING_OPTIONS = defineOptions('embedding', {
+  embeddingsInitializer: opt.custom<string>('initializer', `the table's initializer (default randomUniform, ±0.05 as Keras): ${INITIALIZERS.join(', ')}`, initializerProblem),
+  embeddingsRegularizer: regularizerOpt('embeddings'),
+  maskZero: opt.boolean('id 0 is padding (default false; only false is supported yet)'),
+  inputShape: layerCommon.inputShape,
+  name: layerCommon.name,
+}, {
+  input_dim: 'the first argument: embedding(inputDim, outputDim, options)', output_dim: 'the second argument', embeddings_initializer: 'embeddingsInitializer',
+  embeddings_regularizer: 'embeddingsRegularizer', mask_zero: 'maskZero', input_length: 'inputShape ([steps])', input_shape: 'inputShape',
+});
+
+/**
+ * Keras' Embedding: token ids (whole numbers in [0, inputDim), given as
+ * numbers) → vectors of outputDim, a row of a trained table each. Samples
+ * [steps] of ids become [steps, outputDim]. Ids outside the table are refused
+ * by name before anything runs.
+ */
+export function embedding(inputDim: number, outputDim: number, options: OptionsOf<typeof EMBEDDING_OPTIONS.spec> = {}): Layer {
+  const o = EMBEDDING_OPTIONS.check(options);
+  const embeddingsRegularizer = resolveRegularizer(o.embeddingsRegularizer, 'embedding: embeddingsRegularizer');
+  return layerFromConfig({
+    type: 'embedding',
+    name: o.name ?? autoName('embedding'),
+    activation: 'linear',
+    inputDim,
+    outputDim,
+    embeddingsInitializer: checkInitializer(o.embeddingsInitializer ?? 'randomUniform'),
+    ...(embeddingsRegularizer ? { embeddingsRegularizer } : {}),
+    maskZero: o.maskZero ?? false,
+    inputShape: o.inputShape,
+  });
+}
+
+function embeddingLayer(config: ConfigOf<'embedding'>): Layer {
+  const { inputDim, outputDim } = config;
+  for (const [k, v] of [['inputDim', inputDim], ['outputDim', outputDim]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ValueError(`${config.name}: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  if (inputDim > MAX_VOCABULARY) throw new ValueError(`${config.name}: inputDim ${inputDim} is above ${MAX_VOCABULARY}: ids above it are not exact in the f32 inputs`);
+  if (config.maskZero !== false) throw new ValueError(`${config.name}: maskZero ${JSON.stringify(config.maskZero)} is not supported yet (only false): id 0 is a token like any other`);
+  checkInitializer(config.embeddingsInitializer);
+  if (config.embeddingsRegularizer !== undefined && regularizerProblem(config.embeddingsRegularizer)) throw new ValueError(`${config.name}: embeddingsRegularizer ${regularizerProblem(config.embeddingsRegularizer)}`);
+  return {
+    name: config.name,
+    config,
+    activation: 'linear',
+    outputShape: (input) => [...input, outputDim],
+    params: () => [{ name: `${config.name}/embeddings`, shape: [inputDim, outputDim], init: (r) => initialize(config.embeddingsInitializer, inputDim * outputDim, inputDim, outputDim, r) }],
+    forward(g, x, [table], ctx) {
+      addPenalties(g, ctx, config.name, [[table, config.embeddingsRegularizer, 'embeddings']]);
+      return g.op(embeddingOp, [x, table], {}, config.name);
+    },
+    checkInput(ids, what) {
+      const problem = idsProblem(ids, inputDim);
+      if (problem) throw new ValueError(`${what}: ${config.name}: ${problem}`);
+    },
+  };
+}
+
 const FEATURES_OPTIONS = defineOptions('pointFeatures', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { features: 'the first argument: pointFeatures(features, options)', input_shape: 'inputShape' });
 
 /**
@@ -268,6 +329,7 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
     fileDefaults: { activation: 'linear' },
   },
   dropout: { title: 'Dropout', build: dropoutLayer, fields: { ...COMMON, rate: true, seed: true }, fileDefaults: { activation: 'linear' } },
+  embedding: { title: 'Embedding', build: embeddingLayer, fields: { ...COMMON, inputDim: true, outputDim: true, embeddingsInitializer: true, embeddingsRegularizer: true, maskZero: true }, fileDefaults: { activation: 'linear', embeddingsInitializer: 'randomUniform', maskZero: false } },
   pointFeatures: { title: 'PointFeatures', build: featuresLayer, fields: { ...COMMON, features: true }, fileDefaults: { activation: 'linear' } },
   randomTranslation: {
     title: 'RandomTranslation',

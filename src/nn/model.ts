@@ -337,9 +337,12 @@ export class Sequential implements TrainingModel {
 
   /** x through the saved scaler, when there is one. */
   private scaled(x: Input, what: string): Input {
-    if (!this.inputScaler) return x;
+    const check = this.layers[0]?.checkInput;
+    if (!this.inputScaler && !check) return x;
     const f = toFeatures(x, this.inputShape, what);
-    return { data: this.inputScaler.transform(f.data), shape: f.shape };
+    const data = this.inputScaler ? this.inputScaler.transform(f.data) : f.data;
+    check?.(data instanceof Float32Array ? data : Float32Array.from(data), what);
+    return { data, shape: f.shape };
   }
 
   private requireInputShape(what: string): number[] {

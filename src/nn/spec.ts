@@ -10,7 +10,7 @@ import { didYouMean } from '../core/options.js';
 import { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 import type { Layer } from './layer-base.js';
 import type { LayerType } from './layers.js';
-import { dense, dropout, flatten, randomTranslation, reshape } from './layers.js';
+import { dense, dropout, embedding, flatten, randomTranslation, reshape } from './layers.js';
 import { batchNormalization, layerNormalization } from './norm-layers.js';
 import type { Regularizer } from './regularizers.js';
 
@@ -75,6 +75,8 @@ export interface SpecExtras {
   readonly dropout?: number;
   /** A kernel penalty on every dense and conv layer that has none of its own. */
   readonly regularizer?: Regularizer;
+  /** The number of distinct token ids the data holds (a text's characters): what an embedding token's table is as long as. */
+  readonly vocabulary?: number;
 }
 
 interface TokenRule {
@@ -171,6 +173,15 @@ const RULES = [
     help: ['dropoutR    dropout of rate R, e.g. dropout0.5;  translateF: images moved by up to ⌊F·size⌋ pixels while training'],
     check: fraction('the dropout rate'),
     build: (t, name) => [dropout(t.values[0], { name })],
+  },
+  {
+    kinds: ['embedding'], example: 'embed64', head: /^embed(\d+)/, takes: 'any', gives: 'flat',
+    help: ['embedN      an embedding of N values per token id (text data: the table has a row per character); gives sequences'],
+    check: positive('at least 1 value per token'),
+    build: (t, name, o) => {
+      if (o.vocabulary === undefined) throw new ValueError(`--layers: '${t.token}' embeds token ids, which text data gives (--data FILE.txt); this data has no vocabulary`);
+      return [embedding(o.vocabulary, t.values[0], { name })];
+    },
   },
   {
     kinds: ['randomTranslation'], example: 'translate0.1', head: /^translate(\d*\.?\d+)/, takes: 'images', gives: 'images', help: [],

@@ -12,8 +12,8 @@ import { batchNormalization, conv2d, dense, flatten, LAYER_ACTIVATIONS, LAYER_TY
 import type { Layer, LayerActivation, LayerConfig, LayerType } from '../../src/nn/layers.js';
 import { ACTIVATIONS } from '../../src/ops/activation.js';
 
-/** The input ranks a layer may see: flat samples [f], images [h, w, c], and the Playground's points [2] (x, y). */
-export type Rank = 'flat' | 'image' | 'point';
+/** The input ranks a layer may see: flat samples [f], images [h, w, c], the Playground's points [2] (x, y), and token ids [steps] (below IDS_VOCABULARY). */
+export type Rank = 'flat' | 'image' | 'point' | 'ids';
 /** Where a case may be refused on purpose: webgrad building it, or one of the exports (which name the layer and say why). */
 export type Stage = 'webgrad' | 'pytorch' | 'onnx';
 
@@ -39,7 +39,9 @@ interface KindExamples<T extends LayerType> {
 }
 
 /** The layer under test sees flat samples of FLAT or images of IMAGE (not square, channels ≠ 1, so a swapped axis shows). */
-export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [4, 6, 3], point: [2] };
+export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [4, 6, 3], point: [2], ids: [5] };
+/** The ids of the 'ids' rank are whole numbers below this (conformance-run.ts' inputOf). */
+export const IDS_VOCABULARY = 7;
 
 const ALL: readonly LayerActivation[] = LAYER_ACTIVATIONS;
 const LINEAR = ['linear'] as const;
@@ -86,6 +88,11 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
     },
   },
   dropout: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => [{ config: { rate: 0.4, seed: 7 } }] },
+  embedding: {
+    ranks: ['ids'],
+    activations: LINEAR,
+    examples: () => [{ config: { inputDim: IDS_VOCABULARY, outputDim: 4 } }, { config: { inputDim: IDS_VOCABULARY, outputDim: 1 } }],
+  },
   pointFeatures: {
     ranks: ['point'],
     activations: LINEAR,
@@ -136,20 +143,23 @@ export const POSITIONS: { readonly [P in Position]: { readonly [R in Rank]: Arou
     flat: { input: SHAPES.flat, before: () => [], head: true },
     image: { input: SHAPES.image, before: () => [], head: true },
     point: { input: SHAPES.point, before: () => [], head: true },
+    ids: { input: SHAPES.ids, before: () => [], head: true },
   },
   last: {
     flat: { input: [5], before: () => [dense(12, { activation: 'tanh' })], head: false },
     image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: false },
     // Points made by a layer: the features of a learned 2-D embedding.
     point: { input: [5], before: () => [dense(2, { activation: 'tanh' })], head: false },
+    ids: { input: SHAPES.ids, before: () => [], head: false },
   },
   // A flatten of channels-first values in torch and ONNX: the exports must flatten in webgrad's NHWC order.
-  afterFlatten: { flat: { input: [2, 3, 2], before: () => [conv2d(2, 3, { padding: 'same', activation: 'tanh' }), flatten()], head: true }, image: null, point: null },
-  afterConv: { flat: null, point: null, image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: true } },
+  afterFlatten: { flat: { input: [2, 3, 2], before: () => [conv2d(2, 3, { padding: 'same', activation: 'tanh' }), flatten()], head: true }, image: null, point: null, ids: null },
+  afterConv: { flat: null, point: null, ids: null, image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: true } },
   insideCnn: {
     flat: { input: [6, 8, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'relu' }), maxPooling2d(2), flatten(), dense(12, { activation: 'tanh' })], head: true },
     image: { input: [8, 12, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'relu' }), batchNormalization(), maxPooling2d(2)], head: true },
     point: null,
+    ids: null,
   },
 };
 

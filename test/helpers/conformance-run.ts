@@ -14,6 +14,7 @@ import type { LayerActivation, ParamSpec } from '../../src/nn/layers.js';
 import { activationLayer, flatten } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import type { Case, Stage } from './conformance-cases.js';
+import { IDS_VOCABULARY } from './conformance-cases.js';
 import type { Ort } from './onnxruntime.js';
 
 /** What each stage gave for one case: an output, or the error that stopped it. */
@@ -38,6 +39,7 @@ const WEIGHT_VALUES: Record<string, (r: Random, shape: number[]) => [number, num
     return [-s, s];
   },
   bias: () => [-0.5, 0.5],
+  embeddings: () => [-1, 1],
   gamma: () => [0.5, 1.5],
   beta: () => [-0.5, 0.5],
   moving_mean: () => [-0.5, 0.5],
@@ -83,9 +85,12 @@ export async function takesAlphaOf(activations: readonly LayerActivation[]): Pro
   return (a) => yes.has(a);
 }
 
-/** The input of case i: values in [-2, 2], past the bends of the activations. */
+/** The input of case i: values in [-2, 2], past the bends of the activations; token ids in [0, IDS_VOCABULARY) for the 'ids' rank. */
 export function inputOf(c: Case, i: number): { data: Float32Array; shape: number[] } {
-  return { data: new Random(1000 + i).fill(new Float32Array(BATCH * c.input.reduce((a, b) => a * b, 1)), -2, 2), shape: [BATCH, ...c.input] };
+  const n = BATCH * c.input.reduce((a, b) => a * b, 1);
+  const r = new Random(1000 + i);
+  const data = c.rank === 'ids' ? Float32Array.from({ length: n }, () => r.int(IDS_VOCABULARY)) : r.fill(new Float32Array(n), -2, 2);
+  return { data, shape: [BATCH, ...c.input] };
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
