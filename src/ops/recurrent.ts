@@ -38,9 +38,10 @@ export interface LastStepBackwardAttrs {
 export const RECURRENT_GATES: { readonly [C in RecurrentCell]: number } = { simpleRnn: 1, lstm: 4, gru: 3 };
 
 /**
- * The most units each cell takes: the backward keeps G + 1 floats a unit (the
- * step's gate gradients and dh; LSTM adds dc) in workgroup memory, which is
- * 16 KiB on every WebGPU device: SimpleRNN 2U, GRU 4U, LSTM 6U floats.
+ * The most units each cell takes: the state, the step's pre-activations or
+ * their gradients, and dh (LSTM: c, dc) live in workgroup memory, which is
+ * 16 KiB on every WebGPU device; the most a cell keeps there is 2U floats
+ * (SimpleRNN), 4U (GRU's backward), 7U (LSTM's forward).
  */
 export const RECURRENT_UNIT_CAP: { readonly [C in RecurrentCell]: number } = { simpleRnn: 2048, lstm: 512, gru: 1024 };
 
