@@ -6,6 +6,10 @@
 //   out = returnSequences ? hs : lastStep(hs)
 // and the gradient rule (src/graph/rules.ts) records recurrentSequenceBackward,
 // then dwhh = hprevᵀ·drec as one matmul over the B·T rows and dbhh = biasGrad(drec).
+// A training step thus launches, per layer and whatever T: recurrentSequence,
+// lastStep (without returnSequences), lastStepBackward, recurrentSequenceBackward,
+// the dwhh matmul and (GRU) dbhh's biasGrad, beside the input projection's own
+// matmul, bias and their gradients.
 import { ShapeError, ValueError } from '../core/errors.js';
 import type { TensorInfo } from '../core/shape.js';
 import { f32, fmt, sizeOf } from '../core/shape.js';
@@ -83,7 +87,8 @@ export function recurrentWorkgroup(U: number, ctx: Pick<GpuContext, 'maxInvocati
 function launch(entry: string, d: Dims, ctx: GpuContext, extra?: readonly number[]): GpuLaunch {
   const constants: Record<string, number> = { UNITS: d.U, WG: recurrentWorkgroup(d.U, ctx) };
   if (d.cell === 'gru') constants.RESET_AFTER = d.resetAfter ? 1 : 0;
-  if (entry.endsWith('backward')) constants.GATES = d.G;
+  // LSTM's backward keeps its gate gradients as vec4s; the others' scalar array is GATES·U long.
+  if (entry.endsWith('backward') && d.cell !== 'lstm') constants.GATES = d.G;
   return {
     entry,
     constants,
