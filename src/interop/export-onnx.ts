@@ -122,11 +122,14 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
     };
     switch (c.type) {
       case 'dense': {
-        if (g.shape.length !== 1) throw new ValueError(`export to ONNX: ${c.name} takes [${g.shape.join(', ')}]; webgrad's dense takes flat inputs`);
+        if (g.shape.length !== 1 && g.shape.length !== 2) throw new ValueError(`export to ONNX: ${c.name} takes [${g.shape.join(', ')}]; webgrad's dense takes flat inputs or sequences`);
         const k = weight(c.name, 'kernel');
         const W = g.weight(`${c.name}/kernel`, k.shape, k.data);
-        if (c.useBias) g.apply('Gemm', `${c.name}/gemm`, {}, [W, g.weight(`${c.name}/bias`, [c.units], weight(c.name, 'bias').data)]);
+        const bias = () => g.weight(`${c.name}/bias`, [c.units], weight(c.name, 'bias').data);
+        // Gemm takes matrices; on sequences [N, T, F] MatMul broadcasts over the steps and Add the bias.
+        if (c.useBias && g.shape.length === 1) g.apply('Gemm', `${c.name}/gemm`, {}, [W, bias()]);
         else g.apply('MatMul', `${c.name}/matmul`, {}, [W]);
+        if (c.useBias && g.shape.length === 2) g.apply('Add', `${c.name}/bias_add`, {}, [bias()]);
         activate();
         break;
       }
@@ -173,6 +176,10 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
         g.x = g.op('Gather', [table, ids], `${c.name}/gather`, { axis: { int: 0 } });
         break;
       }
+      case 'simpleRNN':
+      case 'lstm':
+      case 'gru':
+        throw new ValueError(`export to ONNX: ${c.name} is a ${c.type} layer, which the ONNX export does not map yet (issue #26)`);
       case 'pointFeatures': {
         // The columns x and y ([N, 1] each), each feature's nodes from its record, then the features side by side.
         const column = (i: number, name: string) => {

@@ -94,7 +94,7 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
   };
   switch (c.type) {
     case 'dense': {
-      if (shape.length !== 1) throw new ValueError(`export to PyTorch: ${c.name} takes [${shape.join(', ')}]; webgrad's dense takes flat inputs`);
+      if (shape.length !== 1 && shape.length !== 2) throw new ValueError(`export to PyTorch: ${c.name} takes [${shape.join(', ')}]; webgrad's dense takes flat inputs or sequences`);
       const [fin, fout] = b.weight(c.name, 'kernel').shape;
       // Linear.weight is [out, in]: the kernel [in, out] transposed.
       b.put(`${a}.weight`, c.name, 'kernel', 'linear');
@@ -163,6 +163,10 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
       b.penalties.push(...penaltyCode(a, c.embeddingsRegularizer, undefined));
       b.body.push(`x = self.${a}(x.long())`);
       return;
+    case 'simpleRNN':
+    case 'lstm':
+    case 'gru':
+      throw new ValueError(`export to PyTorch: ${c.name} is a ${c.type} layer, which the PyTorch export does not map yet (issue #26)`);
     case 'pointFeatures':
       // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.
       b.body.push('x0, x1 = x[:, 0], x[:, 1]', `x = torch.stack([${c.features.map((f) => featureRecord(f).torch).join(', ')}], dim=1)  # ${a}: ${c.features.join(', ')}`);

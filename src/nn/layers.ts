@@ -12,6 +12,8 @@ import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
 import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
 import type { BatchNormConfig, LayerNormConfig } from './norm-layers.js';
+import type { GruConfig, GruOptions, LstmConfig, LstmOptions, RecurrentConfig, SimpleRnnConfig, SimpleRnnOptions } from './recurrent-layers.js';
+import { GRU_DEFAULTS, gruConfig, LSTM_DEFAULTS, lstmConfig, RECURRENT_DEFAULTS, recurrentLayer, simpleRnnConfig } from './recurrent-layers.js';
 import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
@@ -27,6 +29,7 @@ export { batchNormalization, layerNormalization } from './norm-layers.js';
 export { l1, l1l2, l2 } from './regularizers.js';
 export type { Regularizer } from './regularizers.js';
 export type { BatchNormOptions, LayerNormOptions } from './norm-layers.js';
+export type { GruOptions, LstmOptions, RecurrentConfig, SimpleRnnOptions } from './recurrent-layers.js';
 
 /** The JSON a layer saves as, and is rebuilt from. */
 export type LayerConfig =
@@ -42,7 +45,8 @@ export type LayerConfig =
   | Pool2dConfig
   | GlobalPoolConfig
   | BatchNormConfig
-  | LayerNormConfig;
+  | LayerNormConfig
+  | RecurrentConfig;
 
 export type LayerType = LayerConfig['type'];
 type ConfigOf<T extends LayerType> = Extract<LayerConfig, { type: T }>;
@@ -276,6 +280,25 @@ function featuresLayer(config: ConfigOf<'pointFeatures'>): Layer {
   };
 }
 
+/**
+ * Keras' SimpleRNN: h = tanh(x·W + h_prev·U + b) over the steps of samples
+ * [steps, features]; the last state [units], or every state [steps, units]
+ * with returnSequences.
+ */
+export function simpleRNN(units: number, options: SimpleRnnOptions = {}): Layer {
+  return layerFromConfig(simpleRnnConfig(units, options));
+}
+
+/** Keras' LSTM (gates i, f, c, o; sigmoid gates, tanh cell; unitForgetBias), over samples [steps, features]. */
+export function lstm(units: number, options: LstmOptions = {}): Layer {
+  return layerFromConfig(lstmConfig(units, options));
+}
+
+/** Keras' GRU (gates z, r, h; resetAfter true by default, as Keras 2, with a recurrent bias), over samples [steps, features]. */
+export function gru(units: number, options: GruOptions = {}): Layer {
+  return layerFromConfig(gruConfig(units, options));
+}
+
 const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
 const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
 
@@ -304,6 +327,10 @@ const POOL_STRIDES = (given: Partial<Pool2dConfig>) => (given.poolSize ? { strid
 
 const COMMON = { type: true, name: true, activation: true, inputShape: true } as const;
 const WEIGHTED_FIELDS = { ...COMMON, alpha: true, useBias: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true } as const;
+const RECURRENT_FIELDS = {
+  ...COMMON, units: true, useBias: true, returnSequences: true, goBackwards: true, kernelInitializer: true, recurrentInitializer: true, biasInitializer: true,
+  dropout: true, recurrentDropout: true, kernelRegularizer: true, recurrentRegularizer: true, biasRegularizer: true,
+} as const;
 const NORM_FIELDS = { ...COMMON, axis: true, epsilon: true, center: true, scale: true } as const;
 
 /** Every layer kind. A kind in LayerConfig without an entry here does not compile. */
@@ -348,6 +375,9 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
   globalAveragePooling2d: { title: 'GlobalAveragePooling2D', build: globalPoolLayer, fields: COMMON, fileDefaults: { activation: 'linear' } },
   batchNormalization: { title: 'BatchNormalization', build: batchNormLayer, fields: { ...NORM_FIELDS, momentum: true }, fileDefaults: { ...NORM_DEFAULTS, momentum: 0.99 } },
   layerNormalization: { title: 'LayerNormalization', build: layerNormLayer, fields: NORM_FIELDS, fileDefaults: NORM_DEFAULTS },
+  simpleRNN: { title: 'SimpleRNN', build: recurrentLayer, fields: { ...RECURRENT_FIELDS }, fileDefaults: RECURRENT_DEFAULTS },
+  lstm: { title: 'LSTM', build: recurrentLayer, fields: { ...RECURRENT_FIELDS, recurrentActivation: true, unitForgetBias: true }, fileDefaults: LSTM_DEFAULTS },
+  gru: { title: 'GRU', build: recurrentLayer, fields: { ...RECURRENT_FIELDS, recurrentActivation: true, resetAfter: true }, fileDefaults: GRU_DEFAULTS },
   reshape: {
     title: 'Reshape',
     build: (config) => {
@@ -372,7 +402,7 @@ export function withFileDefaults(config: Partial<LayerConfig> & { type: string }
   if (!Object.hasOwn(KINDS, type)) return config as LayerConfig;
   const kind = KINDS[type] as KindDefinition<LayerType>;
   const derived = kind.defaultsFrom?.(config as never) ?? {};
-  const prefix = type.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/_(\d)/, '$1');
+  const prefix = type.replace(/[A-Z]+/g, (c) => `_${c.toLowerCase()}`).replace(/_(\d)/, '$1');
   return { ...kind.fileDefaults, ...derived, ...config, name: config.name ?? autoName(prefix) } as LayerConfig;
 }
 
@@ -421,16 +451,21 @@ function denseLayer(config: ConfigOf<'dense'>): Layer {
     activation: config.activation,
     outputShape: (input) => [...input.slice(0, -1), units],
     params(input) {
-      if (input.length !== 1) throw new ValueError(`${config.name}: dense expects flat inputs [features], got [${input.join(', ')}]; put a flatten() layer before it`);
-      const fanIn = input[0];
+      // Flat samples, or sequences [steps, features], where it acts on every step (the last axis), as Keras' Dense.
+      if (input.length !== 1 && input.length !== 2) throw new ValueError(`${config.name}: dense expects flat inputs [features] or sequences [steps, features], got [${input.join(', ')}]; put a flatten() layer before it`);
+      const fanIn = input[input.length - 1];
       const specs: ParamSpec[] = [{ name: `${config.name}/kernel`, shape: [fanIn, units], init: (r) => initialize(kernelInitializer, fanIn * units, fanIn, units, r) }];
       if (useBias) specs.push({ name: `${config.name}/bias`, shape: [units], init: (r) => initialize(biasInitializer, units, fanIn, units, r) });
       return specs;
     },
     forward(g, x, [w, b], ctx) {
       addPenalties(g, ctx, config.name, [[w, config.kernelRegularizer, 'kernel'], [b, config.biasRegularizer, 'bias']]);
-      let y = g.op(matmul, [x, w], {}, `${config.name}/matmul`);
+      // Sequences [n, steps, features]: every step as a row of one matmul, then the steps again (free views).
+      const seq = x.shape.length === 3 ? x.shape : null;
+      const rows = seq ? g.op(reshapeOp, [x], { shape: [seq[0] * seq[1], seq[2]] }, `${config.name}/rows`) : x;
+      let y = g.op(matmul, [rows, w], {}, `${config.name}/matmul`);
       if (b) y = g.op(biasAdd, [y, b], {}, `${config.name}/bias_add`);
+      if (seq) y = g.op(reshapeOp, [y], { shape: [seq[0], seq[1], units] }, `${config.name}/steps`);
       return ctx.skipActivation ? y : applyActivation(g, y, config.activation, config.alpha, `${config.name}/${config.activation}`);
     },
   };

@@ -12,13 +12,14 @@ import type { Layer } from './layer-base.js';
 import type { LayerType } from './layers.js';
 import { dense, dropout, embedding, flatten, randomTranslation, reshape } from './layers.js';
 import { batchNormalization, layerNormalization } from './norm-layers.js';
+import { gru, lstm, simpleRNN } from './layers.js';
 import type { Regularizer } from './regularizers.js';
 
 /** One layer as written: a number is a dense layer's width; a string any other token. What settings and sweeps store. */
 export type LayerToken = number | string;
 
 /** A token's options after its colons, by option name. */
-type Parts = { strides?: number; padding?: 'same' | 'valid'; l1?: number; l2?: number };
+type Parts = { strides?: number; padding?: 'same' | 'valid'; l1?: number; l2?: number; returnSequences?: boolean; goBackwards?: boolean };
 
 /** An option a token may take after a colon: `s2`, `same`, `l2=1e-4`. Options of one `slot` exclude each other. */
 interface PartRule {
@@ -39,6 +40,8 @@ function penalty(key: 'l1' | 'l2'): PartRule {
   };
 }
 const PENALTIES = [penalty('l1'), penalty('l2')];
+const flag = (slot: 'returnSequences' | 'goBackwards', word: string): PartRule => ({ slot, pattern: new RegExp(`^${word}$`), read: () => true });
+const RECURRENT_PARTS: PartRule[] = [flag('returnSequences', 'seq'), flag('goBackwards', 'back'), ...PENALTIES];
 const CONV_PARTS: PartRule[] = [
   {
     slot: 'strides',
@@ -62,8 +65,8 @@ export interface SpecToken {
   readonly parts: Parts;
 }
 
-/** What the layers before a token give: flat vectors or images [h, w, c]. */
-type Rank = 'flat' | 'images';
+/** What the layers before a token give: flat vectors, images [h, w, c] or sequences [steps, features]. */
+type Rank = 'flat' | 'images' | 'sequences';
 
 /** How the spec builds layers, beyond the tokens: the CLI's --activation, --batch-norm, --dropout, --l1, --l2. */
 export interface SpecExtras {
@@ -90,8 +93,8 @@ interface TokenRule {
   readonly parts?: readonly PartRule[];
   /** Checks the head's numbers; returns them. */
   check(values: number[], raw: string, where: string): void;
-  /** What it takes: images only, or anything (flat or images). */
-  readonly takes: 'images' | 'any';
+  /** What it takes: images only, sequences only, or anything. */
+  readonly takes: 'images' | 'sequences' | 'any';
   /** What it gives: 'same' keeps the rank. */
   readonly gives: Rank | 'same';
   build(t: SpecToken, name: string, o: SpecExtras): Layer[];
@@ -174,6 +177,22 @@ const RULES = [
     check: fraction('the dropout rate'),
     build: (t, name) => [dropout(t.values[0], { name })],
   },
+  ...(['simpleRNN', 'lstm', 'gru'] as const).map((kind) => {
+    const word = kind === 'simpleRNN' ? 'rnn' : kind;
+    const make = { simpleRNN, lstm, gru }[kind];
+    return {
+      kinds: [kind], example: `${word}64`, head: new RegExp(`^${word}(\\d+)`), parts: RECURRENT_PARTS, takes: 'sequences', gives: 'flat',
+      help: kind === 'simpleRNN'
+        ? [
+          'rnnN        a SimpleRNN of N units (tanh); lstmN an LSTM, gruN a GRU (Keras\' defaults: sigmoid gates, orthogonal recurrent',
+          '            kernel, GRU reset_after); flat square data (784 = 28²) is read as 28 steps of 28, images as rows; followed by',
+          '            another recurrent layer it gives every step; :seq gives every step anyway, :back reads the steps backwards',
+        ]
+        : [],
+      check: positive('at least 1 unit'),
+      build: (t: SpecToken, name: string, o: SpecExtras) => [make(t.values[0], { name, returnSequences: t.parts.returnSequences ?? false, goBackwards: t.parts.goBackwards ?? false, ...kernelPenalty(t, o) })],
+    } satisfies TokenRule;
+  }),
   {
     kinds: ['embedding'], example: 'embed64', head: /^embed(\d+)/, takes: 'any', gives: 'flat',
     help: ['embedN      an embedding of N values per token id (text data: the table has a row per character); gives sequences'],
@@ -258,10 +277,9 @@ export function parseSpec(text: string, where = '--layers'): LayerToken[] {
 
 export const specText = (tokens: readonly LayerToken[]) => (tokens.length ? tokens.join(',') : 'none');
 
-/** Whether the first token that changes the rank needs images (a conv or pooling layer before any dense one). */
-function needsImages(tokens: readonly SpecToken[]): boolean {
-  const first = tokens.find((t) => t.rule.gives !== 'same');
-  return first !== undefined && first.rule.takes === 'images';
+/** What the first token that changes the rank takes: images (a conv or pooling layer before any dense one), sequences (a recurrent layer), or anything. */
+function firstTakes(tokens: readonly SpecToken[]): TokenRule['takes'] {
+  return tokens.find((t) => t.rule.gives !== 'same')?.rule.takes ?? 'any';
 }
 
 /**
@@ -272,19 +290,34 @@ function needsImages(tokens: readonly SpecToken[]): boolean {
 export function layersFromSpec(raw: readonly LayerToken[], o: SpecExtras): Layer[] {
   const tokens = raw.map((t) => parseToken(t));
   const layers: Layer[] = [];
-  let rank: Rank = o.inputShape.length === 3 ? 'images' : 'flat';
-  if (needsImages(tokens) && rank === 'flat') {
+  let rank: Rank = o.inputShape.length === 3 ? 'images' : o.inputShape.length === 2 ? 'sequences' : 'flat';
+  const takes = firstTakes(tokens);
+  if (takes === 'images' && rank === 'flat') {
     const side = Math.round(Math.sqrt(o.inputShape[0]));
     if (side * side !== o.inputShape[0]) throw new ValueError(`--layers ${specText(raw)}: convolution and pooling need images; this data has ${o.inputShape[0]} features per sample, not a square image`);
     layers.push(reshape([side, side, 1], { name: 'image' }));
     rank = 'images';
   }
+  if (takes === 'sequences' && rank !== 'sequences') {
+    // Keras' classic example: a digit read as 28 steps of its 28-pixel rows (an image [h, w, c] as h steps of w·c values).
+    const [h, w, c] = o.inputShape;
+    const side = Math.round(Math.sqrt(o.inputShape[0]));
+    if (rank === 'flat' && side * side !== o.inputShape[0]) throw new ValueError(`--layers ${specText(raw)}: a recurrent layer reads sequences; this data has ${o.inputShape[0]} features per sample, not a square image to read row by row`);
+    layers.push(reshape(rank === 'images' ? [h, w * c] : [side, side], { name: 'rows' }));
+    rank = 'sequences';
+  }
   tokens.forEach((t, i) => {
-    if (t.rule.takes === 'images' && rank !== 'images') throw new ValueError(`--layers: '${t.token}' needs images, but the layers before it give flat vectors`);
+    if (t.rule.takes === 'images' && rank !== 'images') throw new ValueError(`--layers: '${t.token}' needs images, but the layers before it give ${rank === 'sequences' ? 'sequences' : 'flat vectors'}`);
+    if (t.rule.takes === 'sequences' && rank !== 'sequences') throw new ValueError(`--layers: '${t.token}' needs sequences, but the layers before it give ${rank === 'images' ? 'images' : 'flat vectors'} (a recurrent layer after another one gets every step of it)`);
     // Dense layers take flat vectors: flatten images first (the flatten token is that layer itself).
     if (t.rule.gives === 'flat' && t.rule.takes === 'any' && rank === 'images') layers.push(flatten({ name: t.rule.kinds[0] === 'flatten' ? `hidden_${i + 1}` : `flatten_${i + 1}` }));
-    layers.push(...t.rule.build(t, `hidden_${i + 1}`, o));
-    if (t.rule.gives !== 'same') rank = t.rule.gives;
+    // A recurrent layer followed by another gives every step (Keras needs return_sequences=True there).
+    const stacked = t.rule.takes === 'sequences' && tokens.slice(i + 1).find((n) => n.rule.gives !== 'same')?.rule.takes === 'sequences';
+    const token = stacked ? { ...t, parts: { ...t.parts, returnSequences: true } } : t;
+    layers.push(...t.rule.build(token, `hidden_${i + 1}`, o));
+    // A dense layer on sequences acts on every step, as Keras'; a recurrent one gives every step with :seq; an embedding makes sequences of its ids.
+    if (token.parts.returnSequences || (t.rule.kinds[0] === 'dense' && rank === 'sequences') || t.rule.kinds[0] === 'embedding') rank = 'sequences';
+    else if (t.rule.gives !== 'same') rank = t.rule.gives;
   });
   if (rank === 'images') layers.push(flatten({ name: 'flatten' }));
   return layers;

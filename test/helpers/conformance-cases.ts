@@ -13,7 +13,7 @@ import type { Layer, LayerActivation, LayerConfig, LayerType } from '../../src/n
 import { ACTIVATIONS } from '../../src/ops/activation.js';
 
 /** The input ranks a layer may see: flat samples [f], images [h, w, c], the Playground's points [2] (x, y), and token ids [steps] (below IDS_VOCABULARY). */
-export type Rank = 'flat' | 'image' | 'point' | 'ids';
+export type Rank = 'flat' | 'image' | 'point' | 'ids' | 'sequence';
 /** Where a case may be refused on purpose: webgrad building it, or one of the exports (which name the layer and say why). */
 export type Stage = 'webgrad' | 'pytorch' | 'onnx';
 
@@ -39,12 +39,14 @@ interface KindExamples<T extends LayerType> {
 }
 
 /** The layer under test sees flat samples of FLAT or images of IMAGE (not square, channels ≠ 1, so a swapped axis shows). */
-export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [4, 6, 3], point: [2], ids: [5] };
+export const SHAPES: { readonly [R in Rank]: number[] } = { flat: [12], image: [4, 6, 3], point: [2], ids: [5], sequence: [4, 3] };
 /** The ids of the 'ids' rank are whole numbers below this (conformance-run.ts' inputOf). */
 export const IDS_VOCABULARY = 7;
 
 const ALL: readonly LayerActivation[] = LAYER_ACTIVATIONS;
 const LINEAR = ['linear'] as const;
+/** The recurrent cells' activation: tanh, the only one they take. */
+const TANH = ['tanh'] as const;
 const TORCH_SAME_POOL = /has 'same' padding, which torch's pooling has no counterpart for/;
 const TORCH_HALF_AFFINE = /has center (true|false) and scale (true|false); torch('s| 1\.13's) \w+ learns both or neither/;
 /** An epsilon far from the default, so that an export that drops it shows. */
@@ -88,6 +90,9 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
     },
   },
   dropout: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => [{ config: { rate: 0.4, seed: 7 } }] },
+  simpleRNN: { ranks: ['sequence'], activations: TANH, examples: () => recurrentExamples<'simpleRNN'>({}) },
+  lstm: { ranks: ['sequence'], activations: TANH, examples: () => recurrentExamples<'lstm'>({ unitForgetBias: false }) },
+  gru: { ranks: ['sequence'], activations: TANH, examples: () => [...recurrentExamples<'gru'>({}), ...recurrentExamples<'gru'>({ resetAfter: false })] },
   embedding: {
     ranks: ['ids'],
     activations: LINEAR,
@@ -106,6 +111,17 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
   batchNormalization: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => normExamples<'batchNormalization'>({ momentum: 0.9 }) },
   layerNormalization: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => normExamples<'layerNormalization'>({}) },
 };
+
+/** Until the exports map the recurrent layers (issue #26), both refuse them by name. */
+const RECURRENT_REFUSED = { pytorch: /is a (simpleRNN|lstm|gru) layer, which the PyTorch export does not map yet/, onnx: /is a (simpleRNN|lstm|gru) layer, which the ONNX export does not map yet/ };
+
+function recurrentExamples<T extends 'simpleRNN' | 'lstm' | 'gru'>(extra: Fields<ConfigOf<T>>): Example<T>[] {
+  return [
+    { config: { units: 5, ...extra }, refusedBy: RECURRENT_REFUSED },
+    { config: { units: 3, returnSequences: true, goBackwards: true, ...extra }, refusedBy: RECURRENT_REFUSED },
+    { config: { units: 2, useBias: false, returnSequences: true, ...extra }, refusedBy: RECURRENT_REFUSED },
+  ];
+}
 
 function poolExamples(): Example<'maxPooling2d' | 'averagePooling2d'>[] {
   return [
@@ -144,6 +160,7 @@ export const POSITIONS: { readonly [P in Position]: { readonly [R in Rank]: Arou
     image: { input: SHAPES.image, before: () => [], head: true },
     point: { input: SHAPES.point, before: () => [], head: true },
     ids: { input: SHAPES.ids, before: () => [], head: true },
+    sequence: { input: SHAPES.sequence, before: () => [], head: true },
   },
   last: {
     flat: { input: [5], before: () => [dense(12, { activation: 'tanh' })], head: false },
@@ -151,15 +168,18 @@ export const POSITIONS: { readonly [P in Position]: { readonly [R in Rank]: Arou
     // Points made by a layer: the features of a learned 2-D embedding.
     point: { input: [5], before: () => [dense(2, { activation: 'tanh' })], head: false },
     ids: { input: SHAPES.ids, before: () => [], head: false },
+    // Sequences made by a layer: a Dense on every step, then the recurrent layer.
+    sequence: { input: [4, 5], before: () => [dense(3, { activation: 'tanh' })], head: false },
   },
   // A flatten of channels-first values in torch and ONNX: the exports must flatten in webgrad's NHWC order.
-  afterFlatten: { flat: { input: [2, 3, 2], before: () => [conv2d(2, 3, { padding: 'same', activation: 'tanh' }), flatten()], head: true }, image: null, point: null, ids: null },
-  afterConv: { flat: null, point: null, ids: null, image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: true } },
+  afterFlatten: { flat: { input: [2, 3, 2], before: () => [conv2d(2, 3, { padding: 'same', activation: 'tanh' }), flatten()], head: true }, image: null, point: null, ids: null, sequence: null },
+  afterConv: { flat: null, point: null, ids: null, sequence: null, image: { input: [4, 6, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'tanh' })], head: true } },
   insideCnn: {
     flat: { input: [6, 8, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'relu' }), maxPooling2d(2), flatten(), dense(12, { activation: 'tanh' })], head: true },
     image: { input: [8, 12, 2], before: () => [conv2d(3, 3, { padding: 'same', activation: 'relu' }), batchNormalization(), maxPooling2d(2)], head: true },
     point: null,
     ids: null,
+    sequence: null,
   },
 };
 

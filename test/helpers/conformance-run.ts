@@ -40,6 +40,11 @@ const WEIGHT_VALUES: Record<string, (r: Random, shape: number[]) => [number, num
   },
   bias: () => [-0.5, 0.5],
   embeddings: () => [-1, 1],
+  recurrent_kernel: (_r, shape) => {
+    const s = Math.sqrt(3 / shape[0]);
+    return [-s, s];
+  },
+  recurrent_bias: () => [-0.5, 0.5],
   gamma: () => [0.5, 1.5],
   beta: () => [-0.5, 0.5],
   moving_mean: () => [-0.5, 0.5],

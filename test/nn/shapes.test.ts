@@ -70,7 +70,7 @@ describe.each(backends)('tensors of any rank on %s', (name) => {
 describe('shape layers refuse what does not fit', () => {
   it('dense on images asks for a flatten, reshape names the sizes', () => {
     const m = sequential([dense(3, { inputShape: [4, 4, 1] })]);
-    expect(() => m.summary(() => undefined)).toThrow(/dense expects flat inputs \[features\], got \[4, 4, 1\]; put a flatten\(\) layer before it/);
+    expect(() => m.summary(() => undefined)).toThrow(/dense expects flat inputs \[features\] or sequences \[steps, features\], got \[4, 4, 1\]; put a flatten\(\) layer before it/);
     const r = sequential([reshape([5, -1], { inputShape: [16] })]);
     expect(() => r.summary(() => undefined)).toThrow(/cannot view 16 values as \[5, -1\]/);
     expect(() => reshape([-1, -1])).not.toThrow();
