@@ -6,6 +6,7 @@ import type { Node, Value } from '../graph/graph.js';
 import { pcg } from '../ops/dropout.js';
 import { accumulate, add } from '../ops/elementwise.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
+import { reshape } from '../ops/reshape.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { ForwardContext, Layer, ParamSpec } from './layers.js';
 import { applyActivation, isTrainable } from './layers.js';
@@ -105,24 +106,30 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const weights = weightValues(g, spec);
   const losses: Value[] = [];
   const recorded: Training | null = training ? { step: null } : null;
-  const out = forward(g, spec, x, weights, spec.loss.fused, recorded, losses);
+  const forwarded = forward(g, spec, x, weights, spec.loss.fused, recorded, losses);
+  // A class for every step ([batch, steps, classes] against labels [batch, steps], a language model's):
+  // every step is a row of the loss and the metrics, each counted 1/steps, so that the sums over
+  // samples are means over steps and the reported figures are per step (per character).
+  const steps = forwarded.shape.length === 3 && spec.loss.targets === 'labels' ? forwarded.shape[1] : 1;
+  const out = steps > 1 ? g.op(reshape, [forwarded], { shape: [batch * steps, forwarded.shape[2]] }, 'output/steps') : forwarded;
+  const labels = steps > 1 ? g.op(reshape, [y], { shape: [batch * steps] }, 'y/steps') : y;
   // The layers' penalties (regularizers), one scalar: part of the loss, as Keras reports it, in training and evaluation.
   const penalty = losses.length ? losses.reduce((a, b) => g.op(add, [a, b], {}, 'penalty')) : null;
   const last = spec.layers[spec.layers.length - 1];
   let activated: Value | null = null;
   // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
   const act = () => (activated ??= spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
-  const perSample = g.op(spec.loss.kernel, [out, y], spec.loss.attrs, 'loss');
+  const perSample = g.op(spec.loss.kernel, [out, labels], spec.loss.attrs, 'loss');
   const sums: Value[] = [];
   const addSum = (v: Value, name: string) => {
     const acc = g.state(`${name}_sum`, [1]);
-    g.update(accumulate, [g.op(reduceSum, [v], {})], [acc], { alpha: 1 });
+    g.update(accumulate, [g.op(reduceSum, [v], {})], [acc], { alpha: 1 / steps });
     sums.push(acc);
   };
   addSum(perSample, 'loss');
   // Per sample, the batch's penalty: the loss sum gains batch·penalty.
   if (penalty) g.update(accumulate, [penalty], [sums[0]], { alpha: batch });
-  for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), y], m.attrs, m.name), m.name);
+  for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), labels], m.attrs, m.name), m.name);
   return { g, x, y, weights, perSample, penalty, sums, step: recorded?.step ?? null };
 }
 

@@ -64,20 +64,28 @@ export function toFeatures(x: Input, inputShape: number[] | null, what = 'x'): F
 }
 
 /** Targets shaped for the loss: integer class labels [n], or [n, units] values. */
-export function toTargets(y: Input, n: number, loss: ResolvedLoss, units: number, what = 'y'): Targets {
+/**
+ * Targets checked against the model's output: class labels [n] (or [n, steps]
+ * where the output gives a class for every step, `steps`), or targets [n, units].
+ */
+export function toTargets(y: Input, n: number, loss: ResolvedLoss, units: number, what = 'y', steps?: number): Targets {
   const { data, shape } = flatten(y, what);
   if (shape[0] !== n) throw new ShapeError(`${what}: ${shape[0]} targets for ${n} samples`);
   if (loss.targets === 'labels') {
-    if (shape.length !== 1) {
-      throw new ShapeError(`${what}: ${loss.name} takes integer class labels of shape [${n}], got [${shape.join(', ')}]${shape[1] === units ? ' (one-hot targets go with categoricalCrossentropy)' : ''}`);
+    const want = steps === undefined ? [n] : [n, steps];
+    if (shape.length !== want.length || shape[1] !== want[1]) {
+      const perStep = steps !== undefined && shape.length === 1
+        ? `; the model gives a class for each of ${steps} steps ([${steps}, ${units}] per sample): for one class per sequence, the last recurrent layer must not return sequences (returnSequences false, no :seq)`
+        : steps === undefined && shape.length === 2 && shape[1] !== units ? '; labels per step need a model that gives a class for every step (returnSequences on its last recurrent layer)' : '';
+      throw new ShapeError(`${what}: ${loss.name} takes integer class labels of shape [${want.join(', ')}], got [${shape.join(', ')}]${shape[1] === units && steps === undefined ? ' (one-hot targets go with categoricalCrossentropy)' : perStep}`);
     }
-    const labels = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
+    const labels = new Int32Array(data.length);
+    for (let i = 0; i < data.length; i++) {
       const v = data[i];
-      if (!Number.isInteger(v) || v < 0 || v >= units) throw new ValueError(`${what}: label ${v} at sample ${i} is not a class index in [0, ${units})`);
+      if (!Number.isInteger(v) || v < 0 || v >= units) throw new ValueError(`${what}: label ${v} at sample ${Math.floor(i / (steps ?? 1))}${steps === undefined ? '' : `, step ${i % steps}`} is not a class index in [0, ${units})`);
       labels[i] = v;
     }
-    return { data: labels, shape: [n] };
+    return { data: labels, shape: want };
   }
   const width = shape.length === 1 ? 1 : shape[1];
   if (shape.length > 2 || width !== units) {

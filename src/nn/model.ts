@@ -363,7 +363,7 @@ export class Sequential implements TrainingModel {
       paramCounts.push(p.length);
       s = l.outputShape(s);
     }
-    return { layers: this.layers, inputShape, params, paramCounts, loss, metrics: (options?.metrics ?? []).map((m) => resolveMetric(m, loss)), targetShape: loss.targets === 'labels' ? [] : s, fuse: options?.fuse ?? true, seed: this.seed };
+    return { layers: this.layers, inputShape, params, paramCounts, loss, metrics: (options?.metrics ?? []).map((m) => resolveMetric(m, loss)), targetShape: loss.targets === 'labels' ? (s.length === 2 ? [s[0]] : []) : s, fuse: options?.fuse ?? true, seed: this.seed };
   }
 
   /** Builds the runtime on first use: opens the backend, initialises or restores weights. */

@@ -58,12 +58,11 @@ interface Data {
 
 function prepare(rt: Runtime, x: Input, y: Input, what: string): Data {
   const fx = toFeatures(x, rt.spec.inputShape, `${what} x`);
-  const units = rt.spec.targetShape[0] ?? outputUnits(rt);
-  return { x: fx, y: toTargets(y, fx.shape[0], rt.spec.loss, units, `${what} y`) };
-}
-
-function outputUnits(rt: Runtime): number {
-  return outputShapeOf(rt.spec.layers, rt.spec.inputShape)[0];
+  const out = outputShapeOf(rt.spec.layers, rt.spec.inputShape);
+  // Labels: as many classes as the output's last axis, one label per step where the output has steps [steps, classes].
+  const labels = rt.spec.loss.targets === 'labels';
+  const units = labels ? out[out.length - 1] : (rt.spec.targetShape[0] ?? out[0]);
+  return { x: fx, y: toTargets(y, fx.shape[0], rt.spec.loss, units, `${what} y`, labels && out.length === 2 ? out[0] : undefined) };
 }
 
 function slice(d: Data, from: number, to: number): Data {
