@@ -51,3 +51,20 @@ export function channelsFirstKernel([kh, kw, cin, cout]: number[], data: Float32
   for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) t[((o * cin + i) * kh + y) * kw + x] = data[((y * kw + x) * cin + i) * cout + o];
   return t;
 }
+
+/**
+ * Gate blocks reordered: `data` is blocks of `block` floats (a gate's rows of
+ * a [G·U, K] matrix, or its U entries of a bias), and block k of the result
+ * is block order[k] of the input. Keras' LSTM i, f, c, o is ONNX's i, o, f, c
+ * by [0, 3, 1, 2]; Keras' GRU z, r, h is torch's r, z, n by [1, 0, 2], which
+ * is its own inverse.
+ */
+export function reorderGates(data: Float32Array, order: readonly number[], block: number): Float32Array {
+  if (data.length !== order.length * block) throw new Error(`reorderGates: ${data.length} floats are not ${order.length} blocks of ${block} (a webgrad bug)`);
+  const out = new Float32Array(data.length);
+  order.forEach((from, k) => out.set(data.subarray(from * block, (from + 1) * block), k * block));
+  return out;
+}
+
+/** Keras' GRU gates z, r, h in torch's order r, z, n (and back: the swap is its own inverse). */
+export const TORCH_GRU_ORDER = [1, 0, 2] as const;

@@ -11,6 +11,7 @@ import { onnxActivation } from '../ops/activations.js';
 import type { LayerConfig } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
+import { recurrentNodes } from './export-onnx-recurrent.js';
 import type { Attribute } from './onnx-proto.js';
 import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';
 
@@ -26,7 +27,7 @@ function pads2d(padding: 'valid' | 'same', [h, w]: number[], [kh, kw]: number[],
 }
 
 /** The nodes and weights of the graph being written, and the name of the value that flows through it. */
-class OnnxGraph {
+export class OnnxGraph {
   readonly nodes: Uint8Array[] = [];
   readonly initializers: Uint8Array[] = [];
   private readonly used = new Set<string>(['x']);
@@ -53,6 +54,13 @@ class OnnxGraph {
     const out = this.fresh(name);
     this.nodes.push(node(opType, inputs, [out], out, attrs));
     return out;
+  }
+
+  /** Adds a node with several outputs; returns their names. */
+  outputs(opType: string, inputs: string[], names: string[], attrs: Record<string, Attribute> = {}): string[] {
+    const outs = names.map((n) => this.fresh(n));
+    this.nodes.push(node(opType, inputs, outs, outs[0], attrs));
+    return outs;
   }
 
   /** Applies a one-input op to the current value. */
@@ -179,7 +187,8 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
       case 'simpleRNN':
       case 'lstm':
       case 'gru':
-        throw new ValueError(`export to ONNX: ${c.name} is a ${c.type} layer, which the ONNX export does not map yet (issue #26)`);
+        recurrentNodes(g, c, (part) => weight(c.name, part));
+        break;
       case 'pointFeatures': {
         // The columns x and y ([N, 1] each), each feature's nodes from its record, then the features side by side.
         const column = (i: number, name: string) => {

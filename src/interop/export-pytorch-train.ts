@@ -2,14 +2,20 @@
 // loss, the regularizers' penalty, and the optimizer with its state in
 // torch's names and layouts. Only numbers, sanitized identifiers and escaped
 // literals (python-source.ts) go into the code written here.
-import { channelsFirstKernel, transposed } from './export-common.js';
+import { channelsFirstKernel, reorderGates, TORCH_GRU_ORDER, transposed } from './export-common.js';
 import { checkOptimizer, learningRateAt } from '../optim/optimizers.js';
 import { pyBool, pyNum, pyStr, pyStrList } from './python-source.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { encodeSafetensors } from './safetensors.js';
 
-/** How a webgrad weight becomes its torch tensor: as it is, a dense kernel transposed, a conv kernel permuted. */
-export type Conversion = 'same' | 'linear' | 'conv';
+/**
+ * How a webgrad weight becomes its torch tensor: as it is, a dense (or
+ * SimpleRNN / LSTM) kernel transposed, a conv kernel permuted, a GRU kernel
+ * transposed with its gate blocks from Keras' z, r, h to torch's r, z, n
+ * ('gruGates'), a GRU bias reordered so ('gruBias'). model.py's _to_webgrad
+ * and _from_webgrad hold the same list; the optimizer's slots move by it too.
+ */
+export type Conversion = 'same' | 'linear' | 'conv' | 'gruGates' | 'gruBias';
 
 /** One tensor of the state_dict: its torch key, the webgrad weight it comes from, and how. */
 export interface Mapped {
@@ -20,18 +26,36 @@ export interface Mapped {
   readonly trainable: boolean;
 }
 
-/** A webgrad weight (or optimizer slot, laid out like it) in torch's layout: [in, out] → [out, in]; [kh, kw, in, out] → [out, in, kh, kw]. */
+/** A webgrad weight (or optimizer slot, laid out like it) in torch's layout: [in, out] → [out, in]; [kh, kw, in, out] → [out, in, kh, kw]; GRU gates reordered. */
 export function toTorch(conversion: Conversion, shape: number[], data: Float32Array): { shape: number[]; data: Float32Array } {
-  if (conversion === 'same') return { shape, data };
-  if (conversion === 'linear') return { shape: [shape[1], shape[0]], data: transposed(shape, data) };
-  const [kh, kw, cin, cout] = shape;
-  return { shape: [cout, cin, kh, kw], data: channelsFirstKernel(shape, data) };
+  switch (conversion) {
+    case 'same':
+      return { shape, data };
+    case 'linear':
+      return { shape: [shape[1], shape[0]], data: transposed(shape, data) };
+    case 'conv': {
+      const [kh, kw, cin, cout] = shape;
+      return { shape: [cout, cin, kh, kw], data: channelsFirstKernel(shape, data) };
+    }
+    case 'gruGates': {
+      // [K, 3U] → [3U, K]: then each gate is U whole rows of K.
+      const [K, GU] = shape;
+      return { shape: [GU, K], data: reorderGates(transposed(shape, data), TORCH_GRU_ORDER, (GU / 3) * K) };
+    }
+    case 'gruBias':
+      return { shape, data: reorderGates(data, TORCH_GRU_ORDER, shape[0] / 3) };
+  }
 }
 
 /** model.penalty()'s terms for a layer's regularizers: l1·Σ|w| + l2·Σw², as webgrad adds them to the loss. `a` is a sanitized module name. */
 export function penaltyCode(a: string, kernel: { l1: number; l2: number } | undefined, bias: { l1: number; l2: number } | undefined): string[] {
+  return penaltyTerms(a, [[kernel, 'weight'], [bias, 'bias']]);
+}
+
+/** model.penalty()'s terms for regularizers on named tensors of module `a` (a sum of |w| or w² does not change when torch transposes or reorders a weight). */
+export function penaltyTerms(a: string, on: readonly (readonly [{ l1: number; l2: number } | undefined, string])[]): string[] {
   const terms: string[] = [];
-  for (const [r, part] of [[kernel, 'weight'], [bias, 'bias']] as const) {
+  for (const [r, part] of on) {
     if (!r) continue;
     if (r.l1) terms.push(`p = p + ${pyNum(r.l1)} * self.${a}.${part}.abs().sum()`);
     if (r.l2) terms.push(`p = p + ${pyNum(r.l2)} * self.${a}.${part}.pow(2).sum()`);

@@ -18,6 +18,7 @@ import type { Layer, LayerConfig } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import MODEL_PY from './python/model.py?raw';
 import TRAIN_PY from './python/train.py?raw';
+import { recurrentCode } from './export-pytorch-recurrent.js';
 import { fillTemplate, pyBool, pyNum, pyNums, pyStr, pyStrList, pyTuple } from './python-source.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { encodeSafetensors } from './safetensors.js';
@@ -65,12 +66,14 @@ export function torchModuleNames(layers: readonly { readonly name: string }[]): 
 
 
 /** What the export builds while it walks the layers: model.py's slots, the state_dict and its map back to webgrad's names. */
-interface Builder {
+export interface Builder {
   readonly init: string[];
   readonly body: string[];
   readonly penalties: string[];
   /** Layer `layer`'s weight `part` as torch tensor `key`. */
   put(key: string, layer: string, part: string, conversion?: Conversion): void;
+  /** A torch tensor with no webgrad weight behind it, zero and frozen (an RNN's second bias); save_webgrad refuses it once nonzero. */
+  zeros(key: string, shape: number[]): void;
   weight(layer: string, part: string): { shape: number[] };
   /** The sample's layout before the layer; toNchw / toNhwc permute (in the generated forward) where needed. */
   layout: Layout;
@@ -166,7 +169,8 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
     case 'simpleRNN':
     case 'lstm':
     case 'gru':
-      throw new ValueError(`export to PyTorch: ${c.name} is a ${c.type} layer, which the PyTorch export does not map yet (issue #26)`);
+      recurrentCode(b, c, a, shape);
+      return;
     case 'pointFeatures':
       // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.
       b.body.push('x0, x1 = x[:, 0], x[:, 1]', `x = torch.stack([${c.features.map((f) => featureRecord(f).torch).join(', ')}], dim=1)  # ${a}: ${c.features.join(', ')}`);
@@ -223,6 +227,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   const { inputShape, weight } = await exportedWeights(model, 'PyTorch');
   const tensors: Record<string, SafetensorsTensor> = {};
   const mapped: Mapped[] = [];
+  const frozenZero: string[] = [];
   const b: Builder = {
     init: [],
     body: [],
@@ -232,6 +237,10 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       const t = toTorch(conversion, w.shape, w.data);
       tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
       mapped.push({ key, name: `${layer}/${part}`, conversion, shape: w.shape, trainable: w.trainable });
+    },
+    zeros(key, shape) {
+      tensors[key] = { dtype: 'F32', shape, data: new Float32Array(shape.reduce((p, n) => p * n, 1)) };
+      frozenZero.push(key);
     },
     weight,
     layout: inputShape.length === 3 ? 'nhwc' : 'flat',
@@ -281,6 +290,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
         `MODEL_NAME = ${pyStr(model.name)}  # the webgrad model's name`,
         `LAYER_NAMES = ${pyStrList(model.layers.map((l) => l.name))}  # webgrad's layer names, in order`,
         `INPUT_SHAPE = ${pyTuple(inputShape)}`,
+        `FROZEN_ZERO = ${pyStrList(frozenZero)}  # torch tensors webgrad has no weight for (an RNN's bias_hh): zero, not trained`,
       ],
       init: b.init,
       forward: body,

@@ -8,7 +8,7 @@
  * not compile here until it says how to make examples of it, and then it
  * joins the matrix. An activation joins by being in LAYER_ACTIVATIONS.
  */
-import { batchNormalization, conv2d, dense, flatten, LAYER_ACTIVATIONS, LAYER_TYPES, layerFromConfig, maxPooling2d, withFileDefaults } from '../../src/nn/layers.js';
+import { batchNormalization, conv2d, dense, flatten, LAYER_ACTIVATIONS, LAYER_TYPES, layerFromConfig, lstm, maxPooling2d, withFileDefaults } from '../../src/nn/layers.js';
 import type { Layer, LayerActivation, LayerConfig, LayerType } from '../../src/nn/layers.js';
 import { ACTIVATIONS } from '../../src/ops/activation.js';
 
@@ -54,7 +54,8 @@ const EPS = 0.05;
 
 export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
   dense: {
-    ranks: ['flat'],
+    // On sequences a Dense acts on every step (Keras' Dense on rank-3 input): torch's Linear on the last axis, ONNX's MatMul.
+    ranks: ['flat', 'sequence'],
     activations: ALL,
     examples: (a, _input, alpha) => [{ config: { units: 5, activation: a, alpha } }, { config: { units: 4, activation: a, useBias: false } }],
   },
@@ -92,7 +93,7 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
   dropout: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => [{ config: { rate: 0.4, seed: 7 } }] },
   simpleRNN: { ranks: ['sequence'], activations: TANH, examples: () => recurrentExamples<'simpleRNN'>({}) },
   lstm: { ranks: ['sequence'], activations: TANH, examples: () => recurrentExamples<'lstm'>({ unitForgetBias: false }) },
-  gru: { ranks: ['sequence'], activations: TANH, examples: () => [...recurrentExamples<'gru'>({}), ...recurrentExamples<'gru'>({ resetAfter: false })] },
+  gru: { ranks: ['sequence'], activations: TANH, examples: () => [...recurrentExamples<'gru'>({}), ...recurrentExamples<'gru'>({ resetAfter: false }, { pytorch: TORCH_GRU_RESET_BEFORE })] },
   embedding: {
     ranks: ['ids'],
     activations: LINEAR,
@@ -112,14 +113,16 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
   layerNormalization: { ranks: ['flat', 'image'], activations: LINEAR, examples: () => normExamples<'layerNormalization'>({}) },
 };
 
-/** Until the exports map the recurrent layers (issue #26), both refuse them by name. */
-const RECURRENT_REFUSED = { pytorch: /is a (simpleRNN|lstm|gru) layer, which the PyTorch export does not map yet/, onnx: /is a (simpleRNN|lstm|gru) layer, which the ONNX export does not map yet/ };
+/** torch's nn.GRU is the resetAfter form only (ONNX's GRU has both: linear_before_reset). */
+const TORCH_GRU_RESET_BEFORE = /is a GRU with resetAfter false, which torch's nn\.GRU has no counterpart for/;
 
-function recurrentExamples<T extends 'simpleRNN' | 'lstm' | 'gru'>(extra: Fields<ConfigOf<T>>): Example<T>[] {
+function recurrentExamples<T extends 'simpleRNN' | 'lstm' | 'gru'>(extra: Fields<ConfigOf<T>>, refusedBy?: Example<T>['refusedBy']): Example<T>[] {
   return [
-    { config: { units: 5, ...extra }, refusedBy: RECURRENT_REFUSED },
-    { config: { units: 3, returnSequences: true, goBackwards: true, ...extra }, refusedBy: RECURRENT_REFUSED },
-    { config: { units: 2, useBias: false, returnSequences: true, ...extra }, refusedBy: RECURRENT_REFUSED },
+    { config: { units: 5, ...extra }, refusedBy },
+    { config: { units: 3, returnSequences: true, goBackwards: true, ...extra }, refusedBy },
+    { config: { units: 2, useBias: false, returnSequences: true, ...extra }, refusedBy },
+    // goBackwards alone: the last state processed is the input's first step's.
+    { config: { units: 4, goBackwards: true, ...extra }, refusedBy },
   ];
 }
 
@@ -142,7 +145,7 @@ function normExamples<T extends 'batchNormalization' | 'layerNormalization'>(ext
 }
 
 /** Where the layer under test sits; each position gives it one rank and builds the model around it. */
-export type Position = 'first' | 'last' | 'afterFlatten' | 'afterConv' | 'insideCnn';
+export type Position = 'first' | 'last' | 'afterFlatten' | 'afterConv' | 'insideCnn' | 'afterRecurrent';
 
 interface Around {
   /** The model's input shape. */
@@ -181,6 +184,8 @@ export const POSITIONS: { readonly [P in Position]: { readonly [R in Rank]: Arou
     ids: null,
     sequence: null,
   },
+  // Sequences made by a recurrent layer that gives every step (returnSequences): a Dense on its states, or a stacked recurrent layer.
+  afterRecurrent: { flat: null, image: null, point: null, ids: null, sequence: { input: SHAPES.sequence, before: () => [lstm(3, { returnSequences: true })], head: true } },
 };
 
 /** The head after the layer under test: images through a convolution and a flatten, anything else flattened, then dense(3). */

@@ -87,7 +87,7 @@ def loss_fn(output, target):
 
 def make_optimizer(model):
     """The optimizer webgrad compiled, in torch; OPTIMIZER_DIFFERS says where torch's rule is not webgrad's (None: the same rule)."""
-    params = model.parameters()
+    params = [p for p in model.parameters() if p.requires_grad]  # not an RNN's frozen bias_hh (FROZEN_ZERO)
     # <make_optimizer>
 
 
@@ -112,7 +112,7 @@ def load_optimizer(model, folder=HERE):
     if not os.path.exists(path):
         return opt  # the model had not trained: the state starts at zero, as webgrad's
     tensors, meta = read_safetensors(path)
-    params = list(model.parameters())
+    params = [p for p in model.parameters() if p.requires_grad]  # make_optimizer's, in its order
     step = int(meta['step'])
     state = {}
     for i, p in enumerate(params):
@@ -129,12 +129,25 @@ def load_optimizer(model, folder=HERE):
     return opt
 
 
+def _swap_gru_gates(t):
+    """torch's GRU gate blocks r, z, n (rows) as Keras' z, r, h, and back: the first two swapped."""
+    u = t.shape[0] // 3
+    return torch.cat([t[u:2 * u], t[:u], t[2 * u:]])
+
+
 def _to_webgrad(conversion, t):
-    """A torch tensor in webgrad's layout: Linear [out, in] to [in, out]; Conv2d [out, in, kh, kw] to [kh, kw, in, out]."""
+    """A torch tensor in webgrad's layout: Linear, RNN and LSTM weights [out, in] to [in, out]; Conv2d [out, in, kh, kw]
+    to [kh, kw, in, out]; GRU weights [3U, in] to [in, 3U] and GRU biases, their gates from r, z, n to z, r, h."""
     if conversion == 'linear':
         return t.t()
     if conversion == 'conv':
         return t.permute(2, 3, 1, 0)
+    if conversion == 'gruGates':
+        return _swap_gru_gates(t).t()
+    if conversion == 'gruBias':
+        return _swap_gru_gates(t)
+    if conversion != 'same':
+        raise ValueError(f'unknown conversion {conversion!r} in webgrad.json (a newer webgrad export?)')
     return t
 
 
@@ -143,6 +156,12 @@ def _from_webgrad(conversion, t):
         return t.t()
     if conversion == 'conv':
         return t.permute(3, 2, 0, 1)
+    if conversion == 'gruGates':
+        return _swap_gru_gates(t.t())
+    if conversion == 'gruBias':
+        return _swap_gru_gates(t)
+    if conversion != 'same':
+        raise ValueError(f'unknown conversion {conversion!r} in webgrad.json (a newer webgrad export?)')
     return t
 
 
@@ -164,6 +183,9 @@ def save_webgrad(model, path, folder=HERE, optimizer=None, step=None):
             raise ValueError(f"{key}: holds NaN or infinite values; not written (a webgrad model file never holds them)")
         tensors[name] = w
 
+    for key in FROZEN_ZERO:
+        if state[key].abs().max() > 0:
+            raise ValueError(f"{key}: nonzero, but webgrad's layer has one bias (torch's bias_ih): keep {key} frozen at zero")
     for t in info['tensors']:
         put(f"weights/{t['name']}", t['key'], t['conversion'], state[t['key']], t['shape'])
     metadata = dict(info['metadata'])
