@@ -1,4 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { textDataset } from '../data/text.js';
 import { ValueError } from '../core/errors.js';
 import { readCsv } from '../data/csv.js';
 import type { CsvOptions } from '../data/csv-dataset.js';
@@ -17,6 +20,8 @@ export interface LoadedData {
   task: Task;
   /** Where it came from, for the report. */
   source: string;
+  /** Text data: the characters, in id order (the classes too). */
+  vocabulary?: string[];
   /** What was assumed or looks wrong but is not an error (a one-class training set, an inferred task): print each to stderr. */
   notices: string[];
 }
@@ -37,6 +42,27 @@ export interface DataFlags {
   classNames?: string[];
   /** --noise, --points, --test-percent: only for the Playground's data sets. */
   toy?: ToyFlags;
+  /** --context: characters per window, only for text. */
+  context?: number;
+  /** A character model's vocabulary, to encode a text with (evaluate). */
+  vocabulary?: string[];
+}
+
+/** The text corpus that ships with webgrad: its own README and docs/*.md (MIT, as webgrad), about 100 KB of English. */
+export const BUILTIN_TEXT = 'webgrad-docs';
+
+/** A path the CLI reads as text: a .txt or .md file, or the built-in corpus. */
+export const isTextData = (data: string) => data === BUILTIN_TEXT || /\.(txt|md)$/i.test(data);
+
+/** The built-in corpus: the README then each docs/*.md in name order, as the package holds them. */
+function builtinText(): string {
+  // The package's root: up from this module (dist/ when built, src/cli/ from source) to the folder with the README.
+  let root = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
+  const docs = join(root, 'docs');
+  const files = [join(root, 'README.md'), ...(existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).sort().map((f) => join(docs, f)) : [])];
+  if (!existsSync(files[0])) throw new ValueError(`--data ${BUILTIN_TEXT}: webgrad's README is not at ${files[0]}; this install lacks its documentation`);
+  return files.map((f) => readFileSync(f, 'utf8')).join('\n');
 }
 
 export interface ToyFlags {
@@ -62,6 +88,8 @@ export function loadData(f: DataFlags): LoadedData {
   const data = f.data ?? 'mnist';
   const notices: string[] = [];
   if (isToyName(data)) return loadToy(data, f, notices);
+  if (isTextData(data)) return loadText(data, f, notices);
+  if (f.context !== undefined) throw new ValueError(`--context applies to text (--data FILE.txt, FILE.md or ${BUILTIN_TEXT}), not to --data ${data}`);
   const stray = givenToyFlags(f.toy);
   if (stray.length) throw new ValueError(`${stray.join(', ')} ${stray.length === 1 ? 'applies' : 'apply'} to the Playground's data sets (--data ${TOY_DATASETS.join('|')}), not to --data ${data}`);
   if (data === 'mnist') {
@@ -105,6 +133,28 @@ function loadToy(name: (typeof TOY_DATASETS)[number], f: DataFlags, notices: str
     throw new ValueError(`the model has the classes ${f.classNames.map((c) => `'${c}'`).join(', ')}; the Playground's '${name}' has the classes '-1' and '1'`);
   }
   return { ...set, source: `TensorFlow Playground's '${name}' (${points} points, noise ${noise}, ${testPercent}% test, seed ${f.seed})`, notices };
+}
+
+/** A character model's data: windows of --context characters, the last 10% of the text to test on. */
+function loadText(data: string, f: DataFlags, notices: string[]): LoadedData {
+  for (const [flag, given] of [['--test-data', f.testData], ['--label-column', f.labelColumn]] as const) {
+    if (given !== undefined) throw new ValueError(`${flag} does not apply to text: the last 10% of the text is its test split, and the next character is every position's label`);
+  }
+  if (f.task === 'regression') throw new ValueError('--task regression: a character model predicts the next character, a class');
+  let text: string;
+  if (data === BUILTIN_TEXT) text = builtinText();
+  else {
+    if (!existsSync(data)) throw new ValueError(`--data: no such file: ${data}`);
+    if (statSync(data).isDirectory()) throw new ValueError(`--data ${data} is a directory; text data is one .txt or .md file`);
+    text = readFileSync(data, 'utf8');
+    if (text.includes('\uFFFD')) notices.push(`${data}: some bytes are not UTF-8; each became the character U+FFFD`);
+  }
+  const set = textDataset(text, { context: f.context ?? 64, source: data, vocabulary: f.vocabulary });
+  const what = data === BUILTIN_TEXT ? "webgrad's own README and docs (MIT)" : data;
+  return {
+    train: set.train, test: set.test, task: 'classification', vocabulary: set.vocabulary, notices,
+    source: `${what}: ${set.trainCharacters + set.testCharacters} characters, ${set.vocabulary.length} distinct, the last 10% to test, windows of ${f.context ?? 64}`,
+  };
 }
 
 /** For a test file: its labels must be classes the training file holds, at the training file's indices. */

@@ -23,7 +23,7 @@ import { verboseEnv } from '../backend/load.js';
 export const CHILD_ENV = 'WEBGRAD_FILTERED_STDERR';
 
 /** Commands that may open a WebGPU device, and so load dawn.node. */
-const DEVICE_COMMANDS = new Set(['train', 'sweep', 'evaluate', 'predict', 'selfcheck']);
+const DEVICE_COMMANDS = new Set(['train', 'sweep', 'evaluate', 'predict', 'generate', 'selfcheck']);
 
 const wantsVerbose = (argv: readonly string[], env: NodeJS.ProcessEnv) => argv.includes('--verbose') || verboseEnv(env);
 

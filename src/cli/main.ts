@@ -2,6 +2,7 @@ import { WebgradError } from '../core/errors.js';
 import { SPEC_HELP } from '../nn/spec.js';
 import { ACTIVATIONS } from '../ops/activations.js';
 import { exportCommand } from './export.js';
+import { GENERATE_HELP, generate } from './generate.js';
 import { IMPORT_HELP, importCommand } from './import.js';
 import { launch } from './launch.js';
 import { selfcheck } from './selfcheck.js';
@@ -20,6 +21,7 @@ Usage:
                                           a Playground set with the seed it trained with, and --noise, --points, --test-percent)
   webgrad predict MODEL IMAGE.png...      class probabilities for pictures of digits
   webgrad predict MODEL ROWS.csv          predictions for rows of features (a header naming the model's inputs, e.g. x,y)
+${GENERATE_HELP}
   webgrad selfcheck [--backend B]         run every kernel on the device against the CPU reference
   webgrad export MODEL --to pytorch DIR   the model as a PyTorch state_dict (safetensors), model.py (load_model, the loss,
                                           load_optimizer with webgrad's optimizer state, save_webgrad) and train.py, which
@@ -46,6 +48,12 @@ train flags:
   --features x,y,xSquared,ySquared,xTimesY,sinX,sinY
                               the Playground's input features of (x, y), computed by the model's first layer
                               (PointFeatures), so the saved model predicts from x and y (default: x,y as they are)
+  --data FILE.txt|FILE.md|webgrad-docs
+                              text: a character model (the vocabulary, built from the file, is saved in the model);
+                              windows of --context characters (default 64), the next character the label at every
+                              step, the last 10% the test split, the loss in nats per character; layers default to
+                              embed64,lstm128. webgrad-docs is the corpus that ships with webgrad: its own README and
+                              docs (MIT). Then: webgrad generate MODEL
   --test-data FILE|DIR        test set (default: the IDX t10k files, or 20% of the CSV)
   --label-column NAME         CSV label column (default: the last)
   --task classification|regression   inferred from the labels when absent
@@ -113,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
         return await evaluate(rest);
       case 'predict':
         return await predict(rest);
+      case 'generate':
+        return await generate(rest);
       case 'selfcheck':
         return await selfcheck(rest);
       case 'export':

@@ -83,7 +83,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   checkOutputPath('json', s.json);
   const o = s.base;
   const say = (line: string) => console.log(line);
-  const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed, toy: o.toy });
+  const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed, toy: o.toy, context: o.context });
   for (const n of data.notices) console.error(`webgrad sweep: ${n}`);
   const backend = await cliBackend(o.backend, (line) => console.error(line));
   const { signal, release } = stopOnSigint();

@@ -8,6 +8,7 @@ import type { OptimizerType } from '../optim/optimizers.js';
 import type { Args } from './args.js';
 import { oneOf } from './args.js';
 import type { Task, ToyFlags } from './data.js';
+import { isTextData } from './data.js';
 import type { PointFeature } from '../ops/features.js';
 import { featuresProblem } from '../ops/features.js';
 import { isToyName } from '../data/toy.js';
@@ -15,7 +16,7 @@ import { isToyName } from '../data/toy.js';
 export const TRAIN_FLAGS = [
   'data', 'test-data', 'label-column', 'task', 'layers', 'activation', 'loss', 'optimizer', 'lr', 'momentum', 'epochs',
   'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot', 'lr-schedule', 'dropout', 'l1', 'l2',
-  'noise', 'points', 'test-percent', 'features',
+  'noise', 'points', 'test-percent', 'features', 'context',
 ] as const;
 export const TRAIN_BOOLEANS = ['standardize', 'json', 'batch-norm'] as const;
 /** Booleans of `train` alone (sweep compares runs by their validation scores without them). */
@@ -31,6 +32,8 @@ export interface TrainOptions {
   features?: PointFeature[];
   /** --noise, --points, --test-percent, for the Playground's data sets. */
   toy: ToyFlags;
+  /** --context: characters per window of text data. */
+  context?: number;
   /** Dropout of this rate after every hidden dense layer (0: none). */
   dropout: number;
   /** Batch normalization after every hidden dense and conv layer. */
@@ -86,6 +89,9 @@ export function parseLayers(v: string | undefined): LayerToken[] {
  * at 63%; at these, 100% (seeds 1 to 5).
  */
 export const TOY_BATCH_SIZE = 10;
+
+/** The layers for text data without --layers: 64 values per character, an LSTM of 128 units, then the output. */
+export const TEXT_LAYERS: LayerToken[] = ['embed64', 'lstm128'];
 export const TOY_EPOCHS = 100;
 
 /** `--features x,y,xTimesY`: the Playground's names, each once. */
@@ -134,7 +140,9 @@ export function trainOptions({ flags: f, positional }: Args): TrainOptions {
     testData: f.get('test-data'),
     labelColumn: f.get('label-column'),
     task: f.has('task') ? oneOf('task', f.get('task'), ['classification', 'regression'] as const, 'classification') : undefined,
-    layers: parseLayers(f.get('layers')),
+    // Text: an embedding and an LSTM by default, the output Dense giving the next character at every step.
+    layers: f.has('layers') || !isTextData(data ?? '') ? parseLayers(f.get('layers')) : TEXT_LAYERS,
+    context: int('context', f.get('context'), 1),
     features: parseFeatures(f.get('features')),
     toy: {
       noise: num('noise', f.get('noise'), (n) => n >= 0 && n <= 50, 'a percentage from 0 to 50 (the Playground\'s noise slider)'),

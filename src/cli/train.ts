@@ -45,7 +45,8 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   // --l1 and --l2 put a kernel penalty on every dense and conv layer, the output layer included.
   const regularizer = o.l1 || o.l2 ? { l1: o.l1, l2: o.l2 } : undefined;
   const features = first ? first.outputShape(inputShape) : inputShape;
-  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features, batchNorm: o.batchNorm, dropout: o.dropout, regularizer })) model.add(layer);
+  const text = data.vocabulary ? { vocabulary: data.vocabulary.length, sequenceTargets: true } : {};
+  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features, batchNorm: o.batchNorm, dropout: o.dropout, regularizer, ...text })) model.add(layer);
   const binary = classification && o.loss === 'binaryCrossentropy';
   model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output', ...(regularizer ? { kernelRegularizer: regularizer } : {}) }));
   const loss = o.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
@@ -58,6 +59,8 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   model.compile({ optimizer, loss, metrics: classification ? ['accuracy'] : ['mae'], backend });
   // Label i means classNames[i]: saved with the model, so evaluate maps a file's labels the same way.
   if (classification && data.train.classNames) model.setClassNames(data.train.classNames);
+  // A character model keeps its characters: the ids it reads and the classes it predicts.
+  if (data.vocabulary) model.setVocabulary(data.vocabulary);
   return model;
 }
 
@@ -104,7 +107,7 @@ export async function train(argv: string[]): Promise<number> {
   const backend = await cliBackend(o.backend, (s) => console.error(s));
   let model: Sequential | null = null;
   try {
-    const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed, toy: o.toy });
+    const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed, toy: o.toy, context: o.context });
     for (const n of data.notices) console.error(`webgrad train: ${n}`);
     say(`data: ${data.source}: ${data.train.xShape[0]} training and ${data.test.xShape[0]} test samples, ${describeSamples(data.train.xShape)}, ${data.task}`);
     say(`backend: ${backend.kind} — ${describeDevice(backend.describe())}`);
@@ -137,7 +140,11 @@ export async function train(argv: string[]): Promise<number> {
       result.train_accuracy = h.accuracy.at(-1);
       result.val_accuracy = h.val_accuracy?.at(-1) ?? null;
       result.test_accuracy = test.accuracy;
-      say(`test accuracy: ${(test.accuracy * 100).toFixed(2)}% (test loss ${test.loss.toFixed(4)})`);
+      if (data.vocabulary) {
+        // Nats per character: the mean −ln p(next character), as nanoGPT reports it; e^loss is the perplexity.
+        result.test_nats_per_char = test.loss;
+        say(`test loss: ${test.loss.toFixed(4)} nats per character (perplexity ${Math.exp(test.loss).toFixed(2)}), next-character accuracy ${(test.accuracy * 100).toFixed(2)}%`);
+      } else say(`test accuracy: ${(test.accuracy * 100).toFixed(2)}% (test loss ${test.loss.toFixed(4)})`);
     } else {
       const { r2, mse } = regressionScores(data.test.y, (await model.predict({ data: data.test.x, shape: data.test.xShape })).data);
       Object.assign(result, { test_r2: r2, test_mse: mse });

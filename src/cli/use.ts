@@ -38,7 +38,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   const { model, backend } = await openModel(args.positional[0], args.flags.get('backend'), 'evaluate');
   try {
     const seed = seedFlag ?? model.seed;
-    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined, toy: toyFlags(args.flags) });
+    const data = loadData({ data: args.flags.get('data'), testData: args.flags.get('test-data'), labelColumn: args.flags.get('label-column'), seed, classNames: model.classNames ?? undefined, toy: toyFlags(args.flags), ...textFlags(model) });
     for (const n of data.notices) console.error(`webgrad evaluate: ${n}`);
     const logs = await model.evaluate(asModelTakes(model.inputShape ?? [], data.test, 'evaluate'), { data: data.test.y, shape: data.test.yShape }, { batchSize });
     // As predict: finite weights can still overflow float32 on the data; a NaN is no answer.
@@ -69,6 +69,12 @@ function asModelTakes(inputShape: readonly number[], test: Dataset, command: str
     throw new ValueError(`${command}: the model takes ${describeSamples([0, ...inputShape])}, the data has ${describeSamples(test.xShape)}`);
   }
   return { data: test.x, shape: [test.xShape[0], ...inputShape] };
+}
+
+/** A character model reads a text with its own characters, in windows as long as the ones it trained on. */
+function textFlags(model: Sequential) {
+  const chars = model.vocabulary;
+  return chars ? { vocabulary: chars, context: model.inputShape?.[0] } : {};
 }
 
 /** evaluate's --noise, --points and --test-percent, checked as train checks them: they must be the ones the model trained with to give its test split. */

@@ -16,3 +16,5 @@ export type { IdxArray, IdxType } from './idx-format.js';
 export { idxToDataset, isGzip, parseIdx } from './idx-format.js';
 export type { OptionsOfToy, ToyDataset, ToyLabels, ToyName, ToyPoint } from './toy.js';
 export { isToyName, isToyRegression, multigaussLabel, TOY_CLASSIFICATION, TOY_DATASETS, TOY_REGRESSION, toyDataset, toyDatasetFrom, toyDefaultPoints, toyPoints } from './toy.js';
+export type { TextData, TextDataOptions } from './text.js';
+export { encodeText, textDataset, vocabularyOf } from './text.js';

@@ -81,6 +81,7 @@ export class Sequential implements TrainingModel {
   private pendingOptimizer: { slots: Float32Array[][]; step: number } | null = null;
   private disposed = false;
   private names: string[] | null = null;
+  private chars: string[] | null = null;
   private inputScaler: Scaler<StandardParams> | null = null;
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
@@ -230,6 +231,33 @@ export class Sequential implements TrainingModel {
       throw new ValueError(`setClassNames: the model has ${units} output${units === 1 ? ' (a binary classifier has 2 class names)' : 's'}, got ${names.length} class names`);
     }
     this.names = [...names];
+  }
+
+  /**
+   * A character model's vocabulary: the character of each token id, which is
+   * also each output class (the next character). Saved with the model (as
+   * code points: a text's newline and tab are characters like any other).
+   */
+  get vocabulary(): string[] | null {
+    return this.chars ? [...this.chars] : null;
+  }
+
+  setVocabulary(chars: readonly string[] | null): void {
+    this.alive('setVocabulary');
+    if (chars === null) {
+      this.chars = null;
+      return;
+    }
+    if (!Array.isArray(chars) || chars.length === 0) throw new ValueError(`setVocabulary: expected a non-empty list of characters, got ${JSON.stringify(chars)?.slice(0, 60)}`);
+    chars.forEach((c, i) => {
+      if (typeof c !== 'string' || Array.from(c).length !== 1) throw new ValueError(`setVocabulary: entry ${i} must be one character, got ${JSON.stringify(c)?.slice(0, 20)}`);
+      if (chars.indexOf(c) !== i) throw new ValueError(`setVocabulary: the character U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is in it twice`);
+    });
+    const first = this.layers[0]?.config;
+    if (first?.type === 'embedding' && first.inputDim !== chars.length) throw new ValueError(`setVocabulary: ${chars.length} characters, but the model's embedding takes ${first.inputDim} ids`);
+    const units = this.inputShape ? this.outputUnits() : null;
+    if (units !== null && units !== chars.length) throw new ValueError(`setVocabulary: ${chars.length} characters, but the model predicts ${units} classes`);
+    this.chars = [...chars];
   }
 
   /** The feature scaler every input goes through (fit, evaluate, predict), or null. Saved with the model. */

@@ -74,7 +74,7 @@ export function checkJsonStrings(where: string, field: string, value: unknown, m
 }
 
 /** The metadata fields whose values are JSON, and how their strings are checked. */
-const JSON_FIELDS = new Set(['topology', 'compile', 'class_names', 'scaler']);
+const JSON_FIELDS = new Set(['topology', 'compile', 'class_names', 'scaler', 'vocabulary']);
 
 /**
  * Checks a model file's metadata and tensor names against the grammar, on

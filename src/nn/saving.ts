@@ -60,6 +60,8 @@ export function modelMetadata(model: Sequential, optimizerStep: number): Record<
   // What predictions depend on besides the weights: the class names in label order and the input scaler.
   if (model.classNames) metadata.class_names = JSON.stringify(model.classNames);
   if (model.scaler) metadata.scaler = JSON.stringify(model.scaler);
+  // A character model's characters as code points: numbers, so a newline in the vocabulary is no control character in the file's strings.
+  if (model.vocabulary) metadata.vocabulary = JSON.stringify(model.vocabulary.map((c) => c.codePointAt(0)));
   // Where the training data came from (the CLI's --data), so that an export can name it.
   if (model.trainingData) {
     metadata.data = model.trainingData.data;
@@ -85,6 +87,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   const model = inFile(source, 'topology', () => Sequential.fromTopology(topology));
   if (compile) inFile(source, 'compile options', () => model.compile(compile));
   if (metadata.class_names !== undefined) inFile(source, 'class_names', () => model.setClassNames(parseJson<string[]>(metadata.class_names, source, 'class_names')));
+  if (metadata.vocabulary !== undefined) inFile(source, 'vocabulary', () => model.setVocabulary(codePoints(parseJson<unknown>(metadata.vocabulary, source, 'vocabulary'), source)));
   if (metadata.scaler !== undefined) inFile(source, 'scaler', () => model.setScaler(float32Scaler(parseJson<InputScaler>(metadata.scaler, source, 'scaler'), source)));
   if (metadata.data !== undefined) model.trainingData = { data: metadata.data, ...(metadata.label_column === undefined ? {} : { labelColumn: metadata.label_column }) };
   const specs = inFile(source, 'topology', () => model.paramSpecs());
@@ -140,6 +143,15 @@ function readStep(text: string | undefined, source: string): number {
   const step = Number(text ?? '0');
   if (text !== undefined && (!/^\d+$/.test(text) || !Number.isSafeInteger(step))) throw new ValueError(`${source}: optimizer_step ${JSON.stringify(text)} is not a step count (a whole number written in decimal digits)`);
   return step;
+}
+
+/** A vocabulary saved as code points, each a whole number that is a character (no surrogate halves). */
+function codePoints(v: unknown, source: string): string[] {
+  if (!Array.isArray(v)) throw new ValueError(`${source}: vocabulary must be a list of code points, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  return v.map((c, i) => {
+    if (!Number.isInteger(c) || c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) throw new ValueError(`${source}: vocabulary[${i}] is ${JSON.stringify(c)?.slice(0, 20)}, not a character's code point`);
+    return String.fromCodePoint(c);
+  });
 }
 
 /**

@@ -80,6 +80,8 @@ export interface SpecExtras {
   readonly regularizer?: Regularizer;
   /** The number of distinct token ids the data holds (a text's characters): what an embedding token's table is as long as. */
   readonly vocabulary?: number;
+  /** The targets are per step (a character model's next character): the last recurrent layer gives every step. */
+  readonly sequenceTargets?: boolean;
 }
 
 interface TokenRule {
@@ -312,7 +314,8 @@ export function layersFromSpec(raw: readonly LayerToken[], o: SpecExtras): Layer
     // Dense layers take flat vectors: flatten images first (the flatten token is that layer itself).
     if (t.rule.gives === 'flat' && t.rule.takes === 'any' && rank === 'images') layers.push(flatten({ name: t.rule.kinds[0] === 'flatten' ? `hidden_${i + 1}` : `flatten_${i + 1}` }));
     // A recurrent layer followed by another gives every step (Keras needs return_sequences=True there).
-    const stacked = t.rule.takes === 'sequences' && tokens.slice(i + 1).find((n) => n.rule.gives !== 'same')?.rule.takes === 'sequences';
+    const later = tokens.slice(i + 1);
+    const stacked = t.rule.takes === 'sequences' && (later.find((n) => n.rule.gives !== 'same')?.rule.takes === 'sequences' || (o.sequenceTargets === true && !later.some((n) => n.rule.takes === 'sequences')));
     const token = stacked ? { ...t, parts: { ...t.parts, returnSequences: true } } : t;
     layers.push(...t.rule.build(token, `hidden_${i + 1}`, o));
     // A dense layer on sequences acts on every step, as Keras'; a recurrent one gives every step with :seq; an embedding makes sequences of its ids.

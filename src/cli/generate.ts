@@ -1,0 +1,89 @@
+// `webgrad generate MODEL`: text sampled from a character model, one
+// character at a time, each drawn from the model's prediction for the next.
+import { ValueError } from '../core/errors.js';
+import { Random } from '../core/random.js';
+import { encodeText } from '../data/text.js';
+import { loadModel } from '../nn/saving.js';
+import { oneOf, parseArgs } from './args.js';
+import { cliBackend } from './train.js';
+
+export const GENERATE_HELP = `  webgrad generate MODEL [--length N] [--temperature T] [--prompt TEXT] [--seed S]
+                                          text from a character model (trained with --data FILE.txt): N characters
+                                          (default 200) after the prompt (default: a newline), each drawn from the
+                                          model's next-character probabilities sharpened by 1/T (default 1; 0 takes the
+                                          likeliest); the same seed (default 42) gives the same text`;
+
+/**
+ * Characters a terminal would act on rather than show (controls other than
+ * newline and tab, line separators, bidirectional overrides), written as
+ * escapes: a model file is data, and its vocabulary must not drive the
+ * terminal that prints what it generates.
+ */
+const UNSHOWN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+export const showable = (s: string) => s.replace(UNSHOWN, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+
+/** A class drawn from probabilities p sharpened by 1/temperature (0: the likeliest). */
+export function sample(p: ArrayLike<number>, temperature: number, r: Random): number {
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+  if (temperature === 0) return best;
+  // p^(1/T), scaled by the largest first so that a small T cannot overflow or underflow to all zeros.
+  const w = Array.from(p, (v) => (v > 0 ? Math.exp((Math.log(v) - Math.log(p[best])) / temperature) : 0));
+  let u = r.next() * w.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < w.length; i++) {
+    u -= w[i];
+    if (u < 0) return i;
+  }
+  return best;
+}
+
+export async function generate(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['length', 'temperature', 'prompt', 'seed', 'backend'], ['json']);
+  const [path, ...extra] = args.positional;
+  if (!path || extra.length) throw new ValueError(`generate takes one model file: ${GENERATE_HELP.trim()}`);
+  const number = (flag: string, fallback: number, ok: (n: number) => boolean, need: string) => {
+    const v = args.flags.get(flag);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new ValueError(`--${flag} must be ${need}; got '${v}'`);
+    return n;
+  };
+  const length = number('length', 200, (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, 'a whole number of characters from 1 to 100,000');
+  const temperature = number('temperature', 1, (n) => n >= 0 && n <= 100, 'a number from 0 (the likeliest character every time) to 100');
+  const seed = number('seed', 42, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)');
+  const model = await loadModel(path);
+  const chars = model.vocabulary;
+  if (!chars) throw new ValueError(`generate: ${path} is not a character model: it has no vocabulary (train one on text: webgrad train --data FILE.txt --save MODEL)`);
+  const backwards = model.layers.find((l) => 'goBackwards' in l.config && l.config.goBackwards);
+  if (backwards) throw new ValueError(`generate: ${path}'s layer ${backwards.name} reads its steps backwards, so each position's prediction has seen the characters after it; a model that generates text reads forwards`);
+  const T = model.inputShape![0];
+  const prompt = args.flags.get('prompt') ?? (chars.includes('\n') ? '\n' : chars[0]);
+  if (prompt === '') throw new ValueError('--prompt is empty; give at least one character (the default is a newline)');
+  const ids = Array.from(encodeText(prompt, chars, '--prompt'));
+  const backend = await cliBackend(args.flags.has('backend') ? oneOf('backend', args.flags.get('backend'), ['webgpu', 'cpu'] as const, 'webgpu') : undefined, (s) => console.error(s));
+  try {
+    model.compile({ ...(model.compileOptions ?? { loss: 'sparseCategoricalCrossentropy' }), backend });
+    const r = new Random(seed);
+    const out: string[] = [];
+    const window = new Float32Array(T);
+    for (let k = 0; k < length; k++) {
+      // The last T characters at the window's start; its recurrent layers read forwards, so the
+      // prediction at the last of them has seen only them (what follows in the window is ignored).
+      const recent = ids.slice(-T);
+      window.fill(0);
+      window.set(recent);
+      const { data } = await model.predict({ data: window, shape: [1, T] });
+      const p = data.subarray((recent.length - 1) * chars.length, recent.length * chars.length);
+      const next = sample(p, temperature, r);
+      ids.push(next);
+      out.push(chars[next]);
+    }
+    const text = out.join('');
+    if (args.flags.get('json') === 'true') console.log(JSON.stringify({ prompt, text, length, temperature, seed }));
+    else process.stdout.write(`${showable(prompt)}${showable(text)}\n`);
+    return 0;
+  } finally {
+    model.dispose();
+    backend.dispose();
+  }
+}
