@@ -14,6 +14,7 @@ import { parseSections, parseSystems, parseWorkloads, plan } from './lib/plan.js
 import type { BenchResults } from './lib/report.js';
 import { checkTargets, convLabTable, labTable, matmulTable, scalingTable, targetsText, trainTable } from './lib/report.js';
 import { runWorker } from './lib/spawn.js';
+import { probeTorch, TORCH_PYTHON } from './systems/torch.js';
 import { browserPlan, runBrowserBench } from './browser/run.js';
 import type { BrowserResult } from './browser/page.js';
 
@@ -54,7 +55,7 @@ function parseArgs(argv: string[]): Args {
       else if (f === '--workloads') a.workloads = v;
       else a.out = v;
     } else if (f === '--help' || f === '-h') {
-      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu] [--workloads W1,W2,W3,W4,W5] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written\n  --workloads W4    only these training workloads (train section and the browser page)');
+      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu,torch-cpu] [--workloads W1,W2,W3,W4,W5,W6] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written\n  --workloads W4    only these training workloads (train section and the browser page)\n  torch-cpu (PyTorch on the CPU, 2 threads, training only) runs with ' + TORCH_PYTHON + ' (WEBGRAD_BENCH_PYTHON names another); it is skipped, with a line saying so, where that Python has no torch');
       process.exit(0);
     } else throw new Error(`unknown flag '${f}' (try --help)`);
   }
@@ -72,12 +73,23 @@ export function adapterSlug(adapter: Record<string, unknown> | null): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const systems = parseSystems(args.systems);
+  let systems = parseSystems(args.systems);
+  // torch-cpu only where its Python has torch: a machine without it runs the rest and says so.
+  const skipped: { system: SystemName; reason: string }[] = [];
+  let torchVersion: string | undefined;
+  if (systems.includes('torch-cpu')) {
+    const torch = probeTorch();
+    if ('missing' in torch) {
+      skipped.push({ system: 'torch-cpu', reason: torch.missing });
+      systems = systems.filter((s) => s !== 'torch-cpu');
+    } else torchVersion = torch.version;
+  }
   const sections = args.smoke ? ['train' as const] : parseSections(args.only);
   const workloads = parseWorkloads(args.workloads);
   const jobs = plan({ quick: args.quick, systems, sections, all: args.all, smoke: args.smoke, fp32Peak: args.fp32Peak, budgetScale: args.budgetScale, workloads });
   const workerPath = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
   const env = environment();
+  if (torchVersion) env.versions.torch = torchVersion;
   const t0 = performance.now();
   const train: TrainFigure[] = [];
   const scaling: TrainFigure[] = [];
@@ -88,6 +100,7 @@ async function main(): Promise<number> {
   const errors: BenchResults['errors'] = [];
   let adapter: Record<string, unknown> | null = null;
   console.log(`webgrad bench${args.quick ? ' --quick' : ''}: ${jobs.length} jobs on ${env.cpuModel} (${env.cores} cores), Node ${env.node}, load average ${env.loadAverage.start.toFixed(2)}`);
+  for (const s of skipped) console.log(`${s.system}: skipped: ${s.reason}`);
   /** Seconds until --deadline (Infinity without one). */
   const secondsLeft = () => (args.deadline ?? Infinity) - (performance.now() - t0) / 1000;
   for (const [i, pj] of jobs.entries()) {
@@ -138,7 +151,7 @@ async function main(): Promise<number> {
     ? `Every WebGPU figure here ran on a software adapter (${String(adapter?.device ?? adapter?.architecture)}): WebGPU emulated on the CPU, so these are CPU figures, not GPU figures.`
     : adapter ? `WebGPU figures ran on ${[adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ')}.` : 'No WebGPU adapter figures in this run.';
   // How far this run was shortened (--budget-scale, --deadline), beside what report.ts describes.
-  const results: BenchResults & { budgetScale: number; deadline: number | null } = {
+  const results: BenchResults & { budgetScale: number; deadline: number | null; skipped: typeof skipped } = {
     schema: 'webgrad-bench/1',
     quick: args.quick,
     smoke: args.smoke,
@@ -156,6 +169,7 @@ async function main(): Promise<number> {
     browser,
     targets: checkTargets({ train, matmul, lab, adapter, browser }, args.fp32Peak),
     errors,
+    skipped,
     seconds: (performance.now() - t0) / 1000,
   };
   printResults(results, systems);
@@ -175,7 +189,7 @@ function printResults(r: BenchResults, systems: SystemName[]): void {
   const say = (title: string, body: string) => console.log(`\n${title}\n${body}`);
   say('Devices', Object.entries(r.devices).map(([s, d]) => `  ${s.padEnd(15)} ${d}`).join('\n'));
   console.log(`  ${r.note}`);
-  if (r.train.length) say('Training throughput (W1–W5), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
+  if (r.train.length) say('Training throughput (W1–W6), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
   if (r.matmul.length) say('K1: fp32 matmul', matmulTable(r.matmul, systems));
   if (r.scaling.length) say('S1: throughput against batch size and hidden width', scalingTable(r.scaling, systems.filter((s) => r.scaling.some((f) => f.system === s))));
   if (r.browser) {

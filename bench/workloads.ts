@@ -1,6 +1,8 @@
 // The workloads of the bench, the same for every system: layer sizes, batch,
 // samples per timed run, data order and initial weights. Browser-safe.
 import { Random, toyPoints } from '../src/index.js';
+// Not in the public API: Keras' orthogonal initializer, drawn here once so that every system starts from the same recurrent kernel.
+import { orthogonal } from '../src/nn/initializers.js';
 
 export const FEATURES = 784;
 export const CLASSES = 10;
@@ -13,6 +15,13 @@ export interface ConvBlock {
   readonly filters: number;
   readonly kernel: number;
   readonly pool: number;
+}
+
+/** The recurrent front of a sequence workload (W6): an LSTM over `steps` steps of `features` values, its last state into the dense layers. */
+export interface LstmSpec {
+  readonly steps: number;
+  readonly features: number;
+  readonly units: number;
 }
 
 /** The convolutional front of a CNN workload: the sample shape [h, w, c] (NHWC) and its blocks, then a flatten. */
@@ -31,6 +40,8 @@ export interface TrainWorkload {
   readonly layers: readonly number[];
   /** A CNN's convolutions before the dense layers (W4); absent for an MLP. */
   readonly conv?: ConvStack;
+  /** An LSTM before the dense layers (W6), whose units are the first width; absent for an MLP. */
+  readonly lstm?: LstmSpec;
   readonly batch: number;
   /** Samples per epoch of a timed run (an epoch, or a fixed number of steps where an epoch would take minutes). */
   readonly samples: number;
@@ -75,9 +86,16 @@ export function convGeometry(stack: ConvStack): { convs: ConvGeometry[]; flat: n
   return { convs, flat: h * w * c };
 }
 
-/** Values per sample of the workload's input: 784 for the digits, as flat pixels or [28, 28, 1]. */
-export function inputSize(w: Pick<TrainWorkload, 'layers' | 'conv'>): number {
-  return w.conv ? w.conv.input.reduce((a, b) => a * b, 1) : w.layers[0];
+/** Values per sample of the workload's input: 784 for the digits, as flat pixels, [28, 28, 1] or 28 steps of 28. */
+export function inputSize(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>): number {
+  return sampleShape(w).reduce((a, b) => a * b, 1);
+}
+
+/** A sample's shape as the first layer takes it: [h, w, c] for a CNN, [steps, features] for W6, [features] for an MLP. */
+export function sampleShape(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>): number[] {
+  if (w.conv) return [...w.conv.input];
+  if (w.lstm) return [w.lstm.steps, w.lstm.features];
+  return [w.layers[0]];
 }
 
 /**
@@ -85,12 +103,17 @@ export function inputSize(w: Pick<TrainWorkload, 'layers' | 'conv'>): number {
  * convolution, less the first layer's dX (nothing needs it). Pools, biases and
  * activations are not counted.
  */
-export function flopsPerSample(w: Pick<TrainWorkload, 'layers' | 'conv'>): number {
+export function flopsPerSample(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>): number {
   const convs = w.conv ? convGeometry(w.conv).convs : [];
   let f = 0;
   convs.forEach((g, i) => (f += 2 * g.oh * g.ow * g.k * g.k * g.cin * g.cout * (i === 0 ? 2 : 3)));
+  // An LSTM's steps: the input projection (forward and dW) and the recurrent matmul (forward, dh and dW), 4 gates each.
+  if (w.lstm) {
+    const { steps: T, features: F, units: U } = w.lstm;
+    f += T * (2 * F * 4 * U * 2 + 2 * U * 4 * U * 3);
+  }
   const { layers } = w;
-  for (let i = 1; i < layers.length; i++) f += 2 * layers[i - 1] * layers[i] * (i === 1 && !convs.length ? 2 : 3);
+  for (let i = 1; i < layers.length; i++) f += 2 * layers[i - 1] * layers[i] * (i === 1 && !convs.length && !w.lstm ? 2 : 3);
   return f;
 }
 
@@ -102,7 +125,18 @@ export function mainWorkloads(quick: boolean): TrainWorkload[] {
     { id: 'W3', title: 'MLP 784-4096-4096-10, batch 512, one step', layers: [784, 4096, 4096, 10], batch: 512, samples: 512 },
     W4(quick),
     W5,
+    W6(quick),
   ];
+}
+
+/**
+ * W6, the sequence model: each digit read as 28 steps of 28 pixels (its rows),
+ * LSTM 128 (tanh, sigmoid gates, Keras' cell), its last state into Dense 10
+ * softmax; Adam 1e-3, batch 64, one epoch (512 digits with --quick, as W4).
+ * Keras' classic example, and the issue's (#26) 'W5': W5 was taken by #25's Playground.
+ */
+export function W6(quick: boolean): TrainWorkload {
+  return { id: 'W6', title: 'LSTM 128 on 28 steps of 28 (rows), dense 10, batch 64, one epoch', layers: [128, 10], lstm: { steps: 28, features: 28, units: 128 }, batch: 64, samples: quick ? 512 : 8000 };
 }
 
 /** W5's constants: TensorFlow Playground's defaults (its state.ts) on the circle set. */
@@ -191,23 +225,39 @@ export interface InitialWeights {
   readonly kernels: Float32Array[];
   readonly shapes: number[][];
   readonly biases: Float32Array[];
+  /**
+   * W6's LSTM, in Keras' layout and gate order (i, f, c, o, each a block of
+   * `units` columns): kernel [features, 4·units], recurrentKernel [units, 4·units], bias [4·units].
+   */
+  readonly lstm?: { readonly kernel: Float32Array; readonly recurrentKernel: Float32Array; readonly bias: Float32Array };
 }
 
 /**
  * Glorot-uniform kernels and zero biases (Keras' Conv2D and Dense defaults),
  * seeded, drawn in layer order. A conv kernel's fans are k·k·cin and k·k·cout, as Keras.
  */
-export function initialWeights(w: Pick<TrainWorkload, 'layers' | 'conv'>, seed = INIT_SEED): InitialWeights {
+export function initialWeights(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>, seed = INIT_SEED): InitialWeights {
   const rng = new Random(seed);
-  const out: InitialWeights = { kernels: [], shapes: [], biases: [] };
-  const add = (shape: number[], fanIn: number, fanOut: number) => {
+  const out: { -readonly [K in keyof InitialWeights]: InitialWeights[K] } = { kernels: [], shapes: [], biases: [] };
+  const glorot = (n: number, fanIn: number, fanOut: number) => {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    const k = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const k = new Float32Array(n);
     for (let j = 0; j < k.length; j++) k[j] = rng.uniform(-limit, limit);
-    out.kernels.push(k);
+    return k;
+  };
+  const add = (shape: number[], fanIn: number, fanOut: number) => {
+    out.kernels.push(glorot(shape.reduce((a, b) => a * b, 1), fanIn, fanOut));
     out.shapes.push(shape);
     out.biases.push(new Float32Array(shape[shape.length - 1]));
   };
+  // Keras' LSTM defaults: Glorot-uniform kernel (fans of the [F, 4U] matrix), orthogonal recurrent kernel, zero bias but the forget block at 1 (unitForgetBias).
+  if (w.lstm) {
+    const { features: F, units: U } = w.lstm;
+    const kernel = glorot(F * 4 * U, F, 4 * U);
+    const recurrentKernel = orthogonal(U, 4 * U, rng);
+    const bias = new Float32Array(4 * U).fill(1, U, 2 * U);
+    out.lstm = { kernel, recurrentKernel, bias };
+  }
   for (const g of w.conv ? convGeometry(w.conv).convs : []) add([g.k, g.k, g.cin, g.cout], g.k * g.k * g.cin, g.k * g.k * g.cout);
   const { layers } = w;
   for (let i = 1; i < layers.length; i++) add([layers[i - 1], layers[i]], layers[i - 1], layers[i]);

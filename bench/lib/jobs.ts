@@ -2,7 +2,7 @@ import type { Spread } from './stats.js';
 import type { TrainWorkload } from '../workloads.js';
 
 /** The systems of the bench. */
-export const SYSTEMS = ['webgrad-webgpu', 'webgrad-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export const SYSTEMS = ['webgrad-webgpu', 'webgrad-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'torch-cpu'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 export interface MatmulShape {

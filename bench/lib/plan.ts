@@ -2,7 +2,7 @@
 import type { Job, MatmulShape, SystemName } from './jobs.js';
 import { SYSTEMS } from './jobs.js';
 import type { TrainWorkload } from '../workloads.js';
-import { mainWorkloads, scalingWorkloads, W4, W5 } from '../workloads.js';
+import { mainWorkloads, scalingWorkloads, W4, W5, W6 } from '../workloads.js';
 
 export const SECTIONS = ['train', 'matmul', 'scaling', 'lab', 'browser'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -78,6 +78,19 @@ export function w4For(system: SystemName, quick: boolean, all: boolean): TrainWo
   return { ...w, title: `${w.title.replace(', one epoch', '')}, first ${samples} digits (tfjs-cpu: the whole epoch with --all)`, samples };
 }
 
+/**
+ * W6 as a system runs it. tfjs-cpu trains W6 at ~16 samples/s on the
+ * development machine (load 7.6; an epoch: 8 minutes), so outside --quick it
+ * times the first 1,024 digits (16 steps), its whole epoch only with --all; in
+ * --quick it trains the 512 digits every system does.
+ */
+export function w6For(system: SystemName, quick: boolean, all: boolean): TrainWorkload {
+  const w = W6(quick);
+  if (system !== 'tfjs-cpu' || quick || all) return w;
+  const samples = 1024;
+  return { ...w, title: `${w.title.replace(', one epoch', '')}, first ${samples} digits (tfjs-cpu: the whole epoch with --all)`, samples };
+}
+
 /** The smoke test's workload: W1's shape of network, narrower, on 512 digits. */
 export const SMOKE_WORKLOAD: TrainWorkload = { id: 'smoke', title: 'MLP 784-32-10, batch 64, 512 samples', layers: [784, 32, 10], batch: 64, samples: 512 };
 
@@ -92,7 +105,7 @@ export function plan(o: PlanOptions): PlannedJob[] {
   if (want('train')) {
     for (const system of o.systems) {
       // --quick leaves W3 out; W3 costs ~80 s per step on tfjs-cpu, which runs it only with --all.
-      const workloads = mainWorkloads(q).filter((w) => !w.conv && !w.playground && picked(w.id) && (w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all))));
+      const workloads = mainWorkloads(q).filter((w) => !w.conv && !w.playground && !w.lstm && picked(w.id) && (w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all))));
       if (workloads.length) jobs.push({ section: 'train', label: `train ${system}`, job: { kind: 'train', system, workloads, budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 120 : 900 });
     }
     // W4 (the CNN) in jobs of its own: an epoch is 123 GFLOP, one to five minutes per system here.
@@ -105,9 +118,14 @@ export function plan(o: PlanOptions): PlannedJob[] {
     for (const system of o.systems) {
       if (picked('W5')) jobs.push({ section: 'train', label: `train W5 ${system}`, job: { kind: 'train', system, workloads: [W5], budgetSeconds: q ? 6 : 30, maxRuns: q ? 5 : 15 }, timeoutSeconds: q ? 90 : 300 });
     }
+    // W6 (the LSTM) in jobs of its own as W4: tfjs launches its kernels step by step through time, and its epoch is long on these adapters.
+    for (const system of o.systems) {
+      if (picked('W6')) jobs.push({ section: 'train', label: `train W6 ${system}`, job: { kind: 'train', system, workloads: [w6For(system, q, o.all)], budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 3 }, timeoutSeconds: q ? 180 : 900 });
+    }
   }
   if (want('matmul')) {
-    for (const system of o.systems) {
+    // torch-cpu is a training system: K1 is the WebGPU and JS libraries' matmuls.
+    for (const system of o.systems.filter((s) => s !== 'torch-cpu')) {
       const shapes = matmulShapesFor(system, q, o.all);
       if (o.fp32Peak && system.endsWith('-webgpu')) shapes.push(...squareShapes([4096]));
       jobs.push({ section: 'matmul', label: `matmul ${system}`, job: { kind: 'matmul', system, shapes, budgetSeconds: q ? 6 : 60, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 90 : 600 });

@@ -163,6 +163,8 @@ export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 
   const def = lab.ours?.gflops?.median;
   const y = ratio(def, best?.gflops?.median);
   out.push({ target: "webgrad's default matmul within 80% of the kernel lab's best at 1024³", measured: y ? `${(y * 100).toFixed(0)}% (${fmt(def)} vs ${best!.variant} ${fmt(best!.gflops!.median)})` : 'not measured', met: y ? y >= 0.8 : null });
+  out.push(...sequenceChecks(r.train));
+  out.push(...torchRatios(r.train));
   out.push(...lossChecks(r.train, ''));
   if (b) out.push(...lossChecks(b.train, ', browser'));
   out.push(...playgroundChecks(r.train, ', Node'));
@@ -192,7 +194,7 @@ export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 
  */
 export function lossChecks(train: TrainFigure[], where: string): TargetCheck[] {
   const out: TargetCheck[] = [];
-  for (const w of ['W1', 'W2', 'W3', 'W4', 'W5']) {
+  for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']) {
     const ref = find(train, 'webgrad-webgpu', w);
     const all = train.filter((f) => f.workload === w && f.losses.length);
     const same = all.filter((f) => f.samples === ref?.samples);
@@ -202,6 +204,51 @@ export function lossChecks(train: TrainFigure[], where: string): TargetCheck[] {
     const apart = all.filter((f) => f.samples !== ref.samples).map((f) => `${f.system} (${f.samples} samples)`);
     const note = apart.length ? `; not compared: ${apart.join(', ')}` : '';
     out.push({ target: `comparable loss on ${w}${where}: every system within 2% of webgrad WebGPU's after the same steps`, measured: `largest difference ${(worst * 100).toFixed(2)}% over ${same.length} systems${note}`, met: worst <= 0.02 });
+  }
+  return out;
+}
+
+/** #26's goal for the LSTM workload (the issue's W5, the bench's W6): webgrad WebGPU at least 5× tfjs-webgpu's LSTM on the same adapter. */
+export const SEQUENCE_TARGET = 5;
+
+/**
+ * W6 on webgrad WebGPU: the ratio to tfjs-webgpu against #26's goal, and the
+ * submits and launches of a training step (the engine's count, the same on
+ * any device), which T does not multiply: the sequence is one launch each way.
+ */
+export function sequenceChecks(train: TrainFigure[]): TargetCheck[] {
+  const f = find(train, 'webgrad-webgpu', 'W6');
+  const tf = find(train, 'tfjs-webgpu', 'W6');
+  const x = ratio(median(f), median(tf));
+  const y = ratio(f?.samplesPerCpuSecond?.median, tf?.samplesPerCpuSecond?.median);
+  const out: TargetCheck[] = [{ target: `webgrad WebGPU ≥ ${SEQUENCE_TARGET}× tfjs-webgpu on W6, the LSTM (same adapter, Node)`, measured: x ? `${x.toFixed(2)}× (${fmt(median(f))} vs ${fmt(median(tf))} samples/s)` : 'not measured', met: x ? x >= SEQUENCE_TARGET : null, perCpuSecond: y ? `${y.toFixed(2)}×` : undefined }];
+  if (f?.submits !== undefined && f.dispatches !== undefined) {
+    const steps = Math.ceil(f.samples / f.batch);
+    const per = (v: number) => (v / steps).toFixed(2).replace(/\.?0+$/, '');
+    out.push({ target: 'W6 command-buffer submits and launches per step (counted, no target)', measured: `${f.submits} submits and ${f.dispatches} dispatches for ${steps} steps: ${per(f.submits)} submits, ${per(f.dispatches)} launches a step`, met: null });
+  }
+  return out;
+}
+
+/**
+ * Where webgrad stands against PyTorch on the CPU (torch-cpu), what a user
+ * without a GPU would pick instead: webgrad's samples/s over torch's on every
+ * workload both ran (no target; per CPU-second beside it).
+ */
+export function torchRatios(train: TrainFigure[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const w of [...new Set(train.map((f) => f.workload))]) {
+    const torch = find(train, 'torch-cpu', w);
+    if (!torch) continue;
+    for (const s of ['webgrad-webgpu', 'webgrad-cpu'] as const) {
+      const f = find(train, s, w);
+      if (!f) continue;
+      // Samples per second (W5: the same ratio as its epochs per second).
+      const x = ratio(median(f), median(torch));
+      const y = ratio(f.samplesPerCpuSecond?.median, torch.samplesPerCpuSecond?.median);
+      const apart = f.samples !== torch.samples ? ` (torch-cpu on ${torch.samples} samples, ${s} on ${f.samples})` : '';
+      out.push({ target: `${s === 'webgrad-webgpu' ? 'webgrad WebGPU' : 'webgrad CPU'} / torch-cpu on ${w} (no target)`, measured: x ? `${x.toFixed(2)}×${apart}` : 'not measured', met: null, perCpuSecond: y ? `${y.toFixed(2)}×` : undefined });
+    }
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { tfjsMatmulRunner, tfjsTrainer } from './tfjs.js';
 import type { LoadedTfjs, TfjsBackend } from './tfjs-node.js';
 import { loadTfjs } from './tfjs-node.js';
 import type { Trainer } from './trainer.js';
+import { torchTrainer, TORCH_PYTHON, TORCH_THREADS } from './torch.js';
 import { webgradTrainer } from './webgrad.js';
 import { describeAdapter } from './open-browser.js';
 
@@ -74,13 +75,38 @@ async function openTfjs(name: SystemName & `tfjs-${string}`): Promise<OpenSystem
   };
 }
 
+/** PyTorch on the CPU: training only (each workload in a Python worker of its own); main.ts leaves it out when torch is missing. */
+function openTorch(): OpenSystem {
+  let device = `PyTorch on the CPU, ${TORCH_THREADS} threads (${TORCH_PYTHON})`;
+  return {
+    name: 'torch-cpu',
+    device: () => device,
+    adapter: () => undefined,
+    trainer(w) {
+      const t = torchTrainer(w);
+      return {
+        train: async (d, epochs) => {
+          const loss = await t.train(d, epochs);
+          device = t.device() ?? device;
+          return loss;
+        },
+        measured: () => t.measured?.(),
+        dispose: () => t.dispose(),
+      };
+    },
+    dispose: () => undefined,
+  };
+}
+
 export async function openSystem(name: SystemName): Promise<OpenSystem> {
   if (name === 'webgrad-webgpu' || name === 'webgrad-cpu') return openWebgrad(name);
+  if (name === 'torch-cpu') return openTorch();
   return openTfjs(name);
 }
 
 /** A function that runs `reps` matmuls of one shape on a system and returns the seconds they took. */
 export function matmulRunner(sys: OpenSystem, s: MatmulShape): MatmulRunner {
+  if (sys.name === 'torch-cpu') throw new Error('torch-cpu is a training system of the bench: it has no matmul runner');
   if (sys.tfjs) {
     return tfjsMatmulRunner(sys.tfjs.tf, s.M, s.K, s.N, s.transA, s.transB);
   }

@@ -1,29 +1,33 @@
-// TensorFlow.js on the same workloads: the same MLP or CNN written with
+// TensorFlow.js on the same workloads: the same MLP, CNN or LSTM written with
 // tfjs-core ops (tfjs-layers is not needed), the same initial weights, data
 // order, batch, loss and Adam settings as webgrad. Convolutions are NHWC with
 // kernels [kh, kw, cin, cout], webgrad's layout, so the same arrays go to both.
+// W6's LSTM is tfjs-layers' own loop (tfjs-lstm.ts).
 // Browser-safe: the caller imports the backends and hands in the `tf` namespace.
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { CLASSES, initialWeights, inputSize, LEARNING_RATE, PLAYGROUND } from '../workloads.js';
+import { CLASSES, initialWeights, inputSize, LEARNING_RATE, PLAYGROUND, sampleShape } from '../workloads.js';
+import { tfjsLstm } from './tfjs-lstm.js';
 import type { Trainer } from './trainer.js';
 import type { MatmulRunner } from '../lib/matmul-timing.js';
 
 type Tf = typeof TF;
 
 export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
-  const { kernels, shapes, biases } = initialWeights(w);
+  const { kernels, shapes, biases, lstm: rnn } = initialWeights(w);
   const ws = kernels.map((k, i) => tf.variable(tf.tensor(k, shapes[i])));
   const bs = biases.map((b) => tf.variable(tf.tensor1d(b)));
+  const recurrent = w.lstm && rnn ? tfjsLstm(tf, w.lstm, rnn) : null;
   // Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7. tfjs adds ε to √v̂; the webgrad trainer asks for the same (epsilonHat: false).
   // W5: plain SGD, as the Playground.
   const optimizer = w.playground ? tf.train.sgd(PLAYGROUND.learningRate) : tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-7);
   const blocks = w.conv?.blocks ?? [];
-  const sample = w.conv ? [...w.conv.input] : [inputSize(w)];
+  const sample = sampleShape(w);
   // ReLU between the digits' layers; W5 has tanh between and at its output (no logits: the loss is squared error on it).
   const between = (h: TF.Tensor) => (w.playground ? tf.tanh(h) : tf.relu(h));
   const logits = (x: TF.Tensor): TF.Tensor2D => {
-    let h = x;
+    // W6: the LSTM's last state is the dense layers' input.
+    let h = recurrent ? recurrent.lastState(x as TF.Tensor3D) : x;
     // Conv blocks: 'valid' convolution, bias, ReLU, max pool; then flatten (row-major NHWC, as webgrad's flatten).
     blocks.forEach((b, i) => {
       const c = tf.relu(tf.add(tf.conv2d(h as TF.Tensor4D, ws[i] as TF.Tensor4D, 1, 'valid'), bs[i]));
@@ -63,6 +67,7 @@ export function tfjsTrainer(tf: Tf, w: TrainWorkload): Trainer {
     },
     dispose() {
       tf.dispose([...ws, ...bs]);
+      recurrent?.dispose();
       optimizer.dispose();
     },
   };

@@ -1,9 +1,9 @@
-// webgrad through its public API only: sequential / conv2d / maxPooling2d / flatten / dense / compile / fit.
+// webgrad through its public API only: sequential / conv2d / maxPooling2d / flatten / lstm / dense / compile / fit.
 import type { DeviceDescription, Layer, Sequential } from '../../src/index.js';
-import { conv2d, createWebGPUBackend, dense, flatten, maxPooling2d, sequential } from '../../src/index.js';
+import { conv2d, createWebGPUBackend, dense, flatten, lstm, maxPooling2d, sequential } from '../../src/index.js';
 import type { WebGPUBackend } from '../../src/index.js';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { initialWeights, inputSize, LEARNING_RATE, PLAYGROUND } from '../workloads.js';
+import { initialWeights, LEARNING_RATE, PLAYGROUND, sampleShape } from '../workloads.js';
 import type { Trainer } from './trainer.js';
 
 export type WebgradKind = 'webgpu' | 'cpu';
@@ -15,8 +15,9 @@ export interface WebgradTrainer extends Trainer {
 
 /**
  * The workload's network: its convolution blocks (ReLU, max pool) and a
- * flatten, if any, then Dense layers, ReLU between, softmax last; for W5
- * (playground) tanh between and at the output, as the Playground.
+ * flatten, if any, or W6's LSTM (Keras' defaults, its last state), then
+ * Dense layers, ReLU between, softmax last; for W5 (playground) tanh between
+ * and at the output, as the Playground.
  */
 export function webgradLayers(w: TrainWorkload): Layer[] {
   const out: Layer[] = [];
@@ -24,10 +25,11 @@ export function webgradLayers(w: TrainWorkload): Layer[] {
     out.push(conv2d(b.filters, b.kernel, { activation: 'relu', inputShape: i === 0 ? [...w.conv!.input] : undefined }), maxPooling2d(b.pool));
   });
   if (w.conv) out.push(flatten());
+  if (w.lstm) out.push(lstm(w.lstm.units, { inputShape: sampleShape(w) }));
   const widths = w.layers.slice(1);
   widths.forEach((units, i) => {
     const activation = w.playground ? 'tanh' : i === widths.length - 1 ? 'softmax' : 'relu';
-    out.push(dense(units, { activation, inputShape: i === 0 && !w.conv ? [w.layers[0]] : undefined }));
+    out.push(dense(units, { activation, inputShape: i === 0 && !w.conv && !w.lstm ? [w.layers[0]] : undefined }));
   });
   return out;
 }
@@ -47,15 +49,16 @@ export function webgradTrainer(kind: WebgradKind, w: TrainWorkload): WebgradTrai
     const backend = gpu ?? 'cpu';
     if (w.playground) m.compile({ optimizer: { type: 'sgd', learningRate: PLAYGROUND.learningRate }, loss: 'meanSquaredError', backend });
     else m.compile({ optimizer: { type: 'adam', learningRate: LEARNING_RATE, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend });
-    const { kernels, biases } = initialWeights(w);
-    m.setWeights(kernels.flatMap((k, i) => [k, biases[i]]));
+    const { kernels, biases, lstm: rnn } = initialWeights(w);
+    // The LSTM's kernel, recurrent kernel and bias come first, in the layer's order.
+    m.setWeights([...(rnn ? [rnn.kernel, rnn.recurrentKernel, rnn.bias] : []), ...kernels.flatMap((k, i) => [k, biases[i]])]);
     return (model = m);
   };
   return {
     async train(d: Digits, epochs = 1) {
       const m = await ready();
       const before = gpu ? { ...gpu.counters } : null;
-      const sample = w.conv ? [...w.conv.input] : [inputSize(w)];
+      const sample = sampleShape(w);
       // W5's targets are ±1 values [n, 1]; the digits' are class indices [n].
       const y = w.playground ? { data: d.y, shape: [d.n, 1] } : { data: d.y, shape: [d.n] };
       const h = await m.fit({ data: d.x, shape: [d.n, ...sample] }, y, { epochs, batchSize: w.batch, shuffle: false, verbose: 0 });

@@ -88,3 +88,18 @@ describe('npm run bench -- --deadline', () => {
     ]);
   }, 60_000);
 });
+
+/** torch-cpu where its Python has no torch: the bench runs the other systems, says why in one line, and records it. */
+describe('npm run bench without torch', () => {
+  it('skips torch-cpu with a line saying so and runs the rest', () => {
+    const out = mkdtempSync(join(results, 'no-torch-'));
+    const run = spawnSync(process.execPath, [`${OUT_DIR}/main.js`, '--smoke', '--systems', 'webgrad-cpu,torch-cpu', '--out', out], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, WEBGRAD_BENCH_PYTHON: '/nonexistent/python3' } });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/^torch-cpu: skipped: \/nonexistent\/python3 did not start \(ENOENT\); install python3 and python3-torch/m);
+    const files = readdirSync(out).filter((f) => f.endsWith('-smoke.json'));
+    const r = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as BenchResults & { skipped: { system: string; reason: string }[] };
+    expect(r.skipped).toEqual([{ system: 'torch-cpu', reason: expect.stringMatching(/^\/nonexistent\/python3 did not start/) }]);
+    expect(r.errors).toEqual([]);
+    expect(r.train.map((f) => f.system)).toEqual(['webgrad-cpu']);
+  }, 60_000);
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseWorkloads, plan } from '../../bench/lib/plan.js';
-import { flopsPerSample, INIT_SEED, initialWeights, playgroundPoints, W4, W5, warmupSamples } from '../../bench/workloads.js';
+import { flopsPerSample, INIT_SEED, initialWeights, inputSize, playgroundPoints, sampleShape, W4, W5, W6, warmupSamples } from '../../bench/workloads.js';
 import { Random } from '../../src/index.js';
 import type { PlanOptions } from '../../bench/lib/plan.js';
 
@@ -90,7 +90,7 @@ describe('bench plan: W4, the CNN', () => {
     expect(only.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W4 ${s}`));
     const mlp = plan({ ...full, sections: ['train'], workloads: parseWorkloads('W1,W2') });
     expect(mlp.flatMap(samplesOf)).not.toContain('W4:8000');
-    expect(() => parseWorkloads('W6')).toThrow(/unknown workload 'W6' \(known: W1, W2, W3, W4, W5\)/);
+    expect(() => parseWorkloads('W7')).toThrow(/unknown workload 'W7' \(known: W1, W2, W3, W4, W5, W6\)/);
   });
 });
 
@@ -129,5 +129,58 @@ describe('bench plan: the kernel lab\'s conv2d section', () => {
     expect(plan({ ...full, systems: ['webgrad-cpu', 'tfjs-cpu'] }).some((pj) => pj.job.kind === 'conv-lab')).toBe(false);
     const quick = plan({ ...full, quick: true }).find((pj) => pj.job.kind === 'conv-lab')!;
     expect(quick.job.maxRuns).toBe(1);
+  });
+});
+
+describe('bench plan: W6, the LSTM', () => {
+  const systems = [...full.systems, 'torch-cpu' as const];
+  it('runs one epoch of the 8,000 digits (512 with --quick) on every system in a job of its own, tfjs-cpu on 1,024 unless --all or --quick', () => {
+    for (const [quick, all, samples] of [[false, false, 8000], [true, false, 512], [false, true, 8000]] as const) {
+      const jobs = plan({ ...full, systems, quick, all }).filter((pj) => pj.label.startsWith('train W6'));
+      expect(jobs.map((pj) => pj.label)).toEqual(systems.map((s) => `train W6 ${s}`));
+      for (const pj of jobs) {
+        const n = pj.label.endsWith('tfjs-cpu') && !quick && !all ? 1024 : samples;
+        expect(pj.job.kind === 'train' && pj.job.workloads.map((w) => `${w.id}:${w.samples}`), pj.label).toEqual([`W6:${n}`]);
+      }
+    }
+    for (const pj of plan({ ...full, systems }).filter((p) => p.section === 'train' && !p.label.startsWith('train W6'))) expect(pj.job.kind === 'train' && pj.job.workloads.some((w) => w.id === 'W6')).toBe(false);
+    const only = plan({ ...full, systems, sections: ['train'], workloads: parseWorkloads('w6') });
+    expect(only.map((pj) => pj.label)).toEqual(systems.map((s) => `train W6 ${s}`));
+  });
+
+  it('is Keras\' LSTM 128 on 28 rows of 28 pixels, then dense 10: Glorot kernel, orthogonal recurrent kernel, the forget bias at 1', () => {
+    const w = W6(false);
+    expect(w).toMatchObject({ layers: [128, 10], lstm: { steps: 28, features: 28, units: 128 }, batch: 64, samples: 8000 });
+    expect(sampleShape(w)).toEqual([28, 28]);
+    expect(inputSize(w)).toBe(784);
+    // 28 steps of the input projection (forward, dW) and the recurrent matmul (forward, dh, dW), then the dense layer's three.
+    expect(flopsPerSample(w)).toBe(28 * (2 * 28 * 512 * 2 + 2 * 128 * 512 * 3) + 2 * 128 * 10 * 3);
+    const init = initialWeights(w);
+    expect(init.shapes).toEqual([[128, 10]]);
+    const { kernel, recurrentKernel, bias } = init.lstm!;
+    const limit = Math.sqrt(6 / (28 + 512));
+    expect(kernel).toHaveLength(28 * 512);
+    expect(Math.max(...kernel.map(Math.abs))).toBeLessThanOrEqual(limit);
+    expect(Math.max(...kernel.map(Math.abs))).toBeGreaterThan(0.95 * limit);
+    // [128, 512] with orthonormal rows: R·Rᵀ = I (float32 entries: 1e-5).
+    for (const [i, j] of [[0, 0], [0, 1], [5, 127], [127, 127]]) {
+      let dot = 0;
+      for (let k = 0; k < 512; k++) dot += recurrentKernel[i * 512 + k] * recurrentKernel[j * 512 + k];
+      expect(dot, `row ${i} · row ${j}`).toBeCloseTo(i === j ? 1 : 0, 5);
+    }
+    // Keras' gate order i, f, c, o: the second block of 128 is the forget gate's.
+    expect([...bias].map((b, k) => (b === 1) === (k >= 128 && k < 256)).every(Boolean)).toBe(true);
+    expect(new Set(bias)).toEqual(new Set([0, 1]));
+  });
+});
+
+describe('bench plan: torch-cpu', () => {
+  it('trains every workload W1–W6 (W3 but in --quick) and is left out of K1, S1 and the kernel lab', () => {
+    const jobs = plan({ ...full, systems: ['webgrad-webgpu', 'torch-cpu'], sections: ['train', 'matmul', 'scaling', 'lab'] });
+    const torch = jobs.filter((pj) => pj.label.includes('torch-cpu'));
+    expect(torch.every((pj) => pj.section === 'train')).toBe(true);
+    expect(torch.flatMap((pj) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => w.id) : [])).sort()).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6']);
+    const quick = plan({ ...full, quick: true, systems: ['torch-cpu'], sections: ['train'] });
+    expect(quick.flatMap((pj) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => w.id) : [])).sort()).toEqual(['W1', 'W2', 'W4', 'W5', 'W6']);
   });
 });
