@@ -9,6 +9,7 @@ import { activationOpt, dense, layerFromConfig, shapeProblem } from '../nn/layer
 import type { Topology } from '../nn/model.js';
 import { firstNonFinite, Sequential } from '../nn/model.js';
 import { torchModuleNames } from './export-pytorch.js';
+import { recurrentExpected, refuseStackedOrReverse } from './import-recurrent.js';
 import { decodeSafetensors } from './safetensors.js';
 import { FORMAT, refuseNegativeVariance } from '../nn/saving.js';
 import { layersFromSpec, parseSpec } from '../nn/spec.js';
@@ -42,7 +43,7 @@ const TORCH_PART: Record<string, string> = { kernel: 'weight', embeddings: 'weig
  * per-feature weights move with the rows), 'view' flattens an image, 'mix'
  * makes new features. A kind without an entry does not compile.
  */
-const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }> } } = {
+const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }>; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] } } = {
   dense: { torchClass: 'Linear', features: 'mix' },
   conv2d: { torchClass: 'Conv2d', features: 'mix' },
   // torch's eps 1e-5 and momentum 0.1 (webgrad's momentum is the share kept: 0.9).
@@ -53,16 +54,17 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; reado
   randomTranslation: { features: 'mix' },
   pointFeatures: { features: 'mix' },
   embedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
-  simpleRNN: { torchClass: 'RNN', features: 'mix' },
-  lstm: { torchClass: 'LSTM', features: 'mix' },
-  gru: { torchClass: 'GRU', features: 'mix' },
+  // Their own tensor names and layouts (weight_ih_l0, ...): import-recurrent.ts.
+  simpleRNN: { torchClass: 'RNN', features: 'mix', weights: recurrentExpected },
+  lstm: { torchClass: 'LSTM', features: 'mix', weights: recurrentExpected },
+  gru: { torchClass: 'GRU', features: 'mix', weights: recurrentExpected },
   flatten: { features: 'view' },
   reshape: { features: 'view' },
   maxPooling2d: { features: 'mix' },
   averagePooling2d: { features: 'mix' },
   globalAveragePooling2d: { features: 'mix' },
 };
-const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string; features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig };
+const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string; features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] };
 const torchClass = (layer: Layer) => {
   const cls = importRule(layer.config).torchClass;
   if (cls === undefined) throw new ValueError(`importPytorch: layer ${layer.name} (${layer.config.type}) has weights but no torch module maps to it`);
@@ -112,20 +114,25 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
   plan.forEach((w, i) => {
     const module = order[i];
     const tensors = module === undefined ? undefined : modules.get(module);
+    if (tensors && importRule(w.layer.config).weights) refuseStackedOrReverse(module!, tensors.keys(), w.layer, source);
     for (const e of w.expected) {
-      const name = module === undefined ? undefined : module === '' ? e.part : `${module}.${e.part}`;
-      const t = name === undefined ? undefined : tensors?.get(e.part);
       const what = `layer ${w.layer.name} (${w.layer.config.type}, ${e.spec.name.slice(w.layer.name.length + 1)} [${e.spec.shape.join(', ')}]) expects`;
-      if (!t) {
-        const where = name === undefined ? `no module is left for it (the file has ${modules.size}: ${[...modules.keys()].join(', ')})` : `tensor '${name}' is missing`;
-        throw new ValueError(`${source}: ${where}; ${what} torch's ${torchClass(w.layer)}.${e.part} [${e.shape.join(', ')}]${how}`);
-      }
-      if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${name}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${torchClass(w.layer)}.${e.part})${how}`);
-      refuseNegativeVariance(source, name!, t.data);
-      weights.set(e.spec.name, e.convert(t.data));
-      tensors!.delete(e.part);
+      const take = (part: string) => {
+        const key = module === undefined ? undefined : module === '' ? part : `${module}.${part}`;
+        const t = key === undefined ? undefined : tensors?.get(part);
+        if (!t) {
+          const where = key === undefined ? `no module is left for it (the file has ${modules.size}: ${[...modules.keys()].join(', ')})` : `tensor '${key}' is missing`;
+          throw new ValueError(`${source}: ${where}; ${what} torch's ${torchClass(w.layer)}.${part} [${e.shape.join(', ')}]${how}`);
+        }
+        if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${key}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${torchClass(w.layer)}.${part})${how}`);
+        refuseNegativeVariance(source, key!, t.data);
+        tensors!.delete(part);
+        return t.data;
+      };
+      const data = take(e.part);
+      weights.set(e.spec.name, e.convert(data, e.also === undefined ? undefined : take(e.also)));
     }
-    if (module !== undefined) refuseLeftOver(modules.get(module)!, module, `layer ${w.layer.name} (${w.layer.config.type}) takes ${w.expected.map((e) => e.part).join(', ')}`, source);
+    if (module !== undefined) refuseLeftOver(modules.get(module)!, module, `layer ${w.layer.name} (${w.layer.config.type}) takes ${w.expected.flatMap((e) => (e.also === undefined ? [e.part] : [e.part, e.also])).join(', ')}`, source);
   });
   for (const module of order.slice(plan.length)) refuseLeftOver(modules.get(module)!, module, `the architecture has ${plan.length} weighted layers (${plan.map((w) => w.layer.name).join(', ')}), all taken by modules before it${how}`, source);
   model.setWeights(model.paramSpecs().map((p) => weights.get(p.name)!));
@@ -195,13 +202,15 @@ function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules:
   return model;
 }
 
-interface Expected {
+export interface Expected {
   spec: ParamSpec;
-  /** torch's parameter name in the module: weight, bias, running_mean, running_var. */
+  /** torch's parameter name in the module: weight, bias, running_mean, running_var, weight_ih_l0, ... */
   part: string;
+  /** A second tensor of the same shape that the weight is made of too (an LSTM's bias_hh_l0, added to bias_ih_l0). */
+  also?: string;
   /** torch's shape. */
   shape: number[];
-  convert(torch: Float32Array): Float32Array;
+  convert(torch: Float32Array, also?: Float32Array): Float32Array;
 }
 
 /** Each layer with weights, and how each weight comes from torch's, in the model's order. */
@@ -213,10 +222,11 @@ function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { lay
   for (const layer of model.layers) {
     const specs = layer.params(shape);
     const perm = image && flattenOrder === 'nchw' ? nchwIndex(image) : null;
+    const own = importRule(layer.config).weights;
     if (specs.length) {
       out.push({
         layer,
-        expected: specs.map((spec) => {
+        expected: own ? own(layer, specs) : specs.map((spec) => {
           const part = TORCH_PART[spec.name.slice(layer.name.length + 1)];
           // nn.Embedding's weight is laid out as webgrad's table: no transpose.
           if (importRule(layer.config).sameLayout) return { spec, part, shape: spec.shape, convert: (t) => t } as Expected;

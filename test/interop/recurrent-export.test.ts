@@ -1,0 +1,176 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeExport } from '../../src/cli/export.js';
+import { Random } from '../../src/core/random.js';
+import { pytorchExport } from '../../src/interop/export-pytorch.js';
+import { importPytorch } from '../../src/interop/import-pytorch.js';
+import type { SafetensorsTensor } from '../../src/interop/safetensors.js';
+import { encodeSafetensors } from '../../src/interop/safetensors.js';
+import { dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { sequential } from '../../src/nn/model.js';
+import { l1, l2 } from '../../src/nn/regularizers.js';
+import { loadModel } from '../../src/nn/saving.js';
+import { expectClose } from '../helpers/check.js';
+
+/*
+ * The recurrent layers through the PyTorch export and back (#26): torch
+ * continues training from webgrad's weights and optimizer state, and
+ * save_webgrad writes a file webgrad loads and goes on from (the GRU's gate
+ * reorder both ways, the frozen bias_hh, the regularizers); the import's
+ * refusals by name. CI installs python3-torch (.ci/run); elsewhere the torch
+ * cases are skipped, saying why.
+ */
+const PYTHON = '/usr/bin/python3';
+const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const hasTorch = probe.status === 0;
+if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the recurrent export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
+if (!hasTorch) console.warn(`recurrent-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'webgrad-recurrent-export-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function python(lines: string[]): string {
+  const r = spawnSync(PYTHON, ['-c', lines.join('\n')], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const [T, F] = [5, 3];
+/** Every kind stacked, each with a regularizer torch must apply to the right tensor, one reading backwards. */
+const stack = () =>
+  sequential(
+    [
+      lstm(4, { returnSequences: true, inputShape: [T, F], kernelRegularizer: l2(1e-2), biasRegularizer: l1(1e-2) }),
+      gru(3, { returnSequences: true, goBackwards: true, recurrentRegularizer: l2(1e-2), biasRegularizer: l2(1e-2) }),
+      simpleRNN(5, { biasRegularizer: l2(1e-2) }),
+      dense(3, { activation: 'softmax' }),
+    ],
+    { seed: 4 },
+  );
+
+function data(n: number, seed: number) {
+  const r = new Random(seed);
+  const x = r.fill(new Float32Array(n * T * F), -1, 1);
+  return { x: { data: x, shape: [n, T, F] }, y: { data: Int32Array.from({ length: n }, (_, i) => (x[i * T * F] > 0 ? 1 : 0) + (i % 2)), shape: [n] } };
+}
+
+describe('recurrent layers exported to PyTorch', () => {
+  it.skipIf(!hasTorch)("one Adam step in torch equals one more in webgrad, and webgrad goes on from torch's state", async () => {
+    const m = stack();
+    m.compile({ optimizer: { type: 'adam', learningRate: 0.01, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const { x, y } = data(32, 6);
+    await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 });
+    const folder = mkdtempSync(join(dir, 'continue-'));
+    await writeExport(folder, await pytorchExport(m));
+    const batch = { x: { data: x.data.slice(0, 16 * T * F), shape: [16, T, F] }, y: { data: y.data.slice(0, 16), shape: [16] } };
+    writeFileSync(join(folder, 'bx.f32'), batch.x.data);
+    writeFileSync(join(folder, 'by.i32'), batch.y.data);
+    const out = join(folder, 'stepped.safetensors');
+    const f = JSON.stringify(folder);
+    python([
+      'import sys, numpy as np, torch',
+      `sys.path.insert(0, ${f})`,
+      'from model import load_model, load_optimizer, loss_fn, save_webgrad, OPTIMIZER_STEP, FROZEN_ZERO',
+      "assert sorted(FROZEN_ZERO) == ['lstm_1.bias_hh_l0', 'simple_rnn_1.bias_hh_l0'], FROZEN_ZERO",
+      `model = load_model(${f}).train()`,
+      `opt = load_optimizer(model, ${f})`,
+      `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'bx.f32'))}, dtype='<f4').reshape(16, ${T}, ${F}))`,
+      `y = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'by.i32'))}, dtype='<i4').astype('int64'))`,
+      'opt.zero_grad()',
+      '(loss_fn(model(x, logits=True), y) + model.penalty()).backward()',
+      'opt.step()',
+      `save_webgrad(model.eval(), ${JSON.stringify(out)}, ${f}, optimizer=opt, step=OPTIMIZER_STEP + 1)`,
+    ]);
+    const before = await m.getWeights();
+    await m.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const want = await m.getWeights();
+    const stepped = await loadModel(out);
+    stepped.compile({ ...stepped.compileOptions!, backend: 'cpu' });
+    const got = await stepped.getWeights();
+    const moved = Math.max(...want.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - before[i][j])))));
+    expect(moved, 'the step moves the weights').toBeGreaterThan(1e-3);
+    // One Adam update (at most lr = 0.01) from the same state; the gradients differ by float32 rounding only.
+    const stepTol = { atol: 1e-6, rtol: 1e-5, why: 'one update from the same state; gradients differ by float32 rounding only' };
+    got.forEach((g, i) => expectClose(g, want[i], stepTol, `${m.paramSpecs()[i].name} after torch's step`));
+    for (const model of [m, stepped]) await model.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const [again, resumed] = [await m.getWeights(), await stepped.getWeights()];
+    resumed.forEach((g, i) => expectClose(g, again[i], { ...stepTol, atol: 2e-6, why: 'two updates, each from the same state up to float32 rounding' }, `${m.paramSpecs()[i].name} after one more webgrad step`));
+    m.dispose();
+    stepped.dispose();
+  }, 120_000);
+
+  it.skipIf(!hasTorch)('save_webgrad refuses a bias_hh that moved (webgrad has one bias), naming it, and writes nothing', async () => {
+    const m = sequential([lstm(2, { inputShape: [T, F] }), dense(2)], { seed: 1 });
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    await m.predict(data(1, 1).x);
+    const folder = mkdtempSync(join(dir, 'frozen-'));
+    await writeExport(folder, await pytorchExport(m));
+    const out = join(folder, 'never.safetensors');
+    const f = JSON.stringify(folder);
+    const said = python([
+      'import sys, torch',
+      `sys.path.insert(0, ${f})`,
+      'from model import load_model, make_optimizer, save_webgrad',
+      `model = load_model(${f})`,
+      "assert not model.lstm_1.bias_hh_l0.requires_grad and all(p is not model.lstm_1.bias_hh_l0 for g in make_optimizer(model).param_groups for p in g['params'])",
+      'with torch.no_grad():',
+      '    model.lstm_1.bias_hh_l0[1] = 0.5',
+      'try:',
+      `    save_webgrad(model, ${JSON.stringify(out)}, ${f})`,
+      "    print('written')",
+      'except ValueError as e:',
+      '    print(e)',
+    ]);
+    expect(said).toMatch(/lstm_1\.bias_hh_l0: nonzero, but webgrad's layer has one bias \(torch's bias_ih\): keep lstm_1\.bias_hh_l0 frozen at zero/);
+    expect(existsSync(out)).toBe(false);
+    m.dispose();
+  }, 60_000);
+
+  it('a GRU with resetAfter false is refused by name', async () => {
+    const m = sequential([gru(2, { resetAfter: false, inputShape: [T, F] })], { seed: 1 });
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    await m.predict(data(1, 1).x);
+    await expect(pytorchExport(m)).rejects.toThrow(/export to PyTorch: gru_\d+ is a GRU with resetAfter false, which torch's nn\.GRU has no counterpart for .* build it with resetAfter: true/);
+    m.dispose();
+  });
+});
+
+describe('recurrent layers imported from PyTorch', () => {
+  it("webgrad's own export imports back by name, weights as they were", async () => {
+    const m = stack();
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    await m.predict(data(1, 1).x);
+    const files = await pytorchExport(m);
+    const back = importPytorch(files['model.safetensors'] as Uint8Array, m.topology());
+    const want = await m.getWeights();
+    (await back.getWeights()).forEach((w, i) => expect(Array.from(w), m.paramSpecs()[i].name).toEqual(Array.from(want[i])));
+    m.dispose();
+  });
+
+  /** A torch-like state_dict of nn.LSTM(3, 2) named 'rnn' and nn.Linear(2, 2) named 'top', with some tensors changed. */
+  const f32 = (shape: number[]) => ({ dtype: 'F32', shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i / 10) }) as SafetensorsTensor;
+  const state = (change: Record<string, SafetensorsTensor | null> = {}) => {
+    const t: Record<string, SafetensorsTensor> = { 'rnn.weight_ih_l0': f32([8, 3]), 'rnn.weight_hh_l0': f32([8, 2]), 'rnn.bias_ih_l0': f32([8]), 'rnn.bias_hh_l0': f32([8]), 'top.weight': f32([2, 2]), 'top.bias': f32([2]) };
+    for (const [k, v] of Object.entries(change)) if (v) t[k] = v; else delete t[k];
+    return encodeSafetensors(t);
+  };
+  const arch = () => [lstm(2, { inputShape: [T, F] }), dense(2)];
+
+  it("an LSTM's one bias is torch's bias_ih + bias_hh", async () => {
+    const [, , bias] = await importPytorch(state(), arch()).getWeights();
+    expect(Array.from(bias)).toEqual(Array.from({ length: 8 }, (_, i) => Math.fround(i / 10) + Math.fround(i / 10)));
+  });
+
+  it('refuses, by name, a second layer, a reverse direction, a GRU without resetAfter, a missing bias_hh', () => {
+    expect(() => importPytorch(state({ 'rnn.weight_ih_l1': f32([8, 2]) }), arch())).toThrow(
+      "torch file: tensor 'rnn.weight_ih_l1' is layer 1 of a module with num_layers > 1; layer lstm_",
+    );
+    expect(() => importPytorch(state({ 'rnn.weight_hh_l0_reverse': f32([8, 2]) }), arch())).toThrow(/tensor 'rnn.weight_hh_l0_reverse' is the reverse direction of a bidirectional module; .* save torch's module with num_layers=1 and bidirectional=False/);
+    expect(() => importPytorch(state(), [gru(2, { resetAfter: false, inputShape: [T, F] }), dense(2)])).toThrow(/importPytorch: layer gru_\d+ is a GRU with resetAfter false; .* build the layer with resetAfter: true/);
+    expect(() => importPytorch(state({ 'rnn.bias_hh_l0': null }), arch())).toThrow(/torch file: tensor 'rnn.bias_hh_l0' is missing; layer lstm_\d+ \(lstm, bias \[8\]\) expects torch's LSTM.bias_hh_l0 \[8\]/);
+    expect(() => importPytorch(state({ 'rnn.weight_hh_l0': f32([8, 3]) }), arch())).toThrow(/tensor 'rnn.weight_hh_l0' is \[8, 3\]; layer lstm_\d+ \(lstm, recurrent_kernel \[2, 8\]\) expects \[8, 2\] \(torch's LSTM.weight_hh_l0\)/);
+  });
+});
