@@ -8,7 +8,7 @@
  * not compile here until it says how to make examples of it, and then it
  * joins the matrix. An activation joins by being in LAYER_ACTIVATIONS.
  */
-import { batchNormalization, conv2d, dense, flatten, LAYER_ACTIVATIONS, LAYER_TYPES, layerFromConfig, lstm, maxPooling2d, withFileDefaults } from '../../src/nn/layers.js';
+import { batchNormalization, conv2d, dense, embedding, flatten, LAYER_ACTIVATIONS, LAYER_TYPES, layerFromConfig, lstm, maxPooling2d, withFileDefaults } from '../../src/nn/layers.js';
 import type { Layer, LayerActivation, LayerConfig, LayerType } from '../../src/nn/layers.js';
 import { ACTIVATIONS } from '../../src/ops/activation.js';
 
@@ -145,7 +145,7 @@ function normExamples<T extends 'batchNormalization' | 'layerNormalization'>(ext
 }
 
 /** Where the layer under test sits; each position gives it one rank and builds the model around it. */
-export type Position = 'first' | 'last' | 'afterFlatten' | 'afterConv' | 'insideCnn' | 'afterRecurrent';
+export type Position = 'first' | 'last' | 'afterFlatten' | 'afterConv' | 'insideCnn' | 'afterRecurrent' | 'afterEmbedding';
 
 interface Around {
   /** The model's input shape. */
@@ -186,6 +186,8 @@ export const POSITIONS: { readonly [P in Position]: { readonly [R in Rank]: Arou
   },
   // Sequences made by a recurrent layer that gives every step (returnSequences): a Dense on its states, or a stacked recurrent layer.
   afterRecurrent: { flat: null, image: null, point: null, ids: null, sequence: { input: SHAPES.sequence, before: () => [lstm(3, { returnSequences: true })], head: true } },
+  // Sequences of embedded token ids, as a text model reads them (the model's input is ids: inputOf in conformance-run.ts).
+  afterEmbedding: { flat: null, image: null, point: null, ids: null, sequence: { input: [SHAPES.sequence[0]], before: () => [embedding(IDS_VOCABULARY, SHAPES.sequence[1])], head: true } },
 };
 
 /** The head after the layer under test: images through a convolution and a flatten, anything else flattened, then dense(3). */

@@ -90,11 +90,11 @@ export async function takesAlphaOf(activations: readonly LayerActivation[]): Pro
   return (a) => yes.has(a);
 }
 
-/** The input of case i: values in [-2, 2], past the bends of the activations; token ids in [0, IDS_VOCABULARY) for the 'ids' rank. */
+/** The input of case i: values in [-2, 2], past the bends of the activations; token ids in [0, IDS_VOCABULARY) for the 'ids' rank and an embedding first. */
 export function inputOf(c: Case, i: number): { data: Float32Array; shape: number[] } {
   const n = BATCH * c.input.reduce((a, b) => a * b, 1);
   const r = new Random(1000 + i);
-  const data = c.rank === 'ids' ? Float32Array.from({ length: n }, () => r.int(IDS_VOCABULARY)) : r.fill(new Float32Array(n), -2, 2);
+  const data = c.rank === 'ids' || c.position === 'afterEmbedding' ? Float32Array.from({ length: n }, () => r.int(IDS_VOCABULARY)) : r.fill(new Float32Array(n), -2, 2);
   return { data, shape: [BATCH, ...c.input] };
 }
 

@@ -36,10 +36,11 @@ console.log(matrixSize(CASES));
  * once, while torch and onnxruntime sum in float32 in their own orders (K·2⁻²⁴
  * relative for a sum of K ≤ 108 terms), through up to 7 layers of outputs of
  * order 1. Seen over the 428 models before the recurrent layers: at most
- * 9.5e-7 from torch and 1.4e-6 from onnxruntime; over the 546 with them (the
- * line beforeAll prints), 2.3e-6 and 2.2e-6, both from a layerNormalization
- * on images (each case's random weights and inputs follow its index, so new
- * cases move the others' draws). atol 5e-6 leaves 2× that for other CPUs' kernels; rtol
+ * 9.5e-7 from torch and 1.4e-6 from onnxruntime; with them (546 and then
+ * 582 models: the line beforeAll prints), up to 2.3e-6 and 2.2e-6, from a
+ * layerNormalization on images, not a recurrent layer (each case's weights
+ * and inputs follow its index, so new cases move the others' draws). atol
+ * 5e-6 leaves 2× that for other CPUs' kernels; rtol
  * 2e-5 for the few outputs of order 10. A real mismatch is far larger: a
  * kernel read with its axes swapped, or gates in another order, differs by ~0.1-1.
  */
