@@ -50,7 +50,7 @@ webgrad_run() { # seed, extra flags...
   local t0=$SECONDS
   # The summary table is left out; the epoch lines, the test figures and the JSON stay.
   nice node bin/webgrad.js train --layers lstm128 --epochs "$epochs" --seed "$seed" --json "$@" 2>&1 \
-    | grep -v '^ \|^_\|^=\|^Model\|^Total\|^Trainable\|^Non-trainable\|^Layer'
+    | grep --line-buffered -v '^ \|^_\|^=\|^Model\|^Total\|^Trainable\|^Non-trainable\|^Layer'
   echo "wall time: $((SECONDS - t0)) s"
 }
 
@@ -73,5 +73,12 @@ torch_runs() {
   echo
   echo "## PyTorch"
   echo
-  if [ -n "${PARALLEL:-}" ]; then wait "$torch_pid"; cat "$data/torch.txt"; else torch_runs; fi
+  # A PyTorch run that fails or is stopped still shows the epochs it printed, and its status.
+  if [ -n "${PARALLEL:-}" ]; then
+    status=0; wait "$torch_pid" || status=$?
+    cat "$data/torch.txt"
+    [ "$status" = 0 ] || echo "PyTorch stopped with status $status"
+  else
+    torch_runs
+  fi
 } 2>&1 | tee "$out"
