@@ -11,7 +11,8 @@
 #   system libblas.so.3, the slow reference BLAS unless an alternative is set: a directory with
 #   OpenBLAS's libblas.so.3 makes its steps about 3x faster, and the torch script names the BLAS
 #   it loaded); PARALLEL=1 runs PyTorch beside webgrad instead of after it (each one's wall time
-#   then counts the other's load). About 8 minutes per webgrad WebGPU run on llvmpipe, 2 cores.
+#   then counts the other's load). On 2 cores at a load of 2-5, an epoch took 27-43 s in webgrad
+#   (WebGPU on llvmpipe) and 10-14 s in PyTorch with OpenBLAS; at a load of 5-10, up to 3.6 and 8 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source examples/build.sh
