@@ -87,11 +87,12 @@ const givenToyFlags = (t: ToyFlags = {}) =>
 export function loadData(f: DataFlags): LoadedData {
   const data = f.data ?? 'mnist';
   const notices: string[] = [];
+  // Each kind's own flags are refused with any other kind of data, before anything loads.
+  if (f.context !== undefined && !isTextData(data)) throw new ValueError(`--context applies to text (--data FILE.txt, FILE.md or ${BUILTIN_TEXT}), not to --data ${data}`);
+  const stray = givenToyFlags(f.toy);
+  if (stray.length && !isToyName(data)) throw new ValueError(`${stray.join(', ')} ${stray.length === 1 ? 'applies' : 'apply'} to the Playground's data sets (--data ${TOY_DATASETS.join('|')}), not to --data ${data}`);
   if (isToyName(data)) return loadToy(data, f, notices);
   if (isTextData(data)) return loadText(data, f, notices);
-  if (f.context !== undefined) throw new ValueError(`--context applies to text (--data FILE.txt, FILE.md or ${BUILTIN_TEXT}), not to --data ${data}`);
-  const stray = givenToyFlags(f.toy);
-  if (stray.length) throw new ValueError(`${stray.join(', ')} ${stray.length === 1 ? 'applies' : 'apply'} to the Playground's data sets (--data ${TOY_DATASETS.join('|')}), not to --data ${data}`);
   if (data === 'mnist') {
     if (f.testData) throw new ValueError('--test-data goes with --data <dir or CSV file>; the built-in digits come with their own test split');
     checkDigitClasses(f, 'the built-in MNIST digits');

@@ -50,6 +50,8 @@ describe('webgrad train --data FILE.txt', () => {
     await refused(['--data', text, '--context', '0'], /--context must be a whole number >= 1/);
     await refused(['--data', text, '--context', '500'], /fewer than one window of 500/);
     await refused(['--context', '8'], /--context applies to text/);
+    await refused(['--data', 'circle', '--context', '8'], /--context applies to text .*not to --data circle/);
+    await refused(['--data', text, '--noise', '10'], /--noise applies to the Playground's data sets .*not to --data .*tiny.txt/);
   });
 });
 
