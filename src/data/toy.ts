@@ -4,6 +4,7 @@
 // Random so that a seed gives the same points in Node, in the browser and on
 // every backend. Browser-safe.
 import { ValueError } from '../core/errors.js';
+import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import { Random } from '../core/random.js';
 import type { Dataset } from './dataset.js';
@@ -148,7 +149,7 @@ function checkName(name: unknown, owner: string): ToyName {
  * them to (its Fisher–Yates over a seeded stream): the first
  * ⌊n·percTrainData/100⌋ are its training points, the rest its test points.
  */
-export function toyPoints(name: ToyName, options: { noise?: number; points?: number; seed?: number } = {}): ToyPoint[] {
+export function toyPoints(name: ToyName, options: OptionsOf<typeof TOY_POINT_OPTIONS.spec> = {}): ToyPoint[] {
   const o = TOY_POINT_OPTIONS.check(options);
   const set = checkName(name, 'toyPoints');
   const r = new Random(o.seed ?? 0);
@@ -197,10 +198,5 @@ export function toyDataset(name: ToyName, options: OptionsOfToy = {}): ToyDatase
   };
 }
 
-export interface OptionsOfToy {
-  noise?: number;
-  points?: number;
-  seed?: number;
-  testPercent?: number;
-  labels?: ToyLabels;
-}
+/** toyDataset's options, as TOY_OPTIONS declares them. */
+export type OptionsOfToy = OptionsOf<typeof TOY_OPTIONS.spec>;
