@@ -5,6 +5,7 @@ import { Random } from '../core/random.js';
 import { encodeText } from '../data/text.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
+import { num } from './train-options.js';
 import { cliBackend } from './train.js';
 
 export const GENERATE_HELP = `  webgrad generate MODEL [--length N] [--temperature T] [--prompt TEXT] [--seed S]
@@ -41,13 +42,7 @@ export async function generate(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['length', 'temperature', 'prompt', 'seed', 'backend'], ['json']);
   const [path, ...extra] = args.positional;
   if (!path || extra.length) throw new ValueError(`generate takes one model file: ${GENERATE_HELP.trim()}`);
-  const number = (flag: string, fallback: number, ok: (n: number) => boolean, need: string) => {
-    const v = args.flags.get(flag);
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new ValueError(`--${flag} must be ${need}; got '${v}'`);
-    return n;
-  };
+  const number = (flag: string, fallback: number, ok: (n: number) => boolean, need: string) => num(flag, args.flags.get(flag), ok, need) ?? fallback;
   const length = number('length', 200, (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, 'a whole number of characters from 1 to 100,000');
   const temperature = number('temperature', 1, (n) => n >= 0 && n <= 100, 'a number from 0 (the likeliest character every time) to 100');
   const seed = number('seed', 42, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)');

@@ -66,7 +66,8 @@ export interface TrainOptions {
   json: boolean;
 }
 
-function num(flag: string, v: string | undefined, check: (n: number) => boolean, need: string): number | undefined {
+/** A number flag checked by `check` (`need` says what it must be), or undefined when absent. */
+export function num(flag: string, v: string | undefined, check: (n: number) => boolean, need: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new ValueError(`--${flag} must be ${need}; got '${v}'`);
