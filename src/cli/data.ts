@@ -55,7 +55,7 @@ export const BUILTIN_TEXT = 'webgrad-docs';
 export const isTextData = (data: string) => data === BUILTIN_TEXT || /\.(txt|md)$/i.test(data);
 
 /** The built-in corpus: the README then each docs/*.md in name order, as the package holds them. */
-function builtinText(): string {
+export function builtinText(): string {
   // The package's root: up from this module (dist/ when built, src/cli/ from source) to the folder with the README.
   let root = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);

@@ -11,6 +11,7 @@ import { pyStr } from '../interop/python-source.js';
 import { writeFileAtomic } from '../nn/file.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
+import { BUILTIN_TEXT, builtinText } from './data.js';
 
 /** Writes each file atomically into `dir` (created if missing). */
 export async function writeExport(dir: string, files: Record<string, Uint8Array | string>): Promise<string[]> {
@@ -23,6 +24,9 @@ export async function writeExport(dir: string, files: Record<string, Uint8Array 
   }
   return written;
 }
+
+/** The built-in text corpus as a file of the export (what train.py reads for a model trained on it). */
+const BUILTIN_TEXT_FILE = `${BUILTIN_TEXT}.txt`;
 
 const USAGE = 'webgrad export MODEL.safetensors --to pytorch DIR, or --to onnx FILE.onnx';
 
@@ -42,6 +46,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
   }
   const loaded = await loadModel(model);
   const files = await pytorchExport(loaded);
+  // train.py reads files: a model trained on the built-in corpus gets the corpus beside it, as the CLI read it.
+  if (loaded.trainingData?.data === BUILTIN_TEXT) files[BUILTIN_TEXT_FILE] = builtinText();
   for (const path of await writeExport(dest, files)) console.log(`wrote ${path}`);
   console.log(`in Python: import sys; sys.path.insert(0, ${pyStr(dest)}); from model import load_model; model = load_model(${pyStr(dest)})`);
   const { command, note } = torchrunCommand(dest, loaded.trainingData);
@@ -71,6 +77,8 @@ export function torchrunCommand(dest: string, trained: { data: string; labelColu
   } else if (isToyName(trained.data)) {
     data = 'PATH_TO_CSV';
     note = `the model was trained on TensorFlow Playground's '${trained.data}', which train.py cannot generate: replace PATH_TO_CSV with a CSV of the points (columns x,y,label)`;
+  } else if (trained.data === BUILTIN_TEXT) {
+    data = join(dest, BUILTIN_TEXT_FILE);
   } else if (trained.data === 'mnist') {
     data = 'PATH_TO_MNIST_IDX';
     note = "the model was trained on webgrad's built-in MNIST digits, which train.py cannot read: replace PATH_TO_MNIST_IDX with a folder of MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte)";

@@ -63,11 +63,18 @@ export function penaltyTerms(a: string, on: readonly (readonly [{ l1: number; l2
   return terms;
 }
 
-/** loss_fn(output, target)'s body for the compiled loss; the output is the model's with logits=True (see forward). */
+/**
+ * loss_fn(output, target)'s body for the compiled loss; the output is the
+ * model's with logits=True (see forward). A class per step (a character
+ * model: output [n, steps, classes], labels [n, steps]) is flattened to rows
+ * first: torch's cross_entropy would read the steps as the class axis, and
+ * webgrad counts every step 1/steps of its sample, which is the mean over
+ * all n·steps rows.
+ */
 export function lossCode(loss: unknown): string {
   switch (loss) {
     case 'sparseCategoricalCrossentropy':
-      return 'return F.cross_entropy(output, target.long())';
+      return 'return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1).long())';
     case 'categoricalCrossentropy':
       return 'return -(target * torch.log_softmax(output, dim=-1)).sum(dim=-1).mean()';
     case 'binaryCrossentropy':
@@ -77,7 +84,7 @@ export function lossCode(loss: unknown): string {
     case 'meanAbsoluteError':
       return 'return (output - target).abs().mean()';
     case 'nll':
-      return 'return F.nll_loss(output, target.long())';
+      return 'return F.nll_loss(output.reshape(-1, output.shape[-1]), target.reshape(-1).long())';
     default:
       return `raise NotImplementedError(${pyStr(`the loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`;
   }

@@ -11,7 +11,12 @@ attribute 'get'"; they are harmless elsewhere. On several machines, replace
 Without torchrun it runs as one process. --data takes what webgrad reads:
 a folder of IDX files (MNIST / Fashion-MNIST layout, optionally .gz; pixels
 scaled to [0, 1], images NHWC) or a CSV file with a header (the label column
-is the last unless --label-column names another). The optimizer starts from
+is the last unless --label-column names another); for a character model
+(one trained on text: its vocabulary is in webgrad.json) a UTF-8 text file,
+read as webgrad reads it: the model's characters, the first 90% of the text
+cut into windows of the model's context with the next character as every
+position's target, the last 10% held out and its loss printed each epoch in
+nats per character. The optimizer starts from
 the state webgrad's had (model.load_optimizer). --batch-size is per process,
 so a step of N processes sees N times as many samples. The model and the
 optimizer's state are written with model.save_webgrad: webgrad loads it
@@ -84,6 +89,51 @@ def load_data(path, label_column, class_names):
     return torch.from_numpy(x.reshape(len(x), *exported.INPUT_SHAPE)), torch.from_numpy(y)
 
 
+TEST_FRACTION = 0.1  # the share of a text, from its end, that webgrad holds out (src/data/text.ts)
+
+
+def read_text(path):
+    """A text file as webgrad's CLI reads it: UTF-8, undecodable bytes as U+FFFD, line endings untouched."""
+    with open(path, encoding='utf-8', errors='replace', newline='') as f:
+        return f.read()
+
+
+def text_windows(ids, context):
+    """Non-overlapping windows of `context` ids (x) and the id after each position (y), as webgrad cuts them."""
+    n = (len(ids) - 1) // context
+    x = ids[:n * context].reshape(n, context)
+    y = ids[1:n * context + 1].reshape(n, context)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
+
+
+def load_text(path, vocabulary):
+    """(train, test): windows of a character model's context from the first 90% and the last 10% of a text."""
+    text = read_text(path)
+    index = {chr(c): i for i, c in enumerate(vocabulary)}
+    ids = np.empty(len(text), dtype=np.int64)
+    for i, ch in enumerate(text):
+        if ch not in index:
+            raise ValueError(f'{path}: the character {ch!r} (U+{ord(ch):04X}, at position {i}) is not in the model\'s vocabulary of {len(vocabulary)} characters')
+        ids[i] = index[ch]
+    context = int(exported.INPUT_SHAPE[0])
+    cut = int(len(ids) * (1 - TEST_FRACTION))
+    for part, chars in (('the first 90% (training)', cut), ('the last 10% (test)', len(ids) - cut)):
+        if chars < context + 1:
+            raise ValueError(f'{path}: {len(ids)} characters give {part} {chars}, fewer than one window of {context} and its next character')
+    return text_windows(ids[:cut], context), text_windows(ids[cut:], context)
+
+
+def mean_loss(model, x, y, device, batch=256):
+    """The compiled loss over a whole set, per sample (per character for a character model), in eval mode."""
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb, yb = x[i:i + batch].to(device), y[i:i + batch].to(device)
+            total += exported.loss_fn(model(xb, logits=True), yb).item() * len(xb)
+    return total / len(x)
+
+
 def targets_for(loss, y, units):
     """Labels as the compiled loss takes them: indices, one-hot rows, or float targets."""
     if loss in ('sparseCategoricalCrossentropy', 'nll'):
@@ -96,7 +146,7 @@ def targets_for(loss, y, units):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--data', required=True, help='a folder of IDX files or a CSV file')
+    parser.add_argument('--data', required=True, help='a folder of IDX files, a CSV file, or for a character model a text file')
     parser.add_argument('--epochs', type=int, required=True)
     parser.add_argument('--out', required=True, help='the webgrad model file to write')
     parser.add_argument('--batch-size', type=int, default=32, help='samples per step in each process (default 32)')
@@ -124,7 +174,13 @@ def main():
     compile_options = json.loads(info['metadata']['compile']) or {}
     loss = compile_options.get('loss')
     class_names = json.loads(info['metadata']['class_names']) if 'class_names' in info['metadata'] else None
-    x, y = load_data(args.data, args.label_column, class_names)
+    vocabulary = json.loads(info['metadata']['vocabulary']) if 'vocabulary' in info['metadata'] else None
+    if vocabulary is not None:
+        if os.path.isdir(args.data):
+            parser.error(f'--data {args.data} is a folder; this is a character model: give the text file it learns from')
+        (x, y), test = load_text(args.data, vocabulary)
+    else:
+        (x, y), test = load_data(args.data, args.label_column, class_names), None
 
     model = exported.load_model().to(device)
     opt = exported.load_optimizer(model)
@@ -154,7 +210,8 @@ def main():
             if args.max_steps is not None and steps >= args.max_steps:
                 break
         if rank == 0:
-            print(f'epoch {epoch + 1}/{args.epochs}: loss {total / max(count, 1):.4f} (rank 0, {count} samples)', flush=True)
+            held_out = f', test loss {mean_loss(model, *test, device):.4f} nats/char' if test is not None else ''
+            print(f'epoch {epoch + 1}/{args.epochs}: loss {total / max(count, 1):.4f} (rank 0, {count} samples){held_out}', flush=True)
         if args.max_steps is not None and steps >= args.max_steps:
             break
 
