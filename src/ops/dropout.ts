@@ -14,6 +14,13 @@ export interface DropoutAttrs {
   readonly rate: number;
   /** Which masks: an integer in [0, 2³²). The same seed and step draw the same mask. */
   readonly seed: number;
+  /**
+   * Keras' noise_shape: x's shape with 1 on the axes that share one mask bit
+   * (x [B, T, F] with [B, 1, F]: one bit per sample and feature, the same at
+   * every step, as a recurrent layer's input dropout). The shared axes must be
+   * adjacent. Default: x's shape, a bit per element.
+   */
+  readonly noiseShape?: readonly number[];
 }
 
 /** PCG-RXS-M-XS (Jarzynski and Olano, JCGT 2020) on u32, as shaders/dropout.wgsl computes it. */
@@ -37,10 +44,35 @@ export function stepSeed(seed: number, step: number): number {
   return pcg((pcg(seed) ^ step) >>> 0);
 }
 
-/** Whether element i survives at a step: the mask the kernel draws. */
+/** Whether mask bit i survives at a step: the mask the kernel draws. */
 export function dropoutKeeps(seed: number, step: number, i: number, threshold: number): boolean {
   return pcg((stepSeed(seed, step) + i) >>> 0) >>> 8 >= threshold;
 }
+
+/**
+ * How a noise shape folds x: x seen as [outer, shared, inner], where `shared`
+ * is the run of axes the noise shape gives 1 and x does not, element i takes
+ * mask bit ⌊i / (shared·inner)⌋·inner + i mod inner (with no shared axes, i
+ * itself). `span` is shared·inner. Throws, naming the problem, when the noise
+ * shape does not fit x.
+ */
+export function noiseFold(shape: readonly number[], noiseShape: readonly number[] | undefined): { inner: number; span: number } {
+  if (noiseShape === undefined) return { inner: 1, span: 1 };
+  const fits = Array.isArray(noiseShape) && noiseShape.length === shape.length && noiseShape.every((d, k) => d === shape[k] || d === 1);
+  if (!fits) throw new ValueError(`dropout: noiseShape ${JSON.stringify(noiseShape)} does not fit x [${shape.join(', ')}]: give x's shape with 1 on the axes that share a mask bit, e.g. [${shape.map((d, k) => (k === 1 ? 1 : d)).join(', ')}]`);
+  const shared = shape.map((d, k) => d !== 1 && noiseShape[k] === 1);
+  const first = shared.indexOf(true);
+  if (first < 0) return { inner: 1, span: 1 };
+  const last = shared.lastIndexOf(true);
+  if (shared.slice(first, last + 1).includes(false)) {
+    throw new ValueError(`dropout: noiseShape ${JSON.stringify(noiseShape)} shares axes that are not adjacent (${shared.flatMap((s, k) => (s ? [k] : [])).join(', ')}); webgrad shares one run of adjacent axes: reshape x so that they are`);
+  }
+  const inner = shape.slice(last + 1).reduce((a, b) => a * b, 1);
+  return { inner, span: inner * shape.slice(first, last + 1).reduce((a, b) => a * b, 1) };
+}
+
+/** The mask bit element i reads: noiseFold's rule, as the kernel computes it. */
+export const maskIndex = (i: number, { inner, span }: { inner: number; span: number }) => Math.floor(i / span) * inner + (i % inner);
 
 /** The step input of a seeded op: i32[1], the step number, which the training step writes before each step. */
 export function checkStepInput(op: string, step: TensorInfo | undefined): void {
@@ -70,7 +102,8 @@ function check({ rate, seed }: DropoutAttrs): void {
  * out = x / (1 − rate) where element i's mask bit keeps it, else 0: each
  * element dropped with probability `rate` (to 2⁻²⁴), the expectation kept.
  * Inputs (x, step). The mask is a hash of (seed, step, i), so the op is its
- * own gradient: d(x) is dropout of d(out) with the same seed and step.
+ * own gradient: d(x) is dropout of d(out) with the same seed and step (and
+ * noise shape: i is then the mask bit the element shares, noiseFold).
  */
 export const dropout = defineKernel<DropoutAttrs>({
   name: 'dropout',
@@ -79,14 +112,21 @@ export const dropout = defineKernel<DropoutAttrs>({
     if (!x || x.dtype !== 'f32') throw new ValueError(`dropout: input 0 must be f32, got ${x ? fmt(x) : 'nothing'}`);
     checkStepInput('dropout', step);
     check(attrs);
+    noiseFold(x.shape, attrs.noiseShape);
     return [x];
   },
-  cpu([x, [step]], [out], _infos, { rate, seed }) {
+  cpu([x, [step]], [out], [info], { rate, seed, noiseShape }) {
     const t = dropoutThreshold(rate);
-    for (let i = 0; i < x.length; i++) out[i] = dropoutKeeps(seed, step, i, t) ? x[i] / (1 - rate) : 0;
+    const fold = noiseFold(info.shape, noiseShape);
+    for (let i = 0; i < x.length; i++) out[i] = dropoutKeeps(seed, step, maskIndex(i, fold), t) ? x[i] / (1 - rate) : 0;
   },
-  gpu([x], { rate, seed }, ctx) {
+  gpu([x], { rate, seed, noiseShape }, ctx) {
     const n = sizeOf(x.shape);
-    return { entry: 'dropout', params: [['u32', n], ['u32', seed], ['u32', dropoutThreshold(rate)], ['f32', 1 / (1 - rate)]], workgroups: grid1d(n, WG, ctx) };
+    const { inner, span } = noiseFold(x.shape, noiseShape);
+    return {
+      entry: 'dropout',
+      params: [['u32', n], ['u32', seed], ['u32', dropoutThreshold(rate)], ['f32', 1 / (1 - rate)], ['u32', inner], ['u32', span]],
+      workgroups: grid1d(n, WG, ctx),
+    };
   },
 });

@@ -142,6 +142,8 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   dropout: [
     { name: 'dropout 0.3 1031', inputs: [N, i32([1])], attrs: { rate: 0.3, seed: 7 }, classes: 1000 },
     { name: 'dropout 0.5, seed 2^32 − 1, 67×13', inputs: [x, i32([1])], attrs: { rate: 0.5, seed: 2 ** 32 - 1 }, classes: 1000 },
+    // A recurrent layer's input dropout: one bit per (sample, feature), shared over the steps.
+    { name: 'dropout 0.25, noiseShape [67, 1, 13] on 67×9×13', inputs: [f32([B, 9, C]), i32([1])], attrs: { rate: 0.25, seed: 3, noiseShape: [B, 1, C] }, classes: 1000 },
   ],
   fill: [{ name: 'fill 1031', inputs: [], attrs: { shape: [1031], value: 3 } }],
   scale: [{ name: 'scale 1031', inputs: [N], attrs: { alpha: -0.5 } }],

@@ -4,7 +4,7 @@ import { gradients } from '../../src/graph/autodiff.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import { Graph } from '../../src/graph/graph.js';
 import { activation } from '../../src/ops/activation.js';
-import { dropout, dropoutKeeps, dropoutThreshold, pcg } from '../../src/ops/dropout.js';
+import { dropout, dropoutKeeps, dropoutThreshold, noiseFold, pcg } from '../../src/ops/dropout.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { backends } from '../helpers/backends.js';
 import type { Tolerance } from '../helpers/check.js';
@@ -76,6 +76,24 @@ describe.each(backends)('dropout on %s', (_name, make) => {
     },
   );
 
+  // A noise shape: one bit per (sample, feature) shared over the steps (a recurrent layer's input dropout), over
+  // two adjacent axes (SpatialDropout2D's [B, 1, 1, C]), a shared axis of size 1 (no sharing), inner size 1.
+  it.each([
+    [[3, 5, 7], [3, 1, 7]],
+    [[64, 28, 128], [64, 1, 128]],
+    [[3, 4, 5, 6], [3, 1, 1, 6]],
+    [[5, 1, 7], [5, 1, 7]],
+    [[4, 9, 1], [4, 1, 1]],
+    [[1, 1], [1, 1]],
+  ] as const)('x %j, noiseShape %j: the reference mask and values', async (shape, noiseShape) => {
+    const x = randn(rng(shape.length), [...shape]);
+    const attrs = { rate: 0.4, seed: 21, noiseShape };
+    const [got] = await runOn(be, dropout, [x, at(9)], attrs);
+    const [want] = reference(dropout, [x, at(9)], attrs);
+    for (let i = 0; i < want.length; i++) if ((got[i] === 0) !== (want[i] === 0)) expect.fail(`mask differs at ${i}: got ${got[i]}, want ${want[i]}`);
+    expectClose(got, want, ONE_ROUNDING, `dropout ${JSON.stringify(shape)} noise ${JSON.stringify(noiseShape)}`);
+  });
+
   it('rate 0 is the identity; the same seed and step draw the same mask, another seed or step another', async () => {
     const x = randn(rng(1), [4099]);
     expect(Array.from((await runOn(be, dropout, [x, at(1)], { rate: 0, seed: 5 }))[0])).toEqual(Array.from(x.data));
@@ -116,6 +134,45 @@ describe.each(backends)('dropout on %s', (_name, make) => {
     compiled.dispose();
     be.free(t);
     be.free(s);
+  });
+});
+
+describe('dropout with a noise shape (CPU reference)', () => {
+  it('x [B, T, F] with [B, 1, F]: every step reads bit b·F + f, the mask plain dropout draws on [B, F]', () => {
+    const [B, T, F] = [6, 11, 9];
+    const attrs = { rate: 0.5, seed: 77, noiseShape: [B, 1, F] };
+    const ones = tensor([B, T, F], new Float32Array(B * T * F).fill(1));
+    const [y] = reference(dropout, [ones, at(4)], attrs);
+    const [plain] = reference(dropout, [tensor([B, F], new Float32Array(B * F).fill(1)), at(4)], { rate: 0.5, seed: 77 });
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let f = 0; f < F; f++) expect(y[(b * T + t) * F + f], `[${b}, ${t}, ${f}]`).toBe(plain[b * F + f]);
+    expect(noiseFold([B, T, F], [B, 1, F])).toEqual({ inner: F, span: T * F });
+    expect(noiseFold([B, T, F], undefined)).toEqual({ inner: 1, span: 1 });
+  });
+
+  it('drops a fraction `rate` of the (sample, feature) bits', () => {
+    const [B, T, F] = [400, 3, 250];
+    const rate = 0.3;
+    const [y] = reference(dropout, [tensor([B, T, F], new Float32Array(B * T * F).fill(1)), at(2)], { rate, seed: 5, noiseShape: [B, 1, F] });
+    const dropped = y.filter((v) => v === 0).length / y.length;
+    // Binomial over B·F = 100,000 bits (each repeated T times): within 5σ of rate.
+    expect(Math.abs(dropped - rate)).toBeLessThan(5 * Math.sqrt((rate * (1 - rate)) / (B * F)));
+  });
+
+  it('refuses a noise shape that does not fit, or shares axes that are not adjacent', () => {
+    const x = { shape: [4, 5, 6], dtype: 'f32' as const };
+    const step = { shape: [1], dtype: 'i32' as const };
+    const attrs = (noiseShape: number[]) => ({ rate: 0.5, seed: 1, noiseShape });
+    expect(() => dropout.outputs([x, step], attrs([4, 1]))).toThrow(/dropout: noiseShape \[4,1\] does not fit x \[4, 5, 6\]: give x's shape with 1 on the axes that share a mask bit, e\.g\. \[4, 1, 6\]/);
+    expect(() => dropout.outputs([x, step], attrs([4, 2, 6]))).toThrow(/noiseShape \[4,2,6\] does not fit x/);
+    expect(() => dropout.outputs([x, step], attrs([1, 5, 1]))).toThrow(/dropout: noiseShape \[1,5,1\] shares axes that are not adjacent \(0, 2\)/);
+  });
+
+  it('L = Σ dropout(x)·G with a noise shape: d(x) = dropout(G), the same seed and noise shape', () => {
+    const attrs = { rate: 0.3, seed: 999, noiseShape: [3, 1, 4] };
+    const x = randn(rng(6), [3, 5, 4]);
+    const G = randn(rng(7), [3, 5, 4]);
+    const loss = (v: Float64Array) => reference(dropout, [{ info: x.info, data: v }, at(8)], attrs)[0].reduce((s, y, i) => s + y * G.data[i], 0);
+    expectClose(reference(dropout, [G, at(8)], attrs)[0], numericGradient(loss, Float64Array.from(x.data)), FD_TOL, 'd(x)');
   });
 });
 
