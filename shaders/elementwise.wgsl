@@ -1,4 +1,4 @@
-// Elementwise ops the executor needs: fill, scale, add, accumulate.
+// Elementwise ops: fill, scale, add, accumulate, multiply.
 // Dispatch is 1-D, folded into 2-D past 65535 workgroups: see gridIndex.
 
 const WG = 256u;
@@ -48,4 +48,11 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 fn add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gridIndex(gid, groups);
   if (i < add_p.n) { sum_out[i] = x[i] + add_p.alpha * y[i]; }
+}
+
+// sum_out = x ⊙ y (the same bindings as add; alpha unread)
+@compute @workgroup_size(WG)
+fn multiply(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gridIndex(gid, groups);
+  if (i < add_p.n) { sum_out[i] = x[i] * y[i]; }
 }

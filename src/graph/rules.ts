@@ -7,7 +7,9 @@ import { pointFeaturesBackward } from '../ops/features.js';
 import { embeddingBackward } from '../ops/embedding.js';
 import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops/norm.js';
 import { penaltyGrad } from '../ops/regularizer.js';
-import { add, scale } from '../ops/elementwise.js';
+import { add, fill, multiply, scale } from '../ops/elementwise.js';
+import { concatLast, splitLast } from '../ops/concat.js';
+import { reverse } from '../ops/reverse.js';
 import { col2im } from '../ops/conv.js';
 import { ValueError } from '../core/errors.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -118,6 +120,17 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
   // out = x + αy
   add: (g, { attrs: { alpha = 1 } }, [d]) => [d, d && (alpha === 1 ? d : g.op(scale, [d], { alpha }))],
   scale: (g, { attrs: { alpha } }, [d]) => [d && g.op(scale, [d], { alpha })],
+  // out = x ⊙ y: each factor's gradient is d times the other.
+  multiply: (g, { inputs: [x, y] }, [d]) => [d && g.op(multiply, [d, y], {}, `d(${x.name})`), d && g.op(multiply, [d, x], {}, `d(${y.name})`)],
+  // A permutation of the values: its gradient is the same permutation undone, and reversing is its own inverse.
+  reverse: (g, { inputs: [x], attrs }, [d]) => [d && g.op(reverse, [d], attrs, `d(${x.name})`)],
+  // Each part's gradient is its columns of d; and back, an unused part's gradient is zeros.
+  concatLast: (g, { inputs: [x, y] }, [d]) => (d ? g.apply(splitLast, [d], { sizes: [x.shape[x.shape.length - 1], y.shape[y.shape.length - 1]] }, `d(${x.name}‖${y.name})`) : [null, null]),
+  splitLast: (g, { inputs: [x], outputs }, ds) => {
+    if (!ds[0] && !ds[1]) return [null];
+    const part = (i: number) => ds[i] ?? g.op(fill, [], { shape: outputs[i].shape, value: 0 }, `d(${outputs[i].name})/zeros`);
+    return [g.op(concatLast, [part(0), part(1)], {}, `d(${x.name})`)];
+  },
   // y = x + b (rows): dx passes through, db sums the rows.
   biasAdd: (g, { inputs: [, b] }, [d]) => [d, d && g.op(biasGrad, [d], {}, `d(${b.name})`)],
   // From the output where f' is a function of it (relu, sigmoid, tanh, ...): the pre-activation then has

@@ -2,6 +2,7 @@
 export * from './activation.js';
 export * from './augment.js';
 export * from './bias.js';
+export * from './concat.js';
 export * from './conv.js';
 export * from './dropout.js';
 export * from './elementwise.js';
@@ -18,4 +19,5 @@ export * from './recurrent.js';
 export * from './reduce.js';
 export * from './regularizer.js';
 export * from './reshape.js';
+export * from './reverse.js';
 export * from './softmax.js';

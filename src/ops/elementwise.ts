@@ -88,3 +88,21 @@ export const add = defineKernel<{ alpha?: number }>({
     return { entry: 'add', params: [['u32', n], ['f32', alpha]], workgroups: grid1d(n, WG, ctx) };
   },
 });
+
+/** out = x ⊙ y, elementwise (Keras' Multiply of two tensors of one shape). */
+export const multiply = defineKernel<Readonly<Record<string, never>>>({
+  name: 'multiply',
+  shader,
+  outputs([x, y]) {
+    onlyF32('multiply', x.dtype);
+    expectSame(x, y, 'multiply', ['x', 'y']);
+    return [x];
+  },
+  cpu([x, y], [out]) {
+    for (let i = 0; i < x.length; i++) out[i] = x[i] * y[i];
+  },
+  gpu([x], _attrs, ctx) {
+    const n = sizeOf(x.shape);
+    return { entry: 'multiply', params: [['u32', n], ['f32', 0]], workgroups: grid1d(n, WG, ctx) };
+  },
+});

@@ -149,6 +149,14 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   scale: [{ name: 'scale 1031', inputs: [N], attrs: { alpha: -0.5 } }],
   add: [{ name: 'add 1031', inputs: [N, N], attrs: { alpha: 2 } }],
   accumulate: [{ name: 'accumulate 1031', inputs: [N], attrs: { alpha: 0.25 } }],
+  multiply: [{ name: 'multiply 1031', inputs: [N, N], attrs: {} }],
+  // Rows of unequal parts, 67 sequences of 5 steps: a Bidirectional layer's merge and its gradient.
+  concatLast: [{ name: 'concatLast 67×5×13 ‖ 67×5×7', inputs: [f32([B, 5, C]), f32([B, 5, 7])], attrs: {} }],
+  splitLast: [{ name: 'splitLast 67×5×20 into 13, 7', inputs: [f32([B, 5, 20])], attrs: { sizes: [C, 7] } }],
+  reverse: [
+    { name: 'reverse 67×5×13 steps', inputs: [f32([B, 5, C])], attrs: { axis: 1 } },
+    { name: 'reverse 1031 (axis -1)', inputs: [N], attrs: { axis: -1 } },
+  ],
   // Variances and rstd are positive: drawn at random they would not be.
   batchNorm: [
     { name: 'batchNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } },
