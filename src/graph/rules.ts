@@ -101,14 +101,18 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
   },
   // Through time in one launch: dxp and drec (the gradient of the recurrent pre-activations, in hprev's
   // row order), then dwhh = hprevᵀ·drec over the B·T rows as one matmul, and dbhh the column sums of drec.
-  recurrentSequence: (g, { inputs: [xp, whh, bhh], outputs: [hs, hprev, cache], attrs }, [dhs, dHprev, dCache]) => {
+  // The step mask and the recurrent dropout mask after them are data: no gradient.
+  recurrentSequence: (g, { inputs, outputs: [hs, hprev, cache], attrs }, [dhs, dHprev, dCache]) => {
     if (dHprev || dCache) throw new ValueError("gradients: recurrentSequence's hprev and cache outputs are for its gradient; a loss may not depend on them");
-    if (!dhs) return [null, null, null];
-    const ins = cache ? [dhs, hs, hprev, cache, whh] : [dhs, hs, hprev, whh];
+    const [xp, whh] = inputs;
+    const bhh = attrs.cell === 'gru' && attrs.resetAfter !== false ? inputs[2] : undefined;
+    const masks = inputs.slice(bhh ? 3 : 2);
+    if (!dhs) return inputs.map(() => null);
+    const ins = [dhs, hs, ...(cache ? [cache] : []), whh, ...masks];
     const [dxp, drec = dxp] = g.apply(recurrentSequenceBackward, ins, attrs, `d(${xp.name})`);
     const rows = (v: Value, n: number) => g.op(reshape, [v], { shape: [-1, n] });
     const dwhh = g.op(matmul, [rows(hprev, attrs.units), rows(drec, whh.shape[1])], { transA: true }, `d(${whh.name})`);
-    return [dxp, dwhh, bhh ? g.op(biasGrad, [drec], {}, `d(${bhh.name})`) : null];
+    return [dxp, dwhh, ...(bhh ? [g.op(biasGrad, [drec], {}, `d(${bhh.name})`)] : []), ...masks.map(() => null)];
   },
   lastStep: (g, { inputs: [hs] }, [d]) => [d && g.op(lastStepBackward, [d], { steps: hs.shape[1] }, `d(${hs.name})`)],
   // Each point's gradient gathers its features' gradients through their partial derivatives.

@@ -17,6 +17,15 @@ export interface Dims {
   readonly G: number;
   readonly backwards: boolean;
   readonly resetAfter: boolean;
+  /** A step mask [B, T] follows the cell's other inputs (attrs.masked). */
+  readonly masked: boolean;
+  /** A recurrent dropout mask [B, U] follows, after the step mask if any (attrs.recurrentDropout). */
+  readonly dropout: boolean;
+}
+
+/** The optional inputs after the `first` fixed ones: the step mask and the recurrent dropout mask, in that order. */
+export function masksOf({ masked, dropout }: Pick<Dims, 'masked' | 'dropout'>, inputs: readonly HostArray[], first: number): { mask?: HostArray; rmask?: HostArray } {
+  return { mask: masked ? inputs[first] : undefined, rmask: dropout ? inputs[first + (masked ? 1 : 0)] : undefined };
 }
 
 /** Floats per step in the cache: LSTM i, f, g, o, c; GRU z, r, h̃ (and rh with resetAfter); none for SimpleRNN. */
@@ -43,33 +52,49 @@ function matVec(w: HostArray, d: ArrayLike<number>, K: number, N: number, stride
   return out;
 }
 
-/** Forward over every sample and step: inputs xp, whh (, bhh); outputs hs, hprev (, cache). */
-export function recurrentForward(dims: Dims, [xp, whh, bhh]: readonly HostArray[], [hs, hprev, cache]: readonly HostArray[]): void {
+/** Per unit: the recurrent dropout mask of sample b, or 1s. */
+const dropOf = (rmask: HostArray | undefined, b: number, U: number) => Array.from({ length: U }, (_, k) => (rmask ? rmask[b * U + k] : 1));
+
+/**
+ * Forward over every sample and step: inputs xp, whh (, bhh) (, mask) (, rmask);
+ * outputs hs, hprev (, cache). A masked step (mask 0) keeps h and c: hs there
+ * is the carried state, LSTM's cached c the carried c. The dropout mask m
+ * multiplies h_prev where it enters the recurrent matmul only, as Keras 3's
+ * cells do; hprev holds h_prev ⊙ m, the rows dwhh pairs with.
+ */
+export function recurrentForward(dims: Dims, inputs: readonly HostArray[], [hs, hprev, cache]: readonly HostArray[]): void {
   const { cell, B, T, U, G, resetAfter } = dims;
+  const [xp, whh] = inputs;
+  const bhh = cell === 'gru' && resetAfter ? inputs[2] : undefined;
+  const { mask, rmask } = masksOf(dims, inputs, bhh ? 3 : 2);
   const GU = G * U;
   const CW = cacheWidth(dims);
   for (let b = 0; b < B; b++) {
+    const drop = dropOf(rmask, b, U);
     let h = new Array<number>(U).fill(0);
     let c = new Array<number>(U).fill(0);
     for (let s = 0; s < T; s++) {
       const row = b * T + timeOf(s, dims);
+      const real = !mask || mask[row] !== 0;
       const x = (g: number, j: number) => xp[row * GU + g * U + j];
       const put = (q: number, v: number[]) => v.forEach((e, j) => (cache[row * CW + q * U + j] = e));
-      for (let j = 0; j < U; j++) hprev[row * U + j] = h[j];
+      const hm = h.map((v, k) => v * drop[k]);
+      for (let j = 0; j < U; j++) hprev[row * U + j] = hm[j];
       let next: number[];
       if (cell === 'simpleRnn') {
-        const a = vecMat(h, whh, U, U, GU, 0);
+        const a = vecMat(hm, whh, U, U, GU, 0);
         next = a.map((v, j) => Math.tanh(x(0, j) + v));
       } else if (cell === 'lstm') {
-        const a = vecMat(h, whh, U, GU, GU, 0);
+        const a = vecMat(hm, whh, U, GU, GU, 0);
         const pre = (g: number) => a.slice(g * U, (g + 1) * U).map((v, j) => x(g, j) + v);
         const [i, f, gg, o] = [pre(0).map(sigmoid), pre(1).map(sigmoid), pre(2).map(Math.tanh), pre(3).map(sigmoid)];
-        c = c.map((cp, j) => f[j] * cp + i[j] * gg[j]);
-        next = o.map((oj, j) => oj * Math.tanh(c[j]));
+        const cNew = c.map((cp, j) => f[j] * cp + i[j] * gg[j]);
+        next = o.map((oj, j) => oj * Math.tanh(cNew[j]));
+        if (real) c = cNew;
         [i, f, gg, o, c].forEach((v, q) => put(q, v));
       } else {
-        // Keras' GRUCell: [rz, rr, rh] = h·whh (+ bhh); z = σ(xz + rz), r = σ(xr + rr).
-        const rec = vecMat(h, whh, U, resetAfter ? GU : 2 * U, GU, 0).map((v, m) => v + (resetAfter ? bhh[m] : 0));
+        // Keras' GRUCell: [rz, rr, rh] = hm·whh (+ bhh); z = σ(xz + rz), r = σ(xr + rr).
+        const rec = vecMat(hm, whh, U, resetAfter ? GU : 2 * U, GU, 0).map((v, m) => v + (resetAfter ? (bhh as HostArray)[m] : 0));
         const z = h.map((_, j) => sigmoid(x(0, j) + rec[j]));
         const r = h.map((_, j) => sigmoid(x(1, j) + rec[U + j]));
         let hh: number[];
@@ -78,14 +103,16 @@ export function recurrentForward(dims: Dims, [xp, whh, bhh]: readonly HostArray[
           hh = h.map((_, j) => Math.tanh(x(2, j) + r[j] * rh[j]));
           put(3, rh);
         } else {
-          const gated = h.map((hk, k) => r[k] * hk);
+          const gated = hm.map((hk, k) => r[k] * hk);
           for (let j = 0; j < U; j++) hprev[B * T * U + row * U + j] = gated[j];
           const rh = vecMat(gated, whh, U, U, GU, 2 * U);
           hh = h.map((_, j) => Math.tanh(x(2, j) + rh[j]));
         }
         [z, r, hh].forEach((v, q) => put(q, v));
+        // The carry z ⊙ h_prev takes the state itself, not the dropped one.
         next = h.map((hp, j) => z[j] * hp + (1 - z[j]) * hh[j]);
       }
+      if (!real) next = h;
       for (let j = 0; j < U; j++) hs[(b * T + s) * U + j] = next[j];
       h = next;
     }
@@ -93,35 +120,53 @@ export function recurrentForward(dims: Dims, [xp, whh, bhh]: readonly HostArray[
 }
 
 /**
- * Backward through time over every sample: inputs dhs, hs, hprev, cache (none
- * for SimpleRNN), whh; outputs dxp and, for the GRU, drec (see recurrent.ts).
+ * Backward through time over every sample: inputs dhs, hs, cache (none for
+ * SimpleRNN), whh (, mask) (, rmask); outputs dxp and, for the GRU, drec (see
+ * recurrent.ts). h_prev is hs at the step processed before (0 at the first):
+ * hs holds the carried state at masked steps. A masked step's gate gradients
+ * are 0 and dh (dc) pass to the step before unchanged.
  */
 export function recurrentBackward(dims: Dims, inputs: readonly HostArray[], [dxp, drec]: readonly HostArray[]): void {
   const { cell, B, T, U, G, resetAfter } = dims;
-  const [dhs, hs, hprev] = inputs;
-  const cache = cell === 'simpleRnn' ? undefined : inputs[3];
-  const whh = inputs[cell === 'simpleRnn' ? 3 : 4];
+  const [dhs, hs] = inputs;
+  const cache = cell === 'simpleRnn' ? undefined : inputs[2];
+  const wi = cell === 'simpleRnn' ? 2 : 3;
+  const whh = inputs[wi];
+  const { mask, rmask } = masksOf(dims, inputs, wi + 1);
   const GU = G * U;
   const CW = cacheWidth(dims);
   const half = B * T * GU;
+  const zeros = () => new Array<number>(U).fill(0);
   for (let b = 0; b < B; b++) {
-    let dhNext = new Array<number>(U).fill(0);
-    let dcNext = new Array<number>(U).fill(0);
+    const drop = dropOf(rmask, b, U);
+    let dhNext = zeros();
+    let dcNext = zeros();
     for (let s = T - 1; s >= 0; s--) {
       const row = b * T + timeOf(s, dims);
       const get = (q: number, r = row) => Array.from({ length: U }, (_, j) => (cache as HostArray)[r * CW + q * U + j]);
       const dh = dhNext.map((v, j) => v + dhs[(b * T + s) * U + j]);
-      const hp = Array.from({ length: U }, (_, j) => hprev[row * U + j]);
-      // The gradients of the pre-activations from xp (dx) and of the recurrent ones h_prev·whh (+ bhh) (dr).
+      if (mask && mask[row] === 0) {
+        for (let m = 0; m < GU; m++) {
+          dxp[row * GU + m] = 0;
+          if (drec) drec[row * GU + m] = 0;
+          if (drec && !resetAfter) drec[half + row * GU + m] = 0;
+        }
+        dhNext = dh;
+        continue;
+      }
+      const hp = s > 0 ? Array.from({ length: U }, (_, j) => hs[(b * T + s - 1) * U + j]) : zeros();
+      // The gradients of the pre-activations from xp (dx) and of the recurrent ones hm·whh (+ bhh) (dr);
+      // direct: dh_prev's part that skips the matmul (GRU's z ⊙ h_prev), recurrent: the part through hm.
       let dx: number[];
       let dr: number[];
-      let direct = new Array<number>(U).fill(0);
+      let direct = zeros();
+      let recurrent = zeros();
       if (cell === 'simpleRnn') {
         dx = dh.map((d, j) => d * (1 - hs[(b * T + s) * U + j] ** 2));
         dr = dx;
       } else if (cell === 'lstm') {
         const [i, f, g, o, c] = [0, 1, 2, 3, 4].map((q) => get(q));
-        const cPrev = s > 0 ? get(4, b * T + timeOf(s - 1, dims)) : new Array<number>(U).fill(0);
+        const cPrev = s > 0 ? get(4, b * T + timeOf(s - 1, dims)) : zeros();
         const tc = c.map(Math.tanh);
         const dc = dcNext.map((v, j) => v + dh[j] * o[j] * (1 - tc[j] ** 2));
         dx = [
@@ -143,12 +188,12 @@ export function recurrentBackward(dims: Dims, inputs: readonly HostArray[], [dxp
           dx = [...dz, ...dR, ...dph];
           dr = [...dz, ...dR, ...dph.map((d, j) => d * r[j])];
         } else {
-          // h̃ = tanh(xh + (r ⊙ h_prev)·whh_h): the gated state's gradient reaches r and h_prev.
+          // h̃ = tanh(xh + (r ⊙ hm)·whh_h): the gated state's gradient reaches r and hm.
           const dGated = matVec(whh, dph, U, U, GU, 2 * U);
-          const dR = dGated.map((d, k) => d * hp[k] * r[k] * (1 - r[k]));
-          direct = direct.map((v, k) => v + dGated[k] * r[k]);
+          const dR = dGated.map((d, k) => d * hp[k] * drop[k] * r[k] * (1 - r[k]));
+          recurrent = dGated.map((d, k) => d * r[k]);
           dx = [...dz, ...dR, ...dph];
-          dr = [...dz, ...dR, ...new Array<number>(U).fill(0)];
+          dr = [...dz, ...dR, ...zeros()];
           for (let m = 0; m < GU; m++) drec[half + row * GU + m] = m < 2 * U ? 0 : dph[m - 2 * U];
         }
       }
@@ -158,7 +203,7 @@ export function recurrentBackward(dims: Dims, inputs: readonly HostArray[], [dxp
       }
       const width = cell === 'gru' && !resetAfter ? 2 * U : GU;
       const back = matVec(whh, dr, U, width, GU, 0);
-      dhNext = back.map((v, k) => v + direct[k]);
+      dhNext = back.map((v, k) => direct[k] + drop[k] * (v + recurrent[k]));
     }
   }
 }

@@ -28,6 +28,10 @@ const rate = (lr: number) => (d: (Float32Array | Int32Array)[]) => d[1].set(rate
 const adamAt3 = (d: (Float32Array | Int32Array)[]) => d[1].set(adamValues('selfcheck', 0.01, 3));
 /** Scales input k, a recurrent kernel of U units drawn in ±2, into ±1/√U. */
 const recurrentWeights = (k: number, U: number) => (d: (Float32Array | Int32Array)[]) => d[k].forEach((e, i) => (d[k][i] = (e * 0.5) / Math.sqrt(U)));
+/** Input k (drawn in ±2) made a step mask of 0s and 1s, about a third padding, as an embedding's maskZero gives. */
+const stepMask = (k: number) => (d: (Float32Array | Int32Array)[]) => d[k].forEach((e, i) => (d[k][i] = Math.abs(e) < 1.3 ? 1 : 0));
+/** Input k (drawn in ±2) made a recurrent dropout mask of rate 0.25: 0 or 1/0.75. */
+const dropMask = (k: number) => (d: (Float32Array | Int32Array)[]) => d[k].forEach((e, i) => (d[k][i] = Math.abs(e) < 0.5 ? 0 : 1 / 0.75));
 
 /** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
 const positive = (v: Float32Array | Int32Array) => v.forEach((e, i) => (v[i] = 0.1 + Math.abs(e)));
@@ -184,13 +188,37 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'recurrentSequence lstm goBackwards 67×5×4·13', inputs: [f32([B, 5, 4 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true }, derive: recurrentWeights(1, C) },
     { name: 'recurrentSequence gru resetAfter 67×5×3·37', inputs: [f32([B, 5, 3 * 37]), f32([37, 3 * 37]), f32([3 * 37])], attrs: { cell: 'gru', units: 37 }, derive: recurrentWeights(1, 37) },
     { name: 'recurrentSequence gru resetAfter false 67×5×3·13', inputs: [f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false }, derive: recurrentWeights(1, C) },
+    {
+      name: 'recurrentSequence simpleRnn masked, recurrent dropout 67×5×13',
+      inputs: [f32([B, 5, C]), f32([C, C]), f32([B, 5]), f32([B, C])],
+      attrs: { cell: 'simpleRnn', units: C, masked: true, recurrentDropout: true },
+      derive: (d) => [recurrentWeights(1, C), stepMask(2), dropMask(3)].forEach((f) => f(d)),
+    },
+    {
+      name: 'recurrentSequence gru resetAfter masked goBackwards 67×5×3·37',
+      inputs: [f32([B, 5, 3 * 37]), f32([37, 3 * 37]), f32([3 * 37]), f32([B, 5])],
+      attrs: { cell: 'gru', units: 37, masked: true, goBackwards: true },
+      derive: (d) => [recurrentWeights(1, 37), stepMask(3)].forEach((f) => f(d)),
+    },
   ],
   // The cache and states are drawn at random: the backward is algebra on them, whatever produced them.
   recurrentSequenceBackward: [
-    { name: 'recurrentSequenceBackward simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C }, derive: recurrentWeights(3, C) },
-    { name: 'recurrentSequenceBackward lstm goBackwards 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 5 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true }, derive: recurrentWeights(4, C) },
-    { name: 'recurrentSequenceBackward gru resetAfter 67×5×37', inputs: [f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 4 * 37]), f32([37, 3 * 37])], attrs: { cell: 'gru', units: 37 }, derive: recurrentWeights(4, 37) },
-    { name: 'recurrentSequenceBackward gru resetAfter false 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([2, B, 5, C]), f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false }, derive: recurrentWeights(4, C) },
+    { name: 'recurrentSequenceBackward simpleRnn 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([C, C])], attrs: { cell: 'simpleRnn', units: C }, derive: recurrentWeights(2, C) },
+    { name: 'recurrentSequenceBackward lstm goBackwards 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 5 * C]), f32([C, 4 * C])], attrs: { cell: 'lstm', units: C, goBackwards: true }, derive: recurrentWeights(3, C) },
+    { name: 'recurrentSequenceBackward gru resetAfter 67×5×37', inputs: [f32([B, 5, 37]), f32([B, 5, 37]), f32([B, 5, 4 * 37]), f32([37, 3 * 37])], attrs: { cell: 'gru', units: 37 }, derive: recurrentWeights(3, 37) },
+    { name: 'recurrentSequenceBackward gru resetAfter false 67×5×13', inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 3 * C]), f32([C, 3 * C])], attrs: { cell: 'gru', units: C, resetAfter: false }, derive: recurrentWeights(3, C) },
+    {
+      name: 'recurrentSequenceBackward lstm masked, recurrent dropout 67×5×13',
+      inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 5 * C]), f32([C, 4 * C]), f32([B, 5]), f32([B, C])],
+      attrs: { cell: 'lstm', units: C, masked: true, recurrentDropout: true },
+      derive: (d) => [recurrentWeights(3, C), stepMask(4), dropMask(5)].forEach((f) => f(d)),
+    },
+    {
+      name: 'recurrentSequenceBackward gru resetAfter false masked, recurrent dropout 67×5×13',
+      inputs: [f32([B, 5, C]), f32([B, 5, C]), f32([B, 5, 3 * C]), f32([C, 3 * C]), f32([B, 5]), f32([B, C])],
+      attrs: { cell: 'gru', units: C, resetAfter: false, masked: true, recurrentDropout: true },
+      derive: (d) => [recurrentWeights(3, C), stepMask(4), dropMask(5)].forEach((f) => f(d)),
+    },
   ],
   lastStep: [{ name: 'lastStep 67×5×13', inputs: [f32([B, 5, C])], attrs: {} }],
   lastStepBackward: [{ name: 'lastStepBackward 67×13 into 5 steps', inputs: [x], attrs: { steps: 5 } }],

@@ -67,7 +67,7 @@ describe('recurrent gradients against finite differences through time (CPU refer
     const dhs = exact([B, T, U], Array.from(W.data, (v, i) => v + dLast[i]));
     const fwd = recurrentSequence.outputs(ins.map((t) => t.info), a);
     const state = outs.map((o, i) => exact([...fwd[i].shape], o));
-    const back = [dhs, state[0], state[1], ...(c.cell === 'simpleRnn' ? [] : [state[2]]), ins[1]];
+    const back = [dhs, state[0], ...(c.cell === 'simpleRnn' ? [] : [state[2]]), ins[1]];
     const [dxp, drec = dxp] = reference(recurrentSequenceBackward, back, a);
     // The weight gradient as the rule records it: hprevᵀ·drec over all the rows, and drec's column sums.
     const GU = G(c) * U;
@@ -142,7 +142,7 @@ describe.each(backends)('recurrent kernels on %s', (_name, make) => {
     // The backward on the reference's states (as float32, as the device holds them).
     const state = want.map((o, i) => tensor([...infos[i].shape], o));
     const dhs = randn(rng(U + T + 5), [B, T, U]);
-    const back = [dhs, state[0], state[1], ...(c.cell === 'simpleRnn' ? [] : [state[2]]), ins[1]];
+    const back = [dhs, state[0], ...(c.cell === 'simpleRnn' ? [] : [state[2]]), ins[1]];
     const gb = await runOn(be, recurrentSequenceBackward, back, a);
     const wb = reference(recurrentSequenceBackward, back, a);
     ['dxp', 'drec'].slice(0, wb.length).forEach((n, i) => expectClose(gb[i], wb[i], BWD_TOL, n));
@@ -204,8 +204,8 @@ describe('recurrent kernels refuse bad inputs, naming them', () => {
     [() => recurrentSequence.outputs([f([2, 3, 4 * 513]), f([513, 4 * 513])], { cell: 'lstm', units: 513 }), /lstm takes at most 512 units .* got 513; use fewer units/],
     [() => recurrentSequence.outputs([f([2, 3, 4])], { cell: 'rnn' as never, units: 4 }), /cell must be 'simpleRnn', 'lstm' or 'gru', got "rnn"/],
     [() => recurrentSequence.outputs([f([2, 3, 4]), f([4, 4])], { cell: 'simpleRnn', units: 0 }), /units must be a whole number ≥ 1, got 0/],
-    [() => recurrentSequenceBackward.outputs([f([2, 3, 4]), f([2, 3, 4]), f([2, 3, 4]), f([4, 16])], { cell: 'lstm', units: 4 }), /a lstm takes 5 inputs \(dhs, hs, hprev, cache, whh\), got 4/],
-    [() => recurrentSequenceBackward.outputs([f([2, 3, 4]), f([2, 3, 4]), f([2, 3, 4]), f([2, 3, 12]), f([4, 12])], { cell: 'gru', units: 4, resetAfter: false }), /hprev must be f32\[2, 2, 3, 4\]/],
+    [() => recurrentSequenceBackward.outputs([f([2, 3, 4]), f([2, 3, 4]), f([4, 16])], { cell: 'lstm', units: 4 }), /a lstm takes 4 inputs \(dhs, hs, cache, whh\) and its masks, got 3/],
+    [() => recurrentSequenceBackward.outputs([f([2, 3, 4]), f([2, 3, 4]), f([2, 3, 9]), f([4, 12])], { cell: 'gru', units: 4, resetAfter: false }), /cache must be f32\[2, 3, 12\]/],
     [() => lastStep.outputs([f([2, 3])], {}), /lastStep: hs must be an f32 sequence \[batch, steps, units\], got f32\[2, 3\]/],
     [() => lastStepBackward.outputs([f([2, 3])], { steps: 0 }), /lastStepBackward: steps must be a whole number ≥ 1, got 0/],
   ])('%#', (fn, message) => expect(fn).toThrow(message));
