@@ -329,7 +329,7 @@ const COMMON = { type: true, name: true, activation: true, inputShape: true } as
 const WEIGHTED_FIELDS = { ...COMMON, alpha: true, useBias: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true } as const;
 const RECURRENT_FIELDS = {
   ...COMMON, units: true, useBias: true, returnSequences: true, goBackwards: true, kernelInitializer: true, recurrentInitializer: true, biasInitializer: true,
-  dropout: true, recurrentDropout: true, kernelRegularizer: true, recurrentRegularizer: true, biasRegularizer: true,
+  dropout: true, recurrentDropout: true, seed: true, kernelRegularizer: true, recurrentRegularizer: true, biasRegularizer: true,
 } as const;
 const NORM_FIELDS = { ...COMMON, axis: true, epsilon: true, center: true, scale: true } as const;
 

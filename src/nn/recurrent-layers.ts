@@ -8,6 +8,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { biasAdd } from '../ops/bias.js';
+import { dropout as dropoutOp, pcg, rateProblem, seedProblem } from '../ops/dropout.js';
 import { fill } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import type { RecurrentCell } from '../ops/recurrent.js';
@@ -15,7 +16,7 @@ import { lastStep, RECURRENT_GATES, recurrentSequence } from '../ops/recurrent.j
 import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
-import type { Layer, ParamSpec } from './layer-base.js';
+import type { ForwardContext, Layer, ParamSpec } from './layer-base.js';
 import { autoName, initializerProblem, layerCommon, regularizerOptions } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties, regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
@@ -35,8 +36,12 @@ interface RecurrentBase<T extends RecurrentType> {
   kernelInitializer: InitializerName;
   recurrentInitializer: InitializerName;
   biasInitializer: InitializerName;
+  /** Keras' dropout: the fraction of input features dropped in training, one mask per sample for every step. */
   dropout: number;
+  /** Keras' recurrent_dropout: the fraction of state units dropped where h_prev enters the recurrent matmul, one mask per sample for every step. */
   recurrentDropout: number;
+  /** The masks' seed (Keras' seed); absent: from the model's seed and the layer's position. */
+  seed?: number;
   kernelRegularizer?: Regularizer;
   recurrentRegularizer?: Regularizer;
   biasRegularizer?: Regularizer;
@@ -74,8 +79,9 @@ const COMMON_OPTIONS = {
   kernelInitializer: initializerOpt("the input kernel's initializer", 'glorotUniform'),
   recurrentInitializer: initializerOpt("the recurrent kernel's initializer", 'orthogonal'),
   biasInitializer: initializerOpt("the bias' initializer", 'zeros'),
-  dropout: rateOpt('dropout of the inputs (default 0; only 0 is supported yet)'),
-  recurrentDropout: rateOpt('dropout of the recurrent state (default 0; only 0 is supported yet)'),
+  dropout: rateOpt("the fraction of input features dropped while training, one mask per sample kept for every step (default 0; Keras' dropout)"),
+  recurrentDropout: rateOpt("the fraction of state units dropped where the previous state enters the recurrent matmul while training, one mask per sample kept for every step (default 0; Keras' recurrent_dropout)"),
+  seed: opt.custom<number>('integer', "the dropout masks' seed, an integer in [0, 2^32) (default: from the model's seed and the layer's position)", seedProblem),
   ...regularizerOptions,
   recurrentRegularizer: regularizerOpt('recurrent kernel'),
   inputShape: layerCommon.inputShape,
@@ -112,6 +118,7 @@ function baseConfig<T extends RecurrentType>(type: T, units: number, o: CommonOp
     ...(kernelRegularizer ? { kernelRegularizer } : {}),
     ...(recurrentRegularizer ? { recurrentRegularizer } : {}),
     ...(biasRegularizer ? { biasRegularizer } : {}),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
     inputShape: o.inputShape,
   };
 }
@@ -144,9 +151,8 @@ function checkConfig(c: RecurrentConfig): void {
   for (const k of ['useBias', 'returnSequences', 'goBackwards'] as const) if (typeof c[k] !== 'boolean') throw new ValueError(at(`${k} must be true or false, got ${JSON.stringify(c[k])}`));
   if (c.type === 'lstm' && typeof c.unitForgetBias !== 'boolean') throw new ValueError(at(`unitForgetBias must be true or false, got ${JSON.stringify(c.unitForgetBias)}`));
   if (c.type === 'gru' && typeof c.resetAfter !== 'boolean') throw new ValueError(at(`resetAfter must be true or false, got ${JSON.stringify(c.resetAfter)}`));
-  for (const k of ['dropout', 'recurrentDropout'] as const) {
-    if (c[k] !== 0) throw new ValueError(at(`${k} ${JSON.stringify(c[k])} is not supported yet (only 0): put a dropout() layer before or after the ${c.type} layer instead`));
-  }
+  for (const k of ['dropout', 'recurrentDropout'] as const) if (rateProblem(c[k])) throw new ValueError(at(`${k} ${rateProblem(c[k])}`));
+  if (c.seed !== undefined && seedProblem(c.seed)) throw new ValueError(at(`seed ${seedProblem(c.seed)}`));
   for (const k of ['kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const) checkInitializer(c[k]);
   for (const k of ['kernelRegularizer', 'recurrentRegularizer', 'biasRegularizer'] as const) {
     if (c[k] !== undefined && regularizerProblem(c[k])) throw new ValueError(at(`${k} ${regularizerProblem(c[k])}`));
@@ -199,18 +205,47 @@ export function recurrentLayer(c: RecurrentConfig): Layer {
     forward(g, x, [kernel, recurrent, bias, recurrentBias], ctx) {
       addPenalties(g, ctx, c.name, [[kernel, c.kernelRegularizer, 'kernel'], [recurrent, c.recurrentRegularizer, 'recurrent_kernel'], [bias, c.biasRegularizer, 'bias'], [recurrentBias, c.biasRegularizer, 'recurrent_bias']]);
       const [B, T, F] = x.shape;
+      const masks = dropoutMasks(g, c, B, F, ctx);
       // Every step's input projection at once: [B·T, F]·[F, G·U].
-      let xp = g.op(matmul, [g.op(reshape, [x], { shape: [B * T, F] }, `${c.name}/rows`), kernel], {}, `${c.name}/input_projection`);
+      let xp = g.op(matmul, [g.op(reshape, [masks.input(x)], { shape: [B * T, F] }, `${c.name}/rows`), kernel], {}, `${c.name}/input_projection`);
       if (bias) xp = g.op(biasAdd, [xp, bias], {}, `${c.name}/input_bias`);
       xp = g.op(reshape, [xp], { shape: [B, T, G * U] }, `${c.name}/projections`);
-      const attrs = { cell: CELL[c.type], units: U, goBackwards: c.goBackwards, ...(c.type === 'gru' ? { resetAfter } : {}) };
+      const attrs = { cell: CELL[c.type], units: U, goBackwards: c.goBackwards, ...(c.type === 'gru' ? { resetAfter } : {}), ...(masks.recurrent ? { recurrentDropout: true } : {}) };
       // Without biases a GRU with resetAfter still takes a recurrent bias input: zeros, a constant of the graph.
       const inputs = resetAfter ? [xp, recurrent, recurrentBias ?? zeros(g, G * U, c.name)] : [xp, recurrent];
+      // The recurrent dropout mask goes last, after every other input the kernel takes.
+      if (masks.recurrent) inputs.push(masks.recurrent);
       const [hs] = g.apply(recurrentSequence, inputs, attrs, `${c.name}/sequence`);
       return c.returnSequences ? hs : g.op(lastStep, [hs], {}, `${c.name}/last_step`);
     },
   };
 }
+
+/**
+ * Keras' dropout and recurrent_dropout as its DropoutRNNCell draws them
+ * (variational dropout, Gal and Ghahramani 2016): in training only, a mask per
+ * sample drawn once per training step and kept for every time step. The
+ * input's, over features: x ⊙ m[B, 1, F], a dropout with noise shape [B, 1, F]
+ * (its gradient the same mask). The recurrent one, over units: 0 or
+ * 1/(1 − rate) [B, U], dropout of ones, which the sequence kernel multiplies
+ * h_prev by where it enters the recurrent matmul. Each mask has its own seed.
+ * One mask serves every gate, as Keras 3's LSTMCell and SimpleRNNCell draw it;
+ * Keras' GRUCell with recurrent_dropout draws one per gate (z, r, h), which
+ * this is with the three equal.
+ */
+function dropoutMasks(g: Graph, c: RecurrentConfig, B: number, F: number, ctx: ForwardContext): { input(x: Value): Value; recurrent: Value | null } {
+  const on = (rate: number) => ctx.training && rate > 0;
+  const seed = c.seed ?? ctx.seed;
+  const recurrent = on(c.recurrentDropout)
+    ? g.op(dropoutOp, [g.op(fill, [], { shape: [B, c.units], value: 1 }, `${c.name}/state_ones`), ctx.step()], { rate: c.recurrentDropout, seed: pcg(seed ^ RECURRENT_SEED) }, `${c.name}/recurrent_dropout_mask`)
+    : null;
+  return {
+    input: (x) => (on(c.dropout) ? g.op(dropoutOp, [x, ctx.step()], { rate: c.dropout, seed, noiseShape: [B, 1, F] }, `${c.name}/input_dropout`) : x),
+    recurrent,
+  };
+}
+/** Mixed into the layer's seed for the recurrent mask, so that it is not the input mask's. */
+const RECURRENT_SEED = 0x52ec;
 
 /** A zero vector recorded in the graph (a launch of fill): the recurrent bias of a GRU without biases. */
 function zeros(g: Graph, n: number, name: string): Value {

@@ -37,7 +37,7 @@ describe('the recurrent layers', () => {
 
   it('refuses what it cannot do, naming it', () => {
     expect(() => lstm(0)).toThrow(/units must be a positive integer, got 0/);
-    expect(() => lstm(4, { dropout: 0.2 })).toThrow(/dropout 0.2 is not supported yet/);
+    expect(() => lstm(4, { dropout: 1 })).toThrow(/lstm: dropout must be a finite number >= 0 and < 1, got 1/);
     expect(() => lstm(4, { activation: 'relu' as never })).toThrow(/activation must be one of 'tanh'/);
     expect(() => lstm(4, { return_sequences: true } as never)).toThrow(/unknown option 'return_sequences'.*returnSequences/);
     expect(() => gru(4, { stateful: true } as never)).toThrow(/stateful/);
