@@ -18,7 +18,9 @@ const OPERATOR = {
  * last state processed) or [N, T, U] (every state, in the order processed,
  * as webgrad gives them). goBackwards reverses the input's steps (a Slice of
  * step −1) and runs forward: direction 'reverse' would give the states in
- * input order instead.
+ * input order instead. dropout and recurrentDropout act in training only, and
+ * an ONNX export is for inference: the rates are not exported, as Keras' and
+ * torch's ONNX exporters leave dropout out of an inference graph.
  */
 export function recurrentNodes(g: OnnxGraph, c: RecurrentConfig, weight: (part: string) => ExportedWeight): void {
   const U = c.units;

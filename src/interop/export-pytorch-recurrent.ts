@@ -1,14 +1,17 @@
 // The PyTorch export of the recurrent layers: SimpleRNN, LSTM and GRU as
 // nn.RNN, nn.LSTM and nn.GRU (one layer, one direction, batch_first), their
 // weights in torch's layout and gate order, what the module's forward does
-// around them (goBackwards, returnSequences) and their regularizers.
+// around them (goBackwards, returnSequences), their dropout while training
+// (model.py's variational_recurrent) and their regularizers.
 import { ValueError } from '../core/errors.js';
 import type { RecurrentConfig } from '../nn/recurrent-layers.js';
 import type { Builder } from './export-pytorch.js';
 import { penaltyTerms } from './export-pytorch-train.js';
-import { pyBool, pyNums } from './python-source.js';
+import { pyBool, pyNum, pyNums, pyStr } from './python-source.js';
 
 const MODULE = { simpleRNN: 'nn.RNN', lstm: 'nn.LSTM', gru: 'nn.GRU' } as const;
+/** The cell model.py's variational_recurrent runs. */
+const CELL = { simpleRNN: 'rnn', lstm: 'lstm', gru: 'gru' } as const;
 
 /**
  * The module and forward lines of a recurrent layer named `a` on sequences
@@ -53,6 +56,11 @@ export function recurrentCode(b: Builder, c: RecurrentConfig, a: string, shape: 
   );
   // webgrad reads the steps last to first and gives the states in that order: the input flipped, the output as torch gives it.
   if (c.goBackwards) b.body.push('x = torch.flip(x, dims=[1])  # goBackwards');
-  b.body.push(`x, _ = self.${a}(x)`);
+  if (c.dropout > 0 || c.recurrentDropout > 0) {
+    // Keras' variational masks while training, which torch's module cannot apply: model.py runs the cell step by step then.
+    b.body.push(`if self.training:\n    x = variational_recurrent(self.${a}, ${pyStr(CELL[c.type])}, x, ${pyNum(c.dropout)}, ${pyNum(c.recurrentDropout)})\nelse:\n    x, _ = self.${a}(x)`);
+  } else {
+    b.body.push(`x, _ = self.${a}(x)`);
+  }
   if (!c.returnSequences) b.body.push('x = x[:, -1]  # the last state processed');
 }

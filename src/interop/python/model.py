@@ -80,6 +80,51 @@ class WebgradModel(nn.Module):
         return p
 
 
+def dropout_mask(ones, rate):
+    """0 or 1/(1 - rate) per element (inverted dropout of ones), a fresh draw at each call."""
+    return F.dropout(ones, rate, training=True)
+
+
+def variational_recurrent(module, cell, x, dropout, recurrent_dropout):
+    """A recurrent layer while training with Keras' dropout and recurrent_dropout, as webgrad trains it.
+
+    The masks are variational (Keras' DropoutRNNCell; Gal and Ghahramani 2016): one input mask per sample and
+    feature and one recurrent mask per sample and unit, drawn once per call and kept for every step. The input
+    mask multiplies x; the recurrent mask multiplies h_prev where it enters the recurrent matmul only (a GRU's
+    z * h_prev and an LSTM's c are not masked). torch's nn.RNN, nn.LSTM and nn.GRU cannot do this, so the cell
+    runs step by step over the module's own parameters, its gates in torch's order (LSTM i, f, g, o; GRU r, z, n).
+    x: [n, steps, features] in the order the layer reads it; returns every step's state [n, steps, units], as
+    module(x)[0] does (and equals it with both rates 0).
+    """
+    n, steps, features = x.shape
+    units = module.hidden_size
+    if dropout > 0:
+        x = x * dropout_mask(x.new_ones(n, 1, features), dropout)
+    keep = dropout_mask(x.new_ones(n, units), recurrent_dropout) if recurrent_dropout > 0 else None
+    xp = F.linear(x, module.weight_ih_l0, module.bias_ih_l0 if module.bias else None)
+    bias_hh = module.bias_hh_l0 if module.bias else None
+    h = x.new_zeros(n, units)
+    c = x.new_zeros(n, units)
+    states = []
+    for t in range(steps):
+        hh = F.linear(h if keep is None else h * keep, module.weight_hh_l0, bias_hh)
+        if cell == 'lstm':
+            i, f, g, o = (xp[:, t] + hh).chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        elif cell == 'gru':
+            xr, xz, xn = xp[:, t].chunk(3, 1)
+            hr, hz, hn = hh.chunk(3, 1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            h = (1 - z) * torch.tanh(xn + r * hn) + z * h
+        elif cell == 'rnn':
+            h = torch.tanh(xp[:, t] + hh)
+        else:
+            raise ValueError(f'variational_recurrent: unknown cell {cell!r}')
+        states.append(h)
+    return torch.stack(states, 1)
+
+
 def loss_fn(output, target):
     """The compiled loss of model(x, logits=True) against the targets, averaged over the batch."""
     # <loss>
