@@ -50,6 +50,7 @@ export const NOT_DIFFERENTIABLE = {
   penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", embeddingBackward: "embedding's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
   recurrentSequenceBackward: "recurrentSequence's gradient", lastStepBackward: "lastStep's gradient",
+  paddingMask: 'a mask of padded steps, data', maskWeights: 'the weights of a mean over real steps, data',
 } as const satisfies Partial<Record<KernelName, string>>;
 
 type Differentiable = Exclude<KernelName, keyof typeof NOT_DIFFERENTIABLE>;

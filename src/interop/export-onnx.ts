@@ -11,6 +11,7 @@ import { onnxActivation } from '../ops/activations.js';
 import type { LayerConfig } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
+import { bidirectionalNodes } from './export-onnx-bidirectional.js';
 import { recurrentNodes } from './export-onnx-recurrent.js';
 import type { Attribute } from './onnx-proto.js';
 import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';
@@ -188,6 +189,9 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
       case 'lstm':
       case 'gru':
         recurrentNodes(g, c, (part) => weight(c.name, part));
+        break;
+      case 'bidirectional':
+        bidirectionalNodes(g, c, (half, part) => weight(c.name, `${half}/${part}`));
         break;
       case 'pointFeatures': {
         // The columns x and y ([N, 1] each), each feature's nodes from its record, then the features side by side.

@@ -1,9 +1,11 @@
 // The PyTorch export of the recurrent layers: SimpleRNN, LSTM and GRU as
-// nn.RNN, nn.LSTM and nn.GRU (one layer, one direction, batch_first), their
+// nn.RNN, nn.LSTM and nn.GRU (one layer, batch_first; Bidirectional as
+// bidirectional=True), their
 // weights in torch's layout and gate order, what the module's forward does
 // around them (goBackwards, returnSequences), their dropout while training
 // (model.py's variational_recurrent) and their regularizers.
 import { ValueError } from '../core/errors.js';
+import type { BidirectionalConfig } from '../nn/bidirectional-layer.js';
 import type { RecurrentConfig } from '../nn/recurrent-layers.js';
 import type { Builder } from './export-pytorch.js';
 import { penaltyTerms } from './export-pytorch-train.js';
@@ -22,38 +24,9 @@ const CELL = { simpleRNN: 'rnn', lstm: 'lstm', gru: 'gru' } as const;
  * torch counterpart and is refused by name.
  */
 export function recurrentCode(b: Builder, c: RecurrentConfig, a: string, shape: number[]): void {
-  if (c.type === 'gru' && !c.resetAfter) {
-    throw new ValueError(`export to PyTorch: ${c.name} is a GRU with resetAfter false, which torch's nn.GRU has no counterpart for (it applies the reset gate after the recurrent matmul); build it with resetAfter: true (Keras' default) to export it`);
-  }
-  const F = shape[1];
-  const gru = c.type === 'gru';
-  // weight_ih_l0 [G·U, F] is the kernel [F, G·U] transposed, weight_hh_l0 [G·U, U] the recurrent kernel's.
-  b.put(`${a}.weight_ih_l0`, c.name, 'kernel', gru ? 'gruGates' : 'linear');
-  b.put(`${a}.weight_hh_l0`, c.name, 'recurrent_kernel', gru ? 'gruGates' : 'linear');
-  const nonlinearity = c.type === 'simpleRNN' ? ", nonlinearity='tanh'" : '';
-  b.init.push(`self.${a} = ${MODULE[c.type]}(${pyNums([F, c.units])}${nonlinearity}, batch_first=True, bias=${pyBool(c.useBias)})`);
-  if (c.useBias) {
-    b.put(`${a}.bias_ih_l0`, c.name, 'bias', gru ? 'gruBias' : 'same');
-    if (gru) {
-      // Keras' second bias row (resetAfter) is torch's bias_hh.
-      b.put(`${a}.bias_hh_l0`, c.name, 'recurrent_bias', 'gruBias');
-    } else {
-      // torch adds two biases where webgrad (Keras) has one: bias_hh stays zero and
-      // frozen, so that torch trains the one bias webgrad has; save_webgrad
-      // refuses a model in which it moved (FROZEN_ZERO in model.py).
-      b.zeros(`${a}.bias_hh_l0`, [c.units * (c.type === 'lstm' ? 4 : 1)]);
-      b.init.push(`self.${a}.bias_hh_l0.requires_grad_(False)  # zero: webgrad's one bias is bias_ih`);
-    }
-  }
-  b.penalties.push(
-    ...penaltyTerms(a, [
-      [c.kernelRegularizer, 'weight_ih_l0'],
-      [c.recurrentRegularizer, 'weight_hh_l0'],
-      [c.useBias ? c.biasRegularizer : undefined, 'bias_ih_l0'],
-      // webgrad regularizes the GRU's recurrent bias with the bias regularizer too.
-      [c.useBias && gru ? c.biasRegularizer : undefined, 'bias_hh_l0'],
-    ]),
-  );
+  refuseUnmapped(c, c.name);
+  b.init.push(`self.${a} = ${moduleOf(c, shape[1])})`);
+  direction(b, c, a, c.name, 'kernel', '');
   // webgrad reads the steps last to first and gives the states in that order: the input flipped, the output as torch gives it.
   if (c.goBackwards) b.body.push('x = torch.flip(x, dims=[1])  # goBackwards');
   if (c.dropout > 0 || c.recurrentDropout > 0) {
@@ -63,4 +36,88 @@ export function recurrentCode(b: Builder, c: RecurrentConfig, a: string, shape: 
     b.body.push(`x, _ = self.${a}(x)`);
   }
   if (!c.returnSequences) b.body.push('x = x[:, -1]  # the last state processed');
+}
+
+/** A torch module's constructor call, without its closing parenthesis: the direction(s) of one layer. */
+const moduleOf = (c: RecurrentConfig, F: number) => `${MODULE[c.type]}(${pyNums([F, c.units])}${c.type === 'simpleRNN' ? ", nonlinearity='tanh'" : ''}, batch_first=True, bias=${pyBool(c.useBias)}`;
+
+function refuseUnmapped(c: RecurrentConfig, layer: string): void {
+  if (c.type === 'gru' && !c.resetAfter) {
+    throw new ValueError(`export to PyTorch: ${layer} is a GRU with resetAfter false, which torch's nn.GRU has no counterpart for (it applies the reset gate after the recurrent matmul); build it with resetAfter: true (Keras' default) to export it`);
+  }
+}
+
+/**
+ * One direction's tensors, `suffix` '' (torch's forward direction, l0) or
+ * '_reverse': weight_ih / weight_hh the kernels transposed, the biases, and
+ * the regularizers on them. `layer`/`prefix` name the webgrad weights
+ * (`dense_1`, `kernel`; a bidirectional half's `bi`, `forward_lstm/kernel`).
+ */
+function direction(b: Builder, c: RecurrentConfig, a: string, layer: string, prefix: string, suffix: string): void {
+  const gru = c.type === 'gru';
+  const part = (w: string) => prefix.replace(/kernel$/, w);
+  const t = (w: string) => `${w}_l0${suffix}`;
+  // weight_ih_l0 [G·U, F] is the kernel [F, G·U] transposed, weight_hh_l0 [G·U, U] the recurrent kernel's.
+  b.put(`${a}.${t('weight_ih')}`, layer, part('kernel'), gru ? 'gruGates' : 'linear');
+  b.put(`${a}.${t('weight_hh')}`, layer, part('recurrent_kernel'), gru ? 'gruGates' : 'linear');
+  if (c.useBias) {
+    b.put(`${a}.${t('bias_ih')}`, layer, part('bias'), gru ? 'gruBias' : 'same');
+    if (gru) {
+      // Keras' second bias row (resetAfter) is torch's bias_hh.
+      b.put(`${a}.${t('bias_hh')}`, layer, part('recurrent_bias'), 'gruBias');
+    } else {
+      // torch adds two biases where webgrad (Keras) has one: bias_hh stays zero and
+      // frozen, so that torch trains the one bias webgrad has; save_webgrad
+      // refuses a model in which it moved (FROZEN_ZERO in model.py).
+      b.zeros(`${a}.${t('bias_hh')}`, [c.units * (c.type === 'lstm' ? 4 : 1)]);
+      b.init.push(`self.${a}.${t('bias_hh')}.requires_grad_(False)  # zero: webgrad's one bias is bias_ih`);
+    }
+  }
+  b.penalties.push(
+    ...penaltyTerms(a, [
+      [c.kernelRegularizer, t('weight_ih')],
+      [c.recurrentRegularizer, t('weight_hh')],
+      [c.useBias ? c.biasRegularizer : undefined, t('bias_ih')],
+      // webgrad regularizes the GRU's recurrent bias with the bias regularizer too.
+      [c.useBias && gru ? c.biasRegularizer : undefined, t('bias_hh')],
+    ]),
+  );
+}
+
+const TORCH_MERGE = { concat: 'torch.cat([x_f, x_b], dim=-1)', sum: 'x_f + x_b', mul: 'x_f * x_b', ave: '(x_f + x_b) / 2' } as const;
+
+/**
+ * A bidirectional layer as one torch module with bidirectional=True. torch's
+ * output [N, T, 2U] holds its forward direction, then its reverse one, both
+ * in the input's step order: the half that does not go backwards is torch's
+ * forward direction (weight_ih_l0, ...), the other its reverse
+ * (weight_ih_l0_reverse, ...). Keras' concat of every step is torch's output
+ * as it is; the last states are the forward direction's at the last step and
+ * the reverse one's at the first (h_n[-2] and h_n[-1]).
+ */
+export function bidirectionalCode(b: Builder, c: BidirectionalConfig, a: string, shape: number[]): void {
+  const { layer: f, backwardLayer: k } = c;
+  for (const h of [f, k]) {
+    refuseUnmapped(h, `${c.name}/${h.name}`);
+    // model.py's variational_recurrent runs one direction's weights (l0) only.
+    if (h.dropout > 0 || h.recurrentDropout > 0) throw new ValueError(`export to PyTorch: ${c.name}/${h.name} has dropout ${h.dropout} and recurrentDropout ${h.recurrentDropout}; a bidirectional layer's dropout has no PyTorch export yet: export a copy built without it, or put dropout() layers around it`);
+  }
+  if (f.useBias !== k.useBias) throw new ValueError(`export to PyTorch: ${c.name}'s halves differ in useBias (${f.useBias}, ${k.useBias}); torch's bidirectional module has one bias flag for both directions`);
+  // torch's forward direction is the half that reads the steps in order.
+  const [ahead, behind] = f.goBackwards ? [k, f] : [f, k];
+  b.init.push(`self.${a} = ${moduleOf(f, shape[1])}, bidirectional=True)`);
+  direction(b, ahead, a, c.name, `${ahead.name}/kernel`, '');
+  direction(b, behind, a, c.name, `${behind.name}/kernel`, '_reverse');
+  const U = f.units;
+  b.body.push(`x, _ = self.${a}(x)  # [N, T, 2·${U}]: the forward direction, then the reverse one, both in the input's step order`);
+  if (f.returnSequences && c.mergeMode === 'concat' && !f.goBackwards) return;
+  const [fwd, rev] = [`x[..., :${U}]`, `x[..., ${U}:]`];
+  if (f.returnSequences) {
+    // Keras' forward half's states in the order it reads, and its backward half's flipped back: torch's own order unless the forward half goes backwards.
+    b.body.push(f.goBackwards ? `x_f, x_b = torch.flip(${rev}, dims=[1]), torch.flip(${fwd}, dims=[1])` : `x_f, x_b = ${fwd}, ${rev}`);
+  } else {
+    const [last, first] = [`x[:, -1, :${U}]`, `x[:, 0, ${U}:]`];
+    b.body.push(f.goBackwards ? `x_f, x_b = ${first}, ${last}` : `x_f, x_b = ${last}, ${first}`);
+  }
+  b.body.push(`x = ${TORCH_MERGE[c.mergeMode]}  # mergeMode ${c.mergeMode}`);
 }

@@ -18,7 +18,7 @@ import type { Layer, LayerConfig } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import MODEL_PY from './python/model.py?raw';
 import TRAIN_PY from './python/train.py?raw';
-import { recurrentCode } from './export-pytorch-recurrent.js';
+import { bidirectionalCode, recurrentCode } from './export-pytorch-recurrent.js';
 import { fillTemplate, pyBool, pyNum, pyNums, pyStr, pyStrList, pyTuple } from './python-source.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { encodeSafetensors } from './safetensors.js';
@@ -156,6 +156,13 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
       activate();
       return;
     case 'dropout':
+      if (c.noiseShape) {
+        // nn.Dropout has no noise shape: a mask of that shape in webgrad's axes (NHWC), drawn while training (model.py's dropout_mask).
+        b.toNhwc();
+        const [batch, ...sizes] = c.noiseShape.map((d, k) => (d === null ? (k === 0 ? 'x.shape[0]' : py(shape[k - 1])) : py(d)));
+        b.body.push(`if self.training:  # ${a}: noiseShape`, `    x = x * dropout_mask(x.new_ones(${[batch, ...sizes].join(', ')}), ${py(c.rate)})`);
+        return;
+      }
       b.init.push(`self.${a} = nn.Dropout(${py(c.rate)})`);
       b.body.push(`x = self.${a}(x)`);
       return;
@@ -170,6 +177,9 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
     case 'lstm':
     case 'gru':
       recurrentCode(b, c, a, shape);
+      return;
+    case 'bidirectional':
+      bidirectionalCode(b, c, a, shape);
       return;
     case 'pointFeatures':
       // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.

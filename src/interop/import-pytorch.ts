@@ -9,7 +9,7 @@ import { activationOpt, dense, layerFromConfig, shapeProblem } from '../nn/layer
 import type { Topology } from '../nn/model.js';
 import { firstNonFinite, Sequential } from '../nn/model.js';
 import { torchModuleNames } from './export-pytorch.js';
-import { recurrentExpected, refuseStackedOrReverse } from './import-recurrent.js';
+import { bidirectionalExpected, recurrentExpected, refuseStackedOrReverse } from './import-recurrent.js';
 import { decodeSafetensors } from './safetensors.js';
 import { FORMAT, refuseNegativeVariance } from '../nn/saving.js';
 import { layersFromSpec, parseSpec } from '../nn/spec.js';
@@ -43,7 +43,7 @@ const TORCH_PART: Record<string, string> = { kernel: 'weight', embeddings: 'weig
  * per-feature weights move with the rows), 'view' flattens an image, 'mix'
  * makes new features. A kind without an entry does not compile.
  */
-const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }>; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] } } = {
+const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c: Extract<LayerConfig, { type: T }>) => string); readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }>; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] } } = {
   dense: { torchClass: 'Linear', features: 'mix' },
   conv2d: { torchClass: 'Conv2d', features: 'mix' },
   // torch's eps 1e-5 and momentum 0.1 (webgrad's momentum is the share kept: 0.9).
@@ -58,15 +58,18 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string; reado
   simpleRNN: { torchClass: 'RNN', features: 'mix', weights: recurrentExpected },
   lstm: { torchClass: 'LSTM', features: 'mix', weights: recurrentExpected },
   gru: { torchClass: 'GRU', features: 'mix', weights: recurrentExpected },
+  // One torch module with bidirectional=True: both directions' tensors, the reverse one's with _reverse.
+  bidirectional: { torchClass: (c) => `${{ simpleRNN: 'RNN', lstm: 'LSTM', gru: 'GRU' }[c.layer.type]}(bidirectional=True)`, features: 'mix', weights: bidirectionalExpected },
   flatten: { features: 'view' },
   reshape: { features: 'view' },
   maxPooling2d: { features: 'mix' },
   averagePooling2d: { features: 'mix' },
   globalAveragePooling2d: { features: 'mix' },
 };
-const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string; features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] };
+const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string | ((c: LayerConfig) => string); features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] };
 const torchClass = (layer: Layer) => {
-  const cls = importRule(layer.config).torchClass;
+  const rule = importRule(layer.config).torchClass;
+  const cls = typeof rule === 'function' ? rule(layer.config) : rule;
   if (cls === undefined) throw new ValueError(`importPytorch: layer ${layer.name} (${layer.config.type}) has weights but no torch module maps to it`);
   return cls;
 };

@@ -1,7 +1,9 @@
 // The PyTorch import of the recurrent layers: a torch nn.RNN, nn.LSTM or
-// nn.GRU of one layer and one direction (weight_ih_l0, weight_hh_l0,
-// bias_ih_l0, bias_hh_l0) into webgrad's SimpleRNN, LSTM or GRU.
+// nn.GRU of one layer (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)
+// into webgrad's SimpleRNN, LSTM or GRU, and one with bidirectional=True
+// (the same with _reverse) into a Bidirectional layer.
 import { ValueError } from '../core/errors.js';
+import type { BidirectionalConfig } from '../nn/bidirectional-layer.js';
 import type { Layer, ParamSpec } from '../nn/layers.js';
 import type { RecurrentConfig } from '../nn/recurrent-layers.js';
 import { reorderGates, TORCH_GRU_ORDER, transposed } from './export-common.js';
@@ -16,31 +18,53 @@ import type { Expected } from './import-pytorch.js';
  * GRU built with resetAfter false is refused by name.
  */
 export function recurrentExpected(layer: Layer, specs: readonly ParamSpec[]): Expected[] {
-  const c = layer.config as RecurrentConfig;
-  const gru = c.type === 'gru';
-  if (gru && !c.resetAfter) {
-    throw new ValueError(`importPytorch: layer ${c.name} is a GRU with resetAfter false; torch's nn.GRU applies the reset gate after the recurrent matmul, with a recurrent bias: build the layer with resetAfter: true (Keras' default) to load it`);
-  }
-  const U = c.units;
-  const gates = (data: Float32Array, block: number) => (gru ? reorderGates(data, TORCH_GRU_ORDER, block) : data);
-  return specs.map((spec): Expected => {
-    const part = spec.name.slice(c.name.length + 1);
-    if (part === 'kernel' || part === 'recurrent_kernel') {
-      const [K, GU] = spec.shape;
-      return { spec, part: part === 'kernel' ? 'weight_ih_l0' : 'weight_hh_l0', shape: [GU, K], convert: (t) => transposed([GU, K], gates(t, U * K)) };
-    }
-    if (part === 'recurrent_bias') return { spec, part: 'bias_hh_l0', shape: spec.shape, convert: (t) => gates(t, U) };
-    if (gru) return { spec, part: 'bias_ih_l0', shape: spec.shape, convert: (t) => gates(t, U) };
-    return { spec, part: 'bias_ih_l0', also: 'bias_hh_l0', shape: spec.shape, convert: (t, hh) => Float32Array.from(t, (v, i) => v + hh![i]) };
+  return directionExpected(layer.config as RecurrentConfig, layer.name, `${layer.name}/`, '', specs);
+}
+
+/**
+ * A bidirectional layer's weights from one torch module with
+ * bidirectional=True: the half that reads the steps in order from torch's
+ * forward direction (weight_ih_l0, ...), the other from its reverse one
+ * (weight_ih_l0_reverse, ...), each as a one-direction layer's.
+ */
+export function bidirectionalExpected(layer: Layer, specs: readonly ParamSpec[]): Expected[] {
+  const c = layer.config as BidirectionalConfig;
+  return [c.layer, c.backwardLayer].flatMap((h) => {
+    const prefix = `${c.name}/${h.name}/`;
+    return directionExpected(h, `${c.name}/${h.name}`, prefix, h.goBackwards ? '_reverse' : '', specs.filter((s) => s.name.startsWith(prefix)));
   });
 }
 
-/** A tensor of a second layer (num_layers > 1) or of the reverse direction (bidirectional), which no one webgrad layer holds. */
+function directionExpected(c: RecurrentConfig, layer: string, prefix: string, suffix: string, specs: readonly ParamSpec[]): Expected[] {
+  const gru = c.type === 'gru';
+  if (gru && !c.resetAfter) {
+    throw new ValueError(`importPytorch: layer ${layer} is a GRU with resetAfter false; torch's nn.GRU applies the reset gate after the recurrent matmul, with a recurrent bias: build the layer with resetAfter: true (Keras' default) to load it`);
+  }
+  const U = c.units;
+  const t = (w: string) => `${w}_l0${suffix}`;
+  const gates = (data: Float32Array, block: number) => (gru ? reorderGates(data, TORCH_GRU_ORDER, block) : data);
+  return specs.map((spec): Expected => {
+    const part = spec.name.slice(prefix.length);
+    if (part === 'kernel' || part === 'recurrent_kernel') {
+      const [K, GU] = spec.shape;
+      return { spec, part: t(part === 'kernel' ? 'weight_ih' : 'weight_hh'), shape: [GU, K], convert: (w) => transposed([GU, K], gates(w, U * K)) };
+    }
+    if (part === 'recurrent_bias') return { spec, part: t('bias_hh'), shape: spec.shape, convert: (w) => gates(w, U) };
+    if (gru) return { spec, part: t('bias_ih'), shape: spec.shape, convert: (w) => gates(w, U) };
+    return { spec, part: t('bias_ih'), also: t('bias_hh'), shape: spec.shape, convert: (w, hh) => Float32Array.from(w, (v, i) => v + hh![i]) };
+  });
+}
+
+/** A tensor of a second layer (num_layers > 1), or of the reverse direction where the layer has one direction, which no one webgrad layer holds. */
 export function refuseStackedOrReverse(module: string, parts: Iterable<string>, layer: Layer, source: string): void {
+  const both = layer.config.type === 'bidirectional';
   for (const part of parts) {
     const m = /^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$/.exec(part);
-    if (!m || (m[3] === '0' && !m[4])) continue;
-    const what = m[4] ? 'the reverse direction of a bidirectional module' : `layer ${m[3]} of a module with num_layers > 1`;
-    throw new ValueError(`${source}: tensor '${module ? `${module}.${part}` : part}' is ${what}; layer ${layer.name} (${layer.config.type}) takes one layer in one direction (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0): save torch's module with num_layers=1 and bidirectional=False, one per webgrad layer`);
+    if (!m || (m[3] === '0' && (!m[4] || both))) continue;
+    const what = m[4] && m[3] === '0' ? 'the reverse direction of a bidirectional module' : `layer ${m[3]} of a module with num_layers > 1`;
+    const takes = both
+      ? 'takes one layer in both directions (weight_ih_l0, ..., weight_ih_l0_reverse, ...): save torch\'s module with num_layers=1, one per webgrad layer'
+      : 'takes one layer in one direction (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0): save torch\'s module with num_layers=1 and bidirectional=False, one per webgrad layer, or wrap the layer in bidirectional()';
+    throw new ValueError(`${source}: tensor '${module ? `${module}.${part}` : part}' is ${what}; layer ${layer.name} (${layer.config.type}) ${takes}`);
   }
 }

@@ -5,7 +5,7 @@
 //   OperatorSetIdProto: domain 1, version 2
 //   GraphProto: node 1, name 2, initializer 5, input 11, output 12
 //   NodeProto: input 1, output 2, name 3, op_type 4, attribute 5
-//   AttributeProto: name 1, f 2, i 3, ints 8, type 20 (FLOAT 1, INT 2, INTS 7)
+//   AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, INTS 7)
 //   TensorProto: dims 1, data_type 2 (FLOAT 1, INT64 7), name 8, raw_data 9 (little-endian)
 //   ValueInfoProto: name 1, type 2; TypeProto: tensor_type 1;
 //   TypeProto.Tensor: elem_type 1, shape 2; TensorShapeProto: dim 1;
@@ -58,11 +58,12 @@ function floatField(field: number, v: number): Uint8Array {
 }
 
 /** An attribute value: the kind says which AttributeProto field holds it (alpha 1 must stay a float). */
-export type Attribute = { float: number } | { int: number } | { ints: readonly number[] };
+export type Attribute = { float: number } | { int: number } | { ints: readonly number[] } | { string: string };
 
 function attribute(name: string, a: Attribute): Uint8Array {
   if ('float' in a) return bytesField(5, [bytesField(1, name), intField(20, 1), floatField(2, a.float)]);
   if ('int' in a) return bytesField(5, [bytesField(1, name), intField(20, 2), intField(3, a.int)]);
+  if ('string' in a) return bytesField(5, [bytesField(1, name), intField(20, 3), bytesField(4, a.string)]);
   return bytesField(5, [bytesField(1, name), intField(20, 7), ...a.ints.map((v) => intField(8, v))]);
 }
 

@@ -4,12 +4,13 @@ import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
 import type { Node, Value } from '../graph/graph.js';
 import { pcg } from '../ops/dropout.js';
-import { accumulate, add } from '../ops/elementwise.js';
+import { accumulate, add, multiply } from '../ops/elementwise.js';
+import { maskWeights } from '../ops/mask.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
 import { reshape } from '../ops/reshape.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { ForwardContext, Layer, ParamSpec } from './layers.js';
-import { applyActivation, isTrainable } from './layers.js';
+import { applyActivation, isTrainable, maskRefusal } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
 
 /** What the model knows when it records a step: its layers, weights, loss and metrics. */
@@ -67,11 +68,16 @@ interface Training {
 
 /**
  * Records every layer, training (`training` given) or not; with `fused`, the last activation is
- * left to the loss. Each layer's seed is a hash of the model's and its position.
+ * left to the loss. Each layer's seed is a hash of the model's and its position. The mask of
+ * padded steps travels beside the values (Layer.masking): made by an Embedding with maskZero,
+ * handed to each layer through its context, dropped by the one that consumes it; the mask
+ * still carried at the end is the output's.
  */
-function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: Training | null, losses: Value[] | null): Value {
+function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: Training | null, losses: Value[] | null): { out: Value; mask: Value | null } {
   let h = x;
   let w = 0;
+  let mask: Value | null = null;
+  let source: Layer | null = null;
   spec.layers.forEach((layer, i) => {
     const n = spec.paramCounts[i];
     const ctx: ForwardContext = {
@@ -83,11 +89,16 @@ function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: b
         return (training.step ??= g.input('step', [1], 'i32'));
       },
       addLoss: (v) => void losses?.push(v),
+      mask,
     };
+    if (mask && source && !layer.masking) throw maskRefusal(layer, source);
+    const input = h;
     h = layer.forward(g, h, weights.slice(w, w + n), ctx);
     w += n;
+    if (layer.masking === 'make' && layer.computeMask) [mask, source] = [layer.computeMask(g, input), layer];
+    else if (layer.masking !== 'pass') [mask, source] = [null, null];
   });
-  return h;
+  return { out: h, mask };
 }
 
 function weightValues(g: Graph, spec: ModelSpec): Value[] {
@@ -106,13 +117,20 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const weights = weightValues(g, spec);
   const losses: Value[] = [];
   const recorded: Training | null = training ? { step: null } : null;
-  const forwarded = forward(g, spec, x, weights, spec.loss.fused, recorded, losses);
+  const { out: forwarded, mask } = forward(g, spec, x, weights, spec.loss.fused, recorded, losses);
   // A class for every step ([batch, steps, classes] against labels [batch, steps], a language model's):
   // every step is a row of the loss and the metrics, each counted 1/steps, so that the sums over
   // samples are means over steps and the reported figures are per step (per character).
-  const steps = forwarded.shape.length === 3 && spec.loss.targets === 'labels' ? forwarded.shape[1] : 1;
-  const out = steps > 1 ? g.op(reshape, [forwarded], { shape: [batch * steps, forwarded.shape[2]] }, 'output/steps') : forwarded;
-  const labels = steps > 1 ? g.op(reshape, [y], { shape: [batch * steps] }, 'y/steps') : y;
+  const perStep = forwarded.shape.length === 3 && spec.loss.targets === 'labels';
+  if (mask && !perStep) throw new ValueError(`the model's output [${forwarded.shape.slice(1).join(', ')}] still carries the mask of padded steps (maskZero) into a ${spec.loss.name} loss; a masked loss takes a class per step (labels [samples, steps]): end with a recurrent layer without returnSequences, or use sparseCategoricalCrossentropy per step`);
+  const steps = perStep ? forwarded.shape[1] : 1;
+  const rows = steps > 1 || mask !== null;
+  const out = rows ? g.op(reshape, [forwarded], { shape: [batch * steps, forwarded.shape[2]] }, 'output/steps') : forwarded;
+  const labels = rows ? g.op(reshape, [y], { shape: [batch * steps] }, 'y/steps') : y;
+  // With a mask, each batch's loss and metrics are means over its real steps (Keras 3: a masked entry
+  // weighs 0, a real one total/valid): the rows weighted by m / Σm, each batch's sum counted batch times.
+  const rowWeights = mask ? g.op(maskWeights, [g.op(reshape, [mask], { shape: [batch * steps] }, 'mask/rows')], {}, 'mask/weights') : null;
+  const total = (v: Value) => g.op(reduceSum, [rowWeights ? g.op(multiply, [v, rowWeights], {}, `${v.name}/masked`) : v], {});
   // The layers' penalties (regularizers), one scalar: part of the loss, as Keras reports it, in training and evaluation.
   const penalty = losses.length ? losses.reduce((a, b) => g.op(add, [a, b], {}, 'penalty')) : null;
   const last = spec.layers[spec.layers.length - 1];
@@ -123,14 +141,16 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const sums: Value[] = [];
   const addSum = (v: Value, name: string) => {
     const acc = g.state(`${name}_sum`, [1]);
-    g.update(accumulate, [g.op(reduceSum, [v], {})], [acc], { alpha: 1 / steps });
+    g.update(accumulate, [total(v)], [acc], { alpha: rowWeights ? batch : 1 / steps });
     sums.push(acc);
   };
   addSum(perSample, 'loss');
   // Per sample, the batch's penalty: the loss sum gains batch·penalty.
   if (penalty) g.update(accumulate, [penalty], [sums[0]], { alpha: batch });
   for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), labels], m.attrs, m.name), m.name);
-  return { g, x, y, weights, perSample, penalty, sums, step: recorded?.step ?? null };
+  // The training loss: the mean over the batch's rows, or over its real steps.
+  const meanLoss = () => (rowWeights ? total(perSample) : g.op(reduceMean, [perSample], {}, 'mean_loss'));
+  return { g, x, y, weights, meanLoss, penalty, sums, step: recorded?.step ?? null };
 }
 
 /**
@@ -141,8 +161,8 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
  * (`packable`); otherwise each weight has its own.
  */
 export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer, packWeights = false): StepGraph {
-  const { g, x, y, weights, perSample, penalty, sums, step } = forwardAndLoss(spec, batch, true);
-  const mean = g.op(reduceMean, [perSample], {}, 'mean_loss');
+  const { g, x, y, weights, meanLoss, penalty, sums, step } = forwardAndLoss(spec, batch, true);
+  const mean = meanLoss();
   const loss = penalty ? g.op(add, [mean, penalty], {}, 'loss_with_penalty') : mean;
   // The optimizer trains the trainable weights; layers update their other state (moving statistics) themselves.
   const trainable = weights.filter((_, i) => isTrainable(spec.params[i]));
@@ -213,7 +233,7 @@ export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const g = new Graph();
   const x = g.input('x', [batch, ...spec.inputShape]);
   const weights = weightValues(g, spec);
-  const out = forward(g, spec, x, weights, false, null, null);
+  const { out } = forward(g, spec, x, weights, false, null, null);
   if (spec.fuse) fuse(g, [out]);
   return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, step: null, stepValues: null };
 }
@@ -237,7 +257,7 @@ export function statisticsGraph(spec: ModelSpec, batch: number, index: number): 
   const x = g.input('x', [batch, ...spec.inputShape]);
   const weights = weightValues(g, spec);
   const before = { ...spec, layers: spec.layers.slice(0, index) };
-  const h = forward(g, before, x, weights, false, null, null);
+  const { out: h } = forward(g, before, x, weights, false, null, null);
   const first = spec.paramCounts.slice(0, index).reduce((a, b) => a + b, 0);
   layer.recordStatistics(g, h, weights.slice(first, first + spec.paramCounts[index]));
   if (spec.fuse) fuse(g);

@@ -72,6 +72,17 @@ export interface Layer {
    * calls it on every input of its first layer, before anything runs.
    */
   checkInput?(x: Float32Array, what: string): void;
+  /**
+   * How the layer treats the mask of padded steps that an Embedding with
+   * maskZero makes (Keras' supports_masking and compute_mask): 'pass' takes
+   * it (ForwardContext.mask) and hands it on; 'consume' takes it and hands on
+   * none (a recurrent layer giving only its last step); 'make' makes one from
+   * its input (computeMask). Absent: the layer cannot take a mask, and a
+   * model that would hand it one is refused as it is built (maskCarried).
+   */
+  readonly masking?: 'pass' | 'consume' | 'make';
+  /** Only a layer whose masking is 'make': the mask [batch, steps] f32 (1 real, 0 padding) of its input x. */
+  computeMask?(g: Graph, x: Value): Value;
 }
 
 /** What a layer's forward pass may depend on besides its input. */
@@ -90,6 +101,30 @@ export interface ForwardContext {
   step(): Value;
   /** Adds a scalar [1] to the loss (Keras' add_loss): a weight's penalty. Predict ignores it. */
   addLoss(v: Value): void;
+  /** The mask of padded steps reaching the layer, [batch, steps] f32 (1 real, 0 padding), if any (Layer.masking). */
+  readonly mask?: Value | null;
+}
+
+/**
+ * The layer whose mask is still carried after `layers` (null: none), refusing
+ * by name a layer that would get a mask it cannot take (Layer.masking).
+ */
+export function maskCarried(layers: readonly Layer[]): Layer | null {
+  let source: Layer | null = null;
+  for (const layer of layers) {
+    if (layer.masking === 'make') source = layer;
+    else if (source && layer.masking === 'consume') source = null;
+    else if (source && layer.masking !== 'pass') throw maskRefusal(layer, source);
+  }
+  return source;
+}
+
+/** The refusal of a layer that would get `source`'s mask and cannot take one. */
+export function maskRefusal(layer: Layer, source: Layer): ValueError {
+  return new ValueError(
+    `${layer.name}: cannot take the mask of ${source.name} (maskZero); a ${layer.config.type} layer would mix padded steps with real ones. ` +
+      'Put a recurrent layer without returnSequences (which consumes the mask) before it, or build the embedding without maskZero',
+  );
 }
 
 /** The sample shape after `layers`, given the sample shape that goes in. */

@@ -12,6 +12,8 @@ import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
 import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
 import type { BatchNormConfig, LayerNormConfig } from './norm-layers.js';
+import type { BidirectionalConfig, BidirectionalOptions } from './bidirectional-layer.js';
+import { BIDIRECTIONAL_FIELDS, bidirectionalConfig, bidirectionalLayer } from './bidirectional-layer.js';
 import type { GruConfig, GruOptions, LstmConfig, LstmOptions, RecurrentConfig, SimpleRnnConfig, SimpleRnnOptions } from './recurrent-layers.js';
 import { GRU_DEFAULTS, gruConfig, LSTM_DEFAULTS, lstmConfig, RECURRENT_DEFAULTS, recurrentLayer, simpleRnnConfig } from './recurrent-layers.js';
 import { batchNormLayer, layerNormLayer } from './norm-layers.js';
@@ -30,6 +32,7 @@ export { l1, l1l2, l2 } from './regularizers.js';
 export type { Regularizer } from './regularizers.js';
 export type { BatchNormOptions, LayerNormOptions } from './norm-layers.js';
 export type { GruOptions, LstmOptions, RecurrentConfig, SimpleRnnOptions } from './recurrent-layers.js';
+export type { BidirectionalConfig, BidirectionalOptions, MergeMode } from './bidirectional-layer.js';
 
 /** The JSON a layer saves as, and is rebuilt from. */
 export type LayerConfig =
@@ -46,7 +49,8 @@ export type LayerConfig =
   | GlobalPoolConfig
   | BatchNormConfig
   | LayerNormConfig
-  | RecurrentConfig;
+  | RecurrentConfig
+  | BidirectionalConfig;
 
 export type LayerType = LayerConfig['type'];
 type ConfigOf<T extends LayerType> = Extract<LayerConfig, { type: T }>;
@@ -299,6 +303,16 @@ export function gru(units: number, options: GruOptions = {}): Layer {
   return layerFromConfig(gruConfig(units, options));
 }
 
+/**
+ * Keras' Bidirectional: `layer` (simpleRNN, lstm or gru) over the steps
+ * forward and a copy of it (or `backwardLayer`) backward, the two outputs
+ * merged by mergeMode: 'concat' (default), 'sum', 'mul' or 'ave'. With
+ * returnSequences the backward states are put back in the input's step order first.
+ */
+export function bidirectional(layer: Layer, options: BidirectionalOptions = {}): Layer {
+  return layerFromConfig(bidirectionalConfig(layer, options));
+}
+
 const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
 const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
 
@@ -378,6 +392,15 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
   simpleRNN: { title: 'SimpleRNN', build: recurrentLayer, fields: { ...RECURRENT_FIELDS }, fileDefaults: RECURRENT_DEFAULTS },
   lstm: { title: 'LSTM', build: recurrentLayer, fields: { ...RECURRENT_FIELDS, recurrentActivation: true, unitForgetBias: true }, fileDefaults: LSTM_DEFAULTS },
   gru: { title: 'GRU', build: recurrentLayer, fields: { ...RECURRENT_FIELDS, recurrentActivation: true, resetAfter: true }, fileDefaults: GRU_DEFAULTS },
+  bidirectional: {
+    title: 'Bidirectional',
+    // The halves' configs get their own kinds' file defaults, and are then checked as any layer's.
+    build: (c) => bidirectionalLayer({ ...c, layer: withFileDefaults(c.layer) as RecurrentConfig, backwardLayer: withFileDefaults(c.backwardLayer) as RecurrentConfig }, (inner) => layerFromConfig(inner)),
+    fields: BIDIRECTIONAL_FIELDS,
+    fileDefaults: { activation: 'linear', mergeMode: 'concat' },
+    // Keras' from_config: without a backward layer, the forward one's config with goBackwards flipped.
+    defaultsFrom: (given) => (given.layer && typeof given.layer === 'object' ? { backwardLayer: { ...given.layer, goBackwards: !(given.layer.goBackwards ?? false), name: `backward_${String(given.layer.name).replace(/^forward_/, '')}` } } : {}),
+  },
   reshape: {
     title: 'Reshape',
     build: (config) => {

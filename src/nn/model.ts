@@ -13,7 +13,7 @@ import type { ModelSpec } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, nameInModel, outputShapeOf, shapeProblem, withFileDefaults } from './layers.js';
+import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, maskCarried, nameInModel, outputShapeOf, shapeProblem, withFileDefaults } from './layers.js';
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
@@ -101,6 +101,8 @@ export class Sequential implements TrainingModel {
     if (isAutoNamed(layer)) layer = layerFromConfig({ ...layer.config, name: nameInModel(layer, new Set(this.layers.map((l) => l.name))) });
     if (this.layers.some((l) => l.name === layer.name)) throw new ValueError(`add: a layer named '${layer.name}' is already in the model`);
     if (this.layers.length === 0 && layer.config.inputShape) this.inputShape ??= [...layer.config.inputShape];
+    // A layer that cannot take the mask of padded steps an earlier embedding makes (maskZero) is refused now, by name.
+    maskCarried([...this.layers, layer]);
     this.layers.push(layer);
     return this;
   }

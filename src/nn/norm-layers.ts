@@ -176,6 +176,8 @@ export function layerNormLayer(config: LayerNormConfig): Layer {
     name: config.name,
     config,
     activation: 'linear',
+    // Each step normalized on its own (the last axis): a mask of padded steps passes through, as in Keras.
+    masking: 'pass',
     outputShape: (input) => input,
     params: (input) => affineParams(config, channels(input, config.name)),
     forward(g, x, weights) {

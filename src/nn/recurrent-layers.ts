@@ -175,6 +175,9 @@ export function recurrentLayer(c: RecurrentConfig): Layer {
     name: c.name,
     config: c,
     activation: 'linear',
+    // A mask of padded steps (an Embedding's maskZero) is taken: padded steps keep the state. Every step's
+    // output hands it on; the last state alone consumes it (Keras' RNN.compute_mask).
+    masking: c.returnSequences ? 'pass' : 'consume',
     outputShape(input) {
       check(input);
       return c.returnSequences ? [input[0], U] : [U];
@@ -210,10 +213,11 @@ export function recurrentLayer(c: RecurrentConfig): Layer {
       let xp = g.op(matmul, [g.op(reshape, [masks.input(x)], { shape: [B * T, F] }, `${c.name}/rows`), kernel], {}, `${c.name}/input_projection`);
       if (bias) xp = g.op(biasAdd, [xp, bias], {}, `${c.name}/input_bias`);
       xp = g.op(reshape, [xp], { shape: [B, T, G * U] }, `${c.name}/projections`);
-      const attrs = { cell: CELL[c.type], units: U, goBackwards: c.goBackwards, ...(c.type === 'gru' ? { resetAfter } : {}), ...(masks.recurrent ? { recurrentDropout: true } : {}) };
+      const attrs = { cell: CELL[c.type], units: U, goBackwards: c.goBackwards, ...(c.type === 'gru' ? { resetAfter } : {}), ...(ctx.mask ? { masked: true } : {}), ...(masks.recurrent ? { recurrentDropout: true } : {}) };
       // Without biases a GRU with resetAfter still takes a recurrent bias input: zeros, a constant of the graph.
       const inputs = resetAfter ? [xp, recurrent, recurrentBias ?? zeros(g, G * U, c.name)] : [xp, recurrent];
-      // The recurrent dropout mask goes last, after every other input the kernel takes.
+      // The step mask, then the recurrent dropout mask last, after every other input the kernel takes.
+      if (ctx.mask) inputs.push(ctx.mask);
       if (masks.recurrent) inputs.push(masks.recurrent);
       const [hs] = g.apply(recurrentSequence, inputs, attrs, `${c.name}/sequence`);
       return c.returnSequences ? hs : g.op(lastStep, [hs], {}, `${c.name}/last_step`);

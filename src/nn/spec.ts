@@ -12,7 +12,7 @@ import type { Layer } from './layer-base.js';
 import type { LayerType } from './layers.js';
 import { dense, dropout, embedding, flatten, randomTranslation, reshape } from './layers.js';
 import { batchNormalization, layerNormalization } from './norm-layers.js';
-import { gru, lstm, simpleRNN } from './layers.js';
+import { bidirectional, gru, lstm, simpleRNN } from './layers.js';
 import type { Regularizer } from './regularizers.js';
 
 /** One layer as written: a number is a dense layer's width; a string any other token. What settings and sweeps store. */
@@ -42,6 +42,8 @@ function penalty(key: 'l1' | 'l2'): PartRule {
 const PENALTIES = [penalty('l1'), penalty('l2')];
 const flag = (slot: 'returnSequences' | 'goBackwards', word: string): PartRule => ({ slot, pattern: new RegExp(`^${word}$`), read: () => true });
 const RECURRENT_PARTS: PartRule[] = [flag('returnSequences', 'seq'), flag('goBackwards', 'back'), ...PENALTIES];
+// A bidirectional layer reads both ways already: no :back.
+const BIDIRECTIONAL_PARTS: PartRule[] = [flag('returnSequences', 'seq'), ...PENALTIES];
 const CONV_PARTS: PartRule[] = [
   {
     slot: 'strides',
@@ -193,6 +195,21 @@ const RULES = [
         : [],
       check: positive('at least 1 unit'),
       build: (t: SpecToken, name: string, o: SpecExtras) => [make(t.values[0], { name, returnSequences: t.parts.returnSequences ?? false, goBackwards: t.parts.goBackwards ?? false, ...kernelPenalty(t, o) })],
+    } satisfies TokenRule;
+  }),
+  ...(['simpleRNN', 'lstm', 'gru'] as const).map((kind) => {
+    const word = `bi${kind === 'simpleRNN' ? 'rnn' : kind}`;
+    const make = { simpleRNN, lstm, gru }[kind];
+    return {
+      kinds: ['bidirectional'], example: `${word}64`, head: new RegExp(`^${word}(\\d+)`), parts: BIDIRECTIONAL_PARTS, takes: 'sequences', gives: 'flat',
+      help: kind === 'simpleRNN'
+        ? [
+          'birnnN      a bidirectional SimpleRNN of N units a direction, the two outputs concatenated (2N values); bilstmN, bigruN',
+          '            likewise; :seq gives every step (each the forward and backward states at that step)',
+        ]
+        : [],
+      check: positive('at least 1 unit'),
+      build: (t: SpecToken, name: string, o: SpecExtras) => [bidirectional(make(t.values[0], { returnSequences: t.parts.returnSequences ?? false, ...kernelPenalty(t, o) }), { name })],
     } satisfies TokenRule;
   }),
   {

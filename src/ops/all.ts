@@ -9,6 +9,7 @@ export * from './elementwise.js';
 export * from './embedding.js';
 export * from './features.js';
 export * from './loss.js';
+export * from './mask.js';
 export * from './matmul-epilogue.js';
 export * from './matmul.js';
 export * from './metrics.js';

@@ -221,6 +221,8 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     },
   ],
   lastStep: [{ name: 'lastStep 67×5×13', inputs: [f32([B, 5, C])], attrs: {} }],
+  paddingMask: [{ name: 'paddingMask 67×13 ids', inputs: [x], attrs: {}, derive: (d) => ids(d[0], 3) }],
+  maskWeights: [{ name: 'maskWeights 67×513', inputs: [f32([B, 513])], attrs: {}, derive: (d) => d[0].forEach((e, i) => (d[0][i] = e > 0 ? 1 : 0)) }],
   lastStepBackward: [{ name: 'lastStepBackward 67×13 into 5 steps', inputs: [x], attrs: { steps: 5 } }],
   movingAverage: [{ name: 'movingAverage 1031', inputs: [N], attrs: { momentum: 0.99 } }],
   // The running statistics start at 0.5 (the self-check's fill for outputs): 0.5 rows seen, mean and variance 0.5.

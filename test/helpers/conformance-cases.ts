@@ -9,7 +9,7 @@
  * joins the matrix. An activation joins by being in LAYER_ACTIVATIONS.
  */
 import { batchNormalization, conv2d, dense, embedding, flatten, LAYER_ACTIVATIONS, LAYER_TYPES, layerFromConfig, lstm, maxPooling2d, withFileDefaults } from '../../src/nn/layers.js';
-import type { Layer, LayerActivation, LayerConfig, LayerType } from '../../src/nn/layers.js';
+import type { Layer, LayerActivation, LayerConfig, LayerType, RecurrentConfig } from '../../src/nn/layers.js';
 import { ACTIVATIONS } from '../../src/ops/activation.js';
 
 /** The input ranks a layer may see: flat samples [f], images [h, w, c], the Playground's points [2] (x, y), and token ids [steps] (below IDS_VOCABULARY). */
@@ -94,6 +94,8 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
   simpleRNN: { ranks: ['sequence'], activations: TANH, examples: () => recurrentExamples<'simpleRNN'>({}) },
   lstm: { ranks: ['sequence'], activations: TANH, examples: () => recurrentExamples<'lstm'>({ unitForgetBias: false }) },
   gru: { ranks: ['sequence'], activations: TANH, examples: () => [...recurrentExamples<'gru'>({}), ...recurrentExamples<'gru'>({ resetAfter: false }, { pytorch: TORCH_GRU_RESET_BEFORE })] },
+  // The halves through torch's bidirectional=True and ONNX's direction 'bidirectional': each merge, every step and the last, and a forward half that goes backwards (the halves swap directions).
+  bidirectional: { ranks: ['sequence'], activations: LINEAR, examples: () => bidirectionalExamples() },
   embedding: {
     ranks: ['ids'],
     activations: LINEAR,
@@ -123,6 +125,23 @@ function recurrentExamples<T extends 'simpleRNN' | 'lstm' | 'gru'>(extra: Fields
     { config: { units: 2, useBias: false, returnSequences: true, ...extra }, refusedBy },
     // goBackwards alone: the last state processed is the input's first step's.
     { config: { units: 4, goBackwards: true, ...extra }, refusedBy },
+  ];
+}
+
+/** A bidirectional example: the forward half's config past its kind's defaults (the file's backward half is Keras' default one). */
+const half = (c: Partial<RecurrentConfig> & Pick<RecurrentConfig, 'type' | 'units'>) => ({ name: `forward_${c.type}`, ...c }) as RecurrentConfig;
+
+function bidirectionalExamples(): Example<'bidirectional'>[] {
+  return [
+    { config: { layer: half({ type: 'lstm', units: 3, unitForgetBias: false }) } },
+    { config: { layer: half({ type: 'lstm', units: 2, returnSequences: true }) } },
+    { config: { mergeMode: 'sum', layer: half({ type: 'gru', units: 3, returnSequences: true }) } },
+    { config: { mergeMode: 'ave', layer: half({ type: 'simpleRNN', units: 2, useBias: false }) } },
+    // The forward half reads backwards: torch's and ONNX's forward direction is the backward half.
+    { config: { layer: half({ type: 'lstm', units: 2, goBackwards: true, returnSequences: true }) } },
+    { config: { mergeMode: 'mul', layer: half({ type: 'gru', units: 2, goBackwards: true }) } },
+    { config: { mergeMode: 'mul', layer: half({ type: 'simpleRNN', units: 3, returnSequences: true }) } },
+    { config: { layer: half({ type: 'gru', units: 2, resetAfter: false }) }, refusedBy: { pytorch: TORCH_GRU_RESET_BEFORE } },
   ];
 }
 

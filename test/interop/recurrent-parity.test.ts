@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { importPytorch } from '../../src/interop/import-pytorch.js';
 import type { Layer } from '../../src/nn/layers.js';
-import { dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { bidirectional, dense, flatten, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose } from '../helpers/check.js';
 
 /*
  * Training parity with PyTorch (#26): an LSTM, a GRU and a SimpleRNN with a
- * Dense head, built in Debian's python3-torch with its own initial weights,
+ * Dense head, and each as a bidirectional layer (torch's bidirectional=True), built in Debian's python3-torch with its own initial weights,
  * saved as safetensors, imported into webgrad, then trained 3 SGD steps on
  * the same 3 batches in both: the same loss at every step and the same
  * weights after, on every backend. CI installs python3-torch (.ci/run) and
@@ -46,26 +46,40 @@ def save(path, state):
         f.write(struct.pack('<Q', len(text)) + text + b''.join(raw))
 
 class Net(nn.Module):
-    def __init__(self, cls, **kw):
+    def __init__(self, cls, merge=None, **kw):
         super().__init__()
         self.rnn = cls(F, U, batch_first=True, **kw)
-        self.head = nn.Linear(U, C)
+        self.merge = merge
+        width = {None: U, 'last': 2 * U, 'concat': 2 * T * U, 'ave': T * U}[merge]
+        self.head = nn.Linear(width, C)
     def forward(self, x):
         y, _ = self.rnn(x)
-        return self.head(y[:, -1])
+        if self.merge is None:
+            return self.head(y[:, -1])
+        if self.merge == 'last':
+            # Keras' forward half's last state and its backward half's (the reverse direction's, after step 0).
+            return self.head(torch.cat([y[:, -1, :U], y[:, 0, U:]], dim=-1))
+        if self.merge == 'ave':
+            y = (y[..., :U] + y[..., U:]) / 2
+        return self.head(y.reshape(y.shape[0], -1))
 
 g = torch.Generator().manual_seed(7)
 xs = torch.randn(STEPS, B, T, F, generator=g)
 ys = torch.randint(0, C, (STEPS, B), generator=g)
 xs.numpy().astype('<f4').tofile(f'{out}/x.f32')
 ys.numpy().astype('<i4').tofile(f'{out}/y.i32')
-for kind, cls, kw in [('lstm', nn.LSTM, {}), ('gru', nn.GRU, {}), ('rnn', nn.RNN, {'nonlinearity': 'tanh'})]:
+bi = {'bidirectional': True}
+for kind, cls, kw in [('lstm', nn.LSTM, {}), ('gru', nn.GRU, {}), ('rnn', nn.RNN, {'nonlinearity': 'tanh'}),
+                      ('bilstm', nn.LSTM, {'merge': 'last', **bi}), ('bigru', nn.GRU, {'merge': 'ave', **bi}),
+                      ('birnn', nn.RNN, {'merge': 'concat', 'nonlinearity': 'tanh', **bi})]:
     torch.manual_seed(1)
     net = Net(cls, **kw)  # torch's own initialization: every weight and both biases drawn from U(-1/sqrt(U), 1/sqrt(U))
-    if kind != 'gru':
+    if not kind.endswith('gru'):
         # webgrad's (Keras') RNN and LSTM have one bias, bias_ih + bias_hh on import; torch trains both, which
         # moves their sum at twice the rate. bias_hh frozen (not zero): torch trains the sum as webgrad does.
-        net.rnn.bias_hh_l0.requires_grad_(False)
+        for name, p in net.rnn.named_parameters():
+            if name.startswith('bias_hh'):
+                p.requires_grad_(False)
     save(f'{out}/{kind}_0.safetensors', net.state_dict())
     opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=LR)
     losses = []
@@ -84,6 +98,10 @@ const ARCHITECTURES: [string, () => Layer[]][] = [
   ['lstm', () => [lstm(U, { inputShape: [T, F] }), dense(C, { activation: 'softmax' })]],
   ['gru', () => [gru(U, { inputShape: [T, F] }), dense(C, { activation: 'softmax' })]],
   ['rnn', () => [simpleRNN(U, { inputShape: [T, F] }), dense(C, { activation: 'softmax' })]],
+  // torch's bidirectional=True modules: the last states concatenated, every step averaged and concatenated (the backward half's states flipped back), flattened into the head.
+  ['bilstm', () => [bidirectional(lstm(U), { inputShape: [T, F] }), dense(C, { activation: 'softmax' })]],
+  ['bigru', () => [bidirectional(gru(U, { returnSequences: true }), { mergeMode: 'ave', inputShape: [T, F] }), flatten(), dense(C, { activation: 'softmax' })]],
+  ['birnn', () => [bidirectional(simpleRNN(U, { returnSequences: true }), { inputShape: [T, F] }), flatten(), dense(C, { activation: 'softmax' })]],
 ];
 const MODULES = { modules: ['rnn', 'head'] };
 
@@ -139,8 +157,8 @@ describe.each(backends)('training parity with PyTorch on %s', (_name, make) => {
 });
 
 describe('a recurrent spec imports from PyTorch', () => {
-  it.skipIf(!hasTorch)("lstm6, gru6 and rnn6 with the head's width from the file give the layers' weights", async () => {
-    for (const [kind, layers] of ARCHITECTURES) {
+  it.skipIf(!hasTorch)("lstm6, gru6, rnn6 and bilstm6 with the head's width from the file give the layers' weights", async () => {
+    for (const [kind, layers] of ARCHITECTURES.filter(([k]) => k !== 'bigru' && k !== 'birnn')) {
       const spec = importPytorch(new Uint8Array(file(`${kind}_0.safetensors`)), `${kind}${U}`, { inputShape: [T, F], ...MODULES });
       expect(spec.layers.map((l) => l.config.type)).toEqual(layers().map((l) => l.config.type));
       const want = await importPytorch(new Uint8Array(file(`${kind}_0.safetensors`)), layers(), MODULES).getWeights();

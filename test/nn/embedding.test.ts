@@ -27,7 +27,7 @@ describe('embedding', () => {
     expect(l.outputShape([7])).toEqual([7, 4]);
     expect(() => embedding(0, 4)).toThrow(/inputDim must be a positive integer, got 0/);
     expect(() => embedding(10, 4, { input_dim: 3 } as never)).toThrow(/unknown option 'input_dim'.*the first argument/);
-    expect(() => embedding(10, 4, { maskZero: true })).toThrow(/maskZero true is not supported yet/);
+    expect(() => embedding(10, 4, { maskZero: 1 as never })).toThrow(/maskZero must be true or false, got 1/);
   });
 
   it('refuses an id outside the table, or not a whole number, naming it, before anything runs', async () => {
