@@ -3,7 +3,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, didYouMean, opt } from '../core/options.js';
 import { biasAdd } from '../ops/bias.js';
 import { translate } from '../ops/augment.js';
-import { dropout as dropoutOp, rateProblem, seedProblem } from '../ops/dropout.js';
+import { dropout as dropoutOp, noiseFold, rateProblem, seedProblem } from '../ops/dropout.js';
 import type { PointFeature } from '../ops/features.js';
 import { featuresProblem, pointFeatures as pointFeaturesOp } from '../ops/features.js';
 import { embedding as embeddingOp, idsProblem, MAX_VOCABULARY } from '../ops/embedding.js';
@@ -40,7 +40,7 @@ export type LayerConfig =
   | { type: 'activation'; name: string; activation: LayerActivation; alpha?: number; inputShape?: number[] }
   | { type: 'flatten'; name: string; activation: 'linear'; inputShape?: number[] }
   | { type: 'reshape'; name: string; activation: 'linear'; targetShape: number[]; inputShape?: number[] }
-  | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; inputShape?: number[] }
+  | { type: 'dropout'; name: string; activation: 'linear'; rate: number; seed?: number; noiseShape?: (number | null)[]; inputShape?: number[] }
   | { type: 'embedding'; name: string; activation: 'linear'; inputDim: number; outputDim: number; embeddingsInitializer: InitializerName; embeddingsRegularizer?: Regularizer; maskZero: boolean; inputShape?: number[] }
   | { type: 'pointFeatures'; name: string; activation: 'linear'; features: PointFeature[]; inputShape?: number[] }
   | { type: 'randomTranslation'; name: string; activation: 'linear'; heightFactor: number; widthFactor: number; fillMode: 'constant'; interpolation: 'nearest'; seed?: number; inputShape?: number[] }
@@ -106,16 +106,34 @@ const DROPOUT_OPTIONS = defineOptions('dropout', {
   seed: opt.custom<number>('integer', 'the masks\' seed, an integer in [0, 2^32) (default: from the model\'s seed and the layer\'s position)', seedProblem),
   inputShape: layerCommon.inputShape,
   name: layerCommon.name,
-}, { rate: 'the first argument: dropout(rate, options)', noise_shape: 'not supported: every element has its own mask bit', input_shape: 'inputShape' });
+  noiseShape: opt.custom<(number | null)[]>(
+    '(number | null)[]',
+    "Keras' noise_shape: the mask's shape, batch axis first, 1 on the axes that share a mask bit, null for the input's size; e.g. [null, 1, 64] on sequences [steps, 64]: one mask per sample for every step (default: a bit per element)",
+    noiseShapeProblem,
+  ),
+}, { rate: 'the first argument: dropout(rate, options)', noise_shape: 'noiseShape', input_shape: 'inputShape' });
+
+/** What is wrong with a Dropout noise shape on its own, or null: its fit to the input is checked when the layer is built. */
+function noiseShapeProblem(v: unknown): string | null {
+  const ok = Array.isArray(v) && v.length > 1 && (v[0] === null || v[0] === 1) && v.slice(1).every((d) => d === null || (Number.isInteger(d) && d > 0));
+  return ok ? null : `must be a list like [null, 1, 64]: the batch axis first (null, or 1 for one mask across the batch), then per sample axis its size, null, or 1 where the mask is shared; got ${JSON.stringify(v)}`;
+}
+
+/** A noise shape for input `x` (batch first) in the op's form, x's sizes where it says null: the layer's check and its forward. */
+function resolvedNoise(noiseShape: readonly (number | null)[], x: readonly number[]): number[] {
+  return noiseShape.map((d, k) => (d === null ? x[k] : d));
+}
 
 /**
  * Keras' Dropout: while training, each element is zeroed with probability
  * `rate` and the rest scaled by 1/(1 − rate), a fresh mask every step; at
- * evaluate and predict time it passes its input through.
+ * evaluate and predict time it passes its input through. With noiseShape
+ * (Keras' noise_shape) elements share a mask bit along the axes it gives 1:
+ * [null, 1, 64] on sequences [steps, 64] drops the same features at every step.
  */
 export function dropout(rate: number, options: OptionsOf<typeof DROPOUT_OPTIONS.spec> = {}): Layer {
   const o = DROPOUT_OPTIONS.check(options);
-  return layerFromConfig({ type: 'dropout', name: o.name ?? autoName('dropout'), activation: 'linear', rate, ...(o.seed === undefined ? {} : { seed: o.seed }), inputShape: o.inputShape });
+  return layerFromConfig({ type: 'dropout', name: o.name ?? autoName('dropout'), activation: 'linear', rate, ...(o.seed === undefined ? {} : { seed: o.seed }), ...(o.noiseShape === undefined ? {} : { noiseShape: [...o.noiseShape] }), inputShape: o.inputShape });
 }
 
 function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
@@ -125,14 +143,30 @@ function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
   if (config.seed !== undefined && seedProblem(config.seed)) throw new ValueError(`${config.name}: seed ${seedProblem(config.seed)}`);
   return {
     name: config.name,
+  const { noiseShape } = config;
+  if (noiseShape !== undefined && noiseShapeProblem(noiseShape)) throw new ValueError(`${config.name}: noiseShape ${noiseShapeProblem(noiseShape)}`);
     config,
     activation: 'linear',
-    outputShape: (input) => input,
+    outputShape(input) {
+      if (noiseShape === undefined) return input;
+      const sizes = noiseShape.slice(1);
+      if (sizes.length !== input.length || sizes.some((d, k) => d !== null && d !== 1 && d !== input[k])) {
+        throw new ValueError(`${config.name}: noiseShape ${JSON.stringify(noiseShape)} does not fit samples [${input.join(', ')}]: give the batch axis (null), then per sample axis its size (or null), or 1 to share the mask along it, e.g. [null, ${input.map((d, k) => (k === 0 && input.length > 1 ? 1 : d)).join(', ')}]`);
+      }
+      // The shared axes must be adjacent, as the op draws them (a batch of 2 stands for any).
+      try {
+        noiseFold([2, ...input], resolvedNoise(noiseShape, [2, ...input]));
+      } catch (e) {
+        throw new ValueError(`${config.name}: ${(e as Error).message.replace(/^dropout: /, '')}`);
+      }
+      return input;
+    },
     params: () => [],
     forward(g, x, _w, ctx) {
       if (!ctx.training || rate === 0) return x;
       // A fresh mask every step (the op reads the step number); the gradient's dropout draws the same.
-      return g.op(dropoutOp, [x, ctx.step()], { rate, seed: config.seed ?? ctx.seed }, config.name);
+      const noise = noiseShape === undefined ? {} : { noiseShape: resolvedNoise(noiseShape, x.shape) };
+      return g.op(dropoutOp, [x, ctx.step()], { rate, seed: config.seed ?? ctx.seed, ...noise }, config.name);
     },
   };
 }
@@ -369,7 +403,7 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
     fields: COMMON,
     fileDefaults: { activation: 'linear' },
   },
-  dropout: { title: 'Dropout', build: dropoutLayer, fields: { ...COMMON, rate: true, seed: true }, fileDefaults: { activation: 'linear' } },
+  dropout: { title: 'Dropout', build: dropoutLayer, fields: { ...COMMON, rate: true, seed: true, noiseShape: true }, fileDefaults: { activation: 'linear' } },
   embedding: { title: 'Embedding', build: embeddingLayer, fields: { ...COMMON, inputDim: true, outputDim: true, embeddingsInitializer: true, embeddingsRegularizer: true, maskZero: true }, fileDefaults: { activation: 'linear', embeddingsInitializer: 'randomUniform', maskZero: false } },
   pointFeatures: { title: 'PointFeatures', build: featuresLayer, fields: { ...COMMON, features: true }, fileDefaults: { activation: 'linear' } },
   randomTranslation: {

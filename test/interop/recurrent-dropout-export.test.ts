@@ -7,7 +7,7 @@ import { writeExport } from '../../src/cli/export.js';
 import { Random } from '../../src/core/random.js';
 import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { importPytorch } from '../../src/interop/import-pytorch.js';
-import { dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { conv2d, dense, dropout, flatten, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { expectClose } from '../helpers/check.js';
 
@@ -128,6 +128,59 @@ describe('recurrent dropout exported to PyTorch', () => {
     expect(r.differs, 'two calls in train() draw different masks').toBeGreaterThan(1e-3);
     expect(r.grads).toBe(true);
     m.dispose();
+  }, 120_000);
+});
+
+describe("Dropout's noiseShape exported to PyTorch", () => {
+  it.skipIf(!hasTorch)('eval() passes through as webgrad; train() draws a mask of the noise shape in webgrad\'s axes (sequences, and images NHWC after a conv)', async () => {
+    const r = new Random(8);
+    const cases = [
+      { model: sequential([dense(6, { inputShape: [T, F] }), dropout(0.3, { noiseShape: [null, 1, 6] }), lstm(4), dense(2, { activation: 'softmax' })], { seed: 2 }), shape: [16, T, F], mask: [16, 1, 6] },
+      { model: sequential([conv2d(3, 2, { inputShape: [5, 4, 2] }), dropout(0.5, { noiseShape: [null, 1, 1, null] }), flatten(), dense(2)], { seed: 2 }), shape: [16, 5, 4, 2], mask: [16, 1, 1, 3] },
+    ];
+    for (const [k, { model: m, shape, mask }] of cases.entries()) {
+      m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+      const x = { data: r.fill(new Float32Array(shape.reduce((a, b) => a * b, 1)), -1, 1), shape };
+      const want = await m.predict(x);
+      const folder = mkdtempSync(join(dir, `noise-${k}-`));
+      await writeExport(folder, await pytorchExport(m));
+      // A mask that drops feature (channel) 0 only is the first layer with that output's kernel column and bias zeroed.
+      const [kernel, bias, ...rest] = await m.getWeights();
+      const units = bias.length;
+      await m.setWeights([kernel.map((v, i) => (i % units === 0 ? 0 : v)), bias.map((v, i) => (i === 0 ? 0 : v)), ...rest]);
+      const wantDropped = await m.predict(x);
+      writeFileSync(join(folder, 'x.f32'), x.data);
+      const f = JSON.stringify(folder);
+      const got = JSON.parse(
+        python([
+          'import json, sys, numpy as np, torch',
+          `sys.path.insert(0, ${f})`,
+          'import model as exported',
+          `net = exported.load_model(${f})`,
+          `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(${shape.join(', ')}))`,
+          'shapes = []',
+          'draw = exported.dropout_mask',
+          'exported.dropout_mask = lambda ones, rate: shapes.append(list(ones.shape)) or draw(ones, rate)',
+          'with torch.no_grad():',
+          '    pred = net(x).flatten().tolist()',
+          '    eval_shapes = list(shapes)',
+          '    a, b = net.train()(x), net(x)',
+          '    def first_dropped(ones, rate):',
+          '        m = ones.clone()',
+          '        m[..., 0] = 0',
+          '        return m',
+          '    exported.dropout_mask = first_dropped',
+          '    dropped = net(x).flatten().tolist()',
+          'print(json.dumps({"pred": pred, "eval": eval_shapes, "train": shapes, "differs": (a - b).abs().max().item(), "dropped": dropped}))',
+        ]),
+      ) as { pred: number[]; eval: number[][]; train: number[][]; differs: number; dropped: number[] };
+      expectClose(got.pred, want.data, { atol: 1e-6, rtol: 1e-5, why: 'float32, sums in different orders' }, `case ${k}: eval() predictions`);
+      expectClose(got.dropped, wantDropped.data, { atol: 1e-6, rtol: 1e-5, why: 'float32, sums in different orders' }, `case ${k}: train() with feature 0 dropped`);
+      expect(got.eval).toEqual([]);
+      expect(got.train).toEqual([mask, mask]);
+      expect(got.differs, 'two calls in train() draw different masks').toBeGreaterThan(1e-4);
+      m.dispose();
+    }
   }, 120_000);
 });
 

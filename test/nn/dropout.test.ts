@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { trainGraph } from '../../src/nn/graphs.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
-import { dense, dropout } from '../../src/nn/layers.js';
+import { dense, dropout, flatten, layerFromConfig } from '../../src/nn/layers.js';
+import { Graph } from '../../src/graph/graph.js';
+import { reference, tensor } from '../helpers/check.js';
 import { resolveLoss } from '../../src/nn/losses.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelFromBytes } from '../../src/nn/saving.js';
@@ -50,7 +52,7 @@ describe('dropout refuses what it cannot do', () => {
   it('names the option', () => {
     expect(() => dropout(1)).toThrow(/dropout_\d+: rate must be a number in \[0, 1\), got 1/);
     expect(() => dropout(-0.5)).toThrow(/rate must be a number in \[0, 1\), got -0.5/);
-    expect(() => dropout(0.5, { noise_shape: [1, 6] } as never)).toThrow(/dropout: unknown option 'noise_shape'/);
+    expect(() => dropout(0.5, { noise_shape: [null, 6] } as never)).toThrow(/dropout: unknown option 'noise_shape'.*noiseShape/);
     expect(() => dropout(0.5, { seed: 1.5 })).toThrow(/seed must be an integer in \[0, 2\^32\), got 1.5/);
     expect(() => dropout(0.5, { rates: 0.1 } as never)).toThrow(/unknown option 'rates'/);
   });
@@ -125,5 +127,55 @@ describe('dropout trains the same on both backends', () => {
     // 36 steps of float32 sums in different orders (as test/nn/agreement.test.ts): a mask that differed at one
     // step would move the epoch's loss by far more.
     expectClose(losses[1], losses[0], { atol: 0, rtol: 1e-4, why: 'float32, sums in different orders, over 36 steps' }, 'loss');
+  });
+});
+
+describe("dropout's noiseShape (Keras' noise_shape)", () => {
+  it('refuses a noise shape that is malformed, does not fit the samples, or shares axes that are not adjacent, naming it', () => {
+    expect(() => dropout(0.5, { noiseShape: [null] })).toThrow(/dropout: noiseShape must be a list like \[null, 1, 64\]/);
+    expect(() => dropout(0.5, { noiseShape: [32, 1, 4] })).toThrow(/noiseShape must be a list like \[null, 1, 64\]: the batch axis first \(null, or 1 for one mask across the batch\).*got \[32,1,4\]/);
+    expect(() => dropout(0.5, { noiseShape: [null, 0, 4] })).toThrow(/got \[null,0,4\]/);
+    expect(() => dropout(0.5, { noiseShape: [null, 3, 4], name: 'd' }).outputShape([5, 4])).toThrow(/d: noiseShape \[null,3,4\] does not fit samples \[5, 4\]: .* e\.g\. \[null, 1, 4\]/);
+    expect(() => dropout(0.5, { noiseShape: [null, 1], name: 'd' }).outputShape([5, 4])).toThrow(/d: noiseShape \[null,1\] does not fit samples \[5, 4\]/);
+    expect(() => dropout(0.5, { noiseShape: [null, 1, 5, 1], name: 'd' }).outputShape([3, 5, 4])).toThrow(/d: noiseShape \[2,1,5,1\] shares axes that are not adjacent \(1, 3\)/);
+    expect(dropout(0.5, { noiseShape: [null, 1, null] }).outputShape([5, 4])).toEqual([5, 4]);
+    // From a file, checked as the option is.
+    expect(() => layerFromConfig({ ...dropout(0.5, { name: 'f' }).config, noiseShape: [null, 'a'] } as never)).toThrow(/f: noiseShape must be a list like \[null, 1, 64\]/);
+  });
+
+  it('in training, one mask bit per (sample, feature) for every step, drawn as the op draws it; in inference, nothing', () => {
+    const layer = dropout(0.5, { noiseShape: [null, 1, null], seed: 3 });
+    const record = (training: boolean) => {
+      const g = new Graph();
+      const x = g.input('x', [6, 7, 5]);
+      const step = g.input('step', [1], 'i32');
+      const y = layer.forward(g, x, [], { skipActivation: false, training, seed: 1, step: () => step, addLoss: () => {} });
+      return { g, x, y };
+    };
+    expect(record(false).g.nodes).toHaveLength(0);
+    const { g } = record(true);
+    expect(g.nodes.map((n) => [n.kernel.name, n.attrs])).toEqual([['dropout', { rate: 0.5, seed: 3, noiseShape: [6, 1, 5] }]]);
+    const [y] = reference(g.nodes[0].kernel, [tensor([6, 7, 5], new Float32Array(210).fill(1)), tensor([1], [4], 'i32')], g.nodes[0].attrs);
+    for (let b = 0; b < 6; b++) for (let t = 1; t < 7; t++) for (let f = 0; f < 5; f++) expect(y[(b * 7 + t) * 5 + f]).toBe(y[b * 35 + f]);
+    expect(new Set(y)).toEqual(new Set([0, 2]));
+  });
+
+  it.each(backends)('on %s: a model trains with it, predicts as the model without it, and saves it', async (name) => {
+    const r = new Random(5);
+    const x = { data: r.fill(new Float32Array(32 * 4 * 3), -1, 1), shape: [32, 4, 3] };
+    const y = { data: Int32Array.from({ length: 32 }, (_, i) => (x.data[i * 12] > 0 ? 1 : 0)), shape: [32] };
+    const make = (drop: boolean) =>
+      sequential([dense(6, { activation: 'relu', inputShape: [4, 3] }), ...(drop ? [dropout(0.4, { noiseShape: [null, 1, 6] })] : []), flatten(), dense(2, { activation: 'softmax' })], { seed: 2 });
+    const m = make(true).compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: name });
+    const h = await m.fit(x, y, { epochs: 2, batchSize: 8, ...quiet });
+    expect(h.history.loss.every(Number.isFinite)).toBe(true);
+    const plain = make(false).compile({ loss: 'sparseCategoricalCrossentropy', backend: name });
+    await plain.setWeights(await m.getWeights());
+    expect(Array.from((await m.predict(x)).data)).toEqual(Array.from((await plain.predict(x)).data));
+    const back = modelFromBytes(await m.toBytes(), 'noise.safetensors');
+    expect(back.layers[1].config).toMatchObject({ type: 'dropout', rate: 0.4, noiseShape: [null, 1, 6] });
+    m.dispose();
+    plain.dispose();
+    back.dispose();
   });
 });
