@@ -38,3 +38,20 @@ fn mask_weights(@builtin(local_invocation_id) lid: vec3u) {
   let inv = select(0.0, 1.0 / total, total > 0.0);
   for (var i = lid.x; i < p.n; i += WG) { dst[i] = src[i] * inv; }
 }
+
+struct StepParams {
+  n: u32,      // batch · steps · inner
+  inner: u32,  // the values of one step
+}
+
+@group(0) @binding(0) var<storage, read> steps_x: array<f32>;
+@group(0) @binding(1) var<storage, read> steps_mask: array<f32>;
+@group(0) @binding(2) var<storage, read_write> steps_out: array<f32>;
+@group(0) @binding(3) var<uniform> steps_p: StepParams;
+
+// out = x · m[step]: every value of a step times its mask entry (Keras' zero output at padded steps).
+@compute @workgroup_size(WG)
+fn mask_steps(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gid.x + gid.y * groups.x * WG;
+  if (i < steps_p.n) { steps_out[i] = steps_x[i] * steps_mask[i / steps_p.inner]; }
+}

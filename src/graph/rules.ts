@@ -10,6 +10,7 @@ import { penaltyGrad } from '../ops/regularizer.js';
 import { add, fill, multiply, scale } from '../ops/elementwise.js';
 import { concatLast, splitLast } from '../ops/concat.js';
 import { reverse } from '../ops/reverse.js';
+import { maskSteps } from '../ops/mask.js';
 import { col2im } from '../ops/conv.js';
 import { ValueError } from '../core/errors.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -129,6 +130,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
   multiply: (g, { inputs: [x, y] }, [d]) => [d && g.op(multiply, [d, y], {}, `d(${x.name})`), d && g.op(multiply, [d, x], {}, `d(${y.name})`)],
   // A permutation of the values: its gradient is the same permutation undone, and reversing is its own inverse.
   reverse: (g, { inputs: [x], attrs }, [d]) => [d && g.op(reverse, [d], attrs, `d(${x.name})`)],
+  // out = x · m per step: linear in x with the same mask; the mask is data (no gradient).
+  maskSteps: (g, { inputs: [x, mask] }, [d]) => [d && g.op(maskSteps, [d, mask], {}, `d(${x.name})`), null],
   // Each part's gradient is its columns of d; and back, an unused part's gradient is zeros.
   concatLast: (g, { inputs: [x, y] }, [d]) => (d ? g.apply(splitLast, [d], { sizes: [x.shape[x.shape.length - 1], y.shape[y.shape.length - 1]] }, `d(${x.name}‖${y.name})`) : [null, null]),
   splitLast: (g, { inputs: [x], outputs }, ds) => {

@@ -9,6 +9,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, didYouMean, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { concatLast } from '../ops/concat.js';
+import { maskSteps } from '../ops/mask.js';
 import { pcg } from '../ops/dropout.js';
 import { add, multiply, scale } from '../ops/elementwise.js';
 import { reverse } from '../ops/reverse.js';
@@ -132,6 +133,8 @@ export function bidirectionalLayer(c: BidirectionalConfig, build: (inner: Recurr
     name: c.name,
     config: c,
     activation: 'linear',
+    // A mask of padded steps goes to both halves (ctx.mask); every step's output hands it on, the last states consume it (Keras' compute_mask).
+    masking: returnSequences ? 'pass' : 'consume',
     outputShape(input) {
       const out = forward.outputShape(input);
       backward.outputShape(input);
@@ -144,7 +147,9 @@ export function bidirectionalLayer(c: BidirectionalConfig, build: (inner: Recurr
       let yRev = backward.forward(g, x, weights.slice(n), { ...ctx, seed: pcg((ctx.seed ^ BACKWARD_SEED) >>> 0) });
       // Keras flips the backward half's states, which come last step first, so that step s of both halves read the same input step.
       if (returnSequences) yRev = g.op(reverse, [yRev], { axis: 1 }, `${c.name}/backward_in_step_order`);
-      return merge(g, c, y, yRev);
+      const merged = merge(g, c, y, yRev);
+      // Keras' Bidirectional sets zero_output_for_mask on its halves with return_sequences: padded steps give zeros, not the carried state.
+      return returnSequences && ctx.mask ? g.op(maskSteps, [merged, ctx.mask], {}, `${c.name}/zero_padded_steps`) : merged;
     },
   };
 }

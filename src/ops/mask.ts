@@ -55,3 +55,28 @@ export const maskWeights = defineKernel<Readonly<Record<string, never>>>({
     return { entry: 'mask_weights', params: [['u32', sizeOf(mask.shape)], ['u32', 0]], workgroups: [1, 1, 1] };
   },
 });
+
+/**
+ * x [batch, steps, ...] times mask [batch, steps], each step's values by its
+ * entry: zeros at padded steps (Keras' zero_output_for_mask, which its
+ * Bidirectional forces on with return_sequences). Linear in x; the mask is data.
+ */
+export const maskSteps = defineKernel<Readonly<Record<string, never>>>({
+  name: 'maskSteps',
+  shader,
+  outputs([x, mask]) {
+    f32In('maskSteps', 'x', x);
+    if (x.shape.length < 2 || !mask || mask.dtype !== 'f32' || fmt(mask.shape) !== fmt(x.shape.slice(0, 2))) {
+      throw new ShapeError(`maskSteps: mask must be f32 [batch, steps] of x's first two axes (x ${fmt(x)}), got ${mask ? fmt(mask) : 'nothing'}`);
+    }
+    return [f32([...x.shape])];
+  },
+  cpu([x, mask], [out], [info]) {
+    const inner = sizeOf(info.shape.slice(2));
+    for (let i = 0; i < x.length; i++) out[i] = x[i] * mask[Math.floor(i / inner)];
+  },
+  gpu([x], _attrs, ctx) {
+    const n = sizeOf(x.shape);
+    return { entry: 'mask_steps', params: [['u32', n], ['u32', sizeOf(x.shape.slice(2))]], workgroups: grid1d(n, WG, ctx) };
+  },
+});

@@ -157,6 +157,7 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   // Rows of unequal parts, 67 sequences of 5 steps: a Bidirectional layer's merge and its gradient.
   concatLast: [{ name: 'concatLast 67×5×13 ‖ 67×5×7', inputs: [f32([B, 5, C]), f32([B, 5, 7])], attrs: {} }],
   splitLast: [{ name: 'splitLast 67×5×20 into 13, 7', inputs: [f32([B, 5, 20])], attrs: { sizes: [C, 7] } }],
+  maskSteps: [{ name: 'maskSteps 67×5×13 by a 67×5 mask', inputs: [f32([B, 5, C]), f32([B, 5])], attrs: {}, derive: (d) => d[1].forEach((e, i) => (d[1][i] = e > 0 ? 1 : 0)) }],
   reverse: [
     { name: 'reverse 67×5×13 steps', inputs: [f32([B, 5, C])], attrs: { axis: 1 } },
     { name: 'reverse 1031 (axis -1)', inputs: [N], attrs: { axis: -1 } },

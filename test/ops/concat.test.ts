@@ -6,6 +6,7 @@ import type { Value } from '../../src/graph/graph.js';
 import { Graph } from '../../src/graph/graph.js';
 import { concatLast, splitLast } from '../../src/ops/concat.js';
 import { add, multiply } from '../../src/ops/elementwise.js';
+import { maskSteps } from '../../src/ops/mask.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reverse } from '../../src/ops/reverse.js';
 import { backends } from '../helpers/backends.js';
@@ -14,8 +15,9 @@ import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn } fr
 
 /*
  * The merge ops of a Bidirectional layer (and of #27's merge layers):
- * concatLast / splitLast along the last axis, reverse of one axis, multiply.
- * The first three copy values: every backend must give the reference exactly.
+ * concatLast / splitLast along the last axis, reverse of one axis, multiply,
+ * and maskSteps (zeros at padded steps). The copies and the products by 0 or
+ * 1 must give the reference exactly on every backend.
  */
 
 /** The first element where a copy differs, or -1 (a loop: toEqual on millions of elements is slow). */
@@ -48,7 +50,7 @@ describe('merge ops (CPU reference)', () => {
 });
 
 /**
- * L = Σ w ⊙ concatLast(reverse(x, 1), a ⊙ b) + Σ v ⊙ splitLast(z)[1]: every
+ * L = Σ w ⊙ maskSteps(concatLast(reverse(x, 1), a ⊙ b), m) + Σ v ⊙ splitLast(z)[1]: every
  * rule in one loss, x used twice (a = x), splitLast's first part unused (its
  * gradient zeros). Returns the loss in float64 from the CPU references too.
  */
@@ -59,18 +61,20 @@ function mergeGraph([B, T, F]: number[], Z: number) {
   const z = g.param('z', [B, T, Z + 3]);
   const w = g.input('w', [B, T, 2 * F]);
   const v = g.input('v', [B, T, 3]);
-  const merged = g.op(concatLast, [g.op(reverse, [x], { axis: 1 }), g.op(multiply, [x, b], {})], {});
+  const m = g.input('m', [B, T]);
+  const merged = g.op(maskSteps, [g.op(concatLast, [g.op(reverse, [x], { axis: 1 }), g.op(multiply, [x, b], {})], {}), m], {});
   const [, tail] = g.apply(splitLast, [z], { sizes: [Z, 3] });
   const L = g.op(add, [g.op(reduceSum, [g.op(multiply, [merged, w], {})], {}), g.op(reduceSum, [g.op(multiply, [tail, v], {})], {})], {});
   const lossF64 = (d: Record<string, Float64Array>) => {
     const h = (shape: number[], data: Float64Array): HostTensor => ({ info: { shape, dtype: 'f32' }, data: data as never });
     const [rx] = reference(reverse, [h([B, T, F], d.x)], { axis: 1 });
     const [xb] = reference(multiply, [h([B, T, F], d.x), h([B, T, F], d.b)], {});
-    const [m] = reference(concatLast, [h([B, T, F], rx), h([B, T, F], xb)], {});
+    const [c] = reference(concatLast, [h([B, T, F], rx), h([B, T, F], xb)], {});
+    const [m] = reference(maskSteps, [h([B, T, 2 * F], c), h([B, T], d.m)], {});
     const [, t] = reference(splitLast, [h([B, T, Z + 3], d.z)], { sizes: [Z, 3] });
     return m.reduce((s, e, i) => s + e * d.w[i], 0) + t.reduce((s, e, i) => s + e * d.v[i], 0);
   };
-  return { g, params: [x, b, z], inputs: [w, v], L, lossF64 };
+  return { g, params: [x, b, z], inputs: [w, v], mask: m, L, lossF64 };
 }
 
 describe.each(backends)('merge ops on %s', (_name, make) => {
@@ -110,6 +114,18 @@ describe.each(backends)('merge ops on %s', (_name, make) => {
   });
 
   // multiply's shader and 2-D dispatch are add's (elementwise.test.ts runs those past 65,535 workgroups).
+  it.each([
+    [[1, 1]],
+    [[67, 5, 13]],
+    [[3, 4, 2, 5]],
+  ])('maskSteps %j: every step times its 0 or 1, exactly', async (shape) => {
+    const x = randn(rng(5), shape);
+    const m = randn(rng(6), shape.slice(0, 2));
+    m.data.forEach((v, i) => (m.data[i] = v > 0 ? 1 : 0));
+    const [out] = await runOn(be, maskSteps, [x, m], {});
+    expect(firstDifference(out, reference(maskSteps, [x, m], {})[0])).toBe(-1);
+  });
+
   it.each([1, 7, 1031])('multiply n=%i, one rounding per element', async (n) => {
     const r = rng(n);
     const x = randn(r, [n]);
@@ -122,10 +138,12 @@ describe.each(backends)('merge ops on %s', (_name, make) => {
     [[1, 1, 1], 1],
     [[3, 4, 5], 2],
   ])('gradients of reverse, concatLast, splitLast and multiply on %j match finite differences', async (dims, Z) => {
-    const { g, params, inputs, L, lossF64 } = mergeGraph(dims, Z);
+    const { g, params, inputs, mask, L, lossF64 } = mergeGraph(dims, Z);
     const grads = gradients(g, L, params);
     const r = rng(11);
     const host = new Map<Value, Float32Array>([...params, ...inputs].map((v) => [v, randn(r, [...v.shape]).data as Float32Array]));
+    // A padded step in every sample but the first's (one step: all real).
+    host.set(mask, Float32Array.from({ length: dims[0] * dims[1] }, (_, i) => (i % dims[1] === dims[1] - 1 && i >= dims[1] ? 0 : 1)));
     const bound = new Map<Value, DeviceTensor>();
     for (const [v, d] of host) {
       const t = be.allocate(v.shape);
