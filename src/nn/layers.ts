@@ -104,13 +104,13 @@ const SHAPE_LAYER_OPTIONS = defineOptions('layer', { inputShape: layerCommon.inp
 
 const DROPOUT_OPTIONS = defineOptions('dropout', {
   seed: opt.custom<number>('integer', 'the masks\' seed, an integer in [0, 2^32) (default: from the model\'s seed and the layer\'s position)', seedProblem),
-  inputShape: layerCommon.inputShape,
-  name: layerCommon.name,
   noiseShape: opt.custom<(number | null)[]>(
     '(number | null)[]',
     "Keras' noise_shape: the mask's shape, batch axis first, 1 on the axes that share a mask bit, null for the input's size; e.g. [null, 1, 64] on sequences [steps, 64]: one mask per sample for every step (default: a bit per element)",
     noiseShapeProblem,
   ),
+  inputShape: layerCommon.inputShape,
+  name: layerCommon.name,
 }, { rate: 'the first argument: dropout(rate, options)', noise_shape: 'noiseShape', input_shape: 'inputShape' });
 
 /** What is wrong with a Dropout noise shape on its own, or null: its fit to the input is checked when the layer is built. */
@@ -141,10 +141,10 @@ function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
   // Checked here too: a config may come from a file.
   if (rateProblem(rate)) throw new ValueError(`${config.name}: rate ${rateProblem(rate)}`);
   if (config.seed !== undefined && seedProblem(config.seed)) throw new ValueError(`${config.name}: seed ${seedProblem(config.seed)}`);
-  return {
-    name: config.name,
   const { noiseShape } = config;
   if (noiseShape !== undefined && noiseShapeProblem(noiseShape)) throw new ValueError(`${config.name}: noiseShape ${noiseShapeProblem(noiseShape)}`);
+  return {
+    name: config.name,
     config,
     activation: 'linear',
     outputShape(input) {
