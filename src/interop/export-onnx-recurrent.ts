@@ -1,6 +1,7 @@
 // The ONNX export of the recurrent layers: ONNX's RNN, LSTM and GRU operators
 // (opset 17), one direction, layout 0 ([steps, batch, features]: onnxruntime's
 // CPU kernels take no other), with transposes in and out.
+import { ValueError } from '../core/errors.js';
 import type { RecurrentConfig } from '../nn/recurrent-layers.js';
 import type { ExportedWeight } from './export-common.js';
 import { reorderGates, transposed } from './export-common.js';
@@ -12,6 +13,21 @@ const OPERATOR = {
   lstm: { op: 'LSTM', gates: [0, 3, 1, 2] },
   gru: { op: 'GRU', gates: [0, 1, 2] },
 } as const;
+
+/**
+ * The refusal of a recurrent layer (or a bidirectional one) that an
+ * Embedding's maskZero mask reaches. ONNX's RNN, LSTM and GRU skip steps only
+ * through sequence_lens, the steps past each sequence's length, and give 0
+ * there; a Keras mask may pad anywhere (pad_sequences pads before the
+ * sequence by default) and its padded steps carry the state on. Emulating it
+ * would need the cell unrolled step by step in the graph; refused instead.
+ */
+export function refuseMaskedRecurrent(layer: string, source: string): ValueError {
+  return new ValueError(
+    `export to ONNX: ${layer} takes the mask of ${source} (maskZero), which ONNX's recurrent operators cannot express: their sequence_lens skips only the steps after each sequence's end and outputs 0 there, while a mask may pad anywhere and its padded steps keep the state. ` +
+      'Use the PyTorch export (its model.py runs the masked steps), or export a copy of the model built without maskZero',
+  );
+}
 
 /**
  * A recurrent layer on the current value [N, T, F], leaving [N, U] (the

@@ -9,10 +9,11 @@ import type { OnnxNodes } from '../ops/activations.js';
 import { featureRecord } from '../ops/features.js';
 import { onnxActivation } from '../ops/activations.js';
 import type { LayerConfig } from '../nn/layers.js';
+import { maskCarried } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
 import { bidirectionalNodes } from './export-onnx-bidirectional.js';
-import { recurrentNodes } from './export-onnx-recurrent.js';
+import { recurrentNodes, refuseMaskedRecurrent } from './export-onnx-recurrent.js';
 import type { Attribute } from './onnx-proto.js';
 import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';
 
@@ -124,8 +125,11 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
     g.apply('Sub', 'input_scaler/sub', {}, [g.weight('input_mean', dims, Float32Array.from(scaler.mean))]);
     g.apply('Div', 'input_scaler/div', {}, [g.weight('input_std', dims, Float32Array.from(scaler.std))]);
   }
-  for (const layer of model.layers) {
+  for (const [i, layer] of model.layers.entries()) {
     const c = layer.config as LayerConfig;
+    // Only a recurrent layer's output depends on the mask of padded steps; ONNX's cannot take one.
+    const maskSource = maskCarried(model.layers.slice(0, i));
+    if (maskSource && ['simpleRNN', 'lstm', 'gru', 'bidirectional'].includes(c.type)) throw refuseMaskedRecurrent(c.name, maskSource.name);
     const activate = () => {
       g.x = onnxActivation(recordNodes(g), g.x, c.activation, (c as { alpha?: number }).alpha, c.name);
     };

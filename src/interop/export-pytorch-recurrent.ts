@@ -3,7 +3,9 @@
 // bidirectional=True), their
 // weights in torch's layout and gate order, what the module's forward does
 // around them (goBackwards, returnSequences), their dropout while training
-// (model.py's variational_recurrent) and their regularizers.
+// (model.py's variational_recurrent) and their regularizers. Where an
+// Embedding's maskZero mask reaches them, the same loop keeps the state at
+// padded steps (torch.where), which torch's modules cannot do.
 import { ValueError } from '../core/errors.js';
 import type { BidirectionalConfig } from '../nn/bidirectional-layer.js';
 import type { RecurrentConfig } from '../nn/recurrent-layers.js';
@@ -23,13 +25,18 @@ const CELL = { simpleRNN: 'rnn', lstm: 'lstm', gru: 'gru' } as const;
  * the recurrent projection and its own bias), so resetAfter false has no
  * torch counterpart and is refused by name.
  */
-export function recurrentCode(b: Builder, c: RecurrentConfig, a: string, shape: number[]): void {
+export function recurrentCode(b: Builder, c: RecurrentConfig, a: string, shape: number[], masked = false): void {
   refuseUnmapped(c, c.name);
   b.init.push(`self.${a} = ${moduleOf(c, shape[1])})`);
   direction(b, c, a, c.name, 'kernel', '');
   // webgrad reads the steps last to first and gives the states in that order: the input flipped, the output as torch gives it.
   if (c.goBackwards) b.body.push('x = torch.flip(x, dims=[1])  # goBackwards');
-  if (c.dropout > 0 || c.recurrentDropout > 0) {
+  if (masked) {
+    // The mask in the order the layer reads the steps; the layers after it get it as it was, as Keras hands it on.
+    const mask = c.goBackwards ? 'torch.flip(mask, dims=[1])' : 'mask';
+    const rate = (r: number) => (r > 0 ? `${pyNum(r)} if self.training else 0.0` : '0.0');
+    b.body.push(`x = variational_recurrent(self.${a}, ${pyStr(CELL[c.type])}, x, ${rate(c.dropout)}, ${rate(c.recurrentDropout)}, mask=${mask})  # padded steps keep the state`);
+  } else if (c.dropout > 0 || c.recurrentDropout > 0) {
     // Keras' variational masks while training, which torch's module cannot apply: model.py runs the cell step by step then.
     b.body.push(`if self.training:\n    x = variational_recurrent(self.${a}, ${pyStr(CELL[c.type])}, x, ${pyNum(c.dropout)}, ${pyNum(c.recurrentDropout)})\nelse:\n    x, _ = self.${a}(x)`);
   } else {
@@ -95,8 +102,9 @@ const TORCH_MERGE = { concat: 'torch.cat([x_f, x_b], dim=-1)', sum: 'x_f + x_b',
  * as it is; the last states are the forward direction's at the last step and
  * the reverse one's at the first (h_n[-2] and h_n[-1]).
  */
-export function bidirectionalCode(b: Builder, c: BidirectionalConfig, a: string, shape: number[]): void {
+export function bidirectionalCode(b: Builder, c: BidirectionalConfig, a: string, shape: number[], masked = false): void {
   const { layer: f, backwardLayer: k } = c;
+  if (masked) throw new ValueError(`export to PyTorch: ${c.name} is a bidirectional layer that an Embedding's maskZero mask reaches; torch's bidirectional module cannot skip padded steps and model.py's masked loop runs one direction: export a copy without maskZero, or use a one-direction layer`);
   for (const h of [f, k]) {
     refuseUnmapped(h, `${c.name}/${h.name}`);
     // model.py's variational_recurrent runs one direction's weights (l0) only.

@@ -15,6 +15,7 @@ import { exportedWeights, samePads } from './export-common.js';
 import type { Conversion, Mapped } from './export-pytorch-train.js';
 import { lossCode, optimizerExport, optimizerSlots, penaltyCode, toTorch } from './export-pytorch-train.js';
 import type { Layer, LayerConfig } from '../nn/layers.js';
+import { maskCarried } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import MODEL_PY from './python/model.py?raw';
 import TRAIN_PY from './python/train.py?raw';
@@ -87,7 +88,7 @@ export interface Builder {
  * not `never`). `a` is the layer's sanitized module name; the layer's own
  * name never enters the code.
  */
-function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
+function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked: boolean): void {
   const c = layer.config as LayerConfig;
   const activate = () => {
     const code = torchActivation(c.activation, (c as { alpha?: number }).alpha, py);
@@ -171,15 +172,17 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[]): void {
       b.put(`${a}.weight`, c.name, 'embeddings');
       b.init.push(`self.${a} = nn.Embedding(${pyNums([c.inputDim, c.outputDim])})`);
       b.penalties.push(...penaltyCode(a, c.embeddingsRegularizer, undefined));
+      // Keras' mask_zero: id 0 is padding; the mask goes to the recurrent layers after it.
+      if (c.maskZero) b.body.push('mask = x != 0  # maskZero: [n, steps], False at padding');
       b.body.push(`x = self.${a}(x.long())`);
       return;
     case 'simpleRNN':
     case 'lstm':
     case 'gru':
-      recurrentCode(b, c, a, shape);
+      recurrentCode(b, c, a, shape, masked);
       return;
     case 'bidirectional':
-      bidirectionalCode(b, c, a, shape);
+      bidirectionalCode(b, c, a, shape, masked);
       return;
     case 'pointFeatures':
       // The Playground's features of (x, y), each from its record; the layer's list was checked against the records when it was built.
@@ -274,8 +277,10 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
   }
   const moduleNames = torchModuleNames(model.layers);
   let shape = [...inputShape];
-  for (const layer of model.layers) {
-    layerCode(b, layer, moduleNames.get(layer.name)!, shape);
+  for (const [i, layer] of model.layers.entries()) {
+    // Whether the mask of padded steps an Embedding with maskZero made reaches this layer (the forward's `mask`).
+    const masked = maskCarried(model.layers.slice(0, i)) !== null;
+    layerCode(b, layer, moduleNames.get(layer.name)!, shape, masked);
     // The sample shape after the layer, as webgrad computes it.
     shape = layer.outputShape(shape);
   }

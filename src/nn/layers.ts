@@ -7,6 +7,8 @@ import { dropout as dropoutOp, noiseFold, rateProblem, seedProblem } from '../op
 import type { PointFeature } from '../ops/features.js';
 import { featuresProblem, pointFeatures as pointFeaturesOp } from '../ops/features.js';
 import { embedding as embeddingOp, idsProblem, MAX_VOCABULARY } from '../ops/embedding.js';
+import { paddingMask } from '../ops/mask.js';
+import type { Graph, Value } from '../graph/graph.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
@@ -162,6 +164,7 @@ function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
       return input;
     },
     params: () => [],
+    masking: 'pass',
     forward(g, x, _w, ctx) {
       if (!ctx.training || rate === 0) return x;
       // A fresh mask every step (the op reads the step number); the gradient's dropout draws the same.
@@ -229,7 +232,7 @@ function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
 const EMBEDDING_OPTIONS = defineOptions('embedding', {
   embeddingsInitializer: opt.custom<string>('initializer', `the table's initializer (default randomUniform, ±0.05 as Keras): ${INITIALIZERS.join(', ')}`, initializerProblem),
   embeddingsRegularizer: regularizerOpt('embeddings'),
-  maskZero: opt.boolean('id 0 is padding (default false; only false is supported yet)'),
+  maskZero: opt.boolean('id 0 is padding (default false): padded steps neither update a recurrent state nor count in the loss and metrics; inputDim counts id 0'),
   inputShape: layerCommon.inputShape,
   name: layerCommon.name,
 }, {
@@ -265,7 +268,7 @@ function embeddingLayer(config: ConfigOf<'embedding'>): Layer {
     if (!Number.isInteger(v) || v < 1) throw new ValueError(`${config.name}: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
   }
   if (inputDim > MAX_VOCABULARY) throw new ValueError(`${config.name}: inputDim ${inputDim} is above ${MAX_VOCABULARY}: ids above it are not exact in the f32 inputs`);
-  if (config.maskZero !== false) throw new ValueError(`${config.name}: maskZero ${JSON.stringify(config.maskZero)} is not supported yet (only false): id 0 is a token like any other`);
+  if (typeof config.maskZero !== 'boolean') throw new ValueError(`${config.name}: maskZero must be true or false, got ${JSON.stringify(config.maskZero)}`);
   checkInitializer(config.embeddingsInitializer);
   if (config.embeddingsRegularizer !== undefined && regularizerProblem(config.embeddingsRegularizer)) throw new ValueError(`${config.name}: embeddingsRegularizer ${regularizerProblem(config.embeddingsRegularizer)}`);
   return {
@@ -278,6 +281,8 @@ function embeddingLayer(config: ConfigOf<'embedding'>): Layer {
       addPenalties(g, ctx, config.name, [[table, config.embeddingsRegularizer, 'embeddings']]);
       return g.op(embeddingOp, [x, table], {}, config.name);
     },
+    // Keras' mask_zero: id 0 is padding, and the mask (ids ≠ 0) travels with the vectors.
+    ...(config.maskZero ? { masking: 'make' as const, computeMask: (g: Graph, ids: Value) => g.op(paddingMask, [ids], {}, `${config.name}/mask`) } : {}),
     checkInput(ids, what) {
       const problem = idsProblem(ids, inputDim);
       if (problem) throw new ValueError(`${what}: ${config.name}: ${problem}`);
@@ -392,6 +397,7 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
       activation: config.activation,
       outputShape: (input) => input,
       params: () => [],
+      masking: 'pass',
       forward: (g, x, _w, ctx) => (ctx.skipActivation ? x : applyActivation(g, x, config.activation, config.alpha, config.name)),
     }),
     fields: { ...COMMON, alpha: true },
@@ -506,6 +512,8 @@ function denseLayer(config: ConfigOf<'dense'>): Layer {
     name: config.name,
     config,
     activation: config.activation,
+    // Each step on its own: a mask of padded steps passes through.
+    masking: 'pass',
     outputShape: (input) => [...input.slice(0, -1), units],
     params(input) {
       // Flat samples, or sequences [steps, features], where it acts on every step (the last axis), as Keras' Dense.

@@ -85,8 +85,10 @@ def dropout_mask(ones, rate):
     return F.dropout(ones, rate, training=True)
 
 
-def variational_recurrent(module, cell, x, dropout, recurrent_dropout):
-    """A recurrent layer while training with Keras' dropout and recurrent_dropout, as webgrad trains it.
+def variational_recurrent(module, cell, x, dropout, recurrent_dropout, mask=None):
+    """A recurrent layer while training with Keras' dropout and recurrent_dropout, as webgrad trains it;
+    and, with `mask` (bool [n, steps], False at the padded steps of an Embedding's mask_zero, in the order
+    the layer reads the steps), one whose padded steps keep the state, their output the state carried (Keras).
 
     The masks are variational (Keras' DropoutRNNCell; Gal and Ghahramani 2016): one input mask per sample and
     feature and one recurrent mask per sample and unit, drawn once per call and kept for every step. The input
@@ -108,19 +110,25 @@ def variational_recurrent(module, cell, x, dropout, recurrent_dropout):
     states = []
     for t in range(steps):
         hh = F.linear(h if keep is None else h * keep, module.weight_hh_l0, bias_hh)
+        c_new = c
         if cell == 'lstm':
             i, f, g, o = (xp[:, t] + hh).chunk(4, 1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
+            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)
         elif cell == 'gru':
             xr, xz, xn = xp[:, t].chunk(3, 1)
             hr, hz, hn = hh.chunk(3, 1)
             r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-            h = (1 - z) * torch.tanh(xn + r * hn) + z * h
+            h_new = (1 - z) * torch.tanh(xn + r * hn) + z * h
         elif cell == 'rnn':
-            h = torch.tanh(xp[:, t] + hh)
+            h_new = torch.tanh(xp[:, t] + hh)
         else:
             raise ValueError(f'variational_recurrent: unknown cell {cell!r}')
+        if mask is None:
+            h, c = h_new, c_new
+        else:
+            real = mask[:, t:t + 1]
+            h, c = torch.where(real, h_new, h), torch.where(real, c_new, c)
         states.append(h)
     return torch.stack(states, 1)
 

@@ -1,0 +1,100 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeExport } from '../../src/cli/export.js';
+import { Random } from '../../src/core/random.js';
+import { onnxExport } from '../../src/interop/export-onnx.js';
+import { pytorchExport } from '../../src/interop/export-pytorch.js';
+import { importPytorch } from '../../src/interop/import-pytorch.js';
+import { dense, embedding, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { sequential } from '../../src/nn/model.js';
+import { expectClose } from '../helpers/check.js';
+
+/*
+ * maskZero through the exports (#26): the PyTorch export runs the recurrent
+ * layers a mask reaches in model.py's loop, keeping the state at padded steps
+ * (torch.where), and predicts as webgrad does; the import keeps maskZero from
+ * the topology; the ONNX export refuses a mask that reaches a recurrent layer,
+ * by name and with the reason. CI installs python3-torch (.ci/run); elsewhere
+ * the torch case is skipped, saying why.
+ */
+const PYTHON = '/usr/bin/python3';
+const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const hasTorch = probe.status === 0;
+if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the masking export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
+if (!hasTorch) console.warn(`masking-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'webgrad-masking-export-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const [V, T] = [9, 7];
+
+/** Token ids with padding before (even samples) or after (odd) 1 to 7 real steps, and a sample of padding only. */
+function ids(n: number, seed: number) {
+  const r = new Random(seed);
+  const x = new Float32Array(n * T);
+  for (let i = 0; i < n - 1; i++) {
+    const L = 1 + r.int(T);
+    for (let t = 0; t < L; t++) x[i * T + (i % 2 === 0 ? T - L + t : t)] = 1 + r.int(V - 1);
+  }
+  return { data: x, shape: [n, T] };
+}
+
+/** Every cell a mask reaches: one going backwards and giving every step, the next its last state; then a dense head. */
+const classifier = () =>
+  sequential([embedding(V, 4, { maskZero: true, inputShape: [T] }), lstm(5, { returnSequences: true, goBackwards: true }), gru(4, { returnSequences: true }), simpleRNN(3), dense(3, { activation: 'softmax' })], { seed: 7 });
+
+describe('maskZero through the exports', () => {
+  it.skipIf(!hasTorch)("the PyTorch export predicts as webgrad, padded steps keeping the state; the import keeps maskZero", async () => {
+    const m = classifier().compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const x = ids(24, 3);
+    const y = { data: Int32Array.from({ length: 24 }, (_, i) => i % 3), shape: [24] };
+    await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+    const files = await pytorchExport(m);
+    const py = files['model.py'] as string;
+    expect(py).toContain('mask = x != 0');
+    expect(py).toContain("x = variational_recurrent(self.lstm_1, 'lstm', x, 0.0, 0.0, mask=torch.flip(mask, dims=[1]))");
+    expect(py).toContain("x = variational_recurrent(self.simple_rnn_1, 'rnn', x, 0.0, 0.0, mask=mask)");
+    const folder = mkdtempSync(join(dir, 'export-'));
+    await writeExport(folder, files);
+    writeFileSync(join(folder, 'x.f32'), x.data);
+    const f = JSON.stringify(folder);
+    const r = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        [
+          'import json, sys, numpy as np, torch',
+          `sys.path.insert(0, ${f})`,
+          'from model import load_model',
+          `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(24, ${T}))`,
+          'with torch.no_grad():',
+          `    print(json.dumps(load_model(${f})(x).flatten().tolist()))`,
+        ].join('\n'),
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+    const want = await m.predict(x);
+    expectClose(JSON.parse(r.stdout) as number[], want.data, { atol: 1e-6, rtol: 1e-5, why: 'three recurrent layers in float32, sums in different orders' }, 'torch predictions');
+    const back = importPytorch(files['model.safetensors'] as Uint8Array, m.topology()).compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    expect(back.layers[0].config).toMatchObject({ type: 'embedding', maskZero: true });
+    expect((await back.predict(x)).data).toEqual(want.data);
+    m.dispose();
+    back.dispose();
+  });
+
+  it('the ONNX export refuses a mask that reaches a recurrent layer, naming both and why', async () => {
+    const m = classifier().compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    await m.predict(ids(2, 1));
+    await expect(onnxExport(m)).rejects.toThrow(/export to ONNX: lstm_1 takes the mask of embedding_1 \(maskZero\), which ONNX's recurrent operators cannot express: their sequence_lens skips only the steps after each sequence's end/);
+    m.dispose();
+    // A mask that reaches no recurrent layer changes no prediction: that model exports.
+    const plain = sequential([embedding(V, 4, { maskZero: true, inputShape: [T] }), dense(2)]).compile({ loss: 'meanSquaredError', backend: 'cpu' });
+    await plain.predict(ids(2, 1));
+    await expect(onnxExport(plain)).resolves.toBeInstanceOf(Uint8Array);
+    plain.dispose();
+  });
+});
