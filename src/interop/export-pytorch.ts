@@ -15,6 +15,7 @@ import { exportedWeights, samePads } from './export-common.js';
 import type { Conversion, Mapped } from './export-pytorch-train.js';
 import { lossCode, optimizerExport, optimizerSlots, penaltyCode, toTorch } from './export-pytorch-train.js';
 import type { Layer, LayerConfig } from '../nn/layers.js';
+import { isTrainable } from '../nn/layers.js';
 import { maskCarried } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import MODEL_PY from './python/model.py?raw';
@@ -292,7 +293,10 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
     body.push(`if not logits:\n    ${body.pop()!}`);
   }
   const compile = model.compileOptions;
-  const state = compile ? await model.optimizerState() : null;
+  const held = compile ? await model.optimizerState() : null;
+  // The slots in torch's parameter order (mapped's), found by name: a bidirectional layer's halves take torch's directions in another order than webgrad's.
+  const trainable = model.paramSpecs().filter(isTrainable).map((p) => p.name);
+  const state = held && { ...held, slots: mapped.filter((m) => m.trainable).map((m) => held.slots[trainable.indexOf(m.name)]) };
   const files: ExportFiles = {};
   const meta = { format: 'pytorch-state-dict', source: 'webgrad', model: model.name, input_shape: JSON.stringify(inputShape) };
   files['model.safetensors'] = encodeSafetensors(tensors, meta);

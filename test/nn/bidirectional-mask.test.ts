@@ -27,7 +27,7 @@ function sentences(pre: boolean) {
 }
 
 /** The model's prediction of each sentence alone, unpadded, by a model without a mask on its own length with the same weights. */
-async function unpadded(layers: (steps: number, maskZero: boolean) => Layer[], weights: Float32Array[], seqs: number[][], backend: string) {
+async function unpadded(layers: (steps: number, maskZero: boolean) => Layer[], weights: Float32Array[], seqs: number[][], backend: (typeof backends)[number][0]) {
   const out: Float32Array[] = [];
   for (const s of seqs) {
     const m = sequential(layers(s.length, false), { seed: 1 }).compile({ loss: 'meanSquaredError', backend });

@@ -1,0 +1,156 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeExport } from '../../src/cli/export.js';
+import { Random } from '../../src/core/random.js';
+import { onnxExport } from '../../src/interop/export-onnx.js';
+import { pytorchExport } from '../../src/interop/export-pytorch.js';
+import { importPytorch } from '../../src/interop/import-pytorch.js';
+import type { SafetensorsTensor } from '../../src/interop/safetensors.js';
+import { encodeSafetensors } from '../../src/interop/safetensors.js';
+import { bidirectional, dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { sequential } from '../../src/nn/model.js';
+import { l1, l2 } from '../../src/nn/regularizers.js';
+import { loadModel } from '../../src/nn/saving.js';
+import { expectClose } from '../helpers/check.js';
+
+/*
+ * Bidirectional layers through the PyTorch export and back (#26): one torch
+ * module with bidirectional=True per layer; torch continues training from
+ * webgrad's weights and optimizer state, and save_webgrad writes a file
+ * webgrad loads (both directions' tensors mapped back, the frozen bias_hh of
+ * each, the regularizers on each). Predictions in torch and onnxruntime are
+ * the conformance matrix's (conformance-cases.ts' bidirectional examples).
+ * CI installs python3-torch (.ci/run); elsewhere the torch cases are skipped.
+ */
+const PYTHON = '/usr/bin/python3';
+const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const hasTorch = probe.status === 0;
+if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the bidirectional export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
+if (!hasTorch) console.warn(`bidirectional-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'webgrad-bidirectional-export-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function python(lines: string[]): string {
+  const r = spawnSync(PYTHON, ['-c', lines.join('\n')], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const [T, F] = [5, 3];
+/** Every cell and every merge but concat-of-every-step (the matrix has it), a forward half reading backwards, regularizers on both halves. */
+const stack = () =>
+  sequential(
+    [
+      bidirectional(lstm(4, { returnSequences: true, kernelRegularizer: l2(1e-2), biasRegularizer: l1(1e-2) }), { mergeMode: 'ave', inputShape: [T, F] }),
+      bidirectional(gru(3, { returnSequences: true, goBackwards: true, recurrentRegularizer: l2(1e-2) }), { mergeMode: 'mul' }),
+      bidirectional(simpleRNN(3, { biasRegularizer: l2(1e-2) })),
+      dense(3, { activation: 'softmax' }),
+    ],
+    { seed: 4 },
+  );
+
+function data(n: number, seed: number) {
+  const r = new Random(seed);
+  const x = r.fill(new Float32Array(n * T * F), -1, 1);
+  return { x: { data: x, shape: [n, T, F] }, y: { data: Int32Array.from({ length: n }, (_, i) => (x[i * T * F] > 0 ? 1 : 0) + (i % 2)), shape: [n] } };
+}
+
+describe('bidirectional layers exported to PyTorch', () => {
+  it.skipIf(!hasTorch)("one Adam step in torch equals one more in webgrad, and webgrad goes on from torch's state", async () => {
+    const m = stack();
+    m.compile({ optimizer: { type: 'adam', learningRate: 0.01, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const { x, y } = data(32, 6);
+    await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 });
+    const folder = mkdtempSync(join(dir, 'continue-'));
+    await writeExport(folder, await pytorchExport(m));
+    const batch = { x: { data: x.data.slice(0, 16 * T * F), shape: [16, T, F] }, y: { data: y.data.slice(0, 16), shape: [16] } };
+    writeFileSync(join(folder, 'bx.f32'), batch.x.data);
+    writeFileSync(join(folder, 'by.i32'), batch.y.data);
+    const out = join(folder, 'stepped.safetensors');
+    const f = JSON.stringify(folder);
+    python([
+      'import sys, numpy as np, torch',
+      `sys.path.insert(0, ${f})`,
+      'from model import load_model, load_optimizer, loss_fn, save_webgrad, OPTIMIZER_STEP, FROZEN_ZERO',
+      "assert sorted(FROZEN_ZERO) == ['bidirectional_1.bias_hh_l0', 'bidirectional_1.bias_hh_l0_reverse', 'bidirectional_3.bias_hh_l0', 'bidirectional_3.bias_hh_l0_reverse'], FROZEN_ZERO",
+      `model = load_model(${f}).train()`,
+      "assert model.bidirectional_2.bidirectional and model.bidirectional_2.hidden_size == 3, model.bidirectional_2",
+      `opt = load_optimizer(model, ${f})`,
+      `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'bx.f32'))}, dtype='<f4').reshape(16, ${T}, ${F}))`,
+      `y = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'by.i32'))}, dtype='<i4').astype('int64'))`,
+      'opt.zero_grad()',
+      '(loss_fn(model(x, logits=True), y) + model.penalty()).backward()',
+      'opt.step()',
+      `save_webgrad(model.eval(), ${JSON.stringify(out)}, ${f}, optimizer=opt, step=OPTIMIZER_STEP + 1)`,
+    ]);
+    const before = await m.getWeights();
+    await m.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const want = await m.getWeights();
+    const stepped = await loadModel(out);
+    stepped.compile({ ...stepped.compileOptions!, backend: 'cpu' });
+    const got = await stepped.getWeights();
+    const moved = Math.max(...want.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - before[i][j])))));
+    expect(moved, 'the step moves the weights').toBeGreaterThan(1e-3);
+    // As recurrent-export.test.ts: one Adam update (at most lr = 0.01) from the same state; the gradients differ by float32 rounding only.
+    const stepTol = { atol: 1e-6, rtol: 1e-5, why: 'one update from the same state; gradients differ by float32 rounding only' };
+    got.forEach((g, i) => expectClose(g, want[i], stepTol, `${m.paramSpecs()[i].name} after torch's step`));
+    for (const model of [m, stepped]) await model.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const [again, resumed] = [await m.getWeights(), await stepped.getWeights()];
+    resumed.forEach((g, i) => expectClose(g, again[i], { ...stepTol, atol: 2e-6, why: 'two updates, each from the same state up to float32 rounding' }, `${m.paramSpecs()[i].name} after one more webgrad step`));
+    m.dispose();
+    stepped.dispose();
+  }, 120_000);
+
+  it('refuses by name what one torch or ONNX module cannot hold', async () => {
+    const built = async (layers: ReturnType<typeof bidirectional>[]) => {
+      const m = sequential(layers, { seed: 1 }).compile({ loss: 'meanSquaredError', backend: 'cpu' });
+      await m.predict(data(1, 1).x);
+      return m;
+    };
+    const biases = await built([bidirectional(lstm(2), { backwardLayer: lstm(2, { goBackwards: true, useBias: false }), inputShape: [T, F], name: 'bi' })]);
+    await expect(pytorchExport(biases)).rejects.toThrow(/export to PyTorch: bi's halves differ in useBias \(true, false\); torch's bidirectional module has one bias flag/);
+    // ONNX's B holds zeros for the half without biases: the same model exports there.
+    await expect(onnxExport(biases)).resolves.toBeInstanceOf(Uint8Array);
+    const gruBefore = await built([bidirectional(gru(2, { resetAfter: false }), { inputShape: [T, F], name: 'bi' })]);
+    await expect(pytorchExport(gruBefore)).rejects.toThrow(/export to PyTorch: bi\/forward_gru is a GRU with resetAfter false, which torch's nn\.GRU has no counterpart for/);
+    const mixed = await built([bidirectional(gru(2), { backwardLayer: gru(2, { goBackwards: true, resetAfter: false }), inputShape: [T, F], name: 'bi' })]);
+    await expect(onnxExport(mixed)).rejects.toThrow(/export to ONNX: bi's halves differ in resetAfter \(true, false\); ONNX's GRU takes one linear_before_reset/);
+    const dropped = await built([bidirectional(lstm(2, { dropout: 0.2 }), { inputShape: [T, F], name: 'bi' })]);
+    await expect(pytorchExport(dropped)).rejects.toThrow(/export to PyTorch: bi\/forward_lstm has dropout 0.2 and recurrentDropout 0; a bidirectional layer's dropout has no PyTorch export yet/);
+    for (const m of [biases, gruBefore, mixed, dropped]) m.dispose();
+  });
+});
+
+describe('bidirectional layers imported from PyTorch', () => {
+  it("webgrad's own export imports back by name, both directions as they were", async () => {
+    const m = stack();
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    await m.predict(data(1, 1).x);
+    const back = importPytorch((await pytorchExport(m))['model.safetensors'] as Uint8Array, m.topology());
+    const want = await m.getWeights();
+    (await back.getWeights()).forEach((w, i) => expect(Array.from(w), m.paramSpecs()[i].name).toEqual(Array.from(want[i])));
+    m.dispose();
+  });
+
+  /** A torch-like state_dict of nn.GRU(3, 2, bidirectional=True) named 'rnn' and nn.Linear(4, 2) named 'top'. */
+  const f32 = (shape: number[]) => ({ dtype: 'F32', shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i / 10) }) as SafetensorsTensor;
+  const state = (change: Record<string, SafetensorsTensor | null> = {}) => {
+    const t: Record<string, SafetensorsTensor> = { 'top.weight': f32([2, 4]), 'top.bias': f32([2]) };
+    for (const s of ['', '_reverse']) Object.assign(t, { [`rnn.weight_ih_l0${s}`]: f32([6, 3]), [`rnn.weight_hh_l0${s}`]: f32([6, 2]), [`rnn.bias_ih_l0${s}`]: f32([6]), [`rnn.bias_hh_l0${s}`]: f32([6]) });
+    for (const [k, v] of Object.entries(change)) if (v) t[k] = v; else delete t[k];
+    return encodeSafetensors(t);
+  };
+  const arch = () => [bidirectional(gru(2), { inputShape: [T, F], name: 'bi' }), dense(2)];
+
+  it('the reverse direction goes to the half that reads backwards; refused by name: a missing direction, a second layer', async () => {
+    const [k, , , , kRev] = await importPytorch(state({ 'rnn.weight_ih_l0_reverse': { ...f32([6, 3]), data: new Float32Array(18).fill(7) } }), arch(), { modules: ['rnn', 'top'] }).getWeights();
+    expect(k.every((v) => v !== 7)).toBe(true);
+    expect(kRev.every((v) => v === 7)).toBe(true);
+    expect(() => importPytorch(state({ 'rnn.weight_hh_l0_reverse': null }), arch(), { modules: ['rnn', 'top'] })).toThrow(/torch file: tensor 'rnn.weight_hh_l0_reverse' is missing; layer bi \(bidirectional, backward_gru\/recurrent_kernel \[2, 6\]\) expects torch's GRU\(bidirectional=True\).weight_hh_l0_reverse \[6, 2\]/);
+    expect(() => importPytorch(state({ 'rnn.weight_ih_l1': f32([6, 4]) }), arch(), { modules: ['rnn', 'top'] })).toThrow(/tensor 'rnn.weight_ih_l1' is layer 1 of a module with num_layers > 1; layer bi \(bidirectional\) takes one layer in both directions/);
+  });
+});
