@@ -4,7 +4,7 @@ import type { Layer } from '../../src/nn/layers.js';
 import { bidirectional, dense, embedding, gru, layerFromConfig, lstm, simpleRNN, withFileDefaults } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelFromBytes } from '../../src/nn/saving.js';
-import { layersFromSpec, parseSpec } from '../../src/nn/spec.js';
+import { layersFromSpec, parseSpec, SPEC_HELP } from '../../src/nn/spec.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose } from '../helpers/check.js';
 
@@ -73,6 +73,7 @@ describe('bidirectional: the config', () => {
     expect(kinds('bilstm8', [784])).toEqual(['reshape', 'bilstm(8)']);
     expect(kinds('bigru4,birnn3,16', [6, 2])).toEqual(['bigru(4,seq)', 'bisimpleRNN(3)', 'dense']);
     expect(kinds('bilstm5:seq,16', [6, 2])).toEqual(['bilstm(5,seq)', 'dense']);
+    for (const word of ['birnnN', 'bilstmN', 'bigruN']) expect(SPEC_HELP).toContain(word);
     expect(() => parseSpec('bilstm8:back')).toThrow(/'bilstm8:back': unknown option 'back' \(it takes returnSequences, l1, l2/);
   });
 });
