@@ -64,29 +64,41 @@ export function penaltyTerms(a: string, on: readonly (readonly [{ l1: number; l2
 }
 
 /**
- * loss_fn(output, target)'s body for the compiled loss; the output is the
+ * loss_fn(output, target, x)'s body for the compiled loss; the output is the
  * model's with logits=True (see forward). A class per step (a character
  * model: output [n, steps, classes], labels [n, steps]) is flattened to rows
  * first: torch's cross_entropy would read the steps as the class axis, and
  * webgrad counts every step 1/steps of its sample, which is the mean over
- * all n·steps rows.
+ * all n·steps rows. `masked`: the output still carries the mask of an
+ * Embedding with maskZero (x's ids 0 are padding), so, as webgrad weighs
+ * them, a padded step counts nothing and the batch's loss is the mean over
+ * its real steps (a batch of padding only: 0).
  */
-export function lossCode(loss: unknown): string {
+export function lossCode(loss: unknown, masked = false): string[] {
+  const rows = (f: string) => `${f}(output.reshape(-1, output.shape[-1]), target.reshape(-1).long()`;
+  if (masked && (loss === 'sparseCategoricalCrossentropy' || loss === 'nll')) {
+    const f = loss === 'nll' ? 'F.nll_loss' : 'F.cross_entropy';
+    return [
+      'real = (x != 0).reshape(-1).to(output.dtype)  # maskZero: the padded steps count nothing',
+      `return (${rows(f)}, reduction='none') * real).sum() / real.sum().clamp(min=1)`,
+    ];
+  }
+  if (masked) return [`raise NotImplementedError(${pyStr(`a masked loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`];
   switch (loss) {
     case 'sparseCategoricalCrossentropy':
-      return 'return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1).long())';
+      return [`return ${rows('F.cross_entropy')})`];
     case 'categoricalCrossentropy':
-      return 'return -(target * torch.log_softmax(output, dim=-1)).sum(dim=-1).mean()';
+      return ['return -(target * torch.log_softmax(output, dim=-1)).sum(dim=-1).mean()'];
     case 'binaryCrossentropy':
-      return 'return F.binary_cross_entropy_with_logits(output, target)';
+      return ['return F.binary_cross_entropy_with_logits(output, target)'];
     case 'meanSquaredError':
-      return 'return (output - target).pow(2).mean()';
+      return ['return (output - target).pow(2).mean()'];
     case 'meanAbsoluteError':
-      return 'return (output - target).abs().mean()';
+      return ['return (output - target).abs().mean()'];
     case 'nll':
-      return 'return F.nll_loss(output.reshape(-1, output.shape[-1]), target.reshape(-1).long())';
+      return [`return ${rows('F.nll_loss')})`];
     default:
-      return `raise NotImplementedError(${pyStr(`the loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`;
+      return [`raise NotImplementedError(${pyStr(`the loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`];
   }
 }
 

@@ -313,7 +313,7 @@ export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
       init: b.init,
       forward: body,
       penalty: b.penalties,
-      loss: [compile ? lossCode(compile.loss) : `raise ValueError(${pyStr('the webgrad model was not compiled: no loss to carry over')})`],
+      loss: compile ? lossCode(compile.loss, maskCarried(model.layers) !== null) : [`raise ValueError(${pyStr('the webgrad model was not compiled: no loss to carry over')})`],
       ...optimizerSlots(optimizer),
     },
     'model.py',

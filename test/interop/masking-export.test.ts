@@ -86,6 +86,38 @@ describe('maskZero through the exports', () => {
     back.dispose();
   });
 
+  it.skipIf(!hasTorch)("the exported loss of a class per step counts only the real steps, as webgrad's (train.py's loss)", async () => {
+    // A per-step model whose output still carries the mask: labels [n, T], class 0 at every real step, which it
+    // learns, and class 2 at the padded ones, which it then rates unlikely there too (a padded step outputs the
+    // carried state): a loss that counted them would be far above one that does not.
+    const m = sequential([embedding(V, 4, { maskZero: true, inputShape: [T] }), lstm(5, { returnSequences: true }), dense(3, { activation: 'softmax' })], { seed: 3 });
+    m.compile({ optimizer: { type: 'adam', learningRate: 0.05 }, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const x = ids(12, 5);
+    const y = { data: Int32Array.from(x.data, (v) => (v === 0 ? 2 : 0)), shape: [12, T] };
+    await m.fit(x, y, { epochs: 10, batchSize: 12, verbose: 0 });
+    const { loss } = await m.evaluate(x, y, { batchSize: 12 });
+    const files = await pytorchExport(m);
+    expect(files['model.py'] as string).toContain('real = (x != 0).reshape(-1)');
+    const folder = mkdtempSync(join(dir, 'loss-'));
+    await writeExport(folder, files);
+    writeFileSync(join(folder, 'x.f32'), x.data);
+    writeFileSync(join(folder, 'y.i32'), y.data);
+    const f = JSON.stringify(folder);
+    const r = spawnSync(PYTHON, ['-c', [
+      'import json, sys, numpy as np, torch',
+      `sys.path.insert(0, ${f})`,
+      'from model import load_model, loss_fn',
+      `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(12, ${T}))`,
+      `y = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'y.i32'))}, dtype='<i4').reshape(12, ${T}).astype(np.int64))`,
+      'with torch.no_grad():',
+      '    print(json.dumps(loss_fn(load_model(' + f + ')(x, logits=True), y, x).item()))',
+    ].join('\n')], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+    // One batch of 12 short sequences in float32 on both sides: 1e-5 is rounding, far below a padded step's weight.
+    expect(Math.abs(JSON.parse(r.stdout) - (loss as number))).toBeLessThan(1e-5);
+    m.dispose();
+  });
+
   it('the ONNX export refuses a mask that reaches a recurrent layer, naming both and why', async () => {
     const m = classifier().compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
     await m.predict(ids(2, 1));

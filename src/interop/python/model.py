@@ -133,8 +133,8 @@ def variational_recurrent(module, cell, x, dropout, recurrent_dropout, mask=None
     return torch.stack(states, 1)
 
 
-def loss_fn(output, target):
-    """The compiled loss of model(x, logits=True) against the targets, averaged over the batch."""
+def loss_fn(output, target, x=None):
+    """The compiled loss of model(x, logits=True) against the targets, averaged over the batch (x: the model's input, which a mask of padded steps comes from)."""
     # <loss>
 
 

@@ -130,7 +130,7 @@ def mean_loss(model, x, y, device, batch=256):
     with torch.no_grad():
         for i in range(0, len(x), batch):
             xb, yb = x[i:i + batch].to(device), y[i:i + batch].to(device)
-            total += exported.loss_fn(model(xb, logits=True), yb).item() * len(xb)
+            total += exported.loss_fn(model(xb, logits=True), yb, xb).item() * len(xb)
     return total / len(x)
 
 
@@ -201,7 +201,7 @@ def main():
         for xb, yb in loader:
             xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()
-            batch_loss = exported.loss_fn(net(xb, logits=True), yb) + model.penalty()
+            batch_loss = exported.loss_fn(net(xb, logits=True), yb, xb) + model.penalty()
             batch_loss.backward()
             opt.step()
             total += batch_loss.item() * len(xb)
