@@ -104,12 +104,7 @@ const TORCH_MERGE = { concat: 'torch.cat([x_f, x_b], dim=-1)', sum: 'x_f + x_b',
  */
 export function bidirectionalCode(b: Builder, c: BidirectionalConfig, a: string, shape: number[], masked = false): void {
   const { layer: f, backwardLayer: k } = c;
-  if (masked) throw new ValueError(`export to PyTorch: ${c.name} is a bidirectional layer that an Embedding's maskZero mask reaches; torch's bidirectional module cannot skip padded steps and model.py's masked loop runs one direction: export a copy without maskZero, or use a one-direction layer`);
-  for (const h of [f, k]) {
-    refuseUnmapped(h, `${c.name}/${h.name}`);
-    // model.py's variational_recurrent runs one direction's weights (l0) only.
-    if (h.dropout > 0 || h.recurrentDropout > 0) throw new ValueError(`export to PyTorch: ${c.name}/${h.name} has dropout ${h.dropout} and recurrentDropout ${h.recurrentDropout}; a bidirectional layer's dropout has no PyTorch export yet: export a copy built without it, or put dropout() layers around it`);
-  }
+  for (const h of [f, k]) refuseUnmapped(h, `${c.name}/${h.name}`);
   if (f.useBias !== k.useBias) throw new ValueError(`export to PyTorch: ${c.name}'s halves differ in useBias (${f.useBias}, ${k.useBias}); torch's bidirectional module has one bias flag for both directions`);
   // torch's forward direction is the half that reads the steps in order.
   const [ahead, behind] = f.goBackwards ? [k, f] : [f, k];
@@ -117,8 +112,30 @@ export function bidirectionalCode(b: Builder, c: BidirectionalConfig, a: string,
   direction(b, ahead, a, c.name, `${ahead.name}/kernel`, '');
   direction(b, behind, a, c.name, `${behind.name}/kernel`, '_reverse');
   const U = f.units;
-  b.body.push(`x, _ = self.${a}(x)  # [N, T, 2·${U}]: the forward direction, then the reverse one, both in the input's step order`);
-  if (f.returnSequences && c.mergeMode === 'concat' && !f.goBackwards) return;
+  const layout = `# [N, T, 2·${U}]: the forward direction, then the reverse one, both in the input's step order`;
+  const dropped = [f, k].some((h) => h.dropout > 0 || h.recurrentDropout > 0);
+  if (masked || dropped) {
+    // torch's module can neither keep the state at padded steps nor drop Keras' way: model.py's loop runs each
+    // direction over the module's own parameters (the reverse one on the steps flipped), laid out as the module's output.
+    const rate = (r: number) => (r === 0 ? '0.0' : masked ? `${pyNum(r)} if self.training else 0.0` : pyNum(r));
+    const run = (h: RecurrentConfig, input: string, mask: string, reverse: string) => `variational_recurrent(self.${a}, ${pyStr(CELL[h.type])}, ${input}, ${rate(h.dropout)}, ${rate(h.recurrentDropout)}, mask=${mask}${reverse})`;
+    const loop = [
+      `x_ahead = ${run(ahead, 'x', masked ? 'mask' : 'None', '')}`,
+      `x_behind = torch.flip(${run(behind, 'torch.flip(x, dims=[1])', masked ? 'torch.flip(mask, dims=[1])' : 'None', ", direction='_reverse'")}, dims=[1])`,
+      `x = torch.cat([x_ahead, x_behind], dim=-1)  ${layout}`,
+    ];
+    b.body.push(masked ? loop.join('\n') : `if self.training:\n${loop.map((l) => `    ${l}`).join('\n')}\nelse:\n    x, _ = self.${a}(x)`);
+  } else {
+    b.body.push(`x, _ = self.${a}(x)  ${layout}`);
+  }
+  // Keras' Bidirectional gives zeros at padded steps with returnSequences (zero_output_for_mask on its halves).
+  // Its output's steps run backwards where its forward half reads backwards: so do the zeros.
+  const padding = f.goBackwards ? 'torch.flip(mask, dims=[1])' : 'mask';
+  const zeroPadded = () => masked && f.returnSequences && b.body.push(`x = x * ${padding}.unsqueeze(-1).to(x.dtype)  # zeros at padded steps, as Keras' Bidirectional`);
+  if (f.returnSequences && c.mergeMode === 'concat' && !f.goBackwards) {
+    zeroPadded();
+    return;
+  }
   const [fwd, rev] = [`x[..., :${U}]`, `x[..., ${U}:]`];
   if (f.returnSequences) {
     // Keras' forward half's states in the order it reads, and its backward half's flipped back: torch's own order unless the forward half goes backwards.
@@ -128,4 +145,5 @@ export function bidirectionalCode(b: Builder, c: BidirectionalConfig, a: string,
     b.body.push(f.goBackwards ? `x_f, x_b = ${first}, ${last}` : `x_f, x_b = ${last}, ${first}`);
   }
   b.body.push(`x = ${TORCH_MERGE[c.mergeMode]}  # mergeMode ${c.mergeMode}`);
+  zeroPadded();
 }

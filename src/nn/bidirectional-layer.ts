@@ -148,8 +148,11 @@ export function bidirectionalLayer(c: BidirectionalConfig, build: (inner: Recurr
       // Keras flips the backward half's states, which come last step first, so that step s of both halves read the same input step.
       if (returnSequences) yRev = g.op(reverse, [yRev], { axis: 1 }, `${c.name}/backward_in_step_order`);
       const merged = merge(g, c, y, yRev);
-      // Keras' Bidirectional sets zero_output_for_mask on its halves with return_sequences: padded steps give zeros, not the carried state.
-      return returnSequences && ctx.mask ? g.op(maskSteps, [merged, ctx.mask], {}, `${c.name}/zero_padded_steps`) : merged;
+      if (!returnSequences || !ctx.mask) return merged;
+      // Keras' Bidirectional sets zero_output_for_mask on its halves with return_sequences: padded steps give zeros, not the
+      // carried state. Where the forward half reads backwards the output's steps run backwards too, and so do its zeros.
+      const padding = c.layer.goBackwards ? g.op(reverse, [ctx.mask], { axis: 1 }, `${c.name}/mask_backwards`) : ctx.mask;
+      return g.op(maskSteps, [merged, padding], {}, `${c.name}/zero_padded_steps`);
     },
   };
 }

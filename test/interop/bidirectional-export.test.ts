@@ -10,7 +10,7 @@ import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { importPytorch } from '../../src/interop/import-pytorch.js';
 import type { SafetensorsTensor } from '../../src/interop/safetensors.js';
 import { encodeSafetensors } from '../../src/interop/safetensors.js';
-import { bidirectional, dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { bidirectional, dense, embedding, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { l1, l2 } from '../../src/nn/regularizers.js';
 import { loadModel } from '../../src/nn/saving.js';
@@ -21,8 +21,9 @@ import { expectClose } from '../helpers/check.js';
  * module with bidirectional=True per layer; torch continues training from
  * webgrad's weights and optimizer state, and save_webgrad writes a file
  * webgrad loads (both directions' tensors mapped back, the frozen bias_hh of
- * each, the regularizers on each). Predictions in torch and onnxruntime are
- * the conformance matrix's (conformance-cases.ts' bidirectional examples).
+ * each, the regularizers on each); with a mask of padded steps or dropout,
+ * model.py's loop runs each direction. Predictions in torch and onnxruntime
+ * are otherwise the conformance matrix's (its bidirectional examples).
  * CI installs python3-torch (.ci/run); elsewhere the torch cases are skipped.
  */
 const PYTHON = '/usr/bin/python3';
@@ -119,10 +120,81 @@ describe('bidirectional layers exported to PyTorch', () => {
     await expect(pytorchExport(gruBefore)).rejects.toThrow(/export to PyTorch: bi\/forward_gru is a GRU with resetAfter false, which torch's nn\.GRU has no counterpart for/);
     const mixed = await built([bidirectional(gru(2), { backwardLayer: gru(2, { goBackwards: true, resetAfter: false }), inputShape: [T, F], name: 'bi' })]);
     await expect(onnxExport(mixed)).rejects.toThrow(/export to ONNX: bi's halves differ in resetAfter \(true, false\); ONNX's GRU takes one linear_before_reset/);
-    const dropped = await built([bidirectional(lstm(2, { dropout: 0.2 }), { inputShape: [T, F], name: 'bi' })]);
-    await expect(pytorchExport(dropped)).rejects.toThrow(/export to PyTorch: bi\/forward_lstm has dropout 0.2 and recurrentDropout 0; a bidirectional layer's dropout has no PyTorch export yet/);
-    for (const m of [biases, gruBefore, mixed, dropped]) m.dispose();
+    for (const m of [biases, gruBefore, mixed]) m.dispose();
   });
+
+  /** Runs the exported model in torch on x [n, ...shape] (ids or sequences), in eval mode; returns its output, flat. */
+  async function torchPredicts(files: Awaited<ReturnType<typeof pytorchExport>>, x: { data: Float32Array; shape: number[] }, extra: string[] = []): Promise<number[]> {
+    const folder = mkdtempSync(join(dir, 'predict-'));
+    await writeExport(folder, files);
+    writeFileSync(join(folder, 'x.f32'), x.data);
+    const f = JSON.stringify(folder);
+    const out = python([
+      'import json, sys, numpy as np, torch',
+      `sys.path.insert(0, ${f})`,
+      'from model import load_model, variational_recurrent',
+      `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(${x.shape.join(', ')}))`,
+      `model = load_model(${f})`,
+      ...extra,
+      'with torch.no_grad():',
+      '    print(json.dumps(model(x).flatten().tolist()))',
+    ]);
+    return JSON.parse(out.trim().split('\n').at(-1)!) as number[];
+  }
+
+  it.skipIf(!hasTorch)("with an embedding's mask, torch runs both directions in model.py's loop and predicts as webgrad, zeros at padded steps included", async () => {
+    const [V, S] = [9, 7];
+    const r = new Random(3);
+    // Padding before (even samples) or after (odd) 1 to 7 real steps, and a sample of padding only.
+    const x = new Float32Array(12 * S);
+    for (let i = 0; i < 11; i++) {
+      const L = 1 + r.int(S);
+      for (let t = 0; t < L; t++) x[i * S + (i % 2 === 0 ? S - L + t : t)] = 1 + r.int(V - 1);
+    }
+    const ids = { data: x, shape: [12, S] };
+    const models = [
+      // Stacked: every step (the forward half reading backwards, its output's steps and zeros reversed), then the last states.
+      sequential([embedding(V, 4, { maskZero: true, inputShape: [S] }), bidirectional(lstm(4, { returnSequences: true, goBackwards: true }), { mergeMode: 'sum' }), bidirectional(gru(3)), dense(3, { activation: 'softmax' })], { seed: 7 }),
+      // Every step as the output: the zeros at padded steps are what the model gives.
+      sequential([embedding(V, 3, { maskZero: true, inputShape: [S] }), bidirectional(simpleRNN(2, { returnSequences: true, goBackwards: true }))], { seed: 8 }),
+      sequential([embedding(V, 3, { maskZero: true, inputShape: [S] }), bidirectional(lstm(2, { returnSequences: true }), { mergeMode: 'ave' })], { seed: 9 }),
+    ];
+    for (const [i, m] of models.entries()) {
+      m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+      const want = await m.predict(ids);
+      const files = await pytorchExport(m);
+      expect(files['model.py'] as string).toContain("direction='_reverse'");
+      // As masking-export.test.ts: recurrent layers in float32 in both, sums in different orders.
+      expectClose(await torchPredicts(files, ids), want.data, { atol: 1e-6, rtol: 1e-5, why: 'recurrent layers in float32, sums in different orders' }, `model ${i}: torch predictions`);
+      m.dispose();
+    }
+  }, 120_000);
+
+  it.skipIf(!hasTorch)("with dropout: eval() is the module, train() runs each direction in model.py's loop, which with rates 0 is the module's own direction", async () => {
+    const m = sequential([bidirectional(gru(3, { returnSequences: true, dropout: 0.3, recurrentDropout: 0.2 }), { mergeMode: 'concat', inputShape: [T, F] }), bidirectional(lstm(2, { recurrentDropout: 0.4 }), { mergeMode: 'mul' }), dense(2)], { seed: 5 });
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', backend: 'cpu' });
+    const { x } = data(6, 2);
+    await m.fit(x, { data: new Float32Array(12), shape: [6, 2] }, { epochs: 1, batchSize: 6, verbose: 0 });
+    const files = await pytorchExport(m);
+    expect(files['model.py'] as string).toContain('if self.training:');
+    const want = await m.predict(x);
+    const tol = { atol: 1e-6, rtol: 1e-5, why: 'recurrent layers in float32, sums in different orders' };
+    expectClose(await torchPredicts(files, x), want.data, tol, 'torch eval() predictions');
+    // The loop over the reverse direction (the steps flipped in, its states flipped out) is the module's reverse half; and train() draws masks.
+    const check = [
+      'with torch.no_grad():',
+      '    out, _ = model.bidirectional_1(x)',
+      "    ahead = variational_recurrent(model.bidirectional_1, 'gru', x, 0.0, 0.0)",
+      "    behind = torch.flip(variational_recurrent(model.bidirectional_1, 'gru', torch.flip(x, dims=[1]), 0.0, 0.0, direction='_reverse'), dims=[1])",
+      '    assert torch.allclose(ahead, out[..., :3], atol=1e-6) and torch.allclose(behind, out[..., 3:], atol=1e-6), (ahead, behind, out)',
+      '    model.train()',
+      '    a, b = model(x), model(x)',
+      '    assert not torch.equal(a, b), "train() draws new masks per call"',
+      '    model.eval()',
+    ];
+    expectClose(await torchPredicts(files, x, check), want.data, tol, 'torch eval() predictions after train()');
+    m.dispose();
+  }, 120_000);
 });
 
 describe('bidirectional layers imported from PyTorch', () => {

@@ -85,7 +85,7 @@ def dropout_mask(ones, rate):
     return F.dropout(ones, rate, training=True)
 
 
-def variational_recurrent(module, cell, x, dropout, recurrent_dropout, mask=None):
+def variational_recurrent(module, cell, x, dropout, recurrent_dropout, mask=None, direction=''):
     """A recurrent layer while training with Keras' dropout and recurrent_dropout, as webgrad trains it;
     and, with `mask` (bool [n, steps], False at the padded steps of an Embedding's mask_zero, in the order
     the layer reads the steps), one whose padded steps keep the state, their output the state carried (Keras).
@@ -96,20 +96,23 @@ def variational_recurrent(module, cell, x, dropout, recurrent_dropout, mask=None
     z * h_prev and an LSTM's c are not masked). torch's nn.RNN, nn.LSTM and nn.GRU cannot do this, so the cell
     runs step by step over the module's own parameters, its gates in torch's order (LSTM i, f, g, o; GRU r, z, n).
     x: [n, steps, features] in the order the layer reads it; returns every step's state [n, steps, units], as
-    module(x)[0] does (and equals it with both rates 0).
+    module(x)[0] does (and equals it with both rates 0). direction '_reverse' runs a bidirectional module's
+    reverse direction's parameters (weight_ih_l0_reverse, ...) on x as given: flip x (and the mask) for it.
     """
     n, steps, features = x.shape
     units = module.hidden_size
     if dropout > 0:
         x = x * dropout_mask(x.new_ones(n, 1, features), dropout)
     keep = dropout_mask(x.new_ones(n, units), recurrent_dropout) if recurrent_dropout > 0 else None
-    xp = F.linear(x, module.weight_ih_l0, module.bias_ih_l0 if module.bias else None)
-    bias_hh = module.bias_hh_l0 if module.bias else None
+    def weight(name):
+        return getattr(module, f'{name}_l0{direction}')
+    xp = F.linear(x, weight('weight_ih'), weight('bias_ih') if module.bias else None)
+    bias_hh = weight('bias_hh') if module.bias else None
     h = x.new_zeros(n, units)
     c = x.new_zeros(n, units)
     states = []
     for t in range(steps):
-        hh = F.linear(h if keep is None else h * keep, module.weight_hh_l0, bias_hh)
+        hh = F.linear(h if keep is None else h * keep, weight('weight_hh'), bias_hh)
         c_new = c
         if cell == 'lstm':
             i, f, g, o = (xp[:, t] + hh).chunk(4, 1)
