@@ -57,17 +57,20 @@ describe.each(backends)('bidirectional with a mask on %s', (backend) => {
     m.dispose();
   });
 
-  it('with returnSequences, padded steps give zeros and real steps what the unpadded sentence gives', async () => {
-    const layers = (steps: number, maskZero: boolean) => [embedding(V, 3, { maskZero, inputShape: [steps] }), bidirectional(simpleRNN(2, { returnSequences: true }))];
+  // Padding first: with the forward half reading backwards the output's steps run backwards (Keras), so the real steps come first.
+  it.each([[false], [true]])('with returnSequences (forward half backwards: %s), padded steps give zeros and real steps what the unpadded sentence gives', async (goBackwards) => {
+    const layers = (steps: number, maskZero: boolean) => [embedding(V, 3, { maskZero, inputShape: [steps] }), bidirectional(simpleRNN(2, { returnSequences: true, goBackwards }))];
     const { seqs, x } = sentences(true);
     const m = sequential(layers(T, true), { seed: 2 }).compile({ loss: 'meanSquaredError', backend });
     const got = (await m.predict(x)).data as Float32Array;
     const want = await unpadded(layers, await m.getWeights(), seqs, backend);
     seqs.forEach((s, i) => {
       const row = got.subarray(i * T * 4, (i + 1) * T * 4);
+      const pad = (T - s.length) * 4;
+      const [padding, real] = goBackwards ? [row.subarray(s.length * 4), row.subarray(0, s.length * 4)] : [row.subarray(0, pad), row.subarray(pad)];
       // x · 0 is −0 for a negative x: compared as numbers.
-      expect(Array.from(row.subarray(0, (T - s.length) * 4), (v) => v === 0), `sentence ${i}: its padding is 0`).toEqual(new Array((T - s.length) * 4).fill(true));
-      expectClose(row.subarray((T - s.length) * 4), want[i], SAME, `sentence ${i}: its real steps`);
+      expect(Array.from(padding, (v) => v === 0), `sentence ${i}: its padding is 0`).toEqual(new Array(pad).fill(true));
+      expectClose(real, want[i], SAME, `sentence ${i}: its real steps`);
     });
     m.dispose();
   });
