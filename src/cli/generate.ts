@@ -48,9 +48,11 @@ export async function generate(argv: string[]): Promise<number> {
   const seed = number('seed', 42, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)');
   const model = await loadModel(path);
   const chars = model.vocabulary;
-  if (!chars) throw new ValueError(`generate: ${path} is not a character model: it has no vocabulary (train one on text: webgrad train --data FILE.txt --save MODEL)`);
+  if (!chars) throw new ValueError(`${path} is not a character model: it has no vocabulary (train one on text: webgrad train --data FILE.txt --save MODEL)`);
   const backwards = model.layers.find((l) => 'goBackwards' in l.config && l.config.goBackwards);
-  if (backwards) throw new ValueError(`generate: ${path}'s layer ${backwards.name} reads its steps backwards, so each position's prediction has seen the characters after it; a model that generates text reads forwards`);
+  if (backwards) throw new ValueError(`${path}'s layer ${backwards.name} reads its steps backwards, so each position's prediction has seen the characters after it; a model that generates text reads forwards`);
+  const both = model.layers.find((l) => l.config.type === 'bidirectional');
+  if (both) throw new ValueError(`${path}'s layer ${both.name} is bidirectional: half of it reads the steps backwards, so each position's prediction has seen the characters after it; a model that generates text reads forwards only`);
   const T = model.inputShape![0];
   const prompt = args.flags.get('prompt') ?? (chars.includes('\n') ? '\n' : chars[0]);
   if (prompt === '') throw new ValueError('--prompt is empty; give at least one character (the default is a newline)');

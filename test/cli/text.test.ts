@@ -81,6 +81,20 @@ describe('webgrad generate', () => {
     expect(bad.err).toMatch(/--prompt: the character "z" \(U\+007A, at position 4\) is not in the model's vocabulary of 16 characters/);
   });
 
+  it('refuses a model that reads the steps backwards, alone or as half of a bidirectional layer: it has seen the future', async () => {
+    for (const [layers, message] of [
+      ['embed8,lstm8:seq:back', /layer hidden_\d+ reads its steps backwards, so each position's prediction has seen the characters after it/],
+      ['embed8,bilstm8:seq', /layer hidden_\d+ is bidirectional: half of it reads the steps backwards/],
+    ] as const) {
+      const file = join(dir, `future-${layers.length}.safetensors`);
+      const t = await runCli(['train', '--data', text, '--layers', layers, '--context', '16', '--epochs', '1', '--backend', 'cpu', '--save', file]);
+      expect(t.code, t.err).toBe(0);
+      const g = await runCli(['generate', file, '--backend', 'cpu']);
+      expect(g.code).toBe(1);
+      expect(g.err).toMatch(message);
+    }
+  });
+
   it("shows a vocabulary's terminal controls as escapes: a model file cannot drive the terminal", async () => {
     expect(showable('a\u001b[31mred\u202e\tb\n')).toBe('a\\u{1b}[31mred\\u{202e}\tb\n');
     // A file whose vocabulary holds ESC where 'a' was: what it generates prints the escape as text.
