@@ -209,7 +209,11 @@ const RULES = [
         ]
         : [],
       check: positive('at least 1 unit'),
-      build: (t: SpecToken, name: string, o: SpecExtras) => [bidirectional(make(t.values[0], { returnSequences: t.parts.returnSequences ?? false, ...kernelPenalty(t, o) }), { name })],
+      build: (t: SpecToken, name: string, o: SpecExtras) => {
+        // A target at every step is the next token: the backward half would read it.
+        if (o.sequenceTargets) throw new ValueError(`--layers: '${t.token}' reads the steps backwards too, and here every step's target is the next token, which the backward half would read before predicting it; use ${word.slice(2)}${t.values[0]} (one direction)`);
+        return [bidirectional(make(t.values[0], { returnSequences: t.parts.returnSequences ?? false, ...kernelPenalty(t, o) }), { name })];
+      },
     } satisfies TokenRule;
   }),
   {

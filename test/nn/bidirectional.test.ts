@@ -74,6 +74,8 @@ describe('bidirectional: the config', () => {
     expect(kinds('bigru4,birnn3,16', [6, 2])).toEqual(['bigru(4,seq)', 'bisimpleRNN(3)', 'dense']);
     expect(kinds('bilstm5:seq,16', [6, 2])).toEqual(['bilstm(5,seq)', 'dense']);
     for (const word of ['birnnN', 'bilstmN', 'bigruN']) expect(SPEC_HELP).toContain(word);
+    // A character model's target is the next character: the backward half would read it.
+    expect(() => layersFromSpec(parseSpec('embed8,bilstm16'), { activation: 'relu', inputShape: [12], vocabulary: 20, sequenceTargets: true })).toThrow(/'bilstm16' reads the steps backwards too, and here every step's target is the next token, .* use lstm16 \(one direction\)/);
     expect(() => parseSpec('bilstm8:back')).toThrow(/'bilstm8:back': unknown option 'back' \(it takes returnSequences, l1, l2/);
   });
 });
