@@ -194,7 +194,11 @@ const RULES = [
         ]
         : [],
       check: positive('at least 1 unit'),
-      build: (t: SpecToken, name: string, o: SpecExtras) => [make(t.values[0], { name, returnSequences: t.parts.returnSequences ?? false, goBackwards: t.parts.goBackwards ?? false, ...kernelPenalty(t, o) })],
+      build: (t: SpecToken, name: string, o: SpecExtras) => {
+        // A target at every step is the next token: a layer reading backwards would read it first.
+        if (o.sequenceTargets && t.parts.goBackwards) throw new ValueError(`--layers: '${t.token}' reads the steps backwards, and here every step's target is the next token, which it would read before predicting it; drop :back`);
+        return [make(t.values[0], { name, returnSequences: t.parts.returnSequences ?? false, goBackwards: t.parts.goBackwards ?? false, ...kernelPenalty(t, o) })];
+      },
     } satisfies TokenRule;
   }),
   ...(['simpleRNN', 'lstm', 'gru'] as const).map((kind) => {
