@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeExport } from '../../src/cli/export.js';
-import { Random } from '../../src/core/random.js';
 import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { importPytorch } from '../../src/interop/import-pytorch.js';
 import type { SafetensorsTensor } from '../../src/interop/safetensors.js';
@@ -12,8 +11,7 @@ import { encodeSafetensors } from '../../src/interop/safetensors.js';
 import { dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { l1, l2 } from '../../src/nn/regularizers.js';
-import { loadModel } from '../../src/nn/saving.js';
-import { expectClose } from '../helpers/check.js';
+import { PYTHON, python, sequenceData, torchStepThenWebgrad } from '../helpers/torch-step.js';
 
 /*
  * The recurrent layers through the PyTorch export and back (#26): torch
@@ -23,7 +21,6 @@ import { expectClose } from '../helpers/check.js';
  * refusals by name. CI installs python3-torch (.ci/run); elsewhere the torch
  * cases are skipped, saying why.
  */
-const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the recurrent export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
@@ -31,12 +28,6 @@ if (!hasTorch) console.warn(`recurrent-export: torch cases skipped: ${PYTHON} ca
 
 const dir = mkdtempSync(join(tmpdir(), 'webgrad-recurrent-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function python(lines: string[]): string {
-  const r = spawnSync(PYTHON, ['-c', lines.join('\n')], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
 
 const [T, F] = [5, 3];
 /** Every kind stacked, each with a regularizer torch must apply to the right tensor, one reading backwards. */
@@ -51,55 +42,15 @@ const stack = () =>
     { seed: 4 },
   );
 
-function data(n: number, seed: number) {
-  const r = new Random(seed);
-  const x = r.fill(new Float32Array(n * T * F), -1, 1);
-  return { x: { data: x, shape: [n, T, F] }, y: { data: Int32Array.from({ length: n }, (_, i) => (x[i * T * F] > 0 ? 1 : 0) + (i % 2)), shape: [n] } };
-}
+const data = (n: number, seed: number) => sequenceData(n, seed, T, F);
 
 describe('recurrent layers exported to PyTorch', () => {
   it.skipIf(!hasTorch)("one Adam step in torch equals one more in webgrad, and webgrad goes on from torch's state", async () => {
     const m = stack();
     m.compile({ optimizer: { type: 'adam', learningRate: 0.01, epsilonHat: false }, loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
-    const { x, y } = data(32, 6);
-    await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 });
-    const folder = mkdtempSync(join(dir, 'continue-'));
-    await writeExport(folder, await pytorchExport(m));
-    const batch = { x: { data: x.data.slice(0, 16 * T * F), shape: [16, T, F] }, y: { data: y.data.slice(0, 16), shape: [16] } };
-    writeFileSync(join(folder, 'bx.f32'), batch.x.data);
-    writeFileSync(join(folder, 'by.i32'), batch.y.data);
-    const out = join(folder, 'stepped.safetensors');
-    const f = JSON.stringify(folder);
-    python([
-      'import sys, numpy as np, torch',
-      `sys.path.insert(0, ${f})`,
-      'from model import load_model, load_optimizer, loss_fn, save_webgrad, OPTIMIZER_STEP, FROZEN_ZERO',
+    await torchStepThenWebgrad(m, dir, [T, F], [
       "assert sorted(FROZEN_ZERO) == ['lstm_1.bias_hh_l0', 'simple_rnn_1.bias_hh_l0'], FROZEN_ZERO",
-      `model = load_model(${f}).train()`,
-      `opt = load_optimizer(model, ${f})`,
-      `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'bx.f32'))}, dtype='<f4').reshape(16, ${T}, ${F}))`,
-      `y = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'by.i32'))}, dtype='<i4').astype('int64'))`,
-      'opt.zero_grad()',
-      '(loss_fn(model(x, logits=True), y) + model.penalty()).backward()',
-      'opt.step()',
-      `save_webgrad(model.eval(), ${JSON.stringify(out)}, ${f}, optimizer=opt, step=OPTIMIZER_STEP + 1)`,
     ]);
-    const before = await m.getWeights();
-    await m.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
-    const want = await m.getWeights();
-    const stepped = await loadModel(out);
-    stepped.compile({ ...stepped.compileOptions!, backend: 'cpu' });
-    const got = await stepped.getWeights();
-    const moved = Math.max(...want.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - before[i][j])))));
-    expect(moved, 'the step moves the weights').toBeGreaterThan(1e-3);
-    // One Adam update (at most lr = 0.01) from the same state; the gradients differ by float32 rounding only.
-    const stepTol = { atol: 1e-6, rtol: 1e-5, why: 'one update from the same state; gradients differ by float32 rounding only' };
-    got.forEach((g, i) => expectClose(g, want[i], stepTol, `${m.paramSpecs()[i].name} after torch's step`));
-    for (const model of [m, stepped]) await model.fit(batch.x, batch.y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
-    const [again, resumed] = [await m.getWeights(), await stepped.getWeights()];
-    resumed.forEach((g, i) => expectClose(g, again[i], { ...stepTol, atol: 2e-6, why: 'two updates, each from the same state up to float32 rounding' }, `${m.paramSpecs()[i].name} after one more webgrad step`));
-    m.dispose();
-    stepped.dispose();
   }, 120_000);
 
   it.skipIf(!hasTorch)('save_webgrad refuses a bias_hh that moved (webgrad has one bias), naming it, and writes nothing', async () => {
