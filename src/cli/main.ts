@@ -52,8 +52,8 @@ train flags:
                               text: a character model (the vocabulary, built from the file, is saved in the model);
                               windows of --context characters (default 64), the next character the label at every
                               step, the last 10% the test split, the loss in nats per character; layers default to
-                              embed64,lstm128. webgrad-docs is the corpus that ships with webgrad: its own README and
-                              docs (MIT). Then: webgrad generate MODEL
+                              embed64,lstm128, --epochs to 20 and Adam's --lr to 0.005. webgrad-docs is the corpus that
+                              ships with webgrad: its own README and docs (MIT). Then: webgrad generate MODEL
   --test-data FILE|DIR        test set (default: the IDX t10k files, or 20% of the CSV)
   --label-column NAME         CSV label column (default: the last)
   --task classification|regression   inferred from the labels when absent

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetensors.js';
 import { torchrunCommand } from '../../src/cli/export.js';
 import { showable } from '../../src/cli/generate.js';
+import { trainOptions } from '../../src/cli/train-options.js';
 import { bidirectional, dense, embedding, lstm } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { loadModel } from '../../src/nn/saving.js';
@@ -41,6 +42,15 @@ describe('webgrad train --data FILE.txt', () => {
     const e = await runCli(['evaluate', model, '--data', text, '--backend', 'cpu', '--json']);
     expect(e.code, e.err).toBe(0);
     expect(lastJson(e.out).test_loss).toBeCloseTo(r.test_loss as number, 5);
+  });
+
+  it("has text's own defaults: embed64,lstm128, 20 epochs, Adam at 0.005; a flag given wins", () => {
+    const options = (flags: Record<string, string>) => trainOptions({ flags: new Map(Object.entries(flags)), positional: [] });
+    expect(options({ data: 'webgrad-docs' })).toMatchObject({ epochs: 20, lr: 0.005, batchSize: 32, layers: ['embed64', 'lstm128'] });
+    expect(options({ data: 'notes.txt', epochs: '3', lr: '0.01' })).toMatchObject({ epochs: 3, lr: 0.01 });
+    // Another optimizer keeps its own Keras default; other data keep the general defaults.
+    expect(options({ data: 'notes.md', optimizer: 'sgd' }).lr).toBeUndefined();
+    expect(options({ data: 'mnist' })).toMatchObject({ epochs: 10, lr: 0.002 });
   });
 
   it('refuses text that cannot train one, and --context elsewhere', async () => {
