@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""PyTorch's figures for webgrad's character model on its own corpus (issue #26).
+
+The architecture `webgrad train --data webgrad-docs` builds by default (embed64,lstm128): an
+nn.Embedding(V, 64), an nn.LSTM(64, 128) over the whole window (batch_first), and an
+nn.Linear(128, V) at every step, V the text's distinct characters; softmax cross-entropy at every
+position, the mean over all of a batch's positions (webgrad counts each step 1/steps of its
+sample: the same mean); Adam lr 0.002, betas 0.9/0.999, eps 1e-7 (Keras' epsilon; torch adds it
+to sqrt(v_hat), Keras to sqrt(v): a difference far below anything measured here); batch 32;
+the windows shuffled each epoch; 2 threads.
+
+The data as webgrad reads them (src/data/text.ts): the vocabulary is the text's characters
+(code points) sorted; the first 90% of the text (floor(n * 0.9) characters) is cut into
+non-overlapping windows of 64 characters with the next character as every position's target,
+and the last 10% likewise is the test split. The loss is in nats per character.
+
+Initialised as Keras initialises webgrad's layers (src/nn/initializers): the embedding uniform in
+[-0.05, 0.05] (Keras' 'uniform'), the LSTM's input kernel glorot uniform (xavier_uniform_ on
+weight_ih: fan-in 64, fan-out 512), its recurrent kernel orthogonal (orthogonal_ on weight_hh,
+the transpose of Keras' kernel with orthonormal rows), biases zero but the forget gate's at 1
+(unitForgetBias: rows 128..255 of bias_ih in torch's i, f, g, o order; bias_hh stays 0), the
+head glorot uniform with a zero bias.
+
+Usage:
+  python3 examples/char_model_torch.py TEXT_FILE [--seeds 1,2,3] [--epochs 10] [--vocabulary JSON]
+--vocabulary: the code points webgrad saved (webgrad.json's metadata), checked against the text's.
+Prints one line per epoch and a final `{"seed": ..., ...}` JSON line per seed.
+"""
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+EMBED, UNITS, CONTEXT, TEST_FRACTION = 64, 128, 64, 0.1
+
+
+class CharModel(nn.Module):
+    def __init__(self, vocabulary):
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary, EMBED)
+        self.lstm = nn.LSTM(EMBED, UNITS, batch_first=True)
+        self.head = nn.Linear(UNITS, vocabulary)
+        with torch.no_grad():
+            nn.init.uniform_(self.embed.weight, -0.05, 0.05)
+            nn.init.xavier_uniform_(self.lstm.weight_ih_l0)
+            nn.init.orthogonal_(self.lstm.weight_hh_l0)
+            self.lstm.bias_ih_l0.zero_()
+            self.lstm.bias_ih_l0[UNITS:2 * UNITS] = 1.0
+            self.lstm.bias_hh_l0.zero_()
+            nn.init.xavier_uniform_(self.head.weight)
+            self.head.bias.zero_()
+
+    def forward(self, ids):
+        hs, _ = self.lstm(self.embed(ids))
+        return self.head(hs)
+
+
+def windows(ids):
+    n = (len(ids) - 1) // CONTEXT
+    return torch.from_numpy(ids[:n * CONTEXT].reshape(n, CONTEXT)), torch.from_numpy(ids[1:n * CONTEXT + 1].reshape(n, CONTEXT))
+
+
+def load(path, saved):
+    with open(path, encoding='utf-8', errors='replace', newline='') as f:
+        text = f.read()
+    chars = sorted(set(text))
+    if saved is not None and [ord(c) for c in chars] != saved:
+        raise SystemExit(f'{path}: its {len(chars)} characters are not the {len(saved)} of the webgrad model: not the text it trained on')
+    index = {c: i for i, c in enumerate(chars)}
+    ids = np.array([index[c] for c in text], dtype=np.int64)
+    cut = math.floor(len(ids) * (1 - TEST_FRACTION))
+    return len(text), chars, windows(ids[:cut]), windows(ids[cut:])
+
+
+def loss_of(model, x, y, batch=256):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            logits = model(x[i:i + batch])
+            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[i:i + batch].reshape(-1), reduction='sum').item()
+    model.train()
+    return total / y.numel()
+
+
+def run(seed, epochs, lr, batch, vocabulary, train, test):
+    torch.manual_seed(seed)
+    model = CharModel(vocabulary)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)
+    xtr, ytr = train
+    shuffle = torch.Generator().manual_seed(seed)
+    start = time.time()
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(len(xtr), generator=shuffle)
+        total, chars, t0 = 0.0, 0, time.time()
+        for i in range(0, len(xtr), batch):
+            idx = order[i:i + batch]
+            logits = model(xtr[idx])
+            loss = nn.functional.cross_entropy(logits.reshape(-1, vocabulary), ytr[idx].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * ytr[idx].numel()
+            chars += ytr[idx].numel()
+        print(f'seed {seed} epoch {epoch}/{epochs} - {time.time() - t0:.0f}s - loss: {total / chars:.4f} nats/char', flush=True)
+    test_loss = loss_of(model, *test)
+    print(json.dumps({'seed': seed, 'epochs': epochs, 'train_loss': round(total / chars, 4), 'test_nats_per_char': round(test_loss, 4),
+                      'seconds': round(time.time() - start, 1)}), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('text')
+    p.add_argument('--seeds', default='1,2,3')
+    p.add_argument('--epochs', type=int, default=10)
+    p.add_argument('--lr', type=float, default=0.002)
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--vocabulary', default=None, help="the webgrad model's vocabulary as a JSON list of code points")
+    a = p.parse_args()
+    torch.set_num_threads(2)
+    n, chars, train, test = load(a.text, json.loads(a.vocabulary) if a.vocabulary else None)
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
+    print(f'data: {n} characters, {len(chars)} distinct, {len(train[0])} training windows / {len(test[0])} test windows of {CONTEXT}', flush=True)
+    for seed in (int(s) for s in a.seeds.split(',')):
+        run(seed, a.epochs, a.lr, a.batch_size, len(chars), train, test)
+
+
+if __name__ == '__main__':
+    main()
