@@ -3,8 +3,9 @@ import type { Backend } from '../../src/backend/backend.js';
 import type { RecurrentAttrs } from '../../src/ops/recurrent.js';
 import { RECURRENT_GATES, recurrentSequence, recurrentSequenceBackward } from '../../src/ops/recurrent.js';
 import { backends } from '../helpers/backends.js';
+import { expectSequenceGradients } from '../helpers/recurrent-grad.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
-import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
+import { expectClose, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 
 /*
  * The recurrent kernels' two optional inputs: the step mask [B, T] (Keras'
@@ -57,7 +58,6 @@ function inputs(c: Case, seed: number): HostTensor[] {
   return [...weights(c, seed), ...(c.masked ? [stepMask(c.B, c.T)] : []), ...(c.recurrentDropout ? [dropMask(c.B, c.units, seed + 7)] : [])];
 }
 
-const f64 = (t: HostTensor, v: Float64Array): HostTensor => ({ info: t.info, data: v });
 const exact = (shape: readonly number[], v: ArrayLike<number>): HostTensor => ({ info: { shape: [...shape], dtype: 'f32' }, data: Float64Array.from(v) });
 
 /** The backward's inputs from the forward's outputs: dhs, hs, cache (not SimpleRNN), whh, the masks. */
@@ -87,21 +87,7 @@ describe('masked recurrent kernels, the CPU reference (float64)', () => {
     const infos = recurrentSequence.outputs(ins.map((t) => t.info), a);
     const outs = reference(recurrentSequence, ins, a).map((o, i) => exact(infos[i].shape, o));
     const [dxp, drec = dxp] = reference(recurrentSequenceBackward, backwardInputs(c, ins, outs, exact(W.info.shape, W.data)), a);
-    // The weight gradient as the rule records it: hprevᵀ·drec over all the rows, and drec's column sums.
-    const U = c.units;
-    const GU = G(c) * U;
-    const hprev = outs[1].data;
-    const rows = hprev.length / U;
-    const dwhh = new Float64Array(U * GU);
-    for (let r = 0; r < rows; r++) for (let k = 0; k < U; k++) for (let m = 0; m < GU; m++) dwhh[k * GU + m] += hprev[r * U + k] * drec[r * GU + m];
-    const at = (k: number) => (v: Float64Array) => loss(ins.map((t, i) => (i === k ? f64(t, v) : t)));
-    expectClose(dxp, numericGradient(at(0), Float64Array.from(ins[0].data)), FD_TOL, 'd(xp)');
-    expectClose(dwhh, numericGradient(at(1), Float64Array.from(ins[1].data)), FD_TOL, 'd(whh)');
-    if (hasBias(c)) {
-      const dbhh = new Float64Array(GU);
-      for (let r = 0; r < rows; r++) for (let m = 0; m < GU; m++) dbhh[m] += drec[r * GU + m];
-      expectClose(dbhh, numericGradient(at(2), Float64Array.from(ins[2].data)), FD_TOL, 'd(bhh)');
-    }
+    expectSequenceGradients(a, ins, outs[1].data, dxp, drec, loss);
   });
 
   const CELLS: RecurrentAttrs[] = [{ cell: 'simpleRnn', units: 3 }, { cell: 'lstm', units: 3 }, { cell: 'gru', units: 3 }, { cell: 'gru', units: 3, resetAfter: false }];

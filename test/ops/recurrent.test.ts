@@ -11,8 +11,9 @@ import { reshape } from '../../src/ops/reshape.js';
 import type { RecurrentAttrs } from '../../src/ops/recurrent.js';
 import { lastStep, lastStepBackward, RECURRENT_GATES, recurrentSequence, recurrentSequenceBackward, recurrentWorkgroup } from '../../src/ops/recurrent.js';
 import { backends } from '../helpers/backends.js';
+import { expectSequenceGradients } from '../helpers/recurrent-grad.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
-import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
+import { expectClose, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 
 /*
  * SimpleRNN, LSTM and GRU over whole sequences: recurrentSequence, its
@@ -69,19 +70,7 @@ describe('recurrent gradients against finite differences through time (CPU refer
     const state = outs.map((o, i) => exact([...fwd[i].shape], o));
     const back = [dhs, state[0], ...(c.cell === 'simpleRnn' ? [] : [state[2]]), ins[1]];
     const [dxp, drec = dxp] = reference(recurrentSequenceBackward, back, a);
-    // The weight gradient as the rule records it: hprevᵀ·drec over all the rows, and drec's column sums.
-    const GU = G(c) * U;
-    const rows = hprev.length / U;
-    const dwhh = new Float64Array(U * GU);
-    for (let r = 0; r < rows; r++) for (let k = 0; k < U; k++) for (let m = 0; m < GU; m++) dwhh[k * GU + m] += hprev[r * U + k] * drec[r * GU + m];
-    const at = (k: number) => (v: Float64Array) => loss(ins.map((t, i) => (i === k ? f64(t, v) : t)));
-    expectClose(dxp, numericGradient(at(0), Float64Array.from(ins[0].data)), FD_TOL, 'd(xp)');
-    expectClose(dwhh, numericGradient(at(1), Float64Array.from(ins[1].data)), FD_TOL, 'd(whh)');
-    if (hasBias(c)) {
-      const dbhh = new Float64Array(GU);
-      for (let r = 0; r < rows; r++) for (let m = 0; m < GU; m++) dbhh[m] += drec[r * GU + m];
-      expectClose(dbhh, numericGradient(at(2), Float64Array.from(ins[2].data)), FD_TOL, 'd(bhh)');
-    }
+    expectSequenceGradients(a, ins, hprev, dxp, drec, loss);
     expect(hs.every(Number.isFinite)).toBe(true);
   });
 
