@@ -82,7 +82,8 @@ export function bidirectionalNodes(g: OnnxGraph, c: BidirectionalConfig, weight:
   g.x = merge(g, c.name, c.mergeMode, fwd, rev);
 }
 
-function merge(g: OnnxGraph, name: string, mode: MergeMode, y: string, yRev: string): string {
+/** The two halves' outputs merged as mergeMode says (Keras' Bidirectional). */
+export function merge(g: OnnxGraph, name: string, mode: MergeMode, y: string, yRev: string): string {
   switch (mode) {
     case 'concat':
       return g.op('Concat', [y, yRev], `${name}/concat`, { axis: { int: -1 } });

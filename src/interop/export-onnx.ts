@@ -13,7 +13,8 @@ import { maskCarried } from '../nn/layers.js';
 import type { Sequential } from '../nn/model.js';
 import { channelsFirstKernel, exportedWeights, samePads } from './export-common.js';
 import { bidirectionalNodes } from './export-onnx-bidirectional.js';
-import { recurrentNodes, refuseMaskedRecurrent } from './export-onnx-recurrent.js';
+import { maskedBidirectionalNodes, maskedRecurrentNodes } from './export-onnx-masked.js';
+import { recurrentNodes } from './export-onnx-recurrent.js';
 import type { Attribute } from './onnx-proto.js';
 import { initializer, model as modelProto, node, valueInfo } from './onnx-proto.js';
 
@@ -34,11 +35,14 @@ export class OnnxGraph {
   readonly initializers: Uint8Array[] = [];
   private readonly used = new Set<string>(['x']);
   private readonly scalars = new Map<number, string>();
+  private readonly built = new Map<string, string>();
   /** The current value and whether it is channels-first (NCHW), as ONNX's Conv, pools and BatchNormalization take it. */
   x = 'x';
   channelsFirst = false;
   /** webgrad's sample shape (channels last) of the current value. */
   shape: number[];
+  /** The int64 ids [N, T] an Embedding with maskZero read: the mask's source for the recurrent layers it reaches. */
+  maskIds: string | null = null;
 
   constructor(inputShape: number[]) {
     this.shape = [...inputShape];
@@ -79,6 +83,12 @@ export class OnnxGraph {
   scalar(v: number): string {
     if (!this.scalars.has(v)) this.scalars.set(v, this.weight(`const_${v}`, [], Float32Array.of(v)));
     return this.scalars.get(v)!;
+  }
+
+  /** The value `key` names, built by `make` the first time only (values that several layers share). */
+  once(key: string, make: () => string): string {
+    if (!this.built.has(key)) this.built.set(key, make());
+    return this.built.get(key)!;
   }
 
   /** Moves the channels from last to second (NHWC → NCHW), once, where the sample has more than one axis. */
@@ -127,9 +137,8 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
   }
   for (const [i, layer] of model.layers.entries()) {
     const c = layer.config as LayerConfig;
-    // Only a recurrent layer's output depends on the mask of padded steps; ONNX's cannot take one.
-    const maskSource = maskCarried(model.layers.slice(0, i));
-    if (maskSource && ['simpleRNN', 'lstm', 'gru', 'bidirectional'].includes(c.type)) throw refuseMaskedRecurrent(c.name, maskSource.name);
+    // Only a recurrent layer's output depends on the mask of padded steps: one it reaches runs step by step, keeping the state at padded steps.
+    const masked = maskCarried(model.layers.slice(0, i)) !== null;
     const activate = () => {
       g.x = onnxActivation(recordNodes(g), g.x, c.activation, (c as { alpha?: number }).alpha, c.name);
     };
@@ -187,15 +196,16 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
         const table = g.weight(`${c.name}/embeddings`, [c.inputDim, c.outputDim], weight(c.name, 'embeddings').data);
         const ids = g.op('Cast', [g.x], `${c.name}/ids`, { to: { int: 7 } });
         g.x = g.op('Gather', [table, ids], `${c.name}/gather`, { axis: { int: 0 } });
+        if (c.maskZero) g.maskIds = ids;
         break;
       }
       case 'simpleRNN':
       case 'lstm':
       case 'gru':
-        recurrentNodes(g, c, (part) => weight(c.name, part));
+        (masked ? maskedRecurrentNodes : recurrentNodes)(g, c, (part) => weight(c.name, part));
         break;
       case 'bidirectional':
-        bidirectionalNodes(g, c, (half, part) => weight(c.name, `${half}/${part}`));
+        (masked ? maskedBidirectionalNodes : bidirectionalNodes)(g, c, (half, part) => weight(c.name, `${half}/${part}`));
         break;
       case 'pointFeatures': {
         // The columns x and y ([N, 1] each), each feature's nodes from its record, then the features side by side.

@@ -8,23 +8,28 @@ import { Random } from '../../src/core/random.js';
 import { onnxExport } from '../../src/interop/export-onnx.js';
 import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { importPytorch } from '../../src/interop/import-pytorch.js';
-import { dense, embedding, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
+import { bidirectional, dense, embedding, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { expectClose } from '../helpers/check.js';
+import { loadOnnxruntime } from '../helpers/onnxruntime.js';
 
 /*
  * maskZero through the exports (#26): the PyTorch export runs the recurrent
  * layers a mask reaches in model.py's loop, keeping the state at padded steps
  * (torch.where), and predicts as webgrad does; the import keeps maskZero from
- * the topology; the ONNX export refuses a mask that reaches a recurrent layer,
- * by name and with the reason. CI installs python3-torch (.ci/run); elsewhere
- * the torch case is skipped, saying why.
+ * the topology; the ONNX export runs them step by step (Where keeps the state
+ * at padded steps) and onnxruntime predicts as webgrad. CI installs
+ * python3-torch and onnxruntime-node (.ci/run); elsewhere those cases are
+ * skipped, saying why.
  */
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the masking export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`masking-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
+// onnxruntime-node: CI fails without it (loadOnnxruntime throws there); elsewhere the ONNX case is skipped, saying why.
+const { ort, why } = await loadOnnxruntime();
+if (!ort) console.warn(`masking-export: the ONNX case skipped: ${why}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'webgrad-masking-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +45,16 @@ function ids(n: number, seed: number) {
     for (let t = 0; t < L; t++) x[i * T + (i % 2 === 0 ? T - L + t : t)] = 1 + r.int(V - 1);
   }
   return { data: x, shape: [n, T] };
+}
+
+/** ids with, in every third sample that has room, a padded step between its first and last real ones. */
+function gapped(x: { data: Float32Array; shape: number[] }) {
+  for (let i = 0; i < x.shape[0]; i += 3) {
+    const row = x.data.subarray(i * T, (i + 1) * T);
+    const real = [...row.keys()].filter((t) => row[t] !== 0);
+    if (real.length >= 3) row[real[1]] = 0;
+  }
+  return x;
 }
 
 /** Every cell a mask reaches: one going backwards and giving every step, the next its last state; then a dense head. */
@@ -118,15 +133,41 @@ describe('maskZero through the exports', () => {
     m.dispose();
   });
 
-  it('the ONNX export refuses a mask that reaches a recurrent layer, naming both and why', async () => {
-    const m = classifier().compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
-    await m.predict(ids(2, 1));
-    await expect(onnxExport(m)).rejects.toThrow(/export to ONNX: lstm_1 takes the mask of embedding_1 \(maskZero\), which ONNX's recurrent operators cannot express: their sequence_lens skips only the steps after each sequence's end/);
-    m.dispose();
-    // A mask that reaches no recurrent layer changes no prediction: that model exports.
+  it.skipIf(!ort)('the ONNX export predicts as webgrad, padded steps (before, after, between, only) keeping the state', async () => {
+    // Fitted first, so that the weights are not their initial ones; the data pads before, after and between real steps.
+    const stacks = [
+      ['classifier', classifier()],
+      ['bidirectional', sequential([embedding(V, 4, { maskZero: true, inputShape: [T] }), bidirectional(gru(3, { returnSequences: true })), bidirectional(lstm(4), { mergeMode: 'sum' }), dense(3, { activation: 'softmax' })], { seed: 5 })],
+      // Every step's output to the end (a class per step), so that the zeros of the padded steps show; its half reading backwards.
+      ['bidirectional, every step', sequential([embedding(V, 4, { maskZero: true, inputShape: [T] }), bidirectional(gru(3, { returnSequences: true, goBackwards: true })), dense(3, { activation: 'softmax' })], { seed: 6 })],
+    ] as const;
+    for (const [label, m] of stacks) {
+      m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+      const x = gapped(ids(24, 3));
+      const perStep = label === 'bidirectional, every step';
+      const y = { data: Int32Array.from({ length: perStep ? 24 * T : 24 }, (_, i) => i % 3), shape: perStep ? [24, T] : [24] };
+      await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+      const want = await m.predict(x);
+      const session = await ort!.InferenceSession.create(await onnxExport(m));
+      const got = (await session.run({ x: new ort!.Tensor('float32', x.data, x.shape) })).y;
+      await session.release();
+      expect(got.dims.map(Number), label).toEqual(want.shape);
+      // As the PyTorch check: three recurrent layers (two here, each two halves) in float32, sums in other orders.
+      expectClose(got.data as Float32Array, want.data, { atol: 1e-6, rtol: 1e-5, why: 'three recurrent layers in float32, sums in different orders' }, `${label}: onnxruntime vs webgrad`);
+      m.dispose();
+    }
+  }, 120_000);
+
+  it('the ONNX export runs step by step only the recurrent layers a mask reaches', async () => {
+    // Without maskZero a recurrent layer stays one operator over every step: no Where.
+    const unmasked = sequential([embedding(V, 4, { inputShape: [T] }), lstm(5), dense(2)]).compile({ loss: 'meanSquaredError', backend: 'cpu' });
+    await unmasked.predict(ids(2, 1));
+    expect(Buffer.from(await onnxExport(unmasked)).toString('latin1')).not.toContain('Where');
+    unmasked.dispose();
+    // A mask that reaches no recurrent layer changes no prediction: that model exports as it is.
     const plain = sequential([embedding(V, 4, { maskZero: true, inputShape: [T] }), dense(2)]).compile({ loss: 'meanSquaredError', backend: 'cpu' });
     await plain.predict(ids(2, 1));
-    await expect(onnxExport(plain)).resolves.toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(await onnxExport(plain)).toString('latin1')).not.toContain('Where');
     plain.dispose();
   });
 });
