@@ -189,9 +189,14 @@ export function weightedFields(
 export const regularizerOptions = { kernelRegularizer: regularizerOpt('kernel'), biasRegularizer: regularizerOpt('bias') };
 
 /** A regularizer read from a file is checked as an option is. */
-export function checkRegularizers(config: { name: string; kernelRegularizer?: Regularizer; biasRegularizer?: Regularizer }): void {
-  for (const k of ['kernelRegularizer', 'biasRegularizer'] as const) {
-    if (config[k] !== undefined && regularizerProblem(config[k])) throw new ValueError(`${config.name}: ${k} ${regularizerProblem(config[k])}`);
+/** The config fields that may hold a regularizer, in Keras' names. */
+export type RegularizerKey = 'kernelRegularizer' | 'recurrentRegularizer' | 'biasRegularizer' | 'embeddingsRegularizer';
+
+/** A config's regularizers (`keys`, by default a kernel's and a bias') checked as the builders check them: a file may hold anything. */
+export function checkRegularizers(config: { name: string } & { [K in RegularizerKey]?: Regularizer }, keys: readonly RegularizerKey[] = ['kernelRegularizer', 'biasRegularizer']): void {
+  for (const k of keys) {
+    const problem = config[k] === undefined ? null : regularizerProblem(config[k]);
+    if (problem) throw new ValueError(`${config.name}: ${k} ${problem}`);
   }
 }
 

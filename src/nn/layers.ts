@@ -24,7 +24,7 @@ import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
 import { activationOpt, applyActivation, autoName, checkActivation, checkAlpha, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
-import { addPenalties, regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
+import { addPenalties, regularizerOpt, resolveRegularizer } from './regularizers.js';
 
 export * from './layer-base.js';
 export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
@@ -270,7 +270,7 @@ function embeddingLayer(config: ConfigOf<'embedding'>): Layer {
   if (inputDim > MAX_VOCABULARY) throw new ValueError(`${config.name}: inputDim ${inputDim} is above ${MAX_VOCABULARY}: ids above it are not exact in the f32 inputs`);
   if (typeof config.maskZero !== 'boolean') throw new ValueError(`${config.name}: maskZero must be true or false, got ${JSON.stringify(config.maskZero)}`);
   checkInitializer(config.embeddingsInitializer);
-  if (config.embeddingsRegularizer !== undefined && regularizerProblem(config.embeddingsRegularizer)) throw new ValueError(`${config.name}: embeddingsRegularizer ${regularizerProblem(config.embeddingsRegularizer)}`);
+  checkRegularizers(config, ['embeddingsRegularizer']);
   return {
     name: config.name,
     config,

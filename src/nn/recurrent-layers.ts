@@ -17,9 +17,9 @@ import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { ForwardContext, Layer, ParamSpec } from './layer-base.js';
-import { autoName, initializerProblem, layerCommon, regularizerOptions } from './layer-base.js';
+import { autoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
-import { addPenalties, regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
+import { addPenalties, regularizerOpt, resolveRegularizer } from './regularizers.js';
 
 export type RecurrentType = 'simpleRNN' | 'lstm' | 'gru';
 
@@ -154,9 +154,7 @@ function checkConfig(c: RecurrentConfig): void {
   for (const k of ['dropout', 'recurrentDropout'] as const) if (rateProblem(c[k])) throw new ValueError(at(`${k} ${rateProblem(c[k])}`));
   if (c.seed !== undefined && seedProblem(c.seed)) throw new ValueError(at(`seed ${seedProblem(c.seed)}`));
   for (const k of ['kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const) checkInitializer(c[k]);
-  for (const k of ['kernelRegularizer', 'recurrentRegularizer', 'biasRegularizer'] as const) {
-    if (c[k] !== undefined && regularizerProblem(c[k])) throw new ValueError(at(`${k} ${regularizerProblem(c[k])}`));
-  }
+  checkRegularizers(c, ['kernelRegularizer', 'recurrentRegularizer', 'biasRegularizer']);
 }
 
 const CELL: { readonly [T in RecurrentType]: RecurrentCell } = { simpleRNN: 'simpleRnn', lstm: 'lstm', gru: 'gru' };

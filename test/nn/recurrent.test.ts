@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
-import { dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
-import type { Layer } from '../../src/nn/layers.js';
+import { dense, embedding, gru, layerFromConfig, lstm, simpleRNN } from '../../src/nn/layers.js';
+import type { Layer, LayerConfig } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelFromBytes } from '../../src/nn/saving.js';
 import { layersFromSpec, parseSpec } from '../../src/nn/spec.js';
@@ -42,6 +42,11 @@ describe('the recurrent layers', () => {
     expect(() => lstm(4, { return_sequences: true } as never)).toThrow(/unknown option 'return_sequences'.*returnSequences/);
     expect(() => gru(4, { stateful: true } as never)).toThrow(/stateful/);
     expect(() => lstm(4).outputShape([12])).toThrow(/takes sequences \[steps, features\], got \[12\]; for a sequence of single values give \[steps, 1\]/);
+    // A file's config is checked as the options are: each regularizer by its name.
+    const bad = { l1: -1, l2: 0 };
+    expect(() => layerFromConfig({ ...lstm(4, { name: 'enc' }).config, recurrentRegularizer: bad } as LayerConfig)).toThrow(/enc: recurrentRegularizer .*l1/);
+    expect(() => layerFromConfig({ ...gru(4, { name: 'enc' }).config, kernelRegularizer: bad } as LayerConfig)).toThrow(/enc: kernelRegularizer .*l1/);
+    expect(() => layerFromConfig({ ...embedding(5, 2, { name: 'emb' }).config, embeddingsRegularizer: bad } as LayerConfig)).toThrow(/emb: embeddingsRegularizer .*l1/);
   });
 
   it('the spec reads flat square data as rows, stacks with every step, and :seq and :back', () => {
