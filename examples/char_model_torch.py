@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from keras_init import keras_dense_, keras_lstm_
+
 EMBED, UNITS, CONTEXT, TEST_FRACTION = 64, 128, 64, 0.1
 
 
@@ -46,13 +48,8 @@ class CharModel(nn.Module):
         self.head = nn.Linear(UNITS, vocabulary)
         with torch.no_grad():
             nn.init.uniform_(self.embed.weight, -0.05, 0.05)
-            nn.init.xavier_uniform_(self.lstm.weight_ih_l0)
-            nn.init.orthogonal_(self.lstm.weight_hh_l0)
-            self.lstm.bias_ih_l0.zero_()
-            self.lstm.bias_ih_l0[UNITS:2 * UNITS] = 1.0
-            self.lstm.bias_hh_l0.zero_()
-            nn.init.xavier_uniform_(self.head.weight)
-            self.head.bias.zero_()
+        keras_lstm_(self.lstm)
+        keras_dense_(self.head)
 
     def forward(self, ids):
         hs, _ = self.lstm(self.embed(ids))

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from keras_init import keras_dense_, keras_lstm_
+
 UNITS, STEPS, ROW, CLASSES = 128, 28, 28, 10
 
 
@@ -37,14 +39,8 @@ class LstmDigits(nn.Module):
         super().__init__()
         self.lstm = nn.LSTM(ROW, UNITS, batch_first=True)
         self.head = nn.Linear(UNITS, CLASSES)
-        with torch.no_grad():
-            nn.init.xavier_uniform_(self.lstm.weight_ih_l0)
-            nn.init.orthogonal_(self.lstm.weight_hh_l0)
-            self.lstm.bias_ih_l0.zero_()
-            self.lstm.bias_ih_l0[UNITS:2 * UNITS] = 1.0
-            self.lstm.bias_hh_l0.zero_()
-            nn.init.xavier_uniform_(self.head.weight)
-            self.head.bias.zero_()
+        keras_lstm_(self.lstm)
+        keras_dense_(self.head)
 
     def forward(self, x):
         _, (h, _) = self.lstm(x.view(-1, STEPS, ROW))
