@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import type { Backend } from '../../src/backend/backend.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import type { Value } from '../../src/graph/graph.js';
@@ -7,6 +7,7 @@ import { Graph } from '../../src/graph/graph.js';
 import { add, scale } from '../../src/ops/elementwise.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { backends } from '../helpers/backends.js';
+import { runOnce } from '../helpers/graph-run.js';
 import { expectClose, numericGradient, randn, reference, rng } from '../helpers/check.js';
 
 /**
@@ -47,14 +48,7 @@ describe.each(backends)('autodiff + executor on %s', (_name, make) => {
       const grads = gradients(g, L, [A, B]);
       const r = rng(3);
       const host = new Map<Value, Float32Array>([u, v, A, B].map((x) => [x, randn(r, [...x.shape]).data as Float32Array]));
-      const bound = new Map<Value, DeviceTensor>();
-      for (const [x, d] of host) {
-        const t = be.allocate(x.shape);
-        be.write(t, d);
-        bound.set(x, t);
-      }
-      const compiled = await compileGraph(be, g, bound, [...grads.values(), L]);
-      compiled.program.run();
+      const { compiled } = await runOnce(be, g, host, [...grads.values(), L]);
       const f64 = Object.fromEntries([...host].map(([x, d]) => [x.name, Float64Array.from(d)]));
       const loss = (await be.read(compiled.tensor(L)))[0];
       expect(loss).toBeCloseTo(lossF64(form, dims, f64), 4);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import type { Backend } from '../../src/backend/backend.js';
 import { gradients } from '../../src/graph/autodiff.js';
-import { compileGraph } from '../../src/graph/executor.js';
 import type { Value } from '../../src/graph/graph.js';
 import { Graph } from '../../src/graph/graph.js';
 import { activation } from '../../src/ops/activation.js';
@@ -13,6 +12,7 @@ import type { Pool2dAttrs } from '../../src/ops/pool.js';
 import { avgPool2d, globalAvgPool2d, maxPool2d } from '../../src/ops/pool.js';
 import { reshape } from '../../src/ops/reshape.js';
 import { backends } from '../helpers/backends.js';
+import { runOnce } from '../helpers/graph-run.js';
 import { expectClose, numericGradient, randn, reference, rng } from '../helpers/check.js';
 
 /*
@@ -71,14 +71,7 @@ describe.each(backends)('autodiff through a convolutional stack on %s', (_name, 
     const r = rng(11);
     const values = g.values.filter((w) => w.role !== 'temp');
     const host = new Map<Value, Float32Array>(values.map((w) => [w, randn(r, [...w.shape]).data as Float32Array]));
-    const bound = new Map<Value, DeviceTensor>();
-    for (const [w, d] of host) {
-      const t = be.allocate(w.shape);
-      be.write(t, d);
-      bound.set(w, t);
-    }
-    const compiled = await compileGraph(be, g, bound, [...grads.values(), L]);
-    compiled.program.run();
+    const { compiled, bound } = await runOnce(be, g, host, [...grads.values(), L]);
     const f64 = Object.fromEntries([...host].map(([w, d]) => [w.name, Float64Array.from(d)]));
     for (const w of [k, b, x]) {
       const got = await be.read(compiled.tensor(grads.get(w)!));

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import type { Backend } from '../../src/backend/backend.js';
 import { sizeOf } from '../../src/core/shape.js';
 import { gradients } from '../../src/graph/autodiff.js';
-import { compileGraph } from '../../src/graph/executor.js';
 import type { Value } from '../../src/graph/graph.js';
 import { Graph } from '../../src/graph/graph.js';
 import type { Layer } from '../../src/nn/layers.js';
@@ -12,6 +11,7 @@ import { newHostArray } from '../../src/ops/kernel.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { reshape } from '../../src/ops/reshape.js';
 import { backends } from '../helpers/backends.js';
+import { runOnce } from '../helpers/graph-run.js';
 import { expectClose, numericGradient, randn, rng } from '../helpers/check.js';
 
 /*
@@ -65,14 +65,7 @@ describe.each(backends)('bidirectional gradients on %s', (_name, make) => {
     const r = rng(17);
     // Weights in ±0.5 keep the gates off saturation, where differences of float64 stay accurate.
     const host = new Map<Value, Float32Array>([...wrt, G].map((v) => [v, randn(r, [...v.shape], v === x || v === G ? -1 : -0.5, v === x || v === G ? 1 : 0.5).data as Float32Array]));
-    const bound = new Map<Value, DeviceTensor>();
-    for (const [v, d] of host) {
-      const t = be.allocate(v.shape);
-      be.write(t, d);
-      bound.set(v, t);
-    }
-    const compiled = await compileGraph(be, g, bound, wrt.map((v) => grads.get(v)!));
-    compiled.program.run();
+    const { compiled, bound } = await runOnce(be, g, host, wrt.map((v) => grads.get(v)!));
     const f64 = new Map<Value, HostArray>([...host].map(([v, d]) => [v, Float64Array.from(d)]));
     for (const v of wrt) {
       const want = numericGradient((d) => lossF64(g, forwardNodes, new Map([...f64, [v, d]]), L), f64.get(v) as Float64Array);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import type { Backend } from '../../src/backend/backend.js';
 import { gradients } from '../../src/graph/autodiff.js';
-import { compileGraph } from '../../src/graph/executor.js';
 import type { Value } from '../../src/graph/graph.js';
 import { Graph } from '../../src/graph/graph.js';
 import { concatLast, splitLast } from '../../src/ops/concat.js';
@@ -11,6 +10,7 @@ import { reduceSum } from '../../src/ops/reduce.js';
 import { reverse } from '../../src/ops/reverse.js';
 import { backends } from '../helpers/backends.js';
 import type { HostTensor } from '../helpers/check.js';
+import { runOnce } from '../helpers/graph-run.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn } from '../helpers/check.js';
 
 /*
@@ -144,14 +144,7 @@ describe.each(backends)('merge ops on %s', (_name, make) => {
     const host = new Map<Value, Float32Array>([...params, ...inputs].map((v) => [v, randn(r, [...v.shape]).data as Float32Array]));
     // A padded step in every sample but the first's (one step: all real).
     host.set(mask, Float32Array.from({ length: dims[0] * dims[1] }, (_, i) => (i % dims[1] === dims[1] - 1 && i >= dims[1] ? 0 : 1)));
-    const bound = new Map<Value, DeviceTensor>();
-    for (const [v, d] of host) {
-      const t = be.allocate(v.shape);
-      be.write(t, d);
-      bound.set(v, t);
-    }
-    const compiled = await compileGraph(be, g, bound, [...grads.values(), L]);
-    compiled.program.run();
+    const { compiled, bound } = await runOnce(be, g, host, [...grads.values(), L]);
     const f64 = Object.fromEntries([...host].map(([v, d]) => [v.name, Float64Array.from(d)]));
     for (const p of params) {
       const got = await be.read(compiled.tensor(grads.get(p)!));

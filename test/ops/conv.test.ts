@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
+import type { Backend } from '../../src/backend/backend.js';
 import { gradients } from '../../src/graph/autodiff.js';
-import { compileGraph } from '../../src/graph/executor.js';
 import type { Value } from '../../src/graph/graph.js';
 import { Graph } from '../../src/graph/graph.js';
 import { activation } from '../../src/ops/activation.js';
@@ -16,6 +15,7 @@ import { reduceSum } from '../../src/ops/reduce.js';
 import { backends } from '../helpers/backends.js';
 import type { ConvCase, Dims4 } from '../helpers/conv-cases.js';
 import { CONV_CASES, label } from '../helpers/conv-cases.js';
+import { runOnce } from '../helpers/graph-run.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
 
@@ -334,14 +334,7 @@ describe.each(backends)('conv2d through autodiff on %s', (_name, make) => {
     const grads = gradients(g, L, [x, k1, k2]);
     const r = rng(11);
     const host = new Map<Value, Float32Array>([x, k1, k2].map((v) => [v, randn(r, [...v.shape], -0.5, 0.5).data as Float32Array]));
-    const bound = new Map<Value, DeviceTensor>();
-    for (const [v, d] of host) {
-      const t = be.allocate(v.shape);
-      be.write(t, d);
-      bound.set(v, t);
-    }
-    const compiled = await compileGraph(be, g, bound, [...grads.values(), L]);
-    compiled.program.run();
+    const { compiled, bound } = await runOnce(be, g, host, [...grads.values(), L]);
     const f64 = Object.fromEntries([...host].map(([v, d]) => [v.name, Float64Array.from(d)]));
     expect((await be.read(compiled.tensor(L)))[0]).toBeCloseTo(lossF64(f64), 4);
     for (const w of [x, k1, k2]) {
