@@ -75,18 +75,19 @@ export function penaltyTerms(a: string, on: readonly (readonly [{ l1: number; l2
  * its real steps (a batch of padding only: 0).
  */
 export function lossCode(loss: unknown, masked = false): string[] {
-  const rows = (f: string) => `${f}(output.reshape(-1, output.shape[-1]), target.reshape(-1).long()`;
+  // The loss over every step as a row: [n·steps, classes] against [n·steps].
+  const rows = (f: string, extra = '') => `${f}(output.reshape(-1, output.shape[-1]), target.reshape(-1).long()${extra})`;
   if (masked && (loss === 'sparseCategoricalCrossentropy' || loss === 'nll')) {
     const f = loss === 'nll' ? 'F.nll_loss' : 'F.cross_entropy';
     return [
       'real = (x != 0).reshape(-1).to(output.dtype)  # maskZero: the padded steps count nothing',
-      `return (${rows(f)}, reduction='none') * real).sum() / real.sum().clamp(min=1)`,
+      `return (${rows(f, ", reduction='none'")} * real).sum() / real.sum().clamp(min=1)`,
     ];
   }
   if (masked) return [`raise NotImplementedError(${pyStr(`a masked loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`];
   switch (loss) {
     case 'sparseCategoricalCrossentropy':
-      return [`return ${rows('F.cross_entropy')})`];
+      return [`return ${rows('F.cross_entropy')}`];
     case 'categoricalCrossentropy':
       return ['return -(target * torch.log_softmax(output, dim=-1)).sum(dim=-1).mean()'];
     case 'binaryCrossentropy':
@@ -96,7 +97,7 @@ export function lossCode(loss: unknown, masked = false): string[] {
     case 'meanAbsoluteError':
       return ['return (output - target).abs().mean()'];
     case 'nll':
-      return [`return ${rows('F.nll_loss')})`];
+      return [`return ${rows('F.nll_loss')}`];
     default:
       return [`raise NotImplementedError(${pyStr(`the loss ${JSON.stringify(loss) ?? String(loss)} is not carried over to torch by this export`)})`];
   }
