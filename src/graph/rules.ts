@@ -1,5 +1,6 @@
 import { activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import { biasGrad } from '../ops/bias.js';
+import { broadcastRowsGrad } from '../ops/broadcast.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
 import { translate } from '../ops/augment.js';
 import { dropout } from '../ops/dropout.js';
@@ -51,6 +52,7 @@ export const NOT_DIFFERENTIABLE = {
   penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", embeddingBackward: "embedding's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
   recurrentSequenceBackward: "recurrentSequence's gradient", lastStepBackward: "lastStep's gradient",
+  broadcastRowsGrad: "broadcastRows' gradient",
   paddingMask: 'a mask of padded steps, data', maskWeights: 'the weights of a mean over real steps, data',
 } as const satisfies Partial<Record<KernelName, string>>;
 
@@ -139,6 +141,12 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const part = (i: number) => ds[i] ?? g.op(fill, [], { shape: outputs[i].shape, value: 0 }, `d(${outputs[i].name})/zeros`);
     return [g.op(concatLast, [part(0), part(1)], {}, `d(${x.name})`)];
   },
+  // out[b, t] = table[t]: each used row gathers its gradients over the batch, the rest get zero. The output
+  // depends on `like` through its shape only: its gradient is zero (a fill that autodiff prunes where nothing needs it).
+  broadcastRows: (g, { inputs: [table, like] }, [d]) => [
+    d && g.op(broadcastRowsGrad, [d], { rows: table.shape[0] }, `d(${table.name})`),
+    d && g.op(fill, [], { shape: like.shape, value: 0 }, `d(${like.name})/zeros`),
+  ],
   // y = x + b (rows): dx passes through, db sums the rows.
   biasAdd: (g, { inputs: [, b] }, [d]) => [d, d && g.op(biasGrad, [d], {}, `d(${b.name})`)],
   // From the output where f' is a function of it (relu, sigmoid, tanh, ...): the pre-activation then has

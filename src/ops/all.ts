@@ -2,6 +2,7 @@
 export * from './activation.js';
 export * from './augment.js';
 export * from './bias.js';
+export * from './broadcast.js';
 export * from './concat.js';
 export * from './conv.js';
 export * from './dropout.js';

@@ -162,6 +162,12 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'reverse 67×5×13 steps', inputs: [f32([B, 5, C])], attrs: { axis: 1 } },
     { name: 'reverse 1031 (axis -1)', inputs: [N], attrs: { axis: -1 } },
   ],
+  // 67 samples of 5 steps from a table of 9 rows (rows past 5 unused; their gradient zero), and all 9.
+  broadcastRows: [
+    { name: 'broadcastRows of a 9×13 table over 67×5×13', inputs: [f32([9, C]), f32([B, 5, C])], attrs: {} },
+    { name: 'broadcastRows of a 9×13 table over 67×9×13', inputs: [f32([9, C]), f32([B, 9, C])], attrs: {} },
+  ],
+  broadcastRowsGrad: [{ name: 'broadcastRowsGrad of 67×5×13 into 9 rows', inputs: [f32([B, 5, C])], attrs: { rows: 9 } }],
   // Variances and rstd are positive: drawn at random they would not be.
   batchNorm: [
     { name: 'batchNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } },
