@@ -10,6 +10,7 @@ import { batchNormBackward, layerNormBackward, layerNormParamGrad } from '../ops
 import { penaltyGrad } from '../ops/regularizer.js';
 import { add, fill, multiply, scale } from '../ops/elementwise.js';
 import { concatLast, splitLast } from '../ops/concat.js';
+import { swapAxes } from '../ops/transpose.js';
 import { reverse } from '../ops/reverse.js';
 import { maskSteps } from '../ops/mask.js';
 import { col2im } from '../ops/conv.js';
@@ -118,6 +119,8 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const dwhh = g.op(matmul, [rows(hprev, attrs.units), rows(drec, whh.shape[1])], { transA: true }, `d(${whh.name})`);
     return [dxp, dwhh, ...(bhh ? [g.op(biasGrad, [drec], {}, `d(${bhh.name})`)] : []), ...masks.map(() => null)];
   },
+  // Swapping the same two axes back.
+  swapAxes: (g, { inputs: [x], attrs }, [d]) => [d && g.op(swapAxes, [d], attrs, `d(${x.name})`)],
   lastStep: (g, { inputs: [hs] }, [d]) => [d && g.op(lastStepBackward, [d], { steps: hs.shape[1] }, `d(${hs.name})`)],
   // Each point's gradient gathers its features' gradients through their partial derivatives.
   pointFeatures: (g, { inputs: [x], attrs }, [d]) => [d && g.op(pointFeaturesBackward, [x, d], attrs, `d(${x.name})`)],

@@ -23,3 +23,4 @@ export * from './regularizer.js';
 export * from './reshape.js';
 export * from './reverse.js';
 export * from './softmax.js';
+export * from './transpose.js';

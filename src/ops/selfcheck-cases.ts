@@ -162,6 +162,10 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'reverse 67×5×13 steps', inputs: [f32([B, 5, C])], attrs: { axis: 1 } },
     { name: 'reverse 1031 (axis -1)', inputs: [N], attrs: { axis: -1 } },
   ],
+  swapAxes: [
+    { name: 'swapAxes 67×5×3×13 (steps ↔ heads)', inputs: [f32([B, 5, 3, C])], attrs: {} },
+    { name: 'swapAxes 67×13 (axis 0)', inputs: [x], attrs: { axis: 0 } },
+  ],
   // 67 samples of 5 steps from a table of 9 rows (rows past 5 unused; their gradient zero), and all 9.
   broadcastRows: [
     { name: 'broadcastRows of a 9×13 table over 67×5×13', inputs: [f32([9, C]), f32([B, 5, C])], attrs: {} },
