@@ -1,4 +1,5 @@
 import { activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
+import { attentionBackwardKV, attentionBackwardQ, attentionStats } from '../ops/attention.js';
 import { biasGrad } from '../ops/bias.js';
 import { broadcastRowsGrad } from '../ops/broadcast.js';
 import { conv2dBackwardFilter, conv2dBackwardInput } from '../ops/conv.js';
@@ -53,6 +54,7 @@ export const NOT_DIFFERENTIABLE = {
   penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", embeddingBackward: "embedding's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",
   batchNormInference: 'batch normalization in inference, with its moving statistics (training records batchNorm)',
   recurrentSequenceBackward: "recurrentSequence's gradient", lastStepBackward: "lastStep's gradient",
+  attentionStats: "attention's gradient", attentionBackwardKV: "attention's gradient", attentionBackwardQ: "attention's gradient",
   broadcastRowsGrad: "broadcastRows' gradient",
   paddingMask: 'a mask of padded steps, data', maskWeights: 'the weights of a mean over real steps, data',
 } as const satisfies Partial<Record<KernelName, string>>;
@@ -118,6 +120,18 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     const rows = (v: Value, n: number) => g.op(reshape, [v], { shape: [-1, n] });
     const dwhh = g.op(matmul, [rows(hprev, attrs.units), rows(drec, whh.shape[1])], { transA: true }, `d(${whh.name})`);
     return [dxp, dwhh, ...(bhh ? [g.op(biasGrad, [drec], {}, `d(${bhh.name})`)] : []), ...masks.map(() => null)];
+  },
+  // FlashAttention-2's backward: the row statistics (lse, Σ dout·out), then dk and dv (packed, split after)
+  // and dq, each recomputing the probabilities from q, k and lse. The mask and the step are data.
+  attention: (g, { inputs, outputs: [out, lse], attrs }, [d, dLse]) => {
+    if (dLse) throw new ValueError("gradients: attention's lse output is for its gradient; a loss may not depend on it");
+    const [q, k, v, ...rest] = inputs;
+    if (!d) return inputs.map(() => null);
+    const stats = g.op(attentionStats, [lse, out, d], {}, `${out.name}/stats`);
+    const ins = [q, k, v, d, stats, ...rest];
+    const dkv = g.op(attentionBackwardKV, ins, attrs, `d(${k.name}‖${v.name})`);
+    const [dk, dv] = g.apply(splitLast, [dkv], { sizes: [k.shape[3], v.shape[3]] }, `d(${k.name}‖${v.name})/split`);
+    return [g.op(attentionBackwardQ, ins, attrs, `d(${q.name})`), dk, dv, ...rest.map(() => null)];
   },
   // Swapping the same two axes back.
   swapAxes: (g, { inputs: [x], attrs }, [d]) => [d && g.op(swapAxes, [d], attrs, `d(${x.name})`)],

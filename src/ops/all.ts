@@ -1,5 +1,6 @@
 // Every kernel, by family: for code that iterates over them (the self-check, the benchmarks).
 export * from './activation.js';
+export * from './attention.js';
 export * from './augment.js';
 export * from './bias.js';
 export * from './broadcast.js';

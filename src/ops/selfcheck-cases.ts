@@ -33,6 +33,13 @@ const stepMask = (k: number) => (d: (Float32Array | Int32Array)[]) => d[k].forEa
 /** Input k (drawn in ±2) made a recurrent dropout mask of rate 0.25: 0 or 1/0.75. */
 const dropMask = (k: number) => (d: (Float32Array | Int32Array)[]) => d[k].forEach((e, i) => (d[k][i] = Math.abs(e) < 0.5 ? 0 : 1 / 0.75));
 
+/** q [2, 3, T, 13], k [2, 3, S, 13], v [2, 3, S, 7]. */
+const attentionInputs = (T: number, S: number) => [f32([2, 3, T, 13]), f32([2, 3, S, 13]), f32([2, 3, S, 7])];
+/** The backward's q, k, v, dout, stats. */
+const attentionBackwardInputs = (T: number, S: number) => [...attentionInputs(T, S), f32([2, 3, T, 7]), f32([2, 3, T, 2])];
+/** stats' lse (input 4, every other value) made 10 + |v|, above the scores random q and k give (|q·k|/√13 < 15), so exp(score − lse) stays moderate. */
+const attentionLse = (d: (Float32Array | Int32Array)[]) => d[4].forEach((e, i) => (d[4][i] = i % 2 === 0 ? 10 + Math.abs(e) : e));
+
 /** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
 const positive = (v: Float32Array | Int32Array) => v.forEach((e, i) => (v[i] = 0.1 + Math.abs(e)));
 /** Random values made token ids in [0, vocabulary). */
@@ -165,6 +172,20 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   swapAxes: [
     { name: 'swapAxes 67×5×3×13 (steps ↔ heads)', inputs: [f32([B, 5, 3, C])], attrs: {} },
     { name: 'swapAxes 67×13 (axis 0)', inputs: [x], attrs: { axis: 0 } },
+  ],
+  // 2 samples, 3 heads, 17 queries (no tile divides them), head dim 13, value dim 7; the mask about a third 0s.
+  attention: [
+    { name: 'attention 2×3×17 over 13 keys, D 13, Dv 7', inputs: attentionInputs(17, 13), attrs: {} },
+    { name: 'attention causal masked dropout 0.2 2×3×17', inputs: [...attentionInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: stepMask(3), classes: 1000 },
+  ],
+  attentionStats: [{ name: 'attentionStats 2×3×17, Dv 7', inputs: [f32([2, 3, 17]), f32([2, 3, 17, 7]), f32([2, 3, 17, 7])], attrs: {} }],
+  attentionBackwardKV: [
+    { name: 'attentionBackwardKV 2×3×17 over 13 keys', inputs: attentionBackwardInputs(17, 13), attrs: {}, derive: attentionLse },
+    { name: 'attentionBackwardKV causal masked dropout 0.2', inputs: [...attentionBackwardInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
+  ],
+  attentionBackwardQ: [
+    { name: 'attentionBackwardQ 2×3×17 over 13 keys', inputs: attentionBackwardInputs(17, 13), attrs: {}, derive: attentionLse },
+    { name: 'attentionBackwardQ causal masked dropout 0.2', inputs: [...attentionBackwardInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
   ],
   // 67 samples of 5 steps from a table of 9 rows (rows past 5 unused; their gradient zero), and all 9.
   broadcastRows: [
