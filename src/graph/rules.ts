@@ -49,6 +49,7 @@ export const NOT_DIFFERENTIABLE = {
   softmaxCrossEntropyWithGrad: 'a fusion graph/fuse.ts makes after autodiff', reduceSumInto: 'a fusion graph/fuse.ts makes after autodiff',
   argmaxAccuracy: 'a metric (piecewise constant)', binaryAccuracy: 'a metric (piecewise constant)',
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',
+  sumSquares: "what gradient clipping reads of the gradients (after autodiff)",
   fill: 'a constant', accumulate: 'an in-place running total', movingAverage: 'an in-place running average (batch normalization\'s moving statistics)',
   accumulateMoments: "an in-place running mean and variance (fit's recomputeBatchNormStatistics)",
   penaltyGrad: "penalty's gradient", pointFeaturesBackward: "pointFeatures' gradient", embeddingBackward: "embedding's gradient", batchNormBackward: "batchNorm's gradient", layerNormBackward: "layerNorm's gradient", layerNormParamGrad: "layerNorm's gradient",

@@ -1,9 +1,13 @@
 import { ValueError } from '../core/errors.js';
 import type { TensorInfo } from '../core/shape.js';
-import { f32, fmt, sizeOf } from '../core/shape.js';
-import code from '../../shaders/optimizer.wgsl?raw';
+import { sizeOf } from '../core/shape.js';
 import type { GpuContext, GpuLaunch, Kernel } from './kernel.js';
 import { defineKernel, grid1d } from './kernel.js';
+import type { GradientAttrs } from './optimizer-common.js';
+import { decayRate, epsilonOk, finite, gradientChecked, gradientLaunch, MIN_NORMAL_F32, nonNegative, shader, shapes } from './optimizer-common.js';
+
+export type { GradientAttrs } from './optimizer-common.js';
+export { sumSquares } from './optimizer-common.js';
 
 /*
  * Optimizer updates as in-place kernels: input g (the gradient), outputs the
@@ -22,43 +26,15 @@ import { defineKernel, grid1d } from './kernel.js';
  * AdamW. Keras 3 always decays decoupled (p -= lr*wd*p before the step): the
  * same as L2 for plain SGD, the same as our AdamW for Adam, different for
  * momentum and RMSprop.
+ *
+ * Every update may first clip its gradient (Keras' clipnorm / global_clipnorm
+ * by `clipNorm`, reading the sum of squares of the gradients clipped together
+ * as input 2, which `sumSquares` computes on the device; clipvalue by
+ * `clipValue`) and stop weight decay at an element (`decayEnd`: the weights
+ * excluded from weight decay are packed last). See GradientAttrs.
  */
 
-const shader = { name: 'optimizer', code };
 const WG = 256;
-const MIN_NORMAL_F32 = 2 ** -126;
-
-/** Scalars travel as float32: one past its range would reach the GPU as infinity (and inf·0 = NaN). */
-function finite(op: string, name: string, v: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) throw new ValueError(`${op}: ${name} must be a finite float32 number, got ${v}`);
-}
-
-function nonNegative(op: string, name: string, v: number): void {
-  finite(op, name, v);
-  if (v < 0) throw new ValueError(`${op}: ${name} must be >= 0, got ${v}`);
-}
-
-/** Decay rates: 1 would freeze the state (and zero Adam's bias correction). */
-function decayRate(op: string, name: string, v: number): void {
-  finite(op, name, v);
-  if (v < 0 || v >= 1) throw new ValueError(`${op}: ${name} must be in [0, 1), got ${v}`);
-}
-
-/** The denominator's epsilon keeps 0/0 away (g = 0 with zero state): it must survive as a normal float32. */
-function epsilonOk(op: string, name: string, v: number): void {
-  finite(op, name, v);
-  if (Math.fround(v) < MIN_NORMAL_F32) throw new ValueError(`${op}: ${name} must be a normal positive float32 (>= 2^-126), got ${v}`);
-}
-
-/** The step's values must be f32[count]; outputs: the parameter and `outputs - 1` state tensors, all shaped like g. */
-function shapes(op: string, [g, values]: readonly TensorInfo[], count: number, outputs: number): TensorInfo[] {
-  if (!values || values.dtype !== 'f32' || values.shape.length !== 1 || values.shape[0] !== count) {
-    const what = count === 1 ? '[lr]' : '[lr, 1 − beta1^step, 1 − beta2^step]';
-    throw new ValueError(`${op}: input 1 must be the step's values, f32[${count}] ${what}, got ${values ? fmt(values) : 'nothing'}`);
-  }
-  if (g.dtype !== 'f32') throw new ValueError(`${op}: gradient must be f32, got ${fmt(g)}`);
-  return Array.from({ length: outputs }, () => f32(g.shape));
-}
 
 /** The values an SGD, momentum or RMSprop update reads at a step: [lr], checked here because the kernel cannot. */
 export function rateValues(op: string, lr: number): number[] {
@@ -74,14 +50,23 @@ export function adamValues(op: string, lr: number, step: number, beta1 = 0.9, be
 }
 
 /** Uniform: the element count, then f32 scalars in WGSL struct order (their names are for the reader). */
-function launch(entry: string, g: TensorInfo, params: [string, number][], ctx: GpuContext, constants?: Record<string, number>): GpuLaunch {
+function launch(entry: string, g: TensorInfo, params: [string, number][], ctx: GpuContext, attrs: GradientAttrs, constants?: Record<string, number>): GpuLaunch {
   const n = sizeOf(g.shape);
-  return { entry, constants, params: [['u32', n], ...params.map(([, v]) => ['f32', v] as const)], workgroups: grid1d(n, WG, ctx) };
+  const clip = gradientLaunch(attrs);
+  const all = { ...constants, ...clip.constants };
+  return {
+    entry,
+    constants: Object.keys(all).length ? all : undefined,
+    params: [['u32', n], ...params.map(([, v]) => ['f32', v] as const)],
+    workgroups: grid1d(n, WG, ctx),
+    leading: 2,
+    extra: clip.extra,
+  };
 }
 
 // ---------------------------------------------------------------- SGD
 
-export interface SgdAttrs {
+export interface SgdAttrs extends GradientAttrs {
   readonly weightDecay?: number;
 }
 
@@ -97,21 +82,22 @@ export const sgd = defineKernel<SgdAttrs>({
   inout: true,
   outputs(inputs, attrs) {
     sgdChecked(attrs);
-    return shapes('sgd', inputs, 1, 1);
+    return shapes('sgd', inputs, 1, 1, attrs);
   },
-  cpu([g, [lr]], [p], _infos, attrs) {
+  cpu([g, [lr], sumSq], [p], _infos, attrs) {
     const { wd } = sgdChecked(attrs);
-    for (let i = 0; i < p.length; i++) p[i] -= lr * (g[i] + wd * p[i]);
+    const { clip, decays } = gradientChecked('sgd', attrs);
+    for (let i = 0; i < p.length; i++) p[i] -= lr * (clip(g[i], sumSq?.[0]) + (decays(i) ? wd : 0) * p[i]);
   },
   gpu([g], attrs, ctx) {
     const { wd } = sgdChecked(attrs);
-    return launch('sgd', g, [['wd', wd]], ctx);
+    return launch('sgd', g, [['wd', wd]], ctx, attrs);
   },
 });
 
 // ---------------------------------------------------------------- Momentum
 
-export interface MomentumAttrs {
+export interface MomentumAttrs extends GradientAttrs {
   readonly momentum: number;
   readonly nesterov?: boolean;
   readonly weightDecay?: number;
@@ -138,25 +124,26 @@ export const momentum = defineKernel<MomentumAttrs>({
   inout: true,
   outputs(inputs, attrs) {
     momentumChecked(attrs);
-    return shapes('momentum', inputs, 1, 2);
+    return shapes('momentum', inputs, 1, 2, attrs);
   },
-  cpu([g, [lr]], [p, v], _infos, attrs) {
+  cpu([g, [lr], sumSq], [p, v], _infos, attrs) {
     const { mu, nesterov, wd } = momentumChecked(attrs);
+    const { clip, decays } = gradientChecked('momentum', attrs);
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i] + wd * p[i];
+      const gi = clip(g[i], sumSq?.[0]) + (decays(i) ? wd : 0) * p[i];
       v[i] = mu * v[i] + gi;
       p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
     }
   },
   gpu([g], attrs, ctx) {
     const { mu, nesterov, wd } = momentumChecked(attrs);
-    return launch('momentum', g, [['mu', mu], ['wd', wd]], ctx, { NESTEROV: nesterov ? 1 : 0 });
+    return launch('momentum', g, [['mu', mu], ['wd', wd]], ctx, attrs, { NESTEROV: nesterov ? 1 : 0 });
   },
 });
 
 // ---------------------------------------------------------------- RMSprop
 
-export interface RmspropAttrs {
+export interface RmspropAttrs extends GradientAttrs {
   /** Decay of the mean square (Keras' rho, PyTorch's alpha). Default 0.9 (Keras; PyTorch uses 0.99). */
   readonly rho?: number;
   /** Default 1e-8, PyTorch's, which goes with its placement sqrt(s) + ε. Keras' default is 1e-7. */
@@ -196,14 +183,15 @@ export const rmsprop = defineKernel<RmspropAttrs>({
   inout: true,
   outputs(inputs, attrs) {
     const { mu, centered } = rmspropChecked(attrs);
-    return shapes('rmsprop', inputs, 1, 2 + (mu > 0 ? 1 : 0) + (centered ? 1 : 0));
+    return shapes('rmsprop', inputs, 1, 2 + (mu > 0 ? 1 : 0) + (centered ? 1 : 0), attrs);
   },
-  cpu([g, [lr]], [p, s, ...rest], _infos, attrs) {
+  cpu([g, [lr], sumSq], [p, s, ...rest], _infos, attrs) {
     const { rho, eps, epsInside, mu, centered, wd } = rmspropChecked(attrs);
+    const { clip, decays } = gradientChecked('rmsprop', attrs);
     const buf = mu > 0 ? rest[0] : null;
     const mg = centered ? rest[rest.length - 1] : null;
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i] + wd * p[i];
+      const gi = clip(g[i], sumSq?.[0]) + (decays(i) ? wd : 0) * p[i];
       s[i] = rho * s[i] + (1 - rho) * gi * gi;
       let meanSquare = s[i];
       if (mg) {
@@ -223,13 +211,13 @@ export const rmsprop = defineKernel<RmspropAttrs>({
     const { rho, eps, epsInside, mu, centered, wd } = rmspropChecked(attrs);
     const entry = `rmsprop${centered ? '_centered' : ''}${mu > 0 ? '_momentum' : ''}`;
     const params: [string, number][] = [['rho', rho], ['1-rho', 1 - rho], ['eps', eps], ['wd', wd], ['mu', mu]];
-    return launch(entry, g, params, ctx, { EPS_IN_SQRT: epsInside ? 1 : 0 });
+    return launch(entry, g, params, ctx, attrs, { EPS_IN_SQRT: epsInside ? 1 : 0 });
   },
 });
 
 // ---------------------------------------------------------------- Adam / AdamW
 
-export interface AdamAttrs {
+export interface AdamAttrs extends GradientAttrs {
   readonly beta1?: number;
   readonly beta2?: number;
   /**
@@ -274,13 +262,16 @@ function adamKernel(name: 'adam' | 'adamw', resolve: (a: AdamAttrs) => AdamAttrs
     inout: true,
     outputs(inputs, attrs) {
       adamChecked(name, resolve(attrs));
-      return shapes(name, inputs, 3, 3);
+      return shapes(name, inputs, 3, 3, attrs);
     },
-    cpu([g, [lr, bc1, bc2]], [p, m, v], _infos, attrs) {
+    cpu([g, [lr, bc1, bc2], sumSq], [p, m, v], _infos, attrs) {
       const { beta1, beta2, eps, epsilonHat, wd, decoupled } = adamChecked(name, resolve(attrs));
+      const { clip, decays } = gradientChecked(name, attrs);
       for (let i = 0; i < p.length; i++) {
-        if (decoupled) p[i] -= lr * wd * p[i];
-        const gi = decoupled ? g[i] : g[i] + wd * p[i];
+        const wdi = decays(i) ? wd : 0;
+        if (decoupled) p[i] -= lr * wdi * p[i];
+        const gc = clip(g[i], sumSq?.[0]);
+        const gi = decoupled ? gc : gc + wdi * p[i];
         m[i] = beta1 * m[i] + (1 - beta1) * gi;
         v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
         if (epsilonHat) {
@@ -303,7 +294,7 @@ function adamKernel(name: 'adam' | 'adamw', resolve: (a: AdamAttrs) => AdamAttrs
         ['l2', decoupled ? 0 : wd],
         ['decoupled_wd', decoupled ? wd : 0],
       ];
-      return launch('adam', g, params, ctx, { EPS_HAT: epsilonHat ? 1 : 0 });
+      return launch('adam', g, params, ctx, attrs, { EPS_HAT: epsilonHat ? 1 : 0 });
     },
   });
 }
