@@ -9,6 +9,9 @@ import { maskWeights } from '../ops/mask.js';
 import { reduceMean, reduceSum } from '../ops/reduce.js';
 import { reshape } from '../ops/reshape.js';
 import type { Optimizer } from '../optim/optimizers.js';
+import { packOrder } from '../optim/optimizers.js';
+import { sumSquares } from '../ops/optimizer.js';
+import { packLayout } from '../core/shape.js';
 import type { ForwardContext, Layer, ParamSpec } from './layers.js';
 import { applyActivation, isTrainable, maskRefusal } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
@@ -171,17 +174,44 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
   const stepValues = g.input('step_values', [optimizer.valueCount]);
   const slots = trainable.map((w) => Array.from({ length: optimizer.slots }, (_, k) => g.state(`${w.name}/slot${k}`, w.shape)));
   let packed: StepGraph['packed'] = null;
-  const stored = packWeights && spec.fuse ? storedGradients(g, grads) : null;
+  // Clipping each weight by its own norm needs a norm per weight, which one packed launch cannot tell apart.
+  const stored = packWeights && spec.fuse && optimizer.clip !== 'perWeight' ? storedGradients(g, grads) : null;
   if (stored && packable(stored.nodes, stored.grads)) {
     // The views that only re-shaped a gradient for its weight are not needed: the update reads the packed storage.
     g.nodes.splice(0, g.nodes.length, ...stored.nodes);
-    packed = { weights: g.pack('weights', trainable), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, slots.map((s) => s[k]))) };
-    optimizer.record(g, packed.weights, g.pack('gradients', stored.grads), stepValues, packed.slots);
+    packed = recordPacked(g, optimizer, trainable, stored.grads, slots, stepValues);
   } else {
-    trainable.forEach((w, i) => optimizer.record(g, w, grads[i], stepValues, slots[i]));
+    recordEach(g, optimizer, trainable, grads, slots, stepValues);
   }
   if (spec.fuse) fuse(g);
   return { graph: g, x, y, weights, slots, packed, sums, output: null, step, stepValues };
+}
+
+/**
+ * One update launch for every weight, in packOrder (the weights that take
+ * weight decay, then those excluded from it, from decayEnd on), after one
+ * sumSquares of the packed gradients when clipping by the global norm.
+ */
+function recordPacked(g: Graph, optimizer: Optimizer, trainable: Value[], grads: Value[], slots: Value[][], stepValues: Value): NonNullable<StepGraph['packed']> {
+  const order = packOrder(optimizer, trainable.map((w) => w.name));
+  const inOrder = <T>(xs: readonly T[]) => order.map((i) => xs[i]);
+  const decaying = order.filter((i) => optimizer.decays(trainable[i].name)).length;
+  const decayEnd = decaying < order.length ? packLayout(inOrder(trainable).map((w) => w.shape)).offsets[decaying] : undefined;
+  const packed = { weights: g.pack('weights', inOrder(trainable)), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, inOrder(slots).map((s) => s[k]))) };
+  const gradient = g.pack('gradients', inOrder(grads));
+  const sumSq = optimizer.clip === 'global' ? g.op(sumSquares, [gradient], {}, 'gradients/sum_squares') : undefined;
+  optimizer.record(g, packed.weights, gradient, stepValues, packed.slots, { sumSq, decayEnd });
+  return packed;
+}
+
+/** An update launch per weight, each after the sum of squares its clip by norm reads (its own, or all of them added). */
+function recordEach(g: Graph, optimizer: Optimizer, trainable: Value[], grads: Value[], slots: Value[][], stepValues: Value): void {
+  const squares = optimizer.clip === 'perWeight' || optimizer.clip === 'global' ? grads.map((d) => g.op(sumSquares, [d], {}, `${d.name}/sum_squares`)) : null;
+  const total = optimizer.clip === 'global' && squares ? squares.reduce((a, b) => g.op(add, [a, b], {}, 'gradients/sum_squares')) : undefined;
+  trainable.forEach((w, i) => {
+    const sumSq = total ?? squares?.[i];
+    optimizer.record(g, w, grads[i], stepValues, slots[i], { sumSq, decayEnd: optimizer.decays(w.name) ? undefined : 0 });
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import type { CompiledGraph } from '../graph/executor.js';
 import { compileGraph } from '../graph/executor.js';
 import type { Value } from '../graph/graph.js';
 import type { Optimizer } from '../optim/optimizers.js';
+import { packOrder } from '../optim/optimizers.js';
 import type { ModelSpec, StepGraph } from './graphs.js';
 import type { ParamSpec } from './layer-base.js';
 import { isTrainable } from './layer-base.js';
@@ -35,6 +36,19 @@ export async function openBackend(choice: BackendChoice, warn: (msg: string) => 
     warn(`${e.message}\nwebgrad: training on the CPU backend instead.`);
     return new CpuBackend();
   }
+}
+
+/**
+ * Where each trainable weight starts in the packed buffers, by its index: laid
+ * out in the optimizer's packOrder (weights excluded from weight decay last),
+ * as trainGraph packs them.
+ */
+function packedLayout(trainable: readonly ParamSpec[], optimizer: Optimizer | null): { offsets: number[]; size: number } {
+  const order = packOrder(optimizer, trainable.map((p) => p.name));
+  const { offsets, size } = packLayout(order.map((i) => trainable[i].shape));
+  const byIndex: number[] = [];
+  order.forEach((i, k) => (byIndex[i] = offsets[k]));
+  return { offsets: byIndex, size };
 }
 
 /**
@@ -77,7 +91,7 @@ export class Runtime {
   ) {
     const values = spec.params.map((p, i) => (Array.isArray(init) ? init[i] : p.init(init)));
     this.trainable = spec.params.filter(isTrainable);
-    this.layout = packLayout(this.trainable.map((p) => p.shape));
+    this.layout = packedLayout(this.trainable, optimizer);
     const limit = backend.describe().limits.maxStorageBufferBindingSize ?? Infinity;
     const own = (i: number) => {
       const t = backend.allocate(spec.params[i].shape);

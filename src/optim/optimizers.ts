@@ -3,66 +3,30 @@ import type { ForeignNames, OptionSet, OptionSpec, OptionsOf } from '../core/opt
 import { defineOptions, didYouMean, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { Kernel } from '../ops/kernel.js';
+import type { GradientAttrs } from '../ops/optimizer.js';
 import { adam, adamValues, adamw, momentum, rateValues, rmsprop, sgd } from '../ops/optimizer.js';
+import type { LearningRate } from './schedules.js';
+import { learningRateAt, learningRateProblem } from './schedules.js';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'] as const;
 export type OptimizerType = (typeof OPTIMIZERS)[number];
 
-/**
- * Keras' learning-rate schedules, by step (one step per batch): cosineDecay
- * falls from the initial rate to alpha·initial over decaySteps along half a
- * cosine; exponentialDecay multiplies by decayRate every decaySteps.
- */
-export type LearningRateSchedule =
-  | { type: 'cosineDecay'; initialLearningRate: number; decaySteps: number; alpha?: number }
-  | { type: 'exponentialDecay'; initialLearningRate: number; decaySteps: number; decayRate: number; staircase?: boolean };
-
-export type LearningRate = number | LearningRateSchedule;
-
-/** The learning rate for the update numbered `step` (the first is 1), as Keras evaluates a schedule at iteration step − 1. */
-export function learningRateAt(lr: LearningRate, step: number): number {
-  if (typeof lr === 'number') return lr;
-  const t = step - 1;
-  if (lr.type === 'cosineDecay') {
-    const alpha = lr.alpha ?? 0;
-    const cosine = 0.5 * (1 + Math.cos((Math.PI * Math.min(t, lr.decaySteps)) / lr.decaySteps));
-    return lr.initialLearningRate * ((1 - alpha) * cosine + alpha);
-  }
-  const p = t / lr.decaySteps;
-  return lr.initialLearningRate * lr.decayRate ** (lr.staircase ? Math.floor(p) : p);
-}
-
-const SCHEDULE_OPTIONS = {
-  cosineDecay: defineOptions('cosineDecay', {
-    type: opt.oneOf(['cosineDecay'] as const, 'the schedule'),
-    initialLearningRate: opt.number('the rate at step 1', { min: 0, minExclusive: true }),
-    decaySteps: opt.integer('steps from the initial rate to alpha·initial', { min: 1 }),
-    alpha: opt.number('the final rate as a fraction of the initial one (default 0)', { min: 0, max: 1 }),
-  }),
-  exponentialDecay: defineOptions('exponentialDecay', {
-    type: opt.oneOf(['exponentialDecay'] as const, 'the schedule'),
-    initialLearningRate: opt.number('the rate at step 1', { min: 0, minExclusive: true }),
-    decaySteps: opt.integer('steps per factor of decayRate', { min: 1 }),
-    decayRate: opt.number('the factor per decaySteps', { min: 0, minExclusive: true }),
-    staircase: opt.boolean('decay in whole steps of decaySteps (default false)'),
-  }),
-};
-
-function learningRateProblem(lr: unknown): string | null {
-  if (typeof lr === 'number') return Number.isFinite(lr) && lr > 0 ? null : `must be a positive number, got ${lr}`;
-  const type = (lr as { type?: unknown } | null)?.type;
-  if (typeof lr !== 'object' || lr === null || (type !== 'cosineDecay' && type !== 'exponentialDecay')) {
-    return `must be a number or a schedule { type: 'cosineDecay' | 'exponentialDecay', ... }, got ${JSON.stringify(lr)}`;
-  }
-  const set = SCHEDULE_OPTIONS[type];
-  set.check(lr);
-  const missing = set.keys.filter((k) => k !== 'alpha' && k !== 'staircase' && (lr as Record<string, unknown>)[k] === undefined);
-  if (missing.length) return `${type} needs ${missing.join(', ')}`;
-  return null;
-}
+export type { LearningRate, LearningRateSchedule } from './schedules.js';
+export { learningRateAt } from './schedules.js';
 
 const learningRate = opt.custom<LearningRate>('number|schedule', 'the step size: a number, or a cosineDecay / exponentialDecay schedule', learningRateProblem);
 const weightDecay = opt.number('L2 penalty added to the gradient (AdamW: decoupled decay)', { min: 0 });
+/** Keras' optimizer arguments every optimizer takes: gradient clipping (one of the three) and weights left out of weight decay. */
+const commonOptions = {
+  clipnorm: opt.number("each weight's gradient scaled to at most this norm (Keras' clipnorm)", { min: 0, minExclusive: true }),
+  globalClipnorm: opt.number("all gradients scaled together so that their joint norm is at most this (Keras' global_clipnorm, clip_by_global_norm)", { min: 0, minExclusive: true }),
+  clipvalue: opt.number("each gradient element clamped to [−clipvalue, clipvalue] (Keras' clipvalue)", { min: 0, minExclusive: true }),
+  excludeFromWeightDecay: opt.custom<string[]>(
+    'string[]',
+    "weights whose name contains any of these strings take no weight decay (Keras' exclude_from_weight_decay(var_names)), e.g. ['bias', 'layer_normalization', 'embedding']",
+    (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0) ? null : `must be a list of non-empty strings (parts of weight names such as 'bias'), got ${JSON.stringify(v)}`),
+  ),
+};
 const momentumOpt = opt.number('heavy-ball momentum, 0 for none', { min: 0, max: 1, maxExclusive: true });
 const epsilon = opt.number('added to the denominator', { min: 0, minExclusive: true });
 const adamOptions = {
@@ -73,12 +37,13 @@ const adamOptions = {
   epsilonHat: opt.boolean("true (Keras'): ε added to √v, the paper's ε̂; false: to √v̂, as PyTorch"),
   amsgrad: opt.boolean('AMSGrad: not implemented by these kernels, so only false is accepted'),
   weightDecay,
+  ...commonOptions,
 };
 
 /** Each optimizer's options, Keras' names: one declaration gives the type, the check and the help. */
 export const OPTIMIZER_OPTIONS = {
-  sgd: { learningRate, momentum: momentumOpt, nesterov: opt.boolean('Nesterov momentum (needs momentum > 0)'), weightDecay },
-  momentum: { learningRate, momentum: momentumOpt, nesterov: opt.boolean('Nesterov momentum'), weightDecay },
+  sgd: { learningRate, momentum: momentumOpt, nesterov: opt.boolean('Nesterov momentum (needs momentum > 0)'), weightDecay, ...commonOptions },
+  momentum: { learningRate, momentum: momentumOpt, nesterov: opt.boolean('Nesterov momentum'), weightDecay, ...commonOptions },
   rmsprop: {
     learningRate,
     rho: opt.number('decay of the mean square gradient', { min: 0, max: 1, maxExclusive: true }),
@@ -86,6 +51,7 @@ export const OPTIMIZER_OPTIONS = {
     epsilon,
     centered: opt.boolean('divide by the variance of the gradient rather than its mean square'),
     weightDecay,
+    ...commonOptions,
   },
   adam: adamOptions,
   adamw: adamOptions,
@@ -103,6 +69,12 @@ const FOREIGN: ForeignNames = {
   alpha: "rho (PyTorch's RMSprop alpha)",
   dampening: 'nothing: dampening is not supported',
   epsilon_hat: 'epsilonHat',
+  global_clipnorm: 'globalClipnorm',
+  clipNorm: 'clipnorm',
+  clipValue: 'clipvalue',
+  globalClipNorm: 'globalClipnorm',
+  exclude_from_weight_decay: 'excludeFromWeightDecay',
+  max_norm: 'globalClipnorm (torch.nn.utils.clip_grad_norm_) or clipnorm (per weight)',
 };
 
 const OPTIMIZER_SETS = Object.fromEntries(
@@ -125,6 +97,10 @@ type ResolvedConfig = { type: OptimizerType; learningRate: LearningRate } & Part
   rho?: number;
   centered?: boolean;
   weightDecay?: number;
+  clipnorm?: number;
+  globalClipnorm?: number;
+  clipvalue?: number;
+  excludeFromWeightDecay?: string[];
 };
 
 /** Checks a config: unknown keys (with the nearest valid one), keys of another optimizer, bad values. */
@@ -143,6 +119,10 @@ export function checkOptimizer(spec: unknown): ResolvedConfig {
   }
   const checked = OPTIMIZER_SETS[t].check(given) as ResolvedConfig;
   if (checked.amsgrad === true) throw new ValueError(`optimizer '${t}': amsgrad is not implemented by webgrad's Adam kernels; leave it out or set it false`);
+  const clips = (['clipnorm', 'globalClipnorm', 'clipvalue'] as const).filter((k) => checked[k] !== undefined);
+  if (clips.length > 1) {
+    throw new ValueError(`optimizer '${t}': only one of clipnorm, globalClipnorm and clipvalue can be set (as Keras), got ${clips.map((k) => `${k} ${checked[k]}`).join(' and ')}; keep one`);
+  }
   return { ...DEFAULTS[t], ...checked } as ResolvedConfig;
 }
 
@@ -173,8 +153,21 @@ export interface Optimizer {
   readonly valueCount: number;
   /** The values the update reads at the step numbered `step` (the first is 1), in float64. */
   values(step: number): number[];
-  /** Records the update of `param`, reading the step's values from `values`; returns the node's index in the graph. */
-  record(g: Graph, param: Value, grad: Value, values: Value, slots: readonly Value[]): number;
+  /**
+   * How gradients are clipped before the update: each weight's by its own
+   * norm (clipnorm), all together by their joint norm (globalClipnorm), each
+   * element (clipvalue), or not at all. The two by norm read a sum of squares
+   * (sumSquares) that the training step records on the device.
+   */
+  readonly clip: 'perWeight' | 'global' | 'value' | null;
+  /** Whether the weight named `name` takes weight decay: not when a string of excludeFromWeightDecay is part of its name. */
+  decays(name: string): boolean;
+  /**
+   * Records the update of `param`, reading the step's values from `values`;
+   * returns the node's index in the graph. `sumSq`: the sum of squares a clip
+   * by norm reads; `decayEnd`: the elements from there on take no weight decay.
+   */
+  record(g: Graph, param: Value, grad: Value, values: Value, slots: readonly Value[], extra?: { sumSq?: Value; decayEnd?: number }): number;
 }
 
 export function makeOptimizer(spec: OptimizerSpec): Optimizer {
@@ -211,8 +204,16 @@ export function makeOptimizer(spec: OptimizerSpec): Optimizer {
       break;
   }
   const valueCount = values(1).length;
+  const clip = config.clipnorm !== undefined ? 'perWeight' : config.globalClipnorm !== undefined ? 'global' : config.clipvalue !== undefined ? 'value' : null;
+  const clipAttrs: GradientAttrs = { clipNorm: config.clipnorm ?? config.globalClipnorm, clipValue: config.clipvalue };
+  attrs = { ...attrs, ...clipAttrs };
   // Validates the hyperparameters now, not at the first step.
-  kernel.outputs([{ shape: [1], dtype: 'f32' }, { shape: [valueCount], dtype: 'f32' }], attrs);
+  const scalar = { shape: [1], dtype: 'f32' } as const;
+  kernel.outputs([scalar, { shape: [valueCount], dtype: 'f32' }, ...(clipAttrs.clipNorm !== undefined ? [scalar] : [])], attrs);
+  const excluded = config.excludeFromWeightDecay ?? [];
+  if (excluded.length && !(wd && wd > 0)) {
+    throw new ValueError(`optimizer '${type}': excludeFromWeightDecay ${JSON.stringify(excluded)} has nothing to exclude without weight decay; set weightDecay > 0 or leave it out`);
+  }
   return {
     config,
     slots,
@@ -220,9 +221,24 @@ export function makeOptimizer(spec: OptimizerSpec): Optimizer {
     attrs,
     valueCount,
     values,
-    record(g, param, grad, stepValues, state) {
-      g.update(kernel, [grad, stepValues], [param, ...state], attrs);
+    clip,
+    decays: (name) => !excluded.some((part) => name.includes(part)),
+    record(g, param, grad, stepValues, state, extra = {}) {
+      const inputs = extra.sumSq ? [grad, stepValues, extra.sumSq] : [grad, stepValues];
+      g.update(kernel, inputs, [param, ...state], extra.decayEnd === undefined ? attrs : { ...attrs, decayEnd: extra.decayEnd });
       return g.nodes.length - 1;
     },
   };
+}
+
+/**
+ * The order of the trainable weights (by index) in the packed buffers that
+ * one update launch reads: those that take weight decay, then those
+ * excluded from it, so that one element index (decayEnd) divides them. The
+ * model's buffers and the training step's packs are laid out by it.
+ */
+export function packOrder(optimizer: Optimizer | null, names: readonly string[]): number[] {
+  const all = names.map((_, i) => i);
+  if (!optimizer) return all;
+  return [...all.filter((i) => optimizer.decays(names[i])), ...all.filter((i) => !optimizer.decays(names[i]))];
 }
