@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { WebGPUBackend } from '../../src/backend/webgpu/backend.js';
 import { Random } from '../../src/core/random.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetensors.js';
 import { dense } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
+import { modelFromBytes } from '../../src/nn/saving.js';
 import type { OptimizerConfig } from '../../src/optim/optimizers.js';
 import { checkOptimizer, learningRateAt, makeOptimizer, packOrder } from '../../src/optim/optimizers.js';
 import { backends } from '../helpers/backends.js';
@@ -137,6 +139,44 @@ describe.each(backends)('one training step with clipping on %s', (name) => {
     biases.forEach((d, i) => expectClose(d, (names[i].includes('bias') ? none : all)[i], SCALED, `${names[i]}`));
     // The decay moves the kernels: lr·wd·p, about 0.005·|p|.
     expect(Math.max(...all[0].map((v, j) => Math.abs(v - none[0][j])))).toBeGreaterThan(1e-4);
+  });
+});
+
+describe('the options saved with the model', () => {
+  const optimizer: OptimizerConfig = {
+    type: 'adamw',
+    learningRate: { type: 'cosineDecay', initialLearningRate: 0, decaySteps: 20, alpha: 0.1, warmupTarget: 0.01, warmupSteps: 3 },
+    weightDecay: 0.1,
+    globalClipnorm: 0.5,
+    excludeFromWeightDecay: ['bias'],
+  };
+
+  it('round-trip, and train on from the file as the model would have (its step, schedule, clip and exclusions)', async () => {
+    const m = model('cpu', optimizer);
+    const [x, y] = data(32);
+    await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0 });
+    const back = modelFromBytes(await m.toBytes(), 'gpt-ish.safetensors');
+    expect(back.compileOptions!.optimizer).toEqual(optimizer);
+    back.compile({ ...back.compileOptions!, backend: 'cpu' });
+    for (const n of [m, back]) await n.fit(x, y, { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 });
+    const [want, got] = [await m.getWeights(), await back.getWeights()];
+    got.forEach((w, i) => expectClose(w, want[i], { atol: 0, rtol: 0, why: 'the same float32 steps from the same state' }, `weight ${i}`));
+    m.dispose();
+    back.dispose();
+  });
+
+  it("are checked when read from a file: two clips, or an exclusion list that is not one, refused naming the file", async () => {
+    const m = model('cpu', optimizer);
+    await m.predict(data(1)[0]);
+    const { tensors, metadata } = decodeSafetensors(await m.toBytes());
+    m.dispose();
+    const tampered = (change: object) => {
+      const compile = JSON.parse(metadata.compile);
+      return encodeSafetensors(tensors, { ...metadata, compile: JSON.stringify({ ...compile, optimizer: { ...compile.optimizer, ...change } }) });
+    };
+    expect(() => modelFromBytes(tampered({ clipnorm: 1 }), 'm.safetensors')).toThrow(/^m\.safetensors: .*only one of clipnorm, globalClipnorm and clipvalue/);
+    expect(() => modelFromBytes(tampered({ excludeFromWeightDecay: 'bias' }), 'm.safetensors')).toThrow(/^m\.safetensors: .*excludeFromWeightDecay must be a list of non-empty strings/);
+    expect(() => modelFromBytes(tampered({ learningRate: { type: 'cosineDecay', initialLearningRate: 0, decaySteps: 5, warmupSteps: 2 } }), 'm.safetensors')).toThrow(/^m\.safetensors: .*warmupSteps 2 needs warmupTarget/);
   });
 });
 
