@@ -21,10 +21,10 @@ export { compileGraph } from './graph/executor.js';
 export type { Kernel } from './ops/kernel.js';
 export * as ops from './ops/all.js';
 
-export { activationLayer, averagePooling2d, batchNormalization, bidirectional, conv2d, dense, dropout, embedding, flatten, globalAveragePooling2d, gru, l1, l1l2, l2, LAYER_ACTIVATIONS, layerNormalization, lstm, maxPooling2d, pointFeatures, randomTranslation, reshape, simpleRNN } from './nn/layers.js';
+export { activationLayer, averagePooling2d, batchNormalization, bidirectional, conv2d, dense, dropout, embedding, flatten, globalAveragePooling2d, gru, l1, l1l2, l2, LAYER_ACTIVATIONS, layerNormalization, lstm, maxPooling2d, pointFeatures, positionEmbedding, randomTranslation, reshape, simpleRNN } from './nn/layers.js';
 export { featureRecord, POINT_FEATURES } from './ops/features.js';
 export type { FeatureRecord, PointFeature } from './ops/features.js';
-export type { BatchNormOptions, BidirectionalOptions, Conv2dOptions, DenseOptions, GruOptions, Layer, LayerActivation, LayerNormOptions, LstmOptions, MergeMode, Pool2dOptions, Regularizer, SimpleRnnOptions } from './nn/layers.js';
+export type { BatchNormOptions, BidirectionalOptions, Conv2dOptions, DenseOptions, GruOptions, Layer, LayerActivation, LayerNormOptions, LstmOptions, MergeMode, Pool2dOptions, PositionEmbeddingOptions, Regularizer, SimpleRnnOptions } from './nn/layers.js';
 export { INITIALIZERS } from './nn/initializers.js';
 export { LOSSES } from './nn/losses.js';
 export { OPTIMIZER_OPTIONS, OPTIMIZERS } from './optim/optimizers.js';

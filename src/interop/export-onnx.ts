@@ -199,6 +199,15 @@ export async function onnxExport(model: Sequential): Promise<Uint8Array> {
         if (c.maskZero) g.maskIds = ids;
         break;
       }
+      case 'positionEmbedding': {
+        // The table's first steps rows (Slice), broadcast to x's shape [N, steps, features] (Expand): the positions, not x plus them.
+        const [S, F] = [c.sequenceLength, g.shape[1]];
+        const table = g.weight(`${c.name}/embeddings`, [S, F], weight(c.name, 'embeddings').data);
+        const at = (what: string, v: number) => g.weight(`${c.name}/${what}`, [1], BigInt64Array.of(BigInt(v)));
+        const rows = g.op('Slice', [table, at('start', 0), at('end', g.shape[0]), at('axis', 0)], `${c.name}/rows`);
+        g.x = g.op('Expand', [rows, g.op('Shape', [g.x], `${c.name}/shape`)], `${c.name}/expand`);
+        break;
+      }
       case 'simpleRNN':
       case 'lstm':
       case 'gru':

@@ -176,6 +176,14 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked:
       if (c.maskZero) b.body.push('mask = x != 0  # maskZero: [n, steps], False at padding');
       b.body.push(`x = self.${a}(x.long())`);
       return;
+    case 'positionEmbedding': {
+      // The table as an nn.Embedding's weight [sequenceLength, features] (nanoGPT's wpe), its first steps for every sample.
+      const [S, F] = b.weight(c.name, 'embeddings').shape;
+      b.put(`${a}.weight`, c.name, 'embeddings');
+      b.init.push(`self.${a} = nn.Embedding(${pyNums([S, F])})`);
+      b.body.push(`x = self.${a}.weight[:x.shape[1]].unsqueeze(0).expand(x.shape[0], -1, -1)  # positions, not x plus them (keras-nlp's PositionEmbedding)`);
+      return;
+    }
     case 'simpleRNN':
     case 'lstm':
     case 'gru':

@@ -54,6 +54,8 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c:
   randomTranslation: { features: 'mix' },
   pointFeatures: { features: 'mix' },
   embedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
+  // The table as an nn.Embedding's weight (webgrad's export, nanoGPT's wpe), or any module's 'weight' [sequenceLength, features].
+  positionEmbedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
   // Their own tensor names and layouts (weight_ih_l0, ...): import-recurrent.ts.
   simpleRNN: { torchClass: 'RNN', features: 'mix', weights: recurrentExpected },
   lstm: { torchClass: 'LSTM', features: 'mix', weights: recurrentExpected },

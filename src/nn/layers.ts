@@ -16,6 +16,8 @@ import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
 import type { BatchNormConfig, LayerNormConfig } from './norm-layers.js';
 import type { BidirectionalConfig, BidirectionalOptions } from './bidirectional-layer.js';
 import { BIDIRECTIONAL_FIELDS, bidirectionalConfig, bidirectionalLayer } from './bidirectional-layer.js';
+import type { PositionEmbeddingConfig, PositionEmbeddingOptions } from './position-layer.js';
+import { positionEmbeddingConfig, positionLayer } from './position-layer.js';
 import type { GruConfig, GruOptions, LstmConfig, LstmOptions, RecurrentConfig, SimpleRnnConfig, SimpleRnnOptions } from './recurrent-layers.js';
 import { GRU_DEFAULTS, gruConfig, LSTM_DEFAULTS, lstmConfig, RECURRENT_DEFAULTS, recurrentLayer, simpleRnnConfig } from './recurrent-layers.js';
 import { batchNormLayer, layerNormLayer } from './norm-layers.js';
@@ -35,6 +37,7 @@ export type { Regularizer } from './regularizers.js';
 export type { BatchNormOptions, LayerNormOptions } from './norm-layers.js';
 export type { GruOptions, LstmOptions, RecurrentConfig, SimpleRnnOptions } from './recurrent-layers.js';
 export type { BidirectionalConfig, BidirectionalOptions, MergeMode } from './bidirectional-layer.js';
+export type { PositionEmbeddingConfig, PositionEmbeddingOptions } from './position-layer.js';
 
 /** The JSON a layer saves as, and is rebuilt from. */
 export type LayerConfig =
@@ -52,7 +55,8 @@ export type LayerConfig =
   | BatchNormConfig
   | LayerNormConfig
   | RecurrentConfig
-  | BidirectionalConfig;
+  | BidirectionalConfig
+  | PositionEmbeddingConfig;
 
 export type LayerType = LayerConfig['type'];
 type ConfigOf<T extends LayerType> = Extract<LayerConfig, { type: T }>;
@@ -352,6 +356,16 @@ export function bidirectional(layer: Layer, options: BidirectionalOptions = {}):
   return layerFromConfig(bidirectionalConfig(layer, options));
 }
 
+/**
+ * keras-nlp's PositionEmbedding: a learned table [sequenceLength, features]
+ * (glorotUniform); on sequences [steps, features] (steps ≤ sequenceLength) it
+ * gives the table's first `steps` rows for every sample: the positions, which
+ * an add merge layer adds to the tokens' embeddings (keras-nlp's use).
+ */
+export function positionEmbedding(options: PositionEmbeddingOptions): Layer {
+  return layerFromConfig(positionEmbeddingConfig(options));
+}
+
 const WEIGHTED_DEFAULTS = { activation: 'linear', useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const;
 const NORM_DEFAULTS = { activation: 'linear', axis: -1, epsilon: 1e-3, center: true, scale: true } as const;
 
@@ -449,6 +463,12 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
     },
     fields: { ...COMMON, targetShape: true },
     fileDefaults: { activation: 'linear' },
+  },
+  positionEmbedding: {
+    title: 'PositionEmbedding',
+    build: positionLayer,
+    fields: { ...COMMON, sequenceLength: true, initializer: true },
+    fileDefaults: { activation: 'linear', initializer: 'glorotUniform' },
   },
 };
 

@@ -9,10 +9,11 @@ import { ValueError } from '../core/errors.js';
 import { didYouMean } from '../core/options.js';
 import { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 import type { Layer } from './layer-base.js';
+import { outputShapeOf } from './layer-base.js';
 import type { LayerType } from './layers.js';
 import { dense, dropout, embedding, flatten, randomTranslation, reshape } from './layers.js';
 import { batchNormalization, layerNormalization } from './norm-layers.js';
-import { bidirectional, gru, lstm, simpleRNN } from './layers.js';
+import { bidirectional, gru, lstm, positionEmbedding, simpleRNN } from './layers.js';
 import type { Regularizer } from './regularizers.js';
 
 /** One layer as written: a number is a dense layer's width; a string any other token. What settings and sweeps store. */
@@ -101,7 +102,8 @@ interface TokenRule {
   readonly takes: 'images' | 'sequences' | 'any';
   /** What it gives: 'same' keeps the rank. */
   readonly gives: Rank | 'same';
-  build(t: SpecToken, name: string, o: SpecExtras): Layer[];
+  /** `before` gives the sample shape the token's layers take (the layers before it built). */
+  build(t: SpecToken, name: string, o: SpecExtras, before: () => number[]): Layer[];
 }
 
 const kernelPenalty = (t: SpecToken, o: SpecExtras) => {
@@ -230,6 +232,15 @@ const RULES = [
     },
   },
   {
+    kinds: ['positionEmbedding'], example: 'posembed', head: /^posembed/, takes: 'sequences', gives: 'same',
+    help: [
+      "posembed    learned positions (keras-nlp's PositionEmbedding) as long as the sequences; in a --layers chain it gives the",
+      '            positions alone, in place of its input (it does not add them to it)',
+    ],
+    check: () => {},
+    build: (_t, name, _o, before) => [positionEmbedding({ sequenceLength: before()[0], name })],
+  },
+  {
     kinds: ['randomTranslation'], example: 'translate0.1', head: /^translate(\d*\.?\d+)/, takes: 'images', gives: 'images', help: [],
     check: fraction("the translation, a fraction of the image's size,"),
     build: (t, name) => [randomTranslation(t.values[0], t.values[0], { name })],
@@ -342,7 +353,7 @@ export function layersFromSpec(raw: readonly LayerToken[], o: SpecExtras): Layer
     const later = tokens.slice(i + 1);
     const stacked = t.rule.takes === 'sequences' && (later.find((n) => n.rule.gives !== 'same')?.rule.takes === 'sequences' || (o.sequenceTargets === true && !later.some((n) => n.rule.takes === 'sequences')));
     const token = stacked ? { ...t, parts: { ...t.parts, returnSequences: true } } : t;
-    layers.push(...t.rule.build(token, `hidden_${i + 1}`, o));
+    layers.push(...t.rule.build(token, `hidden_${i + 1}`, o, () => outputShapeOf(layers, o.inputShape)));
     // A dense layer on sequences acts on every step, as Keras'; a recurrent one gives every step with :seq; an embedding makes sequences of its ids.
     if (token.parts.returnSequences || (t.rule.kinds[0] === 'dense' && rank === 'sequences') || t.rule.kinds[0] === 'embedding') rank = 'sequences';
     else if (t.rule.gives !== 'same') rank = t.rule.gives;

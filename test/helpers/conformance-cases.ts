@@ -101,6 +101,16 @@ export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
     activations: LINEAR,
     examples: () => [{ config: { inputDim: IDS_VOCABULARY, outputDim: 4 } }, { config: { inputDim: IDS_VOCABULARY, outputDim: 1 } }],
   },
+  // The positions alone, for each sample (the input gives only its shape): as many rows as the steps, more, and fewer (refused).
+  positionEmbedding: {
+    ranks: ['sequence'],
+    activations: LINEAR,
+    examples: (_a, [steps]) => [
+      { config: { sequenceLength: steps } },
+      { config: { sequenceLength: steps + 3, initializer: 'randomNormal' } },
+      { config: { sequenceLength: steps - 1 }, refusedBy: { webgrad: new RegExp(`the input has ${steps} steps, more than sequenceLength ${steps - 1}`) } },
+    ],
+  },
   pointFeatures: {
     ranks: ['point'],
     activations: LINEAR,

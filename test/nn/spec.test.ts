@@ -30,13 +30,13 @@ describe('the layer spec: one grammar, one parser', () => {
 
   it('accounts for every layer kind: a token makes it, or a reason says why none does', () => {
     const build = (spec: string) => layersFromSpec(parseSpec(spec), { activation: 'relu', inputShape: [8, 8, 1] }).map((l) => l.config.type);
-    const ids = layersFromSpec(parseSpec('embed4'), { activation: 'relu', inputShape: [5], vocabulary: 9 }).map((l) => l.config.type);
+    const ids = layersFromSpec(parseSpec('embed4,posembed'), { activation: 'relu', inputShape: [5], vocabulary: 9 }).map((l) => l.config.type);
     const made = new Set([...build('translate0.1,conv4:3,bn,maxpool2,avgpool1,ln,dropout0.1,flatten,8'), ...build('gap'), ...build('rnn4,lstm4,gru4,bilstm4'), ...ids]);
     for (const type of LAYER_TYPES) expect(made.has(type) || type in LAYERS_WITHOUT_TOKEN, type).toBe(true);
   });
 
   it('help lists every rule', () => {
-    for (const word of ['convN:K', 'maxpoolP', 'avgpool', 'gap', 'flatten', 'bn', 'ln', 'dropoutR', 'translateF', 'embedN', 'rnnN', 'lstmN', 'gruN', 'birnnN', 'bilstmN', 'bigruN', ':seq', ':back', 'N:l2=F']) expect(SPEC_HELP).toContain(word);
+    for (const word of ['convN:K', 'maxpoolP', 'avgpool', 'gap', 'flatten', 'bn', 'ln', 'dropoutR', 'translateF', 'embedN', 'rnnN', 'lstmN', 'gruN', 'birnnN', 'bilstmN', 'bigruN', 'posembed', ':seq', ':back', 'N:l2=F']) expect(SPEC_HELP).toContain(word);
   });
 
   it('builds as before: images viewed from square flat data, flatten before dense, flatten at the end', () => {
