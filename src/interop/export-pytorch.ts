@@ -177,11 +177,12 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked:
       b.body.push(`x = self.${a}(x.long())`);
       return;
     case 'positionEmbedding': {
-      // The table as an nn.Embedding's weight [sequenceLength, features] (nanoGPT's wpe), its first steps for every sample.
+      // The table as an nn.Embedding's weight [sequenceLength, features], read at positions 0 .. steps − 1 for every sample
+      // (nanoGPT's wpe(arange(t))). A lookup, not weight[:steps]: in torch 1.13 a view of a parameter requires grad even under no_grad.
       const [S, F] = b.weight(c.name, 'embeddings').shape;
       b.put(`${a}.weight`, c.name, 'embeddings');
       b.init.push(`self.${a} = nn.Embedding(${pyNums([S, F])})`);
-      b.body.push(`x = self.${a}.weight[:x.shape[1]].unsqueeze(0).expand(x.shape[0], -1, -1)  # positions, not x plus them (keras-nlp's PositionEmbedding)`);
+      b.body.push(`x = self.${a}(torch.arange(x.shape[1], device=x.device)).unsqueeze(0).expand(x.shape[0], -1, -1)  # positions, not x plus them (keras-nlp's PositionEmbedding)`);
       return;
     }
     case 'simpleRNN':
