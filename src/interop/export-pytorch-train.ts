@@ -3,7 +3,8 @@
 // torch's names and layouts. Only numbers, sanitized identifiers and escaped
 // literals (python-source.ts) go into the code written here.
 import { channelsFirstKernel, reorderGates, TORCH_GRU_ORDER, transposed } from './export-common.js';
-import { checkOptimizer, learningRateAt } from '../optim/optimizers.js';
+import { checkOptimizer, learningRateAt, makeOptimizer } from '../optim/optimizers.js';
+import type { LearningRate } from '../optim/schedules.js';
 import { pyBool, pyNum, pyStr, pyStrList } from './python-source.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { encodeSafetensors } from './safetensors.js';
@@ -105,8 +106,12 @@ export function lossCode(loss: unknown, masked = false): string[] {
 
 /** What the export writes of an optimizer: make_optimizer's body, its state file, and where its rule differs from webgrad's. */
 export interface OptimizerExport {
-  /** The line that returns the torch optimizer of `params`. */
+  /** The lines that return the torch optimizer of `params`. */
   readonly code: string;
+  /** clip_gradients' body: the clipping of `params`' gradients, as webgrad's before its update. */
+  readonly clip: string[];
+  /** make_scheduler's body: the LambdaLR of the schedule from the next step on, or None. */
+  readonly scheduler: string[];
   readonly file: Uint8Array | null;
   /** The state names per slot, in webgrad's slot order. */
   readonly names: string[];
@@ -114,16 +119,20 @@ export interface OptimizerExport {
   readonly differs: string | null;
 }
 
-/** model.py's make_optimizer body and its constants, for a compiled model or (null) one that was not. */
-export function optimizerSlots(optimizer: OptimizerExport | null): { make_optimizer: string[]; optimizer_constants: string[] } {
+/** model.py's make_optimizer body and its constants, clip_gradients' and make_scheduler's bodies, for a compiled model or (null) one that was not. */
+export function optimizerSlots(optimizer: OptimizerExport | null): Record<'make_optimizer' | 'optimizer_constants' | 'clip_gradients' | 'make_scheduler', string[]> {
   if (!optimizer) {
     return {
       make_optimizer: [`raise ValueError(${pyStr('the webgrad model was not compiled: no optimizer to carry over')})`],
       optimizer_constants: ['OPTIMIZER_STATE = []', 'OPTIMIZER_STEP = 0', 'OPTIMIZER_DIFFERS = None'],
+      clip_gradients: ['pass  # the model was not compiled'],
+      make_scheduler: ['return None  # the model was not compiled'],
     };
   }
   return {
     make_optimizer: [optimizer.code],
+    clip_gradients: optimizer.clip,
+    make_scheduler: optimizer.scheduler,
     optimizer_constants: [
       `OPTIMIZER_STATE = ${pyStrList(optimizer.names)}  # torch's names of webgrad's optimizer slots, in order`,
       `OPTIMIZER_STEP = ${pyNum(optimizer.step)}  # the steps webgrad took`,
@@ -132,13 +141,71 @@ export function optimizerSlots(optimizer: OptimizerExport | null): { make_optimi
   };
 }
 
+/** Keras' clipping in torch: clip_grad_norm_ over every parameter (global_clipnorm), over each (clipnorm), clip_grad_value_. */
+function clipCode(c: { clipnorm?: number; globalClipnorm?: number; clipvalue?: number }): string[] {
+  // torch divides by norm + 1e-6 where Keras (and webgrad) divide by max(norm, clip): the same scale to ~1e-6 relative.
+  if (c.globalClipnorm !== undefined) return [`torch.nn.utils.clip_grad_norm_(params, ${pyNum(c.globalClipnorm)})  # global_clipnorm`];
+  if (c.clipnorm !== undefined) return ['for p in params:', `    torch.nn.utils.clip_grad_norm_([p], ${pyNum(c.clipnorm)})  # clipnorm: each weight by its own norm`];
+  if (c.clipvalue !== undefined) return [`torch.nn.utils.clip_grad_value_(params, ${pyNum(c.clipvalue)})  # clipvalue`];
+  return ['pass  # webgrad compiled no gradient clipping'];
+}
+
+/** The learning rate of webgrad's update numbered `step` (the first is 1) as Python: learningRateAt's formulas (Keras' schedules at step − 1). */
+function scheduleCode(lr: LearningRate): string[] {
+  if (typeof lr === 'number') return ['return None  # a constant rate: make_optimizer set it'];
+  const rate = ['def rate(step):', "    t = step - 1  # Keras' iteration"];
+  if (lr.type === 'cosineDecay') {
+    const [decay, alpha] = [pyNum(lr.decaySteps), pyNum(lr.alpha ?? 0)];
+    const cosine = (s: string, from: string) => `${from} * ((1 - ${alpha}) * 0.5 * (1 + math.cos(math.pi * ${s} / ${decay})) + ${alpha})`;
+    if (lr.warmupTarget === undefined) rate.push(`    return ${cosine(`min(t, ${decay})`, pyNum(lr.initialLearningRate))}`);
+    else {
+      const [init, target, warm] = [pyNum(lr.initialLearningRate), pyNum(lr.warmupTarget), pyNum(lr.warmupSteps ?? 0)];
+      rate.push(
+        `    t = min(t, ${decay} + ${warm})`,
+        `    if t < ${warm}:`,
+        `        return (${target} - ${init}) * (t / ${warm}) + ${init}  # linear warmup`,
+        `    return ${cosine(`(t - ${warm})`, target)}`,
+      );
+    }
+  } else {
+    const p = `t / ${pyNum(lr.decaySteps)}`;
+    rate.push(`    return ${pyNum(lr.initialLearningRate)} * ${pyNum(lr.decayRate)} ** ${lr.staircase ? `math.floor(${p})` : `(${p})`}`);
+  }
+  return [
+    ...rate,
+    '',
+    'for group in optimizer.param_groups:',
+    "    group['initial_lr'] = 1.0  # LambdaLR's base rate, which rate() multiplies",
+    'return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: rate(OPTIMIZER_STEP + k + 1))',
+  ];
+}
+
+/**
+ * With weight decay and excludeFromWeightDecay: a param group per parameter
+ * (so that torch's state indices stay the parameters' order, as load_optimizer
+ * reads them), weight_decay 0 for the excluded. Null without exclusions.
+ */
+function decayGroups(spec: unknown, mapped: readonly Mapped[], wd: number): string[] | null {
+  const opt = makeOptimizer(spec as never);
+  if (!wd || !opt.config.excludeFromWeightDecay?.length) return null;
+  const decays = mapped.filter((m) => m.trainable).map((m) => (opt.decays(m.name) ? pyNum(wd) : '0.0'));
+  return [
+    `decays = [${decays.join(', ')}]  # per parameter: excludeFromWeightDecay ${pyStrList(opt.config.excludeFromWeightDecay)} gives 0`,
+    'if len(decays) != len(params):',
+    `    raise ValueError(f'make_optimizer: {len(params)} trainable parameters, but webgrad trained ${decays.length}')`,
+    "params = [{'params': [p], 'weight_decay': d} for p, d in zip(params, decays)]",
+  ];
+}
+
 /**
  * The optimizer in torch's terms. SGD, momentum (PyTorch's form, which
  * webgrad's is), Adam and AdamW with epsilonHat false, and L2 or decoupled
  * weight decay as torch applies them, continue exactly; Keras' ε̂ placement
  * (adam's default here) and RMSprop's ε inside the root do not exist in
  * torch, so the state is carried and torch's rule is used, said in `differs`.
- * A schedule is not carried: torch continues at the rate of the next step.
+ * A schedule goes to make_scheduler (a LambdaLR from the next step on), the
+ * clipping to clip_gradients, the weights excluded from weight decay to param
+ * groups with weight_decay 0.
  */
 export function optimizerExport(spec: unknown, mapped: readonly Mapped[], state: { slots: Float32Array[][]; step: number } | null): OptimizerExport {
   const c = checkOptimizer(spec);
@@ -167,7 +234,7 @@ export function optimizerExport(spec: unknown, mapped: readonly Mapped[], state:
       if (c.epsilonHat) differs = "webgrad's Adam was compiled with epsilonHat (Keras' ε̂, added to √v); torch adds ε to √v̂";
       break;
   }
-  if (typeof c.learningRate !== 'number') differs = [differs, `the learning-rate schedule is not carried: torch continues at ${pyNum(lr)}, the rate of step ${step + 1}`].filter(Boolean).join('; ');
+  const groups = decayGroups(spec, mapped, wd);
   let file: Uint8Array | null = null;
   if (state && step > 0) {
     const trained = mapped.filter((m) => m.trainable);
@@ -180,5 +247,6 @@ export function optimizerExport(spec: unknown, mapped: readonly Mapped[], state:
     );
     file = encodeSafetensors(tensors, { format: 'pytorch-optimizer-state', step: String(step) });
   }
-  return { code: `return ${code}`, file, names, step, differs };
+  const lines = [...(groups ?? []), `return ${code}`];
+  return { code: lines.join('\n'), clip: clipCode(c), scheduler: scheduleCode(c.learningRate), file, names, step, differs };
 }

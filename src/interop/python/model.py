@@ -10,7 +10,9 @@ model(x, logits=True) stops before a final softmax or sigmoid, which the loss
 webgrad and Keras; the module permutes them for torch.
 
 To go on training: load_optimizer(model, folder) is the optimizer with the
-state webgrad had; train.py runs it under torchrun with
+state webgrad had, make_scheduler(optimizer) its learning-rate schedule from
+the next step on, and clip_gradients(model), called between backward() and
+step(), clips the gradients as webgrad did; train.py runs them under torchrun with
 DistributedDataParallel; save_webgrad(model, path) writes a file webgrad loads.
 
 This file is webgrad's template (src/interop/python/model.py): the export
@@ -19,6 +21,7 @@ from the model's layers. Every string that comes from the model file (its
 name, its layers' names) is written as an escaped literal, never as code.
 """
 import json
+import math
 import os
 import struct
 
@@ -148,6 +151,19 @@ def make_optimizer(model):
 
 
 # <optimizer_constants>
+
+
+def clip_gradients(model):
+    """Clips the gradients as webgrad's optimizer does before its update (Keras' clipnorm, global_clipnorm or
+    clipvalue, compiled with the model); call it between loss.backward() and optimizer.step()."""
+    params = [p for p in model.parameters() if p.requires_grad and p.grad is not None]
+    # <clip_gradients>
+
+
+def make_scheduler(optimizer):
+    """torch's LambdaLR that gives the optimizer webgrad's learning-rate schedule from its next step
+    (OPTIMIZER_STEP + 1) on; call its step() after each optimizer.step(). None for a constant rate."""
+    # <make_scheduler>
 
 
 def load_model(folder=HERE):

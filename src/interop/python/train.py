@@ -17,7 +17,9 @@ read as webgrad reads it: the model's characters, the first 90% of the text
 cut into windows of the model's context with the next character as every
 position's target, the last 10% held out and its loss printed each epoch in
 nats per character. The optimizer starts from
-the state webgrad's had (model.load_optimizer). --batch-size is per process,
+the state webgrad's had (model.load_optimizer), with its learning-rate
+schedule from the next step on (model.make_scheduler) and its gradient
+clipping (model.clip_gradients). --batch-size is per process,
 so a step of N processes sees N times as many samples. The model and the
 optimizer's state are written with model.save_webgrad: webgrad loads it
 (webgrad predict / evaluate) and its fit goes on from there.
@@ -184,6 +186,7 @@ def main():
 
     model = exported.load_model().to(device)
     opt = exported.load_optimizer(model)
+    scheduler = exported.make_scheduler(opt)
     if rank == 0 and exported.OPTIMIZER_DIFFERS:
         print(f'note: {exported.OPTIMIZER_DIFFERS}', file=sys.stderr)
     units = model(x[:1].to(device)).shape[-1]
@@ -203,7 +206,10 @@ def main():
             opt.zero_grad()
             batch_loss = exported.loss_fn(net(xb, logits=True), yb, xb) + model.penalty()
             batch_loss.backward()
+            exported.clip_gradients(model)  # after DistributedDataParallel's all-reduce: every rank clips the same gradients
             opt.step()
+            if scheduler is not None:
+                scheduler.step()
             total += batch_loss.item() * len(xb)
             count += len(xb)
             steps += 1
