@@ -9,9 +9,13 @@
 // dq (keys and values then pass through workgroup memory TILE at a time), keys
 // in dk/dv's launch (queries, their dout and stats pass through instead).
 // Each invocation owns one row and keeps it, and its accumulators, in private
-// arrays of HEAD_CAP floats: the head-dim cap. The forward's softmax is
-// online: per key tile the running max rises once, rescaling the sum and the
-// accumulator, then the tile's probabilities add in.
+// arrays of HEAD_CAP floats (the head-dim cap) as vec4s: rows of D floats are
+// ⌈D/4⌉ vec4s, zero-padded, in registers and in the tiles alike, so every
+// dot product and update runs 4 wide whatever D (on llvmpipe the first,
+// scalar version took 1.5–2.6× the CPU time, forward and backward: the kernel
+// lab, bench/README.md). The forward's softmax is online: per key tile the
+// running max rises once, rescaling the sum and the accumulator, then the
+// tile's probabilities add in.
 //
 // Dropout (DROPOUT in the params): probability (bh, t, s) is kept where the
 // dropout op keeps element (bh·T + t)·S + s of a [BH, T, S] tensor (hash.wgsl's
@@ -28,7 +32,9 @@ override D: u32 = 32u;     // query and key width
 override DV: u32 = 32u;    // value width
 override TILE: u32 = 32u;  // rows per workgroup-memory tile
 override WG: u32 = 64u;    // invocations per workgroup, a row each
-const HEAD_CAP: u32 = 128u;  // ATTENTION_HEAD_CAP
+override D4: u32 = (D + 3u) / 4u;    // vec4s per q or k row
+override DV4: u32 = (DV + 3u) / 4u;  // vec4s per v row
+const HEAD_CAP4: u32 = 32u;  // ATTENTION_HEAD_CAP / 4
 const TILE_CAP: u32 = 64u;   // the most keys a forward tile holds (its scores live in registers)
 const NO_MAX: f32 = -3.0e38; // the running max before any key is attended
 
@@ -53,6 +59,13 @@ fn drop_factor(on: u32, base: u32, i: u32, threshold: u32, keep_scale: f32) -> f
   return select(0.0, keep_scale, (pcg(base + i) >> 8u) >= threshold);
 }
 
+// Four floats of row b from column 4c of a row-major array of rows w wide, 0 past the row's end.
+// One function per buffer: WGSL passes no storage pointers to functions (without an extension).
+fn pad4(x0: f32, x1: f32, x2: f32, x3: f32, c: u32, w: u32) -> vec4f {
+  return select(vec4f(0.0), vec4f(x0, x1, x2, x3), vec4u(c, c + 1u, c + 2u, c + 3u) < vec4u(w));
+}
+fn at(b: u32, c: u32, w: u32) -> u32 { return b * w + min(c, w - 1u); }
+
 // The forward -----------------------------------------------------------------
 
 @group(0) @binding(0) var<storage, read> aq: array<f32>;
@@ -64,8 +77,12 @@ fn drop_factor(on: u32, base: u32, i: u32, threshold: u32, keep_scale: f32) -> f
 @group(0) @binding(6) var<storage, read> fmask: array<f32>;
 @group(0) @binding(7) var<storage, read> fstep: array<i32>;
 
-var<workgroup> tk: array<f32, TILE * D>;
-var<workgroup> tv: array<f32, TILE * DV>;
+fn aq4(b: u32, c: u32) -> vec4f { return pad4(aq[at(b, c, D)], aq[at(b, c + 1u, D)], aq[at(b, c + 2u, D)], aq[at(b, c + 3u, D)], c, D); }
+fn ak4(b: u32, c: u32) -> vec4f { return pad4(ak[at(b, c, D)], ak[at(b, c + 1u, D)], ak[at(b, c + 2u, D)], ak[at(b, c + 3u, D)], c, D); }
+fn av4(b: u32, c: u32) -> vec4f { return pad4(av[at(b, c, DV)], av[at(b, c + 1u, DV)], av[at(b, c + 2u, DV)], av[at(b, c + 3u, DV)], c, DV); }
+
+var<workgroup> tk: array<vec4f, TILE * D4>;
+var<workgroup> tv: array<vec4f, TILE * DV4>;
 
 @compute @workgroup_size(WG)
 fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -78,11 +95,11 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   let b = bh / fp.heads;
   var base = 0u;
   if (fp.dropout != 0u) { base = stepSeed(fp.seed, fstep[0]); }
-  var q: array<f32, HEAD_CAP>;
-  var acc: array<f32, HEAD_CAP>;
+  var q: array<vec4f, HEAD_CAP4>;
+  var acc: array<vec4f, HEAD_CAP4>;
   var sc: array<f32, TILE_CAP>;
   if (live) {
-    for (var i = 0u; i < D; i++) { q[i] = aq[(bh * fp.T + t) * D + i] * fp.scale; }
+    for (var i = 0u; i < D4; i++) { q[i] = aq4(bh * fp.T + t, 4u * i) * fp.scale; }
   }
   var m = NO_MAX;
   var l = 0.0;
@@ -92,8 +109,8 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   for (var s0 = 0u; s0 < s_end; s0 += TILE) {
     let n = min(TILE, s_end - s0);
     workgroupBarrier();
-    for (var i = lid; i < n * D; i += WG) { tk[i] = ak[(bh * fp.S + s0) * D + i]; }
-    for (var i = lid; i < n * DV; i += WG) { tv[i] = av[(bh * fp.S + s0) * DV + i]; }
+    for (var i = lid; i < n * D4; i += WG) { tk[i] = ak4(bh * fp.S + s0 + i / D4, 4u * (i % D4)); }
+    for (var i = lid; i < n * DV4; i += WG) { tv[i] = av4(bh * fp.S + s0 + i / DV4, 4u * (i % DV4)); }
     workgroupBarrier();
     if (live) {
       var mt = m;
@@ -101,14 +118,14 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
         let s = s0 + j;
         if ((fp.causal != 0u && s > t) || (fp.masked != 0u && fmask[(b * fp.T + t) * fp.S + s] == 0.0)) { continue; }
         var x = 0.0;
-        for (var i = 0u; i < D; i++) { x += q[i] * tk[j * D + i]; }
+        for (var i = 0u; i < D4; i++) { x += dot(q[i], tk[j * D4 + i]); }
         sc[j] = x;
         mt = max(mt, x);
       }
       if (mt > m) {
         let c = exp(m - mt);
         l *= c;
-        for (var i = 0u; i < DV; i++) { acc[i] *= c; }
+        for (var i = 0u; i < DV4; i++) { acc[i] *= c; }
         m = mt;
       }
       for (var j = 0u; j < n; j++) {
@@ -118,14 +135,14 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
         l += p;
         let pd = p * drop_factor(fp.dropout, base, (bh * fp.T + t) * fp.S + s, fp.threshold, fp.keep_scale);
         if (pd == 0.0) { continue; }
-        for (var i = 0u; i < DV; i++) { acc[i] += pd * tv[j * DV + i]; }
+        for (var i = 0u; i < DV4; i++) { acc[i] += pd * tv[j * DV4 + i]; }
       }
     }
   }
   if (!live) { return; }
   // A row that attends no key: out 0, lse 0 (unread).
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  for (var i = 0u; i < DV; i++) { aout[(bh * fp.T + t) * DV + i] = acc[i] * inv; }
+  for (var i = 0u; i < DV; i++) { aout[(bh * fp.T + t) * DV + i] = acc[i / 4u][i % 4u] * inv; }
   alse[bh * fp.T + t] = select(0.0, m + log(l), l > 0.0);
 }
 
@@ -160,6 +177,11 @@ fn attention_stats(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
 @group(0) @binding(7) var<storage, read> bmask: array<f32>;
 @group(0) @binding(8) var<storage, read> bstep: array<i32>;
 
+fn bq4(b: u32, c: u32) -> vec4f { return pad4(bq[at(b, c, D)], bq[at(b, c + 1u, D)], bq[at(b, c + 2u, D)], bq[at(b, c + 3u, D)], c, D); }
+fn bk4(b: u32, c: u32) -> vec4f { return pad4(bk[at(b, c, D)], bk[at(b, c + 1u, D)], bk[at(b, c + 2u, D)], bk[at(b, c + 3u, D)], c, D); }
+fn bv4(b: u32, c: u32) -> vec4f { return pad4(bv[at(b, c, DV)], bv[at(b, c + 1u, DV)], bv[at(b, c + 2u, DV)], bv[at(b, c + 3u, DV)], c, DV); }
+fn bdo4(b: u32, c: u32) -> vec4f { return pad4(bdout[at(b, c, DV)], bdout[at(b, c + 1u, DV)], bdout[at(b, c + 2u, DV)], bdout[at(b, c + 3u, DV)], c, DV); }
+
 // dq: a query per invocation, keys and values in tiles (tk, tv) -----------------
 
 @group(0) @binding(5) var<storage, read_write> bdq: array<f32>;
@@ -175,14 +197,14 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   let b = bh / bp.heads;
   var base = 0u;
   if (bp.dropout != 0u) { base = stepSeed(bp.seed, bstep[0]); }
-  var q: array<f32, HEAD_CAP>;
-  var dout: array<f32, HEAD_CAP>;
-  var dq: array<f32, HEAD_CAP>;
+  var q: array<vec4f, HEAD_CAP4>;
+  var dout: array<vec4f, HEAD_CAP4>;
+  var dq: array<vec4f, HEAD_CAP4>;
   var lse = 0.0;
   var di = 0.0;
   if (live) {
-    for (var i = 0u; i < D; i++) { q[i] = bq[(bh * bp.T + t) * D + i] * bp.scale; }
-    for (var i = 0u; i < DV; i++) { dout[i] = bdout[(bh * bp.T + t) * DV + i]; }
+    for (var i = 0u; i < D4; i++) { q[i] = bq4(bh * bp.T + t, 4u * i) * bp.scale; }
+    for (var i = 0u; i < DV4; i++) { dout[i] = bdo4(bh * bp.T + t, 4u * i); }
     lse = bstats[2u * (bh * bp.T + t)];
     di = bstats[2u * (bh * bp.T + t) + 1u];
   }
@@ -191,33 +213,33 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   for (var s0 = 0u; s0 < s_end; s0 += TILE) {
     let n = min(TILE, s_end - s0);
     workgroupBarrier();
-    for (var i = lid; i < n * D; i += WG) { tk[i] = bk[(bh * bp.S + s0) * D + i]; }
-    for (var i = lid; i < n * DV; i += WG) { tv[i] = bv[(bh * bp.S + s0) * DV + i]; }
+    for (var i = lid; i < n * D4; i += WG) { tk[i] = bk4(bh * bp.S + s0 + i / D4, 4u * (i % D4)); }
+    for (var i = lid; i < n * DV4; i += WG) { tv[i] = bv4(bh * bp.S + s0 + i / DV4, 4u * (i % DV4)); }
     workgroupBarrier();
     if (live) {
       for (var j = 0u; j < n; j++) {
         let s = s0 + j;
         if ((bp.causal != 0u && s > t) || (bp.masked != 0u && bmask[(b * bp.T + t) * bp.S + s] == 0.0)) { continue; }
         var x = 0.0;
-        for (var i = 0u; i < D; i++) { x += q[i] * tk[j * D + i]; }
+        for (var i = 0u; i < D4; i++) { x += dot(q[i], tk[j * D4 + i]); }
         var dp = 0.0;
-        for (var i = 0u; i < DV; i++) { dp += dout[i] * tv[j * DV + i]; }
+        for (var i = 0u; i < DV4; i++) { dp += dot(dout[i], tv[j * DV4 + i]); }
         let drop = drop_factor(bp.dropout, base, (bh * bp.T + t) * bp.S + s, bp.threshold, bp.keep_scale);
         let ds = exp(x - lse) * (dp * drop - di);
-        for (var i = 0u; i < D; i++) { dq[i] += ds * tk[j * D + i]; }
+        for (var i = 0u; i < D4; i++) { dq[i] += ds * tk[j * D4 + i]; }
       }
     }
   }
   if (!live) { return; }
-  for (var i = 0u; i < D; i++) { bdq[(bh * bp.T + t) * D + i] = dq[i] * bp.scale; }
+  for (var i = 0u; i < D; i++) { bdq[(bh * bp.T + t) * D + i] = dq[i / 4u][i % 4u] * bp.scale; }
 }
 
 // dk, dv: a key per invocation, queries with their dout and stats in tiles ------
 
 @group(0) @binding(5) var<storage, read_write> bdkv: array<f32>;
 
-var<workgroup> tq: array<f32, TILE * D>;
-var<workgroup> tdo: array<f32, TILE * DV>;
+var<workgroup> tq: array<vec4f, TILE * D4>;
+var<workgroup> tdo: array<vec4f, TILE * DV4>;
 var<workgroup> tst: array<f32, TILE * 2u>;
 
 @compute @workgroup_size(WG)
@@ -231,13 +253,13 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let b = bh / bp.heads;
   var base = 0u;
   if (bp.dropout != 0u) { base = stepSeed(bp.seed, bstep[0]); }
-  var k: array<f32, HEAD_CAP>;
-  var v: array<f32, HEAD_CAP>;
-  var dk: array<f32, HEAD_CAP>;
-  var dv: array<f32, HEAD_CAP>;
+  var k: array<vec4f, HEAD_CAP4>;
+  var v: array<vec4f, HEAD_CAP4>;
+  var dk: array<vec4f, HEAD_CAP4>;
+  var dv: array<vec4f, HEAD_CAP4>;
   if (live) {
-    for (var i = 0u; i < D; i++) { k[i] = bk[(bh * bp.S + s) * D + i] * bp.scale; }
-    for (var i = 0u; i < DV; i++) { v[i] = bv[(bh * bp.S + s) * DV + i]; }
+    for (var i = 0u; i < D4; i++) { k[i] = bk4(bh * bp.S + s, 4u * i) * bp.scale; }
+    for (var i = 0u; i < DV4; i++) { v[i] = bv4(bh * bp.S + s, 4u * i); }
   }
   // Causal: the block's first key is attended by queries from itself on.
   var t_begin = 0u;
@@ -245,8 +267,8 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   for (var t0 = t_begin; t0 < bp.T; t0 += TILE) {
     let n = min(TILE, bp.T - t0);
     workgroupBarrier();
-    for (var i = lid; i < n * D; i += WG) { tq[i] = bq[(bh * bp.T + t0) * D + i]; }
-    for (var i = lid; i < n * DV; i += WG) { tdo[i] = bdout[(bh * bp.T + t0) * DV + i]; }
+    for (var i = lid; i < n * D4; i += WG) { tq[i] = bq4(bh * bp.T + t0 + i / D4, 4u * (i % D4)); }
+    for (var i = lid; i < n * DV4; i += WG) { tdo[i] = bdo4(bh * bp.T + t0 + i / DV4, 4u * (i % DV4)); }
     for (var i = lid; i < n * 2u; i += WG) { tst[i] = bstats[2u * (bh * bp.T + t0) + i]; }
     workgroupBarrier();
     if (live) {
@@ -254,20 +276,20 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
         let t = t0 + j;
         if ((bp.causal != 0u && s > t) || (bp.masked != 0u && bmask[(b * bp.T + t) * bp.S + s] == 0.0)) { continue; }
         var x = 0.0;
-        for (var i = 0u; i < D; i++) { x += tq[j * D + i] * k[i]; }
+        for (var i = 0u; i < D4; i++) { x += dot(tq[j * D4 + i], k[i]); }
         var dp = 0.0;
-        for (var i = 0u; i < DV; i++) { dp += tdo[j * DV + i] * v[i]; }
+        for (var i = 0u; i < DV4; i++) { dp += dot(tdo[j * DV4 + i], v[i]); }
         let p = exp(x - tst[2u * j]);
         let drop = drop_factor(bp.dropout, base, (bh * bp.T + t) * bp.S + s, bp.threshold, bp.keep_scale);
         let ds = p * (dp * drop - tst[2u * j + 1u]);
         let pd = p * drop;
-        for (var i = 0u; i < DV; i++) { dv[i] += pd * tdo[j * DV + i]; }
-        for (var i = 0u; i < D; i++) { dk[i] += ds * tq[j * D + i]; }
+        for (var i = 0u; i < DV4; i++) { dv[i] += pd * tdo[j * DV4 + i]; }
+        for (var i = 0u; i < D4; i++) { dk[i] += ds * tq[j * D4 + i]; }
       }
     }
   }
   if (!live) { return; }
   let row = (bh * bp.S + s) * (D + DV);
-  for (var i = 0u; i < D; i++) { bdkv[row + i] = dk[i] * bp.scale; }
-  for (var i = 0u; i < DV; i++) { bdkv[row + D + i] = dv[i]; }
+  for (var i = 0u; i < D; i++) { bdkv[row + i] = dk[i / 4u][i % 4u] * bp.scale; }
+  for (var i = 0u; i < DV; i++) { bdkv[row + D + i] = dv[i / 4u][i % 4u]; }
 }

@@ -89,6 +89,9 @@ function expectOptional(op: string, d: AttentionDims, rest: readonly TensorInfo[
   if (d.rate > 0) checkStepInput(op, rest[d.masked ? 1 : 0]);
 }
 
+/** A row of n floats as the shader keeps it: ⌈n/4⌉ vec4s. */
+const padded = (n: number) => 4 * Math.ceil(n / 4);
+
 /** Keys (forward, dq) or queries (dk, dv) per workgroup-memory tile: as many as `floats` per row allow in 16 KiB, at most TILE_CAP. */
 export function attentionTile(floatsPerRow: number, ctx: Pick<GpuContext, 'maxWorkgroupStorageSize'>): number {
   return Math.max(1, Math.min(TILE_CAP, Math.floor(Math.min(TILE_BYTES, ctx.maxWorkgroupStorageSize) / (4 * floatsPerRow))));
@@ -147,7 +150,7 @@ export const attention = defineKernel<AttentionAttrs>({
   },
   gpu(inputs, attrs, ctx) {
     const d = attentionDims('attention', inputs, attrs);
-    return launch('attention_forward', d, d.T, attentionTile(d.D + d.Dv, ctx), 3, ctx);
+    return launch('attention_forward', d, d.T, attentionTile(padded(d.D) + padded(d.Dv), ctx), 3, ctx);
   },
 });
 
@@ -207,7 +210,7 @@ export const attentionBackwardKV = defineKernel<AttentionAttrs>({
   },
   gpu(inputs, attrs, ctx) {
     const d = attentionDims('attentionBackwardKV', inputs, attrs);
-    return launch('attention_backward_kv', d, d.S, attentionTile(d.D + d.Dv + 2, ctx), 5, ctx);
+    return launch('attention_backward_kv', d, d.S, attentionTile(padded(d.D) + padded(d.Dv) + 2, ctx), 5, ctx);
   },
 });
 
@@ -224,6 +227,6 @@ export const attentionBackwardQ = defineKernel<AttentionAttrs>({
   },
   gpu(inputs, attrs, ctx) {
     const d = attentionDims('attentionBackwardQ', inputs, attrs);
-    return launch('attention_backward_q', d, d.T, attentionTile(d.D + d.Dv, ctx), 5, ctx);
+    return launch('attention_backward_q', d, d.T, attentionTile(padded(d.D) + padded(d.Dv), ctx), 5, ctx);
   },
 });
