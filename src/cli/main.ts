@@ -66,6 +66,12 @@ ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join(
   --lr RATE  --momentum M     learning rate (default 0.002 for adam, else the optimizer's Keras default);
                               momentum for sgd, momentum and rmsprop (an error with adam and adamw)
   --lr-schedule constant|cosine   cosine: decay the rate to 0 over the run (default constant)
+  --warmup-steps N            with --lr-schedule cosine: rise linearly from 0 to the rate over N steps first (Keras'
+                              CosineDecay warmup_target / warmup_steps), then the cosine to 0 over the rest of the run
+  --global-clipnorm N  --clipnorm N  --clipvalue N   clip the gradients before each update (one of the three, as Keras):
+                              all together to a norm of N (the usual for transformers), each weight's to N, or each value
+  --weight-decay W            L2 penalty added to the gradient (adamw: decoupled decay, default 0.004)
+  --exclude-from-weight-decay bias,layer_normalization   weights whose names contain any of these take no weight decay
   --epochs N (10)  --batch-size N (32)  --validation-split F (0: none; Keras takes the last fraction)
   --dropout RATE              dropout after every hidden dense layer (Keras' Dropout; off in evaluate and predict)
   --batch-norm                batch normalization after every hidden dense and conv layer

@@ -16,7 +16,8 @@ import { isToyName } from '../data/toy.js';
 export const TRAIN_FLAGS = [
   'data', 'test-data', 'label-column', 'task', 'layers', 'activation', 'loss', 'optimizer', 'lr', 'momentum', 'epochs',
   'batch-size', 'validation-split', 'early-stopping', 'seed', 'backend', 'save', 'plot', 'lr-schedule', 'dropout', 'l1', 'l2',
-  'noise', 'points', 'test-percent', 'features', 'context',
+  'noise', 'points', 'test-percent', 'features', 'context', 'clipnorm', 'global-clipnorm', 'clipvalue', 'weight-decay',
+  'exclude-from-weight-decay', 'warmup-steps',
 ] as const;
 export const TRAIN_BOOLEANS = ['standardize', 'json', 'batch-norm'] as const;
 /** Booleans of `train` alone (sweep compares runs by their validation scores without them). */
@@ -54,6 +55,14 @@ export interface TrainOptions {
   /** 'cosine': decay to 0 over the whole run (Keras' CosineDecay over epochs × batches). */
   lrSchedule: 'constant' | 'cosine';
   momentum?: number;
+  /** Keras' optimizer arguments (--clipnorm, --global-clipnorm, --clipvalue: at most one; --weight-decay, --exclude-from-weight-decay). */
+  clipnorm?: number;
+  globalClipnorm?: number;
+  clipvalue?: number;
+  weightDecay?: number;
+  excludeFromWeightDecay?: string[];
+  /** With --lr-schedule cosine: a linear warmup from 0 to the rate over these steps, then the cosine over the rest of the run. */
+  warmupSteps?: number;
   epochs: number;
   batchSize: number;
   validationSplit: number;
@@ -135,6 +144,23 @@ function dataFlag(f: Map<string, string>, positional: readonly string[]): string
   return positional[0];
 }
 
+/** --clipnorm, --global-clipnorm, --clipvalue, --weight-decay, --exclude-from-weight-decay, --warmup-steps: checked, and refused in combinations that mean nothing. */
+function optimizerFlags(f: Map<string, string>, optimizer: OptimizerType, lrSchedule: string) {
+  const positive = (flag: string) => num(flag, f.get(flag), (n) => n > 0, 'a positive number');
+  const clips = ['clipnorm', 'global-clipnorm', 'clipvalue'].filter((k) => f.has(k));
+  if (clips.length > 1) throw new ValueError(`--${clips.join(' and --')}: give one (Keras takes one of clipnorm, global_clipnorm and clipvalue)`);
+  const exclude = f.get('exclude-from-weight-decay')?.split(',').map((s) => s.trim());
+  if (exclude?.some((s) => s === '')) throw new ValueError(`--exclude-from-weight-decay takes parts of weight names separated by commas, e.g. bias,layer_normalization,embedding; got '${f.get('exclude-from-weight-decay')}'`);
+  const weightDecay = num('weight-decay', f.get('weight-decay'), (n) => n >= 0, 'a number >= 0');
+  // AdamW decays by default (0.004, Keras'); the others only with --weight-decay.
+  if (exclude && !(weightDecay ?? (optimizer === 'adamw' ? 0.004 : 0))) {
+    throw new ValueError(`--exclude-from-weight-decay needs weight decay: give --weight-decay W, or --optimizer adamw (which decays by default)`);
+  }
+  const warmupSteps = int('warmup-steps', f.get('warmup-steps'), 1);
+  if (warmupSteps !== undefined && lrSchedule !== 'cosine') throw new ValueError(`--warmup-steps warms up into the cosine schedule: add --lr-schedule cosine`);
+  return { clipnorm: positive('clipnorm'), globalClipnorm: positive('global-clipnorm'), clipvalue: positive('clipvalue'), weightDecay, excludeFromWeightDecay: exclude, warmupSteps };
+}
+
 /** Turns the flags into checked options: every bad value is refused before anything loads or trains. */
 export function trainOptions({ flags: f, positional }: Args): TrainOptions {
   const activation = f.get('activation') ?? 'relu';
@@ -147,6 +173,7 @@ export function trainOptions({ flags: f, positional }: Args): TrainOptions {
   // The Playground's sets are 250 training points: its batch size 10 and 100 epochs (2,500 steps) rather than MNIST's 32 and 10 (80 steps here).
   const toy = isToyName(data);
   const text = isTextData(data ?? '');
+  const lrSchedule = oneOf('lr-schedule', f.get('lr-schedule'), ['constant', 'cosine'] as const, 'constant');
   return {
     data,
     testData: f.get('test-data'),
@@ -170,8 +197,9 @@ export function trainOptions({ flags: f, positional }: Args): TrainOptions {
     loss: f.get('loss'),
     optimizer,
     lr: num('lr', f.get('lr'), (n) => n > 0, 'a positive number') ?? (optimizer === 'adam' ? (text ? TEXT_ADAM_LR : CLI_ADAM_LR) : undefined),
-    lrSchedule: oneOf('lr-schedule', f.get('lr-schedule'), ['constant', 'cosine'] as const, 'constant'),
+    lrSchedule,
     momentum: num('momentum', f.get('momentum'), (n) => n >= 0 && n < 1, 'in [0, 1)'),
+    ...optimizerFlags(f, optimizer, lrSchedule),
     epochs: int('epochs', f.get('epochs'), 1) ?? (toy ? TOY_EPOCHS : text ? TEXT_EPOCHS : 10),
     batchSize: int('batch-size', f.get('batch-size'), 1) ?? (toy ? TOY_BATCH_SIZE : 32),
     validationSplit: num('validation-split', f.get('validation-split'), (n) => n >= 0 && n < 1, 'in [0, 1)') ?? 0,

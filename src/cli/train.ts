@@ -53,9 +53,18 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   const initial = o.lr ?? makeOptimizer(o.optimizer).config.learningRate;
   const trained = Math.floor(data.train.xShape[0] * (1 - o.validationSplit));
   const decaySteps = o.epochs * Math.ceil(trained / Math.min(o.batchSize, trained));
+  if (o.warmupSteps !== undefined && o.warmupSteps >= decaySteps) {
+    throw new ValueError(`--warmup-steps ${o.warmupSteps} leaves nothing of the run's ${decaySteps} steps (${o.epochs} epochs of ${decaySteps / o.epochs}) for the cosine; give fewer`);
+  }
   const learningRate: LearningRate | undefined =
-    o.lrSchedule === 'cosine' ? { type: 'cosineDecay', initialLearningRate: initial as number, decaySteps } : o.lr;
-  const optimizer = { type: o.optimizer, learningRate, ...(o.momentum === undefined ? {} : { momentum: o.momentum }) } as OptimizerConfig;
+    o.lrSchedule !== 'cosine'
+      ? o.lr
+      : o.warmupSteps === undefined
+        ? { type: 'cosineDecay', initialLearningRate: initial as number, decaySteps }
+        : // Keras' CosineDecay(0, decay, warmup_target=rate, warmup_steps=N): from 0 up to the rate, then down to 0 by the run's end.
+          { type: 'cosineDecay', initialLearningRate: 0, decaySteps: decaySteps - o.warmupSteps, warmupTarget: initial as number, warmupSteps: o.warmupSteps };
+  const given = { momentum: o.momentum, clipnorm: o.clipnorm, globalClipnorm: o.globalClipnorm, clipvalue: o.clipvalue, weightDecay: o.weightDecay, excludeFromWeightDecay: o.excludeFromWeightDecay };
+  const optimizer = { type: o.optimizer, learningRate, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as OptimizerConfig;
   model.compile({ optimizer, loss, metrics: classification ? ['accuracy'] : ['mae'], backend });
   // Label i means classNames[i]: saved with the model, so evaluate maps a file's labels the same way.
   if (classification && data.train.classNames) model.setClassNames(data.train.classNames);
