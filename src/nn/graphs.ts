@@ -6,12 +6,12 @@ import type { Node, Value } from '../graph/graph.js';
 import { pcg } from '../ops/dropout.js';
 import { accumulate, add, multiply } from '../ops/elementwise.js';
 import { maskWeights } from '../ops/mask.js';
-import { reduceMean, reduceSum } from '../ops/reduce.js';
+import { MAX_REDUCE_VALUES, reduceMean, reduceSum } from '../ops/reduce.js';
 import { reshape } from '../ops/reshape.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { packOrder } from '../optim/optimizers.js';
 import { sumSquares } from '../ops/optimizer.js';
-import { packLayout } from '../core/shape.js';
+import { packLayout, sizeOf } from '../core/shape.js';
 import type { ForwardContext, Layer, ParamSpec } from './layers.js';
 import { applyActivation, isTrainable, maskRefusal } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
@@ -199,9 +199,18 @@ function recordPacked(g: Graph, optimizer: Optimizer, trainable: Value[], grads:
   const decayEnd = decaying < order.length ? packLayout(inOrder(trainable).map((w) => w.shape)).offsets[decaying] : undefined;
   const packed = { weights: g.pack('weights', inOrder(trainable)), slots: Array.from({ length: optimizer.slots }, (_, k) => g.pack(`slot${k}`, inOrder(slots).map((s) => s[k]))) };
   const gradient = g.pack('gradients', inOrder(grads));
-  const sumSq = optimizer.clip === 'global' ? g.op(sumSquares, [gradient], {}, 'gradients/sum_squares') : undefined;
+  const sumSq = optimizer.clip === 'global' ? globalSumSquares(g, gradient, inOrder(grads)) : undefined;
   optimizer.record(g, packed.weights, gradient, stepValues, packed.slots, { sumSq, decayEnd });
   return packed;
+}
+
+/**
+ * Σ g² over every gradient: one sumSquares of the packed gradients, or, past
+ * what one workgroup sums (MAX_REDUCE_VALUES), one per weight, added.
+ */
+function globalSumSquares(g: Graph, packed: Value, grads: Value[]): Value {
+  if (sizeOf(packed.shape) <= MAX_REDUCE_VALUES) return g.op(sumSquares, [packed], {}, 'gradients/sum_squares');
+  return grads.map((d) => g.op(sumSquares, [d], {}, `${d.name}/sum_squares`)).reduce((a, b) => g.op(add, [a, b], {}, 'gradients/sum_squares'));
 }
 
 /** An update launch per weight, each after the sum of squares its clip by norm reads (its own, or all of them added). */

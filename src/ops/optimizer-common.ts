@@ -104,7 +104,7 @@ export const sumSquares = defineKernel<NoAttrs>({
   shader,
   outputs([g]) {
     if (!g || g.dtype !== 'f32') throw new ValueError(`sumSquares: expects one f32 tensor, got ${g ? fmt(g) : 'nothing'}`);
-    if (sizeOf(g.shape) > MAX_REDUCE_VALUES) throw new ValueError(`sumSquares: at most ${MAX_REDUCE_VALUES.toLocaleString('en-US')} values in one launch (one workgroup), got ${fmt(g)}; clip per weight (clipnorm) instead`);
+    if (sizeOf(g.shape) > MAX_REDUCE_VALUES) throw new ValueError(`sumSquares: at most ${MAX_REDUCE_VALUES.toLocaleString('en-US')} values in one launch (one workgroup), got ${fmt(g)}; a weight this large cannot be clipped by norm yet`);
     return [f32([1])];
   },
   cpu([g], [out]) {

@@ -198,4 +198,30 @@ describe.runIf(backends.some(([n]) => n === 'webgpu'))('launches per step on Web
     // Four weights: an update each instead of one packed, and a sum of squares each.
     expect(await launches({ type: 'adamw', clipnorm: 1 })).toBe(base - 1 + 4 + 4);
   });
+
+  it('past 2^22 packed values (what one workgroup sums), the global norm adds a sum of squares per weight, and clips as before', async () => {
+    // 2048·1024 + 1024 + 1024·2048 + 2048 + 2048·2 + 2 weights: more than 2^22 packed, each under it.
+    const big = (be: WebGPUBackend, optimizer: OptimizerConfig) =>
+      sequential([dense(1024, { activation: 'relu', inputShape: [2048] }), dense(2048, { activation: 'relu' }), dense(2, { activation: 'softmax' })], { seed: 2 }).compile({ optimizer, loss: 'sparseCategoricalCrossentropy', backend: be });
+    const r = new Random(3);
+    const x = { data: Float32Array.from({ length: 8 * 2048 }, () => r.uniform(-1, 1)), shape: [8, 2048] };
+    const y = { data: Int32Array.from({ length: 8 }, (_, i) => i % 2), shape: [8] };
+    const step = async (optimizer: OptimizerConfig) => {
+      const be = await WebGPUBackend.create();
+      const m = big(be, optimizer);
+      await m.predict(x);
+      const before = await m.getWeights();
+      const launched = be.counters.dispatches;
+      await m.fit(x, y, { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 });
+      const moved = (await m.getWeights()).map((w, i) => Float64Array.from(w, (v, j) => v - before[i][j]));
+      m.dispose();
+      return { moved, launches: be.counters.dispatches - launched };
+    };
+    const plain = await step({ type: 'sgd', learningRate: LR });
+    const c = norm(plain.moved) / LR / 4;
+    const clipped = await step({ type: 'sgd', learningRate: LR, globalClipnorm: c });
+    // Six sums of squares and five adds, where a smaller model has one sum.
+    expect(clipped.launches).toBe(plain.launches + 11);
+    clipped.moved.forEach((d, i) => expectClose(d, plain.moved[i].map((v) => v / 4), SCALED, `globalClipnorm past 2^22, weight ${i}`));
+  }, 60_000);
 });
