@@ -9,10 +9,10 @@ import { writePng } from '../src/cli/png.js';
 import { renderChart } from '../src/index.js';
 import { scalingChart } from './lib/chart.js';
 import { environment } from './lib/env.js';
-import type { ConvFigure, MatmulFigure, SystemName, TrainFigure } from './lib/jobs.js';
+import type { AttentionFigure, ConvFigure, MatmulFigure, SystemName, TrainFigure } from './lib/jobs.js';
 import { parseSections, parseSystems, parseWorkloads, plan } from './lib/plan.js';
 import type { BenchResults } from './lib/report.js';
-import { checkTargets, convLabTable, labTable, matmulTable, scalingTable, targetsText, trainTable } from './lib/report.js';
+import { attentionLabTable, checkTargets, convLabTable, labTable, matmulTable, scalingTable, targetsText, trainTable } from './lib/report.js';
 import { runWorker } from './lib/spawn.js';
 import { probeTorch, TORCH_PYTHON } from './systems/torch.js';
 import { browserPlan, runBrowserBench } from './browser/run.js';
@@ -96,6 +96,7 @@ async function main(): Promise<number> {
   const matmul: MatmulFigure[] = [];
   const lab: MatmulFigure[] = [];
   const convLab: ConvFigure[] = [];
+  const attentionLab: AttentionFigure[] = [];
   const devices: BenchResults['devices'] = {};
   const errors: BenchResults['errors'] = [];
   let adapter: Record<string, unknown> | null = null;
@@ -129,6 +130,7 @@ async function main(): Promise<number> {
     if (pj.section === 'matmul') matmul.push(...(r.matmul ?? []));
     if (pj.section === 'lab') lab.push(...(r.matmul ?? []));
     if (pj.section === 'lab') convLab.push(...(r.conv ?? []));
+    if (pj.section === 'lab') attentionLab.push(...(r.attention ?? []));
   }
   let browser: BrowserResult | null = null;
   const browserLeft = secondsLeft();
@@ -166,6 +168,7 @@ async function main(): Promise<number> {
     matmul,
     lab,
     convLab,
+    attentionLab,
     browser,
     targets: checkTargets({ train, matmul, lab, adapter, browser }, args.fp32Peak),
     errors,
@@ -197,6 +200,7 @@ function printResults(r: BenchResults, systems: SystemName[]): void {
     say(`Browser (${b.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}): webgrad WebGPU vs tfjs-backend-webgpu in the same page`, `${Object.entries(b.devices).map(([s, d]) => `  ${s.padEnd(15)} ${d}`).join('\n')}\n${trainTable(b.train, ['webgrad-webgpu', 'tfjs-webgpu'])}\n\n${matmulTable(b.matmul, [...new Set(b.matmul.map((f) => f.system))])}`);
   }
   if (r.lab.length) say(`Kernel lab on ${r.devices.lab ?? '?'} (every variant checked against the CPU reference first)`, labTable(r.lab));
+  if (r.attentionLab?.length) say(`Kernel lab, attention (fused against the plain composition; both checked against the float64 reference first)`, attentionLabTable(r.attentionLab));
   if (r.convLab?.length) say(`Kernel lab, conv2d on W4's convolutions (batch 64; each variant checked against the float64 CPU reference first)`, convLabTable(r.convLab));
   say('Targets', targetsText(r.targets));
   if (r.errors.length) say('Errors', r.errors.map((e) => `  ${e.job}: ${e.error}`).join('\n'));

@@ -7,6 +7,7 @@ import type { Job, JobResult, MatmulFigure, TrainFigure } from './lib/jobs.js';
 import { RESULT_TAG } from './lib/jobs.js';
 import { runKernelLab } from './kernels/lab.js';
 import { runConvLab, w4ConvCases } from './kernels/conv-lab.js';
+import { ATTENTION_LAB_CASES, runAttentionLab } from './kernels/attention-lab.js';
 import { matmulRunner, openSystem } from './systems/open.js';
 import { timeMatmul } from './lib/matmul-timing.js';
 import { timeTraining, trainFigure } from './systems/trainer.js';
@@ -28,6 +29,7 @@ function dataFor(w: TrainWorkload): Digits {
 async function runJob(job: Job): Promise<JobResult> {
   if (job.kind === 'lab') return runKernelLab(job.shapes, job.budgetSeconds, job.maxRuns, job.quick);
   if (job.kind === 'conv-lab') return runConvLab(w4ConvCases(), job.budgetSeconds, job.maxRuns);
+  if (job.kind === 'attention-lab') return runAttentionLab(ATTENTION_LAB_CASES, job.budgetSeconds, job.maxRuns);
   const sys = await openSystem(job.system);
   try {
     if (job.kind === 'matmul') {

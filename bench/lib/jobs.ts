@@ -18,7 +18,8 @@ export type Job =
   | { kind: 'train'; system: SystemName; workloads: TrainWorkload[]; budgetSeconds: number; maxRuns: number }
   | { kind: 'matmul'; system: SystemName; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number }
   | { kind: 'lab'; shapes: MatmulShape[]; budgetSeconds: number; maxRuns: number; quick: boolean }
-  | { kind: 'conv-lab'; budgetSeconds: number; maxRuns: number };
+  | { kind: 'conv-lab'; budgetSeconds: number; maxRuns: number }
+  | { kind: 'attention-lab'; budgetSeconds: number; maxRuns: number };
 
 export interface TrainFigure {
   readonly system: SystemName;
@@ -77,12 +78,31 @@ export interface ConvFigure {
   readonly error?: string;
 }
 
+/** One attention variant's pass on one case (the kernel lab's attention section, bench/kernels/attention-lab.ts). */
+export interface AttentionFigure {
+  /** 'fused' (the attention op and its backward kernels) or 'composition' (matmuls per head, scale, mask, softmax). */
+  readonly variant: 'fused' | 'composition';
+  readonly pass: 'forward' | 'backward';
+  /** e.g. 'B32 H4 T64 D32' (causal). */
+  readonly case: string;
+  /** Milliseconds per pass, wall clock; null when not timed. */
+  readonly ms: Spread | null;
+  /** CPU-milliseconds per pass (llvmpipe's threads included). */
+  readonly cpuMs?: Spread;
+  /** Launches per pass. */
+  readonly launches: number;
+  /** Largest |got − ref| over out, dq, dk, dv of the first two samples, against the float64 reference. */
+  readonly maxError: number;
+  readonly error?: string;
+}
+
 /** What a worker prints on its last line after RESULT_TAG. */
 export interface JobResult {
   readonly device: string;
   readonly train?: TrainFigure[];
   readonly matmul?: MatmulFigure[];
   readonly conv?: ConvFigure[];
+  readonly attention?: AttentionFigure[];
   /** Adapter details where the system has one (vendor, architecture, backend, limits). */
   readonly adapter?: Record<string, unknown>;
 }

@@ -145,6 +145,7 @@ export function plan(o: PlanOptions): PlannedJob[] {
     // On a real GPU (--fp32-peak) the variants part where the device fills: the large squares and W3's big matmuls.
     if (o.fp32Peak && !q) shapes.push(...squareShapes([2048, 4096]), ...trainingShapes('W3', w3).filter((s) => s.M * s.N * s.K > 1e9));
     // The conv lab first: it is short, and the GPU kit's deadline would cut it after the matmul lab's longer budget.
+    jobs.push({ section: 'lab', label: 'kernel lab (attention: fused against the plain composition)', job: { kind: 'attention-lab', budgetSeconds: q ? 10 : 40, maxRuns: q ? 1 : 3 }, timeoutSeconds: q ? 120 : 300 });
     jobs.push({ section: 'lab', label: 'kernel lab (conv2d variants, W4\'s convolutions)', job: { kind: 'conv-lab', budgetSeconds: q ? 10 : 60, maxRuns: q ? 1 : 3 }, timeoutSeconds: q ? 120 : 400 });
     jobs.push({ section: 'lab', label: 'kernel lab (matmul variants)', job: { kind: 'lab', shapes, budgetSeconds: q ? 10 : 150, maxRuns: q ? 1 : 3, quick: q }, timeoutSeconds: q ? 90 : 600 });
   }

@@ -1,7 +1,7 @@
 // The results document (written as JSON) and its terminal tables.
 import type { BrowserResult } from '../browser/page.js';
 import type { Environment } from './env.js';
-import type { ConvFigure, MatmulFigure, SystemName, TrainFigure } from './jobs.js';
+import type { AttentionFigure, ConvFigure, MatmulFigure, SystemName, TrainFigure } from './jobs.js';
 import { shapeName, TFJS_PEER } from './jobs.js';
 import { fmt, fmtRange, table } from './table.js';
 
@@ -30,6 +30,8 @@ export interface BenchResults {
   readonly lab: MatmulFigure[];
   /** The kernel lab's conv2d variants on W4's convolutions (absent in files written before it existed). */
   readonly convLab?: ConvFigure[];
+  /** The kernel lab's attention section: fused against the plain composition (absent in files written before it existed). */
+  readonly attentionLab?: AttentionFigure[];
   /** The browser page's figures (headless Chromium), or null when not run. */
   readonly browser: BrowserResult | null;
   readonly targets: TargetCheck[];
@@ -99,6 +101,21 @@ export function convLabTable(figs: ConvFigure[]): string {
     })];
   });
   return table(['pass, variant: GFLOP/s wall / per CPU-s', ...cases.map((c) => `${c.case} x[${c.x.join(',')}] k[${c.k.join(',')}]`)], rows);
+}
+
+/** The attention section of the kernel lab: a row per pass and variant, a column per case; ms per pass and launches. */
+export function attentionLabTable(figs: AttentionFigure[]): string {
+  const cases = [...new Set(figs.map((f) => f.case))];
+  const rows = [...new Set(figs.map((f) => `${f.pass}\u0000${f.variant}`))].map((key) => {
+    const [pass, variant] = key.split('\u0000');
+    return [`${pass.padEnd(8)} ${variant}`, ...cases.map((c) => {
+      const f = figs.find((x) => x.pass === pass && x.variant === variant && x.case === c);
+      if (!f) return 'n/a';
+      if (f.error) return 'FAILED CHECK';
+      return `${fmt(f.ms?.median)} ms / ${fmt(f.cpuMs?.median)} cpu-ms, ${f.launches} launches`;
+    })];
+  });
+  return table(['pass, variant (causal)', ...cases], rows);
 }
 
 export function scalingTable(figs: TrainFigure[], systems: string[]): string {

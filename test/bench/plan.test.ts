@@ -125,8 +125,8 @@ describe('bench plan: W5, the Playground\'s network', () => {
 describe('bench plan: the kernel lab\'s conv2d section', () => {
   it('is a job of the lab section beside the matmul lab, only when webgrad-webgpu is asked for', () => {
     const labs = plan(full).filter((pj) => pj.section === 'lab').map((pj) => pj.job.kind);
-    expect(labs).toEqual(['conv-lab', 'lab']);
-    expect(plan({ ...full, systems: ['webgrad-cpu', 'tfjs-cpu'] }).some((pj) => pj.job.kind === 'conv-lab')).toBe(false);
+    expect(labs).toEqual(['attention-lab', 'conv-lab', 'lab']);
+    expect(plan({ ...full, systems: ['webgrad-cpu', 'tfjs-cpu'] }).some((pj) => pj.job.kind === 'conv-lab' || pj.job.kind === 'attention-lab')).toBe(false);
     const quick = plan({ ...full, quick: true }).find((pj) => pj.job.kind === 'conv-lab')!;
     expect(quick.job.maxRuns).toBe(1);
   });
