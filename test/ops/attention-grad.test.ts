@@ -68,6 +68,7 @@ const AWKWARD: Case[] = [
   { B: 2, H: 2, T: 13, S: 13, D: 8, Dv: 5, attrs: { causal: true, masked: true } },
   { B: 2, H: 3, T: 17, S: 17, D: 16, Dv: 16, attrs: { masked: true, dropout: 0.3, seed: 11 } },
   { B: 1, H: 1, T: 70, S: 70, D: 128, Dv: 128, attrs: { causal: true, dropout: 0.1, seed: 3 } },
+  { B: 700, H: 100, T: 1, S: 3, D: 4, Dv: 4, attrs: {} }, // 70,000 workgroups: a 2-D grid
 ];
 
 /**

@@ -101,6 +101,13 @@ describe.each(backends)('attention forward on %s', (_name, make) => {
     // The composition in float32 on this backend carries its own rounding: the sum of both bounds.
     expectClose(out, await expected(onBackend(be), c, ins), { ...F32, atol: 2 * (F32.atol as number), rtol: 2 * F32.rtol }, 'out vs composition');
   });
+
+  it('folds more than 65,535 workgroups into two dimensions: B·H = 70,000 heads of one query', async () => {
+    const c: Case = { B: 700, H: 100, T: 1, S: 3, D: 4, Dv: 4, attrs: {} };
+    const ins = attentionInputs(c, 45);
+    const [out] = await runOn(be, attention, ins, c.attrs);
+    expectClose(out, reference(attention, ins, c.attrs)[0], F32, 'out');
+  });
 });
 
 describe('attention refuses what it cannot do, naming it', () => {
