@@ -16,6 +16,7 @@ import { f32, fmt } from '../core/shape.js';
 import hash from '../../shaders/hash.wgsl?raw';
 import code from '../../shaders/attention.wgsl?raw';
 import type { AttentionDims } from './attention-reference.js';
+import { attentionBackwardFast, attentionForwardFast } from './attention-fast.js';
 import { attentionForward, attentionGradients, attentionStats as statsReference } from './attention-reference.js';
 import { checkStepInput, dropoutThreshold, rateProblem, seedProblem } from './dropout.js';
 import type { GpuContext, GpuLaunch, Param } from './kernel.js';
@@ -148,6 +149,9 @@ export const attention = defineKernel<AttentionAttrs>({
   cpu(inputs, outputs, infos, attrs) {
     attentionForward(attentionDims('attention', infos, attrs), inputs, outputs);
   },
+  cpuFast(inputs, outputs, infos, attrs) {
+    attentionForwardFast(attentionDims('attention', infos, attrs), inputs, outputs);
+  },
   gpu(inputs, attrs, ctx) {
     const d = attentionDims('attention', inputs, attrs);
     return launch('attention_forward', d, d.T, attentionTile(padded(d.D) + padded(d.Dv), ctx), 3, ctx);
@@ -208,6 +212,9 @@ export const attentionBackwardKV = defineKernel<AttentionAttrs>({
       for (let j = 0; j < d.Dv; j++) dkv[r * (d.D + d.Dv) + d.D + j] = dv[r * d.Dv + j];
     }
   },
+  cpuFast(inputs, [dkv], infos, attrs) {
+    attentionBackwardFast(attentionDims('attentionBackwardKV', infos, attrs), inputs, dkv, 'kv');
+  },
   gpu(inputs, attrs, ctx) {
     const d = attentionDims('attentionBackwardKV', inputs, attrs);
     return launch('attention_backward_kv', d, d.S, attentionTile(padded(d.D) + padded(d.Dv) + 2, ctx), 5, ctx);
@@ -224,6 +231,9 @@ export const attentionBackwardQ = defineKernel<AttentionAttrs>({
   },
   cpu(inputs, [dq], infos, attrs) {
     dq.set(attentionGradients(attentionDims('attentionBackwardQ', infos, attrs), inputs).dq);
+  },
+  cpuFast(inputs, [dq], infos, attrs) {
+    attentionBackwardFast(attentionDims('attentionBackwardQ', infos, attrs), inputs, dq, 'q');
   },
   gpu(inputs, attrs, ctx) {
     const d = attentionDims('attentionBackwardQ', inputs, attrs);

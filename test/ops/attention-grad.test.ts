@@ -4,7 +4,10 @@ import { gradients } from '../../src/graph/autodiff.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import { Graph } from '../../src/graph/graph.js';
 import type { Value } from '../../src/graph/graph.js';
+import type { TensorInfo } from '../../src/core/shape.js';
+import { sizeOf } from '../../src/core/shape.js';
 import { attention, attentionBackwardKV, attentionBackwardQ, attentionStats } from '../../src/ops/attention.js';
+import type { HostArray } from '../../src/ops/kernel.js';
 import { meanSquaredError } from '../../src/ops/loss.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reshape } from '../../src/ops/reshape.js';
@@ -78,7 +81,34 @@ const AWKWARD: Case[] = [
  * sums by 1e-2 or more.
  */
 const BWD: Tolerance = { atol: 1e-5, rtol: 1e-4, why: 'float32 sums over ≤ 200 rows of p·(dp − Dᵢ) (dp, Dᵢ over Dv ≤ 128) against float64 (worst seen 1.3e-6)' };
+/** Float64 both ways: the same sums, some in another order. */
+const F64: Tolerance = { atol: 1e-12, rtol: 1e-10, why: 'float64 both ways, summed in another order' };
 const STATS: Tolerance = { atol: 1e-5, rtol: 1e-5, why: 'a float32 dot product over Dv ≤ 128 terms, and a copy (worst seen 1.1e-6)' };
+
+describe("the CPU backend's attention (cpuFast) against the reference, both in float64", () => {
+  it.each([...SMALL, ...AWKWARD.slice(0, 5)].map((c) => [label(c), c] as const))('%s: out, lse, dk‖dv, dq', (_l, c) => {
+    const ins = attentionInputs(c, 90);
+    const infos = ins.map((t) => t.info);
+    const host = ins.map((t) => (t.data instanceof Int32Array ? t.data : Float64Array.from(t.data)));
+    const fast = (kernel: typeof attention, data: HostArray[], shapes: TensorInfo[]) => {
+      const outs = kernel.outputs(shapes, c.attrs).map((o) => new Float64Array(sizeOf(o.shape)));
+      kernel.cpuFast!(data, outs, shapes, c.attrs);
+      return outs;
+    };
+    const [out, lse] = fast(attention, host, infos);
+    const [wantOut, wantLse] = reference(attention, ins, c.attrs);
+    expectClose(out, wantOut, F64, 'out');
+    expectClose(lse, wantLse, F64, 'lse');
+    const dout = randn(rng(91), [c.B, c.H, c.T, c.Dv]);
+    const [stats] = reference(attentionStats, [f64([c.B, c.H, c.T], lse), f64([c.B, c.H, c.T, c.Dv], out), dout], {});
+    const back = [...ins.slice(0, 3), dout, f64([c.B, c.H, c.T, 2], stats), ...ins.slice(3)];
+    const backHost = back.map((t) => (t.data instanceof Int32Array ? t.data : Float64Array.from(t.data)));
+    for (const kernel of [attentionBackwardKV, attentionBackwardQ]) {
+      const [got] = fast(kernel, backHost, back.map((t) => t.info));
+      expectClose(got, reference(kernel, back, c.attrs)[0], F64, `${kernel.name} cpuFast`);
+    }
+  });
+});
 
 describe.each(backends)('attention backward on %s', (_name, make) => {
   let be: Backend;
