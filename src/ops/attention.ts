@@ -2,7 +2,7 @@
 // (Dao et al. 2022; Dao 2023, "FlashAttention-2"): the op under Keras'
 // MultiHeadAttention. Scores, mask, softmax, dropout and the weighted sum run
 // in one launch, the backward in three (row statistics, dk and dv together,
-// dq), and no [T, S] score matrix is ever written to global memory: keys and
+// dq) and a split of dk‖dv, and no [T, S] score matrix is ever written to global memory: keys and
 // values (queries in dk/dv's launch) pass through workgroup memory a tile at
 // a time, the softmax kept online. The gradient rule (src/graph/rules.ts) records
 //   stats = attentionStats(lse, out, dout)
