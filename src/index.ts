@@ -21,7 +21,7 @@ export { compileGraph } from './graph/executor.js';
 export type { Kernel } from './ops/kernel.js';
 export * as ops from './ops/all.js';
 
-export { activationLayer, averagePooling2d, batchNormalization, bidirectional, conv2d, dense, dropout, embedding, flatten, globalAveragePooling2d, gru, l1, l1l2, l2, LAYER_ACTIVATIONS, layerNormalization, lstm, maxPooling2d, pointFeatures, positionEmbedding, randomTranslation, reshape, simpleRNN } from './nn/layers.js';
+export { activationLayer, add, average, averagePooling2d, concatenate, multiHeadAttention, multiply, batchNormalization, bidirectional, conv2d, dense, dropout, embedding, flatten, globalAveragePooling2d, gru, l1, l1l2, l2, LAYER_ACTIVATIONS, layerNormalization, lstm, maxPooling2d, pointFeatures, positionEmbedding, randomTranslation, reshape, simpleRNN } from './nn/layers.js';
 export { featureRecord, POINT_FEATURES } from './ops/features.js';
 export type { FeatureRecord, PointFeature } from './ops/features.js';
 export type { BatchNormOptions, BidirectionalOptions, Conv2dOptions, DenseOptions, GruOptions, Layer, LayerActivation, LayerNormOptions, LstmOptions, MergeMode, Pool2dOptions, PositionEmbeddingOptions, Regularizer, SimpleRnnOptions } from './nn/layers.js';
@@ -29,7 +29,8 @@ export { INITIALIZERS } from './nn/initializers.js';
 export { LOSSES } from './nn/losses.js';
 export { OPTIMIZER_OPTIONS, OPTIMIZERS } from './optim/optimizers.js';
 export type { OptimizerConfig, OptimizerSpec } from './optim/optimizers.js';
-export { sequential, Sequential } from './nn/model.js';
+export { Model, sequential, Sequential } from './nn/model.js';
+export { Functional, input, model, SymbolicTensor } from './nn/functional.js';
 export type { CompileOptions, InputScaler, SequentialOptions, Topology } from './nn/model.js';
 export type { FitOptions, History } from './nn/train.js';
 export { EarlyStopping, earlyStopping, TerminateOnDivergence, terminateOnDivergence, TerminateOnNaN, terminateOnNaN } from './nn/callbacks.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ValueError } from '../core/errors.js';
 import { sizeOf } from '../core/shape.js';
 import { parseCsvRecords } from '../data/csv-format.js';
-import type { Sequential } from '../nn/model.js';
+import type { Model } from '../nn/model.js';
 
 /**
  * The rows of a CSV with a header, as the model's inputs: exactly as many
@@ -32,7 +32,7 @@ function readRows(path: string, features: number): { x: Float32Array; n: number;
 }
 
 /** Prints one line per row: the class and its probability (a softmax or sigmoid output) or the predicted values. */
-export async function predictRows(model: Sequential, path: string, json: boolean, checkFinite: (data: Float32Array, k: number, rows: string[]) => Promise<void>): Promise<void> {
+export async function predictRows(model: Model, path: string, json: boolean, checkFinite: (data: Float32Array, k: number, rows: string[]) => Promise<void>): Promise<void> {
   const inputShape = model.inputShape ?? [];
   if (inputShape.length !== 1) throw new ValueError(`predict: ${path}: rows of a CSV are flat samples; the model takes samples of shape [${inputShape.join(', ')}]`);
   const { x, n, header } = readRows(path, sizeOf(inputShape));
@@ -40,7 +40,7 @@ export async function predictRows(model: Sequential, path: string, json: boolean
   const k = shape[1] ?? 1;
   const rowNames = Array.from({ length: n }, (_, i) => `${path} row ${i + 1}`);
   await checkFinite(data, k, rowNames);
-  const last = model.layers[model.layers.length - 1].activation;
+  const last = model.outputLayer.activation;
   const names = model.classNames;
   const label = (c: number) => names?.[c] ?? String(c);
   for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 import { ValueError } from '../core/errors.js';
 import { sameShape, sizeOf } from '../core/shape.js';
 import type { Dataset } from '../data/dataset.js';
-import type { Sequential } from '../nn/model.js';
+import type { Model } from '../nn/model.js';
 import { firstNonFinite } from '../nn/model.js';
 import { describeSamples, featureSize } from '../data/dataset.js';
 import { blankImageNotice, toMnistInput } from '../data/image.js';
@@ -72,7 +72,7 @@ function asModelTakes(inputShape: readonly number[], test: Dataset, command: str
 }
 
 /** A character model reads a text with its own characters, in windows as long as the ones it trained on. */
-function textFlags(model: Sequential) {
+function textFlags(model: Model) {
   const chars = model.vocabulary;
   return chars ? { vocabulary: chars, context: model.inputShape?.[0] } : {};
 }
@@ -132,7 +132,7 @@ export async function predict(argv: string[]): Promise<number> {
  * as a flipped bit in a file gives, or training that blew up), and the file
  * cannot say so before it runs.
  */
-export async function refuseNonFinite(data: Float32Array, k: number, model: Sequential, modelPath: string, inputs: readonly string[]): Promise<void> {
+export async function refuseNonFinite(data: Float32Array, k: number, model: Model, modelPath: string, inputs: readonly string[]): Promise<void> {
   const i = firstNonFinite(data);
   if (i < 0) return;
   const weights = await model.getWeights();

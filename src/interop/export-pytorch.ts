@@ -11,12 +11,12 @@
 import { ValueError } from '../core/errors.js';
 import { layerActivationRecord, torchActivation } from '../ops/activations.js';
 import { featureRecord } from '../ops/features.js';
-import { exportedWeights, samePads } from './export-common.js';
+import { exportedChain, exportedWeights, samePads } from './export-common.js';
 import type { Conversion, Mapped } from './export-pytorch-train.js';
 import { lossCode, optimizerExport, optimizerSlots, penaltyCode, toTorch } from './export-pytorch-train.js';
 import type { Layer, LayerConfig } from '../nn/layers.js';
 import { isTrainable, maskCarried } from '../nn/layers.js';
-import type { Sequential } from '../nn/model.js';
+import type { Model, Sequential } from '../nn/model.js';
 import MODEL_PY from './python/model.py?raw';
 import TRAIN_PY from './python/train.py?raw';
 import { bidirectionalCode, recurrentCode } from './export-pytorch-recurrent.js';
@@ -224,6 +224,13 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked:
       b.body.push(`x = self.${a}(x)`);
       return;
     }
+    case 'add':
+    case 'multiply':
+    case 'average':
+    case 'concatenate':
+    case 'multiHeadAttention':
+      // A chain has no branches to merge: Sequential.add refuses these layers.
+      throw new ValueError(`export to PyTorch: ${c.name} (${c.type}) merges branches, which only a functional model has; the PyTorch export of functional models is not built yet`);
     default: {
       const unmapped: never = c;
       throw new ValueError(`export to PyTorch: layer type '${(unmapped as LayerConfig).type}' is not exported yet`);
@@ -245,7 +252,8 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked:
  *   model file's metadata and each tensor's webgrad name and layout);
  * - train.py: continues training under torchrun with DistributedDataParallel.
  */
-export async function pytorchExport(model: Sequential): Promise<ExportFiles> {
+export async function pytorchExport(given: Model): Promise<ExportFiles> {
+  const model = exportedChain(given, 'PyTorch');
   const { inputShape, weight } = await exportedWeights(model, 'PyTorch');
   const tensors: Record<string, SafetensorsTensor> = {};
   const mapped: Mapped[] = [];

@@ -56,6 +56,12 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c:
   embedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
   // The table as an nn.Embedding's weight (webgrad's export, nanoGPT's wpe), or any module's 'weight' [sequenceLength, features].
   positionEmbedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
+  // No weights; only in functional models, which the import does not build yet.
+  add: { features: 'keep' },
+  multiply: { features: 'keep' },
+  average: { features: 'keep' },
+  concatenate: { features: 'mix' },
+  multiHeadAttention: { features: 'mix' },
   // Their own tensor names and layouts (weight_ih_l0, ...): import-recurrent.ts.
   simpleRNN: { torchClass: 'RNN', features: 'mix', weights: recurrentExpected },
   lstm: { torchClass: 'LSTM', features: 'mix', weights: recurrentExpected },

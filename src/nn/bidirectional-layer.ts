@@ -13,7 +13,7 @@ import { maskSteps } from '../ops/mask.js';
 import { pcg } from '../ops/dropout.js';
 import { add, multiply, scale } from '../ops/elementwise.js';
 import { reverse } from '../ops/reverse.js';
-import type { Layer } from './layer-base.js';
+import type { Layer, LayerDefinition } from './layer-base.js';
 import { autoName, isAutoNamed, layerCommon, shapeProblem } from './layer-base.js';
 import type { RecurrentConfig } from './recurrent-layers.js';
 
@@ -123,7 +123,7 @@ const BACKWARD_SEED = 0xb1d1;
  * for any layer); the halves are built named <name>/<inner name>, so their
  * weights are too.
  */
-export function bidirectionalLayer(c: BidirectionalConfig, build: (inner: RecurrentConfig) => Layer): Layer {
+export function bidirectionalLayer(c: BidirectionalConfig, build: (inner: RecurrentConfig) => Layer): LayerDefinition {
   checkHalves(c);
   if (c.inputShape !== undefined && shapeProblem(c.inputShape)) throw new ValueError(`${c.name}: inputShape ${shapeProblem(c.inputShape)}`);
   const forward = build({ ...c.layer, name: `${c.name}/${c.layer.name}` });

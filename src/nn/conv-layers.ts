@@ -12,8 +12,8 @@ import { avgPool2d, globalAvgPool2d, maxPool2d, poolGeometry } from '../ops/pool
 import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
-import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkRegularizers, noteAutoName, initializerProblem, layerCommon, regularizerOptions, weightedFields } from './layer-base.js';
+import type { Layer, LayerActivation, LayerDefinition, ParamSpec } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkRegularizers, finishLayer, initializerProblem, layerCommon, regularizerOptions, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties } from './regularizers.js';
 
@@ -98,7 +98,7 @@ export type Pool2dOptions = OptionsOf<typeof POOL_OPTIONS.spec>;
 export function conv2d(filters: number, kernelSize: number | Pair, options: Conv2dOptions = {}): Layer {
   const o = CONV2D_OPTIONS.check(options);
   if (!Number.isInteger(filters) || filters < 1) throw new ValueError(`conv2d: filters must be a positive integer, got ${filters}`);
-  return noteAutoName(convLayer({
+  return finishLayer(convLayer({
     type: 'conv2d',
     name: o.name ?? autoName('conv2d'),
     filters,
@@ -118,18 +118,18 @@ function poolConfig(type: Pool2dConfig['type'], poolSize: number | Pair, options
 
 /** The largest value of each window, per channel (Keras' MaxPooling2D; default pool 2, strides = pool). */
 export function maxPooling2d(poolSize: number | Pair = 2, options: Pool2dOptions = {}): Layer {
-  return noteAutoName(poolLayer(poolConfig('maxPooling2d', poolSize, options)));
+  return finishLayer(poolLayer(poolConfig('maxPooling2d', poolSize, options)));
 }
 
 /** The mean of each window, per channel, over the real (unpadded) elements (Keras' AveragePooling2D). */
 export function averagePooling2d(poolSize: number | Pair = 2, options: Pool2dOptions = {}): Layer {
-  return noteAutoName(poolLayer(poolConfig('averagePooling2d', poolSize, options)));
+  return finishLayer(poolLayer(poolConfig('averagePooling2d', poolSize, options)));
 }
 
 /** The mean over all positions, per channel: [h, w, c] → [c] (Keras' GlobalAveragePooling2D). */
 export function globalAveragePooling2d(options: OptionsOf<typeof GLOBAL_OPTIONS.spec> = {}): Layer {
   const o = GLOBAL_OPTIONS.check(options);
-  return noteAutoName(globalPoolLayer({ type: 'globalAveragePooling2d', name: o.name ?? autoName('global_average_pooling2d'), activation: 'linear', inputShape: o.inputShape }));
+  return finishLayer(globalPoolLayer({ type: 'globalAveragePooling2d', name: o.name ?? autoName('global_average_pooling2d'), activation: 'linear', inputShape: o.inputShape }));
 }
 
 const GLOBAL_OPTIONS = defineOptions('globalAveragePooling2d', { inputShape: layerCommon.inputShape, name: layerCommon.name }, { input_shape: 'inputShape' });
@@ -170,7 +170,7 @@ export function convRows(g: Graph, x: Value, k: Value, attrs: Conv2dAttrs, name:
   return g.op(matmul, [cols, g.op(reshape, [k], { shape: [shape[1], cout] }, `${name}/kernel_matrix`)], {}, `${name}/conv2d`);
 }
 
-export function convLayer(config: Conv2dConfig): Layer {
+export function convLayer(config: Conv2dConfig): LayerDefinition {
   const { filters, useBias, kernelInitializer, biasInitializer } = config;
   if (!Number.isInteger(filters) || filters < 1) throw new ValueError(`${config.name}: filters must be a positive integer, got ${filters}`);
   const [kh, kw] = pair(`${config.name}: kernelSize`, config.kernelSize);
@@ -216,7 +216,7 @@ export function convLayer(config: Conv2dConfig): Layer {
   };
 }
 
-export function poolLayer(config: Pool2dConfig): Layer {
+export function poolLayer(config: Pool2dConfig): LayerDefinition {
   const attrs = { poolSize: pair(`${config.name}: poolSize`, config.poolSize), strides: pair(`${config.name}: strides`, config.strides), padding: config.padding };
   const kernel = config.type === 'maxPooling2d' ? maxPool2d : avgPool2d;
   return {
@@ -237,7 +237,7 @@ export function poolLayer(config: Pool2dConfig): Layer {
   };
 }
 
-export function globalPoolLayer(config: GlobalPoolConfig): Layer {
+export function globalPoolLayer(config: GlobalPoolConfig): LayerDefinition {
   return {
     name: config.name,
     config,

@@ -4,7 +4,7 @@ import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/graph.js';
 import type { Node, Value } from '../graph/graph.js';
 import { pcg } from '../ops/dropout.js';
-import { accumulate, add, multiply } from '../ops/elementwise.js';
+import { accumulate, add, multiply, scale } from '../ops/elementwise.js';
 import { maskWeights } from '../ops/mask.js';
 import { MAX_REDUCE_VALUES, reduceMean, reduceSum } from '../ops/reduce.js';
 import { reshape } from '../ops/reshape.js';
@@ -12,32 +12,58 @@ import type { Optimizer } from '../optim/optimizers.js';
 import { packOrder } from '../optim/optimizers.js';
 import { sumSquares } from '../ops/optimizer.js';
 import { packLayout, sizeOf } from '../core/shape.js';
-import type { ForwardContext, Layer, ParamSpec } from './layers.js';
-import { applyActivation, isTrainable, maskRefusal } from './layers.js';
+import type { ForwardContext, Layer, ModelGraph, ParamSpec } from './layers.js';
+import { applyActivation, callForward, checkCallArgs, isTrainable, maskRefusal } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
 
 /** What the model knows when it records a step: its layers, weights, loss and metrics. */
 export interface ModelSpec {
-  readonly layers: readonly Layer[];
-  readonly inputShape: number[];
+  /** The layers and their calls (a Sequential model's chain, or a functional model's graph). */
+  readonly graph: ModelGraph;
+  /** The sample shape of each input (graph.inputs of them). */
+  readonly inputShapes: number[][];
+  /** Each output (graph.outputs, in order) and what it is trained on. */
+  readonly outputs: readonly SpecOutput[];
   readonly params: readonly ParamSpec[];
-  /** How many of `params` each layer owns, in order. */
+  /** How many of `params` each of graph.layers owns, in order. */
   readonly paramCounts: readonly number[];
-  readonly loss: ResolvedLoss;
-  readonly metrics: readonly ResolvedMetric[];
-  /** Targets per sample: [] for labels, [k] for dense targets. */
-  readonly targetShape: number[];
   /** Fold bias and activation into the matmuls (graph/fuse.ts); false runs every op on its own. */
   readonly fuse: boolean;
   /** The model's seed, from which each layer's own (dropout masks) is derived; default 0. */
   readonly seed?: number;
 }
 
+/** One output of a model: its name (its layer's), sample shape, and loss and metrics, as compile gave them. */
+export interface SpecOutput {
+  readonly name: string;
+  readonly shape: number[];
+  readonly loss: ResolvedLoss;
+  readonly metrics: readonly ResolvedMetric[];
+  /** Targets per sample: [] for labels, [steps] for a label per step, [k] for dense targets. */
+  readonly targetShape: number[];
+  /** Its share of the total loss (Keras' loss_weights; 1 by default). */
+  readonly weight: number;
+}
+
+/**
+ * The names of the sums a model's steps accumulate, in StepGraph.sums' order,
+ * which are the names of its logs: the (weighted, total) loss, then each
+ * metric; with several outputs, then each output's own loss and metrics,
+ * named after the output as Keras 3 names them (dense_2_loss,
+ * dense_2_accuracy).
+ */
+export function sumNames(spec: Pick<ModelSpec, 'outputs'>): string[] {
+  if (spec.outputs.length === 1) return ['loss', ...spec.outputs[0].metrics.map((m) => m.name)];
+  return ['loss', ...spec.outputs.flatMap((o) => [`${o.name}_loss`, ...o.metrics.map((m) => `${o.name}_${m.name}`)])];
+}
+
 /** A recorded step and the values the model binds or reads. */
 export interface StepGraph {
   readonly graph: Graph;
-  readonly x: Value;
-  readonly y: Value | null;
+  /** The inputs' batches, in the order of ModelSpec.inputShapes. */
+  readonly x: Value[];
+  /** The targets of each output (none outside train and evaluate). */
+  readonly y: Value[];
   /** Every weight, trainable or not, in the order of ModelSpec.params. */
   readonly weights: Value[];
   /** Optimizer slots, per trainable weight. */
@@ -48,9 +74,10 @@ export interface StepGraph {
    * the buffers its weight and slot tensors view. Null otherwise.
    */
   readonly packed: { weights: Value; slots: Value[] } | null;
-  /** Σ per-sample loss, then each metric's Σ, accumulated over the steps since they were zeroed. */
+  /** The sums sumNames names (Σ per-sample loss, each metric's Σ), accumulated over the steps since they were zeroed. */
   readonly sums: Value[];
-  readonly output: Value | null;
+  /** What predict reads: each output (none in the other steps). */
+  readonly outputs: Value[];
   /**
    * The inputs a training step reads each step besides its batch, which the
    * caller writes before it runs: the step number (i32[1]; null when no layer
@@ -70,21 +97,28 @@ interface Training {
 }
 
 /**
- * Records every layer, training (`training` given) or not; with `fused`, the last activation is
- * left to the loss. Each layer's seed is a hash of the model's and its position. The mask of
- * padded steps travels beside the values (Layer.masking): made by an Embedding with maskZero,
- * handed to each layer through its context, dropped by the one that consumes it; the mask
- * still carried at the end is the output's.
+ * Records every call of the graph's layers in order, training (`training`
+ * given) or not; with `fused[k]`, output k's last activation is left to its
+ * loss. Each call's seed is a hash of the model's and the call's position.
+ * The mask of padded steps travels beside each tensor (Layer.masking): made
+ * by an Embedding with maskZero, handed to each layer through its context,
+ * dropped by the one that consumes it; the outputs' are returned. `until`
+ * stops before that node: the tensors made so far are returned
+ * (statisticsGraph).
  */
-function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: boolean, training: Training | null, losses: Value[] | null): { out: Value; mask: Value | null } {
-  let h = x;
-  let w = 0;
-  let mask: Value | null = null;
-  let source: Layer | null = null;
-  spec.layers.forEach((layer, i) => {
-    const n = spec.paramCounts[i];
+function forward(g: Graph, spec: ModelSpec, xs: Value[], weights: Value[], fused: readonly boolean[], training: Training | null, losses: Value[] | null, until = spec.graph.nodes.length): { outs: Value[]; masks: (Value | null)[]; values: Value[] } {
+  const { layers, nodes, outputs, inputs } = spec.graph;
+  const values: Value[] = [...xs];
+  const masks: { mask: Value; source: Layer }[] = [];
+  const firstWeight = spec.paramCounts.map((_, i) => spec.paramCounts.slice(0, i).reduce((a, b) => a + b, 0));
+  // An output's activation may go to its fused loss only when nothing else reads the output.
+  const skips = (t: number) => outputs.some((o, k) => o === t && fused[k]) && !nodes.some((n) => n.inputs.includes(t));
+  nodes.slice(0, until).forEach((node, i) => {
+    const layer = layers[node.layer];
+    const carried = node.inputs.map((t) => masks[t]).find((m) => m);
+    if (carried && !layer.masking) throw maskRefusal(layer, carried.source);
     const ctx: ForwardContext = {
-      skipActivation: fused && i === spec.layers.length - 1,
+      skipActivation: skips(inputs + i),
       training: training !== null,
       seed: pcg(((spec.seed ?? 0) + Math.imul(i + 1, 0x9e3779b9)) >>> 0),
       step: () => {
@@ -92,16 +126,22 @@ function forward(g: Graph, spec: ModelSpec, x: Value, weights: Value[], fused: b
         return (training.step ??= g.input('step', [1], 'i32'));
       },
       addLoss: (v) => void losses?.push(v),
-      mask,
+      mask: carried?.mask ?? null,
+      args: checkCallArgs(layer, node.args),
     };
-    if (mask && source && !layer.masking) throw maskRefusal(layer, source);
-    const input = h;
-    h = layer.forward(g, h, weights.slice(w, w + n), ctx);
-    w += n;
-    if (layer.masking === 'make' && layer.computeMask) [mask, source] = [layer.computeMask(g, input), layer];
-    else if (layer.masking !== 'pass') [mask, source] = [null, null];
+    const ins = node.inputs.map((t) => values[t]);
+    const first = firstWeight[node.layer];
+    values.push(callForward(layer, g, ins, weights.slice(first, first + spec.paramCounts[node.layer]), ctx));
+    const made = inputs + i;
+    if (layer.masking === 'make' && layer.computeMask) masks[made] = { mask: layer.computeMask(g, ins[0]), source: layer };
+    else if (layer.masking === 'pass' && carried) masks[made] = carried;
   });
-  return { out: h, mask };
+  return { outs: outputs.map((t) => values[t]), masks: outputs.map((t) => masks[t]?.mask ?? null), values };
+}
+
+/** The inputs' batches as graph inputs: x, then x1, x2, ... */
+function inputValues(g: Graph, spec: ModelSpec, batch: number): Value[] {
+  return spec.inputShapes.map((s, i) => g.input(i === 0 ? 'x' : `x${i}`, [batch, ...s]));
 }
 
 function weightValues(g: Graph, spec: ModelSpec): Value[] {
@@ -109,50 +149,71 @@ function weightValues(g: Graph, spec: ModelSpec): Value[] {
 }
 
 /**
- * The part train and evaluate share: forward (the last activation left to a
- * fused loss), per-sample loss, and loss and metric sums added into
- * persistent accumulators.
+ * The part train and evaluate share: forward (each output's last activation
+ * left to a fused loss), each output's per-sample loss, and the loss and
+ * metric sums (sumNames) added into persistent accumulators. The loss is
+ * Σ over outputs of weight · that output's mean loss, plus the penalties.
  */
 function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
   const g = new Graph();
-  const x = g.input('x', [batch, ...spec.inputShape]);
-  const y = g.input('y', [batch, ...spec.targetShape], spec.loss.targets === 'labels' ? 'i32' : 'f32');
+  const x = inputValues(g, spec, batch);
+  const y = spec.outputs.map((o, k) => g.input(k === 0 ? 'y' : `y${k}`, [batch, ...o.targetShape], o.loss.targets === 'labels' ? 'i32' : 'f32'));
   const weights = weightValues(g, spec);
   const losses: Value[] = [];
   const recorded: Training | null = training ? { step: null } : null;
-  const { out: forwarded, mask } = forward(g, spec, x, weights, spec.loss.fused, recorded, losses);
-  // A class for every step ([batch, steps, classes] against labels [batch, steps], a language model's):
-  // every step is a row of the loss and the metrics, each counted 1/steps, so that the sums over
-  // samples are means over steps and the reported figures are per step (per character).
-  const perStep = forwarded.shape.length === 3 && spec.loss.targets === 'labels';
-  if (mask && !perStep) throw new ValueError(`the model's output [${forwarded.shape.slice(1).join(', ')}] still carries the mask of padded steps (maskZero) into a ${spec.loss.name} loss; a masked loss takes a class per step (labels [samples, steps]): end with a recurrent layer without returnSequences, or use sparseCategoricalCrossentropy per step`);
-  const steps = perStep ? forwarded.shape[1] : 1;
-  const rows = steps > 1 || mask !== null;
-  const out = rows ? g.op(reshape, [forwarded], { shape: [batch * steps, forwarded.shape[2]] }, 'output/steps') : forwarded;
-  const labels = rows ? g.op(reshape, [y], { shape: [batch * steps] }, 'y/steps') : y;
-  // With a mask, each batch's loss and metrics are means over its real steps (Keras 3: a masked entry
-  // weighs 0, a real one total/valid): the rows weighted by m / Σm, each batch's sum counted batch times.
-  const rowWeights = mask ? g.op(maskWeights, [g.op(reshape, [mask], { shape: [batch * steps] }, 'mask/rows')], {}, 'mask/weights') : null;
-  const total = (v: Value) => g.op(reduceSum, [rowWeights ? g.op(multiply, [v, rowWeights], {}, `${v.name}/masked`) : v], {});
+  const { outs, masks } = forward(g, spec, x, weights, spec.outputs.map((o) => o.loss.fused), recorded, losses);
+  const several = spec.outputs.length > 1;
+  const sums: Value[] = [];
+  const lossSum = g.state('loss_sum', [1]);
+  sums.push(lossSum);
   // The layers' penalties (regularizers), one scalar: part of the loss, as Keras reports it, in training and evaluation.
   const penalty = losses.length ? losses.reduce((a, b) => g.op(add, [a, b], {}, 'penalty')) : null;
-  const last = spec.layers[spec.layers.length - 1];
-  let activated: Value | null = null;
-  // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
-  const act = () => (activated ??= spec.loss.fused ? applyActivation(g, out, last.activation, undefined, 'output') : out);
-  const perSample = g.op(spec.loss.kernel, [out, labels], spec.loss.attrs, 'loss');
-  const sums: Value[] = [];
-  const addSum = (v: Value, name: string) => {
-    const acc = g.state(`${name}_sum`, [1]);
-    g.update(accumulate, [total(v)], [acc], { alpha: rowWeights ? batch : 1 / steps });
-    sums.push(acc);
-  };
-  addSum(perSample, 'loss');
+  const means = spec.outputs.map((o, k) => {
+    const named = (what: string) => (several ? `${o.name}/${what}` : what);
+    const forwarded = outs[k];
+    const mask = masks[k];
+    // A class for every step ([batch, steps, classes] against labels [batch, steps], a language model's):
+    // every step is a row of the loss and the metrics, each counted 1/steps, so that the sums over
+    // samples are means over steps and the reported figures are per step (per character).
+    const perStep = forwarded.shape.length === 3 && o.loss.targets === 'labels';
+    if (mask && !perStep) throw new ValueError(`${several ? `output ${o.name}: ` : ''}the model's output [${forwarded.shape.slice(1).join(', ')}] still carries the mask of padded steps (maskZero) into a ${o.loss.name} loss; a masked loss takes a class per step (labels [samples, steps]): end with a recurrent layer without returnSequences, or use sparseCategoricalCrossentropy per step`);
+    const steps = perStep ? forwarded.shape[1] : 1;
+    const rows = steps > 1 || mask !== null;
+    const out = rows ? g.op(reshape, [forwarded], { shape: [batch * steps, forwarded.shape[2]] }, named('output/steps')) : forwarded;
+    const labels = rows ? g.op(reshape, [y[k]], { shape: [batch * steps] }, named('y/steps')) : y[k];
+    // With a mask, each batch's loss and metrics are means over its real steps (Keras 3: a masked entry
+    // weighs 0, a real one total/valid): the rows weighted by m / Σm, each batch's sum counted batch times.
+    const rowWeights = mask ? g.op(maskWeights, [g.op(reshape, [mask], { shape: [batch * steps] }, named('mask/rows'))], {}, named('mask/weights')) : null;
+    const total = (v: Value) => g.op(reduceSum, [rowWeights ? g.op(multiply, [v, rowWeights], {}, `${v.name}/masked`) : v], {});
+    const layer = spec.graph.layers[spec.graph.nodes[spec.graph.outputs[k] - spec.graph.inputs].layer];
+    let activated: Value | null = null;
+    // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
+    const act = () => (activated ??= o.loss.fused ? applyActivation(g, out, layer.activation, undefined, named('output')) : out);
+    const perSample = g.op(o.loss.kernel, [out, labels], o.loss.attrs, named('loss'));
+    const alpha = rowWeights ? batch : 1 / steps;
+    const addSum = (v: Value, name: string) => {
+      const acc = g.state(`${name}_sum`, [1]);
+      g.update(accumulate, [total(v)], [acc], { alpha });
+      sums.push(acc);
+    };
+    // The total loss gains this output's, weighted; with several outputs each also has its own.
+    const summed = total(perSample);
+    g.update(accumulate, [summed], [lossSum], { alpha: alpha * o.weight });
+    if (several) {
+      const own = g.state(`${o.name}_loss_sum`, [1]);
+      g.update(accumulate, [summed], [own], { alpha });
+      sums.push(own);
+    }
+    for (const m of o.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), labels], m.attrs, named(m.name)), named(m.name));
+    // The training loss (recorded only by trainGraph): the mean over the batch's rows, or over its real steps.
+    return () => {
+      const mean = rowWeights ? summed : g.op(reduceMean, [perSample], {}, named('mean_loss'));
+      return o.weight === 1 ? mean : g.op(scale, [mean], { alpha: o.weight }, named('weighted_loss'));
+    };
+  });
   // Per sample, the batch's penalty: the loss sum gains batch·penalty.
-  if (penalty) g.update(accumulate, [penalty], [sums[0]], { alpha: batch });
-  for (const m of spec.metrics) addSum(g.op(m.kernel, [m.onLogits ? out : act(), labels], m.attrs, m.name), m.name);
-  // The training loss: the mean over the batch's rows, or over its real steps.
-  const meanLoss = () => (rowWeights ? total(perSample) : g.op(reduceMean, [perSample], {}, 'mean_loss'));
+  if (penalty) g.update(accumulate, [penalty], [lossSum], { alpha: batch });
+  const meanLoss = () => means.map((m) => m()).reduce((a, b) => g.op(add, [a, b], {}, 'total_loss'));
   return { g, x, y, weights, meanLoss, penalty, sums, step: recorded?.step ?? null };
 }
 
@@ -184,7 +245,7 @@ export function trainGraph(spec: ModelSpec, batch: number, optimizer: Optimizer,
     recordEach(g, optimizer, trainable, grads, slots, stepValues);
   }
   if (spec.fuse) fuse(g);
-  return { graph: g, x, y, weights, slots, packed, sums, output: null, step, stepValues };
+  return { graph: g, x, y, weights, slots, packed, sums, outputs: [], step, stepValues };
 }
 
 /**
@@ -264,22 +325,22 @@ function packable(nodes: readonly Node[], grads: readonly Value[]): boolean {
 export function evalGraph(spec: ModelSpec, batch: number): StepGraph {
   const { g, x, y, weights, sums } = forwardAndLoss(spec, batch, false);
   if (spec.fuse) fuse(g);
-  return { graph: g, x, y, weights, slots: [], packed: null, sums, output: null, step: null, stepValues: null };
+  return { graph: g, x, y, weights, slots: [], packed: null, sums, outputs: [], step: null, stepValues: null };
 }
 
 /** Forward through every layer, final activation included: predict(). */
 export function predictGraph(spec: ModelSpec, batch: number): StepGraph {
   const g = new Graph();
-  const x = g.input('x', [batch, ...spec.inputShape]);
+  const x = inputValues(g, spec, batch);
   const weights = weightValues(g, spec);
-  const { out } = forward(g, spec, x, weights, false, null, null);
-  if (spec.fuse) fuse(g, [out]);
-  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: out, step: null, stepValues: null };
+  const { outs } = forward(g, spec, x, weights, [], null, null);
+  if (spec.fuse) fuse(g, outs);
+  return { graph: g, x, y: [], weights, slots: [], packed: null, sums: [], outputs: outs, step: null, stepValues: null };
 }
 
 /** The layers that keep moving statistics a pass can recompute (BatchNormalization), by index. */
 export function statisticsLayers(spec: ModelSpec): number[] {
-  return spec.layers.flatMap((l, i) => (l.recordStatistics ? [i] : []));
+  return spec.graph.layers.flatMap((l, i) => (l.recordStatistics ? [i] : []));
 }
 
 /**
@@ -290,16 +351,18 @@ export function statisticsLayers(spec: ModelSpec): number[] {
  * recordStatistics. Nothing after the layer runs.
  */
 export function statisticsGraph(spec: ModelSpec, batch: number, index: number): StepGraph {
-  const layer = spec.layers[index];
+  const layer = spec.graph.layers[index];
   if (!layer?.recordStatistics) throw new ValueError(`statisticsGraph: layer ${index} (${layer?.name ?? 'none'}) keeps no moving statistics`);
+  const calls = spec.graph.nodes.flatMap((n, k) => (n.layer === index ? [k] : []));
+  if (calls.length !== 1) throw new ValueError(`${layer.name}: its moving statistics can be recomputed only for a layer called once, it is called ${calls.length} times`);
   const g = new Graph();
-  const x = g.input('x', [batch, ...spec.inputShape]);
+  const x = inputValues(g, spec, batch);
   const weights = weightValues(g, spec);
-  const before = { ...spec, layers: spec.layers.slice(0, index) };
-  const { out: h } = forward(g, before, x, weights, false, null, null);
+  const { values } = forward(g, spec, x, weights, [], null, null, calls[0]);
+  const h = values[spec.graph.nodes[calls[0]].inputs[0]];
   const first = spec.paramCounts.slice(0, index).reduce((a, b) => a + b, 0);
   layer.recordStatistics(g, h, weights.slice(first, first + spec.paramCounts[index]));
   if (spec.fuse) fuse(g);
   const passState = g.values.filter((v) => v.role === 'state');
-  return { graph: g, x, y: null, weights, slots: [], packed: null, sums: [], output: null, step: null, stepValues: null, passState };
+  return { graph: g, x, y: [], weights, slots: [], packed: null, sums: [], outputs: [], step: null, stepValues: null, passState };
 }

@@ -9,6 +9,8 @@ import { reshape } from '../ops/reshape.js';
 import { activation } from '../ops/activation.js';
 import { checkInitializer, INITIALIZERS } from './initializers.js';
 import type { LayerConfig } from './layers.js';
+import type { ApplyArgs, SymbolicTensor } from './symbolic.js';
+import { applyLayer } from './symbolic.js';
 import type { Regularizer } from './regularizers.js';
 import { regularizerOpt, regularizerProblem, resolveRegularizer } from './regularizers.js';
 
@@ -47,6 +49,35 @@ export interface ParamSpec {
 export const isTrainable = (p: ParamSpec) => p.trainable !== false;
 
 /**
+ * What a layer kind builds (KINDS in layers.ts): the layer without `apply`,
+ * which layerFromConfig adds to every layer alike.
+ */
+export type LayerDefinition = Omit<Layer, 'apply'>;
+
+/**
+ * A layer that takes several inputs (the merge layers, attention): its shape
+ * rule, weights and forward pass over the list. Such a layer has no
+ * one-input form; a Sequential model refuses it by name.
+ */
+export interface MultiInput {
+  /** How many inputs it takes, at least and at most. */
+  readonly min: number;
+  readonly max: number;
+  /**
+   * The arguments a call may give besides the tensors (Keras' call
+   * arguments, MultiHeadAttention's use_causal_mask): checked, with their
+   * defaults, or an error that names the unknown one. Absent: none.
+   */
+  checkArgs?(args: CallArgs): CallArgs;
+  outputShape(inputs: number[][], args: CallArgs): number[];
+  params(inputs: number[][], args: CallArgs): ParamSpec[];
+  forward(g: Graph, xs: Value[], weights: readonly Value[], ctx: ForwardContext): Value;
+}
+
+/** A call's arguments besides its tensors, as the model file keeps them: JSON values. */
+export type CallArgs = Readonly<Record<string, boolean | number | string>>;
+
+/**
  * A layer records its forward pass into a graph. It never sees a backend:
  * weights are values the model binds to tensors.
  */
@@ -83,6 +114,16 @@ export interface Layer {
   readonly masking?: 'pass' | 'consume' | 'make';
   /** Only a layer whose masking is 'make': the mask [batch, steps] f32 (1 real, 0 padding) of its input x. */
   computeMask?(g: Graph, x: Value): Value;
+  /** Only a layer that takes several inputs: its form over the list (then outputShape, params and forward refuse). */
+  readonly multi?: MultiInput;
+  /**
+   * Calls the layer on symbolic tensors (input(), or another layer's
+   * output), as Keras' layer(x) and TensorFlow.js' layer.apply(x): a list for
+   * a layer that takes several. The shapes are checked now; the model
+   * (model({ inputs, outputs })) records the calls. A layer called twice
+   * shares its weights.
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[], args?: ApplyArgs): SymbolicTensor;
 }
 
 /** What a layer's forward pass may depend on besides its input. */
@@ -103,6 +144,8 @@ export interface ForwardContext {
   addLoss(v: Value): void;
   /** The mask of padded steps reaching the layer, [batch, steps] f32 (1 real, 0 padding), if any (Layer.masking). */
   readonly mask?: Value | null;
+  /** A multi-input layer's call arguments (MultiInput.checkArgs' result). */
+  readonly args?: CallArgs;
 }
 
 /**
@@ -125,6 +168,89 @@ export function maskRefusal(layer: Layer, source: Layer): ValueError {
     `${layer.name}: cannot take the mask of ${source.name} (maskZero); a ${layer.config.type} layer would mix padded steps with real ones. ` +
       'Put a recurrent layer without returnSequences (which consumes the mask) before it, or build the embedding without maskZero',
   );
+}
+
+/** One call of a layer in a model: the layer (an index into the model's layers) and the tensors it reads (ModelGraph's ids). */
+export interface ModelNode {
+  readonly layer: number;
+  readonly inputs: readonly number[];
+  /** The call's arguments besides its tensors (MultiInput.checkArgs), if any. */
+  readonly args?: CallArgs;
+}
+
+/**
+ * A model's layers and the calls that connect them: tensor ids 0 .. inputs−1
+ * are the model's inputs, inputs + k the output of nodes[k]; nodes are in an
+ * order where each reads only tensors made before it. A Sequential model is
+ * the chain (node k calls layer k on tensor k).
+ */
+export interface ModelGraph {
+  readonly layers: readonly Layer[];
+  readonly nodes: readonly ModelNode[];
+  readonly inputs: number;
+  readonly outputs: readonly number[];
+}
+
+/** The graph of a Sequential model: each layer called once, on the one before it. */
+export function chainGraph(layers: readonly Layer[]): ModelGraph {
+  return { layers, nodes: layers.map((_, i) => ({ layer: i, inputs: [i] })), inputs: 1, outputs: [layers.length] };
+}
+
+/** A call's arguments checked by the layer (MultiInput.checkArgs); a layer that takes none refuses any, by name. */
+export function checkCallArgs(layer: Layer, args: CallArgs | undefined): CallArgs {
+  if (layer.multi?.checkArgs) return layer.multi.checkArgs(args ?? {});
+  const given = Object.keys(args ?? {});
+  if (given.length) throw new ValueError(`${layer.name}: a ${layer.config.type} layer takes no call arguments, got ${given.join(', ')}`);
+  return {};
+}
+
+/** How many inputs a call gives `layer` against what it takes, refused by name. */
+function checkArity(layer: Layer, count: number): void {
+  const m = layer.multi;
+  if (!m && count !== 1) throw new ValueError(`${layer.name}: a ${layer.config.type} layer takes one input, got a list of ${count}`);
+  if (m && (count < m.min || count > m.max)) throw new ValueError(`${layer.name}: a ${layer.config.type} layer takes ${m.min === m.max ? m.min : `${m.min} to ${m.max === Infinity ? 'any number of' : m.max}`} inputs, got ${count}`);
+}
+
+/** The sample shape of a call of `layer` on inputs of these sample shapes. */
+export function callOutputShape(layer: Layer, inputs: number[][], args: CallArgs = {}): number[] {
+  checkArity(layer, inputs.length);
+  return layer.multi ? layer.multi.outputShape(inputs, args) : layer.outputShape(inputs[0]);
+}
+
+/** The weights a call of `layer` on inputs of these sample shapes needs. */
+export function callParams(layer: Layer, inputs: number[][], args: CallArgs = {}): ParamSpec[] {
+  return layer.multi ? layer.multi.params(inputs, args) : layer.params(inputs[0]);
+}
+
+/** Records one call of `layer` on `xs`. */
+export function callForward(layer: Layer, g: Graph, xs: Value[], weights: readonly Value[], ctx: ForwardContext): Value {
+  checkArity(layer, xs.length);
+  return layer.multi ? layer.multi.forward(g, xs, weights, ctx) : layer.forward(g, xs[0], weights, ctx);
+}
+
+/**
+ * Each tensor's sample shape (ModelGraph's ids), given the inputs', and the
+ * weights of each layer from its first call. A layer called again must need
+ * the same weights (a shared Dense sees the same features each time), or it
+ * is refused by name.
+ */
+export function graphShapes(graph: ModelGraph, inputShapes: readonly number[][]): { shapes: number[][]; params: ParamSpec[][] } {
+  const shapes = inputShapes.map((s) => [...s]);
+  const params: ParamSpec[][] = graph.layers.map(() => []);
+  const called = new Set<number>();
+  for (const node of graph.nodes) {
+    const layer = graph.layers[node.layer];
+    const ins = node.inputs.map((t) => shapes[t]);
+    const args = checkCallArgs(layer, node.args);
+    const p = callParams(layer, ins, args);
+    if (!called.has(node.layer)) params[node.layer] = p;
+    else if (p.length !== params[node.layer].length || p.some((q, k) => q.shape.join() !== params[node.layer][k].shape.join())) {
+      throw new ValueError(`${layer.name}: called again on inputs [${ins.map((s) => s.join(', ')).join('], [')}] that need weights of other shapes than its first call's (${params[node.layer].map((q) => `${q.name} [${q.shape.join(', ')}]`).join(', ')}); a shared layer takes inputs of one shape`);
+    }
+    called.add(node.layer);
+    shapes.push(callOutputShape(layer, ins, args));
+  }
+  return { shapes, params };
 }
 
 /** The sample shape after `layers`, given the sample shape that goes in. */
@@ -216,8 +342,13 @@ export function autoName(prefix: string): string {
   return lastAuto;
 }
 
-/** Marks `layer` as named by autoName when it carries the name autoName just gave; returns it. */
-export function noteAutoName(layer: Layer): Layer {
+/**
+ * The layer a kind's definition makes: with `apply` (the functional API's
+ * call), marked as named by autoName when it carries the name autoName just
+ * gave. Every layer is finished here, whichever builder made it.
+ */
+export function finishLayer(definition: LayerDefinition): Layer {
+  const layer: Layer = Object.assign(definition, { apply: (inputs: SymbolicTensor | readonly SymbolicTensor[], args?: ApplyArgs) => applyLayer(layer, inputs, args) });
   if (layer.name === lastAuto) {
     autoNamed.add(layer);
     lastAuto = null;

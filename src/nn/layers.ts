@@ -14,6 +14,10 @@ import { reshape as reshapeOp, resolveShape } from '../ops/reshape.js';
 import type { Conv2dConfig, GlobalPoolConfig, Pool2dConfig } from './conv-layers.js';
 import { convLayer, globalPoolLayer, poolLayer } from './conv-layers.js';
 import type { BatchNormConfig, LayerNormConfig } from './norm-layers.js';
+import type { MergeConfig } from './merge-layers.js';
+import type { MultiHeadAttentionConfig, MultiHeadAttentionOptions } from './attention-layer.js';
+import { multiHeadAttentionConfig, multiHeadAttentionLayer } from './attention-layer.js';
+import { mergeLayer } from './merge-layers.js';
 import type { BidirectionalConfig, BidirectionalOptions } from './bidirectional-layer.js';
 import { BIDIRECTIONAL_FIELDS, bidirectionalConfig, bidirectionalLayer } from './bidirectional-layer.js';
 import type { PositionEmbeddingConfig, PositionEmbeddingOptions } from './position-layer.js';
@@ -23,8 +27,8 @@ import { GRU_DEFAULTS, gruConfig, LSTM_DEFAULTS, lstmConfig, RECURRENT_DEFAULTS,
 import { batchNormLayer, layerNormLayer } from './norm-layers.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
-import type { Layer, LayerActivation, ParamSpec } from './layer-base.js';
-import { activationOpt, applyActivation, autoName, checkActivation, checkAlpha, noteAutoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
+import type { Layer, LayerActivation, LayerDefinition, ParamSpec } from './layer-base.js';
+import { activationOpt, applyActivation, autoName, checkActivation, checkAlpha, finishLayer, checkRegularizers, initializerProblem, layerCommon, regularizerOptions, shapeProblem, weightedFields } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties, regularizerOpt, resolveRegularizer } from './regularizers.js';
 
@@ -32,6 +36,9 @@ export * from './layer-base.js';
 export { averagePooling2d, conv2d, globalAveragePooling2d, maxPooling2d } from './conv-layers.js';
 export type { Conv2dOptions, Pool2dOptions } from './conv-layers.js';
 export { batchNormalization, layerNormalization } from './norm-layers.js';
+export { add, average, concatenate, multiply } from './merge-layers.js';
+export type { MergeConfig } from './merge-layers.js';
+export type { MultiHeadAttentionConfig, MultiHeadAttentionOptions } from './attention-layer.js';
 export { l1, l1l2, l2 } from './regularizers.js';
 export type { Regularizer } from './regularizers.js';
 export type { BatchNormOptions, LayerNormOptions } from './norm-layers.js';
@@ -56,7 +63,9 @@ export type LayerConfig =
   | LayerNormConfig
   | RecurrentConfig
   | BidirectionalConfig
-  | PositionEmbeddingConfig;
+  | PositionEmbeddingConfig
+  | MergeConfig
+  | MultiHeadAttentionConfig;
 
 export type LayerType = LayerConfig['type'];
 type ConfigOf<T extends LayerType> = Extract<LayerConfig, { type: T }>;
@@ -142,7 +151,7 @@ export function dropout(rate: number, options: OptionsOf<typeof DROPOUT_OPTIONS.
   return layerFromConfig({ type: 'dropout', name: o.name ?? autoName('dropout'), activation: 'linear', rate, ...(o.seed === undefined ? {} : { seed: o.seed }), ...(o.noiseShape === undefined ? {} : { noiseShape: [...o.noiseShape] }), inputShape: o.inputShape });
 }
 
-function dropoutLayer(config: ConfigOf<'dropout'>): Layer {
+function dropoutLayer(config: ConfigOf<'dropout'>): LayerDefinition {
   const { rate } = config;
   // Checked here too: a config may come from a file.
   if (rateProblem(rate)) throw new ValueError(`${config.name}: rate ${rateProblem(rate)}`);
@@ -208,7 +217,7 @@ export function randomTranslation(heightFactor: number, widthFactor: number, opt
   });
 }
 
-function translationLayer(config: ConfigOf<'randomTranslation'>): Layer {
+function translationLayer(config: ConfigOf<'randomTranslation'>): LayerDefinition {
   const { heightFactor, widthFactor } = config;
   for (const [k, v] of [['heightFactor', heightFactor], ['widthFactor', widthFactor]] as const) {
     if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ValueError(`${config.name}: ${k} must be a fraction in [0, 1) of the image's size, got ${JSON.stringify(v)}`);
@@ -266,7 +275,7 @@ export function embedding(inputDim: number, outputDim: number, options: OptionsO
   });
 }
 
-function embeddingLayer(config: ConfigOf<'embedding'>): Layer {
+function embeddingLayer(config: ConfigOf<'embedding'>): LayerDefinition {
   const { inputDim, outputDim } = config;
   for (const [k, v] of [['inputDim', inputDim], ['outputDim', outputDim]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ValueError(`${config.name}: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -310,7 +319,7 @@ export function pointFeatures(features: readonly PointFeature[], options: Option
   return layerFromConfig({ type: 'pointFeatures', name: o.name ?? autoName('point_features'), activation: 'linear', features: Array.isArray(features) ? [...features] : (features as PointFeature[]), inputShape: o.inputShape });
 }
 
-function featuresLayer(config: ConfigOf<'pointFeatures'>): Layer {
+function featuresLayer(config: ConfigOf<'pointFeatures'>): LayerDefinition {
   const problem = featuresProblem(config.features);
   if (problem) throw new ValueError(`${config.name}: features ${problem}`);
   const { features } = config;
@@ -357,6 +366,16 @@ export function bidirectional(layer: Layer, options: BidirectionalOptions = {}):
 }
 
 /**
+ * Keras' MultiHeadAttention({ numHeads, keyDim, valueDim, dropout, useBias,
+ * outputShape }): called in a functional model as Keras calls it,
+ * layer.apply([query, value, key?], { useCausalMask, attentionMask }), the
+ * same tensor twice for self-attention (src/nn/attention-layer.ts).
+ */
+export function multiHeadAttention(options: MultiHeadAttentionOptions): Layer {
+  return layerFromConfig(multiHeadAttentionConfig(options));
+}
+
+/**
  * keras-nlp's PositionEmbedding: a learned table [sequenceLength, features]
  * (glorotUniform); on sequences [steps, features] (steps ≤ sequenceLength) it
  * gives the table's first `steps` rows for every sample: the positions, which
@@ -383,7 +402,7 @@ type ConfigFor<T extends LayerType> = LayerConfig extends infer C ? (C extends {
  */
 interface KindDefinition<T extends LayerType> {
   readonly title: string;
-  build(config: ConfigFor<T>): Layer;
+  build(config: ConfigFor<T>): LayerDefinition;
   readonly fields: { readonly [K in keyof ConfigFor<T>]-?: true };
   readonly fileDefaults: Readonly<Partial<Record<keyof ConfigFor<T>, unknown>>>;
   /** Defaults that follow from what the file gives (a pool's strides are its size). */
@@ -455,6 +474,17 @@ const KINDS: { readonly [T in LayerType]: KindDefinition<T> } = {
     // Keras' from_config: without a backward layer, the forward one's config with goBackwards flipped.
     defaultsFrom: (given) => (given.layer && typeof given.layer === 'object' ? { backwardLayer: { ...given.layer, goBackwards: !(given.layer.goBackwards ?? false), name: `backward_${String(given.layer.name).replace(/^forward_/, '')}` } } : {}),
   },
+  add: { title: 'Add', build: mergeLayer, fields: COMMON, fileDefaults: { activation: 'linear' } },
+  multiply: { title: 'Multiply', build: mergeLayer, fields: COMMON, fileDefaults: { activation: 'linear' } },
+  average: { title: 'Average', build: mergeLayer, fields: COMMON, fileDefaults: { activation: 'linear' } },
+  concatenate: { title: 'Concatenate', build: mergeLayer, fields: { ...COMMON, axis: true }, fileDefaults: { activation: 'linear', axis: -1 } },
+  multiHeadAttention: {
+    title: 'MultiHeadAttention',
+    build: multiHeadAttentionLayer,
+    fields: { ...COMMON, numHeads: true, keyDim: true, valueDim: true, dropout: true, useBias: true, outputShape: true, kernelInitializer: true, biasInitializer: true, kernelRegularizer: true, biasRegularizer: true, seed: true },
+    fileDefaults: { activation: 'linear', dropout: 0, useBias: true, outputShape: null, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' },
+    defaultsFrom: (given) => (given.keyDim !== undefined ? { valueDim: given.keyDim } : {}),
+  },
   reshape: {
     title: 'Reshape',
     build: (config) => {
@@ -493,7 +523,7 @@ export function withFileDefaults(config: Partial<LayerConfig> & { type: string }
 export const layerTitle = (layer: Layer) => KINDS[layer.config.type].title;
 
 /** A layer that only views each sample with another shape: no weights, no launch. */
-function viewLayer(config: ConfigOf<'flatten' | 'reshape'>, shape: (input: number[]) => number[]): Layer {
+function viewLayer(config: ConfigOf<'flatten' | 'reshape'>, shape: (input: number[]) => number[]): LayerDefinition {
   return {
     name: config.name,
     config,
@@ -518,10 +548,10 @@ export function layerFromConfig(config: LayerConfig): Layer {
   config = { ...config, activation: checkActivation(config.activation) } as LayerConfig;
   checkAlpha(config.name, config.activation, (config as { alpha?: number }).alpha);
   if (config.inputShape !== undefined && shapeProblem(config.inputShape)) throw new ValueError(`${config.name}: inputShape ${shapeProblem(config.inputShape)}`);
-  return noteAutoName((kind.build as (c: LayerConfig) => Layer)(config));
+  return finishLayer((kind.build as (c: LayerConfig) => LayerDefinition)(config));
 }
 
-function denseLayer(config: ConfigOf<'dense'>): Layer {
+function denseLayer(config: ConfigOf<'dense'>): LayerDefinition {
   const { units, useBias, kernelInitializer, biasInitializer } = config;
   if (!Number.isInteger(units) || units < 1) throw new ValueError(`${config.name}: units must be a positive integer, got ${units}`);
   if (typeof useBias !== 'boolean') throw new ValueError(`${config.name}: useBias must be true or false, got ${JSON.stringify(useBias)}`);

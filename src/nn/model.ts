@@ -9,15 +9,15 @@ import { standardScalerFrom } from '../data/transform.js';
 import type { OptimizerSpec } from '../optim/optimizers.js';
 import { checkOptimizer, makeOptimizer } from '../optim/optimizers.js';
 import type { Logs, TrainingModel } from './callbacks.js';
-import type { ModelSpec } from './graphs.js';
+import type { ModelSpec, SpecOutput } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
-import type { Layer, LayerConfig, ParamSpec } from './layers.js';
-import { isAutoNamed, isTrainable, layerFromConfig, layerTitle, maskCarried, nameInModel, outputShapeOf, shapeProblem, withFileDefaults } from './layers.js';
+import type { Layer, LayerConfig, ModelGraph, ParamSpec } from './layers.js';
+import { chainGraph, graphShapes, isAutoNamed, isTrainable, layerFromConfig, layerTitle, maskCarried, nameInModel, shapeProblem, withFileDefaults } from './layers.js';
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
-import type { FitOptions, History, StatisticsPass } from './train.js';
+import type { FitOptions, History, Prediction, StatisticsPass } from './train.js';
 import { evaluateModel, FIT_OPTIONS, fitModel, predictModel, recomputeStatistics } from './train.js';
 
 const COMPILE_OPTIONS = defineOptions('compile', {
@@ -25,8 +25,15 @@ const COMPILE_OPTIONS = defineOptions('compile', {
     checkOptimizer(v);
     return null;
   }),
-  loss: opt.string(`the loss, required: ${LOSSES.join(', ')}`),
-  metrics: opt.custom<string[]>('string[]', "metrics to report, e.g. ['accuracy']", (v) => (Array.isArray(v) && v.every((m) => typeof m === 'string') ? null : `must be a list of metric names, got ${JSON.stringify(v)}`)),
+  loss: opt.custom<string | string[]>('string | string[]', `the loss, required: ${LOSSES.join(', ')}; a model with several outputs takes one for all or a list, one per output`, (v) =>
+    typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((l) => typeof l === 'string')) ? null : `must be a loss name or a list of them, got ${JSON.stringify(v)}`,
+  ),
+  lossWeights: opt.custom<number[]>('number[]', "with several outputs, each output's share of the total loss (Keras' loss_weights; default 1 each)", (v) =>
+    Array.isArray(v) && v.length > 0 && v.every((w) => typeof w === 'number' && Number.isFinite(w) && w >= 0) ? null : `must be a list of finite numbers ≥ 0, one per output, got ${JSON.stringify(v)}`,
+  ),
+  metrics: opt.custom<string[] | string[][]>('string[] | string[][]', "metrics to report, e.g. ['accuracy'] (with several outputs: for every output, or a list per output)", (v) =>
+    Array.isArray(v) && (v.every((m) => typeof m === 'string') || v.every((l) => Array.isArray(l) && l.every((m) => typeof m === 'string'))) ? null : `must be a list of metric names, or a list of such lists (one per output), got ${JSON.stringify(v)}`,
+  ),
   backend: opt.custom<BackendChoice | Backend>('auto|webgpu|cpu|Backend', "'auto' (the default) uses WebGPU where an adapter exists, else the CPU, with a warning; or a backend already open", (v) =>
     v === 'auto' || v === 'webgpu' || v === 'cpu' || (typeof v === 'object' && v !== null && 'kind' in v) ? null : `must be 'auto', 'webgpu', 'cpu' or an open backend, got ${JSON.stringify(v)}${didYouMean(v, ['auto', 'webgpu', 'cpu'])}`,
   ),
@@ -36,9 +43,9 @@ const COMPILE_OPTIONS = defineOptions('compile', {
    * every op on its own, for comparing or debugging.
    */
   fuse: opt.boolean('fold bias and activation into the matmul (default true); false runs every op on its own'),
-}, { optimiser: 'optimizer', lossFunction: 'loss', loss_fn: 'loss' });
+}, { optimiser: 'optimizer', lossFunction: 'loss', loss_fn: 'loss', loss_weights: 'lossWeights' });
 
-export type CompileOptions = OptionsOf<typeof COMPILE_OPTIONS.spec> & { loss: string };
+export type CompileOptions = OptionsOf<typeof COMPILE_OPTIONS.spec> & { loss: string | string[] };
 
 const SEQUENTIAL_OPTIONS = defineOptions('sequential', {
   name: opt.string('the model\'s name'),
@@ -62,10 +69,30 @@ export interface Topology {
   inputShape: number[] | null;
   seed: number;
   layers: LayerConfig[];
+  /**
+   * Only a functional model's: its inputs, each call of a layer (by name) on
+   * tensors (ModelGraph's ids: the inputs first, then each call's output in
+   * order), and the tensors it outputs. A Sequential model's layers are a
+   * chain and need none.
+   */
+  inputs?: TopologyInput[];
+  nodes?: { layer: string; inputs: number[]; args?: Record<string, boolean | number | string> }[];
+  outputs?: number[];
 }
 
-/** A linear stack of layers, trained with compile() / fit() as in Keras. */
-export class Sequential implements TrainingModel {
+/** A functional model's input as its topology saves it. */
+export interface TopologyInput {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
+/**
+ * A model: layers and the calls that connect them (ModelGraph), trained with
+ * compile() / fit() as in Keras. Sequential is the chain; model({ inputs,
+ * outputs }) (src/nn/functional.ts) makes any other graph.
+ */
+export abstract class Model implements TrainingModel {
   readonly name: string;
   readonly layers: Layer[] = [];
   readonly seed: number;
@@ -84,27 +111,39 @@ export class Sequential implements TrainingModel {
   private chars: string[] | null = null;
   private inputScaler: Scaler<StandardParams> | null = null;
 
-  constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
-    const o = SEQUENTIAL_OPTIONS.check(options);
-    this.name = o.name ?? 'sequential';
+  protected constructor(o: { name: string; seed?: number; inputShape?: number[] }) {
+    this.name = o.name;
     this.seed = o.seed ?? 42;
     this.rng = new Random(this.seed ^ 0x5eed);
     this.inputShape = o.inputShape ? [...o.inputShape] : null;
-    for (const l of layers) this.add(l);
   }
 
-  add(layer: Layer): this {
-    this.alive('add');
-    if (this.runtime) throw new ValueError('add: the model is already built; add layers before the first fit/evaluate/predict');
-    // A layer built without a name is named by its place in this model (dense_1, dense_2, ...), as if the
-    // process had built no model before: the model holds a copy under that name.
-    if (isAutoNamed(layer)) layer = layerFromConfig({ ...layer.config, name: nameInModel(layer, new Set(this.layers.map((l) => l.name))) });
-    if (this.layers.some((l) => l.name === layer.name)) throw new ValueError(`add: a layer named '${layer.name}' is already in the model`);
-    if (this.layers.length === 0 && layer.config.inputShape) this.inputShape ??= [...layer.config.inputShape];
-    // A layer that cannot take the mask of padded steps an earlier embedding makes (maskZero) is refused now, by name.
-    maskCarried([...this.layers, layer]);
-    this.layers.push(layer);
-    return this;
+  /** The layers and the calls that connect them. */
+  abstract graph(): ModelGraph;
+
+  /** The layer whose call makes the output (a Sequential model's last): its activation is the output's. */
+  get outputLayer(): Layer {
+    const g = this.graph();
+    if (g.nodes.length === 0) throw new ValueError(`${this.name}: the model has no layers`);
+    return g.layers[g.nodes[g.outputs[0] - g.inputs].layer];
+  }
+
+  /** The sample shape of the output (Keras' output_shape without the batch axis), or null while the input shape is unknown. */
+  get outputShape(): number[] | null {
+    if (!this.inputShape || this.layers.length === 0) return null;
+    const g = this.graph();
+    return graphShapes(g, this.inputShapes()!).shapes[g.outputs[0]];
+  }
+
+  /** The layers that read the model's input (a Sequential model's first). */
+  protected inputLayers(): Layer[] {
+    const g = this.graph();
+    return [...new Set(g.nodes.filter((n) => n.inputs.some((t) => t < g.inputs)).map((n) => g.layers[n.layer]))];
+  }
+
+  /** Whether the model is built (its weights live on a backend): its layers can no longer change. */
+  protected get built(): boolean {
+    return this.runtime !== null;
   }
 
   compile(options: CompileOptions): this {
@@ -112,61 +151,111 @@ export class Sequential implements TrainingModel {
     const o = COMPILE_OPTIONS.check(options);
     if (this.layers.length === 0) throw new ValueError('compile: the model has no layers');
     if (o.loss === undefined) throw new ValueError(`compile: no loss given; name one, e.g. compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' }) (losses: ${LOSSES.join(', ')})`);
-    const last = this.layers[this.layers.length - 1].activation;
-    const loss = resolveLoss(o.loss, last);
-    (o.metrics ?? []).forEach((m) => resolveMetric(m, loss));
+    this.outputsCompiled({ metrics: [], ...o, loss: o.loss });
     makeOptimizer(o.optimizer ?? 'adam');
     if (this.runtime) throw new ValueError('compile: recompiling a built model is not supported yet; build a new model and setWeights()');
     this.compileOptions = { optimizer: 'adam', metrics: [], backend: 'auto', ...o, loss: o.loss };
     return this;
   }
 
-  /** Output shape and parameter count of each layer, Keras' summary table. */
+  /**
+   * Output shape and parameter count of each layer, Keras' summary table; a
+   * functional model's adds its inputs and what each layer is connected to
+   * (every call of a shared layer).
+   */
   summary(print: (line: string) => void = console.log): string {
     this.alive('summary');
-    const shape = this.requireInputShape('summary');
-    const rows: [string, string, number][] = [];
-    let s = shape;
-    let total = 0;
-    let trainable = 0;
+    this.requireInputShape('summary');
+    const g = this.graph();
+    const { shapes, params } = graphShapes(g, this.inputShapes()!);
     const count = (ps: ParamSpec[]) => ps.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-    for (const l of this.layers) {
-      const ps = l.params(s);
-      const n = count(ps);
-      s = l.outputShape(s);
-      total += n;
-      trainable += count(ps.filter(isTrainable));
-      // A name is shown, never obeyed: its control characters (terminal escapes) are printed as escapes.
-      rows.push([`${printable(l.name)} (${layerTitle(l)})`, `(None, ${s.join(', ')})`, n]);
-    }
+    const total = params.reduce((a, p) => a + count(p), 0);
+    const trainable = params.reduce((a, p) => a + count(p.filter(isTrainable)), 0);
+    const functional = this.topology().nodes !== undefined;
+    // A name is shown, never obeyed: its control characters (terminal escapes) are printed as escapes.
+    const tensorName = (t: number) => (t < g.inputs ? printable(this.inputNames()[t]) : `${printable(g.layers[g.nodes[t - g.inputs].layer].name)}`);
+    const rows: string[][] = functional ? this.inputNames().map((n, i) => [`${printable(n)} (InputLayer)`, `(None, ${shapes[i].join(', ')})`, '0', '-']) : [];
+    g.layers.forEach((l, i) => {
+      const calls = g.nodes.map((n, k) => ({ n, k })).filter(({ n }) => n.layer === i);
+      const row = [`${printable(l.name)} (${layerTitle(l)})`, `(None, ${shapes[g.inputs + calls[0].k].join(', ')})`, count(params[i]).toLocaleString('en-US')];
+      if (functional) row.push(calls.map(({ n }) => n.inputs.map(tensorName).join(', ')).join('; '));
+      rows.push(row);
+    });
     // Keras' columns, widened where a name (max_pooling2d_12 (MaxPooling2D)) needs more.
     const nameWidth = Math.max(28, ...rows.map(([a]) => a.length + 2));
-    const rule = (c: string) => c.repeat(nameWidth + 37);
-    const row = (a: string, b: string, c: string) => ` ${a.padEnd(nameWidth)}${b.padEnd(26)}${c}`;
-    const text = [`Model: "${printable(this.name)}"`, rule('_'), row('Layer (type)', 'Output Shape', 'Param #'), rule('=')]
-      .concat(rows.map(([a, b, c]) => row(a, b, c.toLocaleString('en-US'))))
+    const width = nameWidth + 37 + (functional ? 12 + Math.max(0, ...rows.map((r) => r[3].length)) : 0);
+    const rule = (c: string) => c.repeat(width);
+    const row = (r: string[]) => ` ${r[0].padEnd(nameWidth)}${r[1].padEnd(26)}${functional ? `${r[2].padEnd(12)}${r[3]}` : r[2]}`;
+    const header = functional ? ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'] : ['Layer (type)', 'Output Shape', 'Param #'];
+    const text = [`Model: "${printable(this.name)}"`, rule('_'), row(header), rule('=')]
+      .concat(rows.map(row))
       .concat([rule('='), `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${trainable.toLocaleString('en-US')}`, `Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`, rule('_')])
       .join('\n');
     print(text);
     return text;
   }
 
-  async fit(x: Input, y: Input, options: FitOptions = {}): Promise<History> {
+  /** The names of the model's inputs (a Sequential model's one is 'input'). */
+  protected inputNames(): string[] {
+    return ['input'];
+  }
+
+  /**
+   * Trains on x (a list, one array per input, for a model with several) and
+   * y (a list, one per output, for a model with several), Keras' fit.
+   */
+  async fit(x: Input | readonly Input[], y: Input | readonly Input[], options: FitOptions = {}): Promise<History> {
     const o = FIT_OPTIONS.check(options);
-    const rt = await this.ready('fit', x);
-    const validationData = o.validationData ? ([this.scaled(o.validationData[0], 'validation x'), o.validationData[1]] as [Input, Input]) : undefined;
-    return fitModel(this, rt, this.scaled(x, 'fit x'), y, { ...o, validationData });
+    const xs = this.listed(x, 'fit', 'x');
+    const rt = await this.ready('fit', xs);
+    const validationLists = o.validationData ? ([this.scaled(this.listed(o.validationData[0], 'validation', 'x'), 'validation x'), this.listed(o.validationData[1], 'validation', 'y')] as [Input[], Input[]]) : undefined;
+    return fitModel(this, rt, this.scaled(xs, 'fit x'), this.listed(y, 'fit', 'y'), { ...o, validationLists });
   }
 
-  async evaluate(x: Input, y: Input, options: { batchSize?: number } = {}): Promise<Logs> {
+  async evaluate(x: Input | readonly Input[], y: Input | readonly Input[], options: { batchSize?: number } = {}): Promise<Logs> {
     const o = EVALUATE_OPTIONS.check(options);
-    return evaluateModel(await this.ready('evaluate', x), this.scaled(x, 'evaluate x'), y, o.batchSize ?? 256);
+    const xs = this.listed(x, 'evaluate', 'x');
+    return evaluateModel(await this.ready('evaluate', xs), this.scaled(xs, 'evaluate x'), this.listed(y, 'evaluate', 'y'), o.batchSize ?? 256);
   }
 
-  /** Outputs [n, units] after the final activation (probabilities for a softmax model). */
-  async predict(x: Input, options: { batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }> {
+  /**
+   * Outputs [n, ...output shape] after the final activation (probabilities
+   * for a softmax model). A model with several outputs gives them with
+   * predictOutputs, and refuses this by name.
+   */
+  async predict(x: Input | readonly Input[], options: { batchSize?: number } = {}): Promise<Prediction> {
+    const outputs = this.graph().outputs.length;
+    if (outputs > 1) throw new ValueError(`predict: the model has ${outputs} outputs; predictOutputs(x) gives each of them, in order`);
+    return (await this.predictOutputs(x, options))[0];
+  }
+
+  /** Each output's predictions, in the order of the model's outputs (Keras' predict on a model with several). */
+  async predictOutputs(x: Input | readonly Input[], options: { batchSize?: number } = {}): Promise<Prediction[]> {
     const o = PREDICT_OPTIONS.check(options);
-    return predictModel(await this.ready('predict', x), this.scaled(x, 'predict x'), o.batchSize ?? 256);
+    const xs = this.listed(x, 'predict', 'x');
+    return predictModel(await this.ready('predict', xs), this.scaled(xs, 'predict x'), o.batchSize ?? 256);
+  }
+
+  /**
+   * The data of each input (what === 'x') or each output's targets ('y') as a
+   * list: given as is to a model with one, as a list of one array each to a
+   * model with several (Keras' fit([a, b], [y1, y2])), refused by name otherwise.
+   */
+  private listed(v: Input | readonly Input[], op: string, what: 'x' | 'y'): Input[] {
+    const g = this.graph();
+    const count = what === 'x' ? g.inputs : g.outputs.length;
+    if (count === 1) return [v as Input];
+    const names = what === 'x' ? this.inputNames() : g.outputs.map((t) => this.tensorLayer(t).name);
+    const kind = what === 'x' ? 'inputs' : 'outputs';
+    const looksListed = Array.isArray(v) && v.length === count && v.every((e) => e !== null && typeof e === 'object' && ('shape' in e || Array.isArray(e)));
+    if (!looksListed) throw new ValueError(`${op}: the model has ${count} ${kind} (${names.join(', ')}); give ${what} as a list of ${count} arrays, one per ${kind.slice(0, -1)}, in that order`);
+    return [...(v as readonly Input[])];
+  }
+
+  /** The layer whose call makes tensor t of the graph. */
+  private tensorLayer(t: number): Layer {
+    const g = this.graph();
+    return g.layers[g.nodes[t - g.inputs].layer];
   }
 
   /**
@@ -176,10 +265,12 @@ export class Sequential implements TrainingModel {
    * ends, for data of your choosing (PyTorch's update_bn). One pass over x per
    * such layer, on the device. Returns what it covered.
    */
-  async recomputeBatchNormStatistics(x: Input, options: { batchSize?: number } = {}): Promise<StatisticsPass> {
+  async recomputeBatchNormStatistics(x: Input | readonly Input[], options: { batchSize?: number } = {}): Promise<StatisticsPass> {
     const o = STATISTICS_OPTIONS.check(options);
-    const rt = await this.ready('recomputeBatchNormStatistics', x);
-    return recomputeStatistics(rt, toFeatures(this.scaled(x, 'recomputeBatchNormStatistics x'), rt.spec.inputShape, 'recomputeBatchNormStatistics x'), o.batchSize ?? 256);
+    const xs = this.listed(x, 'recomputeBatchNormStatistics', 'x');
+    const rt = await this.ready('recomputeBatchNormStatistics', xs);
+    const what = (k: number) => (xs.length > 1 ? `recomputeBatchNormStatistics x[${k}]` : 'recomputeBatchNormStatistics x');
+    return recomputeStatistics(rt, this.scaled(xs, 'recomputeBatchNormStatistics x').map((v, k) => toFeatures(v, rt.spec.inputShapes[k], what(k))), o.batchSize ?? 256);
   }
 
   /** Writes the model (topology, weights, optimizer state, class names, scaler) to a safetensors file, atomically. Node only. */
@@ -190,7 +281,7 @@ export class Sequential implements TrainingModel {
   }
 
   /** Reads a model written by save(): topology, weights, optimizer state and compile options. Node only. */
-  static async load(path: string): Promise<Sequential> {
+  static async load(path: string): Promise<Model> {
     const { loadModel } = await import('./saving.js');
     return loadModel(path);
   }
@@ -255,7 +346,7 @@ export class Sequential implements TrainingModel {
       if (typeof c !== 'string' || Array.from(c).length !== 1) throw new ValueError(`setVocabulary: entry ${i} must be one character, got ${JSON.stringify(c)?.slice(0, 20)}`);
       if (chars.indexOf(c) !== i) throw new ValueError(`setVocabulary: the character U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is in it twice`);
     });
-    const first = this.layers[0]?.config;
+    const first = this.inputLayers()[0]?.config;
     if (first?.type === 'embedding' && first.inputDim !== chars.length) throw new ValueError(`setVocabulary: ${chars.length} characters, but the model's embedding takes ${first.inputDim} ids`);
     const units = this.inputShape ? this.outputUnits() : null;
     if (units !== null && units !== chars.length) throw new ValueError(`setVocabulary: ${chars.length} characters, but the model predicts ${units} classes`);
@@ -275,6 +366,7 @@ export class Sequential implements TrainingModel {
       this.inputScaler = null;
       return;
     }
+    if (this.graph().inputs > 1) throw new ValueError(`setScaler: the model has ${this.graph().inputs} inputs; a scaler applies to a model with one (scale each input's data before fit instead)`);
     const { mean, std } = scaler;
     if (!Array.isArray(mean) || !Array.isArray(std)) throw new ValueError('setScaler: mean and std must be lists of numbers');
     const f = this.inputShape ? this.inputShape.reduce((a, b) => a * b, 1) : undefined;
@@ -309,16 +401,8 @@ export class Sequential implements TrainingModel {
     else this.pendingWeights = weights.map((w) => Float32Array.from(w));
   }
 
-  topology(): Topology {
-    this.alive('topology');
-    return { name: this.name, inputShape: this.inputShape, seed: this.seed, layers: this.layers.map((l) => l.config) };
-  }
-
-  static fromTopology(t: Topology): Sequential {
-    if (!t || !Array.isArray(t.layers)) throw new ValueError('model topology: no layer list');
-    // Fields a file leaves out take Keras' defaults (a dense layer without useBias has its bias, as in Keras).
-    return new Sequential(t.layers.map((c) => layerFromConfig(withFileDefaults(c))), { name: t.name, inputShape: t.inputShape ?? undefined, seed: t.seed });
-  }
+  /** The model as JSON: its layers' configs, and a functional model's calls (Topology). */
+  abstract topology(): Topology;
 
   /** @internal Optimizer state for save(): slots per trainable weight and the step count. */
   async optimizerState(): Promise<{ slots: Float32Array[][]; step: number } | null> {
@@ -339,8 +423,8 @@ export class Sequential implements TrainingModel {
 
   paramSpecs(): ParamSpec[] {
     this.alive('paramSpecs');
-    const spec = this.specFor(this.requireInputShape('weights'));
-    return [...spec.params];
+    this.requireInputShape('weights');
+    return [...this.specFor(this.inputShapes()!).params];
   }
 
   /** Frees the model's device memory. Every later call but dispose() throws; dispose() again does nothing. */
@@ -356,58 +440,95 @@ export class Sequential implements TrainingModel {
     return this.disposed;
   }
 
-  private alive(what: string): void {
+  protected alive(what: string): void {
     if (this.disposed) throw new ValueError(`${what}: the model '${this.name}' was disposed and its weights are gone; load it again or build a new model`);
   }
 
   private outputUnits(): number {
-    const s = outputShapeOf(this.layers, this.requireInputShape('outputs'));
+    const g = this.graph();
+    this.requireInputShape('outputs');
+    const s = graphShapes(g, this.inputShapes()!).shapes[g.outputs[0]];
     return s[s.length - 1];
   }
 
-  /** x through the saved scaler, when there is one. */
-  private scaled(x: Input, what: string): Input {
-    const check = this.layers[0]?.checkInput;
-    if (!this.inputScaler && !check) return x;
-    const f = toFeatures(x, this.inputShape, what);
-    const data = this.inputScaler ? this.inputScaler.transform(f.data) : f.data;
-    check?.(data instanceof Float32Array ? data : Float32Array.from(data), what);
-    return { data, shape: f.shape };
+  /**
+   * Each input through the saved scaler, when there is one (only a model with
+   * one input has one), and the checks of the layers that read it (an
+   * Embedding's token ids).
+   */
+  private scaled(xs: readonly Input[], what: string): Input[] {
+    const g = this.graph();
+    const shapes = this.inputShapes();
+    return xs.map((x, k) => {
+      const readers = [...new Set(g.nodes.filter((n) => n.inputs.includes(k)).map((n) => g.layers[n.layer]))];
+      const checks = readers.flatMap((l) => (l.checkInput ? [l.checkInput] : []));
+      if (!this.inputScaler && !checks.length) return x;
+      const named = xs.length > 1 ? `${what}[${k}]` : what;
+      const f = toFeatures(x, shapes?.[k] ?? null, named);
+      const data = this.inputScaler ? this.inputScaler.transform(f.data) : f.data;
+      for (const check of checks) check(data instanceof Float32Array ? data : Float32Array.from(data), named);
+      return { data, shape: f.shape };
+    });
   }
 
-  private requireInputShape(what: string): number[] {
+  /** The sample shape of each input, or null while unknown (a Sequential model before its first fit). */
+  protected inputShapes(): number[][] | null {
+    return this.inputShape ? [this.inputShape] : null;
+  }
+
+  /**
+   * Each output with its loss, metrics and loss weight as compile gave them:
+   * one loss for all or one per output, metrics for all or one list per
+   * output, each checked against the output's activation; refused by name.
+   */
+  private outputsCompiled(o: Pick<CompileOptions, 'loss' | 'metrics' | 'lossWeights'>, shapes?: number[][]): SpecOutput[] {
+    const g = this.graph();
+    const count = g.outputs.length;
+    const names = g.outputs.map((t) => this.tensorLayer(t).name);
+    const perOutput = <T>(v: T | T[], what: string, isList: boolean): T[] => {
+      if (!isList) return names.map(() => v as T);
+      if ((v as T[]).length !== count) throw new ValueError(`compile: ${what} lists ${(v as T[]).length} entries for the model's ${count} output${count === 1 ? '' : 's'} (${names.join(', ')})`);
+      return v as T[];
+    };
+    const losses = perOutput(o.loss, 'loss', Array.isArray(o.loss));
+    const metricLists = perOutput<string[]>(o.metrics as string[] | string[][], 'metrics', Array.isArray(o.metrics) && o.metrics.some((m) => Array.isArray(m)) || (count > 1 && Array.isArray(o.metrics) && o.metrics.length === count && o.metrics.length > 0 && o.metrics.every((m) => Array.isArray(m))));
+    const weights = o.lossWeights === undefined ? names.map(() => 1) : perOutput(o.lossWeights, 'lossWeights', true);
+    return g.outputs.map((t, k) => {
+      const loss = resolveLoss(losses[k], this.tensorLayer(t).activation);
+      const metrics = (metricLists[k] ?? []).map((m) => resolveMetric(m, loss));
+      const s = shapes?.[t] ?? [];
+      const targetShape = loss.targets === 'labels' ? (s.length === 2 ? [s[0]] : []) : s;
+      return { name: names[k], shape: s, loss, metrics, targetShape, weight: weights[k] };
+    });
+  }
+
+  protected requireInputShape(what: string): number[] {
     if (!this.inputShape) throw new ValueError(`${what}: the model's input shape is unknown; give inputShape to the first layer or to sequential(), or call fit() first`);
     return this.inputShape;
   }
 
-  private specFor(inputShape: number[]): ModelSpec {
+  private specFor(inputShapes: number[][]): ModelSpec {
     const options = this.compileOptions;
-    const last = this.layers[this.layers.length - 1];
-    const loss = resolveLoss(options?.loss ?? 'meanSquaredError', last.activation);
-    const params: ParamSpec[] = [];
-    const paramCounts: number[] = [];
-    let s = inputShape;
-    for (const l of this.layers) {
-      const p = l.params(s);
-      params.push(...p);
-      paramCounts.push(p.length);
-      s = l.outputShape(s);
-    }
-    return { layers: this.layers, inputShape, params, paramCounts, loss, metrics: (options?.metrics ?? []).map((m) => resolveMetric(m, loss)), targetShape: loss.targets === 'labels' ? (s.length === 2 ? [s[0]] : []) : s, fuse: options?.fuse ?? true, seed: this.seed };
+    const graph = this.graph();
+    const { shapes, params: perLayer } = graphShapes(graph, inputShapes);
+    const outputs = this.outputsCompiled({ loss: options?.loss ?? 'meanSquaredError', metrics: options?.metrics ?? [], lossWeights: options?.lossWeights }, shapes);
+    return { graph, inputShapes, outputs, params: perLayer.flat(), paramCounts: perLayer.map((p) => p.length), fuse: options?.fuse ?? true, seed: this.seed };
   }
 
   /** Builds the runtime on first use: opens the backend, initialises or restores weights. */
-  private async ready(what: string, x: Input): Promise<Runtime> {
+  private async ready(what: string, xs: readonly Input[]): Promise<Runtime> {
     this.alive(what);
     if (!this.compileOptions) throw new ValueError(`${what}: compile() the model first`);
     if (!this.inputShape) {
+      // A Sequential model without an input shape takes the data's at its first use.
+      const x = xs[0];
       const shape = 'shape' in x ? x.shape : [(x as unknown[]).length, ((x as unknown[][])[0] ?? []).length];
       this.inputShape = shape.slice(1);
     }
     if (this.runtime) return this.runtime;
     const choice = this.compileOptions.backend ?? 'auto';
     const backend = typeof choice === 'string' ? await openBackend(choice) : choice;
-    const spec = this.specFor(this.inputShape);
+    const spec = this.specFor(this.inputShapes()!);
     const rt = new Runtime(backend, spec, makeOptimizer(this.compileOptions.optimizer ?? 'adam'), this.pendingWeights ?? new Random(this.seed), typeof choice === 'string');
     if (this.pendingOptimizer) {
       rt.slots.forEach((s, i) => s.forEach((t, k) => backend.write(t, this.pendingOptimizer!.slots[i][k])));
@@ -424,6 +545,46 @@ export class Sequential implements TrainingModel {
 export function firstNonFinite(a: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
   return -1;
+}
+
+/** A linear stack of layers: each layer called on the one before it (Keras' and TensorFlow.js' Sequential). */
+export class Sequential extends Model {
+  constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    const o = SEQUENTIAL_OPTIONS.check(options);
+    super({ name: o.name ?? 'sequential', seed: o.seed, inputShape: o.inputShape });
+    for (const l of layers) this.add(l);
+  }
+
+  graph(): ModelGraph {
+    return chainGraph(this.layers);
+  }
+
+  add(layer: Layer): this {
+    this.alive('add');
+    if (this.built) throw new ValueError('add: the model is already built; add layers before the first fit/evaluate/predict');
+    // A layer built without a name is named by its place in this model (dense_1, dense_2, ...), as if the
+    // process had built no model before: the model holds a copy under that name.
+    if (isAutoNamed(layer)) layer = layerFromConfig({ ...layer.config, name: nameInModel(layer, new Set(this.layers.map((l) => l.name))) });
+    if (this.layers.some((l) => l.name === layer.name)) throw new ValueError(`add: a layer named '${layer.name}' is already in the model`);
+    if (this.layers.length === 0 && layer.config.inputShape) this.inputShape ??= [...layer.config.inputShape];
+    // A layer that cannot take the mask of padded steps an earlier embedding makes (maskZero) is refused now, by name.
+    maskCarried([...this.layers, layer]);
+    // A merge layer or attention takes several inputs: a chain has one tensor to give.
+    if (layer.multi) throw new ValueError(`add: ${layer.name} (${layerTitle(layer)}) takes ${layer.multi.min === layer.multi.max ? layer.multi.min : `${layer.multi.min} or more`} inputs, which a Sequential model cannot give; build a functional model: model({ inputs, outputs }) with ${layer.name}.apply([a, b])`);
+    this.layers.push(layer);
+    return this;
+  }
+
+  topology(): Topology {
+    this.alive('topology');
+    return { name: this.name, inputShape: this.inputShape, seed: this.seed, layers: this.layers.map((l) => l.config) };
+  }
+
+  static fromTopology(t: Topology): Sequential {
+    if (!t || !Array.isArray(t.layers)) throw new ValueError('model topology: no layer list');
+    // Fields a file leaves out take Keras' defaults (a dense layer without useBias has its bias, as in Keras).
+    return new Sequential(t.layers.map((c) => layerFromConfig(withFileDefaults(c))), { name: t.name, inputShape: t.inputShape ?? undefined, seed: t.seed });
+  }
 }
 
 /** `sequential([...layers], options)`, the functional spelling. */

@@ -7,8 +7,8 @@ import { defineOptions, opt } from '../core/options.js';
 import type { Graph, Value } from '../graph/graph.js';
 import { fill } from '../ops/elementwise.js';
 import { accumulateMoments, batchNorm, batchNormInference, epsilonProblem, layerNorm, momentumProblem, movingAverage } from '../ops/norm.js';
-import type { Layer, ParamSpec } from './layer-base.js';
-import { autoName, layerCommon, noteAutoName } from './layer-base.js';
+import type { Layer, LayerDefinition, ParamSpec } from './layer-base.js';
+import { autoName, layerCommon, finishLayer } from './layer-base.js';
 
 export interface BatchNormConfig {
   type: 'batchNormalization';
@@ -70,7 +70,7 @@ export type LayerNormOptions = OptionsOf<typeof LAYER_NORM_OPTIONS.spec>;
  */
 export function batchNormalization(options: BatchNormOptions = {}): Layer {
   const o = BATCH_NORM_OPTIONS.check(options);
-  return noteAutoName(batchNormLayer({
+  return finishLayer(batchNormLayer({
     type: 'batchNormalization',
     name: o.name ?? autoName('batch_normalization'),
     activation: 'linear',
@@ -86,7 +86,7 @@ export function batchNormalization(options: BatchNormOptions = {}): Layer {
 /** Keras' LayerNormalization: each sample's last axis normalized over itself, then γ and β; the same in training and inference. */
 export function layerNormalization(options: LayerNormOptions = {}): Layer {
   const o = LAYER_NORM_OPTIONS.check(options);
-  return noteAutoName(layerNormLayer({
+  return finishLayer(layerNormLayer({
     type: 'layerNormalization',
     name: o.name ?? autoName('layer_normalization'),
     activation: 'linear',
@@ -130,7 +130,7 @@ const channels = (input: number[], name: string) => {
   return input[input.length - 1];
 };
 
-export function batchNormLayer(config: BatchNormConfig): Layer {
+export function batchNormLayer(config: BatchNormConfig): LayerDefinition {
   checkNormConfig(config);
   const m = momentumProblem(config.momentum);
   if (m) throw new ValueError(`${config.name}: momentum ${m}`);
@@ -169,7 +169,7 @@ export function batchNormLayer(config: BatchNormConfig): Layer {
   };
 }
 
-export function layerNormLayer(config: LayerNormConfig): Layer {
+export function layerNormLayer(config: LayerNormConfig): LayerDefinition {
   checkNormConfig(config);
   const { epsilon } = config;
   return {

@@ -16,7 +16,7 @@ import { lastStep, RECURRENT_GATES, recurrentSequence } from '../ops/recurrent.j
 import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
-import type { ForwardContext, Layer, ParamSpec } from './layer-base.js';
+import type { ForwardContext, Layer, LayerDefinition, ParamSpec } from './layer-base.js';
 import { autoName, checkRegularizers, initializerProblem, layerCommon, regularizerOptions } from './layer-base.js';
 import type { Regularizer } from './regularizers.js';
 import { addPenalties, regularizerOpt, resolveRegularizer } from './regularizers.js';
@@ -160,7 +160,7 @@ function checkConfig(c: RecurrentConfig): void {
 const CELL: { readonly [T in RecurrentType]: RecurrentCell } = { simpleRNN: 'simpleRnn', lstm: 'lstm', gru: 'gru' };
 
 /** The layer of a recurrent config: samples [steps, features] → [units], or [steps, units] with returnSequences. */
-export function recurrentLayer(c: RecurrentConfig): Layer {
+export function recurrentLayer(c: RecurrentConfig): LayerDefinition {
   checkConfig(c);
   const U = c.units;
   // The gates per unit, in Keras' order: SimpleRNN's one, LSTM's four (i, f, c, o), GRU's three (z, r, h).

@@ -13,7 +13,7 @@ import { packOrder } from '../optim/optimizers.js';
 import type { ModelSpec, StepGraph } from './graphs.js';
 import type { ParamSpec } from './layer-base.js';
 import { isTrainable } from './layer-base.js';
-import { evalGraph, predictGraph, statisticsGraph, trainGraph } from './graphs.js';
+import { evalGraph, predictGraph, statisticsGraph, sumNames, trainGraph } from './graphs.js';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
 
@@ -21,8 +21,9 @@ export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
 export interface CompiledStep {
   readonly graph: StepGraph;
   readonly compiled: CompiledGraph;
-  readonly x: DeviceTensor;
-  readonly y: DeviceTensor | null;
+  /** The tensors each batch is written to: one per input (StepGraph.x), one per output's targets (StepGraph.y). */
+  readonly x: DeviceTensor[];
+  readonly y: DeviceTensor[];
 }
 
 /** Opens the backend a model asked for. 'auto' takes WebGPU where an adapter exists, else the CPU, and says so. */
@@ -151,7 +152,7 @@ export class Runtime {
   accumulators(kind: 'train' | 'eval'): DeviceTensor[] {
     let s = this.sums.get(kind);
     if (!s) {
-      s = Array.from({ length: 1 + this.spec.metrics.length }, () => this.backend.allocate([1]));
+      s = sumNames(this.spec).map(() => this.backend.allocate([1]));
       this.sums.set(kind, s);
     }
     return s;
@@ -192,8 +193,7 @@ export class Runtime {
   dispose(): void {
     for (const s of this.steps.values()) {
       s.compiled.dispose();
-      this.backend.free(s.x);
-      if (s.y) this.backend.free(s.y);
+      for (const t of [...s.x, ...s.y]) this.backend.free(t);
     }
     this.steps.clear();
     if (this.ownsBackend) {
@@ -228,10 +228,9 @@ export class Runtime {
     if (hit) return hit;
     const graph = build();
     const be = this.backend;
-    const x = be.allocate(graph.x.shape, graph.x.dtype);
-    const y = graph.y ? be.allocate(graph.y.shape, graph.y.dtype) : null;
-    const bound = new Map<Value, DeviceTensor>([[graph.x, x]]);
-    if (graph.y && y) bound.set(graph.y, y);
+    const x = graph.x.map((v) => be.allocate(v.shape, v.dtype));
+    const y = graph.y.map((v) => be.allocate(v.shape, v.dtype));
+    const bound = new Map<Value, DeviceTensor>([...graph.x.map((v, i) => [v, x[i]] as const), ...graph.y.map((v, i) => [v, y[i]] as const)]);
     graph.weights.forEach((w, i) => bound.set(w, this.weights[i]));
     graph.slots.forEach((s, i) => s.forEach((v, k) => bound.set(v, this.slots[i][k])));
     if (graph.packed && this.arenas) {
@@ -249,7 +248,7 @@ export class Runtime {
       bound.set(graph.stepValues, inputs.values);
       if (graph.step) bound.set(graph.step, inputs.number);
     }
-    const compiled = await compileGraph(be, graph.graph, bound, graph.output ? [graph.output] : []);
+    const compiled = await compileGraph(be, graph.graph, bound, graph.outputs);
     const step = { graph, compiled, x, y };
     this.steps.set(key, step);
     return step;

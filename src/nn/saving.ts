@@ -1,6 +1,8 @@
 import { ValueError, WebgradError } from '../core/errors.js';
 import type { CompileOptions, InputScaler, Topology } from './model.js';
-import { firstNonFinite, Sequential } from './model.js';
+import type { Model } from './model.js';
+import { firstNonFinite } from './model.js';
+import { modelFromTopology } from './functional.js';
 import { isTrainable } from './layer-base.js';
 import type { ParamSpec } from './layers.js';
 import { makeOptimizer } from '../optim/optimizers.js';
@@ -18,7 +20,7 @@ import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js'
 export const FORMAT = 'webgrad-model';
 export const FORMAT_VERSION = '1';
 
-export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
+export async function modelToBytes(model: Model): Promise<Uint8Array> {
   const specs = model.paramSpecs();
   const weights = await model.getWeights();
   const tensors: Record<string, SafetensorsTensor> = {};
@@ -48,7 +50,7 @@ export async function modelToBytes(model: Sequential): Promise<Uint8Array> {
  * besides the weights (class names, input scaler). Exports that write a file
  * webgrad loads back (the PyTorch export's train.py) take it from here.
  */
-export function modelMetadata(model: Sequential, optimizerStep: number): Record<string, string> {
+export function modelMetadata(model: Model, optimizerStep: number): Record<string, string> {
   const metadata: Record<string, string> = {
     format: FORMAT,
     format_version: FORMAT_VERSION,
@@ -70,7 +72,7 @@ export function modelMetadata(model: Sequential, optimizerStep: number): Record<
   return metadata;
 }
 
-export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequential {
+export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Model {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== FORMAT) throw new ValueError(`${source}: not a webgrad model (metadata format is ${metadata.format === undefined ? 'missing' : quoted(metadata.format)}, expected "${FORMAT}")`);
   if (metadata.format_version !== FORMAT_VERSION) {
@@ -84,7 +86,7 @@ export function modelFromBytes(bytes: Uint8Array, source = 'model file'): Sequen
   const topology = parseJson<Topology>(metadata.topology, source, 'topology');
   // Without compile options the model loads uncompiled: predict needs none, fit asks for compile().
   const compile = metadata.compile === undefined ? null : parseJson<CompileOptions | null>(metadata.compile, source, 'compile');
-  const model = inFile(source, 'topology', () => Sequential.fromTopology(topology));
+  const model = inFile(source, 'topology', () => modelFromTopology(topology));
   if (compile) inFile(source, 'compile options', () => model.compile(compile));
   if (metadata.class_names !== undefined) inFile(source, 'class_names', () => model.setClassNames(parseJson<string[]>(metadata.class_names, source, 'class_names')));
   if (metadata.vocabulary !== undefined) inFile(source, 'vocabulary', () => model.setVocabulary(codePoints(parseJson<unknown>(metadata.vocabulary, source, 'vocabulary'), source)));
@@ -204,13 +206,13 @@ function parseJson<T>(text: string | undefined, source: string, what: string): T
 }
 
 /** Saves to a file, atomically (Node). */
-export async function saveModel(model: Sequential, path: string): Promise<void> {
+export async function saveModel(model: Model, path: string): Promise<void> {
   const { writeFileAtomic } = await import('./file.js');
   await writeFileAtomic(path, await modelToBytes(model));
 }
 
 /** Loads a model saved by saveModel (Node). */
-export async function loadModel(path: string): Promise<Sequential> {
+export async function loadModel(path: string): Promise<Model> {
   const { readModelFile } = await import('./file.js');
   return modelFromBytes(await readModelFile(path), path);
 }

@@ -255,6 +255,11 @@ const NO_TOKEN = {
   activation: 'the hidden activation is --activation; the output activation follows from the loss',
   reshape: 'flat data that convolutions need is viewed as [s, s, 1] by the spec itself',
   pointFeatures: "the CLI's --features puts it first, ahead of --layers",
+  add: 'a merge layer joins branches of a functional model; a --layers chain has none',
+  multiply: 'a merge layer joins branches of a functional model; a --layers chain has none',
+  average: 'a merge layer joins branches of a functional model; a --layers chain has none',
+  concatenate: 'a merge layer joins branches of a functional model; a --layers chain has none',
+  multiHeadAttention: 'attention takes a query and a value, and a Transformer block adds its input back: a functional model, which a --layers chain is not',
 } as const;
 type Covered = (typeof RULES)[number]['kinds'][number] | keyof typeof NO_TOKEN;
 // A compile-time check: LayerType minus the kinds covered must be empty.

@@ -5,9 +5,8 @@ import type { Callback, Logs, TrainingStop } from './callbacks.js';
 import type { Features, Input, Targets } from './inputs.js';
 import { featureSize } from '../data/dataset.js';
 import { gather, toFeatures, toTargets } from './inputs.js';
-import { statisticsLayers } from './graphs.js';
-import { outputShapeOf } from './layer-base.js';
-import type { Sequential } from './model.js';
+import { statisticsLayers, sumNames } from './graphs.js';
+import type { Model } from './model.js';
 import { defaultSink, ProgressBar } from './progress.js';
 import type { ProgressSink } from './progress.js';
 import type { CompiledStep, Runtime } from './runtime.js';
@@ -20,7 +19,7 @@ export const FIT_OPTIONS = defineOptions('fit', {
   batchSize: opt.integer('samples per step: 1 is stochastic, n is full-batch gradient descent (default 32, as Keras)', { min: 1 }),
   shuffle: opt.boolean('shuffle the samples every epoch (default true)'),
   validationSplit: opt.number('hold out the last fraction of the data (before shuffling, as Keras)', { min: 0, max: 1, maxExclusive: true }),
-  validationData: opt.custom<[Input, Input]>('[x, y]', 'data to validate on after each epoch', (v) => (Array.isArray(v) && v.length === 2 ? null : 'must be a pair [x, y]')),
+  validationData: opt.custom<[Input | readonly Input[], Input | readonly Input[]]>('[x, y]', 'data to validate on after each epoch (x and y lists, one array per input and output, for a model with several)', (v) => (Array.isArray(v) && v.length === 2 ? null : 'must be a pair [x, y]')),
   callbacks: opt.custom<Callback[]>('Callback[]', 'objects with onEpochEnd etc., e.g. earlyStopping()', (v) => (Array.isArray(v) && v.every((c) => typeof c === 'object' && c !== null) ? null : 'must be a list of callbacks')),
   verbose: opt.oneOf([0, 1, 2] as const, '0 silent, 1 progress bar, 2 one line per epoch (default 1)'),
   sink: opt.custom<ProgressSink>('ProgressSink', 'where progress goes; a terminal by default', (v) => (typeof v === 'object' && v !== null ? null : 'must be a progress sink')),
@@ -51,65 +50,82 @@ export interface StatisticsPass {
   readonly seconds: number;
 }
 
+/** A data set: one array per model input and one per output's targets, the samples along the first axis of each. */
 interface Data {
-  x: Features;
-  y: Targets;
+  x: Features[];
+  y: Targets[];
 }
 
-function prepare(rt: Runtime, x: Input, y: Input, what: string): Data {
-  const fx = toFeatures(x, rt.spec.inputShape, `${what} x`);
-  const out = outputShapeOf(rt.spec.layers, rt.spec.inputShape);
-  // Labels: as many classes as the output's last axis, one label per step where the output has steps [steps, classes].
-  const labels = rt.spec.loss.targets === 'labels';
-  const units = labels ? out[out.length - 1] : (rt.spec.targetShape[0] ?? out[0]);
-  return { x: fx, y: toTargets(y, fx.shape[0], rt.spec.loss, units, `${what} y`, labels && out.length === 2 ? out[0] : undefined) };
+/** What an input or output is called in errors: x, or x[1] where the model has several. */
+const nth = (what: string, k: number, count: number) => (count > 1 ? `${what}[${k}]` : what);
+
+/** Each input's features and each output's targets, checked against the model (Model.listed gives the lists). */
+function prepare(rt: Runtime, x: readonly Input[], y: readonly Input[], what: string): Data {
+  const fx = features(rt, x, what);
+  const n = fx[0].shape[0];
+  const outputs = rt.spec.outputs;
+  const fy = outputs.map((o, k) => {
+    // Labels: as many classes as the output's last axis, one label per step where the output has steps [steps, classes].
+    const labels = o.loss.targets === 'labels';
+    const units = labels ? o.shape[o.shape.length - 1] : (o.targetShape[0] ?? o.shape[0]);
+    return toTargets(y[k], n, o.loss, units, `${what} ${nth('y', k, outputs.length)}`, labels && o.shape.length === 2 ? o.shape[0] : undefined);
+  });
+  return { x: fx, y: fy };
+}
+
+/** Each input's features, all of one sample count. */
+function features(rt: Runtime, x: readonly Input[], what: string): Features[] {
+  const shapes = rt.spec.inputShapes;
+  const fx = shapes.map((s, k) => toFeatures(x[k], s, `${what} ${nth('x', k, shapes.length)}`));
+  const odd = fx.findIndex((f) => f.shape[0] !== fx[0].shape[0]);
+  if (odd > 0) throw new ValueError(`${what}: x[0] has ${fx[0].shape[0]} samples and x[${odd}] ${fx[odd].shape[0]}; every input needs one row per sample`);
+  return fx;
 }
 
 function slice(d: Data, from: number, to: number): Data {
-  const w = featureSize(d.x.shape);
-  const yw = d.y.shape[1] ?? 1;
-  return {
-    x: { data: d.x.data.subarray(from * w, to * w), shape: [to - from, ...d.x.shape.slice(1)] },
-    y: { data: d.y.data.subarray(from * yw, to * yw), shape: [to - from, ...d.y.shape.slice(1)] },
+  const part = <T extends { data: Float32Array | Int32Array; shape: number[] }>(t: T) => {
+    const w = featureSize(t.shape);
+    return { data: t.data.subarray(from * w, to * w), shape: [to - from, ...t.shape.slice(1)] } as T;
   };
+  return { x: d.x.map(part), y: d.y.map(part) };
 }
 
-/** Copies one batch's rows into the step's input tensors. */
+/** Copies one batch's rows into the step's input and target tensors. */
 function load(rt: Runtime, step: CompiledStep, d: Data, idx: ArrayLike<number>): void {
-  const xs = new Float32Array(step.x.size);
-  gather(d.x.data, featureSize(d.x.shape), idx, xs);
-  rt.backend.write(step.x, xs);
-  if (step.y) {
-    const ys = d.y.data instanceof Int32Array ? new Int32Array(step.y.size) : new Float32Array(step.y.size);
-    gather(d.y.data, d.y.shape[1] ?? 1, idx, ys);
-    rt.backend.write(step.y, ys);
-  }
+  step.x.forEach((t, k) => {
+    const xs = new Float32Array(t.size);
+    gather(d.x[k].data, featureSize(d.x[k].shape), idx, xs);
+    rt.backend.write(t, xs);
+  });
+  step.y.forEach((t, k) => {
+    const ys = d.y[k].data instanceof Int32Array ? new Int32Array(t.size) : new Float32Array(t.size);
+    gather(d.y[k].data, featureSize(d.y[k].shape), idx, ys);
+    rt.backend.write(t, ys);
+  });
 }
 
 function logsFrom(rt: Runtime, sums: number[], n: number, prefix = ''): Logs {
-  const logs: Logs = { [`${prefix}loss`]: sums[0] / n };
-  rt.spec.metrics.forEach((m, i) => (logs[`${prefix}${m.name}`] = sums[i + 1] / n));
-  return logs;
+  return Object.fromEntries(sumNames(rt.spec).map((name, i) => [`${prefix}${name}`, sums[i] / n]));
 }
 
-export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Input, o: FitOptions): Promise<History> {
+export async function fitModel(model: Model, rt: Runtime, x: readonly Input[], y: readonly Input[], o: FitOptions & { validationLists?: [Input[], Input[]] }): Promise<History> {
   const epochs = o.epochs ?? 1;
   const verbose = o.verbose ?? 1;
   if (!Number.isInteger(epochs) || epochs < 1) throw new ValueError(`fit: epochs must be a positive integer, got ${o.epochs}`);
   let train = prepare(rt, x, y, 'fit');
   let val: Data | null = null;
-  if (o.validationData) {
-    val = prepare(rt, o.validationData[0], o.validationData[1], 'validation');
+  if (o.validationLists) {
+    val = prepare(rt, o.validationLists[0], o.validationLists[1], 'validation');
   } else if (o.validationSplit) {
     const f = o.validationSplit;
     if (!(f > 0 && f < 1)) throw new ValueError(`fit: validationSplit must be between 0 and 1, got ${f}`);
-    const n = train.x.shape[0];
+    const n = train.x[0].shape[0];
     const cut = Math.floor(n * (1 - f));
     if (cut < 1 || cut >= n) throw new ValueError(`fit: validationSplit ${f} of ${n} samples leaves an empty training or validation set`);
     val = slice(train, cut, n);
     train = slice(train, 0, cut);
   }
-  const n = train.x.shape[0];
+  const n = train.x[0].shape[0];
   const batchSize = o.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`fit: batchSize must be a positive integer, got ${o.batchSize}`);
   const bs = Math.min(batchSize, n);
@@ -183,7 +199,7 @@ export async function fitModel(model: Sequential, rt: Runtime, x: Input, y: Inpu
 }
 
 /** The statistics recomputed over x, unless the last loss is NaN or ±Infinity (the weights are then useless). */
-async function recomputeAfter(rt: Runtime, x: Features, logs: Logs): Promise<StatisticsPass | null> {
+async function recomputeAfter(rt: Runtime, x: Features[], logs: Logs): Promise<StatisticsPass | null> {
   return Number.isFinite(logs.loss) ? recomputeStatistics(rt, x, STATISTICS_BATCH) : null;
 }
 
@@ -198,12 +214,12 @@ const STATISTICS_BATCH = 256;
  * earlier passes made), so each layer gets the statistics of what it sees in
  * predict. On the device; nothing is read back.
  */
-export async function recomputeStatistics(rt: Runtime, x: Features, batchSize: number): Promise<StatisticsPass> {
+export async function recomputeStatistics(rt: Runtime, x: Features[], batchSize: number): Promise<StatisticsPass> {
   const t0 = performance.now();
-  const n = x.shape[0];
+  const n = x[0].shape[0];
   const bs = Math.min(batchSize, n);
   const layers = statisticsLayers(rt.spec);
-  const d: Data = { x, y: { data: new Float32Array(0), shape: [n, 0] } };
+  const d: Data = { x, y: [] };
   for (const index of layers) {
     for (let b = 0; b < n; b += bs) {
       const m = Math.min(bs, n - b);
@@ -218,7 +234,7 @@ export async function recomputeStatistics(rt: Runtime, x: Features, batchSize: n
 }
 
 async function evaluateData(rt: Runtime, d: Data, batchSize: number, prefix = ''): Promise<Logs> {
-  const n = d.x.shape[0];
+  const n = d.x[0].shape[0];
   const bs = Math.min(batchSize, n);
   rt.zero('eval');
   for (let b = 0; b < n; b += bs) {
@@ -230,28 +246,32 @@ async function evaluateData(rt: Runtime, d: Data, batchSize: number, prefix = ''
   return logsFrom(rt, await rt.readSums('eval'), n, prefix);
 }
 
-export async function evaluateModel(rt: Runtime, x: Input, y: Input, batchSize: number): Promise<Logs> {
+export async function evaluateModel(rt: Runtime, x: readonly Input[], y: readonly Input[], batchSize: number): Promise<Logs> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
   return evaluateData(rt, prepare(rt, x, y, 'evaluate'), batchSize);
 }
 
-export async function predictModel(rt: Runtime, x: Input, batchSize: number): Promise<{ data: Float32Array; shape: number[] }> {
-  const fx = toFeatures(x, rt.spec.inputShape, 'predict x');
-  const n = fx.shape[0];
+/** Each output's predictions for the samples of x, [n, ...the output's sample shape]. */
+export async function predictModel(rt: Runtime, x: readonly Input[], batchSize: number): Promise<Prediction[]> {
+  const fx = features(rt, x, 'predict');
+  const n = fx[0].shape[0];
   // Each sample's output may have any shape (an image, after a convolution last): count all of it.
-  const sample = outputShapeOf(rt.spec.layers, rt.spec.inputShape);
-  const units = sample.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n * units);
+  const units = rt.spec.outputs.map((o) => o.shape.reduce((a, b) => a * b, 1));
+  const outs = units.map((u) => new Float32Array(n * u));
   const bs = Math.min(batchSize, n);
+  const d: Data = { x: fx, y: [] };
   for (let b = 0; b < n; b += bs) {
     const m = Math.min(bs, n - b);
     const step = await rt.predictStep(m);
-    const idx = Int32Array.from({ length: m }, (_, i) => b + i);
-    const xs = new Float32Array(step.x.size);
-    gather(fx.data, featureSize(fx.shape), idx, xs);
-    rt.backend.write(step.x, xs);
+    load(rt, step, d, Int32Array.from({ length: m }, (_, i) => b + i));
     step.compiled.program.run();
-    out.set(await rt.backend.read(step.compiled.tensor(step.graph.output!)), b * units);
+    for (const [k, v] of step.graph.outputs.entries()) outs[k].set(await rt.backend.read(step.compiled.tensor(v)), b * units[k]);
   }
-  return { data: out, shape: [n, ...sample] };
+  return rt.spec.outputs.map((o, k) => ({ data: outs[k], shape: [n, ...o.shape] }));
+}
+
+/** One output's predictions: [samples, ...its sample shape]. */
+export interface Prediction {
+  data: Float32Array;
+  shape: number[];
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { conv2d } from '../../src/nn/conv-layers.js';
 import { dense, dropout, flatten } from '../../src/nn/layers.js';
-import { sequential, type Sequential } from '../../src/nn/model.js';
+import { sequential, type Model } from '../../src/nn/model.js';
 import { batchNormalization } from '../../src/nn/norm-layers.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetensors.js';
 import { modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
@@ -36,7 +36,7 @@ async function intactFile(): Promise<Uint8Array> {
 }
 
 /** Everything a loaded model is, as comparable values. */
-async function snapshot(m: Sequential) {
+async function snapshot(m: Model) {
   const opt = await m.optimizerState();
   return {
     topology: JSON.stringify(m.topology()),

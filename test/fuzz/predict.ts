@@ -3,10 +3,10 @@
 // (finite weights, as a flipped bit in a file leaves them, can overflow float32).
 import type { Backend } from '../../src/backend/backend.js';
 import { refuseNonFinite } from '../../src/cli/use.js';
-import type { Sequential } from '../../src/nn/model.js';
+import type { Model } from '../../src/nn/model.js';
 import { judgeError, type Failure } from './mutate.js';
 
-export async function judgePredictions(model: Sequential, backend: Backend, x: { data: Float32Array; shape: number[] }, source: string): Promise<Omit<Failure, 'what'> | null> {
+export async function judgePredictions(model: Model, backend: Backend, x: { data: Float32Array; shape: number[] }, source: string): Promise<Omit<Failure, 'what'> | null> {
   model.compile({ ...(model.compileOptions ?? { loss: 'sparseCategoricalCrossentropy' }), backend });
   try {
     const p = await model.predict(x);

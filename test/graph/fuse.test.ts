@@ -14,7 +14,7 @@ import { matmul } from '../../src/ops/matmul.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { conv2d, maxPooling2d } from '../../src/nn/conv-layers.js';
-import { dense, flatten } from '../../src/nn/layers.js';
+import { chainGraph, dense, flatten } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
 import { evalGraph, trainGraph } from '../../src/nn/graphs.js';
@@ -138,7 +138,7 @@ function w1Spec(fuseKernels: boolean): ModelSpec {
   const layers = [dense(128, { activation: 'relu' }), dense(10, { activation: 'softmax' })];
   const loss = resolveLoss('sparseCategoricalCrossentropy', 'softmax');
   const params = [...layers[0].params([784]), ...layers[1].params([128])];
-  return { layers, inputShape: [784], params, paramCounts: [2, 2], loss, metrics: [resolveMetric('accuracy', loss)], targetShape: [], fuse: fuseKernels };
+  return { graph: chainGraph(layers), inputShapes: [[784]], outputs: [{ name: 'dense', shape: [10], loss, metrics: [resolveMetric('accuracy', loss)], targetShape: [], weight: 1 }], params, paramCounts: [2, 2], fuse: fuseKernels };
 }
 
 describe('launches per step of W1 (784-128-10, Adam, accuracy)', () => {
@@ -334,7 +334,7 @@ function w4Spec(): ModelSpec {
     shape = l.outputShape(shape);
     return p;
   });
-  return { layers, inputShape: [28, 28, 1], params, paramCounts: [2, 0, 2, 0, 0, 2, 2], loss, metrics: [resolveMetric('accuracy', loss)], targetShape: [], fuse: true };
+  return { graph: chainGraph(layers), inputShapes: [[28, 28, 1]], outputs: [{ name: 'dense', shape: [10], loss, metrics: [resolveMetric('accuracy', loss)], targetShape: [], weight: 1 }], params, paramCounts: [2, 0, 2, 0, 0, 2, 2], fuse: true };
 }
 
 describe('launches per step of W4 (a CNN, Adam, accuracy)', () => {

@@ -52,7 +52,17 @@ const TORCH_HALF_AFFINE = /has center (true|false) and scale (true|false); torch
 /** An epsilon far from the default, so that an export that drops it shows. */
 const EPS = 0.05;
 
+/** A merge layer joins branches, which only functional models have: no chain of this matrix can hold one (Sequential.add refuses it). */
+const MERGE: KindExamples<'add' | 'multiply' | 'average' | 'concatenate'> = { ranks: [], activations: LINEAR, examples: () => [] };
+
 export const EXAMPLES: { readonly [T in LayerType]: KindExamples<T> } = {
+  add: MERGE as KindExamples<'add'>,
+  multiply: MERGE as KindExamples<'multiply'>,
+  average: MERGE as KindExamples<'average'>,
+  concatenate: MERGE as KindExamples<'concatenate'>,
+  // Attention takes a query and a value: only functional models hold it, as the merge layers.
+  // Its example is for the layer-kind checks (a config from a file); no rank: the matrix makes no chain of it.
+  multiHeadAttention: { ranks: [], activations: LINEAR, examples: () => [{ config: { numHeads: 2, keyDim: 3 } }] },
   dense: {
     // On sequences a Dense acts on every step (Keras' Dense on rank-3 input): torch's Linear on the last axis, ONNX's MatMul.
     ranks: ['flat', 'sequence'],

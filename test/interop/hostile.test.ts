@@ -8,7 +8,7 @@ import { onnxExport } from '../../src/interop/export-onnx.js';
 import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/interop/safetensors.js';
 import { conv2d, dense, flatten, randomTranslation } from '../../src/nn/layers.js';
-import type { Sequential } from '../../src/nn/model.js';
+import type { Model } from '../../src/nn/model.js';
 import { sequential } from '../../src/nn/model.js';
 import { modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
 import { runCli } from '../helpers/cli.js';
@@ -99,7 +99,7 @@ const RAW = /[\p{Cc}\p{Zl}\p{Zp}\u0085\u202a-\u202e\u2066-\u2069]/u;
 
 interface Accepted {
   readonly label: string;
-  readonly model: Sequential;
+  readonly model: Model;
   readonly value: string;
 }
 const accepted: Accepted[] = [];
@@ -110,7 +110,7 @@ describe('a hostile value in every string field of a model file', () => {
     for (const [field, names, put] of FIELDS) {
       for (const [label, value] of HOSTILE) {
         const source = 'hostile.safetensors';
-        let model: Sequential;
+        let model: Model;
         try {
           model = modelFromBytes(withValue(put, value), source);
         } catch (e) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { trainGraph } from '../../src/nn/graphs.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
-import { dense, dropout, flatten, layerFromConfig } from '../../src/nn/layers.js';
+import { chainGraph, dense, dropout, flatten, layerFromConfig } from '../../src/nn/layers.js';
 import { Graph } from '../../src/graph/graph.js';
 import { reference, tensor } from '../helpers/check.js';
 import { resolveLoss } from '../../src/nn/losses.js';
@@ -30,7 +30,7 @@ describe('dropout: a fresh mask every step, the same one forward and backward', 
     const layers = [dense(8, { activation: 'relu' }), dropout(0.5), dense(3, { activation: 'softmax' })];
     const loss = resolveLoss('sparseCategoricalCrossentropy', 'softmax');
     const params = [...layers[0].params([6]), ...layers[2].params([8])];
-    const spec: ModelSpec = { layers, inputShape: [6], params, paramCounts: [2, 0, 2], loss, metrics: [], targetShape: [], fuse: true, seed: 4 };
+    const spec: ModelSpec = { graph: chainGraph(layers), inputShapes: [[6]], outputs: [{ name: 'dense', shape: [3], loss, metrics: [], targetShape: [], weight: 1 }], params, paramCounts: [2, 0, 2], fuse: true, seed: 4 };
     const step = trainGraph(spec, 16, makeOptimizer('sgd'));
     const drops = step.graph.nodes.filter((n) => n.kernel.name === 'dropout');
     expect(drops).toHaveLength(2);
@@ -43,7 +43,7 @@ describe('dropout: a fresh mask every step, the same one forward and backward', 
     expect(updates.length).toBeGreaterThan(0);
     for (const n of updates) expect(n.inputs[1]).toBe(step.stepValues);
     // Without a layer that draws per step, no step number is recorded.
-    const plain: ModelSpec = { ...spec, layers: [layers[0], layers[2]], paramCounts: [2, 2] };
+    const plain: ModelSpec = { ...spec, graph: chainGraph([layers[0], layers[2]]), paramCounts: [2, 2] };
     expect(trainGraph(plain, 16, makeOptimizer('sgd')).step).toBeNull();
   });
 });

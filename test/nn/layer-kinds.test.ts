@@ -8,10 +8,11 @@ import { EXAMPLES, SHAPES } from '../helpers/conformance-cases.js';
 /** One config of each kind, as a file would hold it: the conformance matrix's first example, with Keras' defaults filled in. */
 const configOf = (type: (typeof LAYER_TYPES)[number]) => {
   const kind = EXAMPLES[type];
-  // Each kind's examples take its own activations; the first is one of them.
+  // Each kind's examples take its own activations; the first is one of them. A kind no chain can hold
+  // (a merge layer, attention) is in no rank: its example, if it needs one, or Keras' defaults alone.
   const examples = kind.examples as (a: string, input: number[], alpha: undefined) => readonly { config: object }[];
-  const [example] = examples(kind.activations[0], SHAPES[kind.ranks[0]], undefined);
-  return withFileDefaults({ type, name: `a_${type}`, ...example.config } as never);
+  const [example] = examples(kind.activations[0], kind.ranks.length ? SHAPES[kind.ranks[0]] : [], undefined);
+  return withFileDefaults({ type, name: `a_${type}`, ...example?.config } as never);
 };
 
 describe('every layer kind', () => {

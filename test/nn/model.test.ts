@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { earlyStopping } from '../../src/nn/callbacks.js';
 import { dense } from '../../src/nn/layers.js';
-import { Sequential, sequential } from '../../src/nn/model.js';
+import { Model, Sequential, sequential } from '../../src/nn/model.js';
 import { loadModel } from '../../src/nn/saving.js';
 import { backends } from '../helpers/backends.js';
 
@@ -37,9 +37,9 @@ function mlp(backend: 'cpu' | 'webgpu', seed = 1) {
 }
 
 describe.each(backends)('Sequential on %s', (name) => {
-  const models: Sequential[] = [];
+  const models: Model[] = [];
   afterAll(() => models.forEach((m) => m.dispose()));
-  const track = (m: Sequential) => (models.push(m), m);
+  const track = (m: Model) => (models.push(m), m);
 
   it('fits a linear regression y = 2x + 1 + noise by full-batch gradient descent, recovering w and b to 0.05', async () => {
     const r = new Random(5);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { trainGraph } from '../../src/nn/graphs.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
-import { batchNormalization, conv2d, dense, dropout, flatten, layerNormalization } from '../../src/nn/layers.js';
+import { batchNormalization, chainGraph, conv2d, dense, dropout, flatten, layerNormalization } from '../../src/nn/layers.js';
 import type { Layer } from '../../src/nn/layers.js';
 import { resolveLoss } from '../../src/nn/losses.js';
 import { sequential } from '../../src/nn/model.js';
@@ -85,7 +85,7 @@ describe('batch normalization as Keras has it', () => {
   it('the optimizer updates only the trainable weights; the step updates the moving statistics in place', () => {
     const layers: Layer[] = [dense(4), batchNormalization({ scale: false }), dense(3, { activation: 'softmax' })];
     const params = [...layers[0].params([6]), ...layers[1].params([4]), ...layers[2].params([4])];
-    const spec: ModelSpec = { layers, inputShape: [6], params, paramCounts: [2, 3, 2], loss: resolveLoss('sparseCategoricalCrossentropy', 'softmax'), metrics: [], targetShape: [], fuse: true };
+    const spec: ModelSpec = { graph: chainGraph(layers), inputShapes: [[6]], outputs: [{ name: 'dense', shape: [3], loss: resolveLoss('sparseCategoricalCrossentropy', 'softmax'), metrics: [], targetShape: [], weight: 1 }], params, paramCounts: [2, 3, 2], fuse: true };
     const step = trainGraph(spec, 8, makeOptimizer('adam'));
     const kinds = step.graph.nodes.map((n) => n.kernel.name);
     expect(kinds.filter((k) => k === 'movingAverage')).toHaveLength(2);

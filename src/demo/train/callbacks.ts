@@ -1,4 +1,4 @@
-import type { Callback, Logs, Sequential } from '../../index.js';
+import type { Callback, Logs, Model } from '../../index.js';
 import type { Meter } from './meter.js';
 import type { Insight, Progress, TrainConfig, TrainerEvent } from './protocol.js';
 
@@ -46,7 +46,7 @@ export class RunCallbacks implements Callback {
 
   constructor(
     private host: RunHost,
-    private model: Sequential,
+    private model: Model,
     private config: TrainConfig,
     private meter: Meter,
     readonly epochSize: number,

@@ -1,4 +1,4 @@
-import type { Sequential } from '../../index.js';
+import type { Model } from '../../index.js';
 import { digitShape } from './model.js';
 import type { Digits, Insight } from './protocol.js';
 
@@ -21,7 +21,7 @@ export function argmaxRows(probs: Float32Array, classes: number): { predicted: U
  * `evaluate`, also the test loss and accuracy from model.evaluate (the
  * figure the page reports as test accuracy).
  */
-export async function takeInsight(model: Sequential, test: Digits, at: number, evaluate: boolean): Promise<Insight> {
+export async function takeInsight(model: Model, test: Digits, at: number, evaluate: boolean): Promise<Insight> {
   const x = { data: test.x, shape: [test.n, ...digitShape(model, test.side)!] };
   const probs = await model.predict(x, { batchSize: 500 });
   const { predicted, confidence } = argmaxRows(probs.data, probs.shape[1]);

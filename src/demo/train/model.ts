@@ -1,11 +1,11 @@
 // Building the demo's model from the form, and describing models and devices to the page.
-import type { Backend, DeviceDescription, Regularizer, Sequential } from '../../index.js';
+import type { Backend, DeviceDescription, Regularizer, Model } from '../../index.js';
 import { dense, sequential, ValueError } from '../../index.js';
 import { hiddenLayers, isConvolutional, kernelPenalty } from './architecture.js';
 import type { DeviceInfo, ModelInfo, TrainConfig } from './protocol.js';
 
 /** The hidden layers of the form (an MLP or a CNN) with their extras, then a softmax over the classes (L2 on its kernel too, as the CLI's --l2). */
-export function buildModel(config: TrainConfig, side: number, classes: number, backend: Backend): Sequential {
+export function buildModel(config: TrainConfig, side: number, classes: number, backend: Backend): Model {
   const layers = [...hiddenLayers(config.layers, config.activation, side, config), dense(classes, { activation: 'softmax', ...kernelPenalty(config) })];
   const model = sequential(layers, { name: isConvolutional(config.layers) ? 'mnist_cnn' : 'mnist_mlp', inputShape: [side * side], seed: config.seed });
   model.compile({
@@ -17,19 +17,13 @@ export function buildModel(config: TrainConfig, side: number, classes: number, b
   return model;
 }
 
-/** Output shape of the whole stack. */
-function outputShape(model: Sequential): number[] {
-  let shape = model.inputShape ?? [];
-  for (const l of model.layers) shape = l.outputShape(shape);
-  return shape;
-}
 
 /**
  * The shape one side×side digit is given to the model in: [side²] (an MLP,
  * or a CNN that reshapes, as the demo and the CLI build them) or
  * [side, side, 1] (a Keras-style CNN written in code). Null for any other.
  */
-export function digitShape(model: Sequential, side: number): number[] | null {
+export function digitShape(model: Model, side: number): number[] | null {
   const s = model.inputShape;
   if (s?.length === 1 && s[0] === side * side) return [side * side];
   if (s?.length === 3 && s[0] === side && s[1] === side && s[2] === 1) return [side, side, 1];
@@ -37,14 +31,14 @@ export function digitShape(model: Sequential, side: number): number[] | null {
 }
 
 /** Refuses a loaded model that cannot read these images or name these classes. */
-export function checkFits(model: Sequential, side: number, classes: number, source: string): void {
+export function checkFits(model: Model, side: number, classes: number, source: string): void {
   if (!digitShape(model, side)) {
     const have = model.inputShape ? `samples of shape [${model.inputShape.join(', ')}]` : 'samples of an unknown shape';
     throw new ValueError(`${source}: the model takes ${have}; these digits are ${side}×${side} grey images, which the demo gives as [${side * side}] or [${side}, ${side}, 1]`);
   }
-  const out = outputShape(model);
+  const out = model.outputShape ?? [];
   if (out.length !== 1 || out[0] !== classes) throw new ValueError(`${source}: the model's output has shape [${out.join(', ')}], the data has ${classes} classes`);
-  const last = model.layers[model.layers.length - 1];
+  const last = model.outputLayer;
   if (last.activation !== 'softmax') throw new ValueError(`${source}: the model's last layer is '${last.activation}', the demo needs a softmax classifier`);
 }
 
@@ -56,7 +50,7 @@ function penaltyText(c: { kernelRegularizer?: Regularizer; biasRegularizer?: Reg
 }
 
 /** "784 → reshape 28×28×1 → conv 8 3×3 relu → maxpool 2×2 → flatten → 128 relu (L2 0.0001) → batchnorm → dropout 0.2 → 10 softmax". */
-export function describeModel(model: Sequential): ModelInfo {
+export function describeModel(model: Model): ModelInfo {
   const parts = [model.inputShape?.join('×') ?? '?'];
   for (const l of model.layers) {
     const c = l.config;

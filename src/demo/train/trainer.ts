@@ -1,7 +1,7 @@
 // One model and the runs that train it. The same class serves WebGPU on the
 // page and the CPU backend in a Web Worker (worker.ts); the page talks to
 // either through TrainerApi.
-import type { Backend, Sequential } from '../../index.js';
+import type { Backend, Model } from '../../index.js';
 import { CpuBackend, modelFromBytes, ValueError, createWebGPUBackend } from '../../index.js';
 import { RunCallbacks } from './callbacks.js';
 import { takeInsight } from './insight.js';
@@ -14,7 +14,7 @@ import { Gate, Mutex, StopSignal, yieldTask } from './sync.js';
 export class Trainer implements TrainerApi {
   private trainSet: Digits | null = null;
   private testSet: Digits | null = null;
-  private model: Sequential | null = null;
+  private model: Model | null = null;
   private running = false;
   private stopRequested = false;
   private readonly gate = new Gate();
@@ -145,7 +145,7 @@ export class Trainer implements TrainerApi {
    * the test digits and the pad all use them. Whether the user stopped it,
    * and whether statistics were recomputed after the last look at the test set.
    */
-  private async fit(model: Sequential, train: Digits, config: TrainConfig, callbacks: RunCallbacks, epochSize: number): Promise<{ stopped: boolean; recomputed: boolean }> {
+  private async fit(model: Model, train: Digits, config: TrainConfig, callbacks: RunCallbacks, epochSize: number): Promise<{ stopped: boolean; recomputed: boolean }> {
     const sink = liveLogSink((done, total, logs) => this.emit({ type: 'live', at: callbacks.epoch + done / total, logs }));
     const x = { data: train.x, shape: [train.n, ...digitShape(model, train.side)!] };
     try {
@@ -194,7 +194,7 @@ export class Trainer implements TrainerApi {
     this.emit({ type: 'phase', phase, text });
   }
 
-  private requireModel(): Sequential {
+  private requireModel(): Model {
     if (!this.model) throw new ValueError('no model yet: train one or load a model file');
     return this.model;
   }
