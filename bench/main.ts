@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Args {
       else if (f === '--workloads') a.workloads = v;
       else a.out = v;
     } else if (f === '--help' || f === '-h') {
-      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu,torch-cpu] [--workloads W1,W2,W3,W4,W5,W6] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written\n  --workloads W4    only these training workloads (train section and the browser page)\n  torch-cpu (PyTorch on the CPU, 2 threads, training only) runs with ' + TORCH_PYTHON + ' (WEBGRAD_BENCH_PYTHON names another); it is skipped, with a line saying so, where that Python has no torch');
+      console.log('npm run bench -- [--quick] [--only train,matmul,scaling,lab,browser] [--systems webgrad-webgpu,webgrad-cpu,tfjs-webgpu,tfjs-wasm,tfjs-cpu,torch-cpu] [--workloads W1,W2,W3,W4,W5,W6,W7] [--all] [--out DIR] [--smoke] [--fp32-peak GFLOPS] [--budget-scale F] [--deadline SECONDS]\n  --budget-scale F  multiplies every job\'s time budget (0.3: about a third as long; each figure still gets one timed run)\n  --deadline S      no job starts after S seconds and a running one is stopped then; the results file is still written\n  --workloads W4    only these training workloads (train section and the browser page)\n  torch-cpu (PyTorch on the CPU, 2 threads, training only) runs with ' + TORCH_PYTHON + ' (WEBGRAD_BENCH_PYTHON names another); it is skipped, with a line saying so, where that Python has no torch');
       process.exit(0);
     } else throw new Error(`unknown flag '${f}' (try --help)`);
   }
@@ -192,7 +192,7 @@ function printResults(r: BenchResults, systems: SystemName[]): void {
   const say = (title: string, body: string) => console.log(`\n${title}\n${body}`);
   say('Devices', Object.entries(r.devices).map(([s, d]) => `  ${s.padEnd(15)} ${d}`).join('\n'));
   console.log(`  ${r.note}`);
-  if (r.train.length) say('Training throughput (W1–W6), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
+  if (r.train.length) say('Training throughput (W1–W7), same data, weights and hyperparameters on every system', trainTable(r.train, systems));
   if (r.matmul.length) say('K1: fp32 matmul', matmulTable(r.matmul, systems));
   if (r.scaling.length) say('S1: throughput against batch size and hidden width', scalingTable(r.scaling, systems.filter((s) => r.scaling.some((f) => f.system === s))));
   if (r.browser) {

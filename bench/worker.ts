@@ -13,10 +13,26 @@ import { timeMatmul } from './lib/matmul-timing.js';
 import { timeTraining, trainFigure } from './systems/trainer.js';
 import type { Digits, TrainWorkload } from './workloads.js';
 import { playgroundPoints, shuffledDigits } from './workloads.js';
+import type { CorpusWindows } from './gpt-workload.js';
+import { corpusWindows, withVocabulary } from './gpt-workload.js';
+import { benchCorpus } from './lib/corpus.js';
 
 let digits: Digits | null = null;
+let corpus: CorpusWindows | null = null;
 
-/** The workload's samples: W5's Playground points, or the digits (loaded once, only if a workload needs them). */
+/**
+ * The workload as trained, with its samples: W5's Playground points, W7's
+ * corpus windows (its vocabulary filled in from them), or the digits (each
+ * loaded once, only if a workload needs it).
+ */
+function prepare(w: TrainWorkload): [TrainWorkload, Digits] {
+  if (w.gpt) {
+    corpus ??= corpusWindows(benchCorpus(), w.gpt.context);
+    return [withVocabulary(w, corpus.vocabulary), corpus.data];
+  }
+  return [w, dataFor(w)];
+}
+
 function dataFor(w: TrainWorkload): Digits {
   if (w.playground) return playgroundPoints();
   if (!digits) {
@@ -41,10 +57,11 @@ async function runJob(job: Job): Promise<JobResult> {
       return { device: sys.device(), adapter: sys.adapter(), matmul };
     }
     const train: TrainFigure[] = [];
-    for (const w of job.workloads) {
+    for (const planned of job.workloads) {
+      const [w, data] = prepare(planned);
       const trainer = sys.trainer(w);
       try {
-        const t = await timeTraining(trainer, w, dataFor(w), { seconds: job.budgetSeconds / job.workloads.length, maxRuns: job.maxRuns });
+        const t = await timeTraining(trainer, w, data, { seconds: job.budgetSeconds / job.workloads.length, maxRuns: job.maxRuns });
         train.push(trainFigure(job.system, w, t));
       } finally {
         await trainer.dispose();

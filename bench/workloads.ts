@@ -1,6 +1,8 @@
 // The workloads of the bench, the same for every system: layer sizes, batch,
 // samples per timed run, data order and initial weights. Browser-safe.
 import { Random, toyPoints } from '../src/index.js';
+import type { GptSpec } from './gpt-workload.js';
+import { gptFlopsPerSample, W7 } from './gpt-workload.js';
 // Not in the public API: Keras' orthogonal initializer, drawn here once so that every system starts from the same recurrent kernel.
 import { orthogonal } from '../src/nn/initializers.js';
 
@@ -42,6 +44,8 @@ export interface TrainWorkload {
   readonly conv?: ConvStack;
   /** An LSTM before the dense layers (W6), whose units are the first width; absent for an MLP. */
   readonly lstm?: LstmSpec;
+  /** W7's GPT instead of layers (then empty): a window of characters in, the next character at every step out. */
+  readonly gpt?: GptSpec;
   readonly batch: number;
   /** Samples per epoch of a timed run (an epoch, or a fixed number of steps where an epoch would take minutes). */
   readonly samples: number;
@@ -87,12 +91,13 @@ export function convGeometry(stack: ConvStack): { convs: ConvGeometry[]; flat: n
 }
 
 /** Values per sample of the workload's input: 784 for the digits, as flat pixels, [28, 28, 1] or 28 steps of 28. */
-export function inputSize(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>): number {
+export function inputSize(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm' | 'gpt'>): number {
   return sampleShape(w).reduce((a, b) => a * b, 1);
 }
 
-/** A sample's shape as the first layer takes it: [h, w, c] for a CNN, [steps, features] for W6, [features] for an MLP. */
-export function sampleShape(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>): number[] {
+/** A sample's shape as the first layer takes it: [h, w, c] for a CNN, [steps, features] for W6, [context] ids for W7, [features] for an MLP. */
+export function sampleShape(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm' | 'gpt'>): number[] {
+  if (w.gpt) return [w.gpt.context];
   if (w.conv) return [...w.conv.input];
   if (w.lstm) return [w.lstm.steps, w.lstm.features];
   return [w.layers[0]];
@@ -103,7 +108,8 @@ export function sampleShape(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>):
  * convolution, less the first layer's dX (nothing needs it). Pools, biases and
  * activations are not counted.
  */
-export function flopsPerSample(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm'>): number {
+export function flopsPerSample(w: Pick<TrainWorkload, 'layers' | 'conv' | 'lstm' | 'gpt'>): number {
+  if (w.gpt) return gptFlopsPerSample(w.gpt);
   const convs = w.conv ? convGeometry(w.conv).convs : [];
   let f = 0;
   convs.forEach((g, i) => (f += 2 * g.oh * g.ow * g.k * g.k * g.cin * g.cout * (i === 0 ? 2 : 3)));
@@ -126,6 +132,7 @@ export function mainWorkloads(quick: boolean): TrainWorkload[] {
     W4(quick),
     W5,
     W6(quick),
+    W7(quick),
   ];
 }
 
@@ -190,8 +197,10 @@ export interface Digits {
   readonly x: Float32Array;
   readonly y: Int32Array | Float32Array;
   readonly n: number;
-  /** Values per sample: 784 (FEATURES) when absent, 2 for W5's points. */
+  /** Values per sample: 784 (FEATURES) when absent, 2 for W5's points, 64 ids for W7's windows. */
   readonly features?: number;
+  /** Labels per sample: 1 when absent, W7's context (the next character at every step). */
+  readonly labels?: number;
 }
 
 /** x: the loader's pixels, [n, 784] or [n, 28, 28, 1] alike (the same row-major values); each workload views them in its own shape. */
@@ -210,14 +219,16 @@ export function shuffledDigits(x: Float32Array, y: Int32Array, seed = 7): Digits
 /** The first n samples, repeated if n exceeds the set (never the case for the standard workloads). */
 export function firstDigits(d: Digits, n: number): Digits {
   const f = d.features ?? FEATURES;
-  if (n <= d.n) return { x: d.x.subarray(0, n * f), y: d.y.subarray(0, n), n, features: d.features };
+  const l = d.labels ?? 1;
+  const shape = { features: d.features, ...(d.labels ? { labels: d.labels } : {}) };
+  if (n <= d.n) return { x: d.x.subarray(0, n * f), y: d.y.subarray(0, n * l), n, ...shape };
   const x = new Float32Array(n * f);
-  const y = d.y instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
+  const y = d.y instanceof Int32Array ? new Int32Array(n * l) : new Float32Array(n * l);
   for (let i = 0; i < n; i++) {
     x.set(d.x.subarray((i % d.n) * f, (i % d.n + 1) * f), i * f);
-    y[i] = d.y[i % d.n];
+    y.set(d.y.subarray((i % d.n) * l, (i % d.n + 1) * l), i * l);
   }
-  return { x, y, n, features: d.features };
+  return { x, y, n, ...shape };
 }
 
 export interface InitialWeights {

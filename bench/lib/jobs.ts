@@ -36,6 +36,9 @@ export interface TrainFigure {
   readonly stepsPerSecond?: Spread;
   /** Samples per CPU-second of the process, all threads (Node only): steadier than wall time on a shared machine. */
   readonly samplesPerCpuSecond?: Spread;
+  /** W7 (the GPT): tokens trained per second, samples × context (every step of a window predicts the next character), wall and per CPU-second. */
+  readonly tokensPerSecond?: Spread;
+  readonly tokensPerCpuSecond?: Spread;
   readonly gflops: number;
   readonly warmupSeconds: number;
   /** Mean training loss of each timed run. */

@@ -3,6 +3,7 @@ import type { Job, MatmulShape, SystemName } from './jobs.js';
 import { SYSTEMS } from './jobs.js';
 import type { TrainWorkload } from '../workloads.js';
 import { mainWorkloads, scalingWorkloads, W4, W5, W6 } from '../workloads.js';
+import { W7 } from '../gpt-workload.js';
 
 export const SECTIONS = ['train', 'matmul', 'scaling', 'lab', 'browser'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -32,6 +33,8 @@ export interface PlannedJob {
 }
 
 const CPU_SYSTEMS: readonly SystemName[] = ['webgrad-cpu', 'tfjs-cpu'];
+/** The systems that train W7, the GPT. */
+export const GPT_SYSTEMS: readonly SystemName[] = ['webgrad-webgpu', 'webgrad-cpu', 'torch-cpu'];
 
 /** The forward and backward matmuls of an MLP at a batch size: C = X·W, dX = dY·Wᵀ, dW = Xᵀ·dY (no dX for the first layer). */
 export function trainingShapes(id: string, w: TrainWorkload): MatmulShape[] {
@@ -105,7 +108,7 @@ export function plan(o: PlanOptions): PlannedJob[] {
   if (want('train')) {
     for (const system of o.systems) {
       // --quick leaves W3 out; W3 costs ~80 s per step on tfjs-cpu, which runs it only with --all.
-      const workloads = mainWorkloads(q).filter((w) => !w.conv && !w.playground && !w.lstm && picked(w.id) && (w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all))));
+      const workloads = mainWorkloads(q).filter((w) => !w.conv && !w.playground && !w.lstm && !w.gpt && picked(w.id) && (w.id !== 'W3' || (!q && (system !== 'tfjs-cpu' || o.all))));
       if (workloads.length) jobs.push({ section: 'train', label: `train ${system}`, job: { kind: 'train', system, workloads, budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 5 }, timeoutSeconds: q ? 120 : 900 });
     }
     // W4 (the CNN) in jobs of its own: an epoch is 123 GFLOP, one to five minutes per system here.
@@ -121,6 +124,11 @@ export function plan(o: PlanOptions): PlannedJob[] {
     // W6 (the LSTM) in jobs of its own as W4: tfjs launches its kernels step by step through time, and its epoch is long on these adapters.
     for (const system of o.systems) {
       if (picked('W6')) jobs.push({ section: 'train', label: `train W6 ${system}`, job: { kind: 'train', system, workloads: [w6For(system, q, o.all)], budgetSeconds: q ? 12 : 100, maxRuns: q ? 2 : 3 }, timeoutSeconds: q ? 180 : 900 });
+    }
+    // W7 (#27's GPT) in jobs of its own, on the systems #27 compares: webgrad's two backends and torch-cpu (the bench has no tfjs GPT).
+    // A step is ~10 GFLOP, 4–5 s on every system here: the budgets allow two timed runs.
+    for (const system of o.systems.filter((s) => GPT_SYSTEMS.includes(s))) {
+      if (picked('W7')) jobs.push({ section: 'train', label: `train W7 ${system}`, job: { kind: 'train', system, workloads: [W7(q)], budgetSeconds: q ? 30 : 300, maxRuns: q ? 2 : 3 }, timeoutSeconds: q ? 240 : 900 });
     }
   }
   if (want('matmul')) {
@@ -160,7 +168,7 @@ export function parseSystems(list: string | undefined): SystemName[] {
   return names as SystemName[];
 }
 
-/** --workloads: training workload ids (W1–W5), checked against the bench's. */
+/** --workloads: training workload ids (W1–W7), checked against the bench's. */
 export function parseWorkloads(list: string | undefined): string[] | undefined {
   if (!list) return undefined;
   const known = mainWorkloads(false).map((w) => w.id);

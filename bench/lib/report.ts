@@ -4,6 +4,7 @@ import type { Environment } from './env.js';
 import type { AttentionFigure, ConvFigure, MatmulFigure, SystemName, TrainFigure } from './jobs.js';
 import { shapeName, TFJS_PEER } from './jobs.js';
 import { fmt, fmtRange, table } from './table.js';
+import { gptChecks } from './gpt-report.js';
 
 export interface TargetCheck {
   readonly target: string;
@@ -58,12 +59,16 @@ export function trainTable(figs: TrainFigure[], systems: string[]): string {
       [`${w} epochs/s`, ...systems.map((s) => fmtRange(find(figs, s, w)?.epochsPerSecond))],
       [`${w} steps/s`, ...systems.map((s) => fmtRange(find(figs, s, w)?.stepsPerSecond))],
     ]);
+  // The GPT (W7): tokens, the figure #27 asks for (samples × context).
+  const perToken = workloads
+    .filter((w) => figs.some((f) => f.workload === w && f.tokensPerSecond))
+    .flatMap((w) => [[`${w} tokens/s`, ...systems.map((s) => fmtRange(find(figs, s, w)?.tokensPerSecond))], [`${w} tokens per CPU-second`, ...systems.map((s) => fmt(find(figs, s, w)?.tokensPerCpuSecond?.median))]]);
   const losses = workloads.map((w) => [`${w} loss`, ...systems.map((s) => fmt(find(figs, s, w)?.losses[0]))]);
   // Where a system timed fewer samples of a workload than the others (tfjs-cpu on W4), say how many.
   const counts = workloads
     .filter((w) => new Set(figs.filter((f) => f.workload === w).map((f) => f.samples)).size > 1)
     .map((w) => [`${w} samples per run`, ...systems.map((s) => fmt(find(figs, s, w)?.samples))]);
-  return table(['samples/s: median (min–max)', ...systems], [...rows, ...perEpoch, ...perCpu, ...losses, ...counts]);
+  return table(['samples/s: median (min–max)', ...systems], [...rows, ...perEpoch, ...perToken, ...perCpu, ...losses, ...counts]);
 }
 
 export function matmulTable(figs: MatmulFigure[], systems: string[]): string {
@@ -181,6 +186,7 @@ export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 
   const y = ratio(def, best?.gflops?.median);
   out.push({ target: "webgrad's default matmul within 80% of the kernel lab's best at 1024³", measured: y ? `${(y * 100).toFixed(0)}% (${fmt(def)} vs ${best!.variant} ${fmt(best!.gflops!.median)})` : 'not measured', met: y ? y >= 0.8 : null });
   out.push(...sequenceChecks(r.train));
+  out.push(...gptChecks(r.train));
   out.push(...torchRatios(r.train));
   out.push(...lossChecks(r.train, ''));
   if (b) out.push(...lossChecks(b.train, ', browser'));
@@ -211,7 +217,7 @@ export function checkTargets(r: Pick<BenchResults, 'train' | 'matmul' | 'lab' | 
  */
 export function lossChecks(train: TrainFigure[], where: string): TargetCheck[] {
   const out: TargetCheck[] = [];
-  for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']) {
+  for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7']) {
     const ref = find(train, 'webgrad-webgpu', w);
     const all = train.filter((f) => f.workload === w && f.losses.length);
     const same = all.filter((f) => f.samples === ref?.samples);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Digits, TrainWorkload } from '../workloads.js';
-import { initialWeights, PLAYGROUND } from '../workloads.js';
+import { INIT_SEED, initialWeights, PLAYGROUND } from '../workloads.js';
+import { gptInitialWeights } from '../gpt-workload.js';
 import type { Trainer } from './trainer.js';
 
 /** Debian's python3 (python3-torch installs there); WEBGRAD_BENCH_PYTHON names another. */
@@ -79,7 +80,7 @@ export interface TorchTrainer extends Trainer {
 /**
  * The workload on torch: the bench's initial weights (initialWeights: conv
  * kernels and biases, then W6's LSTM kernel, recurrent kernel and bias, then
- * the dense kernels and biases) written once, the samples of each train()
+ * the dense kernels and biases; W7's GPT: gptInitialWeights, named) written once, the samples of each train()
  * written once per array, and the seconds and CPU seconds of the training
  * loop as the Python process measured them.
  */
@@ -97,9 +98,10 @@ export function torchTrainer(w: TrainWorkload, python = TORCH_PYTHON): TorchTrai
   };
   const start = async (): Promise<TorchProcess> => {
     if (proc) return proc;
-    const { kernels, shapes, biases, lstm } = initialWeights(w);
+    const { kernels, shapes, biases, lstm } = w.gpt ? { kernels: [], shapes: [], biases: [] } : initialWeights(w);
     const nConv = w.conv?.blocks.length ?? 0;
-    const arrays: { data: Float32Array; shape: number[] }[] = [];
+    // W7's weights under webgrad's names, which torch_gpt.py maps onto its modules.
+    const arrays: { data: Float32Array; shape: number[]; name?: string }[] = w.gpt ? gptInitialWeights(w, INIT_SEED) : [];
     const layer = (i: number) => arrays.push({ data: kernels[i], shape: shapes[i] }, { data: biases[i], shape: [biases[i].length] });
     for (let i = 0; i < nConv; i++) layer(i);
     if (w.lstm && lstm) {
@@ -107,7 +109,7 @@ export function torchTrainer(w: TrainWorkload, python = TORCH_PYTHON): TorchTrai
       arrays.push({ data: lstm.kernel, shape: [F, 4 * U] }, { data: lstm.recurrentKernel, shape: [U, 4 * U] }, { data: lstm.bias, shape: [4 * U] });
     }
     for (let i = nConv; i < kernels.length; i++) layer(i);
-    const weights = arrays.map((a) => ({ file: write(a.data), shape: a.shape }));
+    const weights = arrays.map((a) => ({ file: write(a.data), shape: a.shape, name: a.name }));
     const p = new TorchProcess(python);
     const r = await p.send({ cmd: 'init', workload: w, weights, threads: TORCH_THREADS, sgdLearningRate: PLAYGROUND.learningRate });
     device = `PyTorch ${r.torch} on the CPU, ${r.threads} threads (${python})`;

@@ -5,10 +5,11 @@ arrays every other system gets, through files in a temporary folder: the
 initial weights (Keras' layouts) and the samples in the bench's order. It
 builds the workload's network with torch.nn, copies the weights in (torch's
 layouts: Linear [out, in], Conv2d [cout, cin, kh, kw], LSTM [4U, F] whose
-gate order i, f, g, o is Keras' i, f, c, o), and trains when told to.
+gate order i, f, g, o is Keras' i, f, c, o; W7's GPT in torch_gpt.py, its
+weights named as webgrad names them), and trains when told to.
 
 Protocol: one JSON object a line on stdin, one reply a line on stdout.
-  {"cmd": "init", "workload": {...}, "weights": [{"file", "shape"}...], "threads": 2}
+  {"cmd": "init", "workload": {...}, "weights": [{"file", "shape"(, "name": W7's)}...], "threads": 2}
       -> {"ready": true, "torch": "1.13.0", "threads": 2}
   {"cmd": "train", "x": file, "y": file, "yType": "int32" | "float32", "n": n, "epochs": e}
       -> {"loss": mean per-sample loss, "seconds": wall, "cpuSeconds": CPU of all threads}
@@ -25,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from torch_gpt import GPT
 
 LEARNING_RATE = 1e-3
 # Keras' Adam defaults; torch adds eps to sqrt(v_hat), as tfjs and the webgrad trainer (epsilonHat: false) do.
@@ -93,6 +96,8 @@ class Net(nn.Module):
 
 
 def sample_shape(w):
+    if w.get("gpt"):
+        return [w["gpt"]["context"]]
     if w.get("conv"):
         return list(w["conv"]["input"])
     if w.get("lstm"):
@@ -103,10 +108,17 @@ def sample_shape(w):
 class Worker:
     def __init__(self, msg):
         self.w = msg["workload"]
-        self.net = Net(self.w, msg["weights"])
+        gpt = self.w.get("gpt")
+        self.net = GPT(gpt, msg["weights"], load) if gpt else Net(self.w, msg["weights"])
         playground = self.w.get("playground")
         self.opt = torch.optim.SGD(self.net.parameters(), lr=msg["sgdLearningRate"]) if playground else torch.optim.Adam(self.net.parameters(), **ADAM)
-        self.loss = (lambda out, y: F.mse_loss(out, y.view(-1, 1))) if playground else (lambda out, y: F.cross_entropy(out, y))
+        if playground:
+            self.loss = lambda out, y: F.mse_loss(out, y.view(-1, 1))
+        elif gpt:
+            # Every step's next character: the mean over the batch's tokens, as webgrad's sparse cross-entropy on [n, context] labels.
+            self.loss = lambda out, y: F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        else:
+            self.loss = F.cross_entropy
         self.files = {}
 
     def array(self, path, dtype, shape):
@@ -116,8 +128,11 @@ class Worker:
 
     def train(self, msg):
         n, batch = msg["n"], self.w["batch"]
+        gpt = self.w.get("gpt")
         x = self.array(msg["x"], np.float32, [n] + sample_shape(self.w))
-        y = self.array(msg["y"], np.int32 if msg["yType"] == "int32" else np.float32, [n])
+        if gpt:
+            x = self.files.setdefault(msg["x"] + "#long", x.long())  # W7's samples are character ids
+        y = self.array(msg["y"], np.int32 if msg["yType"] == "int32" else np.float32, [n] + ([gpt["context"]] if gpt else []))
         if msg["yType"] == "int32":
             y = self.files.setdefault(msg["y"] + "#long", y.long())
         t0, c0 = time.perf_counter(), time.process_time()

@@ -1,5 +1,6 @@
 import type { Digits, TrainWorkload } from '../workloads.js';
 import { epochsOf, firstDigits, flopsPerSample, warmupSamples } from '../workloads.js';
+import { tokensPerSample } from '../gpt-workload.js';
 import type { SystemName, TrainFigure } from '../lib/jobs.js';
 import { cpuSeconds, now, rates } from '../lib/stats.js';
 
@@ -79,9 +80,11 @@ export function trainFigure(system: SystemName, w: TrainWorkload, t: TrainTiming
   const sps = rates(t.seconds, t.samples);
   const epochs = epochsOf(w);
   const perEpoch = epochs > 1 ? { epochs, epochsPerSecond: rates(t.seconds, epochs), stepsPerSecond: rates(t.seconds, epochs * Math.ceil(w.samples / w.batch)) } : {};
-  const cpu = t.cpuSeconds.every(Number.isFinite) ? { samplesPerCpuSecond: rates(t.cpuSeconds, t.samples) } : {};
+  const timed = t.cpuSeconds.every(Number.isFinite);
+  const cpu = timed ? { samplesPerCpuSecond: rates(t.cpuSeconds, t.samples) } : {};
+  const tokens = w.gpt ? { tokensPerSecond: rates(t.seconds, t.samples * tokensPerSample(w)), ...(timed ? { tokensPerCpuSecond: rates(t.cpuSeconds, t.samples * tokensPerSample(w)) } : {}) } : {};
   return {
-    system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, ...perEpoch, samplesPerSecond: sps, ...cpu,
+    system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, ...perEpoch, samplesPerSecond: sps, ...cpu, ...tokens,
     gflops: (sps.median * flopsPerSample(w)) / 1e9, warmupSeconds: t.warmupSeconds, losses: t.losses, ...t.counts,
   };
 }

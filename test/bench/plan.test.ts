@@ -90,7 +90,7 @@ describe('bench plan: W4, the CNN', () => {
     expect(only.map((pj) => pj.label)).toEqual(full.systems.map((s) => `train W4 ${s}`));
     const mlp = plan({ ...full, sections: ['train'], workloads: parseWorkloads('W1,W2') });
     expect(mlp.flatMap(samplesOf)).not.toContain('W4:8000');
-    expect(() => parseWorkloads('W7')).toThrow(/unknown workload 'W7' \(known: W1, W2, W3, W4, W5, W6\)/);
+    expect(() => parseWorkloads('W8')).toThrow(/unknown workload 'W8' \(known: W1, W2, W3, W4, W5, W6, W7\)/);
   });
 });
 
@@ -175,12 +175,27 @@ describe('bench plan: W6, the LSTM', () => {
 });
 
 describe('bench plan: torch-cpu', () => {
-  it('trains every workload W1–W6 (W3 but in --quick) and is left out of K1, S1 and the kernel lab', () => {
+  it('trains every workload W1–W7 (W3 but in --quick) and is left out of K1, S1 and the kernel lab', () => {
     const jobs = plan({ ...full, systems: ['webgrad-webgpu', 'torch-cpu'], sections: ['train', 'matmul', 'scaling', 'lab'] });
     const torch = jobs.filter((pj) => pj.label.includes('torch-cpu'));
     expect(torch.every((pj) => pj.section === 'train')).toBe(true);
-    expect(torch.flatMap((pj) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => w.id) : [])).sort()).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6']);
+    expect(torch.flatMap((pj) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => w.id) : [])).sort()).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7']);
     const quick = plan({ ...full, quick: true, systems: ['torch-cpu'], sections: ['train'] });
-    expect(quick.flatMap((pj) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => w.id) : [])).sort()).toEqual(['W1', 'W2', 'W4', 'W5', 'W6']);
+    expect(quick.flatMap((pj) => (pj.job.kind === 'train' ? pj.job.workloads.map((w) => w.id) : [])).sort()).toEqual(['W1', 'W2', 'W4', 'W5', 'W6', 'W7']);
+  });
+});
+
+describe('bench plan: W7, the GPT', () => {
+  const systems = [...full.systems, 'torch-cpu' as const];
+  it('runs on webgrad WebGPU, webgrad CPU and torch-cpu only, each in a job of its own: 1,024 windows (128 with --quick), alone with --workloads W7', () => {
+    for (const [quick, samples] of [[false, 1024], [true, 128]] as const) {
+      const jobs = plan({ ...full, systems, quick }).filter((pj) => pj.label.startsWith('train W7'));
+      expect(jobs.map((pj) => pj.label)).toEqual(['train W7 webgrad-webgpu', 'train W7 webgrad-cpu', 'train W7 torch-cpu']);
+      for (const pj of jobs) expect(pj.job.kind === 'train' && pj.job.workloads.map((w) => `${w.id}:${w.samples}:${w.batch}`), pj.label).toEqual([`W7:${samples}:32`]);
+    }
+    for (const pj of plan({ ...full, systems }).filter((p) => p.section === 'train' && !p.label.startsWith('train W7'))) expect(pj.job.kind === 'train' && pj.job.workloads.some((w) => w.id === 'W7')).toBe(false);
+    const only = plan({ ...full, systems, quick: true, sections: ['train'], workloads: parseWorkloads('w7') });
+    expect(only.map((pj) => pj.label)).toEqual(['train W7 webgrad-webgpu', 'train W7 webgrad-cpu', 'train W7 torch-cpu']);
+    expect(plan({ ...full, systems: ['tfjs-webgpu', 'tfjs-cpu'], sections: ['train'], workloads: ['W7'] })).toEqual([]);
   });
 });
