@@ -3,6 +3,7 @@
 import { ValueError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { encodeText } from '../data/text.js';
+import { sampleToken as sample } from '../nn/sampling.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { num } from './train-options.js';
@@ -12,7 +13,9 @@ export const GENERATE_HELP = `  webgrad generate MODEL [--length N] [--temperatu
                                           text from a character model (trained with --data FILE.txt): N characters
                                           (default 200) after the prompt (default: a newline), each drawn from the
                                           model's next-character probabilities sharpened by 1/T (default 1; 0 takes the
-                                          likeliest); the same seed (default 42) gives the same text`;
+                                          likeliest); the same seed (default 42) gives the same text. A prompt longer
+                                          than the model's context is read from its last context characters (as nanoGPT
+                                          crops it)`;
 
 /**
  * Characters a terminal would act on rather than show (controls other than
@@ -22,21 +25,6 @@ export const GENERATE_HELP = `  webgrad generate MODEL [--length N] [--temperatu
  */
 const UNSHOWN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 export const showable = (s: string) => s.replace(UNSHOWN, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
-
-/** A class drawn from probabilities p sharpened by 1/temperature (0: the likeliest). */
-export function sample(p: ArrayLike<number>, temperature: number, r: Random): number {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-  if (temperature === 0) return best;
-  // p^(1/T), scaled by the largest first so that a small T cannot overflow or underflow to all zeros.
-  const w = Array.from(p, (v) => (v > 0 ? Math.exp((Math.log(v) - Math.log(p[best])) / temperature) : 0));
-  let u = r.next() * w.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < w.length; i++) {
-    u -= w[i];
-    if (u < 0) return i;
-  }
-  return best;
-}
 
 export async function generate(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['length', 'temperature', 'prompt', 'seed', 'backend'], ['json']);

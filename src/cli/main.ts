@@ -60,6 +60,8 @@ train flags:
   --layers SPEC               hidden layers (default 128; 'none' for a linear model): dense widths and image layers,
                               e.g. 256,128 or conv32:3,maxpool2,conv64:3,maxpool2,flatten,128 (a CNN):
 ${SPEC_HELP.split('\n').map((l) => `                                ${l}`).join('\n')}
+                              gpt or gptW:B:H (text only): a small GPT as nanoGPT builds it, width W (default 128),
+                                B pre-norm blocks (4) of H causal attention heads (4); the whole model, given alone
   --activation relu           hidden activation: ${ACTIVATIONS.join(', ')}
   --loss NAME                 default sparseCategoricalCrossentropy, or meanSquaredError for regression
   --optimizer adam|sgd|momentum|rmsprop|adamw   (default adam)

@@ -1,5 +1,6 @@
 import { ValueError } from '../core/errors.js';
 import { LAYER_ACTIVATIONS } from '../nn/layers.js';
+import { GPT_DEFAULTS } from '../nn/gpt.js';
 import type { LayerToken } from '../nn/spec.js';
 import { parseSpec } from '../nn/spec.js';
 import { didYouMean } from '../core/options.js';
@@ -29,6 +30,8 @@ export interface TrainOptions {
   labelColumn?: string;
   task?: Task;
   layers: LayerToken[];
+  /** `--layers gpt` or `gptW:B:H`: a GPT of that width, blocks and heads instead of a --layers chain (then `layers` is empty). */
+  gpt?: { width: number; blocks: number; heads: number };
   /** The Playground's input features of (x, y), put first in the model (a PointFeatures layer); absent: the data's features as they are. */
   features?: PointFeature[];
   /** --noise, --points, --test-percent, for the Playground's data sets. */
@@ -100,6 +103,23 @@ export function parseLayers(v: string | undefined): LayerToken[] {
  */
 export const TOY_BATCH_SIZE = 10;
 
+/**
+ * `--layers gpt` (the defaults, GPT_DEFAULTS: width 128, 4 blocks, 4 heads) or
+ * `gptW:B:H` (e.g. gpt64:2:2): a small GPT (src/nn/gpt.ts); undefined for any
+ * other spec.
+ */
+export function parseGpt(v: string | undefined): TrainOptions['gpt'] {
+  const m = v === undefined ? null : /^\s*gpt(?:(\d+):(\d+):(\d+))?\s*$/.exec(v);
+  if (!m) {
+    if (v !== undefined && /(^|,)\s*gpt/.test(v)) throw new ValueError(`--layers ${v}: gpt is a whole model, given alone: --layers gpt, or gptW:B:H for width W, B blocks and H heads (e.g. gpt64:2:2)`);
+    return undefined;
+  }
+  const [width, blocks, heads] = m[1] === undefined ? [GPT_DEFAULTS.width, GPT_DEFAULTS.blocks, GPT_DEFAULTS.heads] : [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (![width, blocks, heads].every((n) => n >= 1)) throw new ValueError(`--layers ${m[0].trim()}: width, blocks and heads must be at least 1`);
+  if (width % heads !== 0) throw new ValueError(`--layers ${m[0].trim()}: width ${width} is not a multiple of heads ${heads}; each head takes width / heads features`);
+  return { width, blocks, heads };
+}
+
 /** The layers for text data without --layers: 64 values per character, an LSTM of 128 units, then the output. */
 export const TEXT_LAYERS: LayerToken[] = ['embed64', 'lstm128'];
 
@@ -161,6 +181,14 @@ function optimizerFlags(f: Map<string, string>, optimizer: OptimizerType, lrSche
   return { clipnorm: positive('clipnorm'), globalClipnorm: positive('global-clipnorm'), clipvalue: positive('clipvalue'), weightDecay, excludeFromWeightDecay: exclude, warmupSteps };
 }
 
+/** --layers as a GPT or a chain of tokens (text without --layers: TEXT_LAYERS); a GPT needs text data. */
+function gptOrLayers(f: Map<string, string>, text: boolean): Pick<TrainOptions, 'layers' | 'gpt'> {
+  const gpt = parseGpt(f.get('layers'));
+  if (gpt && !text) throw new ValueError(`--layers ${f.get('layers')}: a GPT is a character model; give it text (--data FILE.txt, FILE.md or webgrad-docs)`);
+  if (gpt) return { layers: [], gpt };
+  return { layers: f.has('layers') || !text ? parseLayers(f.get('layers')) : TEXT_LAYERS };
+}
+
 /** Turns the flags into checked options: every bad value is refused before anything loads or trains. */
 export function trainOptions({ flags: f, positional }: Args): TrainOptions {
   const activation = f.get('activation') ?? 'relu';
@@ -180,7 +208,7 @@ export function trainOptions({ flags: f, positional }: Args): TrainOptions {
     labelColumn: f.get('label-column'),
     task: f.has('task') ? oneOf('task', f.get('task'), ['classification', 'regression'] as const, 'classification') : undefined,
     // Text: an embedding and an LSTM by default, the output Dense giving the next character at every step.
-    layers: f.has('layers') || !text ? parseLayers(f.get('layers')) : TEXT_LAYERS,
+    ...gptOrLayers(f, text),
     context: int('context', f.get('context'), 1),
     features: parseFeatures(f.get('features')),
     toy: {

@@ -11,7 +11,9 @@ import { earlyStopping, terminateOnDivergence } from '../nn/callbacks.js';
 import type { Layer } from '../nn/layers.js';
 import { dense, pointFeatures } from '../nn/layers.js';
 import { layersFromSpec } from '../nn/spec.js';
+import type { Model } from '../nn/model.js';
 import { Sequential } from '../nn/model.js';
+import { gpt } from '../nn/gpt.js';
 import { openBackend } from '../nn/runtime.js';
 import { regressionScores } from '../nn/scores.js';
 import type { History } from '../nn/train.js';
@@ -35,20 +37,9 @@ export async function cliBackend(choice: 'webgpu' | 'cpu' | undefined, log: (s: 
   return openBackend(choice ?? 'auto', (message) => log(`webgrad: ${message}`));
 }
 
-export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend | 'cpu' | 'webgpu'): Sequential {
-  const inputShape = data.train.xShape.slice(1);
+export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend | 'cpu' | 'webgpu'): Model {
   const classification = data.task === 'classification';
-  const outputs = classification ? data.train.classes ?? 0 : (data.train.yShape[1] ?? 1);
-  const model = new Sequential([], { seed: o.seed, inputShape });
-  const first = featuresLayer(o, inputShape);
-  if (first) model.add(first);
-  // --l1 and --l2 put a kernel penalty on every dense and conv layer, the output layer included.
-  const regularizer = o.l1 || o.l2 ? { l1: o.l1, l2: o.l2 } : undefined;
-  const features = first ? first.outputShape(inputShape) : inputShape;
-  const text = data.vocabulary ? { vocabulary: data.vocabulary.length, sequenceTargets: true } : {};
-  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features, batchNorm: o.batchNorm, dropout: o.dropout, regularizer, ...text })) model.add(layer);
-  const binary = classification && o.loss === 'binaryCrossentropy';
-  model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output', ...(regularizer ? { kernelRegularizer: regularizer } : {}) }));
+  const model = o.gpt ? gptModel(o, data) : chainModel(o, data);
   const loss = o.loss ?? (classification ? 'sparseCategoricalCrossentropy' : 'meanSquaredError');
   const initial = o.lr ?? makeOptimizer(o.optimizer).config.learningRate;
   const trained = Math.floor(data.train.xShape[0] * (1 - o.validationSplit));
@@ -70,6 +61,31 @@ export function buildModel(o: TrainOptions, data: LoadedData, backend: Backend |
   if (classification && data.train.classNames) model.setClassNames(data.train.classNames);
   // A character model keeps its characters: the ids it reads and the classes it predicts.
   if (data.vocabulary) model.setVocabulary(data.vocabulary);
+  return model;
+}
+
+/** --layers gpt: a GPT over the text's windows, predicting the next character at every step. */
+function gptModel(o: TrainOptions, data: LoadedData): Model {
+  if (!data.vocabulary) throw new ValueError('--layers gpt: a GPT is a character model; give it text (--data FILE.txt, FILE.md or webgrad-docs)');
+  if (o.l1 || o.l2 || o.batchNorm || o.features) throw new ValueError('--layers gpt: --l1, --l2, --batch-norm and --features apply to a --layers chain, not to a GPT (its regularization is --dropout and --weight-decay)');
+  return gpt({ vocabularySize: data.vocabulary.length, contextLength: data.train.xShape[1], ...o.gpt!, dropout: o.dropout, seed: o.seed });
+}
+
+/** The --layers chain and the output layer. */
+function chainModel(o: TrainOptions, data: LoadedData): Sequential {
+  const inputShape = data.train.xShape.slice(1);
+  const classification = data.task === 'classification';
+  const outputs = classification ? data.train.classes ?? 0 : (data.train.yShape[1] ?? 1);
+  const model = new Sequential([], { seed: o.seed, inputShape });
+  const first = featuresLayer(o, inputShape);
+  if (first) model.add(first);
+  // --l1 and --l2 put a kernel penalty on every dense and conv layer, the output layer included.
+  const regularizer = o.l1 || o.l2 ? { l1: o.l1, l2: o.l2 } : undefined;
+  const features = first ? first.outputShape(inputShape) : inputShape;
+  const text = data.vocabulary ? { vocabulary: data.vocabulary.length, sequenceTargets: true } : {};
+  for (const layer of layersFromSpec(o.layers, { activation: o.activation, inputShape: features, batchNorm: o.batchNorm, dropout: o.dropout, regularizer, ...text })) model.add(layer);
+  const binary = classification && o.loss === 'binaryCrossentropy';
+  model.add(dense(outputs, { activation: classification ? (binary ? 'sigmoid' : 'softmax') : 'linear', name: 'output', ...(regularizer ? { kernelRegularizer: regularizer } : {}) }));
   return model;
 }
 
@@ -114,7 +130,7 @@ export async function train(argv: string[]): Promise<number> {
   const say = (s: string) => console.log(s);
   const started = Date.now();
   const backend = await cliBackend(o.backend, (s) => console.error(s));
-  let model: Sequential | null = null;
+  let model: Model | null = null;
   try {
     const data = loadData({ data: o.data, testData: o.testData, labelColumn: o.labelColumn, task: o.task, seed: o.seed, toy: o.toy, context: o.context });
     for (const n of data.notices) console.error(`webgrad train: ${n}`);

@@ -5,7 +5,7 @@ import type { StandardParams } from '../data/transform.js';
 import { standardScaler } from '../data/transform.js';
 import type { Callback, Divergence, Logs } from '../nn/callbacks.js';
 import { earlyStopping, terminateOnDivergence } from '../nn/callbacks.js';
-import type { Sequential } from '../nn/model.js';
+import type { Model } from '../nn/model.js';
 import type { History } from '../nn/train.js';
 import type { FoldData } from './folds.js';
 import type { ModelBuilder, ModelSettings, Task } from './settings.js';
@@ -59,8 +59,8 @@ const input = (d: Dataset) => [{ data: d.x, shape: d.xShape }, { data: d.y, shap
  * whatever happens. A model compiled on a backend it was given leaves that
  * backend open, so every run of a sweep shares one device and its pipelines.
  */
-export async function withModel<S extends ModelSettings, T>(build: ModelBuilder<S>, settings: S, backend: Backend, train: Dataset, body: (m: Sequential) => Promise<T>): Promise<T> {
-  let model: Sequential | null = null;
+export async function withModel<S extends ModelSettings, T>(build: ModelBuilder<S>, settings: S, backend: Backend, train: Dataset, body: (m: Model) => Promise<T>): Promise<T> {
+  let model: Model | null = null;
   try {
     model = build(settings, backend, train);
     return await body(model);
@@ -121,7 +121,7 @@ export interface RefitOptions {
   standardize: boolean;
   task: Task;
   /** Sees the trained model and its scores before the model is freed. */
-  keep?: (model: Sequential, scores: RefitScores) => Promise<void> | void;
+  keep?: (model: Model, scores: RefitScores) => Promise<void> | void;
 }
 
 /**

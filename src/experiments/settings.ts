@@ -3,6 +3,7 @@ import type { Backend } from '../backend/backend.js';
 import { ValueError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { dense, LAYER_ACTIVATIONS } from '../nn/layers.js';
+import type { Model } from '../nn/model.js';
 import { Sequential } from '../nn/model.js';
 import type { LayerToken } from '../nn/spec.js';
 import { layersFromSpec, parseToken } from '../nn/spec.js';
@@ -51,7 +52,7 @@ export interface ModelShape {
  * `train` is the data it is about to be fitted on (a fold's training part),
  * for builders that size something by it, such as a decay schedule.
  */
-export type ModelBuilder<S extends ModelSettings> = (settings: S, backend: Backend, train: Dataset) => Sequential;
+export type ModelBuilder<S extends ModelSettings> = (settings: S, backend: Backend, train: Dataset) => Model;
 
 const whole = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
 

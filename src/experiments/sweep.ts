@@ -4,7 +4,7 @@ import { ValueError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { validateDataset } from '../data/dataset.js';
 import type { Fold } from '../data/kfold.js';
-import type { Sequential } from '../nn/model.js';
+import type { Model } from '../nn/model.js';
 import type { BackendChoice } from '../nn/runtime.js';
 import { openBackend } from '../nn/runtime.js';
 import { describeValidation, foldData, makeSplits } from './folds.js';
@@ -53,7 +53,7 @@ export interface SweepOptions<S extends ModelSettings = ModelSettings> {
   /** Called after every run, with how many have finished and how many were planned. */
   onRun?: (run: RunResult<S>, done: number, planned: number) => void;
   /** Sees the refitted model before it is freed (to save it, say). */
-  onRefit?: (model: Sequential, refit: RefitResult<S>) => void | Promise<void>;
+  onRefit?: (model: Model, refit: RefitResult<S>) => void | Promise<void>;
   /** Abort to stop after the current run: the result then holds the runs that finished, and no refit. */
   signal?: AbortSignal;
   /** Train at most this many runs (to time one before a long sweep). */
@@ -160,7 +160,7 @@ export async function sweep<S extends ModelSettings = ModelSettings>(o: SweepOpt
     if (refitting && !stopped && best && !best.diverged) {
       const epochs = o.earlyStopping !== undefined ? Math.max(1, Math.round(best.epochs.mean)) : best.settings.epochs;
       const head = { name: best.name, params: best.params, settings: best.settings };
-      const keep = o.onRefit ? (m: Sequential, r: RefitScores) => o.onRefit!(m, { ...head, ...r }) : undefined;
+      const keep = o.onRefit ? (m: Model, r: RefitScores) => o.onRefit!(m, { ...head, ...r }) : undefined;
       const scores = await refit(build, best.settings, epochs, { train: o.train, test: o.test! }, { backend, standardize, task: shape.task, keep });
       refitted = { ...head, ...scores };
     }
