@@ -1,5 +1,6 @@
 import type { Spread } from './stats.js';
 import type { TrainWorkload } from '../workloads.js';
+import type { GptSpec } from '../gpt-workload.js';
 
 /** The systems of the bench. */
 export const SYSTEMS = ['webgrad-webgpu', 'webgrad-cpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu', 'torch-cpu'] as const;
@@ -39,6 +40,8 @@ export interface TrainFigure {
   /** W7 (the GPT): tokens trained per second, samples × context (every step of a window predicts the next character), wall and per CPU-second. */
   readonly tokensPerSecond?: Spread;
   readonly tokensPerCpuSecond?: Spread;
+  /** W7's GPT as trained: its sizes and the corpus's vocabulary. */
+  readonly gpt?: GptSpec;
   readonly gflops: number;
   readonly warmupSeconds: number;
   /** Mean training loss of each timed run. */

@@ -82,7 +82,7 @@ export function trainFigure(system: SystemName, w: TrainWorkload, t: TrainTiming
   const perEpoch = epochs > 1 ? { epochs, epochsPerSecond: rates(t.seconds, epochs), stepsPerSecond: rates(t.seconds, epochs * Math.ceil(w.samples / w.batch)) } : {};
   const timed = t.cpuSeconds.every(Number.isFinite);
   const cpu = timed ? { samplesPerCpuSecond: rates(t.cpuSeconds, t.samples) } : {};
-  const tokens = w.gpt ? { tokensPerSecond: rates(t.seconds, t.samples * tokensPerSample(w)), ...(timed ? { tokensPerCpuSecond: rates(t.cpuSeconds, t.samples * tokensPerSample(w)) } : {}) } : {};
+  const tokens = w.gpt ? { tokensPerSecond: rates(t.seconds, t.samples * tokensPerSample(w)), ...(timed ? { tokensPerCpuSecond: rates(t.cpuSeconds, t.samples * tokensPerSample(w)) } : {}), gpt: w.gpt } : {};
   return {
     system, workload: w.id, layers: w.layers, batch: w.batch, samples: w.samples, ...perEpoch, samplesPerSecond: sps, ...cpu, ...tokens,
     gflops: (sps.median * flopsPerSample(w)) / 1e9, warmupSeconds: t.warmupSeconds, losses: t.losses, ...t.counts,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { corpusWindows, gptFlopsPerSample, gptInitialWeights, gptModel, tokensPerSample, W7, withVocabulary } from '../../bench/gpt-workload.js';
 import { benchCorpus } from '../../bench/lib/corpus.js';
 import { firstDigits, flopsPerSample, INIT_SEED, sampleShape, warmupSamples } from '../../bench/workloads.js';
+import { trainFigure } from '../../bench/systems/trainer.js';
 import { builtinText } from '../../src/cli/data.js';
 
 /** W7, #27's GPT in the bench: its data, sizes, FLOP count and the initial weights that webgrad and torch-cpu share. */
@@ -45,6 +46,16 @@ describe('bench W7, the GPT', () => {
     const pairs = (64 * 65) / 2;
     expect(flopsPerSample(w)).toBe(gptFlopsPerSample(w.gpt!));
     expect(flopsPerSample(w)).toBe(2 * 3 * (64 * macs + 4 * 2 * pairs * 128));
+  });
+
+  it('reports tokens per second (samples × context) and the GPT it trained, vocabulary included', () => {
+    const w = withVocabulary(W7(true), 97);
+    const f = trainFigure('webgrad-cpu', w, { warmupSeconds: 1, seconds: [4, 2], cpuSeconds: [8, 8], losses: [4, 4], samples: 128 });
+    expect(f.samplesPerSecond.median).toBeCloseTo(48, 9);
+    expect(f.tokensPerSecond).toEqual({ median: 3072, min: 2048, max: 4096, runs: 2 });
+    expect(f.tokensPerCpuSecond?.median).toBe(1024);
+    expect(f.gpt).toEqual({ context: 64, width: 128, blocks: 4, heads: 4, vocabulary: 97 });
+    expect(trainFigure('webgrad-cpu', { id: 'W1', title: '', layers: [784, 10], batch: 8, samples: 8 }, { warmupSeconds: 1, seconds: [1], cpuSeconds: [1], losses: [1], samples: 8 }).tokensPerSecond).toBeUndefined();
   });
 
   it('draws the same named initial weights from the seed, in the model\'s order', () => {
