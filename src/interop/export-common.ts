@@ -4,7 +4,6 @@
 import { ValueError } from '../core/errors.js';
 import { isTrainable } from '../nn/layer-base.js';
 import type { Model } from '../nn/model.js';
-import { Sequential } from '../nn/model.js';
 
 /** A weight of the model as an export reads it: webgrad's shape and data, and whether the optimizer trains it. */
 export interface ExportedWeight {
@@ -16,15 +15,9 @@ export interface ExportedWeight {
 /**
  * The model's input shape and its weights, refusing a model that has neither
  * yet: `weight(layer, part)` is one ('dense_1', 'kernel'), or an error naming
- * what the layer lacks.
+ * what the layer lacks. Sequential and functional models alike.
  */
-/** The model as a chain of layers, which the exports write; a functional model is refused by name until they take graphs. */
-export function exportedChain(model: Model, to: string): Sequential {
-  if (!(model instanceof Sequential)) throw new ValueError(`export to ${to}: '${model.name}' is a functional model (model({ inputs, outputs })); the ${to} export takes Sequential models only so far`);
-  return model;
-}
-
-export async function exportedWeights(model: Sequential, to: string): Promise<{ inputShape: number[]; weight: (layer: string, part: string) => ExportedWeight }> {
+export async function exportedWeights(model: Model, to: string): Promise<{ inputShape: number[]; weight: (layer: string, part: string) => ExportedWeight }> {
   const inputShape = model.inputShape;
   if (!inputShape) throw new ValueError(`export to ${to}: the model's input shape is unknown; fit it or give inputShape`);
   const specs = model.paramSpecs();

@@ -11,12 +11,15 @@
 import { ValueError } from '../core/errors.js';
 import { layerActivationRecord, torchActivation } from '../ops/activations.js';
 import { featureRecord } from '../ops/features.js';
-import { exportedChain, exportedWeights, samePads } from './export-common.js';
+import { exportedWeights, samePads } from './export-common.js';
+import { graphForward, graphLossCode } from './export-pytorch-graph.js';
 import type { Conversion, Mapped } from './export-pytorch-train.js';
 import { lossCode, optimizerExport, optimizerSlots, penaltyCode, toTorch } from './export-pytorch-train.js';
 import type { Layer, LayerConfig } from '../nn/layers.js';
 import { isTrainable, maskCarried } from '../nn/layers.js';
-import type { Model, Sequential } from '../nn/model.js';
+import type { Functional } from '../nn/functional.js';
+import type { Model } from '../nn/model.js';
+import { Sequential } from '../nn/model.js';
 import MODEL_PY from './python/model.py?raw';
 import TRAIN_PY from './python/train.py?raw';
 import { bidirectionalCode, recurrentCode } from './export-pytorch-recurrent.js';
@@ -229,8 +232,8 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked:
     case 'average':
     case 'concatenate':
     case 'multiHeadAttention':
-      // A chain has no branches to merge: Sequential.add refuses these layers.
-      throw new ValueError(`export to PyTorch: ${c.name} (${c.type}) merges branches, which only a functional model has; the PyTorch export of functional models is not built yet`);
+      // A chain has no branches to merge (Sequential.add refuses these layers); a functional model's calls of them are graphForward's.
+      throw new ValueError(`export to PyTorch: ${c.name} (${c.type}) takes several inputs, which only a functional model's call gives it`);
     default: {
       const unmapped: never = c;
       throw new ValueError(`export to PyTorch: layer type '${(unmapped as LayerConfig).type}' is not exported yet`);
@@ -252,8 +255,7 @@ function layerCode(b: Builder, layer: Layer, a: string, shape: number[], masked:
  *   model file's metadata and each tensor's webgrad name and layout);
  * - train.py: continues training under torchrun with DistributedDataParallel.
  */
-export async function pytorchExport(given: Model): Promise<ExportFiles> {
-  const model = exportedChain(given, 'PyTorch');
+export async function pytorchExport(model: Model): Promise<ExportFiles> {
   const { inputShape, weight } = await exportedWeights(model, 'PyTorch');
   const tensors: Record<string, SafetensorsTensor> = {};
   const mapped: Mapped[] = [];
@@ -293,7 +295,48 @@ export async function pytorchExport(given: Model): Promise<ExportFiles> {
     b.body.push('x = (x - self.input_mean.view(1, *INPUT_SHAPE)) / self.input_std.view(1, *INPUT_SHAPE)  # the input scaler');
   }
   const moduleNames = torchModuleNames(model.layers);
-  let shape = [...inputShape];
+  if (model instanceof Sequential) chainForward(b, model, moduleNames);
+  else graphForward(b, model as Functional, moduleNames, layerCode);
+  const { body } = b;
+  const compile = model.compileOptions;
+  const held = compile ? await model.optimizerState() : null;
+  // The slots in torch's parameter order (mapped's), found by name: a bidirectional layer's halves take torch's directions in another order than webgrad's.
+  const trainable = model.paramSpecs().filter(isTrainable).map((p) => p.name);
+  const state = held && { ...held, slots: mapped.filter((m) => m.trainable).map((m) => held.slots[trainable.indexOf(m.name)]) };
+  const graph = model.graph();
+  const inputShapes = model instanceof Sequential ? [inputShape] : (model as Functional).inputs.map((i) => i.shape);
+  const files: ExportFiles = {};
+  const meta = { format: 'pytorch-state-dict', source: 'webgrad', model: model.name, input_shape: JSON.stringify(inputShape) };
+  files['model.safetensors'] = encodeSafetensors(tensors, meta);
+  const optimizer = compile ? optimizerExport(compile.optimizer ?? 'adam', mapped, state) : null;
+  if (optimizer?.file) files['optimizer.safetensors'] = optimizer.file;
+  files['model.py'] = fillTemplate(
+    MODEL_PY,
+    {
+      constants: [
+        `MODEL_NAME = ${pyStr(model.name)}  # the webgrad model's name`,
+        `LAYER_NAMES = ${pyStrList(model.layers.map((l) => l.name))}  # webgrad's layer names, in order`,
+        `INPUT_SHAPE = ${pyTuple(inputShape)}  # the first input's, of ${pyNum(graph.inputs)}`,
+        `INPUT_SHAPES = [${inputShapes.map(pyTuple).join(', ')}]  # every input's sample shape, in order`,
+        `OUTPUT_COUNT = ${pyNum(graph.outputs.length)}  # forward returns a tuple of the outputs when there are several`,
+        `FROZEN_ZERO = ${pyStrList(frozenZero)}  # torch tensors webgrad has no weight for (an RNN's bias_hh): zero, not trained`,
+      ],
+      init: b.init,
+      forward: body,
+      penalty: b.penalties,
+      loss: compile ? modelLossCode(model) : [`raise ValueError(${pyStr('the webgrad model was not compiled: no loss to carry over')})`],
+      ...optimizerSlots(optimizer),
+    },
+    'model.py',
+  );
+  files['webgrad.json'] = `${JSON.stringify({ metadata: { ...modelMetadata(model, 0), optimizer_step: '0' }, tensors: mapped.map(({ key, name, conversion, shape, trainable }) => ({ key, name, conversion, shape, trainable })) }, null, 1)}\n`;
+  files['train.py'] = TRAIN_PY;
+  return files;
+}
+
+/** A Sequential model's forward: each layer's code on `x`, in order. */
+function chainForward(b: Builder, model: Sequential, moduleNames: Map<string, string>): void {
+  let shape = [...model.inputShape!];
   for (const [i, layer] of model.layers.entries()) {
     // Whether the mask of padded steps an Embedding with maskZero made reaches this layer (the forward's `mask`).
     const masked = maskCarried(model.layers.slice(0, i)) !== null;
@@ -308,34 +351,12 @@ export async function pytorchExport(given: Model): Promise<ExportFiles> {
   if ((last.activation === 'softmax' || last.activation === 'sigmoid') && /^x = (torch\.softmax|torch\.sigmoid)\(x/.test(body[body.length - 1] ?? '')) {
     body.push(`if not logits:\n    ${body.pop()!}`);
   }
-  const compile = model.compileOptions;
-  const held = compile ? await model.optimizerState() : null;
-  // The slots in torch's parameter order (mapped's), found by name: a bidirectional layer's halves take torch's directions in another order than webgrad's.
-  const trainable = model.paramSpecs().filter(isTrainable).map((p) => p.name);
-  const state = held && { ...held, slots: mapped.filter((m) => m.trainable).map((m) => held.slots[trainable.indexOf(m.name)]) };
-  const files: ExportFiles = {};
-  const meta = { format: 'pytorch-state-dict', source: 'webgrad', model: model.name, input_shape: JSON.stringify(inputShape) };
-  files['model.safetensors'] = encodeSafetensors(tensors, meta);
-  const optimizer = compile ? optimizerExport(compile.optimizer ?? 'adam', mapped, state) : null;
-  if (optimizer?.file) files['optimizer.safetensors'] = optimizer.file;
-  files['model.py'] = fillTemplate(
-    MODEL_PY,
-    {
-      constants: [
-        `MODEL_NAME = ${pyStr(model.name)}  # the webgrad model's name`,
-        `LAYER_NAMES = ${pyStrList(model.layers.map((l) => l.name))}  # webgrad's layer names, in order`,
-        `INPUT_SHAPE = ${pyTuple(inputShape)}`,
-        `FROZEN_ZERO = ${pyStrList(frozenZero)}  # torch tensors webgrad has no weight for (an RNN's bias_hh): zero, not trained`,
-      ],
-      init: b.init,
-      forward: body,
-      penalty: b.penalties,
-      loss: compile ? lossCode(compile.loss, maskCarried(model.layers) !== null) : [`raise ValueError(${pyStr('the webgrad model was not compiled: no loss to carry over')})`],
-      ...optimizerSlots(optimizer),
-    },
-    'model.py',
-  );
-  files['webgrad.json'] = `${JSON.stringify({ metadata: { ...modelMetadata(model, 0), optimizer_step: '0' }, tensors: mapped.map(({ key, name, conversion, shape, trainable }) => ({ key, name, conversion, shape, trainable })) }, null, 1)}\n`;
-  files['train.py'] = TRAIN_PY;
-  return files;
+}
+
+/** loss_fn's body for a compiled model: its loss, or with several outputs each one's weighted by lossWeights and summed. */
+function modelLossCode(model: Model): string[] {
+  const { loss, lossWeights } = model.compileOptions!;
+  const outputs = model.graph().outputs.length;
+  if (outputs > 1) return graphLossCode(loss, lossWeights, outputs);
+  return lossCode(Array.isArray(loss) ? loss[0] : loss, model instanceof Sequential && maskCarried(model.layers) !== null);
 }

@@ -7,7 +7,10 @@
 The output is what webgrad's predict returns (after the last activation);
 model(x, logits=True) stops before a final softmax or sigmoid, which the loss
 (loss_fn) then applies itself, as webgrad trains. Images are NHWC, as in
-webgrad and Keras; the module permutes them for torch.
+webgrad and Keras; the module permutes them for torch. A functional model
+with several inputs takes a list of them, model([a, b]) (INPUT_SHAPES), and
+with several outputs returns a tuple (OUTPUT_COUNT), which loss_fn takes
+with a list of targets.
 
 To go on training: load_optimizer(model, folder) is the optimizer with the
 state webgrad had, make_scheduler(optimizer) its learning-rate schedule from
@@ -81,6 +84,56 @@ class WebgradModel(nn.Module):
         p = torch.zeros(())
         # <penalty>
         return p
+
+
+class MultiHeadAttention(nn.Module):
+    """Keras' MultiHeadAttention, its weights in Keras' shapes as webgrad holds them: query, key and value kernels
+    [features, heads, dim] and biases [heads, dim], the output kernel [heads, value_dim, out] and bias [out].
+    forward(query, value, key=None, causal=False, mask=None): query [n, T, F], value and key [n, S, F'];
+    causal lets step t attend keys s <= t only, mask [n, T, S] (1: attend, 0: not) is Keras' attention_mask.
+    A query that may attend no key gives 0 from the heads (only the output bias), as webgrad's kernel does,
+    where a plain masked softmax would give NaN. Dropout on the probabilities while training."""
+
+    def __init__(self, query_features, key_features, value_features, heads, key_dim, value_dim, out_features, bias=True, dropout=0.0):
+        super().__init__()
+        # Registered in this order: torch's parameter order, which the exported optimizer state follows.
+        for part, features, dim in (('query', query_features, key_dim), ('key', key_features, key_dim), ('value', value_features, value_dim)):
+            self.register_parameter(f'{part}_kernel', nn.Parameter(torch.zeros(features, heads, dim)))
+            self.register_parameter(f'{part}_bias', nn.Parameter(torch.zeros(heads, dim)) if bias else None)
+        self.output_kernel = nn.Parameter(torch.zeros(heads, value_dim, out_features))
+        self.register_parameter('output_bias', nn.Parameter(torch.zeros(out_features)) if bias else None)
+        self.scale = 1 / math.sqrt(key_dim)
+        self.dropout = dropout
+
+    @staticmethod
+    def heads(x, kernel, bias):
+        """x [n, T, F] projected to heads [n, H, T, d]."""
+        y = torch.einsum('ntf,fhd->nhtd', x, kernel)
+        return y if bias is None else y + bias.unsqueeze(1)
+
+    def forward(self, query, value, key=None, causal=False, mask=None):
+        key = value if key is None else key
+        q = self.heads(query, self.query_kernel, self.query_bias)
+        k = self.heads(key, self.key_kernel, self.key_bias)
+        v = self.heads(value, self.value_kernel, self.value_bias)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * self.scale  # [n, H, T, S]
+        allowed = None
+        if causal:
+            allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
+        if mask is not None:
+            given = (mask != 0).unsqueeze(1)  # [n, 1, T, S], the same for every head
+            allowed = given if allowed is None else allowed & given
+        if allowed is None:
+            p = torch.softmax(scores, dim=-1)
+        else:
+            # A row with no key allowed would be softmax of -inf only (NaN): its scores are zeros instead, its probabilities then 0.
+            any_key = allowed.any(dim=-1, keepdim=True)
+            scores = scores.masked_fill(~allowed, float('-inf')).masked_fill(~any_key, 0.0)
+            p = torch.softmax(scores, dim=-1).masked_fill(~any_key, 0.0)
+        if self.dropout > 0:
+            p = F.dropout(p, self.dropout, self.training)
+        y = torch.einsum('nhtd,hdo->nto', torch.matmul(p, v), self.output_kernel)
+        return y if self.output_bias is None else y + self.output_bias
 
 
 def dropout_mask(ones, rate):

@@ -158,6 +158,10 @@ def main():
     args = parser.parse_args()
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be positive')
+    if len(exported.INPUT_SHAPES) != 1 or exported.OUTPUT_COUNT != 1:
+        # The formats --data reads (IDX, CSV, text) give one input and one target per sample.
+        parser.error(f'the model has {len(exported.INPUT_SHAPES)} inputs and {exported.OUTPUT_COUNT} outputs; train.py trains models of one input and one output '
+                     '(train a functional model with several in your own loop: model([a, b]) gives a tuple, loss_fn(outputs, [y1, y2]) weighs their losses)')
     if not os.path.exists(args.data):
         parser.error(f'--data {args.data}: no such file or folder (give a folder of IDX files or a CSV file)')
 
