@@ -184,7 +184,9 @@ export function multiHeadAttentionLayer(config: MultiHeadAttentionConfig): Layer
 function project(g: Graph, x: Value, kernel: Value, bias: Value | null, H: number, size: number, name: string): Value {
   const [B, T, F] = x.shape;
   const rows = g.op(reshape, [x], { shape: [B * T, F] }, `${name}/rows`);
+  // The bias' view is recorded before the matmul: fuse folds matmul → biasAdd only when nothing between them makes an operand.
+  const b = bias ? g.op(reshape, [bias], { shape: [H * size] }, `${name}/bias_rows`) : null;
   let y = g.op(matmul, [rows, g.op(reshape, [kernel], { shape: [F, H * size] }, `${name}/kernel_rows`)], {}, name);
-  if (bias) y = g.op(biasAdd, [y, g.op(reshape, [bias], { shape: [H * size] }, `${name}/bias_rows`)], {}, `${name}/bias_add`);
+  if (b) y = g.op(biasAdd, [y, b], {}, `${name}/bias_add`);
   return g.op(swapAxes, [g.op(reshape, [y], { shape: [B, T, H, size] }, `${name}/split`)], { axis: 1 }, `${name}/heads`);
 }
