@@ -28,16 +28,14 @@ Prints one line per epoch and a final `{"seed": ..., ...}` JSON line per seed.
 """
 import argparse
 import json
-import math
-import time
 
-import numpy as np
 import torch
 from torch import nn
 
+from char_text import load, train
 from keras_init import keras_dense_, keras_lstm_
 
-EMBED, UNITS, CONTEXT, TEST_FRACTION = 64, 128, 64, 0.1
+EMBED, UNITS, CONTEXT = 64, 128, 64
 
 
 class CharModel(nn.Module):
@@ -56,59 +54,6 @@ class CharModel(nn.Module):
         return self.head(hs)
 
 
-def windows(ids):
-    n = (len(ids) - 1) // CONTEXT
-    return torch.from_numpy(ids[:n * CONTEXT].reshape(n, CONTEXT)), torch.from_numpy(ids[1:n * CONTEXT + 1].reshape(n, CONTEXT))
-
-
-def load(path, saved):
-    with open(path, encoding='utf-8', errors='replace', newline='') as f:
-        text = f.read()
-    chars = sorted(set(text))
-    if saved is not None and [ord(c) for c in chars] != saved:
-        raise SystemExit(f'{path}: its {len(chars)} characters are not the {len(saved)} of the webgrad model: not the text it trained on')
-    index = {c: i for i, c in enumerate(chars)}
-    ids = np.array([index[c] for c in text], dtype=np.int64)
-    cut = math.floor(len(ids) * (1 - TEST_FRACTION))
-    return len(text), chars, windows(ids[:cut]), windows(ids[cut:])
-
-
-def loss_of(model, x, y, batch=256):
-    model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            logits = model(x[i:i + batch])
-            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[i:i + batch].reshape(-1), reduction='sum').item()
-    model.train()
-    return total / y.numel()
-
-
-def run(seed, epochs, lr, batch, vocabulary, train, test):
-    torch.manual_seed(seed)
-    model = CharModel(vocabulary)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)
-    xtr, ytr = train
-    shuffle = torch.Generator().manual_seed(seed)
-    start = time.time()
-    for epoch in range(1, epochs + 1):
-        order = torch.randperm(len(xtr), generator=shuffle)
-        total, chars, t0 = 0.0, 0, time.time()
-        for i in range(0, len(xtr), batch):
-            idx = order[i:i + batch]
-            logits = model(xtr[idx])
-            loss = nn.functional.cross_entropy(logits.reshape(-1, vocabulary), ytr[idx].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * ytr[idx].numel()
-            chars += ytr[idx].numel()
-        print(f'seed {seed} epoch {epoch}/{epochs} - {time.time() - t0:.0f}s - loss: {total / chars:.4f} nats/char', flush=True)
-    test_loss = loss_of(model, *test)
-    print(json.dumps({'seed': seed, 'epochs': epochs, 'train_loss': round(total / chars, 4), 'test_nats_per_char': round(test_loss, 4),
-                      'seconds': round(time.time() - start, 1)}), flush=True)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('text')
@@ -119,11 +64,11 @@ def main():
     p.add_argument('--vocabulary', default=None, help="the webgrad model's vocabulary as a JSON list of code points")
     a = p.parse_args()
     torch.set_num_threads(2)
-    n, chars, train, test = load(a.text, json.loads(a.vocabulary) if a.vocabulary else None)
+    n, chars, train_set, test_set = load(a.text, CONTEXT, json.loads(a.vocabulary) if a.vocabulary else None)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
-    print(f'data: {n} characters, {len(chars)} distinct, {len(train[0])} training windows / {len(test[0])} test windows of {CONTEXT}', flush=True)
+    print(f'data: {n} characters, {len(chars)} distinct, {len(train_set[0])} training windows / {len(test_set[0])} test windows of {CONTEXT}', flush=True)
     for seed in (int(s) for s in a.seeds.split(',')):
-        run(seed, a.epochs, a.lr, a.batch_size, len(chars), train, test)
+        train(seed, lambda: CharModel(len(chars)), a.epochs, a.lr, a.batch_size, len(chars), train_set, test_set)
 
 
 if __name__ == '__main__':

@@ -25,15 +25,12 @@ Usage:
 Prints one line per epoch and a final `{"seed": ..., ...}` JSON line per seed.
 """
 import argparse
-import json
 import math
-import time
 
-import numpy as np
 import torch
 from torch import nn
 
-TEST_FRACTION = 0.1
+from char_text import load, train
 
 
 def glorot_(t, fan_in, fan_out):
@@ -108,57 +105,6 @@ class Gpt(nn.Module):
         return self.head(self.ln(x))
 
 
-def windows(ids, context):
-    n = (len(ids) - 1) // context
-    return torch.from_numpy(ids[:n * context].reshape(n, context)), torch.from_numpy(ids[1:n * context + 1].reshape(n, context))
-
-
-def load(path, context):
-    with open(path, encoding='utf-8', errors='replace', newline='') as f:
-        text = f.read()
-    chars = sorted(set(text))
-    index = {c: i for i, c in enumerate(chars)}
-    ids = np.array([index[c] for c in text], dtype=np.int64)
-    cut = math.floor(len(ids) * (1 - TEST_FRACTION))
-    return len(text), chars, windows(ids[:cut], context), windows(ids[cut:], context)
-
-
-def loss_of(model, x, y, batch=256):
-    model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            logits = model(x[i:i + batch])
-            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[i:i + batch].reshape(-1), reduction='sum').item()
-    model.train()
-    return total / y.numel()
-
-
-def run(seed, a, vocabulary, train, test):
-    torch.manual_seed(seed)
-    model = Gpt(vocabulary, a.context, a.width, a.blocks, a.heads)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
-    xtr, ytr = train
-    shuffle = torch.Generator().manual_seed(seed)
-    start = time.time()
-    for epoch in range(1, a.epochs + 1):
-        order = torch.randperm(len(xtr), generator=shuffle)
-        total, chars, t0 = 0.0, 0, time.time()
-        for i in range(0, len(xtr), a.batch_size):
-            idx = order[i:i + a.batch_size]
-            logits = model(xtr[idx])
-            loss = nn.functional.cross_entropy(logits.reshape(-1, vocabulary), ytr[idx].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * ytr[idx].numel()
-            chars += ytr[idx].numel()
-        print(f'seed {seed} epoch {epoch}/{a.epochs} - {time.time() - t0:.0f}s - loss: {total / chars:.4f} nats/char', flush=True)
-    test_loss = loss_of(model, *test)
-    print(json.dumps({'seed': seed, 'epochs': a.epochs, 'train_loss': round(total / chars, 4), 'test_nats_per_char': round(test_loss, 4),
-                      'seconds': round(time.time() - start, 1)}), flush=True)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('text')
@@ -172,11 +118,11 @@ def main():
     p.add_argument('--batch-size', type=int, default=32)
     a = p.parse_args()
     torch.set_num_threads(2)
-    n, chars, train, test = load(a.text, a.context)
+    n, chars, train_set, test_set = load(a.text, a.context)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
-    print(f'data: {n} characters, {len(chars)} distinct, {len(train[0])} training windows / {len(test[0])} test windows of {a.context}', flush=True)
+    print(f'data: {n} characters, {len(chars)} distinct, {len(train_set[0])} training windows / {len(test_set[0])} test windows of {a.context}', flush=True)
     for seed in (int(s) for s in a.seeds.split(',')):
-        run(seed, a, len(chars), train, test)
+        train(seed, lambda: Gpt(len(chars), a.context, a.width, a.blocks, a.heads), a.epochs, a.lr, a.batch_size, len(chars), train_set, test_set)
 
 
 if __name__ == '__main__':

@@ -2,27 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Random } from '../../src/core/random.js';
 import { input, model } from '../../src/nn/functional.js';
 import { add, average, concatenate, dense, dropout, embedding, flatten, lstm, multiply } from '../../src/nn/layers.js';
 import type { Model } from '../../src/nn/model.js';
 import { sequential } from '../../src/nn/model.js';
 import { loadModel, modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
 import { backends } from '../helpers/backends.js';
+import { blobs } from '../helpers/blobs.js';
 
 const quiet = { verbose: 0 as const };
 
-/** Three Gaussian blobs in 4-D (as test/nn/model.test.ts): a trained model passes 90%. */
-function blobs(n: number, seed: number) {
-  const r = new Random(seed);
-  const x = new Float32Array(n * 4);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 3;
-    for (let j = 0; j < 4; j++) x[i * 4 + j] = r.normal(j === y[i] ? 2 : 0, 0.6);
-  }
-  return { x: { data: x, shape: [n, 4] }, y: { data: y, shape: [n] } };
-}
 
 /** A residual network: x → dense → (+ dense(dense(h))) → softmax, Keras' functional spelling. */
 function residual(seed = 1) {
