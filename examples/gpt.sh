@@ -52,9 +52,10 @@ torch_runs() {
   echo "wall time: $((SECONDS - t0)) s"
 }
 
-torch_runs >"$work/torch.log" 2>&1 &
-torch=$!
 {
+  # Started in the block that waits for it (the block is a subshell, piped to tee).
+  torch_runs >"$work/torch.log" 2>&1 &
+  torch=$!
   echo "# bash examples/gpt.sh on commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shaders || echo ' (with uncommitted changes)'), $(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); GPT=$size CONTEXT=$context EPOCHS=$epochs LR=$lr BATCH=$batch${TORCH_BLAS_DIR:+ TORCH_BLAS_DIR=$TORCH_BLAS_DIR}"
   echo "# corpus: $(wc -c <"$work/corpus.txt") bytes, sha256 $(sha256sum "$work/corpus.txt" | cut -c1-16)"
   echo
