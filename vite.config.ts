@@ -22,8 +22,8 @@ const demo: UserConfig = {
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
-    // Two pages: the MNIST demo and the Playground (src/demo/playground/).
-    rollupOptions: { input: { main: here('./src/demo/index.html'), playground: here('./src/demo/playground.html') } },
+    // Three pages: the MNIST demo, the Playground (src/demo/playground/) and the GPT page (src/demo/gpt/).
+    rollupOptions: { input: { main: here('./src/demo/index.html'), playground: here('./src/demo/playground.html'), gpt: here('./src/demo/gpt.html') } },
   },
 };
 

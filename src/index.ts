@@ -33,6 +33,7 @@ export { Model, sequential, Sequential } from './nn/model.js';
 export { Functional, input, model, SymbolicTensor } from './nn/functional.js';
 export { gpt, GPT_DEFAULTS } from './nn/gpt.js';
 export type { GptOptions } from './nn/gpt.js';
+export { sampleToken } from './nn/sampling.js';
 export type { CompileOptions, InputScaler, SequentialOptions, Topology } from './nn/model.js';
 export type { FitOptions, History } from './nn/train.js';
 export { EarlyStopping, earlyStopping, TerminateOnDivergence, terminateOnDivergence, TerminateOnNaN, terminateOnNaN } from './nn/callbacks.js';

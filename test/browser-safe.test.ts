@@ -32,7 +32,7 @@ describe('the public API', () => {
   it('loads WebGPU only when asked: no module outside src/backend/ imports it statically', () => {
     // From every entry point: the library, the CLI and the demo.
     const bad: string[] = [];
-    for (const entry of ['src/index.ts', 'src/node.ts', 'src/cli/main.ts', 'src/demo/main.ts', 'src/demo/playground/main.ts']) {
+    for (const entry of ['src/index.ts', 'src/node.ts', 'src/cli/main.ts', 'src/demo/main.ts', 'src/demo/playground/main.ts', 'src/demo/gpt/main.ts']) {
       for (const [file, specs] of staticImports(resolve(entry))) {
         if (file.includes('/src/backend/')) continue;
         for (const s of specs) if (/backend\/webgpu\//.test(s)) bad.push(`${file}: ${s}`);
@@ -43,7 +43,7 @@ describe('the public API', () => {
 
   it('is all the demo imports of webgrad', () => {
     const bad: string[] = [];
-    const entries = ['src/demo/main.ts', 'src/demo/train/worker.ts', 'src/demo/playground/main.ts', 'src/demo/playground/worker.ts'];
+    const entries = ['src/demo/main.ts', 'src/demo/train/worker.ts', 'src/demo/playground/main.ts', 'src/demo/playground/worker.ts', 'src/demo/gpt/main.ts', 'src/demo/gpt/worker.ts'];
     for (const [file, specs] of entries.flatMap((e) => [...staticImports(resolve(e))])) {
       if (!file.includes('/src/demo/')) continue;
       for (const s of specs) {

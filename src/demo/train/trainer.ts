@@ -205,7 +205,7 @@ export class Trainer implements TrainerApi {
   }
 }
 
-function openBackend(name: BackendName): Promise<Backend> {
+export function openBackend(name: BackendName): Promise<Backend> {
   if (name === 'cpu') return Promise.resolve(new CpuBackend());
   if (name === 'webgpu') return createWebGPUBackend();
   throw new ValueError(`unknown backend '${String(name)}' (webgpu or cpu)`);
