@@ -4,6 +4,8 @@
 // Layouts, row-major: q [BH, T, D], k [BH, S, D], v [BH, S, DV], out and dout
 // [BH, T, DV], lse [BH, T], stats [BH, T, 2] = (lse, Σ dout·out), dq [BH, T, D],
 // dkv [BH, S, D + DV], mask [B, T, S] (shared by the H heads of a sample).
+// With BTHD the heads sit inside the steps: q [B, T, H, D], k [B, S, H, D] and
+// so on (row_of), the rows a projection's [B·T, H·D] output holds as it is.
 //
 // A workgroup owns WG rows of one (batch, head): queries in the forward and
 // dq (keys and values then pass through workgroup memory TILE at a time), keys
@@ -32,6 +34,7 @@ override D: u32 = 32u;     // query and key width
 override DV: u32 = 32u;    // value width
 override TILE: u32 = 32u;  // rows per workgroup-memory tile
 override WG: u32 = 64u;    // invocations per workgroup, a row each
+override BTHD: u32 = 0u;  // 1: the layout [B, steps, H, width], else [B, H, steps, width]
 override D4: u32 = (D + 3u) / 4u;    // vec4s per q or k row
 override DV4: u32 = (DV + 3u) / 4u;  // vec4s per v row
 const HEAD_CAP4: u32 = 32u;  // ATTENTION_HEAD_CAP / 4
@@ -66,6 +69,13 @@ fn pad4(x0: f32, x1: f32, x2: f32, x3: f32, c: u32, w: u32) -> vec4f {
 }
 fn at(b: u32, c: u32, w: u32) -> u32 { return b * w + min(c, w - 1u); }
 
+// The row of step t of head bh = b·H + h in a tensor of `steps` steps, in the layout BTHD says.
+fn row_of(bh: u32, t: u32, steps: u32, heads: u32) -> u32 {
+  if (BTHD == 0u) { return bh * steps + t; }
+  let b = bh / heads;
+  return (b * steps + t) * heads + (bh - b * heads);
+}
+
 // The forward -----------------------------------------------------------------
 
 @group(0) @binding(0) var<storage, read> aq: array<f32>;
@@ -99,7 +109,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   var acc: array<vec4f, HEAD_CAP4>;
   var sc: array<f32, TILE_CAP>;
   if (live) {
-    for (var i = 0u; i < D4; i++) { q[i] = aq4(bh * fp.T + t, 4u * i) * fp.scale; }
+    for (var i = 0u; i < D4; i++) { q[i] = aq4(row_of(bh, t, fp.T, fp.heads), 4u * i) * fp.scale; }
   }
   var m = NO_MAX;
   var l = 0.0;
@@ -109,8 +119,8 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   for (var s0 = 0u; s0 < s_end; s0 += TILE) {
     let n = min(TILE, s_end - s0);
     workgroupBarrier();
-    for (var i = lid; i < n * D4; i += WG) { tk[i] = ak4(bh * fp.S + s0 + i / D4, 4u * (i % D4)); }
-    for (var i = lid; i < n * DV4; i += WG) { tv[i] = av4(bh * fp.S + s0 + i / DV4, 4u * (i % DV4)); }
+    for (var i = lid; i < n * D4; i += WG) { tk[i] = ak4(row_of(bh, s0 + i / D4, fp.S, fp.heads), 4u * (i % D4)); }
+    for (var i = lid; i < n * DV4; i += WG) { tv[i] = av4(row_of(bh, s0 + i / DV4, fp.S, fp.heads), 4u * (i % DV4)); }
     workgroupBarrier();
     if (live) {
       var mt = m;
@@ -142,8 +152,9 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   if (!live) { return; }
   // A row that attends no key: out 0, lse 0 (unread).
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  for (var i = 0u; i < DV; i++) { aout[(bh * fp.T + t) * DV + i] = acc[i / 4u][i % 4u] * inv; }
-  alse[bh * fp.T + t] = select(0.0, m + log(l), l > 0.0);
+  let r = row_of(bh, t, fp.T, fp.heads);
+  for (var i = 0u; i < DV; i++) { aout[r * DV + i] = acc[i / 4u][i % 4u] * inv; }
+  alse[r] = select(0.0, m + log(l), l > 0.0);
 }
 
 // The backward's row statistics ------------------------------------------------
@@ -202,19 +213,20 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   var dq: array<vec4f, HEAD_CAP4>;
   var lse = 0.0;
   var di = 0.0;
+  let r = row_of(bh, t, bp.T, bp.heads);
   if (live) {
-    for (var i = 0u; i < D4; i++) { q[i] = bq4(bh * bp.T + t, 4u * i) * bp.scale; }
-    for (var i = 0u; i < DV4; i++) { dout[i] = bdo4(bh * bp.T + t, 4u * i); }
-    lse = bstats[2u * (bh * bp.T + t)];
-    di = bstats[2u * (bh * bp.T + t) + 1u];
+    for (var i = 0u; i < D4; i++) { q[i] = bq4(r, 4u * i) * bp.scale; }
+    for (var i = 0u; i < DV4; i++) { dout[i] = bdo4(r, 4u * i); }
+    lse = bstats[2u * r];
+    di = bstats[2u * r + 1u];
   }
   var s_end = bp.S;
   if (bp.causal != 0u) { s_end = min(bp.S, t0 + WG); }
   for (var s0 = 0u; s0 < s_end; s0 += TILE) {
     let n = min(TILE, s_end - s0);
     workgroupBarrier();
-    for (var i = lid; i < n * D4; i += WG) { tk[i] = bk4(bh * bp.S + s0 + i / D4, 4u * (i % D4)); }
-    for (var i = lid; i < n * DV4; i += WG) { tv[i] = bv4(bh * bp.S + s0 + i / DV4, 4u * (i % DV4)); }
+    for (var i = lid; i < n * D4; i += WG) { tk[i] = bk4(row_of(bh, s0 + i / D4, bp.S, bp.heads), 4u * (i % D4)); }
+    for (var i = lid; i < n * DV4; i += WG) { tv[i] = bv4(row_of(bh, s0 + i / DV4, bp.S, bp.heads), 4u * (i % DV4)); }
     workgroupBarrier();
     if (live) {
       for (var j = 0u; j < n; j++) {
@@ -231,7 +243,7 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
     }
   }
   if (!live) { return; }
-  for (var i = 0u; i < D; i++) { bdq[(bh * bp.T + t) * D + i] = dq[i / 4u][i % 4u] * bp.scale; }
+  for (var i = 0u; i < D; i++) { bdq[r * D + i] = dq[i / 4u][i % 4u] * bp.scale; }
 }
 
 // dk, dv: a key per invocation, queries with their dout and stats in tiles ------
@@ -257,9 +269,10 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   var v: array<vec4f, HEAD_CAP4>;
   var dk: array<vec4f, HEAD_CAP4>;
   var dv: array<vec4f, HEAD_CAP4>;
+  let r = row_of(bh, s, bp.S, bp.heads);
   if (live) {
-    for (var i = 0u; i < D4; i++) { k[i] = bk4(bh * bp.S + s, 4u * i) * bp.scale; }
-    for (var i = 0u; i < DV4; i++) { v[i] = bv4(bh * bp.S + s, 4u * i); }
+    for (var i = 0u; i < D4; i++) { k[i] = bk4(r, 4u * i) * bp.scale; }
+    for (var i = 0u; i < DV4; i++) { v[i] = bv4(r, 4u * i); }
   }
   // Causal: the block's first key is attended by queries from itself on.
   var t_begin = 0u;
@@ -267,9 +280,9 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   for (var t0 = t_begin; t0 < bp.T; t0 += TILE) {
     let n = min(TILE, bp.T - t0);
     workgroupBarrier();
-    for (var i = lid; i < n * D4; i += WG) { tq[i] = bq4(bh * bp.T + t0 + i / D4, 4u * (i % D4)); }
-    for (var i = lid; i < n * DV4; i += WG) { tdo[i] = bdo4(bh * bp.T + t0 + i / DV4, 4u * (i % DV4)); }
-    for (var i = lid; i < n * 2u; i += WG) { tst[i] = bstats[2u * (bh * bp.T + t0) + i]; }
+    for (var i = lid; i < n * D4; i += WG) { tq[i] = bq4(row_of(bh, t0 + i / D4, bp.T, bp.heads), 4u * (i % D4)); }
+    for (var i = lid; i < n * DV4; i += WG) { tdo[i] = bdo4(row_of(bh, t0 + i / DV4, bp.T, bp.heads), 4u * (i % DV4)); }
+    for (var i = lid; i < n * 2u; i += WG) { tst[i] = bstats[2u * row_of(bh, t0 + i / 2u, bp.T, bp.heads) + i % 2u]; }
     workgroupBarrier();
     if (live) {
       for (var j = 0u; j < n; j++) {
@@ -289,7 +302,7 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     }
   }
   if (!live) { return; }
-  let row = (bh * bp.S + s) * (D + DV);
+  let row = r * (D + DV);
   for (var i = 0u; i < D; i++) { bdkv[row + i] = dk[i / 4u][i % 4u] * bp.scale; }
   for (var i = 0u; i < DV; i++) { bdkv[row + D + i] = dv[i / 4u][i % 4u]; }
 }

@@ -8,7 +8,7 @@
 // backward 106–207 ms against 202–318 (there the gain is mostly doing each
 // gradient once).
 import type { AttentionDims } from './attention-reference.js';
-import { optionalInputs } from './attention-reference.js';
+import { optionalInputs, rowOf } from './attention-reference.js';
 import { dropoutThreshold, pcg, stepSeed } from './dropout.js';
 import type { HostArray } from './kernel.js';
 
@@ -41,13 +41,13 @@ export function attentionForwardFast(d: AttentionDims, [q, k, v, ...rest]: reado
   for (let bh = 0; bh < d.B * H; bh++) {
     const b = Math.floor(bh / H);
     for (let t = 0; t < T; t++) {
-      const r = bh * T + t;
+      const r = rowOf(d, bh, t, T);
       const end = row.end(t);
       let max = -Infinity;
       for (let s = 0; s < end; s++) {
         on[s] = row.attends(b, t, s) ? 1 : 0;
         if (!on[s]) continue;
-        x[s] = scale * dot(q, r * D, k, (bh * S + s) * D, D);
+        x[s] = scale * dot(q, r * D, k, rowOf(d, bh, s, S) * D, D);
         if (x[s] > max) max = x[s];
       }
       acc.fill(0);
@@ -58,7 +58,7 @@ export function attentionForwardFast(d: AttentionDims, [q, k, v, ...rest]: reado
         sum += p;
         const pd = p * row.drop(bh, t, s);
         if (pd === 0) continue;
-        for (let j = 0, o = (bh * S + s) * Dv; j < Dv; j++) acc[j] += pd * v[o + j];
+        for (let j = 0, o = rowOf(d, bh, s, S) * Dv; j < Dv; j++) acc[j] += pd * v[o + j];
       }
       for (let j = 0; j < Dv; j++) out[r * Dv + j] = sum > 0 ? acc[j] / sum : 0;
       lse[r] = sum > 0 ? max + Math.log(sum) : 0;
@@ -68,7 +68,7 @@ export function attentionForwardFast(d: AttentionDims, [q, k, v, ...rest]: reado
 
 /**
  * attention's backward from (q, k, v, dout, stats (, mask) (, step)): dq
- * [B, H, T, D] where `which` is 'q', else dk‖dv packed [B, H, S, D + Dv].
+ * (q's shape) where `which` is 'q', else dk‖dv packed in k's layout, D + Dv wide.
  */
 export function attentionBackwardFast(d: AttentionDims, [q, k, v, dout, stats, ...rest]: readonly HostArray[], result: HostArray, which: 'q' | 'kv'): void {
   const { H, T, S, D, Dv, scale } = d;
@@ -80,19 +80,20 @@ export function attentionBackwardFast(d: AttentionDims, [q, k, v, dout, stats, .
   for (let bh = 0; bh < d.B * H; bh++) {
     const b = Math.floor(bh / H);
     for (let t = 0; t < T; t++) {
-      const r = bh * T + t;
+      const r = rowOf(d, bh, t, T);
       dq.fill(0);
       for (let s = 0, end = row.end(t); s < end; s++) {
         if (!row.attends(b, t, s)) continue;
-        const ks = (bh * S + s) * D;
+        const kr = rowOf(d, bh, s, S);
+        const ks = kr * D;
         const p = Math.exp(scale * dot(q, r * D, k, ks, D) - stats[2 * r]);
         const drop = row.drop(bh, t, s);
-        const ds = p * (dot(dout, r * Dv, v, (bh * S + s) * Dv, Dv) * drop - stats[2 * r + 1]);
+        const ds = p * (dot(dout, r * Dv, v, kr * Dv, Dv) * drop - stats[2 * r + 1]);
         if (!dkv) {
           for (let i = 0; i < D; i++) dq[i] += ds * k[ks + i];
           continue;
         }
-        const o = (bh * S + s) * W;
+        const o = kr * W;
         for (let i = 0; i < D; i++) dkv[o + i] += scale * ds * q[r * D + i];
         for (let j = 0; j < Dv; j++) dkv[o + D + j] += p * drop * dout[r * Dv + j];
       }

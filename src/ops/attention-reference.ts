@@ -23,6 +23,22 @@ export interface AttentionDims {
   /** The dropout rate on the probabilities; 0: none, and no step input. */
   readonly rate: number;
   readonly seed: number;
+  /** 'bhtd': q [B, H, T, D] (heads outermost); 'bthd': q [B, T, H, D], the projections' rows as they come. */
+  readonly layout: AttentionLayout;
+}
+
+/** Where the heads sit: 'bhtd' q [B, H, T, D] (PyTorch's), 'bthd' q [B, T, H, D] (a projection's [B·T, H·D] rows reshaped). */
+export type AttentionLayout = 'bhtd' | 'bthd';
+
+/**
+ * The row of step t of head bh = b·H + h in a tensor of `steps` steps (T for
+ * q, out, dout, lse and stats; S for k, v and dk‖dv) in the layout:
+ * (b·H + h)·steps + t for 'bhtd', (b·steps + t)·H + h for 'bthd'.
+ */
+export function rowOf(d: Pick<AttentionDims, 'H' | 'layout'>, bh: number, t: number, steps: number): number {
+  if (d.layout === 'bhtd') return bh * steps + t;
+  const b = Math.floor(bh / d.H);
+  return (b * steps + t) * d.H + (bh - b * d.H);
 }
 
 /**
@@ -37,7 +53,8 @@ export function attends(d: AttentionDims, mask: HostArray | undefined, b: number
 /**
  * The dropout factor of probability (b·H + h, t, s): 0 or 1/(1 − rate), drawn
  * as the dropout op draws element ((b·H + h)·T + t)·S + s of a [B, H, T, S]
- * tensor, so attention's masks are the dropout op's on the probabilities.
+ * tensor, so attention's masks are the dropout op's on the probabilities,
+ * and the same in either layout.
  */
 export function dropFactor(d: AttentionDims, step: number, bh: number, t: number, s: number): number {
   if (d.rate === 0) return 1;
@@ -60,7 +77,7 @@ function scores(d: AttentionDims, q: HostArray, k: HostArray, mask: HostArray | 
     ok.push(attends(d, mask, Math.floor(bh / H), t, s));
     if (!ok[s]) continue;
     let dot = 0;
-    for (let i = 0; i < D; i++) dot += q[(bh * T + t) * D + i] * k[(bh * S + s) * D + i];
+    for (let i = 0; i < D; i++) dot += q[rowOf(d, bh, t, T) * D + i] * k[rowOf(d, bh, s, S) * D + i];
     x[s] = d.scale * dot;
   }
   return { x, ok };
@@ -79,10 +96,11 @@ export function attentionForward(d: AttentionDims, [q, k, v, ...rest]: readonly 
       const { x, ok } = scores(d, q, k, mask, bh, t);
       let max = -Infinity;
       for (let s = 0; s < S; s++) if (ok[s]) max = Math.max(max, x[s]);
-      const o = (bh * T + t) * Dv;
+      const r = rowOf(d, bh, t, T);
+      const o = r * Dv;
       for (let j = 0; j < Dv; j++) out[o + j] = 0;
       if (max === -Infinity) {
-        lse[bh * T + t] = 0;
+        lse[r] = 0;
         continue;
       }
       let sum = 0;
@@ -90,15 +108,16 @@ export function attentionForward(d: AttentionDims, [q, k, v, ...rest]: readonly 
       for (let s = 0; s < S; s++) {
         if (!ok[s]) continue;
         const p = (Math.exp(x[s] - max) / sum) * dropFactor(d, step, bh, t, s);
-        for (let j = 0; j < Dv; j++) out[o + j] += p * v[(bh * S + s) * Dv + j];
+        for (let j = 0; j < Dv; j++) out[o + j] += p * v[rowOf(d, bh, s, S) * Dv + j];
       }
-      lse[bh * T + t] = max + Math.log(sum);
+      lse[r] = max + Math.log(sum);
     }
   }
 }
 
 /**
- * The backward's row statistics, FlashAttention-2's: stats[r] = (lse[r],
+ * The backward's row statistics, FlashAttention-2's, row by row in whatever
+ * layout lse, out and dout share: stats[r] = (lse[r],
  * Σ_j dO[r, j]·out[r, j]), the latter equal to Σ_s P·dP of the row (P the
  * probabilities, dP their gradient after dropout's factor).
  */
@@ -125,19 +144,20 @@ export function attentionGradients(d: AttentionDims, [q, k, v, dout, stats, ...r
   const dv = new Float64Array(B * H * S * Dv);
   for (let bh = 0; bh < B * H; bh++) {
     for (let t = 0; t < T; t++) {
-      const r = bh * T + t;
+      const r = rowOf(d, bh, t, T);
       const { x, ok } = scores(d, q, k, mask, bh, t);
       for (let s = 0; s < S; s++) {
         if (!ok[s]) continue;
+        const ks = rowOf(d, bh, s, S);
         const p = Math.exp(x[s] - stats[2 * r]);
         const drop = dropFactor(d, step, bh, t, s);
         let dp = 0;
-        for (let j = 0; j < Dv; j++) dp += dout[r * Dv + j] * v[(bh * S + s) * Dv + j];
+        for (let j = 0; j < Dv; j++) dp += dout[r * Dv + j] * v[ks * Dv + j];
         const ds = p * (dp * drop - stats[2 * r + 1]);
-        for (let j = 0; j < Dv; j++) dv[(bh * S + s) * Dv + j] += p * drop * dout[r * Dv + j];
+        for (let j = 0; j < Dv; j++) dv[ks * Dv + j] += p * drop * dout[r * Dv + j];
         for (let i = 0; i < D; i++) {
-          dq[r * D + i] += d.scale * ds * k[(bh * S + s) * D + i];
-          dk[(bh * S + s) * D + i] += d.scale * ds * q[r * D + i];
+          dq[r * D + i] += d.scale * ds * k[ks * D + i];
+          dk[ks * D + i] += d.scale * ds * q[r * D + i];
         }
       }
     }

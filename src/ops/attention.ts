@@ -15,14 +15,14 @@ import type { TensorInfo } from '../core/shape.js';
 import { f32, fmt } from '../core/shape.js';
 import hash from '../../shaders/hash.wgsl?raw';
 import code from '../../shaders/attention.wgsl?raw';
-import type { AttentionDims } from './attention-reference.js';
+import type { AttentionDims, AttentionLayout } from './attention-reference.js';
 import { attentionBackwardFast, attentionForwardFast } from './attention-fast.js';
 import { attentionForward, attentionGradients, attentionStats as statsReference } from './attention-reference.js';
 import { checkStepInput, dropoutThreshold, rateProblem, seedProblem } from './dropout.js';
 import type { GpuContext, GpuLaunch, Param } from './kernel.js';
 import { defineKernel, grid1d } from './kernel.js';
 
-export type { AttentionDims } from './attention-reference.js';
+export type { AttentionDims, AttentionLayout } from './attention-reference.js';
 
 const shader = { name: 'attention', code: `${hash}\n${code}` };
 
@@ -37,6 +37,12 @@ export interface AttentionAttrs {
   readonly seed?: number;
   /** A mask f32 [B, T, S] follows v: nonzero where query t may attend key s, 0 where not (Keras' attention_mask). */
   readonly masked?: boolean;
+  /**
+   * Where the heads sit. 'bhtd' (default): q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv], out [B, H, T, Dv].
+   * 'bthd': q [B, T, H, D], k [B, S, H, D], v [B, S, H, Dv], out [B, T, H, Dv]: a projection's rows
+   * [B·T, H·D] reshaped, with no transpose of the heads. lse and stats follow q's rows ([B, T, H] for 'bthd').
+   */
+  readonly layout?: AttentionLayout;
 }
 
 /** The widest head (D and Dv) the kernels take: each invocation keeps a row of q, k, v and its gradients in registers of this size. */
@@ -55,13 +61,27 @@ function rank4(op: string, v: TensorInfo | undefined, arg: string, what: string)
   return v.shape;
 }
 
+/** [B, H, steps, width] in the layout's axis order. */
+function inLayout<X extends number | string>(layout: AttentionLayout, B: X, H: X, steps: X, width: X): X[] {
+  return layout === 'bhtd' ? [B, H, steps, width] : [B, steps, H, width];
+}
+/** The axis names of a layout, for error messages. */
+const axes = (layout: AttentionLayout, B: number | string, H: number | string, steps: number | string, width: number | string) =>
+  `[${inLayout<number | string>(layout, B, H, steps, width).join(', ')}]`;
+
 /** Checks q, k, v and the options; returns the sizes. Throws naming the argument, the shape expected and the one received. */
 export function attentionDims(op: string, [q, k, v]: readonly (TensorInfo | undefined)[], attrs: AttentionAttrs): AttentionDims {
-  const [B, H, T, D] = rank4(op, q, 'q', '[batch, heads, queries, headDim]');
-  const [, , S] = rank4(op, k, 'k', `[${B}, ${H}, keys, ${D}] (q's batch, heads and headDim)`);
-  const [, , , Dv] = rank4(op, v, 'v', `[${B}, ${H}, ${S}, valueDim] (k's batch, heads and steps)`);
-  if (fmt(k!.shape) !== fmt([B, H, S, D])) throw new ShapeError(`${op}: k must be f32 [${B}, ${H}, keys, ${D}] (q's batch, heads and headDim), got ${fmt(k!)}`);
-  if (fmt(v!.shape.slice(0, 3)) !== fmt([B, H, S])) throw new ShapeError(`${op}: v must be f32 [${B}, ${H}, ${S}, valueDim] (k's batch, heads and steps), got ${fmt(v!)}`);
+  const { layout = 'bhtd' } = attrs;
+  if (layout !== 'bhtd' && layout !== 'bthd') throw new ValueError(`${op}: layout must be 'bhtd' (q [batch, heads, queries, headDim]) or 'bthd' (q [batch, queries, heads, headDim]), got ${shown(layout)}`);
+  const qShape = rank4(op, q, 'q', axes(layout, 'batch', 'heads', 'queries', 'headDim'));
+  // Swapping axes 1 and 2 back and forth: the layout's order read as [B, H, T, D].
+  const [B, H, T, D] = inLayout(layout, qShape[0], qShape[1], qShape[2], qShape[3]);
+  const kShape = rank4(op, k, 'k', `${axes(layout, B, H, 'keys', D)} (q's batch, heads and headDim)`);
+  const S = layout === 'bhtd' ? kShape[2] : kShape[1];
+  const vShape = rank4(op, v, 'v', `${axes(layout, B, H, S, 'valueDim')} (k's batch, heads and steps)`);
+  const Dv = vShape[3];
+  if (fmt(kShape) !== fmt(inLayout(layout, B, H, S, D))) throw new ShapeError(`${op}: k must be f32 ${axes(layout, B, H, 'keys', D)} (q's batch, heads and headDim), got ${fmt(k!)}`);
+  if (fmt(vShape) !== fmt(inLayout(layout, B, H, S, Dv))) throw new ShapeError(`${op}: v must be f32 ${axes(layout, B, H, S, 'valueDim')} (k's batch, heads and steps), got ${fmt(v!)}`);
   if (D > ATTENTION_HEAD_CAP || Dv > ATTENTION_HEAD_CAP) {
     throw new ValueError(`${op}: the head dim (${D}) and value dim (${Dv}) may be at most ${ATTENTION_HEAD_CAP} (each invocation keeps a row of them in registers); use more heads of fewer dims`);
   }
@@ -73,7 +93,7 @@ export function attentionDims(op: string, [q, k, v]: readonly (TensorInfo | unde
   if (rateProblem(dropout)) throw new ValueError(`${op}: dropout ${rateProblem(dropout)}`);
   if (seedProblem(seed)) throw new ValueError(`${op}: seed ${seedProblem(seed)}`);
   if (causal && T !== S) throw new ValueError(`${op}: a causal mask needs as many queries as keys, got ${T} queries and ${S} keys (Keras refuses it too); pass a mask [batch, ${T}, ${S}] instead`);
-  return { B, H, T, S, D, Dv, causal, scale, masked, rate: dropout, seed };
+  return { B, H, T, S, D, Dv, causal, scale, masked, rate: dropout, seed, layout };
 }
 
 /** The mask and the step after the fixed inputs, where attrs say so; throws naming what is missing or extra. */
@@ -112,7 +132,7 @@ function launch(entry: string, d: AttentionDims, rows: number, tile: number, fix
   const blocks = Math.ceil(rows / ATTENTION_WG);
   return {
     entry,
-    constants: { D: d.D, DV: d.Dv, TILE: tile, WG: ATTENTION_WG },
+    constants: { D: d.D, DV: d.Dv, TILE: tile, WG: ATTENTION_WG, BTHD: d.layout === 'bthd' ? 1 : 0 },
     params: params(d, blocks),
     workgroups: grid1d(d.B * d.H * blocks, 1, ctx),
     leading: fixed,
@@ -122,14 +142,16 @@ function launch(entry: string, d: AttentionDims, rows: number, tile: number, fix
 
 /**
  * out = softmax(scale·q·kᵀ where attended) · drop · v, per batch and head.
- * Inputs: q f32 [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv], then with
+ * Inputs: q f32 [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv] (with layout
+ * 'bthd' q [B, T, H, D], k [B, S, H, D], v [B, S, H, Dv]), then with
  * `masked` mask f32 [B, T, S] (nonzero: query t attends key s; shared by the
  * heads), then with dropout > 0 the step i32[1] the training step writes.
- * Outputs: out [B, H, T, Dv] and lse [B, H, T], each row's log Σ exp(scale·q·k)
+ * Outputs: out [B, H, T, Dv] and lse [B, H, T] ('bthd': [B, T, H, Dv] and
+ * [B, T, H]), each row's log Σ exp(scale·q·k)
  * over the keys it attends, which the backward reads.
  * Dropout zeroes probability (t, s) of head (b, h) where the dropout op would
  * zero element ((b·H + h)·T + t)·S + s of a [B, H, T, S] tensor with the same
- * seed and step, and scales the rest by 1/(1 − rate); it is drawn again from
+ * seed and step (in either layout), and scales the rest by 1/(1 − rate); it is drawn again from
  * the hash in the backward, never stored.
  * A query that attends no key (every key masked) outputs 0 and passes no
  * gradient (its lse is 0, unread). PyTorch's scaled_dot_product_attention
@@ -144,7 +166,7 @@ export const attention = defineKernel<AttentionAttrs>({
   outputs(inputs, attrs) {
     const d = attentionDims('attention', inputs, attrs);
     expectOptional('attention', d, inputs.slice(3), 'q, k, v');
-    return [f32([d.B, d.H, d.T, d.Dv]), f32([d.B, d.H, d.T])];
+    return [f32(inLayout(d.layout, d.B, d.H, d.T, d.Dv)), f32(inLayout(d.layout, d.B, d.H, d.T, d.Dv).slice(0, 3))];
   },
   cpu(inputs, outputs, infos, attrs) {
     attentionForward(attentionDims('attention', infos, attrs), inputs, outputs);
@@ -162,7 +184,10 @@ function expectRows(op: string, v: TensorInfo | undefined, shape: readonly numbe
   if (!v || v.dtype !== 'f32' || fmt(v.shape) !== fmt(shape)) throw new ShapeError(`${op}: ${arg} must be f32 ${fmt(shape)} (${why}), got ${v ? fmt(v) : 'nothing'}`);
 }
 
-/** stats [B, H, T, 2] = (lse, Σ_j dout·out) per query row: FlashAttention-2's Dᵢ beside the saved logsumexp. Inputs lse, out, dout. */
+/**
+ * stats [B, H, T, 2] = (lse, Σ_j dout·out) per query row: FlashAttention-2's Dᵢ beside the saved logsumexp. Inputs lse, out, dout.
+ * Row by row, so it needs no layout: with 'bthd' lse [B, T, H] and out [B, T, H, Dv] give stats [B, T, H, 2].
+ */
 export const attentionStats = defineKernel<Readonly<Record<string, never>>>({
   name: 'attentionStats',
   shader,
@@ -186,14 +211,14 @@ export const attentionStats = defineKernel<Readonly<Record<string, never>>>({
 /** The backward kernels' inputs q, k, v, dout, stats (, mask) (, step), checked. */
 function backwardDims(op: string, inputs: readonly TensorInfo[], attrs: AttentionAttrs): AttentionDims {
   const d = attentionDims(op, inputs, attrs);
-  expectRows(op, inputs[3], [d.B, d.H, d.T, d.Dv], 'dout', "the gradient of attention's output");
-  expectRows(op, inputs[4], [d.B, d.H, d.T, 2], 'stats', "attentionStats' (lse, Σ dout·out) per query");
+  expectRows(op, inputs[3], inLayout(d.layout, d.B, d.H, d.T, d.Dv), 'dout', "the gradient of attention's output");
+  expectRows(op, inputs[4], inLayout(d.layout, d.B, d.H, d.T, 2), 'stats', "attentionStats' (lse, Σ dout·out) per query");
   expectOptional(op, d, inputs.slice(5), 'q, k, v, dout, stats');
   return d;
 }
 
 /**
- * dk and dv, packed as dkv [B, H, S, D + Dv] (each key's dk then its dv; the
+ * dk and dv, packed as dkv [B, H, S, D + Dv] ('bthd': [B, S, H, D + Dv]) (each key's dk then its dv; the
  * rule splits them), from (q, k, v, dout, stats (, mask) (, step)). Each
  * invocation owns a key; the queries pass through workgroup memory in tiles.
  */
@@ -202,7 +227,7 @@ export const attentionBackwardKV = defineKernel<AttentionAttrs>({
   shader,
   outputs(inputs, attrs) {
     const d = backwardDims('attentionBackwardKV', inputs, attrs);
-    return [f32([d.B, d.H, d.S, d.D + d.Dv])];
+    return [f32(inLayout(d.layout, d.B, d.H, d.S, d.D + d.Dv))];
   },
   cpu(inputs, [dkv], infos, attrs) {
     const d = attentionDims('attentionBackwardKV', infos, attrs);
@@ -221,13 +246,13 @@ export const attentionBackwardKV = defineKernel<AttentionAttrs>({
   },
 });
 
-/** dq [B, H, T, D] from (q, k, v, dout, stats (, mask) (, step)). Each invocation owns a query; keys and values pass through workgroup memory in tiles. */
+/** dq, q's shape, from (q, k, v, dout, stats (, mask) (, step)). Each invocation owns a query; keys and values pass through workgroup memory in tiles. */
 export const attentionBackwardQ = defineKernel<AttentionAttrs>({
   name: 'attentionBackwardQ',
   shader,
   outputs(inputs, attrs) {
     const d = backwardDims('attentionBackwardQ', inputs, attrs);
-    return [f32([d.B, d.H, d.T, d.D])];
+    return [f32(inLayout(d.layout, d.B, d.H, d.T, d.D))];
   },
   cpu(inputs, [dq], infos, attrs) {
     dq.set(attentionGradients(attentionDims('attentionBackwardQ', infos, attrs), inputs).dq);

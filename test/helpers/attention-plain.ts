@@ -31,7 +31,34 @@ export interface Case {
 }
 
 export const label = ({ B, H, T, S, D, Dv, attrs }: Case) =>
-  `B${B} H${H} T${T} S${S} D${D} Dv${Dv}${attrs.causal ? ' causal' : ''}${attrs.masked ? ' masked' : ''}${attrs.dropout ? ` dropout ${attrs.dropout}` : ''}`;
+  `B${B} H${H} T${T} S${S} D${D} Dv${Dv}${attrs.causal ? ' causal' : ''}${attrs.masked ? ' masked' : ''}${attrs.dropout ? ` dropout ${attrs.dropout}` : ''}${attrs.layout ? ` ${attrs.layout}` : ''}`;
+
+/** The case with the heads inside the steps: q [B, T, H, D] and so on. */
+export const bthd = (c: Case): Case => ({ ...c, attrs: { ...c.attrs, layout: 'bthd' } });
+
+/**
+ * Axes 1 and 2 of a [n0, n1, n2, ...rest] array swapped: [B, H, T, D] ↔ [B, T, H, D],
+ * [B, H, T] ↔ [B, T, H]. Its own inverse with n1 and n2 exchanged.
+ */
+export function swapHeads(a: ArrayLike<number>, [n0, n1, n2, ...rest]: readonly number[]): Float64Array {
+  const w = rest.reduce((x, y) => x * y, 1);
+  const out = new Float64Array(n0 * n1 * n2 * w);
+  for (let i = 0; i < n0; i++) {
+    for (let j = 0; j < n1; j++) {
+      for (let k = 0; k < n2; k++) for (let c = 0; c < w; c++) out[((i * n2 + k) * n1 + j) * w + c] = a[((i * n1 + j) * n2 + k) * w + c];
+    }
+  }
+  return out;
+}
+
+/** q, k, v of bhtd inputs moved to 'bthd' (the same value at each (b, h, t)); the mask and the step as they are. */
+export function toBthd(ins: HostTensor[]): HostTensor[] {
+  return ins.map((t, i) => {
+    if (i > 2) return t;
+    const [B, H, T, D] = t.info.shape;
+    return { info: { shape: [B, T, H, D], dtype: 'f32' }, data: swapHeads(t.data, t.info.shape) };
+  });
+}
 
 /** The step number the dropout cases draw at. */
 export const STEP = 7;
@@ -40,8 +67,15 @@ export const STEP = 7;
  * q, k, v in ±1.5 (peaked and flat softmax rows both occur), then the mask
  * (about 30% zeros, and fully masked rows: query 1 of sample 0 and the last
  * query of the last sample) and the step, where the attrs call for them.
+ * With layout 'bthd', q, k and v hold the values the default layout holds at
+ * each (b, h, t), heads moved inside the steps.
  */
-export function attentionInputs({ B, H, T, S, D, Dv, attrs }: Case, seed: number): HostTensor[] {
+export function attentionInputs(c: Case, seed: number): HostTensor[] {
+  const ins = headsFirstInputs(c, seed);
+  return c.attrs.layout === 'bthd' ? toBthd(ins) : ins;
+}
+
+function headsFirstInputs({ B, H, T, S, D, Dv, attrs }: Case, seed: number): HostTensor[] {
   const ins = [randn(rng(seed), [B, H, T, D], -1.5, 1.5), randn(rng(seed + 1), [B, H, S, D], -1.5, 1.5), randn(rng(seed + 2), [B, H, S, Dv], -1.5, 1.5)];
   if (attrs.masked) {
     const m = randn(rng(seed + 3), [B, T, S], 0, 1);
@@ -91,14 +125,16 @@ export async function plainAttention(run: Runner, c: Case, ins: HostTensor[]): P
   return out;
 }
 
-/** The rows (b·H + h, t) whose query attends no key. */
+/** The rows of the queries that attend no key: (b·H + h)·T + t, or (b·T + t)·H + h with layout 'bthd'. */
 export function fullyMaskedRows(c: Case, ins: HostTensor[]): number[] {
   const rows: number[] = [];
   for (let bh = 0; bh < c.B * c.H; bh++) {
     for (let t = 0; t < c.T; t++) {
       let any = false;
       for (let s = 0; s < c.S; s++) any ||= attendsIn(c, ins, Math.floor(bh / c.H), t, s);
-      if (!any) rows.push(bh * c.T + t);
+      if (any) continue;
+      const b = Math.floor(bh / c.H);
+      rows.push(c.attrs.layout === 'bthd' ? (b * c.T + t) * c.H + (bh - b * c.H) : bh * c.T + t);
     }
   }
   return rows;

@@ -12,7 +12,7 @@ import { meanSquaredError } from '../../src/ops/loss.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reshape } from '../../src/ops/reshape.js';
 import type { Case } from '../helpers/attention-plain.js';
-import { attentionInputs, fullyMaskedRows, label } from '../helpers/attention-plain.js';
+import { attentionInputs, bthd, fullyMaskedRows, label } from '../helpers/attention-plain.js';
 import { backends } from '../helpers/backends.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
@@ -21,8 +21,14 @@ import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, ten
  * attention's gradient: FlashAttention-2's three kernels (row statistics, dk
  * and dv, dq) on the CPU reference against finite differences of the
  * forward, in float64; through autodiff on every backend; and every backend's
- * backward kernels against the reference on awkward shapes.
+ * backward kernels against the reference on awkward shapes; each in both
+ * layouts ('bhtd' and 'bthd', the heads inside the steps).
  */
+
+/** Every case in the default layout, then in 'bthd'. */
+const bothLayouts = (cases: Case[]) => [...cases, ...cases.map(bthd)];
+/** The shapes of attention's outputs out and lse for a case's inputs. */
+const outShapes = (c: Case, ins: HostTensor[]) => attention.outputs(ins.map((t) => t.info), c.attrs).map((o) => [...o.shape]);
 
 const exact = (t: HostTensor, v: ArrayLike<number>): HostTensor => ({ info: t.info, data: Float64Array.from(v) });
 const f64 = (shape: number[], v: ArrayLike<number>): HostTensor => ({ info: { shape, dtype: 'f32' }, data: Float64Array.from(v) });
@@ -30,8 +36,9 @@ const f64 = (shape: number[], v: ArrayLike<number>): HostTensor => ({ info: { sh
 /** dq, dk, dv of ⟨out, W⟩ by the reference kernels, the way the gradient rule records them. */
 function referenceGradients(c: Case, ins: HostTensor[], W: HostTensor): Float64Array[] {
   const [out, lse] = reference(attention, ins, c.attrs);
-  const [stats] = reference(attentionStats, [f64([c.B, c.H, c.T], lse), f64([c.B, c.H, c.T, c.Dv], out), W], {});
-  const back = [...ins.slice(0, 3), W, f64([c.B, c.H, c.T, 2], stats), ...ins.slice(3)];
+  const [outShape, lseShape] = outShapes(c, ins);
+  const [stats] = reference(attentionStats, [f64(lseShape, lse), f64(outShape, out), W], {});
+  const back = [...ins.slice(0, 3), W, f64([...lseShape, 2], stats), ...ins.slice(3)];
   const [dkv] = reference(attentionBackwardKV, back, c.attrs);
   const [dq] = reference(attentionBackwardQ, back, c.attrs);
   const w = c.D + c.Dv;
@@ -49,9 +56,9 @@ const SMALL: Case[] = [
 ];
 
 describe('attention gradients against finite differences (CPU reference, float64)', () => {
-  it.each(SMALL.map((c) => [label(c), c] as const))('%s: d(q), d(k), d(v) of ⟨out, W⟩', (_l, c) => {
+  it.each(bothLayouts(SMALL).map((c) => [label(c), c] as const))('%s: d(q), d(k), d(v) of ⟨out, W⟩', (_l, c) => {
     const ins = attentionInputs(c, 60);
-    const W = randn(rng(61), [c.B, c.H, c.T, c.Dv]);
+    const W = randn(rng(61), outShapes(c, ins)[0]);
     const loss = (vals: HostTensor[]) => reference(attention, vals, c.attrs)[0].reduce((s, v, i) => s + v * W.data[i], 0);
     const grads = referenceGradients(c, ins, W);
     for (let k = 0; k < 3; k++) {
@@ -86,7 +93,7 @@ const F64: Tolerance = { atol: 1e-12, rtol: 1e-10, why: 'float64 both ways, summ
 const STATS: Tolerance = { atol: 1e-5, rtol: 1e-5, why: 'a float32 dot product over Dv ≤ 128 terms, and a copy (worst seen 1.1e-6)' };
 
 describe("the CPU backend's attention (cpuFast) against the reference, both in float64", () => {
-  it.each([...SMALL, ...AWKWARD.slice(0, 5)].map((c) => [label(c), c] as const))('%s: out, lse, dk‖dv, dq', (_l, c) => {
+  it.each(bothLayouts([...SMALL, ...AWKWARD.slice(0, 5)]).map((c) => [label(c), c] as const))('%s: out, lse, dk‖dv, dq', (_l, c) => {
     const ins = attentionInputs(c, 90);
     const infos = ins.map((t) => t.info);
     const host = ins.map((t) => (t.data instanceof Int32Array ? t.data : Float64Array.from(t.data)));
@@ -99,9 +106,10 @@ describe("the CPU backend's attention (cpuFast) against the reference, both in f
     const [wantOut, wantLse] = reference(attention, ins, c.attrs);
     expectClose(out, wantOut, F64, 'out');
     expectClose(lse, wantLse, F64, 'lse');
-    const dout = randn(rng(91), [c.B, c.H, c.T, c.Dv]);
-    const [stats] = reference(attentionStats, [f64([c.B, c.H, c.T], lse), f64([c.B, c.H, c.T, c.Dv], out), dout], {});
-    const back = [...ins.slice(0, 3), dout, f64([c.B, c.H, c.T, 2], stats), ...ins.slice(3)];
+    const [outShape, lseShape] = outShapes(c, ins);
+    const dout = randn(rng(91), outShape);
+    const [stats] = reference(attentionStats, [f64(lseShape, lse), f64(outShape, out), dout], {});
+    const back = [...ins.slice(0, 3), dout, f64([...lseShape, 2], stats), ...ins.slice(3)];
     const backHost = back.map((t) => (t.data instanceof Int32Array ? t.data : Float64Array.from(t.data)));
     for (const kernel of [attentionBackwardKV, attentionBackwardQ]) {
       const [got] = fast(kernel, backHost, back.map((t) => t.info));
@@ -115,22 +123,23 @@ describe.each(backends)('attention backward on %s', (_name, make) => {
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
 
-  it.each(AWKWARD.map((c) => [label(c), c] as const))('%s: stats, dk‖dv and dq against the float64 reference', async (_l, c) => {
+  it.each(bothLayouts(AWKWARD).map((c) => [label(c), c] as const))('%s: stats, dk‖dv and dq against the float64 reference', async (_l, c) => {
     const ins = attentionInputs(c, 70);
     const [out, lse] = reference(attention, ins, c.attrs);
-    const dout = randn(rng(71), [c.B, c.H, c.T, c.Dv]);
-    const fwd = [tensor([c.B, c.H, c.T], lse), tensor([c.B, c.H, c.T, c.Dv], out), dout];
+    const [outShape, lseShape] = outShapes(c, ins);
+    const dout = randn(rng(71), outShape);
+    const fwd = [tensor(lseShape, lse), tensor(outShape, out), dout];
     const [stats] = await runOn(be, attentionStats, fwd, {});
     const [wantStats] = reference(attentionStats, fwd, {});
     expectClose(stats, wantStats, STATS, 'stats');
-    const back = [...ins.slice(0, 3), dout, tensor([c.B, c.H, c.T, 2], wantStats), ...ins.slice(3)];
+    const back = [...ins.slice(0, 3), dout, tensor([...lseShape, 2], wantStats), ...ins.slice(3)];
     for (const kernel of [attentionBackwardKV, attentionBackwardQ]) {
       const [got] = await runOn(be, kernel, back, c.attrs);
       expectClose(got, reference(kernel, back, c.attrs)[0], BWD, kernel.name);
     }
   });
 
-  it.each([SMALL[1], SMALL[2], SMALL[3]].map((c) => [label(c), c] as const))('%s through autodiff: the gradients of an MSE on out against finite differences', async (_l, c) => {
+  it.each([SMALL[1], SMALL[2], SMALL[3], bthd(SMALL[3])].map((c) => [label(c), c] as const))('%s through autodiff: the gradients of an MSE on out against finite differences', async (_l, c) => {
     const ins = attentionInputs(c, 80);
     const y = randn(rng(81), [c.B, c.H * c.T * c.Dv]);
     const g = new Graph();

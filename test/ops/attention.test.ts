@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { ATTENTION_HEAD_CAP, attention, attentionTile } from '../../src/ops/attention.js';
 import type { Case } from '../helpers/attention-plain.js';
-import { attentionInputs, fullyMaskedRows, label, onBackend, onReference, plainAttention } from '../helpers/attention-plain.js';
+import { attentionInputs, bthd, fullyMaskedRows, label, onBackend, onReference, plainAttention, swapHeads } from '../helpers/attention-plain.js';
 import { backends } from '../helpers/backends.js';
 import type { Tolerance } from '../helpers/check.js';
 import { expectClose, reference, runOn } from '../helpers/check.js';
@@ -10,7 +10,9 @@ import { expectClose, reference, runOn } from '../helpers/check.js';
 /*
  * The fused attention forward: the float64 reference against the plain
  * composition of existing ops (matmul, scale, add, softmax, dropout, matmul),
- * then every backend's fused op against both, on awkward shapes.
+ * then every backend's fused op against both, on awkward shapes; in layout
+ * 'bthd' (heads inside the steps) the same numbers at the same (b, h, t),
+ * dropout's bits included.
  */
 
 const AWKWARD: Case[] = [
@@ -51,6 +53,14 @@ describe('attention forward: the float64 reference', () => {
     const [out, lse] = reference(attention, ins, c.attrs);
     expectClose(out, await expected(onReference, c, ins), F64, 'out');
     expect(lse.every(Number.isFinite)).toBe(true);
+  });
+
+  it.each(AWKWARD.map((c) => [label(bthd(c)), c] as const))('%s: out and lse are the default layout\'s, heads moved', (_l, c) => {
+    const [out, lse] = reference(attention, attentionInputs(bthd(c), 40), bthd(c).attrs);
+    const [wantOut, wantLse] = reference(attention, attentionInputs(c, 40), c.attrs);
+    // The same sums in the same order: only where each row is read and written differs.
+    expect(Array.from(swapHeads(out, [c.B, c.T, c.H, c.Dv]))).toEqual(Array.from(wantOut));
+    expect(Array.from(swapHeads(lse, [c.B, c.T, c.H]))).toEqual(Array.from(wantLse));
   });
 
   it("gives a fully masked query 0, where the composition with Keras' −1e9 attends every key as if unmasked", async () => {
@@ -102,8 +112,15 @@ describe.each(backends)('attention forward on %s', (_name, make) => {
     expectClose(out, await expected(onBackend(be), c, ins), { ...F32, atol: 2 * (F32.atol as number), rtol: 2 * F32.rtol }, 'out vs composition');
   });
 
-  it('folds more than 65,535 workgroups into two dimensions: B·H = 70,000 heads of one query', async () => {
-    const c: Case = { B: 700, H: 100, T: 1, S: 3, D: 4, Dv: 4, attrs: {} };
+  it.each(AWKWARD.map((c) => [label(bthd(c)), c] as const))('%s: the fused op against the default layout\'s float64 reference, heads moved', async (_l, c) => {
+    const [out, lse] = await runOn(be, attention, attentionInputs(bthd(c), 40), bthd(c).attrs);
+    const [wantOut, wantLse] = reference(attention, attentionInputs(c, 40), c.attrs);
+    expectClose(swapHeads(out, [c.B, c.T, c.H, c.Dv]), wantOut, F32, 'out vs reference');
+    expectClose(swapHeads(lse, [c.B, c.T, c.H]), wantLse, F32, 'lse vs reference');
+  });
+
+  it.each([{}, { layout: 'bthd' } as const].map((a) => [a.layout ?? 'bhtd', a] as const))('folds more than 65,535 workgroups into two dimensions: B·H = 70,000 heads of one query (%s)', async (_l, layout) => {
+    const c: Case = { B: 700, H: 100, T: 1, S: 3, D: 4, Dv: 4, attrs: layout };
     const ins = attentionInputs(c, 45);
     const [out] = await runOn(be, attention, ins, c.attrs);
     expectClose(out, reference(attention, ins, c.attrs)[0], F32, 'out');
@@ -123,6 +140,9 @@ describe('attention refuses what it cannot do, naming it', () => {
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8])], { dropout: 0.1 }), /takes the inputs q, k, v, step, got fewer/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8]), step], { dropout: 1 }), /dropout must be a number in \[0, 1\), got 1/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8])], { scale: 0 }), /scale must be a finite number > 0, got 0/],
+    [() => attention.outputs([f([2, 5, 3, 8]), f([2, 7, 2, 8]), f([2, 7, 3, 8])], { layout: 'bthd' }), /k must be f32 \[2, keys, 3, 8\] \(q's batch, heads and headDim\), got f32\[2, 7, 2, 8\]/],
+    [() => attention.outputs([f([2, 5, 3, 8]), f([2, 7, 3, 8]), f([2, 6, 3, 8])], { layout: 'bthd' }), /v must be f32 \[2, 7, 3, valueDim\]/],
+    [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8])], { layout: 'btdh' as never }), /layout must be 'bhtd' .* or 'bthd' .*, got "btdh"/],
   ])('%#', (fn, message) => expect(fn).toThrow(message));
 
   it('picks tiles that fit 16 KiB of workgroup memory: 64 keys at D = Dv = 32, 16 at the cap', () => {
