@@ -12,7 +12,6 @@ import { biasAdd } from '../ops/bias.js';
 import { rateProblem, seedProblem } from '../ops/dropout.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape } from '../ops/reshape.js';
-import { swapAxes } from '../ops/transpose.js';
 import type { InitializerName } from './initializers.js';
 import { checkInitializer, initialize, INITIALIZERS } from './initializers.js';
 import type { CallArgs, LayerDefinition, MultiInput, ParamSpec } from './layer-base.js';
@@ -163,11 +162,12 @@ export function multiHeadAttentionLayer(config: MultiHeadAttentionConfig): Layer
       const v = heads(p.value, wv, bv, dv, 'value');
       const rate = ctx.training ? config.dropout : 0;
       const extra = [...(p.mask ? [p.mask] : []), ...(rate > 0 ? [ctx.step()] : [])];
-      const attrs = { causal: args.useCausalMask === true, scale: 1 / Math.sqrt(dk), dropout: rate, seed: config.seed ?? ctx.seed, masked: p.mask !== null };
+      // 'bthd': the heads stay inside the steps, as the projections' rows hold them (no transposes, forward or backward).
+      const attrs = { causal: args.useCausalMask === true, scale: 1 / Math.sqrt(dk), dropout: rate, seed: config.seed ?? ctx.seed, masked: p.mask !== null, layout: 'bthd' as const };
       const [att] = g.apply(attention, [q, k, v, ...extra], attrs, `${name}/attention`);
-      // [B, H, T, dv] → [B, T, H, dv] → rows [B·T, H·dv], and the output projection over the heads together.
+      // [B, T, H, dv] is rows [B·T, H·dv] as it is: the output projection over the heads together.
       const T = p.query.shape[1];
-      const merged = g.op(reshape, [g.op(swapAxes, [att], { axis: 1 }, `${name}/heads_back`)], { shape: [B * T, H * dv] }, `${name}/merged`);
+      const merged = g.op(reshape, [att], { shape: [B * T, H * dv] }, `${name}/merged`);
       const out = (wo.shape[2] as number);
       let y = g.op(matmul, [merged, g.op(reshape, [wo], { shape: [H * dv, out] }, `${name}/attention_output/rows`)], {}, `${name}/attention_output`);
       if (bo) y = g.op(biasAdd, [y, bo], {}, `${name}/attention_output/bias_add`);
@@ -180,7 +180,7 @@ export function multiHeadAttentionLayer(config: MultiHeadAttentionConfig): Layer
   return { name, config, activation: 'linear', multi, outputShape: single, params: single, forward: single };
 }
 
-/** x [B, T, F] projected by kernel [F, H, size] (+ bias [H, size]) to heads [B, H, T, size]. */
+/** x [B, T, F] projected by kernel [F, H, size] (+ bias [H, size]) to heads [B, T, H, size] (attention's layout 'bthd'). */
 function project(g: Graph, x: Value, kernel: Value, bias: Value | null, H: number, size: number, name: string): Value {
   const [B, T, F] = x.shape;
   const rows = g.op(reshape, [x], { shape: [B * T, F] }, `${name}/rows`);
@@ -188,5 +188,5 @@ function project(g: Graph, x: Value, kernel: Value, bias: Value | null, H: numbe
   const b = bias ? g.op(reshape, [bias], { shape: [H * size] }, `${name}/bias_rows`) : null;
   let y = g.op(matmul, [rows, g.op(reshape, [kernel], { shape: [F, H * size] }, `${name}/kernel_rows`)], {}, name);
   if (b) y = g.op(biasAdd, [y, b], {}, `${name}/bias_add`);
-  return g.op(swapAxes, [g.op(reshape, [y], { shape: [B, T, H, size] }, `${name}/split`)], { axis: 1 }, `${name}/heads`);
+  return g.op(reshape, [y], { shape: [B, T, H, size] }, `${name}/heads`);
 }
