@@ -38,6 +38,11 @@ const attentionInputs = (T: number, S: number) => [f32([2, 3, T, 13]), f32([2, 3
 /** The backward's q, k, v, dout, stats. */
 const attentionBackwardInputs = (T: number, S: number) => [...attentionInputs(T, S), f32([2, 3, T, 7]), f32([2, 3, T, 2])];
 /** stats' lse (input 4, every other value) made 2 + |v|: near the largest scores random q and k give (q·k/√13 has a spread of about 1.3), so exp(score − lse) is O(1). */
+/** The layout multiHeadAttention uses ('bthd'): q [2, 17, 3, 13], k [2, 17, 3, 13], v [2, 17, 3, 7] (then dout and stats), the mask and the step. */
+const attentionBthd = (backward: boolean) => [
+  f32([2, 17, 3, 13]), f32([2, 17, 3, 13]), f32([2, 17, 3, 7]), ...(backward ? [f32([2, 17, 3, 7]), f32([2, 17, 3, 2])] : []), f32([2, 17, 17]), i32([1]),
+];
+const bthdAttrs = { causal: true, masked: true, dropout: 0.2, seed: 5, layout: 'bthd' } as const;
 const attentionLse = (d: (Float32Array | Int32Array)[]) => d[4].forEach((e, i) => (d[4][i] = i % 2 === 0 ? 2 + Math.abs(e) : e));
 
 /** Makes a drawn variance or rstd a positive one: 0.1 + |v|. */
@@ -178,15 +183,18 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   attention: [
     { name: 'attention 2×3×17 over 13 keys, D 13, Dv 7', inputs: attentionInputs(17, 13), attrs: {} },
     { name: 'attention causal masked dropout 0.2 2×3×17', inputs: [...attentionInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: stepMask(3), classes: 1000 },
+    { name: 'attention bthd causal masked dropout 0.2 2×17×3', inputs: attentionBthd(false), attrs: bthdAttrs, derive: stepMask(3), classes: 1000 },
   ],
   attentionStats: [{ name: 'attentionStats 2×3×17, Dv 7', inputs: [f32([2, 3, 17]), f32([2, 3, 17, 7]), f32([2, 3, 17, 7])], attrs: {} }],
   attentionBackwardKV: [
     { name: 'attentionBackwardKV 2×3×17 over 13 keys', inputs: attentionBackwardInputs(17, 13), attrs: {}, derive: attentionLse },
     { name: 'attentionBackwardKV causal masked dropout 0.2', inputs: [...attentionBackwardInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
+    { name: 'attentionBackwardKV bthd causal masked dropout 0.2', inputs: attentionBthd(true), attrs: bthdAttrs, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
   ],
   attentionBackwardQ: [
     { name: 'attentionBackwardQ 2×3×17 over 13 keys', inputs: attentionBackwardInputs(17, 13), attrs: {}, derive: attentionLse },
     { name: 'attentionBackwardQ causal masked dropout 0.2', inputs: [...attentionBackwardInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
+    { name: 'attentionBackwardQ bthd causal masked dropout 0.2', inputs: attentionBthd(true), attrs: bthdAttrs, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
   ],
   // 67 samples of 5 steps from a table of 9 rows (rows past 5 unused; their gradient zero), and all 9.
   broadcastRows: [
