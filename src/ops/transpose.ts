@@ -1,6 +1,7 @@
-// Two adjacent axes swapped: how multi-head attention moves between the
-// layer's [batch, steps, heads, headDim] and the attention op's [batch, heads,
-// steps, headDim]. Its own gradient, with the axes' sizes exchanged.
+// Two adjacent axes swapped: how [batch, steps, heads, headDim] becomes the
+// attention op's default layout [batch, heads, steps, headDim] (multiHeadAttention
+// uses its layout 'bthd' instead and needs no swap). Its own gradient, with the
+// axes' sizes exchanged.
 import { ShapeError, ValueError } from '../core/errors.js';
 import { fmt, sizeOf } from '../core/shape.js';
 import code from '../../shaders/transpose.wgsl?raw';
