@@ -205,6 +205,8 @@ function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules:
     model = new Sequential([...arch], { inputShape: o.inputShape, name: o.name });
   } else if (arch && typeof arch === 'object' && Array.isArray((arch as Topology).layers)) {
     const t = arch as Topology;
+    // A functional model's calls are not a chain: read as one, its layers would be wired wrongly.
+    if (t.nodes !== undefined || t.inputs !== undefined || t.outputs !== undefined) throw new ValueError(`importPytorch: '${String(t.name)}' is a functional model's topology (it has nodes); the PyTorch import takes Sequential architectures only so far`);
     model = Sequential.fromTopology({ ...t, inputShape: o.inputShape ?? t.inputShape, name: o.name ?? t.name });
   } else {
     throw new ValueError(`importPytorch: the architecture must be a list of layers, a model's topology or a layer spec string, got ${JSON.stringify(arch)?.slice(0, 60)}`);
