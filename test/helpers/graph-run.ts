@@ -1,6 +1,9 @@
 import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import type { Graph, Value } from '../../src/graph/graph.js';
+import { sizeOf } from '../../src/core/shape.js';
+import type { HostArray } from '../../src/ops/kernel.js';
+import { newHostArray } from '../../src/ops/kernel.js';
 
 /**
  * Compiles `g` for `outputs` with each of `host`'s values written to a fresh
@@ -17,4 +20,19 @@ export async function runOnce(be: Backend, g: Graph, host: ReadonlyMap<Value, Fl
   const compiled = await compileGraph(be, g, bound, outputs);
   compiled.program.run();
   return { compiled, bound };
+}
+
+/**
+ * The scalar L computed by the first `upto` nodes of `g` on the CPU
+ * references in float64, from `given` values: what the gradient tests take
+ * central differences of.
+ */
+export function lossF64(g: Graph, upto: number, given: ReadonlyMap<Value, HostArray>, L: Value): number {
+  const vals = new Map(given);
+  for (const node of g.nodes.slice(0, upto)) {
+    const outs = node.outputs.map((o) => newHostArray(o.dtype, sizeOf(o.shape), 'f64'));
+    node.kernel.cpu(node.inputs.map((v) => vals.get(v)!), outs, node.inputs, node.attrs);
+    node.outputs.forEach((o, i) => vals.set(o, outs[i]));
+  }
+  return vals.get(L)![0];
 }

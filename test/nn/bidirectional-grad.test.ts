@@ -7,11 +7,10 @@ import { Graph } from '../../src/graph/graph.js';
 import type { Layer } from '../../src/nn/layers.js';
 import { bidirectional, gru, lstm } from '../../src/nn/layers.js';
 import type { HostArray } from '../../src/ops/kernel.js';
-import { newHostArray } from '../../src/ops/kernel.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { reshape } from '../../src/ops/reshape.js';
 import { backends } from '../helpers/backends.js';
-import { runOnce } from '../helpers/graph-run.js';
+import { lossF64, runOnce } from '../helpers/graph-run.js';
 import { expectClose, numericGradient, randn, rng } from '../helpers/check.js';
 
 /*
@@ -31,17 +30,6 @@ function layerGraph(layer: Layer, [B, T, F]: number[]) {
   const G = g.input('G', [n, 1]);
   const L = g.op(matmul, [g.op(reshape, [out], { shape: [1, n] }), G], {}, 'L');
   return { g, x, weights, G, L, forwardNodes: g.nodes.length };
-}
-
-/** The loss from the first `upto` nodes run on the CPU references in float64. */
-function lossF64(g: Graph, upto: number, given: Map<Value, HostArray>, L: Value): number {
-  const vals = new Map(given);
-  for (const node of g.nodes.slice(0, upto)) {
-    const outs = node.outputs.map((o) => newHostArray(o.dtype, sizeOf(o.shape), 'f64'));
-    node.kernel.cpu(node.inputs.map((v) => vals.get(v)!), outs, node.inputs, node.attrs);
-    node.outputs.forEach((o, i) => vals.set(o, outs[i]));
-  }
-  return vals.get(L)![0];
 }
 
 // LSTM and GRU (resetAfter, and not), every step and the last, every merge; 3 samples of 4 steps of 2 features, 3 units.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { sizeOf } from '../../src/core/shape.js';
 import { gradients } from '../../src/graph/autodiff.js';
-import type { Graph, Value } from '../../src/graph/graph.js';
+import type { Value } from '../../src/graph/graph.js';
 import type { Functional, SymbolicTensor } from '../../src/nn/functional.js';
 import { input, model } from '../../src/nn/functional.js';
 import type { ModelSpec } from '../../src/nn/graphs.js';
@@ -10,12 +10,11 @@ import { predictGraph } from '../../src/nn/graphs.js';
 import { add, average, concatenate, dense, graphShapes, multiHeadAttention, multiply } from '../../src/nn/layers.js';
 import { resolveLoss } from '../../src/nn/losses.js';
 import type { HostArray } from '../../src/ops/kernel.js';
-import { newHostArray } from '../../src/ops/kernel.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { reshape } from '../../src/ops/reshape.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, numericGradient, randn, rng } from '../helpers/check.js';
-import { runOnce } from '../helpers/graph-run.js';
+import { lossF64, runOnce } from '../helpers/graph-run.js';
 
 /*
  * Functional graphs (a residual add, merges of branches, a layer called twice)
@@ -33,17 +32,6 @@ function specOf(m: Functional): ModelSpec {
   const shape = shapes[graph.outputs[0]];
   const outputs = [{ name: 'out', shape, loss: resolveLoss('meanSquaredError', 'linear'), metrics: [], targetShape: shape, weight: 1 }];
   return { graph, inputShapes: [inputShape], outputs, params: params.flat(), paramCounts: params.map((p) => p.length), fuse: false };
-}
-
-/** The loss from the first `upto` nodes run on the CPU references in float64. */
-function lossF64(g: Graph, upto: number, given: Map<Value, HostArray>, L: Value): number {
-  const vals = new Map(given);
-  for (const node of g.nodes.slice(0, upto)) {
-    const outs = node.outputs.map((o) => newHostArray(o.dtype, sizeOf(o.shape), 'f64'));
-    node.kernel.cpu(node.inputs.map((v) => vals.get(v)!), outs, node.inputs, node.attrs);
-    node.outputs.forEach((o, i) => vals.set(o, outs[i]));
-  }
-  return vals.get(L)![0];
 }
 
 const smooth = { activation: 'tanh' } as const;
