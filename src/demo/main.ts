@@ -7,7 +7,7 @@ import type { BackendName, TrainerApi, TrainerEvent } from './train/protocol.js'
 import { probeWebGPU } from './ui/banner.js';
 import { showConfusion } from './ui/confusion.js';
 import { Curves } from './ui/curves.js';
-import { $, fmt } from './ui/dom.js';
+import { $, fmt, saveBytes, showError } from './ui/dom.js';
 import { readConfig, selectedBackend, setUpForm } from './ui/form.js';
 import { TestGrid } from './ui/grid.js';
 import { Sketchpad } from './ui/sketch.js';
@@ -159,11 +159,7 @@ class App {
   }
 
   private async save(): Promise<void> {
-    const bytes = await this.trainer(this.active!).save();
-    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-    const a = Object.assign(document.createElement('a'), { href: url, download: 'webgrad-mnist.safetensors' });
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveBytes(await this.trainer(this.active!).save(), 'webgrad-mnist.safetensors');
   }
 
   private async load(input: HTMLInputElement): Promise<void> {
@@ -193,10 +189,7 @@ class App {
   }
 
   private error(message: string): void {
-    const el = $('error');
-    el.textContent = message;
-    el.hidden = message === '';
-    if (message) console.error(`webgrad demo: ${message}`);
+    showError(message);
   }
 
   private buttons(): void {

@@ -8,7 +8,7 @@ import type { BackendName } from '../train/protocol.js';
 import type { Remote } from '../train/rpc.js';
 import { workerProxy } from '../train/rpc.js';
 import { probeWebGPU } from '../ui/banner.js';
-import { $, fmt, h } from '../ui/dom.js';
+import { $, fmt, h, saveBytes, showError } from '../ui/dom.js';
 import { showDevice, showPhase } from '../ui/stats.js';
 import { builtinCorpus } from './corpus.js';
 import { LossCurve } from './curve.js';
@@ -185,11 +185,7 @@ class GptPage {
 
   private async save(): Promise<void> {
     if (!this.active) return;
-    const bytes = await this.active.save();
-    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-    const a = Object.assign(document.createElement('a'), { href: url, download: 'webgrad-gpt.safetensors' });
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveBytes(await this.active.save(), 'webgrad-gpt.safetensors');
   }
 
   /** Runs a button's action, showing its error instead of losing it. */
@@ -205,10 +201,7 @@ class GptPage {
   }
 
   private error(message: string): void {
-    const el = $('error');
-    el.textContent = message;
-    el.hidden = message === '';
-    if (message) console.error(`webgrad demo: ${message}`);
+    showError(message);
   }
 
   private buttons(): void {

@@ -20,7 +20,8 @@ import { fmtLoss } from './ui/format.js';
 import { Heatmap } from './ui/heatmap.js';
 import { NetworkView } from './ui/network.js';
 import type { NodeRef } from './ui/network.js';
-import { readUpload, saveBytes, showLinkProblems } from './ui/page.js';
+import { readUpload, showLinkProblems } from './ui/page.js';
+import { saveBytes } from '../ui/dom.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 

@@ -47,3 +47,19 @@ export function onePerFrame(draw: () => void): () => void {
     });
   };
 }
+
+/** Offers `bytes` as a download named `name` (a model file the CLI also reads). */
+export function saveBytes(bytes: Uint8Array, name: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Shows `message` in the page's #error box as text (hidden when empty), and in the console. */
+export function showError(message: string): void {
+  const el = $('error');
+  el.textContent = message;
+  el.hidden = message === '';
+  if (message) console.error(`webgrad demo: ${message}`);
+}

@@ -22,13 +22,6 @@ export function showLinkProblems(problems: LinkProblems): void {
   box.replaceChildren(title, list);
 }
 
-export function saveBytes(bytes: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-  const a = Object.assign(document.createElement('a'), { href: url, download: name });
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 /** A CSV file's points; a file too large is refused before it is read. */
 export async function readUpload(file: File): Promise<UploadedPoints> {
   if (file.size > CSV_MAX_BYTES) throw new Error(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the page reads CSV files of up to ${CSV_MAX_BYTES / 1e6} MB`);
