@@ -13,7 +13,7 @@ import { packOrder } from '../optim/optimizers.js';
 import { sumSquares } from '../ops/optimizer.js';
 import { packLayout, sizeOf } from '../core/shape.js';
 import type { ForwardContext, Layer, ModelGraph, ParamSpec } from './layers.js';
-import { applyActivation, callForward, checkCallArgs, isTrainable, maskRefusal } from './layers.js';
+import { applyActivation, callForward, checkCallArgs, isTrainable, maskRefusal, tensorLayer } from './layers.js';
 import type { ResolvedLoss, ResolvedMetric } from './losses.js';
 
 /** What the model knows when it records a step: its layers, weights, loss and metrics. */
@@ -185,7 +185,7 @@ function forwardAndLoss(spec: ModelSpec, batch: number, training: boolean) {
     // weighs 0, a real one total/valid): the rows weighted by m / Σm, each batch's sum counted batch times.
     const rowWeights = mask ? g.op(maskWeights, [g.op(reshape, [mask], { shape: [batch * steps] }, named('mask/rows'))], {}, named('mask/weights')) : null;
     const total = (v: Value) => g.op(reduceSum, [rowWeights ? g.op(multiply, [v, rowWeights], {}, `${v.name}/masked`) : v], {});
-    const layer = spec.graph.layers[spec.graph.nodes[spec.graph.outputs[k] - spec.graph.inputs].layer];
+    const layer = tensorLayer(spec.graph, spec.graph.outputs[k]);
     let activated: Value | null = null;
     // Only a metric on the activated output (not on logits) needs the activation applied after a fused loss.
     const act = () => (activated ??= o.loss.fused ? applyActivation(g, out, layer.activation, undefined, named('output')) : out);

@@ -229,6 +229,21 @@ export function callForward(layer: Layer, g: Graph, xs: Value[], weights: readon
 }
 
 /**
+ * Refuses by name a call of a layer already called whose inputs need weights
+ * of other shapes than its first call's (`first`): a shared layer takes
+ * inputs of one shape. At apply time and when a file's calls are read.
+ */
+export function checkSharedCall(layer: Layer, inputs: readonly number[][], first: readonly ParamSpec[], now: readonly ParamSpec[]): void {
+  if (now.length === first.length && now.every((q, k) => q.shape.join() === first[k].shape.join())) return;
+  throw new ValueError(`${layer.name}: called again on inputs [${inputs.map((s) => s.join(', ')).join('], [')}] that need weights of other shapes than its first call's (${first.map((q) => `${q.name} [${q.shape.join(', ')}]`).join(', ')}); a shared layer takes inputs of one shape`);
+}
+
+/** The layer whose call makes tensor t of the graph (t past the inputs). */
+export function tensorLayer(graph: ModelGraph, t: number): Layer {
+  return graph.layers[graph.nodes[t - graph.inputs].layer];
+}
+
+/**
  * Each tensor's sample shape (ModelGraph's ids), given the inputs', and the
  * weights of each layer from its first call. A layer called again must need
  * the same weights (a shared Dense sees the same features each time), or it
@@ -244,9 +259,7 @@ export function graphShapes(graph: ModelGraph, inputShapes: readonly number[][])
     const args = checkCallArgs(layer, node.args);
     const p = callParams(layer, ins, args);
     if (!called.has(node.layer)) params[node.layer] = p;
-    else if (p.length !== params[node.layer].length || p.some((q, k) => q.shape.join() !== params[node.layer][k].shape.join())) {
-      throw new ValueError(`${layer.name}: called again on inputs [${ins.map((s) => s.join(', ')).join('], [')}] that need weights of other shapes than its first call's (${params[node.layer].map((q) => `${q.name} [${q.shape.join(', ')}]`).join(', ')}); a shared layer takes inputs of one shape`);
-    }
+    else checkSharedCall(layer, ins, params[node.layer], p);
     called.add(node.layer);
     shapes.push(callOutputShape(layer, ins, args));
   }

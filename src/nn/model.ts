@@ -13,7 +13,7 @@ import type { ModelSpec, SpecOutput } from './graphs.js';
 import type { Input } from './inputs.js';
 import { toFeatures } from './inputs.js';
 import type { Layer, LayerConfig, ModelGraph, ParamSpec } from './layers.js';
-import { chainGraph, graphShapes, isAutoNamed, isTrainable, layerFromConfig, layerTitle, maskCarried, nameInModel, shapeProblem, withFileDefaults } from './layers.js';
+import { chainGraph, graphShapes, tensorLayer, isAutoNamed, isTrainable, layerFromConfig, layerTitle, maskCarried, nameInModel, shapeProblem, withFileDefaults } from './layers.js';
 import { LOSSES, resolveLoss, resolveMetric } from './losses.js';
 import type { BackendChoice } from './runtime.js';
 import { openBackend, Runtime } from './runtime.js';
@@ -125,7 +125,7 @@ export abstract class Model implements TrainingModel {
   get outputLayer(): Layer {
     const g = this.graph();
     if (g.nodes.length === 0) throw new ValueError(`${this.name}: the model has no layers`);
-    return g.layers[g.nodes[g.outputs[0] - g.inputs].layer];
+    return tensorLayer(g, g.outputs[0]);
   }
 
   /** The sample shape of the output (Keras' output_shape without the batch axis), or null while the input shape is unknown. */
@@ -171,7 +171,7 @@ export abstract class Model implements TrainingModel {
     const count = (ps: ParamSpec[]) => ps.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
     const total = params.reduce((a, p) => a + count(p), 0);
     const trainable = params.reduce((a, p) => a + count(p.filter(isTrainable)), 0);
-    const functional = this.topology().nodes !== undefined;
+    const functional = !(this instanceof Sequential);
     // A name is shown, never obeyed: its control characters (terminal escapes) are printed as escapes.
     const tensorName = (t: number) => (t < g.inputs ? printable(this.inputNames()[t]) : `${printable(g.layers[g.nodes[t - g.inputs].layer].name)}`);
     const rows: string[][] = functional ? this.inputNames().map((n, i) => [`${printable(n)} (InputLayer)`, `(None, ${shapes[i].join(', ')})`, '0', '-']) : [];
@@ -245,17 +245,11 @@ export abstract class Model implements TrainingModel {
     const g = this.graph();
     const count = what === 'x' ? g.inputs : g.outputs.length;
     if (count === 1) return [v as Input];
-    const names = what === 'x' ? this.inputNames() : g.outputs.map((t) => this.tensorLayer(t).name);
+    const names = what === 'x' ? this.inputNames() : g.outputs.map((t) => tensorLayer(g, t).name);
     const kind = what === 'x' ? 'inputs' : 'outputs';
     const looksListed = Array.isArray(v) && v.length === count && v.every((e) => e !== null && typeof e === 'object' && ('shape' in e || Array.isArray(e)));
     if (!looksListed) throw new ValueError(`${op}: the model has ${count} ${kind} (${names.join(', ')}); give ${what} as a list of ${count} arrays, one per ${kind.slice(0, -1)}, in that order`);
     return [...(v as readonly Input[])];
-  }
-
-  /** The layer whose call makes tensor t of the graph. */
-  private tensorLayer(t: number): Layer {
-    const g = this.graph();
-    return g.layers[g.nodes[t - g.inputs].layer];
   }
 
   /**
@@ -484,7 +478,7 @@ export abstract class Model implements TrainingModel {
   private outputsCompiled(o: Pick<CompileOptions, 'loss' | 'metrics' | 'lossWeights'>, shapes?: number[][]): SpecOutput[] {
     const g = this.graph();
     const count = g.outputs.length;
-    const names = g.outputs.map((t) => this.tensorLayer(t).name);
+    const names = g.outputs.map((t) => tensorLayer(g, t).name);
     const perOutput = <T>(v: T | T[], what: string, isList: boolean): T[] => {
       if (!isList) return names.map(() => v as T);
       if ((v as T[]).length !== count) throw new ValueError(`compile: ${what} lists ${(v as T[]).length} entries for the model's ${count} output${count === 1 ? '' : 's'} (${names.join(', ')})`);
@@ -494,7 +488,7 @@ export abstract class Model implements TrainingModel {
     const metricLists = perOutput<string[]>(o.metrics as string[] | string[][], 'metrics', Array.isArray(o.metrics) && o.metrics.some((m) => Array.isArray(m)) || (count > 1 && Array.isArray(o.metrics) && o.metrics.length === count && o.metrics.length > 0 && o.metrics.every((m) => Array.isArray(m))));
     const weights = o.lossWeights === undefined ? names.map(() => 1) : perOutput(o.lossWeights, 'lossWeights', true);
     return g.outputs.map((t, k) => {
-      const loss = resolveLoss(losses[k], this.tensorLayer(t).activation);
+      const loss = resolveLoss(losses[k], tensorLayer(g, t).activation);
       const metrics = (metricLists[k] ?? []).map((m) => resolveMetric(m, loss));
       const s = shapes?.[t] ?? [];
       const targetShape = loss.targets === 'labels' ? (s.length === 2 ? [s[0]] : []) : s;

@@ -6,8 +6,8 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
-import type { CallArgs, Layer } from './layer-base.js';
-import { callOutputShape, callParams, checkCallArgs, maskRefusal, shapeProblem } from './layer-base.js';
+import type { CallArgs, Layer, ParamSpec } from './layer-base.js';
+import { callOutputShape, callParams, checkCallArgs, checkSharedCall, maskRefusal, shapeProblem } from './layer-base.js';
 
 /** One call of a layer on symbolic tensors (none for a model input), and the tensor it made. */
 export interface Call {
@@ -87,10 +87,10 @@ export function applyLayer(layer: Layer, given: SymbolicTensor | readonly Symbol
   const shapes = list.map((t) => [...t.sampleShape]);
   const out = callOutputShape(layer, shapes, args);
   // The weights' shapes follow the inputs': a layer already called must get inputs that need the same.
-  const params = callParams(layer, shapes, args).map((p) => p.shape.join());
+  const params = callParams(layer, shapes, args);
   const first = firstParams.get(layer);
-  if (first && first.join('|') !== params.join('|')) throw new ValueError(`${layer.name}: called again on inputs [${shapes.map((s) => s.join(', ')).join('], [')}] that need weights of other shapes than its first call's; a shared layer takes inputs of one shape`);
-  if (!first) firstParams.set(layer, params);
+  if (first) checkSharedCall(layer, shapes, first, params);
+  else firstParams.set(layer, params);
   const source = list.find((t) => t.maskSource)?.maskSource ?? null;
   if (source && !layer.masking) throw maskRefusal(layer, source);
   const mask = layer.masking === 'make' ? layer : layer.masking === 'pass' ? source : null;
@@ -98,5 +98,5 @@ export function applyLayer(layer: Layer, given: SymbolicTensor | readonly Symbol
 }
 
 /** The weights' shapes of each layer's first call, which a later call must match. */
-const firstParams = new WeakMap<Layer, string[]>();
+const firstParams = new WeakMap<Layer, ParamSpec[]>();
 
