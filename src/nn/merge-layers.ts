@@ -23,8 +23,6 @@ const CONCATENATE_OPTIONS = defineOptions('concatenate', {
   name: layerCommon.name,
 });
 
-const WORDS = { add: 'add', multiply: 'multiply', average: 'average' } as const;
-
 /** Keras' Add: the sum of its inputs, which must be of one shape (a residual: add().apply([x, f(x)])). */
 export function add(options: OptionsOf<typeof MERGE_OPTIONS.spec> = {}) {
   return elementwise('add', options);
@@ -40,9 +38,9 @@ export function average(options: OptionsOf<typeof MERGE_OPTIONS.spec> = {}) {
   return elementwise('average', options);
 }
 
-function elementwise(type: keyof typeof WORDS, options: OptionsOf<typeof MERGE_OPTIONS.spec>) {
+function elementwise(type: ElementwiseMergeConfig['type'], options: OptionsOf<typeof MERGE_OPTIONS.spec>) {
   const o = MERGE_OPTIONS.check(options);
-  return finishLayer(mergeLayer({ type, name: o.name ?? autoName(WORDS[type]), activation: 'linear' }));
+  return finishLayer(mergeLayer({ type, name: o.name ?? autoName(type), activation: 'linear' }));
 }
 
 /** Keras' Concatenate: its inputs joined along `axis` (default −1, the last); every other axis must agree. */
