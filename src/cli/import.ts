@@ -4,6 +4,7 @@ import { ValueError } from '../core/errors.js';
 import { readModelFile } from '../nn/file.js';
 import type { ImportPytorchOptions, PytorchArchitecture } from '../interop/import-pytorch.js';
 import { importPytorch } from '../interop/import-pytorch.js';
+import type { Model } from '../nn/model.js';
 import { loadModel, saveModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { checkOutputPath } from './output.js';
@@ -14,7 +15,9 @@ export const IMPORT_HELP = `import flags:
   --input-shape S             the sample shape webgrad takes: 784, or 28,28,1 for images (NHWC)
   --activation relu           the hidden activation (as train's)
   --output-activation softmax what follows the last Linear: softmax (torch's logits become probabilities), linear, sigmoid
-  --like MODEL.safetensors    instead of --layers: the architecture of a webgrad model file (its topology only)
+  --like MODEL.safetensors    instead of --layers: the architecture of a webgrad model file, Sequential or functional
+                              (a GPT too): its topology, and what the weights do not hold (its loss and metrics,
+                              a character model's vocabulary, class names); never its weights
   --modules a,b,c             the file's modules in the layers' order, where their names do not sort that way
   --flatten-order nchw|nhwc   how torch flattened images before its first Linear: nchw (torch's x.flatten(1); the default)
                               or nhwc (channels-last first; the default for files webgrad exported)
@@ -53,10 +56,13 @@ export async function importCommand(argv: string[]): Promise<number> {
     flattenOrder: f.has('flatten-order') ? oneOf('flatten-order', f.get('flatten-order'), ['nchw', 'nhwc'] as const, 'nchw') : undefined,
   };
   let architecture: PytorchArchitecture;
+  // What a --like model knows that a state_dict does not: how it was compiled, its vocabulary and class names.
+  let carried: Pick<Model, 'compileOptions' | 'vocabulary' | 'classNames'> | null = null;
   if (f.has('like')) {
     if (f.has('activation') || f.has('output-activation')) throw new ValueError('import: --activation and --output-activation go with --layers; --like takes the activations of its model');
     const like = await loadModel(f.get('like')!);
     architecture = like.topology();
+    carried = { compileOptions: like.compileOptions, vocabulary: like.vocabulary, classNames: like.classNames };
     like.dispose();
   } else {
     if (!options.inputShape) throw new ValueError('import: --layers needs --input-shape, the sample shape (784, or 28,28,1 for images)');
@@ -64,10 +70,14 @@ export async function importCommand(argv: string[]): Promise<number> {
   }
   const model = importPytorch(await readModelFile(file), architecture, options);
   try {
-    model.compile({ optimizer: 'adam', ...lossFor(model.layers[model.layers.length - 1].activation) });
+    const compiled = carried?.compileOptions;
+    model.compile(compiled ? { optimizer: compiled.optimizer ?? 'adam', loss: compiled.loss, metrics: compiled.metrics, lossWeights: compiled.lossWeights } : { optimizer: 'adam', ...lossFor(model.outputLayer.activation) });
+    if (carried?.vocabulary) model.setVocabulary(carried.vocabulary);
+    if (carried?.classNames) model.setClassNames(carried.classNames);
     model.summary((line) => console.log(line));
     await saveModel(model, out);
-    console.log(`wrote ${out}: webgrad predict and evaluate take it (images as NHWC, [n, ${model.inputShape!.join(', ')}])`);
+    const takers = model.vocabulary ? 'webgrad generate, predict and evaluate take it' : 'webgrad predict and evaluate take it';
+    console.log(`wrote ${out}: ${takers} (images as NHWC, [n, ${model.inputShape!.join(', ')}])`);
     return 0;
   } finally {
     model.dispose();

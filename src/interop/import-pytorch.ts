@@ -4,21 +4,23 @@
 import { ValueError } from '../core/errors.js';
 import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
+import { Functional } from '../nn/functional.js';
 import type { Layer, LayerConfig, LayerType, ParamSpec } from '../nn/layers.js';
-import { activationOpt, dense, layerFromConfig, shapeProblem } from '../nn/layers.js';
-import type { Topology } from '../nn/model.js';
+import { activationOpt, callOutputShape, callParams, checkCallArgs, dense, layerFromConfig, shapeProblem } from '../nn/layers.js';
+import type { Model, Topology } from '../nn/model.js';
 import { firstNonFinite, Sequential } from '../nn/model.js';
 import { torchModuleNames } from './export-pytorch.js';
+import { attentionExpected, isTorchAttention, OUT_PROJ } from './import-attention.js';
 import { bidirectionalExpected, recurrentExpected, refuseStackedOrReverse } from './import-recurrent.js';
 import { decodeSafetensors } from './safetensors.js';
 import { FORMAT, refuseNegativeVariance } from '../nn/saving.js';
 import { layersFromSpec, parseSpec } from '../nn/spec.js';
 
-/** The architecture the file's weights go into: layers, a saved model's topology, or a layer spec ('conv8:3,maxpool2,flatten,64'). */
+/** The architecture the file's weights go into: layers, a saved model's topology (a Sequential or a functional model's), or a layer spec ('conv8:3,maxpool2,flatten,64'). */
 export type PytorchArchitecture = readonly Layer[] | Topology | string;
 
 const IMPORT_OPTIONS = defineOptions('importPytorch', {
-  inputShape: opt.custom<number[]>('number[]', "the sample shape webgrad takes, images as [h, w, c] (NHWC); default: the architecture's", shapeProblem),
+  inputShape: opt.custom<number[]>('number[]', "the sample shape webgrad takes, images as [h, w, c] (NHWC); default: the architecture's (a functional model's inputs carry their own)", shapeProblem),
   modules: opt.custom<string[]>('string[]', "the file's modules in the order of the architecture's weighted layers, for names that do not sort in that order", (v) =>
     Array.isArray(v) && v.every((m) => typeof m === 'string') ? null : `must be a list of module names like ['conv', 'bn', 'fc'], got ${JSON.stringify(v)}`,
   ),
@@ -43,7 +45,7 @@ const TORCH_PART: Record<string, string> = { kernel: 'weight', embeddings: 'weig
  * per-feature weights move with the rows), 'view' flattens an image, 'mix'
  * makes new features. A kind without an entry does not compile.
  */
-const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c: Extract<LayerConfig, { type: T }>) => string); readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }>; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] } } = {
+const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c: Extract<LayerConfig, { type: T }>) => string); readonly features: 'keep' | 'view' | 'mix'; readonly sameLayout?: true; torchDefaults?(c: Extract<LayerConfig, { type: T }>): Extract<LayerConfig, { type: T }>; weights?: OwnWeights } } = {
   dense: { torchClass: 'Linear', features: 'mix' },
   conv2d: { torchClass: 'Conv2d', features: 'mix' },
   // torch's eps 1e-5 and momentum 0.1 (webgrad's momentum is the share kept: 0.9).
@@ -56,12 +58,13 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c:
   embedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
   // The table as an nn.Embedding's weight (webgrad's export, nanoGPT's wpe), or any module's 'weight' [sequenceLength, features].
   positionEmbedding: { torchClass: 'Embedding', features: 'mix', sameLayout: true },
-  // No weights; only in functional models, which the import does not build yet.
+  // No weights; only in functional models.
   add: { features: 'keep' },
   multiply: { features: 'keep' },
   average: { features: 'keep' },
   concatenate: { features: 'mix' },
-  multiHeadAttention: { features: 'mix' },
+  // torch's nn.MultiheadAttention, or the MultiHeadAttention of webgrad's model.py: import-attention.ts.
+  multiHeadAttention: { torchClass: 'MultiheadAttention', features: 'mix', weights: attentionExpected },
   // Their own tensor names and layouts (weight_ih_l0, ...): import-recurrent.ts.
   simpleRNN: { torchClass: 'RNN', features: 'mix', weights: recurrentExpected },
   lstm: { torchClass: 'LSTM', features: 'mix', weights: recurrentExpected },
@@ -74,7 +77,9 @@ const IMPORT: { readonly [T in LayerType]: { readonly torchClass?: string | ((c:
   averagePooling2d: { features: 'mix' },
   globalAveragePooling2d: { features: 'mix' },
 };
-const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string | ((c: LayerConfig) => string); features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig; weights?(layer: Layer, specs: readonly ParamSpec[]): Expected[] };
+/** A kind's own mapping of its weights; `tensors` are the torch module's that the layer takes (undefined when none is left for it). */
+type OwnWeights = (layer: Layer, specs: readonly ParamSpec[], tensors: ReadonlyMap<string, unknown> | undefined) => Expected[];
+const importRule = (c: LayerConfig) => IMPORT[c.type] as { torchClass?: string | ((c: LayerConfig) => string); features: 'keep' | 'view' | 'mix'; sameLayout?: true; torchDefaults?(c: LayerConfig): LayerConfig; weights?: OwnWeights };
 const torchClass = (layer: Layer) => {
   const rule = importRule(layer.config).torchClass;
   const cls = typeof rule === 'function' ? rule(layer.config) : rule;
@@ -90,7 +95,10 @@ const torchClass = (layer: Layer) => {
  * Linear.weight [out, in] → kernel [in, out]; Conv2d.weight [out, in, kh, kw]
  * → [kh, kw, in, out]; BatchNorm weight, bias, running_mean, running_var →
  * gamma, beta, moving_mean, moving_variance (num_batches_tracked is ignored);
- * LayerNorm weight, bias → gamma, beta. Inputs are NHWC as webgrad's: feed
+ * LayerNorm weight, bias → gamma, beta; nn.MultiheadAttention's
+ * in_proj_weight, in_proj_bias and out_proj → multiHeadAttention's query, key,
+ * value and output kernels and biases in Keras' shapes (import-attention.ts).
+ * Inputs are NHWC as webgrad's: feed
  * webgrad x.permute(0, 2, 3, 1) of torch's images. torch flattens images as
  * (c, h, w) where webgrad flattens (h, w, c), so the rows of the first dense
  * layer after a flatten (and any normalization between) are permuted to
@@ -111,8 +119,15 @@ const torchClass = (layer: Layer) => {
  * momentum come from the architecture (torch's eps 1e-5 and momentum 0.1 are
  * epsilon 1e-5 and momentum 0.9 in webgrad's layers; a spec's bn and ln get
  * them), as do the activations, padding and pooling.
+ *
+ * A functional model's topology (`model.topology()`, e.g. of gpt()) gives a
+ * functional model: its weighted layers are matched in the topology's layer
+ * order, a shared layer once. A GPT written as nanoGPT names its modules so
+ * that they do not sort in that order: give `modules`.
  */
-export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitecture, options: ImportPytorchOptions = {}): Sequential {
+export function importPytorch(bytes: Uint8Array, architecture: string | readonly Layer[], options?: ImportPytorchOptions): Sequential;
+export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitecture, options?: ImportPytorchOptions): Model;
+export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitecture, options: ImportPytorchOptions = {}): Model {
   const o = IMPORT_OPTIONS.check(options);
   const source = o.source ?? 'torch file';
   const file = readTorchFile(bytes, source);
@@ -125,25 +140,30 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
   plan.forEach((w, i) => {
     const module = order[i];
     const tensors = module === undefined ? undefined : modules.get(module);
-    if (tensors && importRule(w.layer.config).weights) refuseStackedOrReverse(module!, tensors.keys(), w.layer, source);
-    for (const e of w.expected) {
+    if (tensors && importRule(w.layer.config).weights && w.layer.config.type !== 'multiHeadAttention') refuseStackedOrReverse(module!, tensors.keys(), w.layer, source);
+    const expected = w.expected(tensors);
+    // A tensor may give several weights (nn.MultiheadAttention's in_proj_weight: the query, key and value kernels): it is removed once all are read.
+    const used = new Set<string>();
+    for (const e of expected) {
       const what = `layer ${w.layer.name} (${w.layer.config.type}, ${e.spec.name.slice(w.layer.name.length + 1)} [${e.spec.shape.join(', ')}]) expects`;
+      const owner = e.owner ?? torchClass(w.layer);
       const take = (part: string) => {
         const key = module === undefined ? undefined : module === '' ? part : `${module}.${part}`;
         const t = key === undefined ? undefined : tensors?.get(part);
         if (!t) {
           const where = key === undefined ? `no module is left for it (the file has ${modules.size}: ${[...modules.keys()].join(', ')})` : `tensor '${key}' is missing`;
-          throw new ValueError(`${source}: ${where}; ${what} torch's ${torchClass(w.layer)}.${part} [${e.shape.join(', ')}]${how}`);
+          throw new ValueError(`${source}: ${where}; ${what} torch's ${owner}.${part} [${e.shape.join(', ')}]${how}`);
         }
-        if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${key}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${torchClass(w.layer)}.${part})${how}`);
+        if (t.shape.join() !== e.shape.join()) throw new ValueError(`${source}: tensor '${key}' is [${t.shape.join(', ')}]; ${what} [${e.shape.join(', ')}] (torch's ${owner}.${part})${how}`);
         refuseNegativeVariance(source, key!, t.data);
-        tensors!.delete(part);
+        used.add(part);
         return t.data;
       };
       const data = take(e.part);
       weights.set(e.spec.name, e.convert(data, e.also === undefined ? undefined : take(e.also)));
     }
-    if (module !== undefined) refuseLeftOver(modules.get(module)!, module, `layer ${w.layer.name} (${w.layer.config.type}) takes ${w.expected.flatMap((e) => (e.also === undefined ? [e.part] : [e.part, e.also])).join(', ')}`, source);
+    for (const part of used) tensors!.delete(part);
+    if (module !== undefined) refuseLeftOver(modules.get(module)!, module, `layer ${w.layer.name} (${w.layer.config.type}) takes ${[...new Set(expected.flatMap((e) => (e.also === undefined ? [e.part] : [e.part, e.also])))].join(', ')}`, source);
   });
   for (const module of order.slice(plan.length)) refuseLeftOver(modules.get(module)!, module, `the architecture has ${plan.length} weighted layers (${plan.map((w) => w.layer.name).join(', ')}), all taken by modules before it${how}`, source);
   model.setWeights(model.paramSpecs().map((p) => weights.get(p.name)!));
@@ -153,7 +173,7 @@ export function importPytorch(bytes: Uint8Array, architecture: PytorchArchitectu
 type TorchTensor = { shape: number[]; data: Float32Array };
 
 /** webgrad's export keeps the input scaler as buffers input_mean and input_std: they become the model's scaler again. */
-function takeScaler(model: Sequential, modules: Map<string, Map<string, TorchTensor>>): void {
+function takeScaler(model: Model, modules: Map<string, Map<string, TorchTensor>>): void {
   const top = modules.get('');
   const [mean, std] = [top?.get('input_mean'), top?.get('input_std')];
   if (!top || !mean || !std) return;
@@ -168,7 +188,12 @@ function refuseLeftOver(tensors: Map<string, TorchTensor>, module: string, why: 
   if (t) throw new ValueError(`${source}: tensor '${module ? `${module}.${part}` : part}' [${t.shape.join(', ')}] is left over: ${why}`);
 }
 
-/** Tensors by module: 'features.0.weight' is parameter 'weight' of module 'features.0'. */
+/**
+ * Tensors by module: 'features.0.weight' is parameter 'weight' of module
+ * 'features.0'. An nn.MultiheadAttention's child 'attn.out_proj' is part of
+ * module 'attn' (as its parts 'out_proj.weight' and 'out_proj.bias'): the two
+ * are one layer in webgrad.
+ */
 function groupModules(tensors: Map<string, TorchTensor>): Map<string, Map<string, TorchTensor>> {
   const modules = new Map<string, Map<string, TorchTensor>>();
   for (const [name, t] of tensors) {
@@ -177,16 +202,22 @@ function groupModules(tensors: Map<string, TorchTensor>): Map<string, Map<string
     if (!modules.has(module)) modules.set(module, new Map());
     modules.get(module)!.set(part, t);
   }
+  for (const [module, parts] of modules) {
+    const child = modules.get(module === '' ? OUT_PROJ : `${module}.${OUT_PROJ}`);
+    if (!child || !isTorchAttention(parts.keys())) continue;
+    for (const [part, t] of child) parts.set(`${OUT_PROJ}.${part}`, t);
+    modules.delete(module === '' ? OUT_PROJ : `${module}.${OUT_PROJ}`);
+  }
   return modules;
 }
 
 /** The model of an architecture; a spec's output dense layer is as wide as the file's last module's Linear. */
-function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules: Map<string, Map<string, TorchTensor>>, source: string): Sequential {
+function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules: Map<string, Map<string, TorchTensor>>, source: string): Model {
   if (typeof arch !== 'string') {
     const given = (['activation', 'outputActivation'] as const).find((k) => o[k] !== undefined);
     if (given) throw new ValueError(`importPytorch: ${given} applies to a layer spec; the layers given carry their own activations`);
   }
-  let model: Sequential;
+  let model: Model;
   if (typeof arch === 'string') {
     if (!o.inputShape) throw new ValueError(`importPytorch: a layer spec needs inputShape, the sample shape (e.g. [784], or [28, 28, 1] for images)`);
     const hidden = layersFromSpec(parseSpec(arch, 'importPytorch spec'), { activation: o.activation ?? 'relu', inputShape: o.inputShape });
@@ -205,9 +236,13 @@ function buildModel(arch: PytorchArchitecture, o: ImportPytorchOptions, modules:
     model = new Sequential([...arch], { inputShape: o.inputShape, name: o.name });
   } else if (arch && typeof arch === 'object' && Array.isArray((arch as Topology).layers)) {
     const t = arch as Topology;
-    // A functional model's calls are not a chain: read as one, its layers would be wired wrongly.
-    if (t.nodes !== undefined || t.inputs !== undefined || t.outputs !== undefined) throw new ValueError(`importPytorch: '${String(t.name)}' is a functional model's topology (it has nodes); the PyTorch import takes Sequential architectures only so far`);
-    model = Sequential.fromTopology({ ...t, inputShape: o.inputShape ?? t.inputShape, name: o.name ?? t.name });
+    if (t.nodes !== undefined || t.inputs !== undefined || t.outputs !== undefined) {
+      // A functional model's calls, read as they are (as a chain its layers would be wired wrongly); its inputs carry their shapes.
+      if (o.inputShape) throw new ValueError(`importPytorch: inputShape applies to a Sequential architecture; '${String(t.name)}' is a functional model's topology, whose inputs carry their own shapes`);
+      model = Functional.fromTopology({ ...t, name: o.name ?? t.name });
+    } else {
+      model = Sequential.fromTopology({ ...t, inputShape: o.inputShape ?? t.inputShape, name: o.name ?? t.name });
+    }
   } else {
     throw new ValueError(`importPytorch: the architecture must be a list of layers, a model's topology or a layer spec string, got ${JSON.stringify(arch)?.slice(0, 60)}`);
   }
@@ -223,26 +258,47 @@ export interface Expected {
   also?: string;
   /** torch's shape. */
   shape: number[];
+  /** The torch module class errors name (default: the kind's torchClass). */
+  owner?: string;
   convert(torch: Float32Array, also?: Float32Array): Float32Array;
 }
 
-/** Each layer with weights, and how each weight comes from torch's, in the model's order. */
-function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { layer: Layer; expected: Expected[] }[] {
-  const out: { layer: Layer; expected: Expected[] }[] = [];
-  let shape = model.inputShape!;
-  // The image [h, w, c] whose flattening the current flat features are; torch holds them as (c, h, w).
-  let image: number[] | null = null;
-  for (const layer of model.layers) {
-    const specs = layer.params(shape);
+/** A weighted layer and how each of its weights comes from torch's, given the tensors of the module it takes. */
+interface Planned {
+  layer: Layer;
+  expected(tensors: ReadonlyMap<string, unknown> | undefined): Expected[];
+}
+
+/**
+ * Each layer with weights, in the model's order of layers (a shared layer
+ * once, at its first call), and how each weight comes from torch's. The
+ * calls are walked in order, each tensor carrying the image [h, w, c] whose
+ * flattening its features are, if any: torch holds those as (c, h, w), so the
+ * rows of a dense layer that reads them are permuted (flattenOrder 'nchw').
+ */
+function weightedLayers(model: Model, flattenOrder: 'nchw' | 'nhwc'): Planned[] {
+  const graph = model.graph();
+  const shapes = model instanceof Functional ? model.inputs.map((i) => [...i.shape]) : [model.inputShape!];
+  // The image [h, w, c] whose flattening each tensor's features are; torch holds them as (c, h, w).
+  const images: (number[] | null)[] = shapes.map(() => null);
+  const planned = new Map<number, Planned>();
+  for (const node of graph.nodes) {
+    const layer = graph.layers[node.layer];
+    const ins = node.inputs.map((t) => shapes[t]);
+    const args = checkCallArgs(layer, node.args);
+    const specs = callParams(layer, ins, args);
+    const inImages = node.inputs.map((t) => images[t]);
+    // Merged tensors keep a flattened image's order only when every one is that same image's.
+    const image = inImages.every((i) => i === inImages[0]) ? inImages[0] : null;
     const perm = image && flattenOrder === 'nchw' ? nchwIndex(image) : null;
-    const own = importRule(layer.config).weights;
-    if (specs.length) {
-      out.push({
+    const rule = importRule(layer.config);
+    if (specs.length && !planned.has(node.layer)) {
+      planned.set(node.layer, {
         layer,
-        expected: own ? own(layer, specs) : specs.map((spec) => {
+        expected: (tensors) => rule.weights ? rule.weights(layer, specs, tensors) : specs.map((spec) => {
           const part = TORCH_PART[spec.name.slice(layer.name.length + 1)];
           // nn.Embedding's weight is laid out as webgrad's table: no transpose.
-          if (importRule(layer.config).sameLayout) return { spec, part, shape: spec.shape, convert: (t) => t } as Expected;
+          if (rule.sameLayout) return { spec, part, shape: spec.shape, convert: (t) => t } as Expected;
           if (spec.shape.length === 2) return linear(spec, part, perm);
           if (spec.shape.length === 4) return conv(spec, part);
           // A normalization of the flattened image normalizes each of its features: they move as the rows do.
@@ -251,13 +307,12 @@ function weightedLayers(model: Sequential, flattenOrder: 'nchw' | 'nhwc'): { lay
         }),
       });
     }
-    const next = layer.outputShape(shape);
-    const features = importRule(layer.config).features;
-    if (features === 'view' && shape.length === 3 && next.length === 1) image = shape;
-    else if (features !== 'keep' || next.length !== 1) image = null;
-    shape = next;
+    const next = callOutputShape(layer, ins, args);
+    const shape = ins[0];
+    images.push(rule.features === 'view' && ins.length === 1 && shape.length === 3 && next.length === 1 ? shape : rule.features === 'keep' && next.length === 1 ? image : null);
+    shapes.push(next);
   }
-  return out;
+  return [...planned].sort(([a], [b]) => a - b).map(([, p]) => p);
 }
 
 /** Linear.weight [out, in] → kernel [in, out], its rows taken through `perm` (torch's index of each webgrad input). Always transposed: never decided by shape. */
@@ -297,7 +352,7 @@ function nchwIndex([h, w, c]: number[]): Int32Array {
 }
 
 /** The file's modules in the order of the weighted layers, and the hint errors add about it. */
-function moduleOrder(model: Sequential, plan: { layer: Layer }[], modules: Map<string, unknown>, given: string[] | undefined, source: string): { order: string[]; how: string } {
+function moduleOrder(model: Model, plan: { layer: Layer }[], modules: Map<string, unknown>, given: string[] | undefined, source: string): { order: string[]; how: string } {
   const names = [...modules.keys()];
   if (given) {
     const unknown = given.find((m) => !modules.has(m));

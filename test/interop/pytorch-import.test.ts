@@ -8,7 +8,7 @@ import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import { importPytorch, naturalCompare } from '../../src/interop/import-pytorch.js';
 import type { Layer } from '../../src/nn/layers.js';
 import { activationLayer, batchNormalization, conv2d, dense, flatten, maxPooling2d } from '../../src/nn/layers.js';
-import type { Sequential } from '../../src/nn/model.js';
+import type { Model, Sequential } from '../../src/nn/model.js';
 import { sequential } from '../../src/nn/model.js';
 import type { SafetensorsTensor } from '../../src/interop/safetensors.js';
 import { encodeSafetensors } from '../../src/interop/safetensors.js';
@@ -163,7 +163,7 @@ describe.each(backends)('import from PyTorch on %s', (_name, make) => {
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
 
-  async function predictsAsTorch(model: Sequential, name: string, out: 'y' | 'p' = 'y') {
+  async function predictsAsTorch(model: Model, name: string, out: 'y' | 'p' = 'y') {
     const x = read(`${name}_x.f32`);
     model.compile({ optimizer: 'sgd', loss: out === 'p' ? 'sparseCategoricalCrossentropy' : 'meanSquaredError', backend: be });
     const got = await model.predict({ data: x, shape: [10, ...model.inputShape!] });

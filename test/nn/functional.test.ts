@@ -7,8 +7,6 @@ import { add, average, concatenate, dense, dropout, embedding, flatten, lstm, mu
 import type { Model } from '../../src/nn/model.js';
 import { sequential } from '../../src/nn/model.js';
 import { loadModel, modelFromBytes, modelToBytes } from '../../src/nn/saving.js';
-import { importPytorch } from '../../src/interop/import-pytorch.js';
-import { encodeSafetensors } from '../../src/interop/safetensors.js';
 import { backends } from '../helpers/backends.js';
 import { blobs } from '../helpers/blobs.js';
 
@@ -147,9 +145,6 @@ describe('the functional API refuses by name', () => {
     expect(() => model({ inputs: x, outputs: dense(2).apply(other) })).toThrow(/not connected to the inputs: dense_\d+ reads other, an input\(\) that is not among the model's inputs \(x\)/);
     expect(() => model({ inputs: x, outputs: x })).toThrow(/outputs\[0\] is the input x itself/);
     expect(() => model({ inputs: [x, x], outputs: dense(2).apply(x) })).toThrow(/input x is given twice/);
-    // The PyTorch import reads chains: a functional topology is refused, not wired as one.
-    const residualTopology = residual().topology();
-    expect(() => importPytorch(encodeSafetensors({}, {}), residualTopology)).toThrow(/'residual' is a functional model's topology \(it has nodes\); the PyTorch import takes Sequential architectures only so far/);
     const d = dense(2).apply(x);
     expect(() => model({ inputs: d, outputs: dense(2).apply(d) })).toThrow(/inputs\[0\] \(dense_\d+\) is the output of dense_\d+, not a model input/);
     expect(() => model({ inputs: x, outputs: d, outptus: d } as never)).toThrow(/outptus.*outputs/);
