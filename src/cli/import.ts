@@ -76,8 +76,8 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (carried?.classNames) model.setClassNames(carried.classNames);
     model.summary((line) => console.log(line));
     await saveModel(model, out);
-    const takers = model.vocabulary ? 'webgrad generate, predict and evaluate take it' : 'webgrad predict and evaluate take it';
-    console.log(`wrote ${out}: ${takers} (images as NHWC, [n, ${model.inputShape!.join(', ')}])`);
+    const shape = `[n, ${model.inputShape!.join(', ')}]`;
+    console.log(model.vocabulary ? `wrote ${out}: webgrad generate, predict and evaluate take it (token ids, ${shape})` : `wrote ${out}: webgrad predict and evaluate take it (images as NHWC, ${shape})`);
     return 0;
   } finally {
     model.dispose();
