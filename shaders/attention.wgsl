@@ -51,7 +51,7 @@ struct Params {
   threshold: u32,  // round(rate · 2²⁴)
   keep_scale: f32, // 1 / (1 − rate)
   causal: u32,
-  masked: u32,
+  masked: u32,     // 0 none, 1 a mask [B, T, S], 2 a mask of keys [B, S] (every query reads its sample's row)
   dropout: u32,
   blocks: u32,     // workgroups per (batch, head): ⌈rows / WG⌉
 }
@@ -68,6 +68,11 @@ fn pad4(x0: f32, x1: f32, x2: f32, x3: f32, c: u32, w: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(x0, x1, x2, x3), vec4u(c, c + 1u, c + 2u, c + 3u) < vec4u(w));
 }
 fn at(b: u32, c: u32, w: u32) -> u32 { return b * w + min(c, w - 1u); }
+
+// The index of (b, t, s) in the mask: [B, T, S], or [B, S] when masked is 2.
+fn mask_index(masked: u32, b: u32, t: u32, s: u32, T: u32, S: u32) -> u32 {
+  return select((b * T + t) * S + s, b * S + s, masked == 2u);
+}
 
 // The row of step t of head bh = b·H + h in a tensor of `steps` steps, in the layout BTHD says.
 fn row_of(bh: u32, t: u32, steps: u32, heads: u32) -> u32 {
@@ -126,7 +131,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       var mt = m;
       for (var j = 0u; j < n; j++) {
         let s = s0 + j;
-        if ((fp.causal != 0u && s > t) || (fp.masked != 0u && fmask[(b * fp.T + t) * fp.S + s] == 0.0)) { continue; }
+        if ((fp.causal != 0u && s > t) || (fp.masked != 0u && fmask[mask_index(fp.masked, b, t, s, fp.T, fp.S)] == 0.0)) { continue; }
         var x = 0.0;
         for (var i = 0u; i < D4; i++) { x += dot(q[i], tk[j * D4 + i]); }
         sc[j] = x;
@@ -140,7 +145,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       }
       for (var j = 0u; j < n; j++) {
         let s = s0 + j;
-        if ((fp.causal != 0u && s > t) || (fp.masked != 0u && fmask[(b * fp.T + t) * fp.S + s] == 0.0)) { continue; }
+        if ((fp.causal != 0u && s > t) || (fp.masked != 0u && fmask[mask_index(fp.masked, b, t, s, fp.T, fp.S)] == 0.0)) { continue; }
         let p = exp(sc[j] - m);
         l += p;
         let pd = p * drop_factor(fp.dropout, base, (bh * fp.T + t) * fp.S + s, fp.threshold, fp.keep_scale);
@@ -231,7 +236,7 @@ fn attention_backward_q(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
     if (live) {
       for (var j = 0u; j < n; j++) {
         let s = s0 + j;
-        if ((bp.causal != 0u && s > t) || (bp.masked != 0u && bmask[(b * bp.T + t) * bp.S + s] == 0.0)) { continue; }
+        if ((bp.causal != 0u && s > t) || (bp.masked != 0u && bmask[mask_index(bp.masked, b, t, s, bp.T, bp.S)] == 0.0)) { continue; }
         var x = 0.0;
         for (var i = 0u; i < D4; i++) { x += dot(q[i], tk[j * D4 + i]); }
         var dp = 0.0;
@@ -287,7 +292,7 @@ fn attention_backward_kv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     if (live) {
       for (var j = 0u; j < n; j++) {
         let t = t0 + j;
-        if ((bp.causal != 0u && s > t) || (bp.masked != 0u && bmask[(b * bp.T + t) * bp.S + s] == 0.0)) { continue; }
+        if ((bp.causal != 0u && s > t) || (bp.masked != 0u && bmask[mask_index(bp.masked, b, t, s, bp.T, bp.S)] == 0.0)) { continue; }
         var x = 0.0;
         for (var i = 0u; i < D4; i++) { x += dot(tq[j * D4 + i], k[i]); }
         var dp = 0.0;

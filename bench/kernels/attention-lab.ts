@@ -113,7 +113,7 @@ async function check(be: Backend, c: AttentionCase, t: Tensors, variant: Attenti
   const n = 2 * H * T * D;
   const host = (seed: number) => Float64Array.from(fill(c.B * H * T * D, seed).subarray(0, n));
   const [q, k, v, dout] = [1, 2, 3, 4].map(host);
-  const d = { B: 2, H, T, S: T, D, Dv: D, causal: true, scale: 1 / Math.sqrt(D), masked: false, rate: 0, seed: 0, layout: 'bhtd' as const };
+  const d = { B: 2, H, T, S: T, D, Dv: D, causal: true, scale: 1 / Math.sqrt(D), masked: false, keyMask: false, rate: 0, seed: 0, layout: 'bhtd' as const };
   const refOut = new Float64Array(n);
   const lse = new Float64Array(2 * H * T);
   attentionForward(d, [q, k, v], [refOut, lse]);

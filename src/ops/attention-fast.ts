@@ -8,7 +8,7 @@
 // backward 106–207 ms against 202–318 (there the gain is mostly doing each
 // gradient once).
 import type { AttentionDims } from './attention-reference.js';
-import { optionalInputs, rowOf } from './attention-reference.js';
+import { maskIndex, optionalInputs, rowOf } from './attention-reference.js';
 import { dropoutThreshold, pcg, stepSeed } from './dropout.js';
 import type { HostArray } from './kernel.js';
 
@@ -20,7 +20,7 @@ function rowContext(d: AttentionDims, rest: readonly HostArray[]) {
   const keep = 1 / (1 - d.rate);
   return {
     end: (t: number) => (d.causal ? Math.min(t + 1, d.S) : d.S),
-    attends: (b: number, t: number, s: number) => !mask || mask[(b * d.T + t) * d.S + s] !== 0,
+    attends: (b: number, t: number, s: number) => !mask || mask[maskIndex(d, b, t, s)] !== 0,
     drop: (bh: number, t: number, s: number) => (d.rate === 0 ? 1 : pcg((base + (bh * d.T + t) * d.S + s) >>> 0) >>> 8 >= threshold ? keep : 0),
   };
 }

@@ -20,6 +20,8 @@ export interface AttentionDims {
   readonly causal: boolean;
   readonly scale: number;
   readonly masked: boolean;
+  /** With masked: the mask is [B, S], one row of keys for every query of a sample (a mask of padded key steps). */
+  readonly keyMask: boolean;
   /** The dropout rate on the probabilities; 0: none, and no step input. */
   readonly rate: number;
   readonly seed: number;
@@ -41,13 +43,18 @@ export function rowOf(d: Pick<AttentionDims, 'H' | 'layout'>, bh: number, t: num
   return (b * steps + t) * d.H + (bh - b * d.H);
 }
 
+/** The index of (b, t, s) in the mask: [B, T, S], or [B, S] with keyMask (every query reads its sample's one row). */
+export function maskIndex(d: Pick<AttentionDims, 'T' | 'S' | 'keyMask'>, b: number, t: number, s: number): number {
+  return d.keyMask ? b * d.S + s : (b * d.T + t) * d.S + s;
+}
+
 /**
  * Whether query t of sample b attends key s: causal keeps s ≤ t, the mask
- * [B, T, S] keeps its nonzero entries.
+ * [B, T, S] (or [B, S] with keyMask) keeps its nonzero entries.
  */
 export function attends(d: AttentionDims, mask: HostArray | undefined, b: number, t: number, s: number): boolean {
   if (d.causal && s > t) return false;
-  return !d.masked || mask![(b * d.T + t) * d.S + s] !== 0;
+  return !d.masked || mask![maskIndex(d, b, t, s)] !== 0;
 }
 
 /**

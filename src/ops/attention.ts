@@ -38,6 +38,11 @@ export interface AttentionAttrs {
   /** A mask f32 [B, T, S] follows v: nonzero where query t may attend key s, 0 where not (Keras' attention_mask). */
   readonly masked?: boolean;
   /**
+   * With masked: the mask is f32 [B, S] instead, nonzero where every query of sample b may attend key s: the
+   * mask of padded value steps (an Embedding's maskZero), read as [B, T, S] with one row for all T. Default false.
+   */
+  readonly keyMask?: boolean;
+  /**
    * Where the heads sit. 'bhtd' (default): q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv], out [B, H, T, Dv].
    * 'bthd': q [B, T, H, D], k [B, S, H, D], v [B, S, H, Dv], out [B, T, H, Dv]: a projection's rows
    * [B·T, H·D] reshaped, with no transpose of the heads. lse and stats follow q's rows ([B, T, H] for 'bthd').
@@ -85,15 +90,16 @@ export function attentionDims(op: string, [q, k, v]: readonly (TensorInfo | unde
   if (D > ATTENTION_HEAD_CAP || Dv > ATTENTION_HEAD_CAP) {
     throw new ValueError(`${op}: the head dim (${D}) and value dim (${Dv}) may be at most ${ATTENTION_HEAD_CAP} (each invocation keeps a row of them in registers); use more heads of fewer dims`);
   }
-  const { causal = false, scale = 1 / Math.sqrt(D), dropout = 0, seed = 0, masked = false } = attrs;
-  for (const [key, val] of [['causal', causal], ['masked', masked]] as const) {
+  const { causal = false, scale = 1 / Math.sqrt(D), dropout = 0, seed = 0, masked = false, keyMask = false } = attrs;
+  for (const [key, val] of [['causal', causal], ['masked', masked], ['keyMask', keyMask]] as const) {
     if (typeof val !== 'boolean') throw new ValueError(`${op}: ${key} must be true or false, got ${shown(val)}`);
   }
+  if (keyMask && !masked) throw new ValueError(`${op}: keyMask says how the mask is shaped ([batch, keys]); it needs masked: true and the mask after v`);
   if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) throw new ValueError(`${op}: scale must be a finite number > 0, got ${shown(scale)}`);
   if (rateProblem(dropout)) throw new ValueError(`${op}: dropout ${rateProblem(dropout)}`);
   if (seedProblem(seed)) throw new ValueError(`${op}: seed ${seedProblem(seed)}`);
   if (causal && T !== S) throw new ValueError(`${op}: a causal mask needs as many queries as keys, got ${T} queries and ${S} keys (Keras refuses it too); pass a mask [batch, ${T}, ${S}] instead`);
-  return { B, H, T, S, D, Dv, causal, scale, masked, rate: dropout, seed, layout };
+  return { B, H, T, S, D, Dv, causal, scale, masked, keyMask, rate: dropout, seed, layout };
 }
 
 /** The mask and the step after the fixed inputs, where attrs say so; throws naming what is missing or extra. */
@@ -105,7 +111,8 @@ function expectOptional(op: string, d: AttentionDims, rest: readonly TensorInfo[
   }
   if (d.masked) {
     const m = rest[0];
-    if (m.dtype !== 'f32' || fmt(m.shape) !== fmt([d.B, d.T, d.S])) throw new ShapeError(`${op}: mask must be f32 [${d.B}, ${d.T}, ${d.S}] ([batch, queries, keys]; 1 attend, 0 not), got ${fmt(m)}`);
+    const want = d.keyMask ? [d.B, d.S] : [d.B, d.T, d.S];
+    if (m.dtype !== 'f32' || fmt(m.shape) !== fmt(want)) throw new ShapeError(`${op}: mask must be f32 ${fmt(want)} (${d.keyMask ? '[batch, keys]' : '[batch, queries, keys]'}; 1 attend, 0 not), got ${fmt(m)}`);
   }
   if (d.rate > 0) checkStepInput(op, rest[d.masked ? 1 : 0]);
 }
@@ -123,7 +130,8 @@ function params(d: AttentionDims, blocks: number): Param[] {
   return [
     ['u32', d.B * d.H], ['u32', d.H], ['u32', d.T], ['u32', d.S], ['f32', d.scale], ['u32', d.seed],
     ['u32', dropoutThreshold(d.rate)], ['f32', d.rate > 0 ? 1 / (1 - d.rate) : 1], ['u32', d.causal ? 1 : 0],
-    ['u32', d.masked ? 1 : 0], ['u32', d.rate > 0 ? 1 : 0], ['u32', blocks],
+    // masked: 0 none, 1 a mask [B, T, S], 2 a mask of keys [B, S] (attention.wgsl's maskAt).
+    ['u32', d.masked ? (d.keyMask ? 2 : 1) : 0], ['u32', d.rate > 0 ? 1 : 0], ['u32', blocks],
   ];
 }
 

@@ -31,7 +31,7 @@ export interface Case {
 }
 
 export const label = ({ B, H, T, S, D, Dv, attrs }: Case) =>
-  `B${B} H${H} T${T} S${S} D${D} Dv${Dv}${attrs.causal ? ' causal' : ''}${attrs.masked ? ' masked' : ''}${attrs.dropout ? ` dropout ${attrs.dropout}` : ''}${attrs.layout ? ` ${attrs.layout}` : ''}`;
+  `B${B} H${H} T${T} S${S} D${D} Dv${Dv}${attrs.causal ? ' causal' : ''}${attrs.masked ? (attrs.keyMask ? ' key mask' : ' masked') : ''}${attrs.dropout ? ` dropout ${attrs.dropout}` : ''}${attrs.layout ? ` ${attrs.layout}` : ''}`;
 
 /** The case with the heads inside the steps: q [B, T, H, D] and so on. */
 export const bthd = (c: Case): Case => ({ ...c, attrs: { ...c.attrs, layout: 'bthd' } });
@@ -77,7 +77,15 @@ export function attentionInputs(c: Case, seed: number): HostTensor[] {
 
 function headsFirstInputs({ B, H, T, S, D, Dv, attrs }: Case, seed: number): HostTensor[] {
   const ins = [randn(rng(seed), [B, H, T, D], -1.5, 1.5), randn(rng(seed + 1), [B, H, S, D], -1.5, 1.5), randn(rng(seed + 2), [B, H, S, Dv], -1.5, 1.5)];
-  if (attrs.masked) {
+  if (attrs.masked && attrs.keyMask) {
+    // Padded key steps: sample 0's first and last keys, the last sample's every key (all its queries attend nothing).
+    const m = randn(rng(seed + 3), [B, S], 0, 1);
+    m.data.forEach((u, i) => (m.data[i] = u < 0.3 ? 0 : 1));
+    m.data[0] = 0;
+    m.data[S - 1] = 0;
+    if (B > 1) m.data.fill(0, (B - 1) * S, B * S);
+    ins.push(m);
+  } else if (attrs.masked) {
     const m = randn(rng(seed + 3), [B, T, S], 0, 1);
     m.data.forEach((u, i) => (m.data[i] = u < 0.3 ? 0 : 1));
     if (T > 1) for (let s = 0; s < S; s++) m.data[(0 * T + 1) * S + s] = 0;
@@ -91,6 +99,8 @@ function headsFirstInputs({ B, H, T, S, D, Dv, attrs }: Case, seed: number): Hos
 /** Whether query t of sample b attends key s, by the case's causal flag and mask. */
 export function attendsIn(c: Case, ins: HostTensor[], b: number, t: number, s: number): boolean {
   if (c.attrs.causal && s > t) return false;
+  // A key mask [B, S] is written independently of the op's own indexing: the same row for every query.
+  if (c.attrs.keyMask) return ins[3].data[b * c.S + s] !== 0;
   return !c.attrs.masked || ins[3].data[(b * c.T + t) * c.S + s] !== 0;
 }
 

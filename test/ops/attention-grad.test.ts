@@ -53,6 +53,7 @@ const SMALL: Case[] = [
   { B: 1, H: 2, T: 4, S: 4, D: 3, Dv: 2, attrs: { causal: true } },
   { B: 2, H: 1, T: 3, S: 5, D: 3, Dv: 4, attrs: { masked: true, scale: 0.7 } },
   { B: 2, H: 2, T: 4, S: 4, D: 3, Dv: 3, attrs: { causal: true, masked: true, dropout: 0.3, seed: 4 } },
+  { B: 3, H: 1, T: 3, S: 4, D: 2, Dv: 3, attrs: { masked: true, keyMask: true } }, // padded keys; the last sample all padding
 ];
 
 describe('attention gradients against finite differences (CPU reference, float64)', () => {
@@ -77,6 +78,7 @@ const AWKWARD: Case[] = [
   { B: 1, H: 2, T: 200, S: 200, D: 32, Dv: 32, attrs: { causal: true } },
   { B: 2, H: 2, T: 13, S: 13, D: 8, Dv: 5, attrs: { causal: true, masked: true } },
   { B: 2, H: 3, T: 17, S: 17, D: 16, Dv: 16, attrs: { masked: true, dropout: 0.3, seed: 11 } },
+  { B: 3, H: 2, T: 13, S: 70, D: 8, Dv: 5, attrs: { masked: true, keyMask: true } }, // padded keys over two key tiles
   { B: 1, H: 1, T: 70, S: 70, D: 128, Dv: 128, attrs: { causal: true, dropout: 0.1, seed: 3 } },
   { B: 700, H: 100, T: 1, S: 3, D: 4, Dv: 4, attrs: {} }, // 70,000 workgroups: a 2-D grid
 ];
@@ -93,7 +95,7 @@ const F64: Tolerance = { atol: 1e-12, rtol: 1e-10, why: 'float64 both ways, summ
 const STATS: Tolerance = { atol: 1e-5, rtol: 1e-5, why: 'a float32 dot product over Dv ≤ 128 terms, and a copy (worst seen 1.1e-6)' };
 
 describe("the CPU backend's attention (cpuFast) against the reference, both in float64", () => {
-  it.each(bothLayouts([...SMALL, ...AWKWARD.slice(0, 5)]).map((c) => [label(c), c] as const))('%s: out, lse, dk‖dv, dq', (_l, c) => {
+  it.each(bothLayouts([...SMALL, ...AWKWARD.slice(0, 6)]).map((c) => [label(c), c] as const))('%s: out, lse, dk‖dv, dq', (_l, c) => {
     const ins = attentionInputs(c, 90);
     const infos = ins.map((t) => t.info);
     const host = ins.map((t) => (t.data instanceof Int32Array ? t.data : Float64Array.from(t.data)));

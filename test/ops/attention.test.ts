@@ -25,6 +25,8 @@ const AWKWARD: Case[] = [
   { B: 2, H: 2, T: 13, S: 13, D: 8, Dv: 5, attrs: { causal: true, masked: true } }, // with fully masked rows
   { B: 2, H: 2, T: 9, S: 13, D: 8, Dv: 8, attrs: { masked: true, scale: 0.5 } },
   { B: 2, H: 3, T: 17, S: 17, D: 16, Dv: 16, attrs: { masked: true, dropout: 0.3, seed: 11 } },
+  { B: 3, H: 2, T: 13, S: 13, D: 8, Dv: 5, attrs: { causal: true, masked: true, keyMask: true } }, // padded keys [B, S]; the last sample all padding
+  { B: 2, H: 2, T: 9, S: 70, D: 8, Dv: 8, attrs: { masked: true, keyMask: true, dropout: 0.3, seed: 5 } }, // two key tiles
   { B: 1, H: 1, T: 70, S: 70, D: 128, Dv: 128, attrs: { causal: true, dropout: 0.1, seed: 3 } }, // the head-dim cap: tiles of 16 keys
   { B: 1, H: 2, T: 65, S: 130, D: 100, Dv: 64, attrs: { dropout: 0.5, seed: 2 ** 32 - 1 } },
 ];
@@ -137,6 +139,8 @@ describe('attention refuses what it cannot do, naming it', () => {
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 6]), f([2, 2, 7, 8])], {}), /k must be f32 \[2, 2, keys, 8\] \(q's batch, heads and headDim\), got f32\[2, 2, 7, 6\]/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 6, 8])], {}), /v must be f32 \[2, 2, 7, valueDim\]/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8]), f([2, 7, 5])], { masked: true }), /mask must be f32 \[2, 5, 7\] \(\[batch, queries, keys\]/],
+    [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8]), f([2, 5, 7])], { masked: true, keyMask: true }), /mask must be f32 \[2, 7\] \(\[batch, keys\]; 1 attend, 0 not\), got f32\[2, 5, 7\]/],
+    [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8])], { keyMask: true }), /keyMask says how the mask is shaped \(\[batch, keys\]\); it needs masked: true/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8])], { dropout: 0.1 }), /takes the inputs q, k, v, step, got fewer/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8]), step], { dropout: 1 }), /dropout must be a number in \[0, 1\), got 1/],
     [() => attention.outputs([f([2, 2, 5, 8]), f([2, 2, 7, 8]), f([2, 2, 7, 8])], { scale: 0 }), /scale must be a finite number > 0, got 0/],
