@@ -10,6 +10,7 @@ import type { Graph, Value } from '../graph/graph.js';
 import { attention, ATTENTION_HEAD_CAP } from '../ops/attention.js';
 import { biasAdd } from '../ops/bias.js';
 import { rateProblem, seedProblem } from '../ops/dropout.js';
+import { multiply } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape } from '../ops/reshape.js';
 import type { InitializerName } from './initializers.js';
@@ -123,6 +124,10 @@ export function multiHeadAttentionLayer(config: MultiHeadAttentionConfig): Layer
     min: 2,
     max: 4,
     checkArgs: (args) => CALL_ARGS.check(args) as CallArgs,
+    maskProblem(masked, args) {
+      const p = parts(masked, args);
+      return p.mask !== null && (p.value || p.key) ? PADDED_AND_MASK : null;
+    },
     outputShape(inputs, args) {
       const s = shapes(inputs, args);
       return [s.T, s.out];
@@ -161,9 +166,13 @@ export function multiHeadAttentionLayer(config: MultiHeadAttentionConfig): Layer
       const k = heads(p.key, wk, bk, dk, 'key');
       const v = heads(p.value, wv, bv, dv, 'value');
       const rate = ctx.training ? config.dropout : 0;
-      const extra = [...(p.mask ? [p.mask] : []), ...(rate > 0 ? [ctx.step()] : [])];
+      // The padded steps of the value and key (an Embedding's maskZero): no query attends them (Keras' value_mask and key_mask).
+      const padded = paddedKeys(g, parts(ctx.masks ?? xs.map(() => null), args), name);
+      if (padded && p.mask) throw new ValueError(`${name}: ${PADDED_AND_MASK}`);
+      const mask = padded ?? p.mask;
+      const extra = [...(mask ? [mask] : []), ...(rate > 0 ? [ctx.step()] : [])];
       // 'bthd': the heads stay inside the steps, as the projections' rows hold them (no transposes, forward or backward).
-      const attrs = { causal: args.useCausalMask === true, scale: 1 / Math.sqrt(dk), dropout: rate, seed: config.seed ?? ctx.seed, masked: p.mask !== null, layout: 'bthd' as const };
+      const attrs = { causal: args.useCausalMask === true, scale: 1 / Math.sqrt(dk), dropout: rate, seed: config.seed ?? ctx.seed, masked: mask !== null, keyMask: padded !== null, layout: 'bthd' as const };
       const [att] = g.apply(attention, [q, k, v, ...extra], attrs, `${name}/attention`);
       // [B, T, H, dv] is rows [B·T, H·dv] as it is: the output projection over the heads together.
       const T = p.query.shape[1];
@@ -177,7 +186,23 @@ export function multiHeadAttentionLayer(config: MultiHeadAttentionConfig): Layer
   const single = (): never => {
     throw new ValueError(`${name}: multiHeadAttention takes [query, value] (the same tensor twice for self-attention); call it in a functional model: ${name}.apply([x, x], { useCausalMask: true })`);
   };
-  return { name, config, activation: 'linear', multi, outputShape: single, params: single, forward: single };
+  // The output's steps are the query's: it hands on the query's mask (Keras' compute_mask).
+  return { name, config, activation: 'linear', masking: 'query', multi, outputShape: single, params: single, forward: single };
+}
+
+const PADDED_AND_MASK = 'takes no attentionMask together with the mask of padded steps (maskZero) that its value or key carries; fold the padding into the attentionMask, or build the embedding without maskZero';
+
+/**
+ * The mask [B, S] of the keys any query may attend, from the masks the value
+ * and key carry (the same tensor in self-attention), or null. A padded query
+ * step attends as a real one; its output stays masked downstream (the loss
+ * and the metrics skip it), where Keras' masked softmax would give it the
+ * mean of the values: either is never read.
+ */
+function paddedKeys(g: Graph, masks: { value: Value | null; key: Value | null }, name: string): Value | null {
+  const { value, key } = masks;
+  if (value && key && value !== key) return g.op(multiply, [value, key], {}, `${name}/padded_keys`);
+  return value ?? key;
 }
 
 /** x [B, T, F] projected by kernel [F, H, size] (+ bias [H, size]) to heads [B, T, H, size] (attention's layout 'bthd'). */

@@ -127,6 +127,7 @@ function forward(g: Graph, spec: ModelSpec, xs: Value[], weights: Value[], fused
       },
       addLoss: (v) => void losses?.push(v),
       mask: carried?.mask ?? null,
+      masks: node.inputs.map((t) => masks[t]?.mask ?? null),
       args: checkCallArgs(layer, node.args),
     };
     const ins = node.inputs.map((t) => values[t]);
@@ -135,6 +136,7 @@ function forward(g: Graph, spec: ModelSpec, xs: Value[], weights: Value[], fused
     const made = inputs + i;
     if (layer.masking === 'make' && layer.computeMask) masks[made] = { mask: layer.computeMask(g, ins[0]), source: layer };
     else if (layer.masking === 'pass' && carried) masks[made] = carried;
+    else if (layer.masking === 'query' && masks[node.inputs[0]]) masks[made] = masks[node.inputs[0]];
   });
   return { outs: outputs.map((t) => values[t]), masks: outputs.map((t) => masks[t]?.mask ?? null), values };
 }

@@ -69,6 +69,8 @@ export interface MultiInput {
    * defaults, or an error that names the unknown one. Absent: none.
    */
   checkArgs?(args: CallArgs): CallArgs;
+  /** Only a layer that takes masks (masking 'query'): why a call whose inputs carry masks where `masked` says cannot be, or null. */
+  maskProblem?(masked: readonly boolean[], args: CallArgs): string | null;
   outputShape(inputs: number[][], args: CallArgs): number[];
   params(inputs: number[][], args: CallArgs): ParamSpec[];
   forward(g: Graph, xs: Value[], weights: readonly Value[], ctx: ForwardContext): Value;
@@ -108,10 +110,12 @@ export interface Layer {
    * maskZero makes (Keras' supports_masking and compute_mask): 'pass' takes
    * it (ForwardContext.mask) and hands it on; 'consume' takes it and hands on
    * none (a recurrent layer giving only its last step); 'make' makes one from
-   * its input (computeMask). Absent: the layer cannot take a mask, and a
-   * model that would hand it one is refused as it is built (maskCarried).
+   * its input (computeMask); 'query' takes each input's (ForwardContext.masks)
+   * and hands on its first input's, as attention's output steps are its
+   * query's. Absent: the layer cannot take a mask, and a model that would
+   * hand it one is refused as it is built (maskCarried).
    */
-  readonly masking?: 'pass' | 'consume' | 'make';
+  readonly masking?: 'pass' | 'consume' | 'make' | 'query';
   /** Only a layer whose masking is 'make': the mask [batch, steps] f32 (1 real, 0 padding) of its input x. */
   computeMask?(g: Graph, x: Value): Value;
   /** Only a layer that takes several inputs: its form over the list (then outputShape, params and forward refuse). */
@@ -144,6 +148,8 @@ export interface ForwardContext {
   addLoss(v: Value): void;
   /** The mask of padded steps reaching the layer, [batch, steps] f32 (1 real, 0 padding), if any (Layer.masking). */
   readonly mask?: Value | null;
+  /** The mask each input carries, in the inputs' order (null: none): what a layer whose masking is 'query' reads. */
+  readonly masks?: readonly (Value | null)[];
   /** A multi-input layer's call arguments (MultiInput.checkArgs' result). */
   readonly args?: CallArgs;
 }
@@ -157,7 +163,7 @@ export function maskCarried(layers: readonly Layer[]): Layer | null {
   for (const layer of layers) {
     if (layer.masking === 'make') source = layer;
     else if (source && layer.masking === 'consume') source = null;
-    else if (source && layer.masking !== 'pass') throw maskRefusal(layer, source);
+    else if (source && layer.masking !== 'pass' && layer.masking !== 'query') throw maskRefusal(layer, source);
   }
   return source;
 }

@@ -93,7 +93,9 @@ export function applyLayer(layer: Layer, given: SymbolicTensor | readonly Symbol
   else firstParams.set(layer, params);
   const source = list.find((t) => t.maskSource)?.maskSource ?? null;
   if (source && !layer.masking) throw maskRefusal(layer, source);
-  const mask = layer.masking === 'make' ? layer : layer.masking === 'pass' ? source : null;
+  const problem = source && layer.multi?.maskProblem?.(list.map((t) => t.maskSource !== null), args);
+  if (problem) throw new ValueError(`${layer.name}: ${problem}`);
+  const mask = layer.masking === 'make' ? layer : layer.masking === 'pass' ? source : layer.masking === 'query' ? list[0].maskSource : null;
   return new SymbolicTensor(out, 'float32', layer.name, { id: ++calls, layer, inputs: list, args }, mask);
 }
 

@@ -120,6 +120,33 @@ describe.each(backends)('multiHeadAttention on %s', (name) => {
     }
   });
 
+  it("padded steps (an embedding's maskZero): no query attends them, and the loss skips them", async () => {
+    // The same layers on 6 steps and on 4: a sample padded from 4 to 6 must give the 4-step model's outputs at its real steps.
+    const [V, D] = [9, 8];
+    const layers = () => [embedding(V, D, { maskZero: true, name: 'tokens' }), multiHeadAttention({ numHeads: 2, keyDim: 4, name: 'attention' }), dense(3, { activation: 'softmax', name: 'head' })] as const;
+    const build = (T: number) => {
+      const [emb, mha, head] = layers();
+      const ids = input({ shape: [T] });
+      const e = emb.apply(ids);
+      return track(model({ inputs: ids, outputs: head.apply(mha.apply([e, e])) }));
+    };
+    const [long, short] = [build(6), build(4)];
+    for (const m of [long, short]) m.compile({ loss: 'sparseCategoricalCrossentropy', backend });
+    const weights = long.paramSpecs().map((p, i) => data(p.shape.reduce((a, b) => a * b, 1), 20 + i));
+    long.setWeights(weights);
+    short.setWeights(weights);
+    const padded = Float32Array.of(3, 1, 4, 1, 0, 0, 2, 7, 1, 8, 2, 8);
+    const got = (await long.predict({ data: padded, shape: [2, 6] })).data;
+    const want = (await short.predict({ data: Float32Array.of(3, 1, 4, 1), shape: [1, 4] })).data;
+    // The same float32 sums over the same 4 keys: padded keys contribute exactly nothing.
+    expectClose(got.subarray(0, 4 * 3), Float64Array.from(want), { atol: 1e-6, rtol: 1e-5, why: 'the same attention over the same keys, the padded ones skipped' }, 'real steps');
+    // The labels at padded steps never count: changing them leaves the loss as it is.
+    const y = Int32Array.of(0, 1, 2, 0, 1, 2, 2, 1, 0, 2, 1, 0);
+    const other = Int32Array.from(y, (v, i) => (i === 4 || i === 5 ? (v + 1) % 3 : v));
+    const [a, b] = [await long.evaluate({ data: padded, shape: [2, 6] }, { data: y, shape: [2, 6] }), await long.evaluate({ data: padded, shape: [2, 6] }, { data: other, shape: [2, 6] })];
+    expect(b.loss).toBe(a.loss);
+  });
+
   it('dropout on the attention probabilities: only while training', async () => {
     const x = input({ shape: [5, 4] });
     const net = track(model({ inputs: x, outputs: flatten().apply(multiHeadAttention({ numHeads: 2, keyDim: 3, dropout: 0.5 }).apply([x, x])) }));
@@ -152,5 +179,11 @@ describe('multiHeadAttention refuses by name', () => {
     expect(() => multiHeadAttention({ numHeads: 2, keyDim: 3, num_heads: 2 } as never)).toThrow(/num_heads/);
     expect(() => multiHeadAttention({ numHeads: 2, keyDim: 3, name: 'att' }).apply([q, q], { attentionMask: input({ shape: [4, 5] }) })).toThrow(/att: the attentionMask must be \[queries, keys\] = \[4, 4\] per sample, got \[4, 5\]/);
     expect(() => dense(2).apply([q, q], { useCausalMask: true })).toThrow(/takes one input, got a list of 2|takes no call arguments/);
+    // A mask of padded steps: the output carries the query's; an attentionMask beside it is refused.
+    const ids = input({ shape: [4] });
+    const e = embedding(10, 6, { maskZero: true }).apply(ids);
+    expect(() => multiHeadAttention({ numHeads: 2, keyDim: 3, name: 'att' }).apply([e, e], { attentionMask: input({ shape: [4, 4] }) })).toThrow(/att: takes no attentionMask together with the mask of padded steps \(maskZero\) that its value or key carries/);
+    expect(() => flatten({ name: 'f' }).apply(multiHeadAttention({ numHeads: 2, keyDim: 3 }).apply([e, q]))).toThrow(/f: cannot take the mask of embedding_\d+ \(maskZero\)/);
+    expect(flatten().apply(multiHeadAttention({ numHeads: 2, keyDim: 3 }).apply([q, e])).shape).toEqual([null, 24]);
   });
 });
