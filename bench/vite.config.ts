@@ -16,7 +16,7 @@ export default defineConfig({
     target: 'node20',
     sourcemap: true,
     rollupOptions: {
-      input: { main: 'bench/main.ts', worker: 'bench/worker.ts' },
+      input: { main: 'bench/main.ts', worker: 'bench/worker.ts', 'gpt-step': 'bench/gpt-step.ts' },
       output: { format: 'es', entryFileNames: '[name].js' },
     },
   },
