@@ -26,6 +26,10 @@
 //   1: C = f(op(A)·op(B) + bias), bias = ep[N]: Dense's bias and activation
 //   2: C = (op(A)·op(B)) · f'(x), from y = f(x) = ep[M,N]: the gradient
 //      flowing back through an activation
+//   3: C = op(A)·op(B) + r, r = ep[M,N]: a gradient added to the sum of
+//      those before it (a tensor read by several ops)
+//   4: C = f(op(A)·op(B) + bias) + r, bias = ep[N], r = ep2[M,N]: a Dense
+//      branch added to a residual
 // f is the activation ACT (KIND in activation.wgsl) with ALPHA; the kinds
 // are those whose gradient needs only y (gradFromOutput).
 
@@ -42,8 +46,10 @@ struct Dims {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> d: Dims;
-// The epilogue's operand. WGSL has no optional bindings: plain launches bind A here too.
+// The epilogue's operands. WGSL has no optional bindings: launches that read
+// fewer bind A in their place.
 @group(0) @binding(4) var<storage, read> ep: array<f32>;
+@group(0) @binding(5) var<storage, read> ep2: array<f32>;
 
 override EPILOGUE: u32 = 0u;
 override ACT: u32 = 0u;
@@ -57,20 +63,36 @@ override ALPHA: f32 = 0.0;
 // Vectors keep the code small: llvmpipe compiles each stored element's copy.
 alias V = vec4f;
 
+// Whether ep holds a value per element of C (EPILOGUE 2, 3) rather than per column.
+fn perElement() -> bool {
+  return EPILOGUE == 2u || EPILOGUE == 3u;
+}
+
 // The epilogue's operand at row `row`, columns c0..c0+3: the bias (EPILOGUE
-// 1, the same for every row) or y (2). Columns past the edge read a clamped
-// index; their results are never stored.
+// 1 and 4, the same for every row), y (2) or r (3). Columns past the edge
+// read a clamped index; their results are never stored.
 fn operand4(row: u32, c0: u32) -> vec4f {
   let last = d.N - 1u;
   var at = vec4u(min(c0, last), min(c0 + 1u, last), min(c0 + 2u, last), min(c0 + 3u, last));
-  if (EPILOGUE == 2u) { at += row * d.N; }
+  if (perElement()) { at += row * d.N; }
   return vec4f(ep[at.x], ep[at.y], ep[at.z], ep[at.w]);
 }
 
-// C's values finished as EPILOGUE says, given the operand o at their place.
-fn finish4(v: vec4f, o: vec4f) -> vec4f {
+// EPILOGUE 4's residual at row `row`, columns c0..c0+3, clamped as operand4.
+fn residual4(row: u32, c0: u32) -> vec4f {
+  let last = d.N - 1u;
+  let at = row * d.N + vec4u(min(c0, last), min(c0 + 1u, last), min(c0 + 2u, last), min(c0 + 3u, last));
+  return vec4f(ep2[at.x], ep2[at.y], ep2[at.z], ep2[at.w]);
+}
+
+// C's values at row `row`, columns c0..c0+3, finished as EPILOGUE says,
+// given the operand o at their place. Each step is rounded to f32 as the
+// unfused launches store it.
+fn finish4(v: vec4f, o: vec4f, row: u32, c0: u32) -> vec4f {
   if (EPILOGUE == 1u) { return activate(v + o, ALPHA, ACT); }
   if (EPILOGUE == 2u) { return v * activateGradOfOutput(o, ALPHA, ACT); }
+  if (EPILOGUE == 3u) { return v + o; }
+  if (EPILOGUE == 4u) { return activate(v + o, ALPHA, ACT) + residual4(row, c0); }
   return v;
 }
 
@@ -108,13 +130,13 @@ fn storeBlock(acc: mat4x4f, r0: u32, c0: u32) {
   // Loaded once, not per row: each load is index-clamped, and 16 inlined
   // copies of them more than doubled llvmpipe's compile time of matmul_mat16.
   var bias = vec4f();
-  if (EPILOGUE == 1u) { bias = operand4(r0, c0); }
+  if (EPILOGUE == 1u || EPILOGUE == 4u) { bias = operand4(r0, c0); }
   for (var r = 0u; r < 4u; r++) {
     let row = r0 + r;
     if (row >= d.M) { return; }
     var o = bias;
-    if (EPILOGUE == 2u) { o = operand4(row, c0); }
-    let v = finish4(acc[r], o);
+    if (perElement()) { o = operand4(row, c0); }
+    let v = finish4(acc[r], o, row, c0);
     for (var q = 0u; q < 4u; q++) {
       if (c0 + q < d.N) { c[row * d.N + c0 + q] = v[q]; }
     }
@@ -202,7 +224,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
     for (var j = 0u; j < TPT; j++) {
       let row = m0 + lid.y + i * TS;
       let col = n0 + lid.x + j * TS;
-      if (row < d.M && col < d.N) { c[row * d.N + col] = finish4(vec4f(acc[i * TPT + j]), operand4(row, col)).x; }
+      if (row < d.M && col < d.N) { c[row * d.N + col] = finish4(vec4f(acc[i * TPT + j]), operand4(row, col), row, col).x; }
     }
   }
 }

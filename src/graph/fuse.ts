@@ -1,12 +1,14 @@
 import { activation, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import type { ActivationAttrs } from '../ops/activation.js';
 import { biasAdd } from '../ops/bias.js';
-import { accumulate, fill } from '../ops/elementwise.js';
+import { accumulate, add, fill } from '../ops/elementwise.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward, softmaxCrossEntropyWithGrad } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
-import { matmulActivationGrad, matmulBiasActivation } from '../ops/matmul-epilogue.js';
+import type { MatmulActivationAttrs } from '../ops/matmul-epilogue.js';
+import { matmulActivationGrad, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../ops/matmul-epilogue.js';
 import type { BroadcastScalarAttrs } from '../ops/reduce.js';
 import { broadcastScalar, reduceSum, reduceSumInto } from '../ops/reduce.js';
+import { reshape } from '../ops/reshape.js';
 import type { Graph, Node, Value } from './graph.js';
 
 /** What fuse did: launches removed as dead, and chains folded into one launch. */
@@ -22,12 +24,17 @@ export interface FuseStats {
  * nothing else reads what lies between them:
  *   matmul → biasAdd [→ activation]        ⇒ matmulBiasActivation (a Dense forward)
  *   matmul → activationBackwardFromOutput  ⇒ matmulActivationGrad (the gradient into the layer below)
+ *   matmul → biasAdd [→ activation] → add  ⇒ matmulBiasActivationAdd (a branch into its residual)
+ *   matmul → add                           ⇒ matmulAdd            (a gradient into the sum of a tensor's gradients)
  *   reduceSum → accumulate                 ⇒ reduceSumInto        (a loss or metric into its total)
  *   fill → broadcastScalar                 ⇒ fill                 (the loss gradient's constant seed)
  * A chain folds only where each intermediate is a temp with a single reader
  * and not in `keep`, and where nothing between its first and last launch
  * updates an operand in place; the fused launch takes the last one's position
- * and output value, so the rest of the graph is unchanged. Last, a softmax
+ * and output value, so the rest of the graph is unchanged. Before an add
+ * the chain may pass one reshape (a view: [B·T, F] rows back to [B, T, F]);
+ * the fused launch then works on rows, between reshapes of its residual and
+ * its sum that launch nothing. Last, a softmax
  * cross-entropy and its backward become one launch (fuseLossWithGrad).
  * `keep` names the temps the caller reads.
  */
@@ -42,20 +49,23 @@ export function fuse(g: Graph, keep: readonly Value[] = []): FuseStats {
     return v.role === 'temp' && !kept.has(v) && r?.length === 1 ? r[0] : null;
   };
 
-  const replaced = new Map<Node, Node>();
+  const replaced = new Map<Node, Node[]>();
   const removed = new Set<Node>();
   for (const first of g.nodes) {
     if (removed.has(first)) continue;
-    const chain = chainFrom(first, onlyReader);
-    if (!chain) continue;
-    const { nodes, fused } = chain;
+    const chain = chainFrom(g, first, onlyReader);
+    if (!chain || chain.nodes.some((n) => removed.has(n))) continue;
+    const { nodes, fused, residual } = chain;
     const from = position.get(first)!;
     const to = position.get(nodes[nodes.length - 1])!;
-    if (g.nodes.slice(from + 1, to).some((n) => g.expand(n.outputs).some((o) => fused.inputs.includes(o)))) continue;
+    // The first launch read its operands at `from`: none may change before `to`. The residual is
+    // read only at `to`, so it may be computed in between (a gradient summed after this one's matmul).
+    const operands = new Set(fused.flatMap((n) => n.inputs));
+    if (g.nodes.slice(from + 1, to).some((n) => g.expand(n.outputs).some((o) => operands.has(o) && (n.kernel.inout || o !== residual)))) continue;
     nodes.forEach((n) => removed.add(n));
     replaced.set(nodes[nodes.length - 1], fused);
   }
-  const next = g.nodes.flatMap((n) => (replaced.has(n) ? [replaced.get(n)!] : removed.has(n) ? [] : [n]));
+  const next = g.nodes.flatMap((n) => replaced.get(n) ?? (removed.has(n) ? [] : [n]));
   g.nodes.splice(0, g.nodes.length, ...next);
   return { pruned, fused: replaced.size + fuseLossWithGrad(g) };
 }
@@ -84,42 +94,79 @@ function fuseLossWithGrad(g: Graph): number {
   return fused;
 }
 
-type Chain = { nodes: Node[]; fused: Node };
+/** A chain's launches, what replaces them (in order), and the residual its add reads, if any. */
+type Chain = { nodes: Node[]; fused: Node[]; residual?: Value };
+type OnlyReader = (v: Value) => Node | null;
 
 /** The chain a launch starts, if any: its launches (`first` first) and the one that replaces them. */
-function chainFrom(first: Node, onlyReader: (v: Value) => Node | null): Chain | null {
+function chainFrom(g: Graph, first: Node, onlyReader: OnlyReader): Chain | null {
   const out = first.outputs[0];
   const r = out && onlyReader(out);
   if (!r) return null;
-  if (first.kernel === matmul) return matmulChain(first, r, onlyReader);
+  if (first.kernel === matmul) return matmulChain(g, first, r, onlyReader);
   if (first.kernel === reduceSum && r.kernel === accumulate) {
-    return { nodes: [first, r], fused: { kernel: reduceSumInto, attrs: r.attrs, inputs: first.inputs, outputs: r.outputs } };
+    return { nodes: [first, r], fused: [{ kernel: reduceSumInto, attrs: r.attrs, inputs: first.inputs, outputs: r.outputs }] };
   }
   if (first.kernel === fill && r.kernel === broadcastScalar) {
     // broadcastScalar multiplies in f32: scale · value, both f32, rounded once.
     const { shape, scale } = r.attrs as BroadcastScalarAttrs;
     const value = Math.fround(Math.fround(scale) * Math.fround(first.attrs.value));
-    return { nodes: [first, r], fused: { kernel: fill, attrs: { shape, value }, inputs: [], outputs: r.outputs } };
+    return { nodes: [first, r], fused: [{ kernel: fill, attrs: { shape, value }, inputs: [], outputs: r.outputs }] };
   }
   return null;
 }
 
-function matmulChain(m: Node, r: Node, onlyReader: (v: Value) => Node | null): Chain | null {
+function matmulChain(g: Graph, m: Node, r: Node, onlyReader: OnlyReader): Chain | null {
   const z = m.outputs[0];
   if (r.kernel === biasAdd && r.inputs[0] === z && r.inputs[1] !== z) {
     const a = onlyReader(r.outputs[0]);
     const act = a && a.kernel === activation && gradFromOutput(a.attrs as ActivationAttrs) ? a : null;
     const activationAttrs: ActivationAttrs = act ? act.attrs : { kind: 'linear' };
-    return {
-      nodes: act ? [m, r, act] : [m, r],
-      fused: { kernel: matmulBiasActivation, attrs: { ...m.attrs, activation: activationAttrs }, inputs: [...m.inputs, r.inputs[1]], outputs: (act ?? r).outputs },
-    };
+    const nodes = act ? [m, r, act] : [m, r];
+    const dense: Node = { kernel: matmulBiasActivation, attrs: { ...m.attrs, activation: activationAttrs }, inputs: [...m.inputs, r.inputs[1]], outputs: (act ?? r).outputs };
+    return intoSum(g, nodes, dense, matmulBiasActivationAdd, onlyReader) ?? { nodes, fused: [dense] };
   }
   if (r.kernel === activationBackwardFromOutput && r.inputs[1] === z && r.inputs[0] !== z) {
     return {
       nodes: [m, r],
-      fused: { kernel: matmulActivationGrad, attrs: { ...m.attrs, activation: r.attrs }, inputs: [...m.inputs, r.inputs[0]], outputs: r.outputs },
+      fused: [{ kernel: matmulActivationGrad, attrs: { ...m.attrs, activation: r.attrs }, inputs: [...m.inputs, r.inputs[0]], outputs: r.outputs }],
     };
   }
-  return null;
+  const linear: MatmulActivationAttrs = { ...m.attrs, activation: { kind: 'linear' } };
+  return intoSum(g, [m], { ...m, attrs: linear }, matmulAdd, onlyReader);
+}
+
+/**
+ * `nodes` (ending in `done`'s launch, whose output is C [M, N]) followed,
+ * through at most one reshape, by add(C, r) or add(r, C): one launch of
+ * `kernel`, `done`'s inputs and r, writing the sum. Where the add works on
+ * another shape than C's rows, r is viewed as rows and the sum as the add's
+ * shape (reshapes: no launch; a kept sum keeps its rows, as the executor
+ * keeps a view's storage); a packed member, whose storage the pack places,
+ * is left unfused. add's alpha must be 1.
+ */
+function intoSum(g: Graph, nodes: Node[], done: Node, kernel: typeof matmulAdd, onlyReader: OnlyReader): Chain | null {
+  const c = done.outputs[0];
+  let next = onlyReader(c);
+  const chain = [...nodes];
+  let mine = c;
+  if (next?.kernel === reshape) {
+    chain.push(next);
+    mine = next.outputs[0];
+    next = onlyReader(mine);
+  }
+  if (!next || next.kernel !== add || (next.attrs.alpha ?? 1) !== 1 || next.inputs[0] === next.inputs[1]) return null;
+  const residual = next.inputs[0] === mine ? next.inputs[1] : next.inputs[0];
+  const sum = next.outputs[0];
+  const rows = [...c.shape];
+  const isRows = (v: Value) => v.shape.length === rows.length && v.shape.every((d, i) => d === rows[i]);
+  if (!isRows(sum) && g.expand([sum]).length > 1) return null;
+  const r = isRows(residual) ? residual : g.temp(`${residual.name}/rows`, rows);
+  const out = isRows(sum) ? sum : g.temp(`${sum.name}/rows`, rows);
+  const fused: Node[] = [
+    ...(r === residual ? [] : [{ kernel: reshape, attrs: { shape: rows }, inputs: [residual], outputs: [r] }]),
+    { kernel, attrs: done.attrs, inputs: [...done.inputs, r], outputs: [out] },
+    ...(out === sum ? [] : [{ kernel: reshape, attrs: { shape: [...sum.shape] }, inputs: [out], outputs: [sum] }]),
+  ];
+  return { nodes: [...chain, next], fused, residual };
 }

@@ -53,6 +53,11 @@ export class Graph {
     return this.value(name, shape, dtype, 'state');
   }
 
+  /** A new temp value that no node writes yet: for passes that rewrite nodes in place (graph/fuse.ts). */
+  temp(name: string, shape: Shape, dtype: DType = 'f32'): Value {
+    return this.value(name, shape, dtype, 'temp');
+  }
+
   /** Records a kernel writing new values; returns them. Shapes are checked now, not when it runs. */
   apply<A>(kernel: Kernel<A>, inputs: readonly Value[], attrs: A, name = kernel.name): Value[] {
     if (kernel.inout) throw new ValueError(`graph: ${kernel.name} updates its outputs in place; record it with update()`);

@@ -46,6 +46,7 @@ export const NOT_DIFFERENTIABLE = {
   softmaxCrossEntropyBackward: 'a loss gradient', sigmoidBinaryCrossEntropyBackward: 'a loss gradient', meanSquaredErrorBackward: 'a loss gradient',
   meanAbsoluteErrorBackward: 'a loss gradient', hingeBackward: 'a loss gradient', nllBackward: 'a loss gradient',
   matmulBiasActivation: 'a fusion graph/fuse.ts makes after autodiff', matmulActivationGrad: 'a fusion graph/fuse.ts makes after autodiff',
+  matmulAdd: 'a fusion graph/fuse.ts makes after autodiff', matmulBiasActivationAdd: 'a fusion graph/fuse.ts makes after autodiff',
   softmaxCrossEntropyWithGrad: 'a fusion graph/fuse.ts makes after autodiff', reduceSumInto: 'a fusion graph/fuse.ts makes after autodiff',
   argmaxAccuracy: 'a metric (piecewise constant)', binaryAccuracy: 'a metric (piecewise constant)',
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',

@@ -124,10 +124,11 @@ export const matmul = defineKernel<MatmulAttrs>({
 /**
  * The launch of C = op(A)·op(B) in the variant the adapter and shape call
  * for, storing through the epilogue `epilogue` names (matmul.wgsl), whose
- * operand, input `operand`, binds after the uniform block. Plain matmuls
- * bind A there (it goes unread).
+ * operands, the inputs `operands` names (ep, then ep2), bind after the
+ * uniform block. Where a launch reads fewer, A binds in their place (it goes
+ * unread there).
  */
-export function matmulLaunch(inputs: readonly TensorInfo[], attrs: MatmulAttrs, ctx: GpuContext, epilogue: Record<string, number> = {}, operand = 0): GpuLaunch {
+export function matmulLaunch(inputs: readonly TensorInfo[], attrs: MatmulAttrs, ctx: GpuContext, epilogue: Record<string, number> = {}, operands: readonly number[] = []): GpuLaunch {
   const { M, N, K } = matmulDims(inputs, attrs);
   const variant = chooseVariant(attrs, ctx, { M, N, K });
   const [wx, wy] = matmulWorkgroupSize(variant, ctx);
@@ -140,7 +141,7 @@ export function matmulLaunch(inputs: readonly TensorInfo[], attrs: MatmulAttrs, 
     params: [['u32', M], ['u32', N], ['u32', K]],
     workgroups: [Math.ceil(N / (per * wx)), Math.ceil(M / (per * wy)), 1],
     leading: 2,
-    extra: [operand],
+    extra: [operands[0] ?? 0, operands[1] ?? 0],
   };
 }
 

@@ -86,6 +86,13 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   matmulActivationGrad: [
     { name: 'matmulActivationGrad sigmoid A·Bᵀ 67×129×33', inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'sigmoid' } } },
   ],
+  matmulAdd: [
+    { name: 'matmulAdd A·Bᵀ 67×129×33', inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'linear' } } },
+  ],
+  matmulBiasActivationAdd: [
+    { name: 'matmulBiasActivationAdd linear 67×129×33', inputs: [f32([B, 129]), f32([129, 33]), f32([33]), f32([B, 33])], attrs: { activation: { kind: 'linear' } } },
+    { name: 'matmulBiasActivationAdd relu 67×129×33 (tiled)', inputs: [f32([B, 129]), f32([129, 33]), f32([33]), f32([B, 33])], attrs: { activation: { kind: 'relu' }, variant: 'tiled' } },
+  ],
   biasAdd: [{ name: 'biasAdd 67×13', inputs: [x, f32([C])], attrs: {} }],
   biasGrad: [{ name: 'biasGrad 67×13', inputs: [x], attrs: {} }],
   conv2d: [

@@ -6,7 +6,8 @@ import { activation, activationBackwardFromOutput } from '../../src/ops/activati
 import { biasAdd } from '../../src/ops/bias.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
 import { MATMUL_VARIANTS, matmul } from '../../src/ops/matmul.js';
-import { matmulActivationGrad, matmulBiasActivation } from '../../src/ops/matmul-epilogue.js';
+import { add } from '../../src/ops/elementwise.js';
+import { matmulActivationGrad, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../../src/ops/matmul-epilogue.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
@@ -68,6 +69,28 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
     expectClose(got, want, SAME, `${tag(form, act)} ${shape.join('x')} backward`);
   }
 
+  /**
+   * op(A)·op(B) + r and f(op(A)·op(B) + bias) + r fused, against matmul,
+   * biasAdd, activation and add one by one: the sum of a tensor's gradients
+   * and a branch into its residual, each with the other addend first as the
+   * graph has it.
+   */
+  async function sums(form: MatmulAttrs, act: ActivationAttrs, shape: [number, number, number], seed: number) {
+    const [a, b] = operands(seed, shape, form);
+    const [M, , N] = shape;
+    const bias = randn(rng(seed + 3), [N], -1, 1);
+    const r = randn(rng(seed + 4), [M, N], -2, 2);
+    const [c] = await runOn(be, matmul, [a, b], form);
+    const [gotSum] = await runOn(be, matmulAdd, [a, b, r], { ...form, activation: { kind: 'linear' } });
+    const [wantSum] = await runOn(be, add, [r, tensor([M, N], c)], {});
+    expectClose(gotSum, wantSum, SAME, `${tag(form, act)} ${shape.join('x')} matmulAdd`);
+    const [z] = await runOn(be, biasAdd, [tensor([M, N], c), bias], {});
+    const [y] = await runOn(be, activation, [tensor([M, N], z)], act);
+    const [gotBranch] = await runOn(be, matmulBiasActivationAdd, [a, b, bias, r], { ...form, activation: act });
+    const [wantBranch] = await runOn(be, add, [r, tensor([M, N], y)], {});
+    expectClose(gotBranch, wantBranch, SAME, `${tag(form, act)} ${shape.join('x')} matmulBiasActivationAdd`);
+  }
+
   // Every variant (each stores C its own way) on every shape; the epilogue is
   // blind to transposes, so the forms and the kinds are taken in turn.
   let turn = 0;
@@ -76,9 +99,10 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
       const form = { ...FORMS[turn % FORMS.length], variant };
       const act = KINDS[turn++ % KINDS.length];
       const seed = turn * 7;
-      it(`${tag(form, act)} ${shape.join('x')}: fused = unfused, forward and backward`, async () => {
+      it(`${tag(form, act)} ${shape.join('x')}: fused = unfused, forward, backward and the sums`, async () => {
         await forward(form, act, shape, seed + shape[0]);
         await backward(form, act, shape, seed + shape[1]);
+        await sums(form, act, shape, seed + shape[2]);
       });
     }
   }
@@ -86,6 +110,11 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
   it.each(KINDS)('every kind at a Dense-sized shape (128×784×130): %o', async (act) => {
     await forward({}, act, [128, 784, 130], 3);
     await backward({ transB: true }, act, [128, 130, 784], 4);
+  });
+
+  it("the sums at a GPT block's shapes (2048×128×128, 2048×512×128; large enough for tiled128's grid)", async () => {
+    await sums({ transB: true }, { kind: 'linear' }, [2048, 128, 128], 5);
+    await sums({}, { kind: 'linear' }, [2048, 512, 128], 6);
   });
 
   it('agrees with the float64 reference of the whole chain', async () => {
@@ -96,6 +125,11 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
     const [want] = reference(matmulBiasActivation, [a, b, bias], { activation: act });
     // K·U relative on each dot product (|A||B| ≤ 70·2.25), tanh' ≤ 1, plus tanh's own 22U.
     expectClose(got, want, { atol: 70 * 2.25 * 70 * U * 1.01 + 1e-7, rtol: 30 * U, why: 'γ_K·|A||B| carried through tanh (slope ≤ 1), tanh\'s WGSL error' }, 'tanh chain');
+    // The residual added last: one more rounding of a sum up to |tanh| + |r| ≤ 3.
+    const r = randn(rng(11), [33, 45], -2, 2);
+    const [gotBranch] = await runOn(be, matmulBiasActivationAdd, [a, b, bias, r], { activation: act });
+    const [wantBranch] = reference(matmulBiasActivationAdd, [a, b, bias, r], { activation: act });
+    expectClose(gotBranch, wantBranch, { atol: 70 * 2.25 * 70 * U * 1.01 + 1e-7 + 3 * U, rtol: 30 * U, why: "the chain's bound, and the sum's rounding" }, 'tanh chain + residual');
   });
 
   it('refuses a wrong operand shape, a missing operand, an activation that needs its input', () => {
@@ -107,6 +141,10 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
     expect(() => be.run(matmulBiasActivation, [a, b, be.allocate([4])], [c], relu)).toThrow(/bias must be f32\[5\] to match C f32\[3, 5\], got f32\[4\]/);
     expect(() => be.run(matmulActivationGrad, [a, b, be.allocate([5, 3])], [c], relu)).toThrow(/y must be f32\[3, 5\]/);
     expect(() => be.run(matmulBiasActivation, [a, b], [c], relu)).toThrow(/expects three inputs, A, B and bias/);
+    expect(() => be.run(matmulBiasActivationAdd, [a, b, be.allocate([5])], [c], relu)).toThrow(/expects four inputs, A, B, bias and r/);
+    expect(() => be.run(matmulBiasActivationAdd, [a, b, be.allocate([5]), be.allocate([5, 3])], [c], relu)).toThrow(/r must be f32\[3, 5\] to match C f32\[3, 5\], got f32\[5, 3\]/);
+    expect(() => be.run(matmulAdd, [a, b, be.allocate([15])], [c], { activation: { kind: 'linear' } })).toThrow(/matmulAdd: r must have rank 2, got f32\[15\]/);
+    expect(() => be.run(matmulAdd, [a, b, be.allocate([3, 5])], [c], relu)).toThrow(/matmulAdd: .* its activation must be 'linear', got 'relu'/);
     expect(() => be.run(matmulBiasActivation, [a, b, be.allocate([5])], [c], { activation: { kind: 'gelu' } })).toThrow(ValueError);
     expect(() => be.run(matmulBiasActivation, [a, b, be.allocate([5])], [c], { activation: { kind: 'gelu' } })).toThrow(/'gelu' cannot ride in a matmul epilogue/);
   });
