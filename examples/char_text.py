@@ -48,7 +48,7 @@ def loss_of(model, x, y, batch=256):
 
 
 def train(seed, make_model, epochs, lr, batch, vocabulary, train_set, test_set):
-    """torch.manual_seed(seed), then make_model() and Adam (betas 0.9/0.999, eps 1e-7: Keras'); prints each epoch and a JSON line."""
+    """torch.manual_seed(seed), then make_model() and Adam (betas 0.9/0.999, eps 1e-7: Keras'); prints each epoch and a JSON line; returns the model."""
     torch.manual_seed(seed)
     model = make_model()
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)
@@ -71,3 +71,4 @@ def train(seed, make_model, epochs, lr, batch, vocabulary, train_set, test_set):
     test_loss = loss_of(model, *test_set)
     print(json.dumps({'seed': seed, 'epochs': epochs, 'train_loss': round(total / chars, 4), 'test_nats_per_char': round(test_loss, 4),
                       'seconds': round(time.time() - start, 1)}), flush=True)
+    return model

@@ -6,7 +6,10 @@ import type { ImportPytorchOptions, PytorchArchitecture } from '../interop/impor
 import { importPytorch } from '../interop/import-pytorch.js';
 import type { Model } from '../nn/model.js';
 import { loadModel, saveModel } from '../nn/saving.js';
+import { gpt } from '../nn/gpt.js';
 import { oneOf, parseArgs } from './args.js';
+import { BUILTIN_TEXT, loadData } from './data.js';
+import { int, parseGpt } from './train-options.js';
 import { checkOutputPath } from './output.js';
 
 export const IMPORT_HELP = `import flags:
@@ -15,6 +18,10 @@ export const IMPORT_HELP = `import flags:
   --input-shape S             the sample shape webgrad takes: 784, or 28,28,1 for images (NHWC)
   --activation relu           the hidden activation (as train's)
   --output-activation softmax what follows the last Linear: softmax (torch's logits become probabilities), linear, sigmoid
+  --layers gptW:B:H           a GPT of width W, B blocks, H heads (src/nn/gpt.ts; gpt: 128:4:4), with --data and --context:
+  --data FILE.txt             the text the torch model was trained on: its sorted characters are the vocabulary
+                              (webgrad-docs: the built-in corpus), so that generate reads and writes the same ids
+  --context N                 the GPT's context, its position table's rows (default 64, as train's)
   --like MODEL.safetensors    instead of --layers: the architecture of a webgrad model file, Sequential or functional
                               (a GPT too): its topology, and what the weights do not hold (its loss and metrics,
                               a character model's vocabulary, class names); never its weights
@@ -39,7 +46,7 @@ function lossFor(last: string): { loss: string; metrics: string[] } {
 }
 
 export async function importCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['layers', 'input-shape', 'activation', 'output-activation', 'like', 'modules', 'flatten-order', 'out'], []);
+  const args = parseArgs(argv, ['layers', 'input-shape', 'activation', 'output-activation', 'like', 'modules', 'flatten-order', 'out', 'data', 'context'], []);
   const f = args.flags;
   const [file, ...extra] = args.positional;
   if (!file || extra.length) throw new ValueError('import takes one torch state_dict file: webgrad import TORCH.safetensors --layers SPEC --input-shape S --out MODEL.safetensors');
@@ -64,7 +71,17 @@ export async function importCommand(argv: string[]): Promise<number> {
     architecture = like.topology();
     carried = { compileOptions: like.compileOptions, vocabulary: like.vocabulary, classNames: like.classNames };
     like.dispose();
+  } else if (parseGpt(f.get('layers'))) {
+    const given = ['input-shape', 'activation', 'output-activation'].find((k) => f.has(k));
+    if (given) throw new ValueError(`import: --${given} does not apply to --layers ${f.get('layers')}: a GPT reads token ids and ends in a softmax over its vocabulary`);
+    if (!f.has('data')) throw new ValueError(`import: --layers ${f.get('layers')} needs --data FILE.txt, the text the torch model was trained on: its characters are the vocabulary`);
+    // The text as train cuts it (its seed only splits CSV files): the vocabulary, and the context checked against the text's length.
+    const text = loadData({ data: f.get('data'), seed: 0, context: f.has('context') ? int('context', f.get('context'), 1) : undefined });
+    if (!text.vocabulary) throw new ValueError(`import: --data ${f.get('data')} is not text (a .txt or .md file, or ${BUILTIN_TEXT}); a GPT's vocabulary comes from the text it was trained on`);
+    architecture = gpt({ vocabularySize: text.vocabulary.length, contextLength: text.train.xShape[1], ...parseGpt(f.get('layers'))! }).topology();
+    carried = { compileOptions: { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] }, vocabulary: text.vocabulary, classNames: null };
   } else {
+    for (const k of ['data', 'context']) if (f.has(k)) throw new ValueError(`import: --${k} goes with --layers gptW:B:H (a GPT's vocabulary and context); --layers ${f.get('layers') ?? ''} --input-shape S takes none`);
     if (!options.inputShape) throw new ValueError('import: --layers needs --input-shape, the sample shape (784, or 28,28,1 for images)');
     architecture = f.get('layers')!;
   }

@@ -219,6 +219,18 @@ describe('the PyTorch import of functional models', () => {
     const generated = await runCli(['generate', out, '--length', '20', '--prompt', 'ab', '--seed', '1', '--backend', 'cpu', '--json']);
     expect(generated.err).toBe('');
     expect(lastJson(generated.out).text).toMatch(/^[\n a-e]{20}$/);
+    // Without a webgrad file: --layers gptW:B:H, the vocabulary from the text torch trained on (7 characters), the context given.
+    writeFileSync(join(dir, 'text.txt'), 'abc de\n'.repeat(30));
+    const fromText = join(dir, 'from-text.safetensors');
+    const byText = await runCli(['import', join(dir, 'gpt.safetensors'), '--layers', `gpt${W}:${B}:${H}`, '--data', join(dir, 'text.txt'), '--context', String(T), '--modules', modules.join(','), '--out', fromText]);
+    expect(byText.err).toBe('');
+    expect(byText.code).toBe(0);
+    const again = await runCli(['generate', fromText, '--length', '20', '--prompt', 'ab', '--seed', '1', '--backend', 'cpu', '--json']);
+    // The same weights and vocabulary as the --like import: the same text.
+    expect(lastJson(again.out).text).toBe(lastJson(generated.out).text);
+    const refused = await runCli(['import', join(dir, 'gpt.safetensors'), '--layers', `gpt${W}:${B}:${H}`, '--modules', modules.join(','), '--out', fromText]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain(`import: --layers gpt${W}:${B}:${H} needs --data FILE.txt, the text the torch model was trained on`);
   }, 60_000);
 });
 
