@@ -89,19 +89,22 @@ describe.each(backends)('a CNN on %s', (name) => {
     g.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - c[i][j]), `weight ${i}[${j}]`).toBeLessThan(1e-5)));
   });
 
-  it('a small CNN learns the built-in digits: at least 92% test accuracy after 3 epochs', async () => {
+  it('a small CNN learns the built-in digits: at least 87% test accuracy after one epoch on 4,000 of them', async () => {
     const { train, test } = loadBuiltinMnist();
+    const n = 4000;
     const m = sequential([
       conv2d(8, 3, { activation: 'relu', inputShape: [28, 28, 1] }),
       maxPooling2d(2),
       flatten(),
       dense(10, { activation: 'softmax' }),
     ], { seed: 1 }).compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], backend: name });
-    // Measured: 92.90% on both backends (seed 1); 2 epochs gave 92.30%, 5 gave 93.95%.
-    await m.fit({ data: train.x, shape: train.xShape }, { data: train.y, shape: train.yShape }, { epochs: 3, batchSize: 32, ...quiet });
+    // Measured: 88.30% on both backends (seed 1; seed 2 gave 89.95%). With the convolution frozen (no gradient
+    // through it) the dense layer alone reaches 86.05%, so the bound needs the conv layer to learn. Three epochs
+    // on all 8,000 (92.90%) took six times as long.
+    await m.fit({ data: train.x.subarray(0, n * 784), shape: [n, 28, 28, 1] }, { data: train.y.subarray(0, n), shape: [n] }, { epochs: 1, batchSize: 16, ...quiet });
     const { accuracy } = await m.evaluate({ data: test.x, shape: test.xShape }, { data: test.y, shape: test.yShape });
     console.log(`CNN conv8-pool-dense on the built-in digits, ${name}: test accuracy ${(accuracy * 100).toFixed(2)}%`);
-    expect(accuracy).toBeGreaterThanOrEqual(0.92);
+    expect(accuracy).toBeGreaterThanOrEqual(0.87);
     m.dispose();
   }, 300_000);
 });
