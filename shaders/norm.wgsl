@@ -11,6 +11,7 @@
 // accumulate_moments:    merges x's mean[c], var[c] into running ones over every row seen, in place
 // layer_norm:            per row: mean, rstd; y = (x − mean)·rstd·γ + β
 // layer_norm_backward:   per row: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ
+//   (layer_norm_backward_add: dx + r, the gradient summed before it)
 // layer_norm_param_grad: dγ[c] = Σ_r dy·x̂, dβ[c] = Σ_r dy
 //
 // rstd = 1/√(var + ε). The column reductions use bias_grad's tile: a workgroup
@@ -226,6 +227,25 @@ fn layer_norm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 fn layer_norm_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = gid.x + gid.y * groups.x * WG;
   if (r >= lp.rows) { return; }
+  layer_norm_dx(r);
+}
+
+// layer_norm_backward_add: the same, then dx += ln_r, the gradient summed
+// before it (the residual's, where the norm's input is also a residual
+// stream): what layerNormBackward and add store, rounded as they round.
+@group(0) @binding(7) var<storage, read> ln_r: array<f32>;
+
+@compute @workgroup_size(WG)
+fn layer_norm_backward_add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = gid.x + gid.y * groups.x * WG;
+  if (r >= lp.rows) { return; }
+  layer_norm_dx(r);
+  let base = r * lp.cols;
+  for (var c = 0u; c < lp.cols; c++) { ln_dx[base + c] = ln_dx[base + c] + ln_r[base + c]; }
+}
+
+// Row r of layer_norm_backward's dx, into ln_dx.
+fn layer_norm_dx(r: u32) {
   let base = r * lp.cols;
   let mean = bn_mean[r];
   let rstd = bn_var[r];

@@ -3,6 +3,8 @@ import type { ActivationAttrs } from '../ops/activation.js';
 import { biasAdd } from '../ops/bias.js';
 import { accumulate, add, fill } from '../ops/elementwise.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward, softmaxCrossEntropyWithGrad } from '../ops/loss.js';
+import { layerNormBackward } from '../ops/norm.js';
+import { layerNormBackwardAdd } from '../ops/norm-fused.js';
 import { matmul } from '../ops/matmul.js';
 import type { MatmulActivationAttrs } from '../ops/matmul-epilogue.js';
 import { matmulActivationGrad, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../ops/matmul-epilogue.js';
@@ -26,6 +28,7 @@ export interface FuseStats {
  *   matmul → activationBackwardFromOutput  ⇒ matmulActivationGrad (the gradient into the layer below)
  *   matmul → biasAdd [→ activation] → add  ⇒ matmulBiasActivationAdd (a branch into its residual)
  *   matmul → add                           ⇒ matmulAdd            (a gradient into the sum of a tensor's gradients)
+ *   layerNormBackward → add                ⇒ layerNormBackwardAdd (the same, for a norm's input)
  *   reduceSum → accumulate                 ⇒ reduceSumInto        (a loss or metric into its total)
  *   fill → broadcastScalar                 ⇒ fill                 (the loss gradient's constant seed)
  * A chain folds only where each intermediate is a temp with a single reader
@@ -104,6 +107,10 @@ function chainFrom(g: Graph, first: Node, onlyReader: OnlyReader): Chain | null 
   const r = out && onlyReader(out);
   if (!r) return null;
   if (first.kernel === matmul) return matmulChain(g, first, r, onlyReader);
+  if (first.kernel === layerNormBackward) {
+    const other = addend(r, out);
+    return other ? { nodes: [first, r], fused: [{ kernel: layerNormBackwardAdd, attrs: {}, inputs: [...first.inputs, other], outputs: r.outputs }], residual: other } : null;
+  }
   if (first.kernel === reduceSum && r.kernel === accumulate) {
     return { nodes: [first, r], fused: [{ kernel: reduceSumInto, attrs: r.attrs, inputs: first.inputs, outputs: r.outputs }] };
   }
@@ -155,8 +162,8 @@ function intoSum(g: Graph, nodes: Node[], done: Node, kernel: typeof matmulAdd, 
     mine = next.outputs[0];
     next = onlyReader(mine);
   }
-  if (!next || next.kernel !== add || (next.attrs.alpha ?? 1) !== 1 || next.inputs[0] === next.inputs[1]) return null;
-  const residual = next.inputs[0] === mine ? next.inputs[1] : next.inputs[0];
+  const residual = next && addend(next, mine);
+  if (!next || !residual) return null;
   const sum = next.outputs[0];
   const rows = [...c.shape];
   const isRows = (v: Value) => v.shape.length === rows.length && v.shape.every((d, i) => d === rows[i]);
@@ -169,4 +176,10 @@ function intoSum(g: Graph, nodes: Node[], done: Node, kernel: typeof matmulAdd, 
     ...(out === sum ? [] : [{ kernel: reshape, attrs: { shape: [...sum.shape] }, inputs: [out], outputs: [sum] }]),
   ];
   return { nodes: [...chain, next], fused, residual };
+}
+
+/** The other operand of `n` if it is add(v, r) or add(r, v) with alpha 1 and r ≠ v: what a fused launch can add as it stores v. */
+function addend(n: Node, v: Value): Value | null {
+  if (n.kernel !== add || (n.attrs.alpha ?? 1) !== 1 || n.inputs[0] === n.inputs[1]) return null;
+  return n.inputs[0] === v ? n.inputs[1] : n.inputs[1] === v ? n.inputs[0] : null;
 }

@@ -15,6 +15,7 @@ export * from './mask.js';
 export * from './matmul-epilogue.js';
 export * from './matmul.js';
 export * from './metrics.js';
+export * from './norm-fused.js';
 export * from './norm.js';
 export * from './optimizer.js';
 export * from './pool.js';

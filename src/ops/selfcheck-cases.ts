@@ -280,5 +280,6 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   ],
   layerNorm: [{ name: 'layerNorm 67×13', inputs: [x, f32([C]), f32([C])], attrs: { epsilon: 1e-3 } }],
   layerNormBackward: [{ name: 'layerNormBackward 3×11×9×5', inputs: [image, f32([5]), f32([297]), f32([297]), image], attrs: {}, derive: (d) => positive(d[3]) }],
+  layerNormBackwardAdd: [{ name: 'layerNormBackwardAdd 3×11×9×5', inputs: [image, f32([5]), f32([297]), f32([297]), image, image], attrs: {}, derive: (d) => positive(d[3]) }],
   layerNormParamGrad: [{ name: 'layerNormParamGrad 67×13', inputs: [x, f32([B]), f32([B]), x], attrs: {}, derive: (d) => positive(d[2]) }],
 };

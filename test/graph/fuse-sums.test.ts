@@ -9,6 +9,7 @@ import { activation } from '../../src/ops/activation.js';
 import { biasAdd } from '../../src/ops/bias.js';
 import { add } from '../../src/ops/elementwise.js';
 import { matmul } from '../../src/ops/matmul.js';
+import { layerNorm } from '../../src/ops/norm.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reshape } from '../../src/ops/reshape.js';
 import { gpt } from '../../src/nn/gpt.js';
@@ -20,25 +21,30 @@ const U = 2 ** -24;
 const [B, T, F] = [3, 5, 7];
 
 /**
- * What a Transformer block records, small: x [B, T, F] read three times, each
+ * What a pre-norm Transformer block records, small: h = ln(x) read twice, each
  * read through its own reshape to rows as a layer on sequences records it: a
- * Dense branch added back to x (the residual), and a second projection. L =
- * Σ tanh(x + branch) + Σ tanh(projection). x's gradient is then a sum of three.
+ * Dense branch added back to x (the residual), and a second projection (as
+ * the key beside the query). L = Σ tanh(x + branch) + Σ tanh(projection).
+ * h's gradient is then a sum of two matmuls, and x's the residual's plus the
+ * norm's.
  */
 function block() {
   const g = new Graph();
   const x = g.param('x', [B, T, F]);
+  const gamma = g.param('gamma', [F]);
+  const beta = g.param('beta', [F]);
   const w1 = g.param('w1', [F, F]);
   const b1 = g.param('b1', [F]);
   const w2 = g.param('w2', [F, 6]);
-  const rows = (name: string) => g.op(reshape, [x], { shape: [B * T, F] }, name);
+  const [h] = g.apply(layerNorm, [x, gamma, beta], { epsilon: 1e-5 }, 'ln');
+  const rows = (name: string) => g.op(reshape, [h], { shape: [B * T, F] }, name);
   const z = g.op(biasAdd, [g.op(matmul, [rows('rows1'), w1], {}, 'm1'), b1], {}, 'z1');
   const s = g.op(add, [x, g.op(reshape, [z], { shape: [B, T, F] }, 'z1/steps')], {}, 'residual');
   const c = g.op(matmul, [rows('rows2'), w2], {}, 'm2');
   const sum = (v: Value, name: string) => g.op(reduceSum, [g.op(activation, [v], { kind: 'tanh' }, `${name}/tanh`)], {}, name);
   const L = g.op(add, [sum(s, 'Ls'), sum(c, 'Lc')], {}, 'L');
   const forward = g.nodes.length;
-  const weights = [x, w1, b1, w2];
+  const weights = [x, gamma, beta, w1, b1, w2];
   const grads = gradients(g, L, weights);
   return { g, forward, weights, grads: weights.map((w) => grads.get(w)!), L };
 }
@@ -47,15 +53,16 @@ const kernels = (g: Graph) => g.nodes.filter((n) => !n.kernel.view).map((n) => n
 const count = (names: string[], name: string) => names.filter((n) => n === name).length;
 
 describe('fuse: sums into a matmul epilogue', () => {
-  it("folds the residual's add into the branch's matmul, and the two adds of x's gradient into the matmuls that make its parts", () => {
+  it("folds the residual's add into the branch's matmul, h's gradient sum into a matmul, and x's into the norm's gradient", () => {
     const { g, grads, L } = block();
     const before = kernels(g);
     fuse(g, [L, ...grads]);
     const after = kernels(g);
-    expect(count(before, 'add')).toBe(4); // L, the residual, x's gradient from three parts
+    expect(count(before, 'add')).toBe(4); // L, the residual, h's gradient from two parts, x's from two
     expect(count(after, 'add')).toBe(1); // L
     expect(count(after, 'matmulBiasActivationAdd')).toBe(1);
-    expect(count(after, 'matmulAdd')).toBe(2);
+    expect(count(after, 'matmulAdd')).toBe(1);
+    expect(count(after, 'layerNormBackwardAdd')).toBe(1);
     expect(after.length).toBe(before.length - 4); // the bias' add too
     // Every value is written before it is read, the new row views included.
     const written = new Set<Value>(g.values.filter((v) => v.role !== 'temp'));
@@ -120,7 +127,7 @@ describe.each(backends)('sums fused into matmuls on %s', (_name, make) => {
   it('the loss and every gradient equal to the unfused graph', async () => {
     const plain = await run(false);
     const fused = await run(true);
-    ['L', 'dx', 'dw1', 'db1', 'dw2'].forEach((name, i) => {
+    ['L', 'dx', 'dgamma', 'dbeta', 'dw1', 'db1', 'dw2'].forEach((name, i) => {
       const scaleOf = Math.max(...Array.from(plain[i], Math.abs));
       expectClose(fused[i], plain[i], { atol: 16 * U * scaleOf, rtol: 8 * U, why: 'the same f32 operations; a compiler may contract a multiply-add in one shader and not the other' }, name);
     });
@@ -133,7 +140,7 @@ describe.each(backends)('sums fused into matmuls on %s', (_name, make) => {
     const given = new Map<Value, Float64Array>(weights.map((w) => [w, Float64Array.from(randn(r, [...w.shape], -1, 1).data)]));
     weights.forEach((w, k) => {
       const numeric = numericGradient((v) => lossF64(g, forward, new Map(given).set(w, v), L), given.get(w)!);
-      // f32 gradients of a loss of ~60 terms: each gradient a sum of at most F·3 products of values ≤ ~3.
+      // f32 gradients of a loss of ~60 terms, through a layer norm of 7 features (rstd up to ~3).
       expectClose(fused[1 + k], numeric, { atol: 2e-5, rtol: 1e-4, why: 'float32 gradients against float64 central differences (error ~1e-10)' }, `d${w.name}`);
     });
   });
@@ -152,7 +159,7 @@ describe('a GPT training step', () => {
   const tiny = () => gpt({ vocabularySize: 11, contextLength: 8, width: 16, blocks: 2, heads: 2, seed: 3 });
   const ids = (n: number, seed: number) => Int32Array.from({ length: n * 8 }, (_, i) => (i * 7 + seed) % 11);
 
-  it('adds each block\'s branches to their residuals and sums the query, key and value gradients inside matmuls: 4 launches fewer a block', async () => {
+  it('adds each block\'s branches to their residuals, the query, key and value gradients inside matmuls, the residuals\' gradients into the norms\': 6 launches fewer a block', async () => {
     const names: string[][] = [];
     for (const fuseKernels of [false, true]) {
       const be = new Recording();
@@ -165,10 +172,11 @@ describe('a GPT training step', () => {
     const [, fused] = names;
     expect(count(fused, 'matmulBiasActivationAdd')).toBe(2 * 2); // attention output and MLP output, a block
     expect(count(fused, 'matmulAdd')).toBe(2 * 2); // d(ln1 output) = dq·Wqᵀ + dk·Wkᵀ + dv·Wvᵀ
-    // Left: the embeddings' sum and the token embeddings' two gradients, and a block's two sums of a residual's gradient with a layer norm's.
-    expect(count(fused, 'add')).toBe(2 + 2 * 2);
-    // 105 launches without these folds, 4 fewer a block with them (the unfused step: 159).
-    expect([names[0].length, fused.length]).toEqual([159, 97]);
+    expect(count(fused, 'layerNormBackwardAdd')).toBe(2 * 2); // d(block input) and d(residual1 output): residual's + the norm's
+    // Left: the embeddings' sum and the sum of the token embeddings' two gradients.
+    expect(count(fused, 'add')).toBe(2);
+    // 105 launches without these folds, 6 fewer a block with them (the unfused step: 159).
+    expect([names[0].length, fused.length]).toEqual([159, 93]);
   });
 
   it.each(backends)('trains the same fused and unfused on %s: 3 steps of Adam', async (name, make) => {
