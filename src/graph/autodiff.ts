@@ -29,6 +29,8 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[]): Map<Val
   const grads = new Map<Value, Value>();
   grads.set(loss, g.op(fill, [], { shape: loss.shape, value: 1 }, `d(${loss.name})`));
   const forward = g.nodes.slice();
+  // Gradients a rule made as a fill of 0 (an input its output reads the shape of only): a sum gains nothing from them.
+  const zeros = new Set<Value>();
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i];
     if (!node.outputs.some((o) => grads.has(o)) || !node.inputs.some((v) => needed.has(v))) continue;
@@ -37,12 +39,14 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[]): Map<Val
       const why = whyNot[node.kernel.name] ? ` (it is ${whyNot[node.kernel.name]})` : '';
       throw new ValueError(`gradients: kernel ${node.kernel.name} has no gradient rule${why}, but the loss depends on it through ${node.inputs.map((v) => v.name).join(', ')}`);
     }
+    const recorded = g.nodes.length;
     const dIns = rule(g, node, node.outputs.map((o) => grads.get(o) ?? null));
+    for (const n of g.nodes.slice(recorded)) if (n.kernel === fill && n.attrs.value === 0) zeros.add(n.outputs[0]);
     node.inputs.forEach((v, k) => {
       const d = dIns[k];
       if (!d || !needed.has(v)) return;
       const prev = grads.get(v);
-      grads.set(v, prev ? g.op(add, [prev, d], {}, `d(${v.name})`) : d);
+      grads.set(v, !prev || zeros.has(prev) ? d : zeros.has(d) ? prev : g.op(add, [prev, d], {}, `d(${v.name})`));
     });
   }
   const out = new Map<Value, Value>();

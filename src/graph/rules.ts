@@ -162,7 +162,7 @@ export const GRADIENTS: { readonly [K in Differentiable]: GradRule<AttrsOf<K>> }
     return [g.op(concatLast, [part(0), part(1)], {}, `d(${x.name})`)];
   },
   // out[b, t] = table[t]: each used row gathers its gradients over the batch, the rest get zero. The output
-  // depends on `like` through its shape only: its gradient is zero (a fill that autodiff prunes where nothing needs it).
+  // depends on `like` through its shape only: its gradient is zero (a fill that autodiff leaves out of a sum, and prunes where nothing else needs it).
   broadcastRows: (g, { inputs: [table, like] }, [d]) => [
     d && g.op(broadcastRowsGrad, [d], { rows: table.shape[0] }, `d(${table.name})`),
     d && g.op(fill, [], { shape: like.shape, value: 0 }, `d(${like.name})/zeros`),

@@ -7,6 +7,7 @@ import type { Value } from '../../src/graph/graph.js';
 import { Graph } from '../../src/graph/graph.js';
 import { activation } from '../../src/ops/activation.js';
 import { biasAdd } from '../../src/ops/bias.js';
+import { broadcastRows } from '../../src/ops/broadcast.js';
 import { add } from '../../src/ops/elementwise.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { layerNorm } from '../../src/ops/norm.js';
@@ -107,6 +108,29 @@ describe('fuse: sums into a matmul epilogue', () => {
   });
 });
 
+describe('autodiff: a zero gradient adds nothing', () => {
+  it("a position embedding's zero gradient for the tensor it reads the shape of: no fill and no add", () => {
+    const g = new Graph();
+    const x = g.param('x', [2, 3, 4]);
+    const table = g.param('table', [3, 4]);
+    const s = g.op(add, [x, g.op(broadcastRows, [table, x], {}, 'positions')], {}, 's');
+    const L = g.op(reduceSum, [g.op(activation, [s], { kind: 'tanh' }, 'tanh')], {}, 'L');
+    const forward = g.nodes.length;
+    const grads = gradients(g, L, [x, table]);
+    const backward = g.nodes.slice(forward).map((n) => n.kernel.name);
+    expect(backward.filter((k) => k === 'add' || k === 'fill')).toEqual(['fill']); // the seed only
+    const given = new Map<Value, Float64Array>([x, table].map((w, k) => [w, Float64Array.from(randn(rng(20 + k), [...w.shape], -1, 1).data)]));
+    const dx = numericGradient((v) => lossF64(g, forward, new Map(given).set(x, v), L), given.get(x)!);
+    const vals = new Map<Value, Float64Array>(given);
+    for (const n of g.nodes) {
+      const outs = n.outputs.map((o) => new Float64Array(o.shape.reduce((a, b) => a * b, 1)));
+      n.kernel.cpu(n.inputs.map((v) => vals.get(v)!), outs, n.inputs, n.attrs);
+      n.outputs.forEach((o, i) => vals.set(o, outs[i]));
+    }
+    expectClose(vals.get(grads.get(x)!)!, dx, { atol: 1e-8, rtol: 1e-6, why: 'float64 throughout; central differences err ~1e-10' }, 'dx');
+  });
+});
+
 describe.each(backends)('sums fused into matmuls on %s', (_name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
@@ -173,10 +197,11 @@ describe('a GPT training step', () => {
     expect(count(fused, 'matmulBiasActivationAdd')).toBe(2 * 2); // attention output and MLP output, a block
     expect(count(fused, 'matmulAdd')).toBe(2 * 2); // d(ln1 output) = dq·Wqᵀ + dk·Wkᵀ + dv·Wvᵀ
     expect(count(fused, 'layerNormBackwardAdd')).toBe(2 * 2); // d(block input) and d(residual1 output): residual's + the norm's
-    // Left: the embeddings' sum and the sum of the token embeddings' two gradients.
-    expect(count(fused, 'add')).toBe(2);
-    // 105 launches without these folds, 6 fewer a block with them (the unfused step: 159).
-    expect([names[0].length, fused.length]).toEqual([159, 93]);
+    // Left: the embeddings' sum. The token embeddings' gradient takes no zeros from the position embedding (autodiff).
+    expect(count(fused, 'add')).toBe(1);
+    expect(count(fused, 'fill')).toBe(1); // the loss gradient's seed
+    // 105 launches without these folds, 6 fewer a block with them, 2 fewer without the zeros (the unfused step: 157).
+    expect([names[0].length, fused.length]).toEqual([157, 91]);
   });
 
   it.each(backends)('trains the same fused and unfused on %s: 3 steps of Adam', async (name, make) => {
