@@ -6,6 +6,7 @@ import type { ImportPytorchOptions, PytorchArchitecture } from '../interop/impor
 import { importPytorch } from '../interop/import-pytorch.js';
 import type { Model } from '../nn/model.js';
 import { loadModel, saveModel } from '../nn/saving.js';
+import { decodeSafetensors } from '../interop/safetensors.js';
 import { gpt } from '../nn/gpt.js';
 import { oneOf, parseArgs } from './args.js';
 import { BUILTIN_TEXT, loadData } from './data.js';
@@ -62,6 +63,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     modules: f.get('modules')?.split(','),
     flattenOrder: f.has('flatten-order') ? oneOf('flatten-order', f.get('flatten-order'), ['nchw', 'nhwc'] as const, 'nchw') : undefined,
   };
+  const bytes = await readModelFile(file);
   let architecture: PytorchArchitecture;
   // What a --like model knows that a state_dict does not: how it was compiled, its vocabulary and class names.
   let carried: Pick<Model, 'compileOptions' | 'vocabulary' | 'classNames'> | null = null;
@@ -78,14 +80,19 @@ export async function importCommand(argv: string[]): Promise<number> {
     // The text as train cuts it (its seed only splits CSV files): the vocabulary, and the context checked against the text's length.
     const text = loadData({ data: f.get('data'), seed: 0, context: f.has('context') ? int('context', f.get('context'), 1) : undefined });
     if (!text.vocabulary) throw new ValueError(`import: --data ${f.get('data')} is not text (a .txt or .md file, or ${BUILTIN_TEXT}); a GPT's vocabulary comes from the text it was trained on`);
-    architecture = gpt({ vocabularySize: text.vocabulary.length, contextLength: text.train.xShape[1], ...parseGpt(f.get('layers'))! }).topology();
+    // The biases follow the file's modules (nanoGPT's lm_head has none; with its bias=False the blocks have none either):
+    // the output layer has one if the last module of --modules does, the blocks if the first layer norm's (the third) does.
+    const names = tensorNames(bytes, file);
+    const hasBias = (module: string | undefined) => module === undefined || names === null || names.includes(`${module}.bias`);
+    const order = options.modules;
+    architecture = gpt({ vocabularySize: text.vocabulary.length, contextLength: text.train.xShape[1], ...parseGpt(f.get('layers'))!, useBias: hasBias(order?.[2]), headBias: hasBias(order?.at(-1)) }).topology();
     carried = { compileOptions: { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] }, vocabulary: text.vocabulary, classNames: null };
   } else {
     for (const k of ['data', 'context']) if (f.has(k)) throw new ValueError(`import: --${k} goes with --layers gptW:B:H (a GPT's vocabulary and context); --layers ${f.get('layers') ?? ''} --input-shape S takes none`);
     if (!options.inputShape) throw new ValueError('import: --layers needs --input-shape, the sample shape (784, or 28,28,1 for images)');
     architecture = f.get('layers')!;
   }
-  const model = importPytorch(await readModelFile(file), architecture, options);
+  const model = importPytorch(bytes, architecture, options);
   try {
     const compiled = carried?.compileOptions;
     model.compile(compiled ? { optimizer: compiled.optimizer ?? 'adam', loss: compiled.loss, metrics: compiled.metrics, lossWeights: compiled.lossWeights } : { optimizer: 'adam', ...lossFor(model.outputLayer.activation) });
@@ -98,5 +105,14 @@ export async function importCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     model.dispose();
+  }
+}
+
+/** The names of a safetensors file's tensors, or null when it does not read (importPytorch then says why, naming the file). */
+function tensorNames(bytes: Uint8Array, source: string): string[] | null {
+  try {
+    return Object.keys(decodeSafetensors(bytes, source, { widenFloats: true }).tensors);
+  } catch {
+    return null;
   }
 }

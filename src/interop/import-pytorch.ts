@@ -10,7 +10,7 @@ import { activationOpt, callOutputShape, callParams, checkCallArgs, dense, layer
 import type { Model, Topology } from '../nn/model.js';
 import { firstNonFinite, Sequential } from '../nn/model.js';
 import { torchModuleNames } from './export-pytorch.js';
-import { attentionExpected, isTorchAttention, OUT_PROJ } from './import-attention.js';
+import { attentionExpected, C_ATTN, C_PROJ, isTorchAttention, OUT_PROJ } from './import-attention.js';
 import { bidirectionalExpected, recurrentExpected, refuseStackedOrReverse } from './import-recurrent.js';
 import { decodeSafetensors } from './safetensors.js';
 import { FORMAT, refuseNegativeVariance } from '../nn/saving.js';
@@ -191,8 +191,9 @@ function refuseLeftOver(tensors: Map<string, TorchTensor>, module: string, why: 
 /**
  * Tensors by module: 'features.0.weight' is parameter 'weight' of module
  * 'features.0'. An nn.MultiheadAttention's child 'attn.out_proj' is part of
- * module 'attn' (as its parts 'out_proj.weight' and 'out_proj.bias'): the two
- * are one layer in webgrad.
+ * module 'attn' (as its parts 'out_proj.weight' and 'out_proj.bias'), and
+ * nanoGPT's 'attn.c_attn' and 'attn.c_proj' make module 'attn': each is one
+ * layer in webgrad.
  */
 function groupModules(tensors: Map<string, TorchTensor>): Map<string, Map<string, TorchTensor>> {
   const modules = new Map<string, Map<string, TorchTensor>>();
@@ -202,11 +203,28 @@ function groupModules(tensors: Map<string, TorchTensor>): Map<string, Map<string
     if (!modules.has(module)) modules.set(module, new Map());
     modules.get(module)!.set(part, t);
   }
+  const childOf = (module: string, child: string) => (module === '' ? child : `${module}.${child}`);
+  const fold = (into: Map<string, TorchTensor>, module: string, child: string) => {
+    for (const [part, t] of modules.get(childOf(module, child))!) into.set(`${child}.${part}`, t);
+    modules.delete(childOf(module, child));
+  };
   for (const [module, parts] of modules) {
-    const child = modules.get(module === '' ? OUT_PROJ : `${module}.${OUT_PROJ}`);
-    if (!child || !isTorchAttention(parts.keys())) continue;
-    for (const [part, t] of child) parts.set(`${OUT_PROJ}.${part}`, t);
-    modules.delete(module === '' ? OUT_PROJ : `${module}.${OUT_PROJ}`);
+    if (modules.has(childOf(module, OUT_PROJ)) && isTorchAttention(parts.keys())) fold(parts, module, OUT_PROJ);
+  }
+  // nanoGPT's attention module holds no tensor itself: its c_attn (q, k and v: [3E, E]) and c_proj become one module.
+  for (const name of [...modules.keys()]) {
+    const parent = name === C_ATTN ? '' : name.endsWith(`.${C_ATTN}`) ? name.slice(0, -C_ATTN.length - 1) : null;
+    const w = modules.get(name)?.get('weight');
+    if (parent === null || !modules.has(childOf(parent, C_PROJ)) || !w || w.shape.length !== 2 || w.shape[0] !== 3 * w.shape[1]) continue;
+    // nanoGPT without flash attention keeps its causal mask as a buffer, attn.bias [1, 1, T, T]; its own from_pretrained discards it, as here.
+    const own = modules.get(parent);
+    const mask = own?.get('bias');
+    if (own && !(own.size === 1 && mask && mask.shape.length === 4)) continue;
+    modules.delete(parent);
+    const parts = new Map<string, TorchTensor>();
+    fold(parts, parent, C_ATTN);
+    fold(parts, parent, C_PROJ);
+    modules.set(parent, parts);
   }
   return modules;
 }

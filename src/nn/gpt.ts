@@ -16,9 +16,11 @@ const GPT_OPTIONS = defineOptions('gpt', {
   blocks: opt.integer('Transformer blocks (n_layer; default 4)', { min: 1 }),
   heads: opt.integer('attention heads per block, which share the width (n_head; default 4)', { min: 1 }),
   dropout: opt.number('dropout after the embeddings, in attention and after each block\'s branches, while training (default 0)', { min: 0, max: 1, maxExclusive: true }),
+  useBias: opt.boolean("biases in the blocks' projections and β in their layer norms (nanoGPT's bias; default true)"),
+  headBias: opt.boolean("a bias in the output layer (default true; nanoGPT's lm_head has none)"),
   seed: opt.integer('seeds the initial weights and the shuffling (default 42)', { min: 0 }),
   name: opt.string("the model's name (default 'gpt')"),
-}, { n_embd: 'width', n_layer: 'blocks', n_head: 'heads', block_size: 'contextLength', vocab_size: 'vocabularySize' });
+}, { n_embd: 'width', n_layer: 'blocks', n_head: 'heads', block_size: 'contextLength', vocab_size: 'vocabularySize', bias: 'useBias' });
 
 export type GptOptions = OptionsOf<typeof GPT_OPTIONS.spec>;
 
@@ -38,18 +40,19 @@ export function gpt(options: GptOptions): Functional {
   if (D % H !== 0) throw new ValueError(`gpt: width ${D} is not a multiple of heads ${H}; each head takes width / heads features (keyDim), so the heads together give the width back`);
   const rate = o.dropout ?? 0;
   const drop = (x: SymbolicTensor, name: string) => (rate > 0 ? dropout(rate, { name }).apply(x) : x);
-  const norm = (name: string) => layerNormalization({ epsilon: 1e-5, name });
+  const bias = o.useBias ?? true;
+  const norm = (name: string) => layerNormalization({ epsilon: 1e-5, center: bias, name });
   const ids = input({ shape: [o.contextLength], dtype: 'int32', name: 'tokens' });
   const tokens = embedding(o.vocabularySize, D, { name: 'token_embedding' }).apply(ids);
   const positions = positionEmbedding({ sequenceLength: o.contextLength, name: 'position_embedding' }).apply(tokens);
   let x = drop(add({ name: 'embeddings' }).apply([tokens, positions]), 'embedding_dropout');
   for (let b = 1; b <= blocks; b++) {
     const h = norm(`block${b}_ln1`).apply(x);
-    const attended = multiHeadAttention({ numHeads: H, keyDim: D / H, dropout: rate, name: `block${b}_attention` }).apply([h, h], { useCausalMask: true });
+    const attended = multiHeadAttention({ numHeads: H, keyDim: D / H, dropout: rate, useBias: bias, name: `block${b}_attention` }).apply([h, h], { useCausalMask: true });
     x = add({ name: `block${b}_residual1` }).apply([x, drop(attended, `block${b}_attention_dropout`)]);
-    const m = dense(4 * D, { activation: 'gelu', name: `block${b}_mlp_in` }).apply(norm(`block${b}_ln2`).apply(x));
-    x = add({ name: `block${b}_residual2` }).apply([x, drop(dense(D, { name: `block${b}_mlp_out` }).apply(m), `block${b}_mlp_dropout`)]);
+    const m = dense(4 * D, { activation: 'gelu', useBias: bias, name: `block${b}_mlp_in` }).apply(norm(`block${b}_ln2`).apply(x));
+    x = add({ name: `block${b}_residual2` }).apply([x, drop(dense(D, { useBias: bias, name: `block${b}_mlp_out` }).apply(m), `block${b}_mlp_dropout`)]);
   }
-  const out = dense(o.vocabularySize, { activation: 'softmax', name: 'output' }).apply(norm('final_ln').apply(x));
+  const out = dense(o.vocabularySize, { activation: 'softmax', useBias: o.headBias ?? true, name: 'output' }).apply(norm('final_ln').apply(x));
   return model({ inputs: ids, outputs: out, name: o.name ?? 'gpt', seed: o.seed });
 }

@@ -105,6 +105,62 @@ for _ in range(${STEPS}):
     opt.zero_grad(); loss.backward(); opt.step()
 save(f'{out}/gpt_after.safetensors', model.state_dict())
 
+# Karpathy's nanoGPT (model.py) as its train.py builds it (bias=False: no bias in any Linear or LayerNorm): attention as
+# two Linears c_attn and c_proj, the causal mask a buffer attn.bias, the MLP c_fc and c_proj, lm_head tied to wte.
+import math
+class NanoLayerNorm(nn.Module):
+    def __init__(self, ndim, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+    def forward(self, x):
+        return nn.functional.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, block_size):
+        super().__init__()
+        self.c_attn, self.c_proj, self.n_head = nn.Linear(n_embd, 3 * n_embd, bias=False), nn.Linear(n_embd, n_embd, bias=False), n_head
+        self.register_buffer('bias', torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size))
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = torch.softmax(att.masked_fill(self.bias[:, :, :T, :T] == 0, float('-inf')), dim=-1)
+        return self.c_proj((att @ v).transpose(1, 2).contiguous().view(B, T, C))
+class NanoMLP(nn.Module):
+    def __init__(self, n_embd):
+        super().__init__()
+        self.c_fc, self.gelu, self.c_proj = nn.Linear(n_embd, 4 * n_embd, bias=False), nn.GELU(), nn.Linear(4 * n_embd, n_embd, bias=False)
+    def forward(self, x):
+        return self.c_proj(self.gelu(self.c_fc(x)))
+class NanoBlock(nn.Module):
+    def __init__(self, n_embd, n_head, block_size):
+        super().__init__()
+        self.ln_1, self.attn, self.ln_2, self.mlp = NanoLayerNorm(n_embd, False), CausalSelfAttention(n_embd, n_head, block_size), NanoLayerNorm(n_embd, False), NanoMLP(n_embd)
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+class NanoGPT(nn.Module):
+    def __init__(self, vocab_size, block_size, n_embd, n_layer, n_head):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(vocab_size, n_embd), wpe=nn.Embedding(block_size, n_embd),
+            h=nn.ModuleList(NanoBlock(n_embd, n_head, block_size) for _ in range(n_layer)), ln_f=NanoLayerNorm(n_embd, False)))
+        self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+    def forward(self, idx):
+        t = self.transformer
+        x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1]))
+        for block in t.h:
+            x = block(x)
+        return self.lm_head(t.ln_f(x))
+nano = NanoGPT(${V}, ${T}, ${W}, ${B}, ${H})
+with torch.no_grad():
+    for n, p in nano.named_parameters():
+        if 'ln' in n: p.add_(0.1 * torch.randn_like(p))
+nano.eval()
+with torch.no_grad(): nano_probs = torch.softmax(nano(x), -1).numpy().ravel().tolist()
+save(f'{out}/nanogpt.safetensors', nano.state_dict())
+
 # Cross-attention with a key and value narrower than the query: q_proj_weight, k_proj_weight, v_proj_weight.
 cross = nn.MultiheadAttention(${FQ}, ${H}, kdim=${FK}, vdim=${FK}, batch_first=True)
 with torch.no_grad():
@@ -113,11 +169,11 @@ cross.eval()
 q, v = torch.randn(2, ${TQ}, ${FQ}), torch.randn(2, ${S}, ${FK})
 with torch.no_grad(): attended = cross(q, v, v, need_weights=False)[0]
 save(f'{out}/cross.safetensors', {f'attn.{k}': t for k, t in cross.state_dict().items()})
-json.dump({'probs': probs, 'losses': losses, 'q': q.numpy().ravel().tolist(), 'v': v.numpy().ravel().tolist(), 'attended': attended.numpy().ravel().tolist()}, open(f'{out}/torch.json', 'w'))
+json.dump({'probs': probs, 'nano_probs': nano_probs, 'losses': losses, 'q': q.numpy().ravel().tolist(), 'v': v.numpy().ravel().tolist(), 'attended': attended.numpy().ravel().tolist()}, open(f'{out}/torch.json', 'w'))
 `;
 
 let dir: string;
-let torch: { probs: number[]; losses: number[]; q: number[]; v: number[]; attended: number[] };
+let torch: { probs: number[]; nano_probs: number[]; losses: number[]; q: number[]; v: number[]; attended: number[] };
 const r = new Random(11);
 const ids = Float32Array.from({ length: N * T }, () => Math.floor(r.uniform(0, V)));
 const next = Int32Array.from({ length: N * T }, (_, i) => (i % T === T - 1 ? ids[i - T + 1] : ids[i + 1]));
@@ -132,10 +188,13 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The names of a model's layers that have weights, in order. */
+const weightedLayers = (m: Model) => m.layers.filter((l) => m.paramSpecs().some((p) => p.name.startsWith(`${l.name}/`))).map((l) => l.name);
+
 /** gpt()'s topology, and nanoGPT's modules in the order of its weighted layers. */
 function gptArchitecture() {
   const m = gpt({ vocabularySize: V, contextLength: T, width: W, blocks: B, heads: H });
-  const modules = m.layers.filter((l) => m.paramSpecs().some((p) => p.name.startsWith(`${l.name}/`))).map((l) => nanoGptModule(l.name));
+  const modules = weightedLayers(m).map(nanoGptModule);
   return { topology: m.topology(), modules, model: m };
 }
 
@@ -159,7 +218,24 @@ describe.each(backends)('a nanoGPT with nn.MultiheadAttention imported from torc
   }, 120_000);
 });
 
+/** Karpathy's nanoGPT's module of each of gpt()'s weighted layers. */
+const karpathyModule = (layer: string) => {
+  const m = nanoGptModule(layer);
+  return m === 'lm_head' ? m : `transformer.${m.replace(/^h\.(\d+)\.mlp\.0$/, 'h.$1.mlp.c_fc').replace(/^h\.(\d+)\.mlp\.2$/, 'h.$1.mlp.c_proj')}`;
+};
+
 describe('the PyTorch import of functional models', () => {
+  it("Karpathy's nanoGPT (c_attn and c_proj, the mask buffer, bias=False, lm_head tied) predicts as torch", async () => {
+    const m = gpt({ vocabularySize: V, contextLength: T, width: W, blocks: B, heads: H, useBias: false, headBias: false });
+    const names = weightedLayers(m).map(karpathyModule);
+    const imported = importPytorch(file('nanogpt.safetensors'), m.topology(), { modules: names });
+    imported.compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+    const probs = await imported.predict({ data: ids, shape: [N, T] });
+    expectClose(probs.data, Float64Array.from(torch.nano_probs), { atol: 2e-6, rtol: 1e-4, why: 'float32 through two Transformer blocks in two engines' }, 'probabilities');
+    imported.dispose();
+    m.dispose();
+  });
+
   it('a cross-attention of two inputs from an nn.MultiheadAttention with kdim and vdim', async () => {
     const q = input({ shape: [TQ, FQ], name: 'query' });
     const v = input({ shape: [S, FK], name: 'value' });
@@ -228,6 +304,11 @@ describe('the PyTorch import of functional models', () => {
     const again = await runCli(['generate', fromText, '--length', '20', '--prompt', 'ab', '--seed', '1', '--backend', 'cpu', '--json']);
     // The same weights and vocabulary as the --like import: the same text.
     expect(lastJson(again.out).text).toBe(lastJson(generated.out).text);
+    // Karpathy's nanoGPT with bias=False: the GPT built for it has no biases (the modules given have no '.bias').
+    const karpathy = weightedLayers(gptArchitecture().model).map(karpathyModule);
+    const nano = await runCli(['import', join(dir, 'nanogpt.safetensors'), '--layers', `gpt${W}:${B}:${H}`, '--data', join(dir, 'text.txt'), '--context', String(T), '--modules', karpathy.join(','), '--out', fromText]);
+    expect(nano.err).toBe('');
+    expect(nano.code).toBe(0);
     const refused = await runCli(['import', join(dir, 'gpt.safetensors'), '--layers', `gpt${W}:${B}:${H}`, '--modules', modules.join(','), '--out', fromText]);
     expect(refused.code).not.toBe(0);
     expect(refused.err).toContain(`import: --layers gpt${W}:${B}:${H} needs --data FILE.txt, the text the torch model was trained on`);
