@@ -22,13 +22,7 @@ context=${CONTEXT:-64}
 python=${PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The corpus as builtinText() joins it (src/cli/data.ts): the README, then docs/*.md in name order, joined by newlines.
-"$python" - "$work/corpus.txt" <<'PY'
-import glob, sys
-files = ['README.md'] + sorted(glob.glob('docs/*.md'))
-text = '\n'.join(open(f, encoding='utf-8', newline='').read() for f in files)
-open(sys.argv[1], 'w', encoding='utf-8', newline='').write(text)
-PY
+docs_corpus "$work/corpus.txt"
 IFS=: read -r width blocks heads <<<"$size"
 recipe=(--layers "gpt$size" --context "$context" --epochs "$epochs" --lr "$lr" --batch-size "$batch")
 

@@ -18,12 +18,7 @@ seed=${SEED:-1}
 python=${PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The corpus as builtinText() joins it (src/cli/data.ts): the README, then docs/*.md in name order.
-"$python" - "$work/corpus.txt" <<'PY'
-import glob, sys
-files = ['README.md'] + sorted(glob.glob('docs/*.md'))
-open(sys.argv[1], 'w', encoding='utf-8', newline='').write('\n'.join(open(f, encoding='utf-8', newline='').read() for f in files))
-PY
+docs_corpus "$work/corpus.txt"
 IFS=: read -r width blocks heads <<<"$size"
 {
   echo "# bash examples/gpt_import.sh on commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src shaders examples || echo ' (with uncommitted changes)'), $(date -u +%Y-%m-%d), $(nproc) cores; GPT=$size CONTEXT=$context EPOCHS=$epochs SEED=$seed"

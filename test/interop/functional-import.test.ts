@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random.js';
 import { pytorchExport } from '../../src/interop/export-pytorch.js';
@@ -44,47 +44,14 @@ function nanoGptModule(layer: string): string {
 }
 
 const TORCH = String.raw`
-import json, struct, sys, numpy as np, torch
+import json, sys, numpy as np, torch
 from torch import nn
 out = sys.argv[1] if len(sys.argv) > 1 else OUT
 torch.manual_seed(0)
 
-def save(path, state):
-    """A state_dict as safetensors, its header sorted by name as safetensors.torch.save_file writes it."""
-    items = sorted((k, list(t.shape), t.detach().numpy().astype('<f4').tobytes()) for k, t in state.items())
-    header, off = {}, 0
-    for k, shape, raw in items:
-        header[k] = {'dtype': 'F32', 'shape': shape, 'data_offsets': [off, off + len(raw)]}
-        off += len(raw)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * (-len(text) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)) + text + b''.join(e[2] for e in items))
-
-class Block(nn.Module):
-    def __init__(self, width, heads):
-        super().__init__()
-        self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
-    def forward(self, x):
-        steps = x.shape[1]
-        future = torch.ones(steps, steps, dtype=torch.bool).triu(1)  # True: may not attend
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, attn_mask=future, need_weights=False)[0]
-        return x + self.mlp(self.ln_2(x))
-
-class Gpt(nn.Module):
-    def __init__(self, vocabulary, context, width, blocks, heads):
-        super().__init__()
-        self.wte, self.wpe = nn.Embedding(vocabulary, width), nn.Embedding(context, width)
-        self.h = nn.ModuleList(Block(width, heads) for _ in range(blocks))
-        self.ln_f, self.lm_head = nn.LayerNorm(width), nn.Linear(width, vocabulary)
-    def forward(self, ids):
-        x = self.wte(ids) + self.wpe(torch.arange(ids.shape[1]))
-        for block in self.h:
-            x = block(x)
-        return self.lm_head(self.ln_f(x))
+# The GPT a torch user writes (nanoGPT's names, nn.MultiheadAttention), as examples/gpt_import.sh trains it.
+sys.path.insert(0, EXAMPLES)
+from nanogpt_torch import Gpt, save_safetensors as save
 
 model = Gpt(${V}, ${T}, ${W}, ${B}, ${H})
 with torch.no_grad():
@@ -183,7 +150,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'webgrad-functional-import-'));
   writeFileSync(join(dir, 'x.i32'), Int32Array.from(ids));
   writeFileSync(join(dir, 'y.i32'), next);
-  python([`OUT = ${JSON.stringify(dir)}`, TORCH]);
+  python([`OUT = ${JSON.stringify(dir)}`, `EXAMPLES = ${JSON.stringify(resolve('examples'))}`, TORCH]);
   torch = JSON.parse(readFileSync(join(dir, 'torch.json'), 'utf8'));
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
