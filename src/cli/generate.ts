@@ -3,7 +3,7 @@
 import { ValueError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import { encodeText } from '../data/text.js';
-import { sampleToken as sample } from '../nn/sampling.js';
+import { characterModel, sampleToken as sample } from '../nn/sampling.js';
 import { loadModel } from '../nn/saving.js';
 import { oneOf, parseArgs } from './args.js';
 import { num } from './train-options.js';
@@ -35,13 +35,8 @@ export async function generate(argv: string[]): Promise<number> {
   const temperature = number('temperature', 1, (n) => n >= 0 && n <= 100, 'a number from 0 (the likeliest character every time) to 100');
   const seed = number('seed', 42, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)');
   const model = await loadModel(path);
-  const chars = model.vocabulary;
-  if (!chars) throw new ValueError(`${path} is not a character model: it has no vocabulary (train one on text: webgrad train --data FILE.txt --save MODEL)`);
-  const backwards = model.layers.find((l) => 'goBackwards' in l.config && l.config.goBackwards);
-  if (backwards) throw new ValueError(`${path}'s layer ${backwards.name} reads its steps backwards, so each position's prediction has seen the characters after it; a model that generates text reads forwards`);
-  const both = model.layers.find((l) => l.config.type === 'bidirectional');
-  if (both) throw new ValueError(`${path}'s layer ${both.name} is bidirectional: half of it reads the steps backwards, so each position's prediction has seen the characters after it; a model that generates text reads forwards only`);
-  const T = model.inputShape![0];
+  // A character model's vocabulary and context, or an error naming why this model writes no text.
+  const { vocabulary: chars, contextLength: T } = characterModel(model, path);
   const prompt = args.flags.get('prompt') ?? (chars.includes('\n') ? '\n' : chars[0]);
   if (prompt === '') throw new ValueError('--prompt is empty; give at least one character (the default is a newline)');
   const ids = Array.from(encodeText(prompt, chars, '--prompt'));
