@@ -23,3 +23,19 @@ function selected(): BackendCase[] {
 }
 
 export const backends = selected();
+
+/**
+ * The large case a backend runs. On WebGPU it is sized past 65,535 workgroups,
+ * where a launch folds into a 2-D grid. The CPU backend has no grid: it runs
+ * the op's own reference loop (only matmul and attention have a faster CPU
+ * version), the same at every size, so there a case a fraction of the size
+ * stays large without spending seconds of host time on the GPU's question.
+ */
+export function largeCase<T>(backend: BackendCase[0], gpu: T, cpu: T): T {
+  return backend === 'webgpu' ? gpu : cpu;
+}
+
+/** Cases sized only to reach the 2-D grid (see largeCase), where another case is already large: WebGPU runs them, the CPU backend none. */
+export function gpuOnly<T>(backend: BackendCase[0], ...cases: T[]): T[] {
+  return backend === 'webgpu' ? cases : [];
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { biasAdd, biasGrad, biasGradTile } from '../../src/ops/bias.js';
-import { backends } from '../helpers/backends.js';
+import { backends, gpuOnly } from '../helpers/backends.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
 
@@ -26,13 +26,13 @@ function biasGradTolerance(dy: HostTensor): Tolerance {
 // One correctly rounded float32 addition per element.
 const ADD_TOL: Tolerance = { atol: 0, rtol: U, why: 'one rounding of x + bias: |error| ≤ u·|x + bias|' };
 
-describe.each(backends)('bias on %s', (_name, make) => {
+describe.each(backends)('bias on %s', (name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
 
-  // 1s, primes, a batch of 60000, and more than 65535 workgroups of 256 (2-D dispatch).
-  it.each([[1, 1], [7, 13], [13, 7], [3, 257], [60000, 10], [65536, 257]])('biasAdd x [%i, %i]', async (B, N) => {
+  // 1s, primes, a batch of 60000, and on WebGPU more than 65535 workgroups of 256 (2-D dispatch; the CPU backend has no grid).
+  it.each([[1, 1], [7, 13], [13, 7], [3, 257], [60000, 10], ...gpuOnly(name, [65536, 257])])('biasAdd x [%i, %i]', async (B, N) => {
     const r = rng(B * 7 + N);
     const x = randn(r, [B, N]);
     const bias = randn(r, [N], -3, 3);
@@ -62,9 +62,9 @@ describe.each(backends)('bias on %s', (_name, make) => {
     expectClose(got, reference(biasGrad, [dy], {})[0], biasGradTolerance(dy), `biasGrad [${B}, ${N}]`);
   });
 
-  // The last shape needs more than 65535 column tiles (2-D dispatch).
+  // The last shape needs more than 65535 column tiles (2-D dispatch), on WebGPU only.
   // Nonzero integers: every partial sum is an integer below 2^24, so the column sums are exact and any skipped or doubled element shows.
-  it.each([[1, 5], [60000, 1], [60000, 10], [2000, 4096], [2, 65535 * 32 + 1]])('biasGrad sums integers exactly, dy [%i, %i]', async (B, N) => {
+  it.each([[1, 5], [60000, 1], [60000, 10], [2000, 4096], ...gpuOnly(name, [2, 65535 * 32 + 1])])('biasGrad sums integers exactly, dy [%i, %i]', async (B, N) => {
     const r = rng(B + N);
     const dy = tensor([B, N], Array.from({ length: B * N }, () => (1 + r.int(7)) * (r.next() < 0.5 ? -1 : 1)));
     const [got] = await runOn(be, biasGrad, [dy], {});

@@ -8,7 +8,7 @@ import { add, multiply } from '../../src/ops/elementwise.js';
 import { maskSteps } from '../../src/ops/mask.js';
 import { reduceSum } from '../../src/ops/reduce.js';
 import { reverse } from '../../src/ops/reverse.js';
-import { backends } from '../helpers/backends.js';
+import { backends, largeCase } from '../helpers/backends.js';
 import type { HostTensor } from '../helpers/check.js';
 import { runOnce } from '../helpers/graph-run.js';
 import { expectClose, FD_TOL, numericGradient, randn, reference, rng, runOn } from '../helpers/check.js';
@@ -77,17 +77,17 @@ function mergeGraph([B, T, F]: number[], Z: number) {
   return { g, params: [x, b, z], inputs: [w, v], mask: m, L, lossF64 };
 }
 
-describe.each(backends)('merge ops on %s', (_name, make) => {
+describe.each(backends)('merge ops on %s', (name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
 
-  // Rank 1 (one row), one step, a prime row count with unequal parts, and > 65,535 workgroups of 256 (2-D dispatch).
+  // Rank 1 (one row), one step, a prime row count with unequal parts, and a large one (> 65,535 workgroups of 256 on WebGPU: 2-D dispatch).
   it.each([
     [[1], [1]],
     [[1, 1, 3], [1, 1, 1]],
     [[67, 5, 13], [67, 5, 7]],
-    [[131_075, 100], [131_075, 29]],
+    largeCase(name, [[131_075, 100], [131_075, 29]], [[8195, 100], [8195, 29]]),
   ])('concatLast %j ‖ %j and splitLast back, exactly', async (xs, ys) => {
     const r = rng(xs[0]);
     const x = randn(r, xs);
@@ -106,7 +106,7 @@ describe.each(backends)('merge ops on %s', (_name, make) => {
     [[67, 5, 13], 1],
     [[3, 28, 1], 1],
     [[67, 5, 13], -1],
-    [[2, 65_536, 129], 1],
+    largeCase<[number[], number]>(name, [[2, 65_536, 129], 1], [[2, 4096, 129], 1]),
   ])('reverse %j along axis %i, exactly', async (shape, axis) => {
     const x = randn(rng(shape.length), shape);
     const [out] = await runOn(be, reverse, [x], { axis });

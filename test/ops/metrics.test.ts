@@ -36,7 +36,7 @@ function expectBinary(got: Float64Array, want: Float64Array, D: number, label: s
   expectClose(got, want, { atol: 0, rtol: 2 * U + U * U, why: 'exact count times fl(1/D): two roundings' }, label);
 }
 
-describe.each(backends)('metrics on %s', (_name, make) => {
+describe.each(backends)('metrics on %s', (name, make) => {
   let be: Backend;
   beforeAll(async () => (be = await make()));
   afterAll(() => be?.dispose());
@@ -86,7 +86,8 @@ describe.each(backends)('metrics on %s', (_name, make) => {
     }
   });
 
-  it('every row is written past 65535 workgroups of 256 rows (2-D dispatch)', async () => {
+  // A GPU dispatch question: the CPU backend runs the same loop as the reference at every size (the 60000-row cases above cover it).
+  it.runIf(name === 'webgpu')('every row is written past 65535 workgroups of 256 rows (2-D dispatch)', async () => {
     const B = 65535 * 256 + 1;
     const r = rng(9);
     const labels = randLabels(r, B, 2);
