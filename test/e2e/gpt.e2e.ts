@@ -2,14 +2,19 @@
 // (with markup in it), train the small size for a few seconds on the CPU
 // backend in its Web Worker, see the loss fall and a sample appear, stop, write
 // from a prompt longer than the context, save the model and hand the file to
-// `webgrad generate`. Nothing pasted or generated may become markup, and any
-// console error fails the run. The whole path runs on the CPU worker (8 s);
+// `webgrad generate`; reload the page, open the saved file and let it write;
+// open files that are no character model and see them refused by name.
+// Nothing pasted, generated or read from a file may become markup, and any
+// console error but the refusals shown fails the run. The whole path runs on the CPU worker (8 s);
 // then WebGPU trains until the loss halves and a sample appears: on
 // SwiftShader its 128 pipelines take most of a minute to compile on an idle
 // 2-core machine (75 s for the whole path there) and minutes on a loaded one.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { decodeSafetensors, dense, gpt, sequential } from '../../src/index.js';
+import type { Model } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import type { DemoSession } from './browser.js';
 import { openDemo } from './browser.js';
@@ -131,6 +136,109 @@ test('trains a small GPT on a pasted text in the CPU worker, writes from a promp
   expect(Array.from(generated.out)).toHaveLength(52);
   expect(demo.problems).toEqual([]);
   console.log(`GPT page end to end: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+/** Opens `path` with the page's Open button and waits until the page says it opened it, or shows an error naming it: that text, or ''. */
+async function openFile(path: string): Promise<string> {
+  const name = path.split('/').at(-1)!;
+  await page.setInputFiles('#open', path);
+  const shown = await page.waitForFunction((n) => {
+    const error = document.getElementById('error')!;
+    // An object: waitForFunction waits for a truthy value, and no error is ''.
+    if (!error.hidden && error.textContent!.startsWith(n)) return { error: error.textContent };
+    return document.getElementById('phase')!.textContent === `Opened ${n}` ? { error: '' } : null;
+  }, name, { timeout: 60_000 });
+  return ((await shown.jsonValue()) as { error: string }).error;
+}
+
+/** Writes `length` characters after `prompt` and returns what the model wrote (the prompt as read cut off). */
+async function writeFrom(prompt: string, length: number): Promise<string> {
+  await page.fill('#prompt', prompt);
+  await page.fill('#length', String(length));
+  await page.evaluate(() => (document.getElementById('written')!.textContent = ''));
+  await page.click('#write');
+  await page.waitForFunction(() => (document.getElementById('written')!.textContent ?? '').length > 0 && !(document.getElementById('write') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
+  expect(await page.textContent('#written .prompt-part')).toBe(prompt);
+  return (await page.textContent('#written'))!.slice(prompt.length);
+}
+
+/** A model's file, its weights built by one prediction on the CPU backend. */
+async function fileOf(m: Model, inputShape: number[]): Promise<Uint8Array> {
+  m.compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
+  await m.predict({ data: new Float32Array(inputShape.reduce((a, b) => a * b, 1)), shape: [1, ...inputShape] });
+  const bytes = await m.toBytes();
+  m.dispose();
+  return bytes;
+}
+
+test('opens the saved model after a reload, in the CPU worker, writes from it only characters it knows, and saves it again', async () => {
+  const t0 = Date.now();
+  // The file the test above saved from the page.
+  const saved = join(OUTPUT, 'webgrad-gpt.safetensors');
+  await page.goto(`${demo.server.url}dist-demo/gpt.html`);
+  await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+  expect(await page.isDisabled('#write')).toBe(true);
+  expect(await page.isDisabled('#save')).toBe(true);
+  await page.check('#backend-cpu');
+  expect(await openFile(saved)).toBe('');
+  expect(await page.textContent('#device')).toContain('CPU backend (TypeScript, in a Web Worker)');
+  expect(await page.textContent('#model-info')).toMatch(/^Opened webgrad-gpt\.safetensors: the model “demo_gpt”, [\d,]+ parameters · 35 characters · context 32\. It writes and saves here; Train starts a new model on the text\. Its characters: newline, space, "\.1<=>_abcdefghijklmnopqrstuvwxyz$/);
+  const written = await writeFrom('the lazy dog ', 60);
+  const known = new Set(TEXT);
+  expect(Array.from(written)).toHaveLength(60);
+  expect(Array.from(written).filter((c) => !known.has(c))).toEqual([]);
+  console.log(`opened and wrote: ${JSON.stringify(written)}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  expect(download.suggestedFilename()).toBe('webgrad-gpt.safetensors');
+  const again = join(OUTPUT, 'webgrad-gpt-again.safetensors');
+  await download.saveAs(again);
+  // The same weights and characters (the topology's JSON may order its keys differently).
+  const tensors = (path: string) => decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  expect(tensors(again).tensors).toEqual(tensors(saved).tensors);
+  expect(tensors(again).metadata.vocabulary).toBe(tensors(saved).metadata.vocabulary);
+  await expectNoMarkup();
+  await page.screenshot({ path: join(OUTPUT, 'gpt-opened.png'), fullPage: true });
+  expect(demo.problems).toEqual([]);
+  console.log(`GPT page, open and write: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test('shows an opened model\'s name and characters as text, and refuses by name a file that is no character model, keeping the model it had', async () => {
+  const t0 = Date.now();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => void (dialogs.push(d.message()), d.dismiss()));
+  // A GPT whose name is markup and whose characters are markup's own.
+  const NAME = '<img src=x onerror=alert(1)>';
+  const chars = ['<', '>', '&', ' ', 'a'];
+  const hostile = gpt({ vocabularySize: chars.length, contextLength: 8, width: 8, blocks: 1, heads: 1, name: NAME });
+  hostile.setVocabulary(chars);
+  const hostileFile = join(OUTPUT, 'hostile-gpt.safetensors');
+  writeFileSync(hostileFile, await fileOf(hostile, [8]));
+  expect(await openFile(hostileFile)).toBe('');
+  expect(await page.textContent('#model-info')).toMatch(/^Opened hostile-gpt\.safetensors: the model “<img src=x onerror=alert\(1\)>”, [\d,]+ parameters · 5 characters · context 8\..* Its characters: space, <>&a$/);
+  const written = await writeFrom('<a&', 30);
+  expect(Array.from(written).filter((c) => !chars.includes(c))).toEqual([]);
+  await expectNoMarkup();
+
+  // No character model: a picture, and a model without characters. Each is refused by name and the page keeps the model it opened.
+  const noVocabulary = join(OUTPUT, 'mlp.safetensors');
+  writeFileSync(noVocabulary, await fileOf(sequential([dense(3, { inputShape: [4], activation: 'softmax' })]), [4]));
+  const refusals = [
+    [join(OUTPUT, 'gpt-opened.png'), /^gpt-opened\.png: header length \d+ bytes is absurd .*this is not a safetensors file/],
+    [noVocabulary, /^mlp\.safetensors has no vocabulary, so it is not a character model; train a character model on text/],
+  ] as const;
+  for (const [file, message] of refusals) {
+    expect(await openFile(file)).toMatch(message);
+    expect(await page.textContent('#phase')).toBe('Opened hostile-gpt.safetensors');
+    expect(await page.isDisabled('#write')).toBe(false);
+  }
+  expect(Array.from(await writeFrom('a', 5)).every((c) => chars.includes(c))).toBe(true);
+  await expectNoMarkup();
+  expect(dialogs).toEqual([]);
+  // The page logs each error it shows: those two lines, and nothing else.
+  expect(demo.problems).toHaveLength(refusals.length);
+  demo.problems.forEach((p, i) => expect(p).toMatch(new RegExp(`^console\\.error: webgrad demo: ${refusals[i][1].source.slice(1)}`)));
+  demo.problems.splice(0);
+  console.log(`GPT page, hostile and refused files: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
 
 test('trains it on WebGPU too', async () => {

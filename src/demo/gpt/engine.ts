@@ -1,9 +1,10 @@
 // The GPT page's model and everything the page asks of it, where the model
 // lives: on the page for WebGPU, in a Web Worker for the CPU backend
 // (worker.ts). The page drives training a chunk of steps at a time (one
-// fit() call each), so Stop, samples and the prompt take turns with it.
-import type { Backend, Functional, TextData } from '../../index.js';
-import { encodeText, gpt, Random, sampleToken, textDataset, ValueError } from '../../index.js';
+// fit() call each), so Stop, samples and the prompt take turns with it. A
+// model file opened here (load) writes and saves; it does not train.
+import type { Backend, Model, TextData } from '../../index.js';
+import { characterModel, encodeText, gpt, modelFromBytes, Random, sampleToken, textDataset, ValueError } from '../../index.js';
 import { deviceInfo } from '../train/model.js';
 import type { BackendName, DeviceInfo } from '../train/protocol.js';
 import { openBackend } from '../train/trainer.js';
@@ -21,10 +22,19 @@ export const OPTIMIZER = { type: 'adam', learningRate: 3e-3, globalClipnorm: 1 }
 /** Test windows the page's test loss is taken over: enough for a steady figure, few enough to cost a fraction of a second. */
 const TEST_WINDOWS = 64;
 
-export interface BuildInfo {
+/** What the page shows of a model, built here or opened from a file. */
+export interface ModelInfo {
+  /** The model's own name (from its file: data, shown as text only). */
+  name: string;
   params: number;
+  /** Its characters' count. */
   vocabulary: number;
+  /** Its characters, in id order. */
+  characters: string[];
   contextLength: number;
+}
+
+export interface BuildInfo extends ModelInfo {
   batchSize: number;
   trainWindows: number;
   testWindows: number;
@@ -54,8 +64,12 @@ export interface Written {
 
 export class GptEngine {
   private backend: Backend | null = null;
-  private model: Functional | null = null;
+  private model: Model | null = null;
+  /** The training text's windows: null for a model opened from a file, which writes but does not train. */
   private data: TextData | null = null;
+  /** The model's characters and the steps it reads. */
+  private chars: string[] = [];
+  private contextLength = 1;
   private batchSize = 1;
   private order: Int32Array = new Int32Array(0);
   private next = 0;
@@ -75,13 +89,14 @@ export class GptEngine {
     const s = SIZES[size];
     if (!s) throw new ValueError(`unknown size '${String(size)}' (${Object.keys(SIZES).join(' or ')})`);
     const data = textDataset(text, { context: s.contextLength, source: 'the text' });
-    this.model?.dispose();
-    this.model = null;
+    this.dispose();
     const model = gpt({ vocabularySize: data.vocabulary.length, contextLength: s.contextLength, width: s.width, blocks: s.blocks, heads: s.heads, seed, name: 'demo_gpt' });
     model.setVocabulary(data.vocabulary);
     model.compile({ optimizer: { ...OPTIMIZER }, loss: 'sparseCategoricalCrossentropy', backend });
     this.model = model;
     this.data = data;
+    this.chars = data.vocabulary;
+    this.contextLength = s.contextLength;
     const windows = data.train.xShape[0];
     this.batchSize = Math.min(s.batchSize, windows);
     this.rng = new Random(seed);
@@ -89,15 +104,55 @@ export class GptEngine {
     this.next = 0;
     this.stepsDone = 0;
     return {
-      params: model.paramSpecs().reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0),
-      vocabulary: data.vocabulary.length,
-      contextLength: s.contextLength,
+      ...this.info(),
       batchSize: this.batchSize,
       trainWindows: windows,
       testWindows: data.test.xShape[0],
       trainCharacters: data.trainCharacters,
       testCharacters: data.testCharacters,
     };
+  }
+
+  /**
+   * A model file (as save() or `webgrad train --data FILE.txt --save` writes
+   * one) in place of the current model, for writing and saving: refused by
+   * name (modelFromBytes' errors, characterModel's) when it is no character
+   * model, and then the current model stays.
+   */
+  async load(bytes: Uint8Array, fileName: string): Promise<ModelInfo> {
+    const backend = this.backend;
+    if (!backend) throw new ValueError('the engine has no backend yet: open() it first');
+    const model = modelFromBytes(bytes, fileName);
+    try {
+      const { vocabulary, contextLength } = characterModel(model, fileName);
+      // Its own loss and optimizer (with their state, which save() keeps), on this page's backend.
+      model.compile({ ...(model.compileOptions ?? { loss: 'sparseCategoricalCrossentropy' }), backend });
+      this.dispose();
+      this.model = model;
+      this.chars = vocabulary;
+      this.contextLength = contextLength;
+      return this.info();
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  private info(): ModelInfo {
+    const model = this.requireModel();
+    return {
+      name: model.name,
+      params: model.paramSpecs().reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0),
+      vocabulary: this.chars.length,
+      characters: [...this.chars],
+      contextLength: this.contextLength,
+    };
+  }
+
+  private dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+    this.data = null;
   }
 
   /** `steps` optimizer steps of whole batches, the windows drawn in a shuffled order that is drawn anew after each pass. */
@@ -141,12 +196,12 @@ export class GptEngine {
    * (nanoGPT's idx[:, -block_size:]), and so is the text as it grows.
    */
   async write(prompt: string, length: number, temperature: number, seed: number): Promise<Written> {
-    const { model, data } = this.require();
+    const model = this.requireModel();
     if (prompt === '') throw new ValueError('the prompt is empty; type at least one character');
     if (!Number.isInteger(length) || length < 1 || length > 10_000) throw new ValueError(`the length must be a whole number of characters from 1 to 10,000, got ${length}`);
     if (!(temperature > 0 && temperature <= 10)) throw new ValueError(`the temperature must be above 0 and at most 10, got ${temperature}`);
-    const chars = data.vocabulary;
-    const T = data.train.xShape[1];
+    const chars = this.chars;
+    const T = this.contextLength;
     const ids = Array.from(encodeText(prompt, chars, 'the prompt'));
     const promptChars = Array.from(prompt);
     const r = new Random(seed);
@@ -168,14 +223,20 @@ export class GptEngine {
 
   /** The model file (safetensors, with its vocabulary), as `webgrad train --save` writes one: `webgrad generate` reads it. */
   async save(): Promise<Uint8Array> {
-    return this.require().model.toBytes();
+    return this.requireModel().toBytes();
   }
 
-  private require(): { model: Functional; data: TextData } {
-    if (!this.model || !this.data) throw new ValueError('no model yet: press Train first');
-    return { model: this.model, data: this.data };
+  private requireModel(): Model {
+    if (!this.model) throw new ValueError('no model yet: press Train, or open a model file');
+    return this.model;
+  }
+
+  private require(): { model: Model; data: TextData } {
+    const model = this.requireModel();
+    if (!this.data) throw new ValueError('this model was opened from a file, for writing and saving; press Train to train a new model on the text');
+    return { model, data: this.data };
   }
 }
 
 /** What the page calls, on the page or in the worker. */
-export const ENGINE_METHODS = ['open', 'build', 'train', 'testLoss', 'write', 'save'] as const;
+export const ENGINE_METHODS = ['open', 'build', 'load', 'train', 'testLoss', 'write', 'save'] as const;

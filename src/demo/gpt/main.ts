@@ -1,10 +1,11 @@
 // The GPT page: a text, a size and a backend in; a training loop that the
 // page drives a chunk of steps at a time, with the loss curve, a sample every
-// few seconds and the speed; then a prompt to write from and a model file.
+// few seconds and the speed; then a prompt to write from and a model file,
+// saved, or opened to write from (a file the CLI trained, or this page).
 // Everything the user or the model wrote reaches the page as text, never markup.
 import { vocabularyOf } from '../../index.js';
 import { errorText } from '../train/model.js';
-import type { BackendName } from '../train/protocol.js';
+import type { BackendName, Phase } from '../train/protocol.js';
 import type { Remote } from '../train/rpc.js';
 import { workerProxy } from '../train/rpc.js';
 import { probeWebGPU } from '../ui/banner.js';
@@ -12,7 +13,8 @@ import { $, fmt, h, saveBytes, showError } from '../ui/dom.js';
 import { showDevice, showPhase } from '../ui/stats.js';
 import { builtinCorpus } from './corpus.js';
 import { LossCurve } from './curve.js';
-import type { BuildInfo, SizeName } from './engine.js';
+import { describeOpened } from './describe.js';
+import type { BuildInfo, ModelInfo, SizeName } from './engine.js';
 import { ENGINE_METHODS, GptEngine } from './engine.js';
 
 type EngineApi = Remote<GptEngine, (typeof ENGINE_METHODS)[number]>;
@@ -32,8 +34,11 @@ class GptPage {
   private readonly engines = new Map<BackendName, EngineApi>();
   /** The engine that holds the current model. */
   private active: EngineApi | null = null;
-  private info: BuildInfo | null = null;
+  private info: ModelInfo | null = null;
+  /** What Save names the file: the opened file's name, or the page's own for a model trained here. */
+  private fileName = 'webgrad-gpt.safetensors';
   private running = false;
+  private opening = false;
   private writing = false;
   private stopRequested = false;
   private readonly curve = new LossCurve($<HTMLCanvasElement>('curves'));
@@ -44,6 +49,7 @@ class GptPage {
     $('stop').addEventListener('click', () => (this.stopRequested = true));
     $('write').addEventListener('click', () => void this.act(() => this.write()));
     $('save').addEventListener('click', () => void this.act(() => this.save()));
+    $<HTMLInputElement>('open').addEventListener('change', (e) => void this.act(() => this.open(e.target as HTMLInputElement)));
     $('builtin').addEventListener('click', () => void this.act(() => this.useBuiltin()));
     $('clear-text').addEventListener('click', () => this.setText(''));
     this.text.addEventListener('input', () => this.showTextStatus());
@@ -96,6 +102,7 @@ class GptPage {
       showDevice(await engine.open(backend));
       const info = await engine.build(this.text.value, size, 42);
       this.active = engine;
+      this.fileName = 'webgrad-gpt.safetensors';
       this.showModel(info);
       showPhase('compiling', backend === 'webgpu' ? 'Compiling the training step’s shaders…' : 'Building the training step…');
       await this.loop(engine);
@@ -110,12 +117,59 @@ class GptPage {
   }
 
   private showModel(info: BuildInfo): void {
+    this.resetRun(info, 'Appears after the first steps.');
+    $('model-info').textContent = `${fmt(info.params)} parameters · ${info.vocabulary} characters · context ${info.contextLength} · batch ${info.batchSize} · ${fmt(info.trainWindows)} training and ${fmt(info.testWindows)} test windows (${fmt(info.trainCharacters)} / ${fmt(info.testCharacters)} characters)`;
+  }
+
+  /** A new model's empty run panel, and what the prompt may hold. */
+  private resetRun(info: ModelInfo, sample: string): void {
     this.info = info;
     this.curve.reset(info.vocabulary);
     for (const id of ['step', 'epoch', 'speed', 'train-loss', 'test-loss']) $(id).textContent = '–';
-    $('sample').textContent = 'Appears after the first steps.';
-    $('model-info').textContent = `${fmt(info.params)} parameters · ${info.vocabulary} characters · context ${info.contextLength} · batch ${info.batchSize} · ${fmt(info.trainWindows)} training and ${fmt(info.testWindows)} test windows (${fmt(info.trainCharacters)} / ${fmt(info.testCharacters)} characters)`;
+    $('sample').textContent = sample;
+    delete $('sample').dataset.step;
+    $('written').replaceChildren();
+    $('write-note').textContent = '';
     $('context-note').textContent = `This model reads at most ${info.contextLength} characters: a longer prompt is cropped to its last ${info.contextLength}, as nanoGPT crops it (idx[:, -block_size:]), and so is the text as it grows. Every character of the prompt must be one the model knows (one of its ${info.vocabulary}).`;
+  }
+
+  /**
+   * A model file in place of the current model, on the chosen backend, to
+   * write from and save again. A file that is no character model is refused
+   * by name, and the model the page had stays.
+   */
+  private async open(input: HTMLInputElement): Promise<void> {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    const backend = checked('backend') as BackendName;
+    const phase = $('phase');
+    const before = { phase: phase.dataset.phase as Phase | undefined, text: phase.textContent ?? '' };
+    this.opening = true;
+    this.buttons();
+    try {
+      showPhase('preparing', `Opening ${file.name}…`);
+      const engine = this.engine(backend);
+      const device = await engine.open(backend);
+      const info = await engine.load(new Uint8Array(await file.arrayBuffer()), file.name);
+      // Only now: a refused file leaves the page's model, and what it says of it, as they were.
+      showDevice(device);
+      this.active = engine;
+      this.fileName = file.name;
+      this.resetRun(info, 'An opened model does not train here; it writes under “Let it write”.');
+      $('model-info').textContent = describeOpened(info, file.name);
+      showPhase('done', `Opened ${file.name}`);
+    } catch (e) {
+      if (before.phase) showPhase(before.phase, before.text);
+      else {
+        phase.textContent = before.text;
+        delete phase.dataset.phase;
+        delete $('run-card').dataset.phase;
+      }
+      throw e;
+    } finally {
+      this.opening = false;
+    }
   }
 
   /** Chunks of steps until Stop, each sized to last about CHUNK_S; a sample and the test loss every SAMPLE_EVERY_S of training. */
@@ -185,7 +239,7 @@ class GptPage {
 
   private async save(): Promise<void> {
     if (!this.active) return;
-    saveBytes(await this.active.save(), 'webgrad-gpt.safetensors');
+    saveBytes(await this.active.save(), this.fileName);
   }
 
   /** Runs a button's action, showing its error instead of losing it. */
@@ -205,12 +259,13 @@ class GptPage {
   }
 
   private buttons(): void {
-    const busy = this.running || this.writing;
+    const busy = this.running || this.writing || this.opening;
     const ready = this.active !== null && this.info !== null;
     $<HTMLButtonElement>('train').disabled = busy || this.text.value === '';
     $<HTMLButtonElement>('stop').disabled = !this.running;
     $<HTMLButtonElement>('write').disabled = busy || !ready;
     $<HTMLButtonElement>('save').disabled = busy || !ready;
+    $<HTMLInputElement>('open').disabled = busy;
     $<HTMLButtonElement>('builtin').disabled = this.running;
     $<HTMLButtonElement>('clear-text').disabled = this.running;
     this.text.readOnly = this.running;
