@@ -30,8 +30,11 @@
 //      those before it (a tensor read by several ops)
 //   4: C = f(op(A)·op(B) + bias) + r, bias = ep[N], r = ep2[M,N]: a Dense
 //      branch added to a residual
-// f is the activation ACT (KIND in activation.wgsl) with ALPHA; the kinds
-// are those whose gradient needs only y (gradFromOutput).
+//   5: C = (op(A)·op(B)) · f'(x), x = ep[M,N]: as 2, from the activation's
+//      input, for the kinds whose gradient needs it (gelu)
+// f is the activation ACT (KIND in activation.wgsl) with ALPHA; for 1, 2
+// and 4 the kinds are those whose gradient needs only y (gradFromOutput),
+// for 5 any.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -55,21 +58,22 @@ override EPILOGUE: u32 = 0u;
 override ACT: u32 = 0u;
 override ALPHA: f32 = 0.0;
 
-// activate and activateGradOfOutput over V = vec4f, four values at a time,
-// are generated from the activation records for the kinds ACT may name (those
-// whose gradient needs only y: src/ops/activations.ts' EPILOGUE_ACTIVATIONS)
-// and prepended when this file is loaded. They are activation.wgsl's forms, so
+// activate, activateGrad and activateGradOfOutput over V = vec4f, four
+// values at a time, are generated from the activation records for every kind
+// (src/ops/activations.ts; ACT names one, and the checks in
+// src/ops/matmul-epilogue.ts say which each epilogue takes) and prepended
+// when this file is loaded. They are activation.wgsl's forms, so
 // a fused launch computes what the unfused ops would (test/ops/matmul-epilogue.test.ts).
 // Vectors keep the code small: llvmpipe compiles each stored element's copy.
 alias V = vec4f;
 
-// Whether ep holds a value per element of C (EPILOGUE 2, 3) rather than per column.
+// Whether ep holds a value per element of C (EPILOGUE 2, 3, 5) rather than per column.
 fn perElement() -> bool {
-  return EPILOGUE == 2u || EPILOGUE == 3u;
+  return EPILOGUE == 2u || EPILOGUE == 3u || EPILOGUE == 5u;
 }
 
 // The epilogue's operand at row `row`, columns c0..c0+3: the bias (EPILOGUE
-// 1 and 4, the same for every row), y (2) or r (3). Columns past the edge
+// 1 and 4, the same for every row), y (2), r (3) or x (5). Columns past the edge
 // read a clamped index; their results are never stored.
 fn operand4(row: u32, c0: u32) -> vec4f {
   let last = d.N - 1u;
@@ -93,6 +97,7 @@ fn finish4(v: vec4f, o: vec4f, row: u32, c0: u32) -> vec4f {
   if (EPILOGUE == 2u) { return v * activateGradOfOutput(o, ALPHA, ACT); }
   if (EPILOGUE == 3u) { return v + o; }
   if (EPILOGUE == 4u) { return activate(v + o, ALPHA, ACT) + residual4(row, c0); }
+  if (EPILOGUE == 5u) { return activateGrad(o, ALPHA, ACT) * v; }
   return v;
 }
 

@@ -1,4 +1,4 @@
-import { activation, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
+import { activation, activationBackward, activationBackwardFromOutput, gradFromOutput } from '../ops/activation.js';
 import type { ActivationAttrs } from '../ops/activation.js';
 import { biasAdd } from '../ops/bias.js';
 import { accumulate, add, fill } from '../ops/elementwise.js';
@@ -7,7 +7,8 @@ import { layerNormBackward } from '../ops/norm.js';
 import { layerNormBackwardAdd } from '../ops/norm-fused.js';
 import { matmul } from '../ops/matmul.js';
 import type { MatmulActivationAttrs } from '../ops/matmul-epilogue.js';
-import { matmulActivationGrad, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../ops/matmul-epilogue.js';
+import { matmulActivationGrad, matmulActivationGradOfInput, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../ops/matmul-epilogue.js';
+import type { Kernel } from '../ops/kernel.js';
 import type { BroadcastScalarAttrs } from '../ops/reduce.js';
 import { broadcastScalar, reduceSum, reduceSumInto } from '../ops/reduce.js';
 import { reshape } from '../ops/reshape.js';
@@ -26,6 +27,7 @@ export interface FuseStats {
  * nothing else reads what lies between them:
  *   matmul → biasAdd [→ activation]        ⇒ matmulBiasActivation (a Dense forward)
  *   matmul → activationBackwardFromOutput  ⇒ matmulActivationGrad (the gradient into the layer below)
+ *   matmul → activationBackward            ⇒ matmulActivationGradOfInput (the same, for gelu and others)
  *   matmul → biasAdd [→ activation] → add  ⇒ matmulBiasActivationAdd (a branch into its residual)
  *   matmul → add                           ⇒ matmulAdd            (a gradient into the sum of a tensor's gradients)
  *   layerNormBackward → add                ⇒ layerNormBackwardAdd (the same, for a norm's input)
@@ -133,49 +135,55 @@ function matmulChain(g: Graph, m: Node, r: Node, onlyReader: OnlyReader): Chain 
     const dense: Node = { kernel: matmulBiasActivation, attrs: { ...m.attrs, activation: activationAttrs }, inputs: [...m.inputs, r.inputs[1]], outputs: (act ?? r).outputs };
     return intoSum(g, nodes, dense, matmulBiasActivationAdd, onlyReader) ?? { nodes, fused: [dense] };
   }
-  if (r.kernel === activationBackwardFromOutput && r.inputs[1] === z && r.inputs[0] !== z) {
-    return {
-      nodes: [m, r],
-      fused: [{ kernel: matmulActivationGrad, attrs: { ...m.attrs, activation: r.attrs }, inputs: [...m.inputs, r.inputs[0]], outputs: r.outputs }],
-    };
+  const { chain, mine, next } = through([m], onlyReader);
+  if (next && (next.kernel === activationBackwardFromOutput || next.kernel === activationBackward) && next.inputs[1] === mine && next.inputs[0] !== mine) {
+    const kernel = next.kernel === activationBackward ? matmulActivationGradOfInput : matmulActivationGrad;
+    return onRows(g, [...chain, next], kernel, { ...m.attrs, activation: next.attrs }, m.inputs, next.inputs[0], next.outputs[0]);
   }
   const linear: MatmulActivationAttrs = { ...m.attrs, activation: { kind: 'linear' } };
   return intoSum(g, [m], { ...m, attrs: linear }, matmulAdd, onlyReader);
 }
 
+/** What reads the output of `nodes`' last launch, through at most one reshape: the chain so far, the value it reads, and the reader. */
+function through(nodes: Node[], onlyReader: OnlyReader): { chain: Node[]; mine: Value; next: Node | null } {
+  const c = nodes[nodes.length - 1].outputs[0];
+  const next = onlyReader(c);
+  if (next?.kernel !== reshape) return { chain: nodes, mine: c, next };
+  const mine = next.outputs[0];
+  return { chain: [...nodes, next], mine, next: onlyReader(mine) };
+}
+
 /**
  * `nodes` (ending in `done`'s launch, whose output is C [M, N]) followed,
  * through at most one reshape, by add(C, r) or add(r, C): one launch of
- * `kernel`, `done`'s inputs and r, writing the sum. Where the add works on
- * another shape than C's rows, r is viewed as rows and the sum as the add's
- * shape (reshapes: no launch; a kept sum keeps its rows, as the executor
- * keeps a view's storage); a packed member, whose storage the pack places,
- * is left unfused. add's alpha must be 1.
+ * `kernel`, `done`'s inputs and r, writing the sum. add's alpha must be 1.
  */
 function intoSum(g: Graph, nodes: Node[], done: Node, kernel: typeof matmulAdd, onlyReader: OnlyReader): Chain | null {
-  const c = done.outputs[0];
-  let next = onlyReader(c);
-  const chain = [...nodes];
-  let mine = c;
-  if (next?.kernel === reshape) {
-    chain.push(next);
-    mine = next.outputs[0];
-    next = onlyReader(mine);
-  }
+  const { chain, mine, next } = through(nodes, onlyReader);
   const residual = next && addend(next, mine);
   if (!next || !residual) return null;
-  const sum = next.outputs[0];
-  const rows = [...c.shape];
+  return onRows(g, [...chain, next], kernel, done.attrs, done.inputs, residual, next.outputs[0], residual);
+}
+
+/**
+ * One launch of `kernel` in place of `nodes`: `inputs` and then `operand`,
+ * writing `out`, on C's rows [M, N] (the first node's output). Where the
+ * chain passed a reshape, operand and out have another shape: they are
+ * viewed as rows (reshapes: no launch; a kept out keeps its rows' storage,
+ * as the executor keeps a view's). An out that a pack places is left unfused.
+ */
+function onRows(g: Graph, nodes: Node[], kernel: Kernel<any>, attrs: unknown, inputs: readonly Value[], operand: Value, out: Value, residual?: Value): Chain | null {
+  const rows = [...nodes[0].outputs[0].shape];
   const isRows = (v: Value) => v.shape.length === rows.length && v.shape.every((d, i) => d === rows[i]);
-  if (!isRows(sum) && g.expand([sum]).length > 1) return null;
-  const r = isRows(residual) ? residual : g.temp(`${residual.name}/rows`, rows);
-  const out = isRows(sum) ? sum : g.temp(`${sum.name}/rows`, rows);
+  if (!isRows(out) && g.expand([out]).length > 1) return null;
+  const r = isRows(operand) ? operand : g.temp(`${operand.name}/rows`, rows);
+  const o = isRows(out) ? out : g.temp(`${out.name}/rows`, rows);
   const fused: Node[] = [
-    ...(r === residual ? [] : [{ kernel: reshape, attrs: { shape: rows }, inputs: [residual], outputs: [r] }]),
-    { kernel, attrs: done.attrs, inputs: [...done.inputs, r], outputs: [out] },
-    ...(out === sum ? [] : [{ kernel: reshape, attrs: { shape: [...sum.shape] }, inputs: [out], outputs: [sum] }]),
+    ...(r === operand ? [] : [{ kernel: reshape, attrs: { shape: rows }, inputs: [operand], outputs: [r] }]),
+    { kernel, attrs, inputs: [...inputs, r], outputs: [o] },
+    ...(o === out ? [] : [{ kernel: reshape, attrs: { shape: [...out.shape] }, inputs: [o], outputs: [out] }]),
   ];
-  return { nodes: [...chain, next], fused, residual };
+  return { nodes, fused, ...(residual ? { residual } : {}) };
 }
 
 /** The other operand of `n` if it is add(v, r) or add(r, v) with alpha 1 and r ≠ v: what a fused launch can add as it stores v. */

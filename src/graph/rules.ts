@@ -47,7 +47,7 @@ export const NOT_DIFFERENTIABLE = {
   meanAbsoluteErrorBackward: 'a loss gradient', hingeBackward: 'a loss gradient', nllBackward: 'a loss gradient',
   matmulBiasActivation: 'a fusion graph/fuse.ts makes after autodiff', matmulActivationGrad: 'a fusion graph/fuse.ts makes after autodiff',
   matmulAdd: 'a fusion graph/fuse.ts makes after autodiff', matmulBiasActivationAdd: 'a fusion graph/fuse.ts makes after autodiff',
-  layerNormBackwardAdd: 'a fusion graph/fuse.ts makes after autodiff',
+  layerNormBackwardAdd: 'a fusion graph/fuse.ts makes after autodiff', matmulActivationGradOfInput: 'a fusion graph/fuse.ts makes after autodiff',
   softmaxCrossEntropyWithGrad: 'a fusion graph/fuse.ts makes after autodiff', reduceSumInto: 'a fusion graph/fuse.ts makes after autodiff',
   argmaxAccuracy: 'a metric (piecewise constant)', binaryAccuracy: 'a metric (piecewise constant)',
   sgd: 'an optimizer update', momentum: 'an optimizer update', rmsprop: 'an optimizer update', adam: 'an optimizer update', adamw: 'an optimizer update',

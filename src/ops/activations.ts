@@ -227,7 +227,7 @@ export function gradFromOutput(attrs: ActivationAttrs): boolean {
   return record.ofOutput !== undefined && (record.ofOutput.holds?.(alpha) ?? true);
 }
 
-/** The kinds whose derivative may come from the output for some alpha: those the matmul epilogue compiles. */
+/** The kinds whose derivative may come from the output for some alpha: those the matmul epilogues on C's activation take. */
 export const EPILOGUE_ACTIVATIONS = ACTIVATIONS.filter((k) => ACTIVATION_RECORDS[k].ofOutput !== undefined);
 
 /**
@@ -236,9 +236,9 @@ export const EPILOGUE_ACTIVATIONS = ACTIVATIONS.filter((k) => ACTIVATION_RECORDS
  *   fn activate(v: V, alpha: f32, kind: u32) -> V
  *   fn activateGrad(v: V, alpha: f32, kind: u32) -> V
  *   fn activateGradOfOutput(y: V, alpha: f32, kind: u32) -> V
- * each a switch over the kinds' numbers. `kinds` limits the cases (the matmul
- * epilogue compiles only those it may take); a kind left out is never passed
- * in, since the numbers and the checks come from the same table.
+ * each a switch over the kinds' numbers. `kinds` limits the cases; a kind
+ * left out must never be passed in, since the numbers and the checks come
+ * from the same table.
  */
 export function activationWgsl(kinds: readonly ActivationKind[] = ACTIVATIONS): string {
   const fn = (name: string, arg: 'v' | 'y', body: (r: ElementwiseActivation) => string | undefined) => {

@@ -2,7 +2,7 @@ import { ShapeError, ValueError } from '../core/errors.js';
 import type { TensorInfo } from '../core/shape.js';
 import { expectRank, fmt } from '../core/shape.js';
 import type { ActivationAttrs } from './activation.js';
-import { activationConstants, activationFunction, activationGradOfOutput, gradFromOutput } from './activation.js';
+import { activationBackward, activationConstants, activationFunction, activationGradOfOutput, gradFromOutput } from './activation.js';
 import type { HostArray, Kernel } from './kernel.js';
 import { defineKernel } from './kernel.js';
 import type { MatmulAttrs } from './matmul.js';
@@ -29,6 +29,15 @@ export function epilogueActivation(op: string, attrs: ActivationAttrs): { ACT: n
   return { ACT: kind, ALPHA: alpha };
 }
 
+/** An epilogue's activation constants, checked: epilogueActivation, or any kind (ofInput) for the gradient from the activation's input. */
+type Constants = (op: string, attrs: ActivationAttrs) => { ACT: number; ALPHA: number };
+
+/** Any elementwise kind: its gradient from its input is activateGrad, which every kind has. */
+const ofInput: Constants = (op, attrs) => {
+  const { kind, alpha } = activationConstants(op, attrs);
+  return { ACT: kind, ALPHA: alpha };
+};
+
 /** An epilogue operand: what errors call it, and its shape for C [M, N]. */
 interface Operand {
   readonly what: string;
@@ -38,12 +47,12 @@ interface Operand {
 const COUNT = ['', '', '', 'three', 'four'];
 
 /** C's shape, after checking each epilogue operand has its `want` shape. */
-function withOperands(op: string, inputs: readonly TensorInfo[], attrs: MatmulActivationAttrs, operands: readonly Operand[]): TensorInfo[] {
+function withOperands(op: string, inputs: readonly TensorInfo[], attrs: MatmulActivationAttrs, operands: readonly Operand[], constants: Constants): TensorInfo[] {
   const names = ['A', 'B', ...operands.map((o) => o.what)];
   if (inputs.length !== names.length || inputs.some((x) => !x)) {
     throw new ShapeError(`${op}: expects ${COUNT[names.length]} inputs, ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);
   }
-  epilogueActivation(op, attrs.activation);
+  constants(op, attrs.activation);
   if (op === 'matmulAdd' && attrs.activation.kind !== 'linear') throw new ValueError(`matmulAdd: adds op(A)·op(B) to r as it is; its activation must be 'linear', got '${attrs.activation.kind}'`);
   const [c] = matmul.outputs(inputs.slice(0, 2), attrs);
   operands.forEach(({ what, want }, k) => {
@@ -60,11 +69,11 @@ function withOperands(op: string, inputs: readonly TensorInfo[], attrs: MatmulAc
 type Finish = (c: HostArray, operands: readonly HostArray[], M: number, N: number, attrs: MatmulActivationAttrs) => void;
 
 /** A fused kernel: the matmul (reference or fast), then `finish` on C in place, in C's own precision at each step as the unfused ops store it. */
-function fused(name: string, operands: readonly Operand[], epilogue: number, finish: Finish): Kernel<MatmulActivationAttrs> {
+function fused(name: string, operands: readonly Operand[], epilogue: number, finish: Finish, constants: Constants = epilogueActivation): Kernel<MatmulActivationAttrs> {
   return defineKernel<MatmulActivationAttrs>({
     name,
     shader: matmul.shader,
-    outputs: (inputs, attrs) => withOperands(name, inputs, attrs, operands),
+    outputs: (inputs, attrs) => withOperands(name, inputs, attrs, operands, constants),
     cpu([a, b, ...e], [c], infos, attrs) {
       matmul.cpu([a, b], [c], infos, attrs);
       const { M, N } = matmulDims(infos, attrs);
@@ -76,7 +85,7 @@ function fused(name: string, operands: readonly Operand[], epilogue: number, fin
       finish(c, e, M, N, attrs);
     },
     gpu(inputs, attrs, ctx) {
-      return matmulLaunch(inputs, attrs, ctx, { EPILOGUE: epilogue, ...epilogueActivation(name, attrs.activation) }, operands.map((_, k) => 2 + k));
+      return matmulLaunch(inputs, attrs, ctx, { EPILOGUE: epilogue, ...constants(name, attrs.activation) }, operands.map((_, k) => 2 + k));
     },
   });
 }
@@ -105,6 +114,16 @@ export const matmulActivationGrad = fused('matmulActivationGrad', [like('y')], 2
   const g = activationGradOfOutput(attrs.activation);
   for (let k = 0; k < M * N; k++) c[k] = g(y[k]) * c[k];
 });
+
+/**
+ * dx = (op(A)·op(B)) · f'(x), from the activation's input x [M, N]: as
+ * matmulActivationGrad, for the kinds whose gradient needs x (gelu, softplus):
+ * a gradient matmul followed by activationBackward, which it computes as that
+ * kernel does on the matmul's stored C.
+ */
+export const matmulActivationGradOfInput = fused('matmulActivationGradOfInput', [like('x')], 5, (c, [x], M, N, attrs) => {
+  activationBackward.cpu([x, c], [c], [], attrs.activation);
+}, ofInput);
 
 /**
  * op(A)·op(B) + r, r [M, N]: a gradient matmul added to the gradients summed

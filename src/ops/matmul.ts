@@ -2,7 +2,7 @@ import { ShapeError, ValueError } from '../core/errors.js';
 import type { TensorInfo } from '../core/shape.js';
 import { expectRank, f32, fmt } from '../core/shape.js';
 import code from '../../shaders/matmul.wgsl?raw';
-import { activationWgsl, EPILOGUE_ACTIVATIONS } from './activations.js';
+import { activationWgsl } from './activations.js';
 import type { GpuContext, GpuLaunch, HostArray } from './kernel.js';
 import { defineKernel } from './kernel.js';
 
@@ -94,7 +94,8 @@ export function matmulWorkgroupSize(variant: MatmulVariant, ctx: GpuContext): [n
 /** C = op(A)·op(B). */
 export const matmul = defineKernel<MatmulAttrs>({
   name: 'matmul',
-  shader: { name: 'matmul', code: `${activationWgsl(EPILOGUE_ACTIVATIONS)}\n\n${code}` },
+  // Every kind: the gradient of an activation from its input (EPILOGUE 5) takes gelu and the others too.
+  shader: { name: 'matmul', code: `${activationWgsl()}\n\n${code}` },
   outputs(inputs, attrs) {
     const { M, N } = matmulDims(inputs, attrs);
     return [f32([M, N])];

@@ -86,6 +86,9 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
   matmulActivationGrad: [
     { name: 'matmulActivationGrad sigmoid A·Bᵀ 67×129×33', inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'sigmoid' } } },
   ],
+  matmulActivationGradOfInput: [
+    { name: 'matmulActivationGradOfInput gelu A·Bᵀ 67×129×33', inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'gelu' } } },
+  ],
   matmulAdd: [
     { name: 'matmulAdd A·Bᵀ 67×129×33', inputs: [f32([B, 129]), f32([33, 129]), f32([B, 33])], attrs: { transB: true, activation: { kind: 'linear' } } },
   ],

@@ -183,7 +183,7 @@ describe('a GPT training step', () => {
   const tiny = () => gpt({ vocabularySize: 11, contextLength: 8, width: 16, blocks: 2, heads: 2, seed: 3 });
   const ids = (n: number, seed: number) => Int32Array.from({ length: n * 8 }, (_, i) => (i * 7 + seed) % 11);
 
-  it('adds each block\'s branches to their residuals, the query, key and value gradients inside matmuls, the residuals\' gradients into the norms\': 6 launches fewer a block', async () => {
+  it('adds each block\'s branches to their residuals, the query, key and value gradients inside matmuls, the residuals\' gradients into the norms\', and takes GELU\'s gradient in a matmul: 7 launches fewer a block', async () => {
     const names: string[][] = [];
     for (const fuseKernels of [false, true]) {
       const be = new Recording();
@@ -200,8 +200,11 @@ describe('a GPT training step', () => {
     // Left: the embeddings' sum. The token embeddings' gradient takes no zeros from the position embedding (autodiff).
     expect(count(fused, 'add')).toBe(1);
     expect(count(fused, 'fill')).toBe(1); // the loss gradient's seed
-    // 105 launches without these folds, 6 fewer a block with them, 2 fewer without the zeros (the unfused step: 157).
-    expect([names[0].length, fused.length]).toEqual([157, 91]);
+    // GELU's gradient rides in the matmul that makes its dy, from GELU's input.
+    expect(count(fused, 'matmulActivationGradOfInput')).toBe(2);
+    expect(count(fused, 'activationBackward')).toBe(0);
+    // 105 launches without these folds, 7 fewer a block with them, 2 fewer without the zeros (the unfused step: 157).
+    expect([names[0].length, fused.length]).toEqual([157, 89]);
   });
 
   it.each(backends)('trains the same fused and unfused on %s: 3 steps of Adam', async (name, make) => {

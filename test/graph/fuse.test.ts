@@ -65,13 +65,14 @@ describe('fuse', () => {
     }
   });
 
-  it('leaves an activation whose gradient needs its input (softplus) to its own launch, fusing the bias only', () => {
+  it('leaves an activation whose gradient needs its input (softplus) to its own launch forward, fusing the bias only; its gradient rides in the matmul, from its input', () => {
     const { g, grads, L } = twoLayers('softplus');
     fuse(g, [L, ...grads]);
     const k = kernels(g);
-    expect(k).toContain('activationBackward');
     expect(k.filter((n) => n === 'activation')).toHaveLength(1);
     expect(k.filter((n) => n === 'matmulBiasActivation')).toHaveLength(2);
+    expect(k.filter((n) => n === 'matmulActivationGradOfInput')).toHaveLength(1);
+    expect(k).not.toContain('activationBackward');
     expect(k).not.toContain('matmulActivationGrad');
   });
 

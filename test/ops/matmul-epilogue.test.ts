@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { ShapeError, ValueError } from '../../src/core/errors.js';
 import type { ActivationAttrs } from '../../src/ops/activation.js';
-import { activation, activationBackwardFromOutput } from '../../src/ops/activation.js';
+import { activation, activationBackward, activationBackwardFromOutput } from '../../src/ops/activation.js';
 import { biasAdd } from '../../src/ops/bias.js';
 import type { MatmulAttrs } from '../../src/ops/matmul.js';
 import { MATMUL_VARIANTS, matmul } from '../../src/ops/matmul.js';
 import { add } from '../../src/ops/elementwise.js';
-import { matmulActivationGrad, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../../src/ops/matmul-epilogue.js';
+import { matmulActivationGrad, matmulActivationGradOfInput, matmulAdd, matmulBiasActivation, matmulBiasActivationAdd } from '../../src/ops/matmul-epilogue.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose, randn, reference, rng, runOn, tensor } from '../helpers/check.js';
 import type { HostTensor, Tolerance } from '../helpers/check.js';
@@ -27,6 +27,9 @@ const KINDS: ActivationAttrs[] = [
   { kind: 'linear' }, { kind: 'relu' }, { kind: 'leakyRelu' }, { kind: 'leakyRelu', alpha: 0.05 },
   { kind: 'elu' }, { kind: 'elu', alpha: 0.7 }, { kind: 'sigmoid' }, { kind: 'tanh' },
 ];
+
+// The gradient from the activation's input takes every kind; those whose gradient needs it first.
+const INPUT_KINDS: ActivationAttrs[] = [{ kind: 'gelu' }, { kind: 'softplus' }, { kind: 'elu', alpha: -0.5 }, { kind: 'relu' }, { kind: 'tanh' }];
 
 // [M, K, N]: 1s, primes, multiples of 4 off every tile (mat8/16 edges), past a second 128-tile edge.
 const SHAPES: [number, number, number][] = [[1, 1, 1], [7, 13, 17], [65, 36, 132], [131, 19, 257]];
@@ -69,6 +72,17 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
     expectClose(got, want, SAME, `${tag(form, act)} ${shape.join('x')} backward`);
   }
 
+  /** (op(A)·op(B))·f'(x) from x fused, against matmul and activationBackward one by one. */
+  async function ofInput(form: MatmulAttrs, act: ActivationAttrs, shape: [number, number, number], seed: number) {
+    const [a, b] = operands(seed, shape, form);
+    const [M, , N] = shape;
+    const x = randn(rng(seed + 5), [M, N], -3, 3);
+    const [got] = await runOn(be, matmulActivationGradOfInput, [a, b, x], { ...form, activation: act });
+    const [dh] = await runOn(be, matmul, [a, b], form);
+    const [want] = await runOn(be, activationBackward, [x, tensor([M, N], dh)], act);
+    expectClose(got, want, SAME, `${tag(form, act)} ${shape.join('x')} matmulActivationGradOfInput`);
+  }
+
   /**
    * op(A)·op(B) + r and f(op(A)·op(B) + bias) + r fused, against matmul,
    * biasAdd, activation and add one by one: the sum of a tensor's gradients
@@ -99,10 +113,11 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
       const form = { ...FORMS[turn % FORMS.length], variant };
       const act = KINDS[turn++ % KINDS.length];
       const seed = turn * 7;
-      it(`${tag(form, act)} ${shape.join('x')}: fused = unfused, forward, backward and the sums`, async () => {
+      it(`${tag(form, act)} ${shape.join('x')}: fused = unfused, forward, backward (from y and from x) and the sums`, async () => {
         await forward(form, act, shape, seed + shape[0]);
         await backward(form, act, shape, seed + shape[1]);
         await sums(form, act, shape, seed + shape[2]);
+        await ofInput(form, INPUT_KINDS[turn % INPUT_KINDS.length], shape, seed + 1);
       });
     }
   }
@@ -112,9 +127,10 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
     await backward({ transB: true }, act, [128, 130, 784], 4);
   });
 
-  it("the sums at a GPT block's shapes (2048×128×128, 2048×512×128; large enough for tiled128's grid)", async () => {
+  it("the sums and GELU's gradient at a GPT block's shapes (2048×128×128, 2048×512×128, 2048×128×512; large enough for tiled128's grid)", async () => {
     await sums({ transB: true }, { kind: 'linear' }, [2048, 128, 128], 5);
     await sums({}, { kind: 'linear' }, [2048, 512, 128], 6);
+    await ofInput({ transB: true }, { kind: 'gelu' }, [2048, 128, 512], 7);
   });
 
   it('agrees with the float64 reference of the whole chain', async () => {
@@ -145,6 +161,8 @@ describe.each(backends)('matmul epilogues on %s', (name, make) => {
     expect(() => be.run(matmulBiasActivationAdd, [a, b, be.allocate([5]), be.allocate([5, 3])], [c], relu)).toThrow(/r must be f32\[3, 5\] to match C f32\[3, 5\], got f32\[5, 3\]/);
     expect(() => be.run(matmulAdd, [a, b, be.allocate([15])], [c], { activation: { kind: 'linear' } })).toThrow(/matmulAdd: r must have rank 2, got f32\[15\]/);
     expect(() => be.run(matmulAdd, [a, b, be.allocate([3, 5])], [c], relu)).toThrow(/matmulAdd: .* its activation must be 'linear', got 'relu'/);
+    expect(() => be.run(matmulActivationGradOfInput, [a, b, be.allocate([5, 3])], [c], { activation: { kind: 'gelu' } })).toThrow(/matmulActivationGradOfInput: x must be f32\[3, 5\]/);
+    expect(() => be.run(matmulActivationGradOfInput, [a, b, be.allocate([3, 5])], [c], { activation: { kind: 'softmax' } as never })).toThrow(/softmax/);
     expect(() => be.run(matmulBiasActivation, [a, b, be.allocate([5])], [c], { activation: { kind: 'gelu' } })).toThrow(ValueError);
     expect(() => be.run(matmulBiasActivation, [a, b, be.allocate([5])], [c], { activation: { kind: 'gelu' } })).toThrow(/'gelu' cannot ride in a matmul epilogue/);
   });
