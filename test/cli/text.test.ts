@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { bidirectional, dense, embedding, lstm } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { loadModel } from '../../src/nn/saving.js';
 import { lastJson, runCli } from '../helpers/cli.js';
+import { runPython } from '../helpers/python.js';
 
 /* The CLI on text: a character model trained on a file, evaluated, and generating. */
 
@@ -137,7 +137,7 @@ describe('webgrad generate', () => {
 });
 
 const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the character model's export test (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`text: the PyTorch cases are skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
@@ -150,14 +150,14 @@ describe("a character model's PyTorch export and train.py", () => {
     expect(r.out).toContain(`train.py --data ${text} --epochs 1`);
     // At the exported weights, torch's loss over train.py's test windows is webgrad's test loss: the same
     // characters, cut into the same windows, and the loss per step flattened as webgrad counts it.
-    const py = spawnSync(PYTHON, ['-c', [
+    const py = runPython(['-c', [
       'import json, sys, torch',
       `sys.path.insert(0, ${JSON.stringify(out)})`,
       'import model, train',
       `vocabulary = json.load(open(${JSON.stringify(join(out, 'webgrad.json'))}))['metadata']['vocabulary']`,
       `(x, y), (xt, yt) = train.load_text(${JSON.stringify(text)}, json.loads(vocabulary))`,
       "print(json.dumps({'train': list(x.shape), 'test': list(xt.shape), 'loss': train.mean_loss(model.load_model(), xt, yt, torch.device('cpu'))}))",
-    ].join('\n')], { encoding: 'utf8', timeout: 120_000 });
+    ].join('\n')], { timeout: 120_000 });
     expect(py.status, py.stderr).toBe(0);
     const torchSide = JSON.parse(py.stdout.trim().split('\n').at(-1)!);
     // 1,920 characters: the first 1,728 give 107 windows of 16, the last 192 give 11.
@@ -167,7 +167,7 @@ describe("a character model's PyTorch export and train.py", () => {
     // Both sum float32 logits of a 16-unit LSTM over 16 steps; 1e-5 is far above that rounding and far below any misread window.
     expect(Math.abs(torchSide.loss - (webgrad.test_loss as number))).toBeLessThan(1e-5);
     const trained = join(dir, 'torch-trained.safetensors');
-    const run = spawnSync(PYTHON, [join(out, 'train.py'), '--data', text, '--epochs', '2', '--batch-size', '8', '--out', trained], { encoding: 'utf8', timeout: 240_000 });
+    const run = runPython([join(out, 'train.py'), '--data', text, '--epochs', '2', '--batch-size', '8', '--out', trained], { timeout: 240_000 });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/epoch 2\/2: loss \d+\.\d{4} \(rank 0, 107 samples\), test loss \d+\.\d{4} nats\/char/);
     const back = await loadModel(trained);
@@ -181,10 +181,10 @@ describe("a character model's PyTorch export and train.py", () => {
     const out = join(dir, 'export');
     const other = join(dir, 'other.txt');
     writeFileSync(other, 'the zebra sat.\n'.repeat(40));
-    const run = spawnSync(PYTHON, [join(out, 'train.py'), '--data', other, '--epochs', '1', '--out', join(dir, 'never.safetensors')], { encoding: 'utf8', timeout: 120_000 });
+    const run = runPython([join(out, 'train.py'), '--data', other, '--epochs', '1', '--out', join(dir, 'never.safetensors')], { timeout: 120_000 });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/other.txt: the character 'z' \(U\+007A, at position 4\) is not in the model's vocabulary of 16 characters/);
-    const folder = spawnSync(PYTHON, [join(out, 'train.py'), '--data', dir, '--epochs', '1', '--out', join(dir, 'never.safetensors')], { encoding: 'utf8', timeout: 120_000 });
+    const folder = runPython([join(out, 'train.py'), '--data', dir, '--epochs', '1', '--out', join(dir, 'never.safetensors')], { timeout: 120_000 });
     expect(folder.stderr).toMatch(/is a folder; this is a character model: give the text file it learns from/);
   });
 

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -8,6 +7,7 @@ import { pytorchExport } from '../../src/interop/export-pytorch.js';
 import type { Sequential } from '../../src/nn/model.js';
 import { loadModel } from '../../src/nn/saving.js';
 import { expectClose } from './check.js';
+import { runPython } from './python.js';
 
 /*
  * The sequence models' round trip through the PyTorch export (#26), shared by
@@ -19,7 +19,7 @@ export const PYTHON = '/usr/bin/python3';
 
 /** Runs Python lines; fails, with its stderr, when Python does. */
 export function python(lines: string[]): string {
-  const r = spawnSync(PYTHON, ['-c', lines.join('\n')], { encoding: 'utf8', timeout: 120_000 });
+  const r = runPython(['-c', lines.join('\n')], { timeout: 120_000 });
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { sequential } from '../../src/nn/model.js';
 import { l1, l2 } from '../../src/nn/regularizers.js';
 import { expectClose } from '../helpers/check.js';
 import { PYTHON, python, sequenceData, torchStepThenWebgrad } from '../helpers/torch-step.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * Bidirectional layers through the PyTorch export and back (#26): one torch
@@ -26,7 +26,7 @@ import { PYTHON, python, sequenceData, torchStepThenWebgrad } from '../helpers/t
  * are otherwise the conformance matrix's (its bidirectional examples).
  * CI installs python3-torch (.ci/run); elsewhere the torch cases are skipped.
  */
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the bidirectional export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`bidirectional-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);

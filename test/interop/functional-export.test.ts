@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import type { Data } from '../helpers/graph-export.js';
 import { torchPredictAll, torchStepMatches } from '../helpers/graph-export.js';
 import { loadOnnxruntime } from '../helpers/onnxruntime.js';
 import { PYTHON } from '../helpers/torch-step.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * Functional models through the PyTorch and ONNX exports (#27): residuals,
@@ -27,7 +27,7 @@ import { PYTHON } from '../helpers/torch-step.js';
  * installs python3-torch and onnxruntime-node (.ci/run); elsewhere those
  * cases are skipped, saying why.
  */
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the functional export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`functional-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
@@ -176,7 +176,7 @@ describe('functional models through the exports', () => {
   it.skipIf(!hasTorch)('train.py refuses a model of several inputs by name (its --data formats give one input and one target)', async () => {
     const folder = mkdtempSync(join(dir, 'train-'));
     await writeExport(folder, ran.get('a shared layer on two inputs')!.files);
-    const r = spawnSync(PYTHON, [join(folder, 'train.py'), '--data', join(folder, 'none.csv'), '--epochs', '1', '--out', join(folder, 'out.safetensors')], { encoding: 'utf8' });
+    const r = runPython([join(folder, 'train.py'), '--data', join(folder, 'none.csv'), '--epochs', '1', '--out', join(folder, 'out.safetensors')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('the model has 2 inputs and 1 outputs; train.py trains models of one input and one output');
   });

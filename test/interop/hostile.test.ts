@@ -15,6 +15,7 @@ import { runCli } from '../helpers/cli.js';
 import { loadOnnxruntime } from '../helpers/onnxruntime.js';
 import { hostileValues, IMAGE, NEVER_LOADED } from '../helpers/hostile.js';
 import { idxBytes } from '../helpers/idx.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * A model file is data, never code. Every string field of a model file gets
@@ -27,7 +28,7 @@ import { idxBytes } from '../helpers/idx.js';
  * create the marker file; it must never exist.
  */
 const PYTHON = '/usr/bin/python3';
-const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
+const hasTorch = runPython(['-c', 'import torch, numpy']).status === 0;
 if (!hasTorch && process.env.CI) throw new Error('CI needs python3-torch for the PyTorch interop tests (apt-get install python3-torch)');
 const { ort, why } = await loadOnnxruntime();
 if (!ort) console.warn(`hostile.test.ts: the ONNX files are not run: ${why}`);
@@ -180,7 +181,7 @@ describe('a hostile value in every string field of a model file', () => {
       '        y = module.load_model(folder)(torch.zeros(1, *module.INPUT_SHAPE))',
       '    print(json.dumps({"name": module.MODEL_NAME, "layers": module.LAYER_NAMES, "shape": list(y.shape)}))',
     ].join('\n');
-    const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8', timeout: 240_000 });
+    const r = runPython(['-c', script], { timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     const said = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(said).toHaveLength(folders.length);
@@ -205,7 +206,7 @@ describe('a hostile value in every string field of a model file', () => {
     const data = join(folder, 'idx');
     writeIdx(data, 8);
     const out = join(folder, 'out.safetensors');
-    const run = spawnSync(PYTHON, [join(folder, 'train.py'), '--data', data, '--epochs', '1', '--batch-size', '4', '--max-steps', '1', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    const run = runPython([join(folder, 'train.py'), '--data', data, '--epochs', '1', '--batch-size', '4', '--max-steps', '1', '--out', out], { timeout: 120_000 });
     expect(run.status, run.stderr).toBe(0);
     const back = modelFromBytes(readFileSync(out), out);
     expect([back.name, ...back.layers.map((l) => l.name), ...back.classNames!]).toEqual([ok[0], ...ok, ok[2], ok[3]]);

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { bidirectional, dense, embedding, gru, lstm, simpleRNN } from '../../src
 import { sequential } from '../../src/nn/model.js';
 import { expectClose } from '../helpers/check.js';
 import { loadOnnxruntime } from '../helpers/onnxruntime.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * maskZero through the exports (#26): the PyTorch export runs the recurrent
@@ -23,7 +23,7 @@ import { loadOnnxruntime } from '../helpers/onnxruntime.js';
  * skipped, saying why.
  */
 const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the masking export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`masking-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
@@ -76,21 +76,17 @@ describe('maskZero through the exports', () => {
     await writeExport(folder, files);
     writeFileSync(join(folder, 'x.f32'), x.data);
     const f = JSON.stringify(folder);
-    const r = spawnSync(
-      PYTHON,
+    const r = runPython([
+      '-c',
       [
-        '-c',
-        [
-          'import json, sys, numpy as np, torch',
-          `sys.path.insert(0, ${f})`,
-          'from model import load_model',
-          `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(24, ${T}))`,
-          'with torch.no_grad():',
-          `    print(json.dumps(load_model(${f})(x).flatten().tolist()))`,
-        ].join('\n'),
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+        'import json, sys, numpy as np, torch',
+        `sys.path.insert(0, ${f})`,
+        'from model import load_model',
+        `x = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'x.f32'))}, dtype='<f4').reshape(24, ${T}))`,
+        'with torch.no_grad():',
+        `    print(json.dumps(load_model(${f})(x).flatten().tolist()))`,
+      ].join('\n'),
+    ], { timeout: 120_000 });
     if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
     const want = await m.predict(x);
     expectClose(JSON.parse(r.stdout) as number[], want.data, { atol: 1e-6, rtol: 1e-5, why: 'three recurrent layers in float32, sums in different orders' }, 'torch predictions');
@@ -118,7 +114,7 @@ describe('maskZero through the exports', () => {
     writeFileSync(join(folder, 'x.f32'), x.data);
     writeFileSync(join(folder, 'y.i32'), y.data);
     const f = JSON.stringify(folder);
-    const r = spawnSync(PYTHON, ['-c', [
+    const r = runPython(['-c', [
       'import json, sys, numpy as np, torch',
       `sys.path.insert(0, ${f})`,
       'from model import load_model, loss_fn',
@@ -126,7 +122,7 @@ describe('maskZero through the exports', () => {
       `y = torch.from_numpy(np.fromfile(${JSON.stringify(join(folder, 'y.i32'))}, dtype='<i4').reshape(12, ${T}).astype(np.int64))`,
       'with torch.no_grad():',
       '    print(json.dumps(loss_fn(load_model(' + f + ')(x, logits=True), y, x).item()))',
-    ].join('\n')], { encoding: 'utf8', timeout: 120_000 });
+    ].join('\n')], { timeout: 120_000 });
     if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
     // One batch of 12 short sequences in float32 on both sides: 1e-5 is rounding, far below a padded step's weight.
     expect(Math.abs(JSON.parse(r.stdout) - (loss as number))).toBeLessThan(1e-5);

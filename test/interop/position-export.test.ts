@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { sequential } from '../../src/nn/model.js';
 import { expectClose } from '../helpers/check.js';
 import { loadOnnxruntime } from '../helpers/onnxruntime.js';
 import { PYTHON, python, torchStepThenWebgrad } from '../helpers/torch-step.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * positionEmbedding through the exports (#27): torch's nn.Embedding read at
@@ -23,7 +23,7 @@ import { PYTHON, python, torchStepThenWebgrad } from '../helpers/torch-step.js';
  * python3-torch and onnxruntime-node (.ci/run); elsewhere those cases are
  * skipped, saying why.
  */
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the position embedding export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`position-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);

@@ -14,6 +14,7 @@ import { loadModel } from '../../src/nn/saving.js';
 import type { OptimizerSpec } from '../../src/optim/optimizers.js';
 import { expectClose } from '../helpers/check.js';
 import { idxBytes } from '../helpers/idx.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * Export to PyTorch: the generated model.py, run by Debian's python3-torch,
@@ -21,7 +22,7 @@ import { idxBytes } from '../helpers/idx.js';
  * there these tests fail without it; elsewhere they are skipped, saying why.
  */
 const PYTHON = '/usr/bin/python3';
-const torch = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const torch = runPython(['-c', 'import torch, numpy']);
 const hasTorch = torch.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the PyTorch interop tests (apt-get install python3-torch): ${torch.stderr || torch.error}`);
 
@@ -30,7 +31,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs a Python script; fails with its stderr. */
 function python(script: string, timeout = 120_000): string {
-  const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8', timeout });
+  const r = runPython(['-c', script], { timeout });
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
@@ -48,7 +49,7 @@ function torchPredict(folder: string, x: Float32Array, shape: number[]): Float32
     '    y = model(x)',
     `y.numpy().astype('<f4').tofile(${JSON.stringify(join(folder, 'y.f32'))})`,
   ].join('\n');
-  const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8', timeout: 120_000 });
+  const r = runPython(['-c', script], { timeout: 120_000 });
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
   const bytes = readFileSync(join(folder, 'y.f32'));
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -252,7 +253,7 @@ describe('train.py without torchrun', () => {
     const csv = join(folder, 'data.csv');
     writeFileSync(csv, ['a,b,c,label', ...Array.from({ length: 30 }, (_, i) => `${x.data[i * 3]},${x.data[i * 3 + 1]},${x.data[i * 3 + 2]},${y.data[i]}`)].join('\n'));
     const out = join(folder, 'out.safetensors');
-    const run = spawnSync(PYTHON, [join(folder, 'train.py'), '--data', csv, '--epochs', '2', '--batch-size', '10', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    const run = runPython([join(folder, 'train.py'), '--data', csv, '--epochs', '2', '--batch-size', '10', '--out', out], { timeout: 120_000 });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/epoch 2\/2: loss [\d.]+ \(rank 0, 30 samples\)/);
     const back = await loadModel(out);
@@ -260,7 +261,7 @@ describe('train.py without torchrun', () => {
     back.dispose();
     const wide = join(folder, 'wide.csv');
     writeFileSync(wide, 'a,b,c,d,label\n1,2,3,4,0\n');
-    const bad = spawnSync(PYTHON, [join(folder, 'train.py'), '--data', wide, '--epochs', '1', '--out', join(folder, 'never.safetensors')], { encoding: 'utf8', timeout: 120_000 });
+    const bad = runPython([join(folder, 'train.py'), '--data', wide, '--epochs', '1', '--out', join(folder, 'never.safetensors')], { timeout: 120_000 });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/wide\.csv: 4 values per sample; the model takes 3 \[3\]/);
     expect(existsSync(join(folder, 'never.safetensors'))).toBe(false);

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { importPytorch } from '../../src/interop/import-pytorch.js';
 import { conv2d, dense, dropout, flatten, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { expectClose } from '../helpers/check.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * dropout and recurrentDropout through the PyTorch export (#26): in eval()
@@ -20,7 +20,7 @@ import { expectClose } from '../helpers/check.js';
  * elsewhere the torch cases are skipped, saying why.
  */
 const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the recurrent dropout export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`recurrent-dropout-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
@@ -29,7 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), 'webgrad-recurrent-dropout-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function python(lines: string[]): string {
-  const r = spawnSync(PYTHON, ['-c', lines.join('\n')], { encoding: 'utf8', timeout: 120_000 });
+  const r = runPython(['-c', lines.join('\n')], { timeout: 120_000 });
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { dense, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { sequential } from '../../src/nn/model.js';
 import { l1, l2 } from '../../src/nn/regularizers.js';
 import { PYTHON, python, sequenceData, torchStepThenWebgrad } from '../helpers/torch-step.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * The recurrent layers through the PyTorch export and back (#26): torch
@@ -21,7 +21,7 @@ import { PYTHON, python, sequenceData, torchStepThenWebgrad } from '../helpers/t
  * refusals by name. CI installs python3-torch (.ci/run); elsewhere the torch
  * cases are skipped, saying why.
  */
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the recurrent export tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`recurrent-export: torch cases skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import type { Layer } from '../../src/nn/layers.js';
 import { bidirectional, dense, flatten, gru, lstm, simpleRNN } from '../../src/nn/layers.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose } from '../helpers/check.js';
+import { runPython } from '../helpers/python.js';
 
 /*
  * Training parity with PyTorch (#26): an LSTM, a GRU and a SimpleRNN with a
@@ -19,7 +19,7 @@ import { expectClose } from '../helpers/check.js';
  * there this file fails without it; elsewhere it is skipped, saying why.
  */
 const PYTHON = '/usr/bin/python3';
-const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+const probe = runPython(['-c', 'import torch, numpy']);
 const hasTorch = probe.status === 0;
 if (!hasTorch && process.env.CI) throw new Error(`CI needs python3-torch for the recurrent parity tests (apt-get install python3-torch): ${probe.stderr || probe.error}`);
 if (!hasTorch) console.warn(`recurrent-parity: skipped: ${PYTHON} cannot import torch and numpy (apt-get install python3-torch)`);
@@ -113,7 +113,7 @@ const f32 = (name: string) => new Float32Array(new Uint8Array(file(name)).buffer
 beforeAll(() => {
   if (!hasTorch) return;
   writeFileSync(join(dir, 'parity.py'), TORCH);
-  const r = spawnSync(PYTHON, [join(dir, 'parity.py'), dir], { encoding: 'utf8', timeout: 120_000 });
+  const r = runPython([join(dir, 'parity.py'), dir], { timeout: 120_000 });
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
 }, 120_000);
 
