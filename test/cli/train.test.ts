@@ -16,8 +16,13 @@ beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'webgrad-cli-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.unstubAllGlobals());
 
+// The default run's 10 epochs, on WebGPU (the backend `webgrad train` picks when it finds an adapter; the CPU
+// backend alone without one). test/nn/agreement.test.ts holds the two backends' training curves together, so the
+// other backend takes one epoch of the same run, which must already be far above chance.
+const fullBackend = backends.some(([n]) => n === 'webgpu') ? 'webgpu' : 'cpu';
+
 describe.each(backends)('webgrad train on %s', (name) => {
-  it('the default run trains 784-128-10 on the built-in digits to at least 95% test accuracy in 10 epochs', async () => {
+  it.runIf(name === fullBackend)('the default run trains 784-128-10 on the built-in digits to at least 95% test accuracy in 10 epochs', async () => {
     const { code, out } = await run(['train', '--backend', name, '--json']);
     expect(code).toBe(0);
     expect(out).toContain('Epoch 1/10');
@@ -29,6 +34,15 @@ describe.each(backends)('webgrad train on %s', (name) => {
     for (const k of ['adapter', 'train_loss', 'val_loss', 'test_loss', 'samples_per_second', 'seconds']) expect(r).toHaveProperty(k);
     expect(r.test_accuracy, `test accuracy ${r.test_accuracy}`).toBeGreaterThanOrEqual(0.95);
   }, 600_000); // ~40 s on the CPU backend alone on 2 cores; bounded well above that for a loaded CI machine
+
+  it.runIf(name !== fullBackend)('one epoch of the default run reaches at least 90% test accuracy', async () => {
+    const { code, out, err } = await run(['train', '--backend', name, '--epochs', '1', '--json']);
+    expect(code, err).toBe(0);
+    const r = lastJson(out);
+    expect(r.backend).toBe(name);
+    // Measured on the CPU backend: 91.95% (the full run's first epoch; an untrained model is near 10%).
+    expect(r.test_accuracy, `test accuracy ${r.test_accuracy}`).toBeGreaterThanOrEqual(0.9);
+  }, 300_000);
 });
 
 describe('webgrad CLI', () => {
@@ -37,7 +51,8 @@ describe('webgrad CLI', () => {
   it('saves a model that evaluate and predict use, and draws learning curves', async () => {
     const model = join(dir, 'digits.safetensors');
     const plot = join(dir, 'curves.png');
-    const t = await run(['train', '--backend', backend, '--epochs', '3', '--validation-split', '0.1', '--save', model, '--plot', plot, '--json']);
+    // One epoch is enough: evaluate must give train's own figure, and predict the digit's class (92% of the test set is right after one).
+    const t = await run(['train', '--backend', backend, '--epochs', '1', '--validation-split', '0.1', '--save', model, '--plot', plot, '--json']);
     expect(t.code, t.err).toBe(0);
     expect(lastJson(t.out).val_loss).toBeGreaterThan(0);
     expect(existsSync(plot)).toBe(true);
