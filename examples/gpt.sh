@@ -5,14 +5,14 @@
 # same architecture written in torch (examples/gpt_torch.py) with the same steps and optimizer, the
 # text cut the same way. Then `webgrad generate` from webgrad's first model. Every seed that runs is
 # written down.
-# Usage: bash examples/gpt.sh   (writes examples/results/gpt.txt)
+# Usage: bash examples/gpt.sh   (writes examples/results/gpt.txt, or $OUT)
 #   SEEDS="1 2 3" (the default); EPOCHS=10; LR=0.003; BATCH=32; GPT=64:2:2 (width:blocks:heads);
 #   CONTEXT=64; PYTHON=/usr/bin/python3 (one with torch); TORCH_BLAS_DIR as in char-model.sh.
 #   webgrad's and torch's runs go side by side (two processes), so the wall times are under load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source examples/build.sh
-out=examples/results/gpt.txt
+out=${OUT:-examples/results/gpt.txt}
 seeds=${SEEDS:-1 2 3}
 epochs=${EPOCHS:-10}
 lr=${LR:-0.003}
