@@ -29,7 +29,8 @@ ${GENERATE_HELP}
   webgrad export MODEL --to onnx FILE     the inference graph as ONNX (opset 17), for onnxruntime on the web, Node, Python
   webgrad import TORCH.safetensors --layers SPEC --input-shape S --out MODEL
                                           a PyTorch state_dict (safetensors) as a webgrad model file, for predict and
-                                          evaluate: its tensors go into the architecture given, transposed to webgrad's layouts
+                                          evaluate: its tensors go into the architecture given, transposed to webgrad's layouts;
+                                          --layers gptW:B:H --data FILE.txt: a GPT (nn.MultiheadAttention or nanoGPT's) for generate
   webgrad help                            this text
 
 Every command takes --verbose: show Dawn's (WebGPU's) start-up messages and the adapters tried,
