@@ -47,6 +47,17 @@ def loss_of(model, x, y, batch=256):
     return total / y.numel()
 
 
+def add_gpt_arguments(parser, epochs):
+    """The GPT recipe's flags, as `webgrad train --layers gptW:B:H` takes them: its size, context, batch, rate and epochs."""
+    parser.add_argument('--epochs', type=int, default=epochs)
+    parser.add_argument('--lr', type=float, default=0.003)
+    parser.add_argument('--width', type=int, default=64)
+    parser.add_argument('--blocks', type=int, default=2)
+    parser.add_argument('--heads', type=int, default=2)
+    parser.add_argument('--context', type=int, default=64)
+    parser.add_argument('--batch-size', type=int, default=32)
+
+
 def train(seed, make_model, epochs, lr, batch, vocabulary, train_set, test_set):
     """torch.manual_seed(seed), then make_model() and Adam (betas 0.9/0.999, eps 1e-7: Keras'); prints each epoch and a JSON line; returns the model."""
     torch.manual_seed(seed)

@@ -18,7 +18,7 @@ import struct
 import torch
 from torch import nn
 
-from char_text import load, train
+from char_text import add_gpt_arguments, load, train
 
 
 class Block(nn.Module):
@@ -67,13 +67,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('text')
     p.add_argument('out')
-    p.add_argument('--epochs', type=int, default=5)
-    p.add_argument('--lr', type=float, default=0.003)
-    p.add_argument('--width', type=int, default=64)
-    p.add_argument('--blocks', type=int, default=2)
-    p.add_argument('--heads', type=int, default=2)
-    p.add_argument('--context', type=int, default=64)
-    p.add_argument('--batch-size', type=int, default=32)
+    add_gpt_arguments(p, epochs=5)
     p.add_argument('--seed', type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(2)

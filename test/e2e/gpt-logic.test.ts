@@ -12,9 +12,9 @@ import { builtinText } from '../../src/cli/data.js';
 import { builtinCorpus } from '../../src/demo/gpt/corpus.js';
 import { describeOpened, visibleCharacters } from '../../src/demo/gpt/describe.js';
 import { GptEngine } from '../../src/demo/gpt/engine.js';
-import type { Model } from '../../src/index.js';
 import { decodeSafetensors, dense, embedding, lstm, sequential } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { fileOf } from '../helpers/model-file.js';
 
 /** A short text a small GPT learns in a few dozen steps: one sentence over and over (2,700 characters, 28 different). */
 const TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(60);
@@ -72,15 +72,6 @@ describe('the GPT engine on the CPU backend', () => {
     expect(new Set(result.text)).not.toContain('Q');
   }, 60_000);
 });
-
-/** A model's file, its weights built by one prediction on the CPU backend. */
-async function fileOf(m: Model, inputShape: number[]): Promise<Uint8Array> {
-  m.compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
-  await m.predict({ data: new Float32Array(inputShape.reduce((a, b) => a * b, 1)), shape: [1, ...inputShape] });
-  const bytes = await m.toBytes();
-  m.dispose();
-  return bytes;
-}
 
 describe('opening a model file in the GPT engine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webgrad-gpt-open-'));

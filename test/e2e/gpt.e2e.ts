@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { decodeSafetensors, dense, gpt, sequential } from '../../src/index.js';
-import type { Model } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { fileOf } from '../helpers/model-file.js';
 import type { DemoSession } from './browser.js';
 import { openDemo } from './browser.js';
 
@@ -160,15 +160,6 @@ async function writeFrom(prompt: string, length: number): Promise<string> {
   await page.waitForFunction(() => (document.getElementById('written')!.textContent ?? '').length > 0 && !(document.getElementById('write') as HTMLButtonElement).disabled, null, { timeout: 30_000 });
   expect(await page.textContent('#written .prompt-part')).toBe(prompt);
   return (await page.textContent('#written'))!.slice(prompt.length);
-}
-
-/** A model's file, its weights built by one prediction on the CPU backend. */
-async function fileOf(m: Model, inputShape: number[]): Promise<Uint8Array> {
-  m.compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
-  await m.predict({ data: new Float32Array(inputShape.reduce((a, b) => a * b, 1)), shape: [1, ...inputShape] });
-  const bytes = await m.toBytes();
-  m.dispose();
-  return bytes;
 }
 
 test('opens the saved model after a reload, in the CPU worker, writes from it only characters it knows, and saves it again', async () => {
