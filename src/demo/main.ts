@@ -7,7 +7,7 @@ import type { BackendName, TrainerApi, TrainerEvent } from './train/protocol.js'
 import { probeWebGPU } from './ui/banner.js';
 import { showConfusion } from './ui/confusion.js';
 import { Curves } from './ui/curves.js';
-import { $, fmt, saveBytes, showError } from './ui/dom.js';
+import { $, fmt, reportingErrors, saveBytes, showError } from './ui/dom.js';
 import { readConfig, selectedBackend, setUpForm } from './ui/form.js';
 import { TestGrid } from './ui/grid.js';
 import { Sketchpad } from './ui/sketch.js';
@@ -177,15 +177,8 @@ class App {
   }
 
   /** Runs a button's action, showing its error instead of losing it. */
-  private async act(action: () => Promise<void>): Promise<void> {
-    this.error('');
-    try {
-      await action();
-    } catch (e) {
-      this.error(errorText(e));
-    } finally {
-      this.buttons();
-    }
+  private act(action: () => Promise<void>): Promise<void> {
+    return reportingErrors(action, () => this.buttons());
   }
 
   private error(message: string): void {

@@ -9,7 +9,7 @@ import type { BackendName, Phase } from '../train/protocol.js';
 import type { Remote } from '../train/rpc.js';
 import { workerProxy } from '../train/rpc.js';
 import { probeWebGPU } from '../ui/banner.js';
-import { $, fmt, h, saveBytes, showError } from '../ui/dom.js';
+import { $, fmt, h, reportingErrors, saveBytes, showError } from '../ui/dom.js';
 import { showDevice, showPhase } from '../ui/stats.js';
 import { builtinCorpus } from './corpus.js';
 import { LossCurve } from './curve.js';
@@ -243,15 +243,8 @@ class GptPage {
   }
 
   /** Runs a button's action, showing its error instead of losing it. */
-  private async act(action: () => Promise<void>): Promise<void> {
-    this.error('');
-    try {
-      await action();
-    } catch (e) {
-      this.error(errorText(e));
-    } finally {
-      this.buttons();
-    }
+  private act(action: () => Promise<void>): Promise<void> {
+    return reportingErrors(action, () => this.buttons());
   }
 
   private error(message: string): void {

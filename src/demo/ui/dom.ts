@@ -1,3 +1,5 @@
+import { errorText } from '../train/model.js';
+
 /** The element with this id, typed; a missing one is a bug in index.html, said plainly. */
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -62,4 +64,16 @@ export function showError(message: string): void {
   el.textContent = message;
   el.hidden = message === '';
   if (message) console.error(`webgrad demo: ${message}`);
+}
+
+/** Runs a button's action with the #error box cleared first and its error shown there instead of lost; `after` runs either way (the page's buttons). */
+export async function reportingErrors(action: () => Promise<void>, after: () => void): Promise<void> {
+  showError('');
+  try {
+    await action();
+  } catch (e) {
+    showError(errorText(e));
+  } finally {
+    after();
+  }
 }
