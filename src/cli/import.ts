@@ -6,7 +6,7 @@ import type { ImportPytorchOptions, PytorchArchitecture } from '../interop/impor
 import { importPytorch } from '../interop/import-pytorch.js';
 import type { Model } from '../nn/model.js';
 import { loadModel, saveModel } from '../nn/saving.js';
-import { decodeSafetensors } from '../interop/safetensors.js';
+import { safetensorsNames } from '../interop/safetensors.js';
 import { gpt } from '../nn/gpt.js';
 import { oneOf, parseArgs } from './args.js';
 import { BUILTIN_TEXT, loadData } from './data.js';
@@ -108,10 +108,10 @@ export async function importCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** The names of a safetensors file's tensors, or null when it does not read (importPytorch then says why, naming the file). */
+/** The names of a safetensors file's tensors, from its header, or null when it does not read (importPytorch then says why, naming the file). */
 function tensorNames(bytes: Uint8Array, source: string): string[] | null {
   try {
-    return Object.keys(decodeSafetensors(bytes, source, { widenFloats: true }).tensors);
+    return safetensorsNames(bytes, source);
   } catch {
     return null;
   }

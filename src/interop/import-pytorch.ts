@@ -6,7 +6,7 @@ import type { OptionsOf } from '../core/options.js';
 import { defineOptions, opt } from '../core/options.js';
 import { Functional } from '../nn/functional.js';
 import type { Layer, LayerConfig, LayerType, ParamSpec } from '../nn/layers.js';
-import { activationOpt, callOutputShape, callParams, checkCallArgs, dense, layerFromConfig, shapeProblem } from '../nn/layers.js';
+import { activationOpt, dense, graphShapes, layerFromConfig, shapeProblem } from '../nn/layers.js';
 import type { Model, Topology } from '../nn/model.js';
 import { Sequential } from '../nn/model.js';
 import { attentionExpected } from './import-attention.js';
@@ -248,15 +248,16 @@ interface Planned {
  */
 function weightedLayers(model: Model, flattenOrder: 'nchw' | 'nhwc'): Planned[] {
   const graph = model.graph();
-  const shapes = model instanceof Functional ? model.inputs.map((i) => [...i.shape]) : [model.inputShape!];
+  const inputs = model instanceof Functional ? model.inputs.map((i) => [...i.shape]) : [model.inputShape!];
+  // Every tensor's shape, and each layer's weights at its first call.
+  const { shapes, params } = graphShapes(graph, inputs);
   // The image [h, w, c] whose flattening each tensor's features are; torch holds them as (c, h, w).
-  const images: (number[] | null)[] = shapes.map(() => null);
+  const images: (number[] | null)[] = inputs.map(() => null);
   const planned = new Map<number, Planned>();
-  for (const node of graph.nodes) {
+  graph.nodes.forEach((node, k) => {
     const layer = graph.layers[node.layer];
     const ins = node.inputs.map((t) => shapes[t]);
-    const args = checkCallArgs(layer, node.args);
-    const specs = callParams(layer, ins, args);
+    const specs = params[node.layer];
     const inImages = node.inputs.map((t) => images[t]);
     // Merged tensors keep a flattened image's order only when every one is that same image's.
     const image = inImages.every((i) => i === inImages[0]) ? inImages[0] : null;
@@ -277,11 +278,10 @@ function weightedLayers(model: Model, flattenOrder: 'nchw' | 'nhwc'): Planned[] 
         }),
       });
     }
-    const next = callOutputShape(layer, ins, args);
+    const next = shapes[graph.inputs + k];
     const shape = ins[0];
     images.push(rule.features === 'view' && ins.length === 1 && shape.length === 3 && next.length === 1 ? shape : rule.features === 'keep' && next.length === 1 ? image : null);
-    shapes.push(next);
-  }
+  });
   return [...planned].sort(([a], [b]) => a - b).map(([, p]) => p);
 }
 

@@ -153,6 +153,11 @@ function halfToFloat(h: number): number {
   return sign * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+/** The names of a safetensors file's tensors, from its header alone (no tensor's data is read); a bad header throws as decodeSafetensors does. */
+export function safetensorsNames(bytes: Uint8Array, source = 'model file'): string[] {
+  return Object.keys(readHeader(bytes, source).json).filter((name) => name !== METADATA_KEY);
+}
+
 function readHeader(bytes: Uint8Array, source: string): { length: number; json: Record<string, unknown> } {
   if (bytes.length < 8) {
     throw new ValueError(`${source}: not a safetensors file: it is ${bytes.length} bytes long, shorter than the 8-byte header length`);
