@@ -14,6 +14,7 @@ import { saveModel } from '../../src/nn/saving.js';
 import { backends } from '../helpers/backends.js';
 import { expectClose } from '../helpers/check.js';
 import { lastJson, runCli } from '../helpers/cli.js';
+import { drawWeights } from '../helpers/model-file.js';
 import { python } from '../helpers/torch-step.js';
 
 /*
@@ -221,7 +222,7 @@ describe('the PyTorch import of functional models', () => {
     const twoInputs = model({ inputs: [img, side], outputs: dense(2, { activation: 'softmax', name: 'head' }).apply(add().apply([features, dense(4, { name: 'side_dense' }).apply(side)])), name: 'two_inputs' });
     for (const m of [gptArchitecture().model, twoInputs]) {
       m.compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
-      await initialized(m);
+      await drawWeights(m, m.topology().inputs!.map((i) => i.shape));
       const files = await pytorchExport(m);
       const back = importPytorch(files['model.safetensors'] as Uint8Array, m.topology());
       const [want, got] = [await m.getWeights(), await back.getWeights()];
@@ -250,7 +251,7 @@ describe('the PyTorch import of functional models', () => {
   it('webgrad import --like a GPT file writes a model that generate takes', async () => {
     const { model: m, modules } = gptArchitecture();
     m.compile({ loss: 'sparseCategoricalCrossentropy', backend: 'cpu' });
-    await initialized(m);
+    await drawWeights(m, m.topology().inputs!.map((i) => i.shape));
     m.setVocabulary(['\n', ' ', 'a', 'b', 'c', 'd', 'e']);
     await saveModel(m, join(dir, 'like.safetensors'));
     m.dispose();
@@ -281,10 +282,3 @@ describe('the PyTorch import of functional models', () => {
     expect(refused.err).toContain(`import: --layers gpt${W}:${B}:${H} needs --data FILE.txt, the text the torch model was trained on`);
   }, 60_000);
 });
-
-/** A model's weights drawn, as its first predict draws them: on zeros of each input's shape. */
-async function initialized(m: Model): Promise<void> {
-  const shapes = m.topology().inputs!.map((i) => i.shape);
-  const xs = shapes.map((shape) => ({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape: [1, ...shape] }));
-  await m.predictOutputs(xs.length === 1 ? xs[0] : xs);
-}
