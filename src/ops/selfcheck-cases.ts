@@ -194,17 +194,20 @@ export const SELFCHECKS: { readonly [K in KernelName]: readonly Check<AttrsOf<K>
     { name: 'attention 2×3×17 over 13 keys, D 13, Dv 7', inputs: attentionInputs(17, 13), attrs: {} },
     { name: 'attention causal masked dropout 0.2 2×3×17', inputs: [...attentionInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: stepMask(3), classes: 1000 },
     { name: 'attention bthd causal masked dropout 0.2 2×17×3', inputs: attentionBthd(false), attrs: bthdAttrs, derive: stepMask(3), classes: 1000 },
+    { name: 'attention a key mask [2, 13] 2×3×17', inputs: [...attentionInputs(17, 13), f32([2, 13])], attrs: { masked: true, keyMask: true }, derive: stepMask(3) },
   ],
   attentionStats: [{ name: 'attentionStats 2×3×17, Dv 7', inputs: [f32([2, 3, 17]), f32([2, 3, 17, 7]), f32([2, 3, 17, 7])], attrs: {} }],
   attentionBackwardKV: [
     { name: 'attentionBackwardKV 2×3×17 over 13 keys', inputs: attentionBackwardInputs(17, 13), attrs: {}, derive: attentionLse },
     { name: 'attentionBackwardKV causal masked dropout 0.2', inputs: [...attentionBackwardInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
     { name: 'attentionBackwardKV bthd causal masked dropout 0.2', inputs: attentionBthd(true), attrs: bthdAttrs, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
+    { name: 'attentionBackwardKV a key mask [2, 13]', inputs: [...attentionBackwardInputs(17, 13), f32([2, 13])], attrs: { masked: true, keyMask: true }, derive: (d) => (attentionLse(d), stepMask(5)(d)) },
   ],
   attentionBackwardQ: [
     { name: 'attentionBackwardQ 2×3×17 over 13 keys', inputs: attentionBackwardInputs(17, 13), attrs: {}, derive: attentionLse },
     { name: 'attentionBackwardQ causal masked dropout 0.2', inputs: [...attentionBackwardInputs(17, 17), f32([2, 17, 17]), i32([1])], attrs: { causal: true, masked: true, dropout: 0.2, seed: 5 }, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
     { name: 'attentionBackwardQ bthd causal masked dropout 0.2', inputs: attentionBthd(true), attrs: bthdAttrs, derive: (d) => (attentionLse(d), stepMask(5)(d)), classes: 1000 },
+    { name: 'attentionBackwardQ a key mask [2, 13]', inputs: [...attentionBackwardInputs(17, 13), f32([2, 13])], attrs: { masked: true, keyMask: true }, derive: (d) => (attentionLse(d), stepMask(5)(d)) },
   ],
   // 67 samples of 5 steps from a table of 9 rows (rows past 5 unused; their gradient zero), and all 9.
   broadcastRows: [
